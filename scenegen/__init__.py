@@ -1,0 +1,57 @@
+"""scenegen: procedural 3D scenes with exact ground truth, for combinatorial datasets.
+
+The public API::
+
+    import scenegen
+    cfg = scenegen.load_config(["n=4", "out=/tmp/demo"])
+    scene = scenegen.Sampler(cfg).sample(0)          # pure data, no OpenGL
+    with scenegen.Renderer(scenegen.ObjectDictionary.from_config(cfg)) as renderer:
+        frame = renderer.render(scene)               # rgb, depth, instances, semantic, amodal
+    scenegen.generate(cfg)                           # the whole dataset
+"""
+
+from ._version import __version__
+from .config import SceneGenConfig, load_config
+from .coverage import CoverageTracker
+from .dictionary import ObjectDictionary, ObjectEntry
+from .errors import (
+    ConfigError,
+    DepthOverflowError,
+    MeshError,
+    PlacementError,
+    RenderError,
+    ScenegenError,
+)
+from .labels import object_labels
+from .pipeline import SceneWorker, finish, generate
+from .render import Frame, Renderer
+from .sampler import Sampler, sample_scene
+from .scene import Camera, Context, Light, ObjectInstance, Scene
+
+__all__ = [
+    "__version__",
+    "Camera",
+    "ConfigError",
+    "Context",
+    "CoverageTracker",
+    "DepthOverflowError",
+    "Frame",
+    "Light",
+    "MeshError",
+    "ObjectDictionary",
+    "ObjectEntry",
+    "ObjectInstance",
+    "PlacementError",
+    "RenderError",
+    "Renderer",
+    "Scene",
+    "SceneGenConfig",
+    "SceneWorker",
+    "ScenegenError",
+    "Sampler",
+    "finish",
+    "generate",
+    "load_config",
+    "object_labels",
+    "sample_scene",
+]

@@ -1,0 +1,405 @@
+"""Typed configuration: Hydra structured-config schema and the one place configs are built.
+
+The schema dataclasses below back the YAML tree in ``conf/``; OmegaConf rejects unknown
+keys and wrong types against them. :func:`load_config` composes the tree with Hydra's
+compose API, so the CLI, Python scripts and tests all get exactly the same config, and
+then checks what a schema cannot express (cross references, ranges).
+
+Units: metres for lengths, degrees for angles (code converts to radians), colours as
+linear RGB in [0, 1].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence
+
+from omegaconf import MISSING, DictConfig, OmegaConf
+
+from .errors import ConfigError, choices
+
+PRIMITIVE_SHAPES = ("box", "cylinder", "sphere", "cone", "capsule", "torus")
+MAX_IMAGE_SIDE = 8192  # below every GL driver's renderbuffer limit we target
+
+
+@dataclass
+class PartConfig:
+    """One named part of a part-composed object, in the object's canonical frame."""
+
+    name: str = MISSING
+    shape: str = MISSING  # one of PRIMITIVE_SHAPES
+    params: Dict[str, float] = field(default_factory=dict)  # primitive parameters, metres
+    position: List[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # part centre, metres
+    rotation: List[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # xyz Euler, degrees
+
+
+@dataclass
+class ObjectEntryConfig:
+    """A dictionary entry: exactly one of ``shape`` (primitive), ``parts`` or ``mesh``.
+
+    The geometry is normalised so its largest extent is 1 and its base sits on z = 0;
+    ``size`` is then the range of the object's largest extent in metres. The object's
+    front faces its local +x axis; ``symmetry`` is the order of its rotational symmetry
+    about the up axis (1: none, 2: half turn, 4: quarter turn, 0: continuous).
+    """
+
+    category: str = MISSING
+    shape: Optional[str] = None
+    params: Dict[str, float] = field(default_factory=dict)
+    parts: List[PartConfig] = field(default_factory=list)
+    mesh: Optional[str] = None  # path relative to assets/
+    size: List[float] = field(default_factory=lambda: [0.3, 0.6])
+    colors: List[str] = field(default_factory=list)
+    materials: List[str] = field(default_factory=list)
+    symmetry: int = 1
+    support: bool = False  # its flat top can hold other objects
+
+
+@dataclass
+class MaterialConfig:
+    metallic: float = 0.0  # [0, 1]
+    roughness: float = 0.5  # [0, 1]
+
+
+@dataclass
+class ContextConfig:
+    """A setting for the objects: its look and its weights over categories."""
+
+    weight: float = 1.0  # relative probability of choosing this context
+    background: List[float] = field(default_factory=lambda: [0.8, 0.8, 0.8])
+    floor_color: List[float] = field(default_factory=lambda: [0.6, 0.6, 0.6])
+    floor_size: float = 12.0  # metres, side of the square floor
+    walls: bool = False
+    wall_color: List[float] = field(default_factory=lambda: [0.9, 0.9, 0.85])
+    wall_height: float = 2.5  # metres
+    ambient: float = 0.3  # ambient light level, [0, 1]
+    default_weight: float = 1.0  # weight of a category not listed in ``weights``
+    weights: Dict[str, float] = field(default_factory=dict)  # category -> weight (0 = never)
+
+
+@dataclass
+class PlacementConfig:
+    objects: List[int] = field(default_factory=lambda: [2, 5])  # inclusive count range
+    area: float = 0.8  # half side, metres, of the square where ground objects stand
+    stack_probability: float = 0.3  # chance to try a support's top before the ground
+    gap: float = 0.02  # minimum clearance between footprints, metres
+    attempts_per_object: int = 40  # bounded retries to place one object
+    attempts_per_scene: int = 10  # bounded retries of the whole layout
+
+
+@dataclass
+class CameraConfig:
+    # multiples of the distance at which the objects' bounding sphere just fills the view
+    distance: List[float] = field(default_factory=lambda: [1.0, 1.3])
+    azimuth: List[float] = field(default_factory=lambda: [0.0, 360.0])  # degrees
+    elevation: List[float] = field(default_factory=lambda: [10.0, 60.0])  # degrees above horizon
+    fov: List[float] = field(default_factory=lambda: [40.0, 60.0])  # vertical field of view, degrees
+    znear: float = 0.05  # metres
+    zfar: float = 100.0  # metres
+
+
+@dataclass
+class LightsConfig:
+    count: List[int] = field(default_factory=lambda: [1, 2])  # inclusive range
+    intensity: List[float] = field(default_factory=lambda: [1.0, 2.5])  # directional, W/m^2 (pyrender)
+    azimuth: List[float] = field(default_factory=lambda: [0.0, 360.0])  # degrees
+    elevation: List[float] = field(default_factory=lambda: [25.0, 80.0])  # degrees
+    tints: List[List[float]] = field(
+        default_factory=lambda: [[1.0, 1.0, 1.0], [1.0, 0.93, 0.82], [0.85, 0.9, 1.0]]
+    )
+
+
+@dataclass
+class FactorsConfig:
+    # visible-fraction thresholds of the occlusion levels: >= none_min is "none",
+    # >= partial_min is "partial", below is "heavy"
+    occlusion_none_min: float = 0.95
+    occlusion_partial_min: float = 0.5
+    # upper edges (degrees) of the camera elevation bins low / mid; above is high
+    elevation_edges: List[float] = field(default_factory=lambda: [20.0, 40.0])
+
+
+@dataclass
+class OutputConfig:
+    depth_scale: float = 1.0  # depth PNG value * depth_scale = millimetres
+    png_compress_level: int = 1  # zlib level of every PNG, 0..9
+
+
+@dataclass
+class SceneGenConfig:
+    out: str = "scenegen_out"  # dataset folder
+    n: int = 20  # number of scenes
+    seed: int = 0  # root seed
+    workers: int = 1  # processes
+    width: int = 256  # pixels
+    height: int = 256  # pixels
+    progress: bool = True  # progress bar on stderr (only when it is a terminal)
+    categories: List[str] = MISSING  # category names; category id = position + 1
+    objects: Dict[str, ObjectEntryConfig] = MISSING  # dictionary entries by name
+    colors: Dict[str, List[float]] = MISSING  # colour name -> RGB in [0, 1]
+    materials: Dict[str, MaterialConfig] = MISSING  # material name -> PBR parameters
+    contexts: Dict[str, ContextConfig] = MISSING
+    placement: PlacementConfig = field(default_factory=PlacementConfig)
+    camera: CameraConfig = field(default_factory=CameraConfig)
+    lights: LightsConfig = field(default_factory=LightsConfig)
+    factors: FactorsConfig = field(default_factory=FactorsConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+
+
+_SCHEMA_NAME = "scenegen_schema"
+
+
+def _register_schema() -> None:
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(name=_SCHEMA_NAME, node=SceneGenConfig)
+
+
+def load_config(overrides: Sequence[str] = (), config_name: str = "config") -> DictConfig:
+    """Compose the config tree with Hydra and validate it.
+
+    Args:
+        overrides: Hydra override strings, e.g. ``["n=10", "width=512"]``.
+        config_name: top-level config file in ``conf/`` (without ``.yaml``).
+
+    Returns:
+        A read-only, fully resolved ``DictConfig`` typed by :class:`SceneGenConfig`.
+
+    Raises:
+        ConfigError: an unknown key, a wrong type, or an inconsistent value; the message
+            names the key.
+    """
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from .resources import conf_dir
+
+    _register_schema()
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+            cfg = compose(config_name=config_name, overrides=list(overrides))
+        # An appended key (``+foo=1``) slips past compose; merging into the schema
+        # rejects anything the schema does not declare.
+        cfg = OmegaConf.merge(OmegaConf.structured(SceneGenConfig), OmegaConf.to_container(cfg))
+        OmegaConf.resolve(cfg)
+        missing = sorted(OmegaConf.missing_keys(cfg))
+    except (HydraException, OmegaConfBaseException, ValueError) as exc:
+        raise ConfigError(_clean_hydra_message(exc)) from None
+    finally:
+        GlobalHydra.instance().clear()
+    if missing:
+        raise ConfigError(f"config keys without a value: {', '.join(missing)}")
+    validate_config(cfg)
+    OmegaConf.set_readonly(cfg, True)
+    return cfg
+
+
+def _clean_hydra_message(exc: BaseException) -> str:
+    """One line from Hydra/OmegaConf's chained errors: what failed, and the key."""
+    parts, full_key = [], None
+    while exc is not None:
+        for line in str(exc).strip().splitlines():
+            line = line.strip()
+            if line.startswith("full_key:"):
+                full_key = full_key or line.split(":", 1)[1].strip()
+            elif line and "$VALUE" not in line and not line.startswith(
+                ("object_type", "reference_type", "To append", "invalid literal")
+            ):
+                if line not in parts:
+                    parts.append(line)
+        exc = exc.__cause__ or exc.__context__
+    prefix = f"invalid config key {full_key!r}: " if full_key else "invalid config: "
+    return prefix + " ".join(parts[:6])
+
+
+def _range(cfg_value, key: str, low=None, high=None, integer=False) -> tuple:
+    values = list(cfg_value)
+    if len(values) != 2:
+        raise ConfigError(f"{key} must be a [min, max] pair, got {values}")
+    lo, hi = values
+    if lo > hi:
+        raise ConfigError(f"{key} must have min <= max, got [{lo}, {hi}]")
+    if low is not None and lo < low:
+        raise ConfigError(f"{key} must be >= {low}, got {lo}")
+    if high is not None and hi > high:
+        raise ConfigError(f"{key} must be <= {high}, got {hi}")
+    return lo, hi
+
+
+def _rgb(value, key: str) -> None:
+    values = list(value)
+    if len(values) != 3 or not all(0.0 <= float(v) <= 1.0 for v in values):
+        raise ConfigError(f"{key} must be 3 numbers in [0, 1], got {values}")
+
+
+def validate_config(cfg: DictConfig) -> None:
+    """Check what the schema cannot: ranges, cross references between sections.
+
+    Raises:
+        ConfigError: naming the key and the valid choices.
+    """
+    for key in ("width", "height"):
+        side = cfg[key]
+        if not 16 <= side <= MAX_IMAGE_SIDE:
+            raise ConfigError(f"{key} must be between 16 and {MAX_IMAGE_SIDE} pixels, got {side}")
+    if cfg.n < 0:
+        raise ConfigError(f"n must be >= 0, got {cfg.n}")
+    if cfg.workers < 1:
+        raise ConfigError(f"workers must be >= 1, got {cfg.workers}")
+    if cfg.seed < 0:
+        raise ConfigError(f"seed must be >= 0, got {cfg.seed}")
+
+    categories = list(cfg.categories)
+    if not categories:
+        raise ConfigError("categories must list at least one category")
+    if len(set(categories)) != len(categories):
+        raise ConfigError(f"categories has duplicates: {categories}")
+    if len(categories) > 255:
+        raise ConfigError("at most 255 categories are supported (semantic PNG is 8-bit)")
+
+    for name, rgb in cfg.colors.items():
+        _rgb(rgb, f"colors.{name}")
+    for name, material in cfg.materials.items():
+        for attr in ("metallic", "roughness"):
+            if not 0.0 <= material[attr] <= 1.0:
+                raise ConfigError(f"materials.{name}.{attr} must be in [0, 1], got {material[attr]}")
+
+    if not cfg.objects:
+        raise ConfigError("objects (the dictionary) is empty")
+    used_categories = set()
+    for name, entry in cfg.objects.items():
+        _validate_entry(name, entry, cfg)
+        used_categories.add(entry.category)
+
+    if not cfg.contexts:
+        raise ConfigError("contexts is empty: at least one context is needed")
+    for name, context in cfg.contexts.items():
+        key = f"contexts.{name}"
+        if context.weight < 0:
+            raise ConfigError(f"{key}.weight must be >= 0, got {context.weight}")
+        for color_key in ("background", "floor_color", "wall_color"):
+            _rgb(context[color_key], f"{key}.{color_key}")
+        for category, weight in context.weights.items():
+            if category not in categories:
+                raise ConfigError(
+                    f"{key}.weights names unknown category {category!r}; valid: {choices(categories)}"
+                )
+            if weight < 0:
+                raise ConfigError(f"{key}.weights.{category} must be >= 0, got {weight}")
+        if not any(_context_weight(context, c) > 0 for c in used_categories):
+            raise ConfigError(f"{key} gives weight 0 to every category in the dictionary")
+    if sum(c.weight for c in cfg.contexts.values()) <= 0:
+        raise ConfigError("every context has weight 0")
+
+    placement = cfg.placement
+    _range(placement.objects, "placement.objects", low=1, high=64)
+    if placement.area <= 0:
+        raise ConfigError(f"placement.area must be > 0, got {placement.area}")
+    if not 0.0 <= placement.stack_probability <= 1.0:
+        raise ConfigError("placement.stack_probability must be in [0, 1]")
+    if placement.attempts_per_object < 1 or placement.attempts_per_scene < 1:
+        raise ConfigError("placement.attempts_per_object and attempts_per_scene must be >= 1")
+
+    camera = cfg.camera
+    _range(camera.distance, "camera.distance", low=1.0)
+    _range(camera.elevation, "camera.elevation", low=1.0, high=89.0)
+    _range(camera.azimuth, "camera.azimuth")
+    _range(camera.fov, "camera.fov", low=5.0, high=150.0)
+    if not 0 < camera.znear < camera.zfar:
+        raise ConfigError("camera.znear and camera.zfar must satisfy 0 < znear < zfar")
+
+    lights = cfg.lights
+    _range(lights.count, "lights.count", low=0, high=8)
+    _range(lights.intensity, "lights.intensity", low=0.0)
+    _range(lights.elevation, "lights.elevation", low=0.0, high=90.0)
+    _range(lights.azimuth, "lights.azimuth")
+    if not lights.tints:
+        raise ConfigError("lights.tints must list at least one colour")
+    for i, tint in enumerate(lights.tints):
+        _rgb(tint, f"lights.tints[{i}]")
+
+    factors = cfg.factors
+    if not 0.0 < factors.occlusion_partial_min < factors.occlusion_none_min <= 1.0:
+        raise ConfigError(
+            "factors must satisfy 0 < occlusion_partial_min < occlusion_none_min <= 1"
+        )
+    _range(factors.elevation_edges, "factors.elevation_edges", low=0.0, high=90.0)
+
+    if cfg.output.depth_scale <= 0:
+        raise ConfigError(f"output.depth_scale must be > 0, got {cfg.output.depth_scale}")
+    if not 0 <= cfg.output.png_compress_level <= 9:
+        raise ConfigError("output.png_compress_level must be in 0..9")
+
+
+def _context_weight(context, category: str) -> float:
+    return float(context.weights.get(category, context.default_weight))
+
+
+def _validate_entry(name: str, entry, cfg: DictConfig) -> None:
+    key = f"objects.{name}"
+    categories = list(cfg.categories)
+    if entry.category not in categories:
+        raise ConfigError(
+            f"{key}.category is {entry.category!r}, which is not a known category; "
+            f"valid: {choices(categories)}"
+        )
+    sources = [s for s in ("shape", "parts", "mesh") if entry[s]]
+    if len(sources) != 1:
+        raise ConfigError(
+            f"{key} must have exactly one of 'shape', 'parts' or 'mesh'; it has "
+            f"{sources or 'none'}"
+        )
+    if entry.shape and entry.shape not in PRIMITIVE_SHAPES:
+        raise ConfigError(f"{key}.shape is {entry.shape!r}; valid: {choices(PRIMITIVE_SHAPES)}")
+    part_names = set()
+    for i, part in enumerate(entry.parts):
+        if part.shape not in PRIMITIVE_SHAPES:
+            raise ConfigError(
+                f"{key}.parts[{i}].shape is {part.shape!r}; valid: {choices(PRIMITIVE_SHAPES)}"
+            )
+        if part.name in part_names:
+            raise ConfigError(f"{key}.parts has two parts named {part.name!r}")
+        part_names.add(part.name)
+        if len(part.position) != 3 or len(part.rotation) != 3:
+            raise ConfigError(f"{key}.parts[{i}] position and rotation need 3 numbers each")
+    lo, _ = _range(entry.size, f"{key}.size")
+    if lo <= 0:
+        raise ConfigError(f"{key}.size must be > 0 metres, got {list(entry.size)}")
+    if not entry.colors:
+        raise ConfigError(f"{key}.colors is empty; valid: {choices(cfg.colors.keys())}")
+    for color in entry.colors:
+        if color not in cfg.colors:
+            raise ConfigError(f"{key}.colors has unknown colour {color!r}; valid: {choices(cfg.colors.keys())}")
+    if not entry.materials:
+        raise ConfigError(f"{key}.materials is empty; valid: {choices(cfg.materials.keys())}")
+    for material in entry.materials:
+        if material not in cfg.materials:
+            raise ConfigError(
+                f"{key}.materials has unknown material {material!r}; valid: {choices(cfg.materials.keys())}"
+            )
+    if entry.symmetry < 0 or (entry.symmetry > 0 and 8 % entry.symmetry != 0):
+        raise ConfigError(
+            f"{key}.symmetry is {entry.symmetry}; valid: 0 (continuous), 1, 2, 4, 8"
+        )
+
+
+def config_from_dict(data: dict) -> DictConfig:
+    """Rebuild a validated, read-only config from :func:`config_to_dict` output (used to
+    hand a config to worker processes)."""
+    cfg = OmegaConf.merge(OmegaConf.structured(SceneGenConfig), data)
+    validate_config(cfg)
+    OmegaConf.set_readonly(cfg, True)
+    return cfg
+
+
+def category_ids(cfg: DictConfig) -> Dict[str, int]:
+    """Category name -> id; ids start at 1 in the order of ``cfg.categories`` (COCO)."""
+    return {name: i + 1 for i, name in enumerate(cfg.categories)}
+
+
+def config_to_dict(cfg: DictConfig) -> dict:
+    """The resolved config as plain Python containers (for manifests and hashing)."""
+    return OmegaConf.to_container(cfg, resolve=True)

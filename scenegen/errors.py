@@ -1,0 +1,33 @@
+"""Typed errors. Every error names the offending key or file and, where there is a
+finite set of valid choices, lists them."""
+
+from __future__ import annotations
+
+
+class ScenegenError(Exception):
+    """Base class of every error scenegen raises on purpose."""
+
+
+class ConfigError(ScenegenError):
+    """A configuration value is missing, of the wrong type, or inconsistent."""
+
+
+class MeshError(ScenegenError):
+    """A mesh file is missing, unreadable, empty, non-finite or degenerate."""
+
+
+class PlacementError(ScenegenError):
+    """The placement grammar could not be satisfied within its bounded retries."""
+
+
+class RenderError(ScenegenError):
+    """No usable OpenGL context, or a frame that cannot be rendered or encoded."""
+
+
+class DepthOverflowError(RenderError):
+    """A depth value does not fit the 16-bit depth PNG at the configured scale."""
+
+
+def choices(values) -> str:
+    """Format valid choices for an error message: ``'a', 'b', 'c'``."""
+    return ", ".join(repr(v) for v in sorted(values))

@@ -1,0 +1,134 @@
+"""The discrete factors of an object in a scene, and the universe of their levels.
+
+Factors and their levels (short strings):
+    category   the configured category names
+    pose       azimuth of the camera seen from the object, in 8 bins of 45 degrees
+               centred on the object's front (+x): front, front-left, left, back-left,
+               back, back-right, right, front-right. An object with rotational symmetry
+               of order m has the first 8/m levels; a continuous one has the single
+               level "any".
+    elevation  camera elevation seen from the object: low, mid, high
+    context    the configured context names
+    occlusion  from the measured visible fraction: none, partial, heavy
+    color, material   the configured names
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Dict, List, Tuple
+
+AZIMUTH_BINS = (
+    "front",
+    "front-left",
+    "left",
+    "back-left",
+    "back",
+    "back-right",
+    "right",
+    "front-right",
+)
+ANY_POSE = "any"
+ELEVATION_LEVELS = ("low", "mid", "high")
+OCCLUSION_LEVELS = ("none", "partial", "heavy")
+FACTOR_NAMES = ("category", "pose", "elevation", "context", "occlusion", "color", "material")
+COVERAGE_COMBINATION = ("category", "pose", "context")
+
+_BIN_WIDTH = 2 * math.pi / len(AZIMUTH_BINS)
+
+
+def pose_levels(symmetry: int) -> Tuple[str, ...]:
+    """Pose levels an object with this rotational symmetry order can show (0 = continuous)."""
+    if symmetry == 0:
+        return (ANY_POSE,)
+    return AZIMUTH_BINS[: len(AZIMUTH_BINS) // symmetry]
+
+
+def relative_azimuth(object_position, object_yaw: float, camera_position) -> float:
+    """Azimuth in [0, 2 pi) of the camera seen from the object, in the object's frame
+    (0: the camera is in front of the object, on its +x side; pi/2: on its left, +y)."""
+    dx = camera_position[0] - object_position[0]
+    dy = camera_position[1] - object_position[1]
+    return (math.atan2(dy, dx) - object_yaw) % (2 * math.pi)
+
+
+def relative_elevation(object_center, camera_position) -> float:
+    """Elevation in radians of the camera above the horizontal plane through the object's
+    centre (3,)."""
+    dx, dy, dz = (camera_position[i] - object_center[i] for i in range(3))
+    return math.atan2(dz, math.hypot(dx, dy))
+
+
+def pose_bin(azimuth: float, symmetry: int) -> str:
+    """The pose level of relative azimuth ``azimuth`` (radians) for an object with this
+    symmetry order: bins are 45 degrees wide and centred on 0, 45, 90, ... degrees."""
+    if symmetry == 0:
+        return ANY_POSE
+    n_levels = len(AZIMUTH_BINS) // symmetry
+    period = 2 * math.pi / symmetry
+    folded = azimuth % period
+    return AZIMUTH_BINS[int(math.floor(folded / _BIN_WIDTH + 0.5)) % n_levels]
+
+
+def elevation_bin(elevation: float, edges_deg) -> str:
+    """low / mid / high for an elevation in radians, with bin edges in degrees."""
+    degrees = math.degrees(elevation)
+    low_max, mid_max = edges_deg
+    if degrees < low_max:
+        return "low"
+    if degrees < mid_max:
+        return "mid"
+    return "high"
+
+
+def occlusion_level(visible_fraction: float, none_min: float, partial_min: float) -> str:
+    """none / partial / heavy from a visible fraction in [0, 1]."""
+    if visible_fraction >= none_min:
+        return "none"
+    if visible_fraction >= partial_min:
+        return "partial"
+    return "heavy"
+
+
+def category_pose_levels(cfg) -> Dict[str, Tuple[str, ...]]:
+    """Category -> pose levels any of its dictionary entries can show (universe order)."""
+    per_category: Dict[str, set] = {c: set() for c in cfg.categories}
+    for entry in cfg.objects.values():
+        per_category[entry.category].update(pose_levels(entry.symmetry))
+    order = AZIMUTH_BINS + (ANY_POSE,)
+    return {c: tuple(p for p in order if p in levels) for c, levels in per_category.items()}
+
+
+def context_allows(context_cfg, category: str) -> bool:
+    """Whether a context can contain a category (its weight there is positive)."""
+    return float(context_cfg.weights.get(category, context_cfg.default_weight)) > 0
+
+
+def universe(cfg) -> Tuple[Dict[str, List[str]], List[Tuple[str, str, str]]]:
+    """The levels of every factor and the feasible (category, pose, context) tuples.
+
+    Returns:
+        levels: factor name -> list of its levels, in a fixed order.
+        feasible: sorted list of (category, pose, context) tuples that the config can
+            produce: the category has an entry showing that pose, the context has
+            positive weight and gives the category positive weight.
+    """
+    cat_poses = category_pose_levels(cfg)
+    used_poses = {p for poses in cat_poses.values() for p in poses}
+    levels = {
+        "category": list(cfg.categories),
+        "pose": [p for p in AZIMUTH_BINS + (ANY_POSE,) if p in used_poses],
+        "elevation": list(ELEVATION_LEVELS),
+        "context": list(cfg.contexts.keys()),
+        "occlusion": list(OCCLUSION_LEVELS),
+        "color": list(cfg.colors.keys()),
+        "material": list(cfg.materials.keys()),
+    }
+    feasible = sorted(
+        (category, pose, context)
+        for category, poses in cat_poses.items()
+        for pose in poses
+        for context, context_cfg in cfg.contexts.items()
+        if context_cfg.weight > 0 and context_allows(context_cfg, category)
+    )
+    return levels, feasible

@@ -1,0 +1,155 @@
+"""COCO "instances" export and the RLE mask helpers shared with the labelling code.
+
+Masks are (H, W) boolean arrays, row = y, column = x, in pixels. An RLE is the COCO
+compressed run-length encoding as a JSON-able dict ``{"size": [H, W], "counts": str}``.
+
+The exported dict carries no dates or timestamps, so the same records always give the
+same bytes through :func:`scenegen.fileio.dumps_json`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+from pycocotools import mask as mask_utils
+
+from scenegen.errors import choices
+
+DEFAULT_INFO = {
+    "description": "scenegen synthetic scenes",
+    "version": "1.0",
+    "contributor": "scenegen",
+    "url": "",
+}
+LICENSES = [{"id": 1, "name": "CC0-1.0", "url": ""}]
+
+
+def mask_to_rle(mask: np.ndarray) -> dict:
+    """Encode an (H, W) mask (anything that casts to bool) as compressed COCO RLE.
+
+    Returns ``{"size": [H, W], "counts": str}`` (counts decoded to ASCII, JSON-able).
+    """
+    mask = np.asarray(mask)
+    if mask.ndim != 2:
+        raise ValueError(f"mask must be 2-D (H, W), got shape {mask.shape}")
+    rle = mask_utils.encode(np.asfortranarray(mask.astype(bool).astype(np.uint8)))
+    height, width = (int(v) for v in rle["size"])
+    return {"size": [height, width], "counts": rle["counts"].decode("ascii")}
+
+
+def rle_to_mask(rle: Mapping[str, Any]) -> np.ndarray:
+    """Decode a COCO RLE (compressed ``str``/``bytes`` counts, or uncompressed list
+    counts) into an (H, W) bool mask."""
+    height, width = (int(v) for v in rle["size"])
+    counts = rle["counts"]
+    if isinstance(counts, list):
+        coded = mask_utils.frPyObjects({"size": [height, width], "counts": counts}, height, width)
+    else:
+        if isinstance(counts, str):
+            counts = counts.encode("ascii")
+        coded = {"size": [height, width], "counts": counts}
+    with warnings.catch_warnings():
+        # pycocotools' decode trips a NumPy 2 DeprecationWarning inside its own Cython
+        # code (``__array__`` without ``copy``); harmless, and not ours to fix.
+        warnings.filterwarnings("ignore", "__array__ implementation", DeprecationWarning)
+        mask = mask_utils.decode(coded)
+    return mask.astype(bool).reshape(height, width)
+
+
+def build_coco(
+    records: Iterable[Mapping[str, Any]],
+    categories: Sequence[str],
+    info: Mapping[str, Any] | None = None,
+) -> dict:
+    """Build a COCO "instances" dict from per-scene label records.
+
+    Args:
+        records: scene records (``scenes/NNNNNN.json`` content); sorted by ``index``
+            here, so the input order does not matter. Image id = index + 1.
+        categories: every configured category name, in id order (id = position + 1).
+        info: merged over :data:`DEFAULT_INFO` (description, version, ...).
+
+    Returns:
+        ``{"info", "licenses", "images", "annotations", "categories"}``. Objects with
+        no visible pixels are not annotated. Each annotation holds the COCO keys
+        (``id`` sequential from 1 in image/object order, ``image_id``, ``category_id``,
+        ``bbox`` [x, y, w, h] float pixels of the visible part, ``area`` = visible
+        pixels, ``iscrowd`` 0, ``segmentation`` compressed RLE of the visible mask)
+        plus ``instance_id``, ``visible_fraction`` and ``factors``.
+
+    Raises:
+        ValueError: duplicate scene index, unknown category, a ``category_id`` that
+            disagrees with ``categories``, or a mask whose size is not the image's.
+    """
+    category_ids = {name: i + 1 for i, name in enumerate(categories)}
+    if len(category_ids) != len(categories):
+        raise ValueError(f"duplicate category names in {list(categories)}")
+
+    images, annotations = [], []
+    seen: set[int] = set()
+    for record in sorted(records, key=lambda r: int(r["index"])):
+        index = int(record["index"])
+        if index in seen:
+            raise ValueError(f"two scene records have index {index}")
+        seen.add(index)
+        image_id = index + 1
+        height, width = int(record["height"]), int(record["width"])
+        images.append(
+            {
+                "id": image_id,
+                "file_name": record["files"]["rgb"],
+                "width": width,
+                "height": height,
+                "license": 1,
+            }
+        )
+        for obj in record["objects"]:
+            if int(obj["visible_pixels"]) == 0:
+                continue
+            name = obj["category"]
+            if name not in category_ids:
+                raise ValueError(
+                    f"scene {index}: unknown category {name!r}; valid: {choices(category_ids)}"
+                )
+            category_id = category_ids[name]
+            if "category_id" in obj and int(obj["category_id"]) != category_id:
+                raise ValueError(
+                    f"scene {index}: object {obj.get('instance_id')} has category_id "
+                    f"{obj['category_id']} but {name!r} is category {category_id}"
+                )
+            segm = obj["segmentation"]
+            if [int(v) for v in segm["size"]] != [height, width]:
+                raise ValueError(
+                    f"scene {index}: mask size {list(segm['size'])} is not "
+                    f"the image size [{height}, {width}]"
+                )
+            counts = segm["counts"]
+            annotations.append(
+                {
+                    "id": len(annotations) + 1,
+                    "image_id": image_id,
+                    "category_id": category_id,
+                    "bbox": [float(v) for v in obj["bbox"]],
+                    "area": int(obj["visible_pixels"]),
+                    "iscrowd": 0,
+                    "segmentation": {
+                        "size": [height, width],
+                        "counts": counts.decode("ascii") if isinstance(counts, bytes) else counts,
+                    },
+                    "instance_id": int(obj["instance_id"]),
+                    "visible_fraction": float(obj["visible_fraction"]),
+                    "factors": dict(obj["factors"]),
+                }
+            )
+
+    return {
+        "info": {**DEFAULT_INFO, **(info or {})},
+        "licenses": [dict(entry) for entry in LICENSES],
+        "images": images,
+        "annotations": annotations,
+        "categories": [
+            {"id": i, "name": name, "supercategory": "object"} for name, i in category_ids.items()
+        ],
+    }

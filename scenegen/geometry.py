@@ -1,0 +1,98 @@
+"""Small geometric helpers: camera frames, intrinsics, footprints, projection.
+
+Conventions: metres, radians, world Z-up. Cameras in the OpenCV convention (x right,
+y down, z forward), pixel centres at integer coordinates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Flips the y and z axes: maps an OpenCV camera frame to an OpenGL one (and back).
+OPENCV_TO_OPENGL = np.diag([1.0, -1.0, -1.0, 1.0])
+
+
+def yaw_rotation(yaw: float) -> np.ndarray:
+    """(2, 2) float rotation of the xy plane by ``yaw`` radians."""
+    c, s = np.cos(yaw), np.sin(yaw)
+    return np.array([[c, -s], [s, c]])
+
+
+def direction(azimuth: float, elevation: float) -> np.ndarray:
+    """(3,) unit vector at ``azimuth`` (from +x towards +y) and ``elevation`` above z = 0."""
+    ce = np.cos(elevation)
+    return np.array([ce * np.cos(azimuth), ce * np.sin(azimuth), np.sin(elevation)])
+
+
+def look_at_opencv(eye, target, up=(0.0, 0.0, 1.0)) -> np.ndarray:
+    """(4, 4) float ``world_from_camera`` with OpenCV axes, camera at ``eye`` facing ``target``.
+
+    Raises:
+        ValueError: if the viewing direction is parallel to ``up``.
+    """
+    eye = np.asarray(eye, dtype=float)
+    forward = np.asarray(target, dtype=float) - eye
+    forward /= np.linalg.norm(forward)
+    right = np.cross(forward, np.asarray(up, dtype=float))
+    norm = np.linalg.norm(right)
+    if norm < 1e-9:
+        raise ValueError("camera looks straight along the up axis; its roll is undefined")
+    right /= norm
+    down = np.cross(forward, right)
+    pose = np.eye(4)
+    pose[:3, 0], pose[:3, 1], pose[:3, 2], pose[:3, 3] = right, down, forward, eye
+    return pose
+
+
+def intrinsics_from_fov(fov_y: float, width: int, height: int) -> tuple[float, float, float, float]:
+    """(fx, fy, cx, cy) in pixels for a centred pinhole camera with vertical field of view
+    ``fov_y`` radians and square pixels. The principal point is the image centre in the
+    OpenCV convention (pixel centres at integers): ((width - 1) / 2, (height - 1) / 2)."""
+    focal = 0.5 * height / np.tan(0.5 * fov_y)
+    return float(focal), float(focal), (width - 1) / 2.0, (height - 1) / 2.0
+
+
+def project(points_world: np.ndarray, K: np.ndarray, world_from_camera: np.ndarray) -> np.ndarray:
+    """Project (N, 3) world points to (N, 2) pixel coordinates (OpenCV convention).
+
+    Points behind the camera get non-finite or meaningless coordinates; callers check depth.
+    """
+    camera_from_world = np.linalg.inv(world_from_camera)
+    points = np.asarray(points_world, dtype=float)
+    cam = points @ camera_from_world[:3, :3].T + camera_from_world[:3, 3]
+    uvw = cam @ np.asarray(K, dtype=float).T
+    return uvw[:, :2] / uvw[:, 2:3]
+
+
+def footprint(center_xy, half_extents_xy, yaw: float) -> np.ndarray:
+    """(4, 2) corners, counter-clockwise, of a rectangle of half sizes ``half_extents_xy``
+    (metres) rotated by ``yaw`` about ``center_xy``."""
+    hx, hy = half_extents_xy
+    local = np.array([[hx, hy], [-hx, hy], [-hx, -hy], [hx, -hy]])
+    return local @ yaw_rotation(yaw).T + np.asarray(center_xy, dtype=float)
+
+
+def _rectangle_axes(corners: np.ndarray) -> np.ndarray:
+    edges = np.array([corners[1] - corners[0], corners[2] - corners[1]])
+    return edges / np.linalg.norm(edges, axis=1, keepdims=True)
+
+
+def rectangles_overlap(a: np.ndarray, b: np.ndarray, gap: float = 0.0) -> bool:
+    """Whether two (4, 2) rectangles come closer than ``gap`` metres (separating axes).
+
+    Touching rectangles (distance exactly ``gap``) do not overlap.
+    """
+    for axis in np.vstack([_rectangle_axes(a), _rectangle_axes(b)]):
+        pa, pb = a @ axis, b @ axis
+        if pa.max() + gap <= pb.min() or pb.max() + gap <= pa.min():
+            return False
+    return True
+
+
+def rectangle_contains(outer: np.ndarray, points: np.ndarray, tolerance: float = 1e-9) -> bool:
+    """Whether every (N, 2) point lies inside the (4, 2) rectangle ``outer``."""
+    origin = outer[0]
+    u, v = outer[1] - origin, outer[3] - origin
+    rel = np.asarray(points, dtype=float) - origin
+    su, sv = rel @ u / (u @ u), rel @ v / (v @ v)
+    return bool(np.all((su >= -tolerance) & (su <= 1 + tolerance) & (sv >= -tolerance) & (sv <= 1 + tolerance)))

@@ -1,0 +1,205 @@
+"""generate(): a loop over scene indices -> sample, render, label, write; then finish.
+
+Parallelism wraps the loop without changing it: each worker process owns one Sampler
+and one Renderer and writes whole scenes; scene ``i`` depends only on (config, seed, i),
+so the dataset is the same whatever the number of workers.
+
+:func:`finish` then builds ``coco.json`` and ``coverage.json`` from the scene records
+and writes ``manifest.json`` last, with the sha256 of every file; a manifest therefore
+exists only for a complete dataset.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Callable, Iterable, Optional
+
+from ._version import __version__
+from .config import category_ids, config_from_dict, config_to_dict
+from .coverage import CoverageTracker
+from .dictionary import ObjectDictionary
+from .errors import ScenegenError
+from .factors import COVERAGE_COMBINATION, universe
+from .fileio import sha256_file, write_json
+from .formats.coco import build_coco
+from .formats.files import LAYER_FOLDERS, RECORD_FOLDER, read_record, record_path, scene_stem, write_scene
+from .labels import object_labels
+from .render import Frame, Renderer
+from .sampler import Sampler
+from .scene import Scene
+
+MANIFEST = "manifest.json"
+COCO = "coco.json"
+COVERAGE = "coverage.json"
+
+
+class SceneWorker:
+    """Everything one process needs to produce scenes: built once, reused per scene."""
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.dictionary = ObjectDictionary.from_config(cfg)
+        self.sampler = Sampler(cfg, self.dictionary)
+        self._renderer: Optional[Renderer] = None
+
+    @property
+    def renderer(self) -> Renderer:
+        if self._renderer is None:
+            self._renderer = Renderer(self.dictionary)
+        return self._renderer
+
+    def make(self, index: int) -> tuple[Scene, Frame, list]:
+        """Sample, render and label scene ``index``."""
+        scene = self.sampler.sample(index)
+        frame = self.renderer.render(scene)
+        labels = object_labels(scene, frame, self.dictionary, self.cfg.factors)
+        return scene, frame, labels
+
+    def write(self, index: int) -> int:
+        """Produce scene ``index`` and write its files into ``cfg.out``."""
+        scene, frame, labels = self.make(index)
+        write_scene(self.cfg.out, scene, frame, labels, self.cfg.output)
+        return index
+
+    def close(self) -> None:
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
+
+
+_WORKER: Optional[SceneWorker] = None
+
+
+def _init_worker(cfg_dict: dict) -> None:
+    global _WORKER
+    _WORKER = SceneWorker(config_from_dict(cfg_dict))
+
+
+def _write_in_worker(index: int) -> int:
+    assert _WORKER is not None, "worker not initialised"
+    return _WORKER.write(index)
+
+
+def _prepare_output(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".scenegen-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ScenegenError(f"output folder {str(out)!r} (key 'out') is not writable: {exc.strerror or exc}") from exc
+    # a manifest marks a complete dataset: it must not survive a rewrite in progress
+    (out / MANIFEST).unlink(missing_ok=True)
+
+
+def _progress_bar(total: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="scene", file=sys.stderr, disable=not enabled, dynamic_ncols=True)
+
+
+def generate(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[int], None]] = None) -> dict:
+    """Generate the dataset described by ``cfg`` into ``cfg.out``.
+
+    Args:
+        cfg: config from :func:`scenegen.config.load_config`.
+        progress: show a progress bar on stderr; default: ``cfg.progress`` and stderr is
+            a terminal.
+        on_scene: called with each finished scene index (in completion order).
+
+    Returns:
+        The manifest (also written to ``cfg.out/manifest.json``).
+    """
+    out = Path(cfg.out)
+    _prepare_output(out)
+    if progress is None:
+        progress = bool(cfg.progress) and sys.stderr.isatty()
+    indices = range(int(cfg.n))
+    with _progress_bar(len(indices), progress) as bar:
+        for index in _run(cfg, indices):
+            bar.update(1)
+            if on_scene is not None:
+                on_scene(index)
+    return finish(cfg)
+
+
+def _run(cfg, indices: range) -> Iterable[int]:
+    workers = min(int(cfg.workers), max(len(indices), 1))
+    if workers <= 1:
+        worker = SceneWorker(cfg)
+        try:
+            for index in indices:
+                yield worker.write(index)
+        finally:
+            worker.close()
+        return
+    # spawn, not fork: a forked child must not inherit a parent's GL or thread state
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(config_to_dict(cfg),)
+    ) as pool:
+        futures = [pool.submit(_write_in_worker, index) for index in indices]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+
+def load_records(root: str | Path, n: int) -> list[dict]:
+    """The records of scenes 0..n-1 of a dataset folder.
+
+    Raises:
+        ScenegenError: a record is missing (the dataset is incomplete).
+    """
+    missing = [i for i in range(n) if not record_path(root, i).is_file()]
+    if missing:
+        raise ScenegenError(
+            f"dataset {str(root)!r} is incomplete: {len(missing)} of {n} scene records are missing "
+            f"(first: {record_path(root, missing[0])})"
+        )
+    return [read_record(root, i) for i in range(n)]
+
+
+def coverage_tracker(cfg, records: Iterable[dict] = ()) -> CoverageTracker:
+    """A tracker over the config's factor universe, fed with ``records``."""
+    levels, feasible = universe(cfg)
+    tracker = CoverageTracker(levels, feasible=feasible, combination=COVERAGE_COMBINATION)
+    for record in records:
+        tracker.add_record(record)
+    return tracker
+
+
+def finish(cfg) -> dict:
+    """Build coco.json and coverage.json from the scene records of ``cfg.out``, then write
+    manifest.json (last) with the sha256 of every file of the dataset."""
+    out = Path(cfg.out)
+    records = load_records(out, int(cfg.n))
+    categories = sorted(category_ids(cfg), key=category_ids(cfg).get)
+    coco = build_coco(
+        records,
+        categories,
+        info={"description": "scenegen synthetic dataset", "version": __version__, "seed": int(cfg.seed)},
+    )
+    write_json(out / COCO, coco)
+    write_json(out / COVERAGE, coverage_tracker(cfg, records).to_dict())
+
+    files = [COCO, COVERAGE]
+    for record in records:
+        files.append(f"{RECORD_FOLDER}/{scene_stem(record['index'])}.json")
+        files.extend(record["files"][layer] for layer in LAYER_FOLDERS)
+    manifest = {
+        "scenegen_version": __version__,
+        "seed": int(cfg.seed),
+        "n": int(cfg.n),
+        "config": config_to_dict(cfg),
+        "files": {name: sha256_file(out / name) for name in sorted(files)},
+    }
+    write_json(out / MANIFEST, manifest)
+    return manifest

@@ -1,0 +1,198 @@
+"""The Scene: pure data holding every sampled value, the contract between stages.
+
+All dataclasses are frozen and made of tuples, floats, ints and strings, so a Scene is
+hashable, comparable, and survives a JSON round trip exactly
+(``Scene.from_dict(scene.to_dict()) == scene``).
+
+Frames and units: metres; world is Z-up with the ground at z = 0; angles in radians.
+The camera pose is stored in the OpenCV convention (x right, y down, z forward).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Tuple
+
+import numpy as np
+
+SCENE_SCHEMA_VERSION = 1
+
+Vec3 = Tuple[float, float, float]
+Mat4 = Tuple[Tuple[float, float, float, float], ...]
+
+
+def _vec(values) -> tuple:
+    return tuple(float(v) for v in values)
+
+
+def _mat(values) -> Mat4:
+    return tuple(tuple(float(v) for v in row) for row in values)
+
+
+@dataclass(frozen=True)
+class ObjectInstance:
+    """One placed object.
+
+    Attributes:
+        entry: name of the dictionary entry (``cfg.objects`` key).
+        category: category name of that entry.
+        position: (3,) world position of the centre of the object's base, metres.
+        yaw: rotation about the world up axis, radians; at yaw 0 the object's front
+            (its local +x axis) faces world +x.
+        scale: the object's largest extent in metres (the canonical geometry has
+            largest extent 1, so this is also the uniform scale factor).
+        color: colour name; ``rgb`` its linear RGB in [0, 1].
+        material: material name; ``metallic`` and ``roughness`` its PBR parameters.
+        support: index in ``Scene.objects`` of the object it stands on, or -1 for the
+            ground.
+    """
+
+    entry: str
+    category: str
+    position: Vec3
+    yaw: float
+    scale: float
+    color: str
+    rgb: Vec3
+    material: str
+    metallic: float
+    roughness: float
+    support: int = -1
+
+    def world_from_object(self) -> np.ndarray:
+        """(4, 4) float rigid transform (rotation about z, then translation); no scale."""
+        c, s = np.cos(self.yaw), np.sin(self.yaw)
+        matrix = np.eye(4)
+        matrix[:2, :2] = [[c, -s], [s, c]]
+        matrix[:3, 3] = self.position
+        return matrix
+
+
+@dataclass(frozen=True)
+class Camera:
+    """A pinhole camera in the OpenCV convention.
+
+    Attributes:
+        width, height: image size, pixels.
+        fx, fy, cx, cy: intrinsics, pixels (pixel centres at integer + 0.5 convention
+            of OpenCV: the principal point of a centred camera is (width/2, height/2)).
+        world_from_camera: (4, 4) rigid transform, OpenCV axes (x right, y down,
+            z forward).
+        target: (3,) world point the camera aims at, metres.
+        distance: distance from the camera centre to ``target``, metres.
+        azimuth, elevation: direction from ``target`` to the camera, radians
+            (azimuth from world +x towards +y; elevation above the ground plane).
+        znear, zfar: clipping distances, metres.
+    """
+
+    width: int
+    height: int
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+    world_from_camera: Mat4
+    target: Vec3
+    distance: float
+    azimuth: float
+    elevation: float
+    znear: float
+    zfar: float
+
+    @property
+    def K(self) -> np.ndarray:
+        """(3, 3) float intrinsic matrix, pixels."""
+        return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
+
+    @property
+    def pose(self) -> np.ndarray:
+        """(4, 4) float ``world_from_camera`` (OpenCV axes)."""
+        return np.array(self.world_from_camera, dtype=float)
+
+    @property
+    def position(self) -> np.ndarray:
+        """(3,) float camera centre in world coordinates, metres."""
+        return self.pose[:3, 3]
+
+
+@dataclass(frozen=True)
+class Light:
+    """A directional light.
+
+    Attributes:
+        direction: (3,) unit vector from the scene towards the light (world frame).
+        color: (3,) linear RGB in [0, 1].
+        intensity: pyrender directional intensity (W/m^2).
+    """
+
+    direction: Vec3
+    color: Vec3
+    intensity: float
+
+
+@dataclass(frozen=True)
+class Context:
+    """The setting: its name and the look the renderer needs (copied from the config so
+    that a Scene renders on its own)."""
+
+    name: str
+    background: Vec3
+    floor_color: Vec3
+    floor_size: float
+    walls: bool
+    wall_color: Vec3
+    wall_height: float
+    ambient: float
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Every sampled value of one scene. ``index`` and ``seed`` say where it came from:
+    scene ``index`` of root seed ``seed``."""
+
+    index: int
+    seed: int
+    context: Context
+    objects: Tuple[ObjectInstance, ...]
+    lights: Tuple[Light, ...]
+    camera: Camera
+
+    def to_dict(self) -> dict:
+        """Plain JSON-able dict (tuples become lists)."""
+        return json.loads(json.dumps(asdict(self)))
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True, indent=1)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Scene":
+        """Inverse of :meth:`to_dict`. Raises ``KeyError``/``TypeError`` on a malformed dict."""
+        return cls(
+            index=int(data["index"]),
+            seed=int(data["seed"]),
+            context=_build(Context, data["context"]),
+            objects=tuple(_build(ObjectInstance, o) for o in data["objects"]),
+            lights=tuple(_build(Light, light) for light in data["lights"]),
+            camera=_build(Camera, data["camera"]),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> "Scene":
+        return cls.from_dict(json.loads(text))
+
+
+def _build(cls, data: dict) -> Any:
+    """Construct a frozen dataclass from a dict, coercing lists back to tuples."""
+    kwargs = {}
+    for f in fields(cls):
+        value = data[f.name]
+        if f.name == "world_from_camera":
+            value = _mat(value)
+        elif isinstance(value, list):
+            value = _vec(value)
+        kwargs[f.name] = value
+    unknown = set(data) - {f.name for f in fields(cls)}
+    if unknown:
+        raise TypeError(f"{cls.__name__} got unknown keys {sorted(unknown)}")
+    return cls(**kwargs)

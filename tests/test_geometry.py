@@ -1,0 +1,62 @@
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scenegen.geometry import (
+    footprint,
+    intrinsics_from_fov,
+    look_at_opencv,
+    project,
+    rectangle_contains,
+    rectangles_overlap,
+)
+
+coords = st.floats(-5, 5, allow_nan=False)
+
+
+def test_look_at_axes_follow_opencv():
+    pose = look_at_opencv([3.0, 0.0, 0.0], [0.0, 0.0, 0.0])
+    np.testing.assert_allclose(pose[:3, 2], [-1, 0, 0], atol=1e-12)  # z forward
+    np.testing.assert_allclose(pose[:3, 1], [0, 0, -1], atol=1e-12)  # y down
+    np.testing.assert_allclose(pose[:3, 0], [0, 1, 0], atol=1e-12)  # x right
+    np.testing.assert_allclose(pose[:3, 3], [3, 0, 0])
+
+
+@given(coords, coords, st.floats(0.5, 5), st.floats(0, 2 * math.pi), st.floats(0.1, 1.4))
+def test_target_projects_to_principal_point(tx, ty, dist, az, el):
+    target = np.array([tx, ty, 0.3])
+    eye = target + dist * np.array([math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)])
+    pose = look_at_opencv(eye, target)
+    np.testing.assert_allclose(pose[:3, :3] @ pose[:3, :3].T, np.eye(3), atol=1e-9)
+    assert np.linalg.det(pose[:3, :3]) > 0
+    fx, fy, cx, cy = intrinsics_from_fov(math.radians(50), 64, 48)
+    K = np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]])
+    np.testing.assert_allclose(project(target[None], K, pose)[0], [cx, cy], atol=1e-6)
+
+
+def test_intrinsics_match_field_of_view():
+    fx, fy, cx, cy = intrinsics_from_fov(math.radians(90), 200, 100)
+    assert fx == fy == pytest.approx(50.0, rel=1e-12)
+    assert (cx, cy) == (99.5, 49.5)
+
+
+def test_rectangles_overlap_and_gap():
+    a = footprint([0, 0], [1, 1], 0.0)
+    assert rectangles_overlap(a, footprint([1.5, 0], [1, 1], 0.0))
+    assert not rectangles_overlap(a, footprint([2.5, 0], [1, 1], 0.0))
+    assert not rectangles_overlap(a, footprint([2.0, 0], [1, 1], 0.0))  # touching is allowed
+    assert rectangles_overlap(a, footprint([2.05, 0], [1, 1], 0.0), gap=0.1)
+    # rotated 45 degrees: the corner reaches sqrt(2) from the centre
+    diamond = footprint([2.3, 0], [1, 1], math.pi / 4)
+    assert rectangles_overlap(a, diamond)
+    assert not rectangles_overlap(a, footprint([2.5, 0], [1, 1], math.pi / 4))
+
+
+@given(coords, coords, st.floats(0, 2 * math.pi))
+def test_rectangle_contains_its_own_shrunk_copy(x, y, yaw):
+    outer = footprint([x, y], [1.0, 0.5], yaw)
+    assert rectangle_contains(outer, footprint([x, y], [0.9, 0.4], yaw))
+    assert not rectangle_contains(outer, footprint([x, y], [1.1, 0.4], yaw))

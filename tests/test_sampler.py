@@ -1,0 +1,150 @@
+"""Sampler properties over many scenes, checked against the real mesh geometry
+(independently of the sampler's footprint rectangles)."""
+
+import json
+import math
+import multiprocessing
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.spatial import ConvexHull
+
+from scenegen.config import config_from_dict, config_to_dict, load_config
+from scenegen.errors import PlacementError
+from scenegen.geometry import project
+from scenegen.sampler import Sampler, stage_rngs
+from scenegen.scene import Scene
+
+SEEDS = (0, 7, 2**31 + 5)
+TOL = 1e-7
+
+
+@pytest.fixture(scope="module")
+def samplers(cfg, dictionary):
+    base = config_to_dict(cfg)
+    return {seed: Sampler(config_from_dict({**base, "seed": seed}), dictionary) for seed in SEEDS}
+
+
+def world_vertices(obj, dictionary) -> np.ndarray:
+    vertices = dictionary[obj.entry].mesh().vertices * obj.scale
+    pose = obj.world_from_object()
+    return vertices @ pose[:3, :3].T + pose[:3, 3]
+
+
+def hull_polygon(points_xy: np.ndarray) -> np.ndarray:
+    return points_xy[ConvexHull(points_xy).vertices]
+
+
+def convex_polygons_overlap(a: np.ndarray, b: np.ndarray) -> bool:
+    """Positive-area overlap of two convex polygons (separating axis theorem)."""
+    for poly in (a, b):
+        edges = np.roll(poly, -1, axis=0) - poly
+        for nx, ny in np.column_stack([-edges[:, 1], edges[:, 0]]):
+            axis = np.array([nx, ny]) / math.hypot(nx, ny)
+            pa, pb = a @ axis, b @ axis
+            if pa.max() <= pb.min() + TOL or pb.max() <= pa.min() + TOL:
+                return False
+    return True
+
+
+def point_in_convex_polygon(point, poly) -> bool:
+    edges = np.roll(poly, -1, axis=0) - poly
+    rel = point - poly
+    cross = edges[:, 0] * rel[:, 1] - edges[:, 1] * rel[:, 0]
+    return bool(np.all(cross >= -TOL) or np.all(cross <= TOL))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.sampled_from(SEEDS), index=st.integers(0, 10**7))
+def test_layout_is_physical(samplers, dictionary, cfg, seed, index):
+    scene = samplers[seed].sample(index)
+    lo, hi = cfg.placement.objects
+    assert lo <= len(scene.objects) <= hi
+    verts = [world_vertices(o, dictionary) for o in scene.objects]
+    hulls = [hull_polygon(v[:, :2]) for v in verts]
+    zs = [(v[:, 2].min(), v[:, 2].max()) for v in verts]
+    for i, obj in enumerate(scene.objects):
+        if obj.support == -1:
+            assert abs(zs[i][0]) < TOL, "ground object must touch z = 0"
+            assert np.all(np.abs(np.asarray(obj.position[:2])) <= cfg.placement.area + TOL)
+        else:
+            assert 0 <= obj.support < i
+            assert dictionary[scene.objects[obj.support].entry].support
+            assert abs(zs[i][0] - zs[obj.support][1]) < TOL, "must rest on its support's top"
+            assert point_in_convex_polygon(np.asarray(obj.position[:2]), hulls[obj.support])
+        for j in range(i):
+            z_overlap = min(zs[i][1], zs[j][1]) - max(zs[i][0], zs[j][0])
+            if z_overlap > TOL:
+                assert not convex_polygons_overlap(hulls[i], hulls[j]), f"objects {j} and {i} interpenetrate"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.sampled_from(SEEDS), index=st.integers(0, 10**7))
+def test_scene_json_round_trip_and_every_object_in_frame(samplers, dictionary, seed, index):
+    scene = samplers[seed].sample(index)
+    assert Scene.from_json(scene.to_json()) == scene
+    assert Scene.from_dict(json.loads(json.dumps(scene.to_dict()))) == scene
+    cam = scene.camera
+    for obj in scene.objects:
+        pixels = project(world_vertices(obj, dictionary), cam.K, cam.pose)
+        assert np.all(pixels >= -0.5) and np.all(pixels[:, 0] <= cam.width - 0.5)
+        assert np.all(pixels[:, 1] <= cam.height - 0.5)
+
+
+def test_same_index_same_scene_in_any_order(samplers):
+    sampler = samplers[SEEDS[0]]
+    forward = [sampler.sample(i) for i in range(6)]
+    backward = [sampler.sample(i) for i in reversed(range(6))][::-1]
+    assert forward == backward
+    assert len({s.to_json() for s in forward}) == 6
+
+
+def _sample_json(index: int) -> str:
+    return Sampler(load_config()).sample(index).to_json()
+
+
+def test_same_scene_in_another_process(samplers):
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1) as pool:
+        remote = pool.map(_sample_json, [0, 3, 11])
+    assert remote == [samplers[0].sample(i).to_json() for i in (0, 3, 11)]
+
+
+def test_stages_draw_from_independent_streams(cfg, dictionary):
+    base = config_to_dict(cfg)
+    more_lights = Sampler(config_from_dict({**base, "lights": {**base["lights"], "count": [4, 4]}}), dictionary)
+    plain = Sampler(cfg, dictionary)
+    for index in range(5):
+        a, b = plain.sample(index), more_lights.sample(index)
+        assert len(b.lights) == 4
+        assert a.objects == b.objects and a.camera == b.camera and a.context == b.context
+
+
+def test_stage_streams_differ_per_index_and_stage():
+    first = {k: g.random() for k, g in stage_rngs(0, 0).items()}
+    again = {k: g.random() for k, g in stage_rngs(0, 0).items()}
+    other = {k: g.random() for k, g in stage_rngs(0, 1).items()}
+    assert first == again
+    assert len(set(first.values())) == len(first)
+    assert all(first[k] != other[k] for k in first)
+
+
+def test_seed_changes_scenes(samplers):
+    assert samplers[SEEDS[0]].sample(0) != samplers[SEEDS[1]].sample(0)
+
+
+def test_unsatisfiable_placement_fails_with_a_clear_error(dictionary):
+    cfg = load_config(["placement.objects=[40,40]", "placement.area=0.2", "placement.attempts_per_scene=2"])
+    with pytest.raises(PlacementError, match="placement.area"):
+        Sampler(cfg, dictionary).sample(0)
+
+
+def test_context_weights_are_respected(samplers):
+    sampler = samplers[SEEDS[0]]
+    scenes = [sampler.sample(i) for i in range(300)]
+    outdoor = [o.category for s in scenes if s.context.name == "outdoor" for o in s.objects]
+    assert outdoor and "lamp" not in outdoor  # weight 0 outdoors
+    assert {s.context.name for s in scenes} == {"studio", "room", "outdoor"}
+    assert any(o.support >= 0 for s in scenes for o in s.objects), "stacking never happens"
