@@ -7,8 +7,8 @@ needs OpenGL.
 
 One :class:`Renderer` per process is meant to be reused across scenes: the GL context
 and every pyrender mesh are created once (per dictionary entry and appearance) and
-cached, never rebuilt per scene. Keep one live Renderer per process: closing a pyrender
-EGL context terminates the EGL display that every context of the process shares.
+cached, never rebuilt per scene. All Renderers of a process share one GL context,
+released at exit.
 
 Passes per scene: one lit colour pass (RGB), one flat id pass (instance ids and depth,
 aliasing-free), and one flat pass per object alone (its amodal silhouette).
@@ -16,6 +16,7 @@ aliasing-free), and one flat pass per object alone (its amodal silhouette).
 
 from __future__ import annotations
 
+import atexit
 import os
 from dataclasses import dataclass
 from typing import Dict, Tuple
@@ -88,6 +89,48 @@ def _decode_ids(color: np.ndarray) -> np.ndarray:
     return color[..., 0].astype(np.uint16) | (color[..., 1].astype(np.uint16) << 8)
 
 
+_OFFSCREEN = None  # the process's one pyrender OffscreenRenderer
+_MAX_SIDE = 0  # GL_MAX_RENDERBUFFER_SIZE of its context
+
+
+def _offscreen_renderer(pyrender, width: int, height: int):
+    """The process's GL context, created on first use and sized to ``width`` x ``height``.
+
+    One context serves every Renderer: deleting a pyrender EGL context terminates the
+    EGL display that all contexts of the process share, so contexts are never deleted
+    while the process may still render.
+    """
+    global _OFFSCREEN, _MAX_SIDE
+    if _OFFSCREEN is None:
+        try:
+            offscreen = pyrender.OffscreenRenderer(width, height)
+        except Exception as exc:
+            raise RenderError(
+                f"cannot create an OpenGL context ({GL_PLATFORM_VARIABLE}="
+                f"{os.environ.get(GL_PLATFORM_VARIABLE)}): {exc}. {_INSTALL_HINT}"
+            ) from exc
+        from OpenGL.GL import GL_MAX_RENDERBUFFER_SIZE, glGetIntegerv  # noqa: PLC0415
+
+        _OFFSCREEN, _MAX_SIDE = offscreen, int(glGetIntegerv(GL_MAX_RENDERBUFFER_SIZE))
+        atexit.register(release_gl_context)
+    # renderbuffers are made at render time, so the limit is checked before them
+    if max(width, height) > _MAX_SIDE:
+        raise RenderError(
+            f"image size {width}x{height} exceeds this GL driver's limit of {_MAX_SIDE} "
+            f"pixels a side; lower width/height"
+        )
+    _OFFSCREEN.viewport_width, _OFFSCREEN.viewport_height = width, height
+    return _OFFSCREEN
+
+
+def release_gl_context() -> None:
+    """Delete the process's GL context (runs at exit; no Renderer may render after it)."""
+    global _OFFSCREEN
+    if _OFFSCREEN is not None:
+        _OFFSCREEN.delete()
+        _OFFSCREEN = None
+
+
 class Renderer:
     """Renders Scenes of one object dictionary.
 
@@ -100,8 +143,6 @@ class Renderer:
     def __init__(self, dictionary: ObjectDictionary):
         self.dictionary = dictionary
         self._pyrender = _import_pyrender()
-        self._offscreen = None
-        self._max_side = 0
         self._object_meshes: Dict[tuple, object] = {}
         self._box_meshes: Dict[tuple, object] = {}
 
@@ -114,31 +155,10 @@ class Renderer:
         self.close()
 
     def close(self) -> None:
-        if self._offscreen is not None:
-            self._offscreen.delete()
-            self._offscreen = None
-
-    def _ensure_context(self, width: int, height: int) -> None:
-        """Create the GL context once; later sizes only resize the viewport (deleting a
-        pyrender EGL context terminates the process-wide EGL display)."""
-        if self._offscreen is None:
-            try:
-                self._offscreen = self._pyrender.OffscreenRenderer(width, height)
-            except Exception as exc:
-                raise RenderError(
-                    f"cannot create an OpenGL context ({GL_PLATFORM_VARIABLE}="
-                    f"{os.environ.get(GL_PLATFORM_VARIABLE)}): {exc}. {_INSTALL_HINT}"
-                ) from exc
-            from OpenGL.GL import GL_MAX_RENDERBUFFER_SIZE, glGetIntegerv  # noqa: PLC0415
-
-            self._max_side = int(glGetIntegerv(GL_MAX_RENDERBUFFER_SIZE))
-        # renderbuffers are made at render time, so the limit is checked before them
-        if max(width, height) > self._max_side:
-            raise RenderError(
-                f"image size {width}x{height} exceeds this GL driver's limit of {self._max_side} "
-                f"pixels a side; lower width/height"
-            )
-        self._offscreen.viewport_width, self._offscreen.viewport_height = width, height
+        """Drop this renderer's mesh caches. The process's GL context stays (see
+        :func:`release_gl_context`)."""
+        self._object_meshes.clear()
+        self._box_meshes.clear()
 
     # -- mesh caches ------------------------------------------------------------------
 
@@ -231,10 +251,9 @@ class Renderer:
             RenderError: no GL context could be made, or the size exceeds the driver's.
         """
         cam = scene.camera
-        self._ensure_context(cam.width, cam.height)
+        renderer = _offscreen_renderer(self._pyrender, cam.width, cam.height)
         flags = self._pyrender.RenderFlags
         pr_scene, object_nodes, context_nodes = self._build(scene)
-        renderer = self._offscreen
 
         rgb, _ = renderer.render(pr_scene, flags=flags.NONE)
 

@@ -1,0 +1,160 @@
+"""End to end: the dataset folder, its labels checked against the written files, COCO,
+coverage, the manifest, and byte-identical reruns whatever the worker count."""
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scenegen.config import load_config
+from scenegen.errors import DepthOverflowError, ScenegenError
+from scenegen.fileio import read_json, sha256_file
+from scenegen.formats.coco import rle_to_mask
+from scenegen.formats.files import read_depth, read_png
+from scenegen.pipeline import generate
+from scenegen.sampler import Sampler
+from scenegen.scene import Scene
+
+pytestmark = pytest.mark.render
+N = 8
+OVERRIDES = [f"n={N}", "width=80", "height=60", "seed=3"]
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    out = tmp_path_factory.mktemp("dataset")
+    cfg = load_config([*OVERRIDES, f"out={out}"])
+    manifest = generate(cfg, progress=False)
+    return out, cfg, manifest
+
+
+def records(out: Path):
+    return [read_json(out / "scenes" / f"{i:06d}.json") for i in range(N)]
+
+
+def test_dataset_layout(dataset):
+    out, cfg, manifest = dataset
+    for name in ("coco.json", "coverage.json", "manifest.json"):
+        assert (out / name).is_file()
+    for record in records(out):
+        assert record["schema_version"] == 1 and record["seed"] == 3
+        assert record["width"] == 80 and record["height"] == 60
+        K = np.array(record["camera"]["K"])
+        assert K.shape == (3, 3) and K[2].tolist() == [0, 0, 1]
+        pose = np.array(record["camera"]["world_from_camera"])
+        np.testing.assert_allclose(pose[:3, :3] @ pose[:3, :3].T, np.eye(3), atol=1e-9)
+        for layer in ("rgb", "depth", "instances", "semantic"):
+            assert (out / record["files"][layer]).is_file()
+        assert read_png(out / record["files"]["depth"]).dtype == np.uint16
+        assert read_png(out / record["files"]["instances"]).dtype == np.uint16
+        assert read_png(out / record["files"]["rgb"]).shape == (60, 80, 3)
+        assert not list(out.rglob("*.tmp"))
+
+
+def test_scene_in_record_is_the_sampled_scene(dataset):
+    out, cfg, _ = dataset
+    sampler = Sampler(cfg)
+    for record in records(out):
+        assert Scene.from_dict(record["scene"]) == sampler.sample(record["index"])
+
+
+def test_boxes_counts_and_masks_match_the_instance_png(dataset):
+    out, _, _ = dataset
+    for record in records(out):
+        instances = read_png(out / record["files"]["instances"])
+        semantic = read_png(out / record["files"]["semantic"])
+        for obj in record["objects"]:
+            mask = instances == obj["instance_id"]
+            assert obj["visible_pixels"] == int(mask.sum())
+            if mask.any():
+                rows, cols = np.nonzero(mask)
+                assert obj["bbox"] == [cols.min(), rows.min(), cols.max() - cols.min() + 1, rows.max() - rows.min() + 1]
+                assert np.all(semantic[mask] == obj["category_id"])
+            else:
+                assert obj["bbox"] == [0, 0, 0, 0]
+            np.testing.assert_array_equal(rle_to_mask(obj["segmentation"]), mask)
+            assert obj["amodal_pixels"] >= obj["visible_pixels"]
+            assert 0.0 <= obj["visible_fraction"] <= 1.0
+        # visible pixels of all objects plus background cover the image exactly
+        background = int((instances == 0).sum())
+        assert background + sum(o["visible_pixels"] for o in record["objects"]) == 80 * 60
+
+
+def test_depth_png_round_trips_within_half_a_millimetre(dataset, small_cfg, renderer):
+    out, cfg, _ = dataset
+    record = records(out)[2]
+    frame = renderer.render(Scene.from_dict(record["scene"]))
+    depth = read_depth(out / record["files"]["depth"], record["depth_scale"])
+    assert np.abs(depth - frame.depth).max() <= 0.5e-3 * record["depth_scale"] + 1e-6
+    np.testing.assert_array_equal(read_png(out / record["files"]["instances"]), frame.instances)
+
+
+def test_coco_loads_and_self_evaluates_to_ap_one(dataset, tmp_path):
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    out, _, _ = dataset
+    gt = COCO(str(out / "coco.json"))
+    assert len(gt.getImgIds()) == N
+    anns = gt.loadAnns(gt.getAnnIds())
+    assert anns and all(a["area"] > 0 and a["iscrowd"] == 0 for a in anns)
+    for image in gt.loadImgs(gt.getImgIds()):
+        assert (out / image["file_name"]).is_file()
+    detections = [{"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"],
+                   "segmentation": a["segmentation"], "score": 1.0} for a in anns]
+    dt = gt.loadRes(detections)
+    for iou_type in ("bbox", "segm"):
+        evaluator = COCOeval(gt, dt, iou_type)
+        evaluator.evaluate(), evaluator.accumulate(), evaluator.summarize()
+        assert evaluator.stats[0] == pytest.approx(1.0)
+
+
+def test_coverage_equals_a_recount_of_the_records(dataset):
+    out, _, _ = dataset
+    coverage = read_json(out / "coverage.json")
+    recount = Counter(
+        (o["factors"]["category"], o["factors"]["pose"], o["factors"]["context"])
+        for r in records(out) for o in r["objects"]
+    )
+    counts = {(c["category"], c["pose"], c["context"]): c["count"] for c in coverage["counts"]}
+    assert {k: v for k, v in counts.items() if v} == dict(recount)
+    assert coverage["covered"] == len(recount)
+    assert coverage["n_objects"] == sum(recount.values()) and coverage["n_scenes"] == N
+    level_recount = Counter(o["factors"]["occlusion"] for r in records(out) for o in r["objects"])
+    assert {k: v for k, v in coverage["level_counts"]["occlusion"].items() if v} == dict(level_recount)
+
+
+def test_manifest_lists_every_file_with_its_hash(dataset):
+    out, cfg, manifest = dataset
+    assert read_json(out / "manifest.json") == json.loads(json.dumps(manifest))
+    on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {"manifest.json"}
+    assert set(manifest["files"]) == on_disk
+    for name, digest in manifest["files"].items():
+        assert sha256_file(out / name) == digest
+    assert manifest["n"] == N and manifest["seed"] == 3 and manifest["config"]["width"] == 80
+
+
+def test_rerun_and_two_workers_give_identical_bytes(dataset, tmp_path):
+    _, _, manifest = dataset
+    again = generate(load_config([*OVERRIDES, f"out={tmp_path / 'again'}"]), progress=False)
+    parallel = generate(load_config([*OVERRIDES, f"out={tmp_path / 'par'}", "workers=2"]), progress=False)
+    assert again["files"] == manifest["files"]
+    assert parallel["files"] == manifest["files"]
+
+
+def test_depth_overflow_is_refused_and_leaves_no_torn_scene(tmp_path):
+    cfg = load_config(["n=1", "width=32", "height=24", f"out={tmp_path}", "output.depth_scale=0.01"])
+    with pytest.raises(DepthOverflowError, match="output.depth_scale"):
+        generate(cfg, progress=False)
+    assert not (tmp_path / "scenes").exists()
+    assert not (tmp_path / "manifest.json").exists()
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_unwritable_output_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ScenegenError, match="not writable"):
+        generate(load_config(["n=1", f"out={blocker / 'sub'}"]), progress=False)
