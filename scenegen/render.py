@@ -25,7 +25,7 @@ import numpy as np
 
 from .dictionary import ObjectDictionary
 from .errors import RenderError
-from .geometry import OPENCV_TO_OPENGL
+from .geometry import OPENCV_TO_OPENGL, project
 from .scene import Scene
 
 GL_PLATFORM_VARIABLE = "PYOPENGL_PLATFORM"
@@ -242,6 +242,29 @@ class Renderer:
         pr_scene.add(camera, pose=cam.pose @ OPENCV_TO_OPENGL)
         return pr_scene, object_nodes, context_nodes
 
+    def _may_be_occluded(self, scene: Scene) -> np.ndarray:
+        """(N,) bool: whether another object's image box overlaps this object's.
+
+        An object whose projected 3D box overlaps no other object's cannot be hidden by
+        one (the floor lies below every object and walls stand behind them), so its
+        amodal mask equals its visible mask and needs no pass of its own.
+        """
+        cam = scene.camera
+        boxes = []
+        for obj in scene.objects:
+            extents = np.asarray(self.dictionary[obj.entry].extents) * obj.scale
+            unit = np.array(np.meshgrid([-0.5, 0.5], [-0.5, 0.5], [0.0, 1.0], indexing="ij")).reshape(3, -1).T
+            pose = obj.world_from_object()
+            corners = (unit * extents) @ pose[:3, :3].T + pose[:3, 3]
+            uv = project(corners, cam.K, cam.pose)
+            boxes.append((*uv.min(axis=0), *uv.max(axis=0)))
+        boxes = np.asarray(boxes).reshape(-1, 4)
+        x0, y0, x1, y1 = (boxes[:, k] for k in range(4))
+        overlap = (x0[:, None] <= x1[None, :] + 1) & (x0[None, :] <= x1[:, None] + 1)
+        overlap &= (y0[:, None] <= y1[None, :] + 1) & (y0[None, :] <= y1[:, None] + 1)
+        np.fill_diagonal(overlap, False)
+        return overlap.any(axis=1)
+
     # -- rendering --------------------------------------------------------------------
 
     def render(self, scene: Scene) -> Frame:
@@ -263,9 +286,13 @@ class Renderer:
         instances = _decode_ids(id_color)
 
         amodal = np.zeros((len(object_nodes), cam.height, cam.width), dtype=bool)
+        may_be_occluded = self._may_be_occluded(scene)
         for i, node in enumerate(object_nodes):
-            solo, _ = renderer.render(pr_scene, flags=flags.SEG, seg_node_map={node: (255, 255, 255)})
-            amodal[i] = solo[..., 0] > 0
+            if may_be_occluded[i]:
+                solo, _ = renderer.render(pr_scene, flags=flags.SEG, seg_node_map={node: (255, 255, 255)})
+                amodal[i] = solo[..., 0] > 0
+            else:
+                amodal[i] = instances == i + 1
 
         category_of_instance = np.array(
             [0] + [self.dictionary[o.entry].category_id for o in scene.objects], dtype=np.uint8

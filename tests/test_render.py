@@ -150,3 +150,15 @@ def test_oversized_image_is_refused_before_rendering(scenes_and_frames, renderer
         renderer.render(huge)
     # the renderer is still usable afterwards
     np.testing.assert_array_equal(renderer.render(scene).instances, frame.instances)
+
+
+def test_amodal_shortcut_equals_one_pass_per_object(small_cfg, dictionary, renderer, monkeypatch):
+    """Skipping the solo pass of objects that nothing can occlude changes no pixel."""
+    sampler = Sampler(small_cfg, dictionary)
+    scenes = [sampler.sample(i) for i in range(100, 130)]
+    fast = [renderer.render(s).amodal for s in scenes]
+    skipped = sum(int((~renderer._may_be_occluded(s)).sum()) for s in scenes)
+    assert skipped > 0, "the shortcut was never taken: the test would prove nothing"
+    monkeypatch.setattr(type(renderer), "_may_be_occluded", lambda self, scene: np.ones(len(scene.objects), bool))
+    for scene, amodal in zip(scenes, fast):
+        np.testing.assert_array_equal(renderer.render(scene).amodal, amodal)

@@ -1,0 +1,83 @@
+"""The scenegen command, run as a user runs it (a subprocess)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from scenegen.config import load_config
+from scenegen.sampler import Sampler
+
+
+def scenegen(*args, cwd=None, timeout=300):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.run([sys.executable, "-m", "scenegen", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd, env=env)
+
+
+@pytest.mark.parametrize(
+    "override, named",
+    [
+        ("colour=red", "colour"),  # unknown top-level key
+        ("+foo=1", "foo"),  # appended unknown key
+        ("width=wide", "width"),  # bad type
+        ("placement.objects=[1]", "placement.objects"),  # bad range
+        ("objects.ball.category=blob", "blob"),  # unknown category in the dictionary
+        ("objects.ball.materials=[velvet]", "velvet"),
+        ("width=100000", "width"),
+    ],
+)
+def test_bad_input_exits_non_zero_and_names_the_key(tmp_path, override, named):
+    result = scenegen("generate", f"out={tmp_path / 'd'}", "n=1", override)
+    assert result.returncode == 2, result.stderr
+    assert named in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "d").exists()
+
+
+def test_unknown_category_error_lists_valid_choices():
+    result = scenegen("sample", "objects.ball.category=blob")
+    assert result.returncode == 2
+    assert "'ball'" in result.stderr and "'table'" in result.stderr
+
+
+def test_sample_prints_the_scene_as_json():
+    result = scenegen("sample", "index=5", "seed=11")
+    assert result.returncode == 0, result.stderr
+    expected = Sampler(load_config(["seed=11"])).sample(5)
+    assert json.loads(result.stdout) == expected.to_dict()
+
+
+def test_sample_rejects_a_bad_index():
+    result = scenegen("sample", "index=-3")
+    assert result.returncode == 2 and "index" in result.stderr
+
+
+@pytest.mark.render
+def test_generate_then_coverage(tmp_path):
+    out = tmp_path / "d"
+    result = scenegen("generate", f"out={out}", "n=3", "width=48", "height=36")
+    assert result.returncode == 0, result.stderr
+    assert "wrote 3 scenes" in result.stderr
+    assert "\r" not in result.stderr  # no progress bar when stderr is not a terminal
+    assert (out / "manifest.json").is_file()
+    report = scenegen("coverage", str(out))
+    assert report.returncode == 0, report.stderr
+    assert "category x pose x context" in report.stdout
+    assert "Missing tuples" in report.stdout
+
+
+def test_coverage_of_a_folder_that_is_not_a_dataset(tmp_path):
+    result = scenegen("coverage", str(tmp_path))
+    assert result.returncode == 1
+    assert "coverage.json" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unwritable_output_exits_non_zero(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = scenegen("generate", f"out={blocker}/d", "n=1")
+    assert result.returncode == 1
+    assert "not writable" in result.stderr and "Traceback" not in result.stderr
