@@ -1,7 +1,9 @@
 """End to end: the dataset folder, its labels checked against the written files, COCO,
 coverage, the manifest, and byte-identical reruns whatever the worker count."""
 
+import io
 import json
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -158,3 +160,18 @@ def test_unwritable_output_is_a_clear_error(tmp_path):
     blocker.write_text("not a folder")
     with pytest.raises(ScenegenError, match="not writable"):
         generate(load_config(["n=1", f"out={blocker / 'sub'}"]), progress=False)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_only_on_a_terminal_and_when_enabled(tmp_path, monkeypatch):
+    shown, hidden = _Terminal(), _Terminal()
+    monkeypatch.setattr(sys, "stderr", shown)
+    generate(load_config(["n=2", "width=32", "height=24", f"out={tmp_path / 'a'}"]))
+    assert "2/2" in shown.getvalue() and "scene" in shown.getvalue()
+    monkeypatch.setattr(sys, "stderr", hidden)
+    generate(load_config(["n=2", "width=32", "height=24", f"out={tmp_path / 'b'}", "progress=false"]))
+    assert hidden.getvalue() == ""

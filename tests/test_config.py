@@ -1,0 +1,56 @@
+import pytest
+from omegaconf import OmegaConf
+from omegaconf.errors import ReadonlyConfigError
+
+from scenegen.config import SceneGenConfig, category_ids, config_from_dict, config_to_dict, load_config
+from scenegen.errors import ConfigError
+
+
+def test_defaults_and_overrides(cfg):
+    assert (cfg.n, cfg.seed, cfg.workers, cfg.width, cfg.height, cfg.out) == (20, 0, 1, 256, 256, "scenegen_out")
+    over = load_config(["n=7", "seed=3", "workers=2", "width=320", "height=200", "out=/tmp/x"])
+    assert (over.n, over.seed, over.workers, over.width, over.height, over.out) == (7, 3, 2, 320, 200, "/tmp/x")
+
+
+def test_config_is_typed_by_the_schema_and_read_only(cfg):
+    assert OmegaConf.get_type(cfg) is SceneGenConfig
+    with pytest.raises(ReadonlyConfigError):
+        cfg.n = 5
+
+
+def test_round_trip_through_a_plain_dict(cfg):
+    assert config_from_dict(config_to_dict(cfg)) == cfg
+
+
+def test_category_ids_start_at_one(cfg):
+    ids = category_ids(cfg)
+    assert ids[cfg.categories[0]] == 1 and sorted(ids.values()) == list(range(1, len(cfg.categories) + 1))
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["nope=1"], "'nope'"),
+        (["+nope=1"], "'nope'"),
+        (["n=many"], "'n'"),
+        (["n=-1"], "n must be >= 0"),
+        (["workers=0"], "workers"),
+        (["height=8"], "height"),
+        (["camera.fov=[60,40]"], "camera.fov"),
+        (["placement.objects=[0,3]"], "placement.objects"),
+        (["objects.ball.category=blob"], "'blob'"),
+        (["objects.ball.colors=[teal]"], "'teal'"),
+        (["objects.ball.symmetry=3"], "symmetry"),
+        (["objects.ball.mesh=meshes/mug.ply"], "exactly one of"),
+        (["objects.ball.shape=pyramid"], "'pyramid'"),
+        (["contexts.room.weights={sofa: 1.0}"], "'sofa'"),
+        (["contexts.studio.default_weight=0"], "weight 0 to every category"),
+        (["factors.occlusion_partial_min=0.99"], "occlusion"),
+        (["output.depth_scale=0"], "depth_scale"),
+        (["dictionary=missing"], "dictionary"),
+    ],
+)
+def test_bad_configs_name_the_problem(overrides, message):
+    with pytest.raises(ConfigError, match=None) as info:
+        load_config(overrides)
+    assert message in str(info.value)
