@@ -23,14 +23,10 @@ import copy
 import itertools
 from typing import Any, Iterable, Mapping, Sequence
 
-from scenegen.errors import ScenegenError
+from .errors import CoverageError
 
 COVERAGE_SCHEMA_VERSION = 1
 DEFAULT_COMBINATION = ("category", "pose", "context")
-
-class CoverageError(ScenegenError, ValueError):
-    """A factor, level or tuple outside a tracker's universe, or trackers that do not
-    match. A ``ValueError`` too, so plain ``except ValueError`` catches it."""
 
 
 def _names(values) -> str:

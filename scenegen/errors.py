@@ -28,6 +28,11 @@ class DepthOverflowError(RenderError):
     """A depth value does not fit the 16-bit depth PNG at the configured scale."""
 
 
+class CoverageError(ScenegenError, ValueError):
+    """A factor, level or tuple outside a coverage tracker's universe, or trackers that
+    do not match. A ``ValueError`` too, so plain ``except ValueError`` catches it."""
+
+
 def choices(values) -> str:
     """Format valid choices for an error message: ``'a', 'b', 'c'``."""
     return ", ".join(repr(v) for v in sorted(values))

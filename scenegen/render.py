@@ -89,6 +89,9 @@ def _decode_ids(color: np.ndarray) -> np.ndarray:
     return color[..., 0].astype(np.uint16) | (color[..., 1].astype(np.uint16) << 8)
 
 
+# (8, 3) corners of the canonical bounding box of extents 1, base on z = 0
+_UNIT_BOX_CORNERS = np.array([[x, y, z] for x in (-0.5, 0.5) for y in (-0.5, 0.5) for z in (0.0, 1.0)])
+
 _OFFSCREEN = None  # the process's one pyrender OffscreenRenderer
 _MAX_SIDE = 0  # GL_MAX_RENDERBUFFER_SIZE of its context
 
@@ -253,9 +256,8 @@ class Renderer:
         boxes = []
         for obj in scene.objects:
             extents = np.asarray(self.dictionary[obj.entry].extents) * obj.scale
-            unit = np.array(np.meshgrid([-0.5, 0.5], [-0.5, 0.5], [0.0, 1.0], indexing="ij")).reshape(3, -1).T
             pose = obj.world_from_object()
-            corners = (unit * extents) @ pose[:3, :3].T + pose[:3, 3]
+            corners = (_UNIT_BOX_CORNERS * extents) @ pose[:3, :3].T + pose[:3, 3]
             uv = project(corners, cam.K, cam.pose)
             boxes.append((*uv.min(axis=0), *uv.max(axis=0)))
         boxes = np.asarray(boxes).reshape(-1, 4)
