@@ -72,6 +72,14 @@ def footprint(center_xy, half_extents_xy, yaw: float) -> np.ndarray:
     return local @ yaw_rotation(yaw).T + np.asarray(center_xy, dtype=float)
 
 
+def box_corners(position, yaw: float, extents) -> np.ndarray:
+    """(8, 3) world corners of an upright box: base centre ``position`` (3,), turned by
+    ``yaw`` radians about z, ``extents`` (3,) metres (x, y, height)."""
+    xy = footprint(np.asarray(position, dtype=float)[:2], np.asarray(extents[:2], dtype=float) / 2, yaw)
+    z0 = float(position[2])
+    return np.column_stack([np.repeat(xy, 2, axis=0), np.tile([z0, z0 + float(extents[2])], 4)])
+
+
 def _rectangle_axes(corners: np.ndarray) -> np.ndarray:
     edges = np.array([corners[1] - corners[0], corners[2] - corners[1]])
     return edges / np.linalg.norm(edges, axis=1, keepdims=True)

@@ -11,7 +11,8 @@ cached, never rebuilt per scene. All Renderers of a process share one GL context
 released at exit.
 
 Passes per scene: one lit colour pass (RGB), one flat id pass (instance ids and depth,
-aliasing-free), and one flat pass per object alone (its amodal silhouette).
+aliasing-free), and one flat pass alone for each object that another object might hide
+(its amodal silhouette); an object nothing can hide has its visible mask as amodal mask.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 
 from .dictionary import ObjectDictionary
 from .errors import RenderError
-from .geometry import OPENCV_TO_OPENGL, project
+from .geometry import OPENCV_TO_OPENGL, box_corners, project
 from .scene import Scene
 
 GL_PLATFORM_VARIABLE = "PYOPENGL_PLATFORM"
@@ -88,9 +89,6 @@ def _id_color(instance_id: int) -> Tuple[int, int, int]:
 def _decode_ids(color: np.ndarray) -> np.ndarray:
     return color[..., 0].astype(np.uint16) | (color[..., 1].astype(np.uint16) << 8)
 
-
-# (8, 3) corners of the canonical bounding box of extents 1, base on z = 0
-_UNIT_BOX_CORNERS = np.array([[x, y, z] for x in (-0.5, 0.5) for y in (-0.5, 0.5) for z in (0.0, 1.0)])
 
 _OFFSCREEN = None  # the process's one pyrender OffscreenRenderer
 _MAX_SIDE = 0  # GL_MAX_RENDERBUFFER_SIZE of its context
@@ -256,9 +254,7 @@ class Renderer:
         boxes = []
         for obj in scene.objects:
             extents = np.asarray(self.dictionary[obj.entry].extents) * obj.scale
-            pose = obj.world_from_object()
-            corners = (_UNIT_BOX_CORNERS * extents) @ pose[:3, :3].T + pose[:3, 3]
-            uv = project(corners, cam.K, cam.pose)
+            uv = project(box_corners(obj.position, obj.yaw, extents), cam.K, cam.pose)
             boxes.append((*uv.min(axis=0), *uv.max(axis=0)))
         boxes = np.asarray(boxes).reshape(-1, 4)
         x0, y0, x1, y1 = (boxes[:, k] for k in range(4))

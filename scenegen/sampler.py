@@ -26,6 +26,7 @@ from .dictionary import ObjectDictionary, ObjectEntry
 from .errors import PlacementError
 from .factors import context_allows
 from .geometry import (
+    box_corners,
     direction,
     footprint,
     intrinsics_from_fov,
@@ -246,12 +247,7 @@ class Sampler:
         sphere fits the narrower field of view, so every object is inside the frame."""
         camera_cfg = self.cfg.camera
         width, height = int(self.cfg.width), int(self.cfg.height)
-        corners = np.vstack(
-            [
-                np.column_stack([np.repeat(p.corners(), 2, axis=0), np.tile(p.z_range, 4)])
-                for p in placed
-            ]
-        )
+        corners = np.vstack([box_corners(p.position, p.yaw, np.asarray(p.entry.extents) * p.scale) for p in placed])
         target = (corners.min(axis=0) + corners.max(axis=0)) / 2
         radius = float(np.linalg.norm(corners - target, axis=1).max())
         fov_y = math.radians(rng.uniform(*camera_cfg.fov))

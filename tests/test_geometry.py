@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scenegen.geometry import (
+    box_corners,
     footprint,
     intrinsics_from_fov,
     look_at_opencv,
@@ -60,3 +61,11 @@ def test_rectangle_contains_its_own_shrunk_copy(x, y, yaw):
     outer = footprint([x, y], [1.0, 0.5], yaw)
     assert rectangle_contains(outer, footprint([x, y], [0.9, 0.4], yaw))
     assert not rectangle_contains(outer, footprint([x, y], [1.1, 0.4], yaw))
+
+
+def test_box_corners_of_a_turned_box():
+    corners = box_corners([1.0, 2.0, 0.5], math.pi / 2, [0.4, 0.2, 0.3])
+    assert corners.shape == (8, 3)
+    # a quarter turn swaps the x and y extents
+    np.testing.assert_allclose(corners.min(axis=0), [0.9, 1.8, 0.5], atol=1e-12)
+    np.testing.assert_allclose(corners.max(axis=0), [1.1, 2.2, 0.8], atol=1e-12)

@@ -1,8 +1,10 @@
 """Labels on a hand-built frame, where every value is known exactly."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from scenegen.labels import mask_box, object_labels
 from scenegen.render import Frame
@@ -43,8 +45,6 @@ def test_labels_of_a_constructed_frame(cfg, dictionary):
 
 def test_pose_bin_follows_the_camera(cfg, dictionary):
     """Turn a chair so the camera sees it from each of the 8 sides."""
-    from dataclasses import replace
-
     scene = Sampler(cfg, dictionary).sample(0)
     chair = replace(scene.objects[0], entry="chair", category="chair", position=(0.0, 0.0, 0.0))
     eye = scene.camera.position
@@ -59,11 +59,6 @@ def test_pose_bin_follows_the_camera(cfg, dictionary):
         turned = replace(chair, yaw=camera_azimuth - math.radians(45 * k))
         label = object_labels(replace(scene, objects=(turned,)), frame, dictionary, cfg.factors)[0]
         seen.append(label["pose_bin"])
-        assert label["azimuth"] % 360 == pytest_approx(45 * k % 360)
+        assert label["azimuth"] % 360 == pytest.approx(45 * k % 360, abs=1e-6)
     assert seen == ["front", "front-left", "left", "back-left", "back", "back-right", "right", "front-right"]
 
-
-def pytest_approx(value):
-    import pytest
-
-    return pytest.approx(value, abs=1e-6)
