@@ -12,7 +12,7 @@ linear RGB in [0, 1].
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from omegaconf import MISSING, DictConfig, OmegaConf
 
@@ -20,6 +20,7 @@ from .errors import ConfigError, choices
 
 PRIMITIVE_SHAPES = ("box", "cylinder", "sphere", "cone", "capsule", "torus")
 MAX_IMAGE_SIDE = 8192  # below every GL driver's renderbuffer limit we target
+MAX_PART_VARIANTS = 4096  # shapes one entry's part rules may make
 
 
 @dataclass
@@ -31,6 +32,15 @@ class PartConfig:
     params: Dict[str, float] = field(default_factory=dict)  # primitive parameters, metres
     position: List[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # part centre, metres
     rotation: List[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # xyz Euler, degrees
+    label: Optional[str] = None  # part class shared across styles (e.g. "leg"); default: name
+
+
+@dataclass
+class PartStyleConfig:
+    """One style of a part slot: the parts it adds, and its relative weight."""
+
+    weight: float = 1.0
+    parts: List[PartConfig] = field(default_factory=list)
 
 
 @dataclass
@@ -48,9 +58,13 @@ class ObjectEntryConfig:
     params: Dict[str, float] = field(default_factory=dict)
     parts: List[PartConfig] = field(default_factory=list)
     mesh: Optional[str] = None  # path relative to assets/
+    # part rules: slot -> style -> parts; each slot contributes the parts of one style,
+    # drawn by weight, added to ``parts`` (so one entry has many shapes)
+    part_rules: Dict[str, Dict[str, PartStyleConfig]] = field(default_factory=dict)
     size: List[float] = field(default_factory=lambda: [0.3, 0.6])
     colors: List[str] = field(default_factory=list)
     materials: List[str] = field(default_factory=list)
+    textures: List[str] = field(default_factory=lambda: ["plain"])
     symmetry: int = 1
     support: bool = False  # its flat top can hold other objects
 
@@ -59,6 +73,19 @@ class ObjectEntryConfig:
 class MaterialConfig:
     metallic: float = 0.0  # [0, 1]
     roughness: float = 0.5  # [0, 1]
+
+
+TEXTURE_PATTERNS = ("plain", "checker", "stripes", "noise")
+
+
+@dataclass
+class TextureConfig:
+    """A procedural texture (made with numpy), modulating the base colour."""
+
+    pattern: str = "plain"  # one of TEXTURE_PATTERNS
+    # pattern periods across an object's largest extent; per metre on floors and walls
+    repeats: float = 4.0
+    contrast: float = 0.5  # 0: flat colour; 1: the dark phase is black
 
 
 @dataclass
@@ -72,6 +99,8 @@ class ContextConfig:
     walls: bool = False
     wall_color: List[float] = field(default_factory=lambda: [0.9, 0.9, 0.85])
     wall_height: float = 2.5  # metres
+    floor_texture: str = "plain"  # a key of ``textures``
+    wall_texture: str = "plain"  # a key of ``textures``
     ambient: float = 0.3  # ambient light level, [0, 1]
     default_weight: float = 1.0  # weight of a category not listed in ``weights``
     weights: Dict[str, float] = field(default_factory=dict)  # category -> weight (0 = never)
@@ -81,7 +110,6 @@ class ContextConfig:
 class PlacementConfig:
     objects: List[int] = field(default_factory=lambda: [2, 5])  # inclusive count range
     area: float = 0.8  # half side, metres, of the square where ground objects stand
-    stack_probability: float = 0.3  # chance to try a support's top before the ground
     gap: float = 0.02  # minimum clearance between footprints, metres
     attempts_per_object: int = 40  # bounded retries to place one object
     attempts_per_scene: int = 10  # bounded retries of the whole layout
@@ -126,6 +154,41 @@ class OutputConfig:
 
 
 @dataclass
+class ProductionConfig:
+    """One alternative of a grammar rule; exactly one of ``object``, ``relation`` or
+    ``repeat`` says what it produces.
+
+    object: a selector: a category, a set of ``grammar.sets``, ``any``, or a list of them.
+    relation: a relation name (or a list, one chosen uniformly) placing ``other``
+        relative to ``anchor``; both are items: a rule name or a selector.
+    repeat: an item produced ``count`` [min, max] times, arranged ``free``, in a
+        ``row`` (each beside the previous) or a ``cluster`` (each near the first).
+    weight: a number, or a mapping context -> number with an optional ``default``.
+    """
+
+    weight: Any = 1.0
+    object: Any = None
+    relation: Any = None
+    anchor: Optional[str] = None
+    other: Optional[str] = None
+    repeat: Optional[str] = None
+    count: List[int] = field(default_factory=lambda: [1, 1])
+    arrange: str = "free"
+
+
+@dataclass
+class GrammarConfig:
+    start: str = "scene"  # the rule a scene expands from
+    max_depth: int = 8  # most nested rule expansions in one scene
+    # probability that an object is drawn against its context's weights (from the
+    # categories the context never shows); such objects and scenes are labelled
+    out_of_context: float = 0.0
+    near: float = 0.25  # metres: largest clearance between related objects (beside, near)
+    sets: Dict[str, List[str]] = field(default_factory=dict)  # named category sets
+    rules: Dict[str, List[ProductionConfig]] = MISSING
+
+
+@dataclass
 class SceneGenConfig:
     out: str = "scenegen_out"  # dataset folder
     n: int = 20  # number of scenes
@@ -134,11 +197,18 @@ class SceneGenConfig:
     width: int = 256  # pixels
     height: int = 256  # pixels
     progress: bool = True  # progress bar on stderr (only when it is a terminal)
+    # folders searched for relative mesh paths, before the built-in assets/ folder
+    asset_paths: List[str] = field(default_factory=list)
     categories: List[str] = MISSING  # category names; category id = position + 1
     objects: Dict[str, ObjectEntryConfig] = MISSING  # dictionary entries by name
     colors: Dict[str, List[float]] = MISSING  # colour name -> RGB in [0, 1]
     materials: Dict[str, MaterialConfig] = MISSING  # material name -> PBR parameters
+    textures: Dict[str, TextureConfig] = MISSING  # texture name -> pattern
     contexts: Dict[str, ContextConfig] = MISSING
+    grammar: GrammarConfig = MISSING
+    # wanted factor levels (category, pose, context, occlusion, material, color,
+    # texture) for a target object; empty: no directive
+    directive: Dict[str, str] = field(default_factory=dict)
     placement: PlacementConfig = field(default_factory=PlacementConfig)
     camera: CameraConfig = field(default_factory=CameraConfig)
     lights: LightsConfig = field(default_factory=LightsConfig)
@@ -267,6 +337,15 @@ def validate_config(cfg: DictConfig) -> None:
             if not 0.0 <= material[attr] <= 1.0:
                 raise ConfigError(f"materials.{name}.{attr} must be in [0, 1], got {material[attr]}")
 
+    for name, texture in cfg.textures.items():
+        key = f"textures.{name}"
+        if texture.pattern not in TEXTURE_PATTERNS:
+            raise ConfigError(f"{key}.pattern is {texture.pattern!r}; valid: {choices(TEXTURE_PATTERNS)}")
+        if not texture.repeats > 0:
+            raise ConfigError(f"{key}.repeats must be > 0, got {texture.repeats}")
+        if not 0.0 <= texture.contrast <= 1.0:
+            raise ConfigError(f"{key}.contrast must be in [0, 1], got {texture.contrast}")
+
     if not cfg.objects:
         raise ConfigError("objects (the dictionary) is empty")
     used_categories = set()
@@ -282,6 +361,12 @@ def validate_config(cfg: DictConfig) -> None:
             raise ConfigError(f"{key}.weight must be >= 0, got {context.weight}")
         for color_key in ("background", "floor_color", "wall_color"):
             _rgb(context[color_key], f"{key}.{color_key}")
+        for texture_key in ("floor_texture", "wall_texture"):
+            if context[texture_key] not in cfg.textures:
+                raise ConfigError(
+                    f"{key}.{texture_key} is {context[texture_key]!r}, not a known texture; "
+                    f"valid: {choices(cfg.textures.keys())}"
+                )
         for category, weight in context.weights.items():
             if category not in categories:
                 raise ConfigError(
@@ -298,8 +383,6 @@ def validate_config(cfg: DictConfig) -> None:
     _range(placement.objects, "placement.objects", low=1, high=64)
     if placement.area <= 0:
         raise ConfigError(f"placement.area must be > 0, got {placement.area}")
-    if not 0.0 <= placement.stack_probability <= 1.0:
-        raise ConfigError("placement.stack_probability must be in [0, 1]")
     if placement.attempts_per_object < 1 or placement.attempts_per_scene < 1:
         raise ConfigError("placement.attempts_per_object and attempts_per_scene must be >= 1")
 
@@ -347,24 +430,40 @@ def _validate_entry(name: str, entry, cfg: DictConfig) -> None:
             f"valid: {choices(categories)}"
         )
     sources = [s for s in ("shape", "parts", "mesh") if entry[s]]
+    if entry.part_rules and "parts" not in sources and not sources:
+        sources = ["parts"]  # an entry may be made of part rules alone
     if len(sources) != 1:
         raise ConfigError(
-            f"{key} must have exactly one of 'shape', 'parts' or 'mesh'; it has "
-            f"{sources or 'none'}"
+            f"{key} must have exactly one of 'shape', 'parts' (with or without "
+            f"'part_rules') or 'mesh'; it has {sources or 'none'}"
         )
     if entry.shape and entry.shape not in PRIMITIVE_SHAPES:
         raise ConfigError(f"{key}.shape is {entry.shape!r}; valid: {choices(PRIMITIVE_SHAPES)}")
-    part_names = set()
-    for i, part in enumerate(entry.parts):
-        if part.shape not in PRIMITIVE_SHAPES:
-            raise ConfigError(
-                f"{key}.parts[{i}].shape is {part.shape!r}; valid: {choices(PRIMITIVE_SHAPES)}"
-            )
-        if part.name in part_names:
-            raise ConfigError(f"{key}.parts has two parts named {part.name!r}")
-        part_names.add(part.name)
-        if len(part.position) != 3 or len(part.rotation) != 3:
-            raise ConfigError(f"{key}.parts[{i}] position and rotation need 3 numbers each")
+    if entry.part_rules and (entry.shape or entry.mesh):
+        raise ConfigError(f"{key}.part_rules needs a part-composed entry (no 'shape' or 'mesh')")
+    fixed = set(_check_parts(entry.parts, f"{key}.parts"))
+    variants = 1
+    for slot, styles in entry.part_rules.items():
+        slot_key = f"{key}.part_rules.{slot}"
+        if not styles:
+            raise ConfigError(f"{slot_key} has no styles")
+        for style, style_cfg in styles.items():
+            style_key = f"{slot_key}.{style}"
+            if not style_cfg.weight > 0:
+                raise ConfigError(f"{style_key}.weight must be > 0, got {style_cfg.weight}")
+            if not style_cfg.parts:
+                raise ConfigError(f"{style_key}.parts is empty")
+            clash = fixed & set(_check_parts(style_cfg.parts, f"{style_key}.parts"))
+            if clash:
+                raise ConfigError(f"{style_key}.parts reuses part names of {key}.parts: {sorted(clash)}")
+        variants *= len(styles)
+    if variants > MAX_PART_VARIANTS:
+        raise ConfigError(f"{key}.part_rules make {variants} shapes; at most {MAX_PART_VARIANTS} are supported")
+    if not entry.textures:
+        raise ConfigError(f"{key}.textures is empty; valid: {choices(cfg.textures.keys())}")
+    for texture in entry.textures:
+        if texture not in cfg.textures:
+            raise ConfigError(f"{key}.textures has unknown texture {texture!r}; valid: {choices(cfg.textures.keys())}")
     lo, _ = _range(entry.size, f"{key}.size")
     if lo <= 0:
         raise ConfigError(f"{key}.size must be > 0 metres, got {list(entry.size)}")
@@ -384,6 +483,19 @@ def _validate_entry(name: str, entry, cfg: DictConfig) -> None:
         raise ConfigError(
             f"{key}.symmetry is {entry.symmetry}; valid: 0 (continuous), 1, 2, 4, 8"
         )
+
+
+def _check_parts(parts, key: str) -> List[str]:
+    names = []
+    for i, part in enumerate(parts):
+        if part.shape not in PRIMITIVE_SHAPES:
+            raise ConfigError(f"{key}[{i}].shape is {part.shape!r}; valid: {choices(PRIMITIVE_SHAPES)}")
+        if part.name in names:
+            raise ConfigError(f"{key} has two parts named {part.name!r}")
+        names.append(part.name)
+        if len(part.position) != 3 or len(part.rotation) != 3:
+            raise ConfigError(f"{key}[{i}] position and rotation need 3 numbers each")
+    return names
 
 
 def config_from_dict(data: dict) -> DictConfig:

@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import trimesh
 from omegaconf import OmegaConf
 
@@ -24,40 +25,43 @@ from .shapes import compose_parts, load_mesh_file, normalize_parts, primitive
 
 
 @dataclass(frozen=True)
+class Texture:
+    """A procedural texture: ``pattern`` (see ``config.TEXTURE_PATTERNS``), ``repeats``
+    periods across an object's largest extent (per metre on floors and walls), and
+    ``contrast`` in [0, 1]."""
+
+    pattern: str
+    repeats: float
+    contrast: float
+
+
+@dataclass(frozen=True)
 class Part:
-    """A named part; ``mesh`` vertices (V, 3) are in the canonical frame (unitless)."""
+    """A named part; ``mesh`` vertices (V, 3) are in the canonical frame (unitless).
+
+    ``label`` is the part class shared across styles (e.g. ``"leg"``); ``index`` its
+    1-based position in its variant (the value of its pixels in the part image).
+    """
 
     name: str
+    label: str
+    index: int
     mesh: trimesh.Trimesh
 
 
 @dataclass(frozen=True, eq=False)
-class ObjectEntry:
-    """One dictionary entry, built.
+class Variant:
+    """One shape of an entry: the parts of one style per part slot, normalised jointly.
 
     Attributes:
-        name: key in ``cfg.objects``.
-        category: category name; ``category_id`` is its 1-based id.
-        source: ``"primitive"``, ``"parts"`` or ``"mesh"``.
-        parts: named parts in the canonical frame; a primitive or mesh entry has one
-            part named ``"body"``.
-        size: (min, max) metres, range of the object's largest extent in a scene.
-        colors, materials: names of the allowed colours / materials.
-        symmetry: order of rotational symmetry about z (0 continuous; 1, 2, 4, 8).
-        support: its flat top can hold other objects.
+        style: ``"slot=style,slot=style"`` in slot order; ``""`` for an entry without
+            part rules.
+        parts: the parts in order (fixed parts first, then each slot's style parts).
         extents: (3,) canonical bounding-box extents; ``max(extents) == 1``.
     """
 
-    name: str
-    category: str
-    category_id: int
-    source: str
+    style: str
     parts: tuple[Part, ...]
-    size: tuple[float, float]
-    colors: tuple[str, ...]
-    materials: tuple[str, ...]
-    symmetry: int
-    support: bool
     extents: tuple[float, float, float]
     _mesh: trimesh.Trimesh | None = field(default=None, init=False, repr=False)
 
@@ -75,44 +79,160 @@ class ObjectEntry:
         return self.extents[2]
 
 
+@dataclass(frozen=True, eq=False)
+class ObjectEntry:
+    """One dictionary entry. Its shapes (variants) are built on first use.
+
+    Attributes:
+        name: key in ``cfg.objects``.
+        category: category name; ``category_id`` is its 1-based id.
+        source: ``"primitive"``, ``"parts"`` or ``"mesh"``.
+        slots: ``((slot, ((style, weight), ...)), ...)`` part rules in config order.
+        styles: every style string (one per variant), in slot-major order; ``("",)``
+            for an entry without part rules.
+        size: (min, max) metres, range of the object's largest extent in a scene.
+        colors, materials, textures: names of the allowed appearance levels.
+        symmetry: order of rotational symmetry about z (0 continuous; 1, 2, 4, 8).
+        support: its flat top can hold other objects.
+    """
+
+    name: str
+    category: str
+    category_id: int
+    source: str
+    slots: tuple
+    styles: tuple[str, ...]
+    size: tuple[float, float]
+    colors: tuple[str, ...]
+    materials: tuple[str, ...]
+    textures: tuple[str, ...]
+    symmetry: int
+    support: bool
+    _build: object = field(repr=False)  # style -> [(name, label, mesh)] before normalising
+    _variants: dict = field(default_factory=dict, init=False, repr=False)
+
+    def variant(self, style: str = "") -> Variant:
+        """The shape of ``style`` (``""``: the first style); built once, then shared.
+
+        Raises:
+            ConfigError: ``style`` is not one of :attr:`styles`.
+        """
+        style = style or self.styles[0]
+        found = self._variants.get(style)
+        if found is None:
+            if style not in self.styles:
+                raise ConfigError(
+                    f"objects.{self.name} has no style {style!r}; valid: {choices(self.styles)}"
+                )
+            raw = self._build(style)
+            labels = {name: label for name, label, _ in raw}
+            normalised = normalize_parts([(name, mesh) for name, _, mesh in raw])
+            parts = tuple(
+                Part(name, labels[name], i + 1, mesh) for i, (name, mesh) in enumerate(normalised)
+            )
+            low = np.min([p.mesh.bounds[0] for p in parts], axis=0)
+            high = np.max([p.mesh.bounds[1] for p in parts], axis=0)
+            found = Variant(style, parts, tuple(float(v) for v in high - low))
+            self._variants[style] = found
+        return found
+
+    def style_probabilities(self) -> np.ndarray:
+        """(len(styles),) float probability of each style: the product of its slots'
+        style weights, each normalised within its slot."""
+        probabilities = np.ones(1)
+        for _, styles in self.slots:
+            weights = np.array([w for _, w in styles], dtype=float)
+            probabilities = np.outer(probabilities, weights / weights.sum()).ravel()
+        return probabilities
+
+    def sample_style(self, rng: np.random.Generator) -> str:
+        """One style string, each slot's style drawn by weight."""
+        if not self.slots:
+            return self.styles[0]
+        chosen = []
+        for slot, styles in self.slots:
+            weights = np.array([w for _, w in styles], dtype=float)
+            chosen.append(f"{slot}={styles[int(rng.choice(len(styles), p=weights / weights.sum()))][0]}")
+        return ",".join(chosen)
+
+    @property
+    def max_extents(self) -> np.ndarray:
+        """(3,) the largest canonical extents over every variant (x, y, height)."""
+        return np.max([self.variant(style).extents for style in self.styles], axis=0)
+
+
 def _mesh_path(relative: str) -> Path:
     path = Path(relative)
     return path if path.is_absolute() else resources.assets_dir() / path
 
 
+def _part_list(parts) -> list:
+    return [(str(p.name), str(p.label or p.name), p) for p in parts]
+
+
 def _build_entry(name: str, entry, category_ids: dict[str, int]) -> ObjectEntry:
     key = f"objects.{name}"
+    slots = tuple(
+        (str(slot), tuple((str(style), float(cfg.weight)) for style, cfg in styles.items()))
+        for slot, styles in entry.part_rules.items()
+    )
+    styles = [""]
+    for slot, options in slots:
+        styles = [f"{prefix},{slot}={style}".lstrip(",") for prefix in styles for style, _ in options]
+
     if entry.shape:
         source = "primitive"
         try:
-            raw = [("body", primitive(entry.shape, entry.params))]
+            body = primitive(entry.shape, entry.params)
         except ConfigError as exc:
             raise ConfigError(f"{key}: {exc}") from None
-    elif entry.parts:
-        source = "parts"
-        try:
-            raw = compose_parts(entry.parts)
-        except ConfigError as exc:
-            raise ConfigError(f"{key}.parts: {exc}") from None
-    else:
+
+        def build(style: str) -> list:
+            return [("body", "body", body)]
+
+    elif entry.mesh:
         source = "mesh"
-        raw = [("body", load_mesh_file(_mesh_path(entry.mesh)))]
-    parts = tuple(Part(part_name, mesh) for part_name, mesh in normalize_parts(raw))
-    low = [min(part.mesh.bounds[0][i] for part in parts) for i in range(3)]
-    high = [max(part.mesh.bounds[1][i] for part in parts) for i in range(3)]
-    return ObjectEntry(
+        body = load_mesh_file(_mesh_path(entry.mesh))
+
+        def build(style: str) -> list:
+            return [("body", "body", body)]
+
+    else:
+        source = "parts"
+        fixed = _part_list(entry.parts)
+        style_parts = {
+            (str(slot), str(style)): _part_list(cfg.parts)
+            for slot, options in entry.part_rules.items()
+            for style, cfg in options.items()
+        }
+
+        def build(style: str) -> list:
+            chosen = list(fixed)
+            for item in filter(None, style.split(",")):
+                chosen.extend(style_parts[tuple(item.split("=", 1))])
+            try:
+                meshes = compose_parts([part for _, _, part in chosen])
+            except ConfigError as exc:
+                raise ConfigError(f"{key} style {style!r}: {exc}") from None
+            return [(n, label, mesh) for (n, label, _), (_, mesh) in zip(chosen, meshes)]
+
+    built = ObjectEntry(
         name=name,
         category=entry.category,
         category_id=category_ids[entry.category],
         source=source,
-        parts=parts,
+        slots=slots,
+        styles=tuple(styles),
         size=(float(entry.size[0]), float(entry.size[1])),
         colors=tuple(entry.colors),
         materials=tuple(entry.materials),
+        textures=tuple(entry.textures),
         symmetry=int(entry.symmetry),
         support=bool(entry.support),
-        extents=tuple(float(h - l) for l, h in zip(low, high)),
+        _build=build,
     )
+    built.variant(built.styles[0])  # bad geometry fails at load, not mid-run
+    return built
 
 
 class ObjectDictionary:
@@ -133,6 +253,10 @@ class ObjectDictionary:
         ids = {category: i + 1 for i, category in enumerate(self._categories)}
         self._entries = {
             str(name): _build_entry(str(name), entry, ids) for name, entry in cfg.objects.items()
+        }
+        self.textures = {
+            str(name): Texture(str(t.pattern), float(t.repeats), float(t.contrast))
+            for name, t in cfg.textures.items()
         }
 
     @classmethod

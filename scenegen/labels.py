@@ -56,7 +56,7 @@ def object_labels(scene: Scene, frame: Frame, dictionary: ObjectDictionary, fact
         entry = dictionary[obj.entry]
         mask = frame.instances == i + 1
         fraction = float(visible[i] / amodal[i]) if amodal[i] else 0.0
-        center = np.array(obj.position) + [0.0, 0.0, entry.extents[2] * obj.scale / 2]
+        center = np.array(obj.position) + [0.0, 0.0, entry.variant(obj.style).extents[2] * obj.scale / 2]
         azimuth = relative_azimuth(obj.position, obj.yaw, eye)
         elevation = relative_elevation(center, eye)
         levels = {

@@ -174,7 +174,7 @@ class Renderer:
         if mesh is None:
             material = self._material(rgb, metallic, roughness)
             primitives = []
-            for part in self.dictionary[entry_name].parts:
+            for part in self.dictionary[entry_name].variant().parts:
                 part_mesh = self._pyrender.Mesh.from_trimesh(part.mesh.smooth_shaded, material=material, smooth=True)
                 primitives.extend(part_mesh.primitives)
             mesh = self._object_meshes[key] = self._pyrender.Mesh(primitives=primitives, name=entry_name)
@@ -253,7 +253,7 @@ class Renderer:
         cam = scene.camera
         boxes = []
         for obj in scene.objects:
-            extents = np.asarray(self.dictionary[obj.entry].extents) * obj.scale
+            extents = np.asarray(self.dictionary[obj.entry].variant(obj.style).extents) * obj.scale
             uv = project(box_corners(obj.position, obj.yaw, extents), cam.K, cam.pose)
             boxes.append((*uv.min(axis=0), *uv.max(axis=0)))
         boxes = np.asarray(boxes).reshape(-1, 4)

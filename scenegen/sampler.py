@@ -55,13 +55,19 @@ class _Placed:
     scale: float
     support: int
 
+    style: str = ""
+
+    @property
+    def extents(self) -> np.ndarray:
+        return np.asarray(self.entry.variant(self.style).extents)
+
     @property
     def half_extents(self) -> np.ndarray:
-        return np.asarray(self.entry.extents[:2]) * self.scale / 2
+        return self.extents[:2] * self.scale / 2
 
     @property
     def height(self) -> float:
-        return self.entry.extents[2] * self.scale
+        return self.extents[2] * self.scale
 
     @property
     def z_range(self) -> tuple[float, float]:
@@ -125,6 +131,8 @@ class Sampler:
             wall_color=tuple(float(v) for v in c.wall_color),
             wall_height=float(c.wall_height),
             ambient=float(c.ambient),
+            floor_texture=str(c.floor_texture),
+            wall_texture=str(c.wall_texture),
         )
 
     def _entry_weights(self, context_name: str) -> tuple[list[ObjectEntry], np.ndarray]:
@@ -174,7 +182,7 @@ class Sampler:
         supports = [i for i, p in enumerate(placed) if p.entry.support]
         for _ in range(placement.attempts_per_object):
             yaw = float(rng.uniform(0.0, 2 * math.pi))
-            if supports and rng.random() < placement.stack_probability:
+            if supports and rng.random() < 0.3:
                 support = supports[int(rng.integers(len(supports)))]
                 base = placed[support]
                 local = rng.uniform(-base.half_extents, base.half_extents)
@@ -184,7 +192,7 @@ class Sampler:
             else:
                 support = -1
                 position = np.array([*rng.uniform(-placement.area, placement.area, size=2), 0.0])
-            candidate = _Placed(entry, position, yaw, scale, support)
+            candidate = _Placed(entry, position, yaw, scale, support, entry.sample_style(rng))
             if self._fits(candidate, placed):
                 return candidate
         return None
@@ -208,6 +216,7 @@ class Sampler:
             color = p.entry.colors[int(rng.integers(len(p.entry.colors)))]
             material = p.entry.materials[int(rng.integers(len(p.entry.materials)))]
             material_cfg = self.cfg.materials[material]
+            texture = p.entry.textures[int(rng.integers(len(p.entry.textures)))]
             objects.append(
                 ObjectInstance(
                     entry=p.entry.name,
@@ -221,6 +230,10 @@ class Sampler:
                     metallic=float(material_cfg.metallic),
                     roughness=float(material_cfg.roughness),
                     support=p.support,
+                    style=p.style,
+                    texture=texture,
+                    relation="on" if p.support >= 0 else "ground",
+                    anchor=p.support,
                 )
             )
         return tuple(objects)
@@ -247,7 +260,7 @@ class Sampler:
         sphere fits the narrower field of view, so every object is inside the frame."""
         camera_cfg = self.cfg.camera
         width, height = int(self.cfg.width), int(self.cfg.height)
-        corners = np.vstack([box_corners(p.position, p.yaw, np.asarray(p.entry.extents) * p.scale) for p in placed])
+        corners = np.vstack([box_corners(p.position, p.yaw, p.extents * p.scale) for p in placed])
         target = (corners.min(axis=0) + corners.max(axis=0)) / 2
         radius = float(np.linalg.norm(corners - target, axis=1).max())
         fov_y = math.radians(rng.uniform(*camera_cfg.fov))

@@ -11,12 +11,12 @@ The camera pose is stored in the OpenCV convention (x right, y down, z forward).
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any, Tuple
 
 import numpy as np
 
-SCENE_SCHEMA_VERSION = 1
+SCENE_SCHEMA_VERSION = 2
 
 Vec3 = Tuple[float, float, float]
 Mat4 = Tuple[Tuple[float, float, float, float], ...]
@@ -46,6 +46,15 @@ class ObjectInstance:
         material: material name; ``metallic`` and ``roughness`` its PBR parameters.
         support: index in ``Scene.objects`` of the object it stands on, or -1 for the
             ground.
+        style: its shape, ``"slot=style,..."`` (see ``ObjectEntry.styles``); ``""``
+            for an entry without part rules.
+        texture: texture name (``cfg.textures`` key).
+        relation: how the grammar placed it: ``ground``, ``on``, ``left-of``,
+            ``right-of``, ``in-front-of``, ``behind``, ``near``, ``camera-front``
+            (between the camera and ``anchor``) or ``camera-behind``.
+        anchor: index of the object the relation refers to; -1 for ``ground``.
+        slot: the grammar selector that chose its category (e.g. ``any``, ``small``).
+        in_context: False when it was drawn against its context's weights.
     """
 
     entry: str
@@ -59,6 +68,12 @@ class ObjectInstance:
     metallic: float
     roughness: float
     support: int = -1
+    style: str = ""
+    texture: str = "plain"
+    relation: str = "ground"
+    anchor: int = -1
+    slot: str = ""
+    in_context: bool = True
 
     def world_from_object(self) -> np.ndarray:
         """(4, 4) float rigid transform (rotation about z, then translation); no scale."""
@@ -144,12 +159,23 @@ class Context:
     wall_color: Vec3
     wall_height: float
     ambient: float
+    floor_texture: str = "plain"
+    wall_texture: str = "plain"
 
 
 @dataclass(frozen=True)
 class Scene:
     """Every sampled value of one scene. ``index`` and ``seed`` say where it came from:
-    scene ``index`` of root seed ``seed``."""
+    scene ``index`` of root seed ``seed``.
+
+    Attributes:
+        structure: the grammar derivation, e.g. ``scene(group#1(chair),group#3(on(table,mug)))``:
+            rule names with the chosen alternative, relations, and categories.
+        out_of_context: some object was drawn against its context's weights.
+        directive: the requested factor levels, as sorted (factor, level) pairs.
+        target: index of the directive's target object; -1 without a directive.
+        attempts: layouts drawn before this one was accepted (1 = first try).
+    """
 
     index: int
     seed: int
@@ -157,6 +183,11 @@ class Scene:
     objects: Tuple[ObjectInstance, ...]
     lights: Tuple[Light, ...]
     camera: Camera
+    structure: str = ""
+    out_of_context: bool = False
+    directive: Tuple[Tuple[str, str], ...] = ()
+    target: int = -1
+    attempts: int = 1
 
     def to_dict(self) -> dict:
         """Plain JSON-able dict (tuples become lists)."""
@@ -175,6 +206,11 @@ class Scene:
             objects=tuple(_build(ObjectInstance, o) for o in data["objects"]),
             lights=tuple(_build(Light, light) for light in data["lights"]),
             camera=_build(Camera, data["camera"]),
+            structure=str(data.get("structure", "")),
+            out_of_context=bool(data.get("out_of_context", False)),
+            directive=tuple((str(k), str(v)) for k, v in data.get("directive", ())),
+            target=int(data.get("target", -1)),
+            attempts=int(data.get("attempts", 1)),
         )
 
     @classmethod
@@ -186,6 +222,8 @@ def _build(cls, data: dict) -> Any:
     """Construct a frozen dataclass from a dict, coercing lists back to tuples."""
     kwargs = {}
     for f in fields(cls):
+        if f.name not in data and f.default is not MISSING:
+            continue
         value = data[f.name]
         if f.name == "world_from_camera":
             value = _mat(value)
