@@ -262,9 +262,33 @@ def load_config(overrides: Sequence[str] = (), config_name: str = "config") -> D
         GlobalHydra.instance().clear()
     if missing:
         raise ConfigError(f"config keys without a value: {', '.join(missing)}")
+    _fill_nested_defaults(cfg)
     validate_config(cfg)
     OmegaConf.set_readonly(cfg, True)
+    _check_grammar(cfg)
     return cfg
+
+
+def _check_grammar(cfg: DictConfig) -> None:
+    """Compile the grammar against the dictionary, so a bad one fails at load."""
+    from .grammar import compile_grammar  # noqa: PLC0415 (grammar imports this module)
+
+    compile_grammar(cfg)
+
+
+def _fill_nested_defaults(cfg: DictConfig) -> None:
+    """Give structured configs nested in containers of containers their defaults.
+
+    OmegaConf types but does not fill such nodes (``grammar.rules.<rule>[i]``,
+    ``objects.<name>.part_rules.<slot>.<style>``), so they are merged into their schema.
+    """
+    for name, alternatives in cfg.grammar.rules.items():
+        for i, alternative in enumerate(alternatives):
+            alternatives[i] = OmegaConf.merge(OmegaConf.structured(ProductionConfig), alternative)
+    for entry in cfg.objects.values():
+        for slot, styles in entry.part_rules.items():
+            for style in list(styles.keys()):
+                styles[style] = OmegaConf.merge(OmegaConf.structured(PartStyleConfig), styles[style])
 
 
 def _clean_hydra_message(exc: BaseException) -> str:
@@ -502,8 +526,10 @@ def config_from_dict(data: dict) -> DictConfig:
     """Rebuild a validated, read-only config from :func:`config_to_dict` output (used to
     hand a config to worker processes)."""
     cfg = OmegaConf.merge(OmegaConf.structured(SceneGenConfig), data)
+    _fill_nested_defaults(cfg)
     validate_config(cfg)
     OmegaConf.set_readonly(cfg, True)
+    _check_grammar(cfg)
     return cfg
 
 

@@ -17,24 +17,31 @@ Retries are bounded by ``placement.attempts_per_object`` and
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import List, Optional, Sequence
+from collections import Counter
+import itertools
+from dataclasses import dataclass, replace
+from typing import Mapping, Optional, Union
 
 import numpy as np
 
-from .dictionary import ObjectDictionary, ObjectEntry
+from .dictionary import ObjectDictionary
+from .directives import Directive, check_directive, feasible_contexts, matching_entries
 from .errors import PlacementError
-from .factors import context_allows
-from .geometry import (
-    box_corners,
-    direction,
-    footprint,
-    intrinsics_from_fov,
-    look_at_opencv,
-    rectangle_contains,
-    rectangles_overlap,
-)
+from .factors import ANY_POSE, AZIMUTH_BINS
+from .geometry import box_corners, direction, intrinsics_from_fov, look_at_opencv, project
+from .grammar import RelationNode, RepeatNode, RuleNode, compile_grammar, head, object_nodes
+from .layout import LayoutFailed, Placed, Placer, Surface, copy_layout, translate, turn
 from .scene import Camera, Context, Light, ObjectInstance, Scene
+from .visibility import visible_fraction
+
+POSE_JITTER = math.radians(15.0)  # pose directives aim within +-15 degrees of the bin centre
+NONE_MIN = 0.995  # estimated visible fraction an occlusion 'none' target must reach
+OCCLUSION_BANDS = {"partial": (0.62, 0.88), "heavy": (0.08, 0.40)}  # aimed-at estimates
+OCCLUDER_DISTANCES = (0.0, 0.3)  # extra gap to the target, in target radii
+OCCLUDER_OFFSETS = (0.0, -0.25, 0.25, -0.5, 0.5, -0.75, 0.75)  # sideways, in summed radii
+OCCLUDER_MIN_HEIGHT = {"partial": 0.3, "heavy": 0.6}  # tallest occluder / target height
+GOOD_ENOUGH = 0.06  # stop searching within this distance of the band's centre
+DIRECTIVE_ATTEMPTS_FACTOR = 20  # directive scenes may reject more derivations
 
 STAGES = ("context", "layout", "appearance", "lights", "camera")
 
@@ -45,66 +52,51 @@ def stage_rngs(seed: int, index: int) -> dict[str, np.random.Generator]:
     return {name: np.random.default_rng(child) for name, child in zip(STAGES, root.spawn(len(STAGES)))}
 
 
-@dataclass(frozen=True)
-class _Placed:
-    """An object being placed: its entry, geometry in world, and support."""
-
-    entry: ObjectEntry
-    position: np.ndarray  # (3,) base centre, metres
-    yaw: float
-    scale: float
-    support: int
-
-    style: str = ""
-
-    @property
-    def extents(self) -> np.ndarray:
-        return np.asarray(self.entry.variant(self.style).extents)
-
-    @property
-    def half_extents(self) -> np.ndarray:
-        return self.extents[:2] * self.scale / 2
-
-    @property
-    def height(self) -> float:
-        return self.extents[2] * self.scale
-
-    @property
-    def z_range(self) -> tuple[float, float]:
-        return self.position[2], self.position[2] + self.height
-
-    def corners(self) -> np.ndarray:
-        return footprint(self.position[:2], self.half_extents, self.yaw)
-
-
 class Sampler:
     """Draws scenes from a validated config.
 
     Args:
         cfg: config from :func:`scenegen.config.load_config`.
         dictionary: the object dictionary; built from ``cfg`` when omitted.
+
+    ``cfg.directive``, when not empty, is the directive of every scene it samples.
+    ``stats`` counts the bounded rejections (layouts that did not fit, derivations
+    without a slot for the directive, occlusion searches that missed their level).
     """
 
     def __init__(self, cfg, dictionary: Optional[ObjectDictionary] = None):
         self.cfg = cfg
         self.dictionary = dictionary if dictionary is not None else ObjectDictionary.from_config(cfg)
+        self.grammar = compile_grammar(cfg, self.dictionary)
         self._context_names = list(cfg.contexts.keys())
         self._context_weights = np.array([cfg.contexts[c].weight for c in self._context_names], float)
+        self.directive = Directive.from_mapping(cfg.directive)
+        if self.directive is not None:
+            check_directive(self.directive, self.grammar, cfg)
+        self.stats: Counter = Counter()
 
-    def sample(self, index: int) -> Scene:
-        """Scene ``index`` of the config's root seed.
+    def sample(self, index: int, directive: Union[Directive, Mapping, None] = None) -> Scene:
+        """Scene ``index`` of the config's root seed, realizing ``directive`` (default:
+        ``cfg.directive``).
 
         Raises:
-            PlacementError: the layout could not be placed within the bounded retries.
+            ConfigError: the directive is infeasible for this grammar and dictionary.
+            PlacementError: no layout was accepted within the bounded retries.
         """
         if index < 0:
             raise ValueError(f"scene index must be >= 0, got {index}")
+        if directive is None:
+            directive = self.directive
+        elif not isinstance(directive, Directive):
+            directive = Directive.from_mapping(directive)
+            if directive is not None:
+                check_directive(directive, self.grammar, self.cfg)
         rngs = stage_rngs(self.cfg.seed, index)
-        context_name = self._sample_context(rngs["context"])
-        placed = self._sample_layout(rngs["layout"], context_name)
-        objects = self._sample_appearance(rngs["appearance"], placed)
+        context_name = self._sample_context(rngs["context"], directive)
+        view = self._sample_view(rngs["camera"])
+        placed, camera, structure, target, attempts = self._sample_layout(rngs["layout"], context_name, view, directive)
+        objects = self._sample_appearance(rngs["appearance"], placed, target, directive)
         lights = self._sample_lights(rngs["lights"])
-        camera = self._sample_camera(rngs["camera"], placed)
         return Scene(
             index=index,
             seed=int(self.cfg.seed),
@@ -112,13 +104,23 @@ class Sampler:
             objects=objects,
             lights=lights,
             camera=camera,
+            structure=structure,
+            out_of_context=any(not p.node.in_context for p in placed),
+            directive=directive.items() if directive is not None else (),
+            target=target,
+            attempts=attempts,
         )
 
     # -- stages ---------------------------------------------------------------------
 
-    def _sample_context(self, rng: np.random.Generator) -> str:
-        probabilities = self._context_weights / self._context_weights.sum()
-        return self._context_names[int(rng.choice(len(self._context_names), p=probabilities))]
+    def _sample_context(self, rng: np.random.Generator, directive: Optional[Directive]) -> str:
+        names, weights = self._context_names, self._context_weights
+        if directive is not None and (directive.context or directive.category):
+            allowed = feasible_contexts(directive, self.grammar)
+            if directive.context:
+                return directive.context
+            weights = np.array([w if n in allowed else 0.0 for n, w in zip(names, weights)])
+        return names[int(rng.choice(len(names), p=weights / weights.sum()))]
 
     def _context(self, name: str) -> Context:
         c = self.cfg.contexts[name]
@@ -135,94 +137,238 @@ class Sampler:
             wall_texture=str(c.wall_texture),
         )
 
-    def _entry_weights(self, context_name: str) -> tuple[list[ObjectEntry], np.ndarray]:
-        """Entries and their probabilities in a context: a category's weight is split
-        evenly among its entries."""
-        context = self.cfg.contexts[context_name]
-        entries, weights = [], []
-        for category in self.dictionary.categories:
-            members = self.dictionary.entries_of(category)
-            if not members or not context_allows(context, category):
-                continue
-            weight = float(context.weights.get(category, context.default_weight))
-            for entry in members:
-                entries.append(entry)
-                weights.append(weight / len(members))
-        weights = np.asarray(weights)
-        return entries, weights / weights.sum()
-
-    def _sample_layout(self, rng: np.random.Generator, context_name: str) -> List[_Placed]:
-        placement = self.cfg.placement
-        lo, hi = placement.objects
-        count = int(rng.integers(lo, hi + 1))
-        entries, probabilities = self._entry_weights(context_name)
-        for _ in range(placement.attempts_per_scene):
-            placed: List[_Placed] = []
-            for _ in range(count):
-                entry = entries[int(rng.choice(len(entries), p=probabilities))]
-                scale = float(rng.uniform(*entry.size))
-                candidate = self._place_one(rng, entry, scale, placed)
-                if candidate is None:
-                    break
-                placed.append(candidate)
-            else:
-                return placed
-        raise PlacementError(
-            f"could not place {count} objects in context {context_name!r} within "
-            f"placement.attempts_per_scene={placement.attempts_per_scene} layouts of "
-            f"placement.attempts_per_object={placement.attempts_per_object} tries each; "
-            f"enlarge placement.area (now {placement.area} m), lower placement.objects "
-            f"(now {list(placement.objects)}) or the entries' sizes"
+    def _sample_view(self, rng: np.random.Generator) -> "_View":
+        """The camera's direction, field of view and distance factor, drawn before the
+        layout so that camera relations know where the camera will be."""
+        camera_cfg = self.cfg.camera
+        return _View(
+            azimuth=math.radians(rng.uniform(*camera_cfg.azimuth)) % (2 * math.pi),
+            elevation=math.radians(rng.uniform(*camera_cfg.elevation)),
+            fov_y=math.radians(rng.uniform(*camera_cfg.fov)),
+            distance_factor=float(rng.uniform(*camera_cfg.distance)),
         )
 
-    def _place_one(
-        self, rng: np.random.Generator, entry: ObjectEntry, scale: float, placed: Sequence[_Placed]
-    ) -> Optional[_Placed]:
-        placement = self.cfg.placement
-        supports = [i for i, p in enumerate(placed) if p.entry.support]
-        for _ in range(placement.attempts_per_object):
-            yaw = float(rng.uniform(0.0, 2 * math.pi))
-            if supports and rng.random() < 0.3:
-                support = supports[int(rng.integers(len(supports)))]
-                base = placed[support]
-                local = rng.uniform(-base.half_extents, base.half_extents)
-                c, s = math.cos(base.yaw), math.sin(base.yaw)
-                xy = base.position[:2] + np.array([c * local[0] - s * local[1], s * local[0] + c * local[1]])
-                position = np.array([xy[0], xy[1], base.z_range[1]])
-            else:
-                support = -1
-                position = np.array([*rng.uniform(-placement.area, placement.area, size=2), 0.0])
-            candidate = _Placed(entry, position, yaw, scale, support, entry.sample_style(rng))
-            if self._fits(candidate, placed):
-                return candidate
-        return None
+    def _choose_entries(self, rng, nodes, context: str, target, directive) -> dict:
+        entries = {}
+        for node in nodes:
+            members = [e for e in self.dictionary.entries_of(node.category) if e.support or not node.support_head]
+            if node is target:
+                members = [e for e in matching_entries(directive, self.dictionary, node.category) if e in members]
+            entry = members[int(rng.integers(len(members)))]
+            entries[id(node)] = (entry, entry.sample_style(rng))
+        return entries
 
-    def _fits(self, candidate: _Placed, placed: Sequence[_Placed]) -> bool:
-        corners = candidate.corners()
-        if candidate.support >= 0 and not rectangle_contains(placed[candidate.support].corners(), corners):
-            return False
-        z0, z1 = candidate.z_range
-        for other in placed:
-            o0, o1 = other.z_range
-            if z0 < o1 - 1e-9 and o0 < z1 - 1e-9 and rectangles_overlap(
-                corners, other.corners(), self.cfg.placement.gap
-            ):
+    def _pick_target(self, rng, derivation, nodes, context: str, directive: Directive):
+        """The object node the directive applies to (its category drawn in place), or
+        None when this derivation has no suitable one."""
+        occluded = {id(head(n.anchor)) for n in _walk(derivation) if isinstance(n, RelationNode) and n.relation == "camera-front"}
+        wanted = directive.occlusion
+        candidates = []
+        for node in nodes:
+            if wanted in ("partial", "heavy") and id(node) not in occluded:
+                continue
+            if wanted == "none" and id(node) in occluded:
+                continue
+            if directive.category is not None:
+                if not self.grammar.allows(node, directive.category, context):
+                    continue
+                if not [e for e in matching_entries(directive, self.dictionary, directive.category) if e.support or not node.support_head]:
+                    continue
+            candidates.append(node)
+        if not candidates:
+            return None
+        target = candidates[int(rng.integers(len(candidates)))]
+        if directive.category is not None:
+            inside, _, _ = self.grammar.category_options(target.categories, context, target.support_head)
+            target.category, target.in_context = directive.category, directive.category in inside
+        else:
+            for _ in range(64):
+                self.grammar.draw_category(target, context, rng)
+                if matching_entries(directive, self.dictionary, target.category):
+                    break
+            else:
+                return None
+        return target
+
+    def _sample_layout(self, rng, context: str, view: "_View", directive: Optional[Directive]):
+        placement = self.cfg.placement
+        floor_half = float(self.cfg.contexts[context].floor_size) / 2
+        attempts = placement.attempts_per_scene * (DIRECTIVE_ATTEMPTS_FACTOR if directive is not None and directive.needs_object else 1)
+        rejected: Counter = Counter()
+        for attempt in range(1, attempts + 1):
+            derivation = self.grammar.sample_derivation(rng, context)
+            nodes = object_nodes(derivation)
+            target = None
+            if directive is not None and directive.needs_object:
+                target = self._pick_target(rng, derivation, nodes, context, directive)
+                if target is None:
+                    rejected["derivation without a slot for the directive"] += 1
+                    continue
+            for node in nodes:
+                if node is not target:
+                    self.grammar.draw_category(node, context, rng)
+            placer = Placer(self.cfg, rng, view.azimuth, floor_half, target)
+            placer.entries = self._choose_entries(rng, nodes, context, target, directive)
+            try:
+                placer.place(derivation)
+            except LayoutFailed:
+                rejected["layout did not fit"] += 1
+                continue
+            placed = placer.placed
+            camera = self._fit_camera(view, placed)
+            target_index = next((i for i, p in enumerate(placed) if p.node is target), -1)
+            if target is not None:
+                camera = self._realize(rng, placer, derivation, target_index, camera, view, directive)
+                if camera is None:
+                    rejected[f"occlusion {directive.occlusion} not reached"] += 1
+                    continue
+            if not self._all_in_view(placed, camera):
+                rejected["object out of view"] += 1
+                continue
+            self.stats.update(rejected)
+            return placed, camera, derivation.signature(), target_index, attempt
+        self.stats.update(rejected)
+        raise PlacementError(
+            f"could not place a layout in context {context!r} within {attempts} attempts "
+            f"(placement.attempts_per_scene={placement.attempts_per_scene}) of "
+            f"placement.attempts_per_object={placement.attempts_per_object} tries per object; "
+            f"rejections: {dict(rejected)}; enlarge placement.area (now {placement.area} m), "
+            f"lower placement.objects (now {list(placement.objects)}) or the entries' sizes"
+        )
+
+    # -- directives -------------------------------------------------------------------
+
+    def _realize(self, rng, placer: Placer, derivation, target: int, camera: Camera, view, directive: Directive):
+        """Turn the target to its pose level and reach its occlusion level, measured by
+        ray casting with the final camera; returns that camera, or None when the
+        occlusion level was not reached (the layout is then rejected)."""
+        placed = placer.placed
+        pose_offset = float(rng.uniform(-POSE_JITTER, POSE_JITTER))
+        free_yaw = float(rng.uniform(0, 2 * math.pi))
+
+        def apply_pose(objects, cam: Camera) -> None:
+            """Turn the target so the camera sees it at the wanted pose level."""
+            obj = objects[target]
+            to_eye = math.atan2(cam.position[1] - obj.position[1], cam.position[0] - obj.position[0])
+            if directive.pose is None or obj.entry.symmetry == 0:
+                relative = free_yaw
+            else:
+                relative = AZIMUTH_BINS.index(directive.pose) * math.radians(45.0) + pose_offset
+            turn(objects, target, (to_eye - relative) % (2 * math.pi))
+
+        apply_pose(placed, camera)
+        if directive.occlusion is None:
+            return camera
+        if directive.occlusion == "none":
+            fraction = visible_fraction(_world_meshes(placed), camera, target)
+            return camera if fraction >= NONE_MIN else None
+        low, high = OCCLUSION_BANDS[directive.occlusion]
+        relation = next(
+            n
+            for n in _walk(derivation)
+            if isinstance(n, RelationNode) and n.relation == "camera-front" and head(n.anchor) is placed[target].node
+        )
+        start, stop = placer.layout.spans[id(relation.other)]
+        occluder = next(i for i in range(start, stop) if placed[i].node is head(relation.other))
+        tallest = placed[occluder].entry.size[1] * placed[occluder].extents[2] / placed[occluder].scale
+        if tallest < OCCLUDER_MIN_HEIGHT[directive.occlusion] * placed[target].extents[2]:
+            return None  # this occluder can never hide enough of the target
+        moving = set(range(start, stop))
+        views = [view, replace(view, elevation=math.radians(self.cfg.camera.elevation[0]))]
+        scales = [placed[occluder].scale, placed[occluder].entry.size[1]]
+        best = None
+        for trial_view, scale, extra, lateral in itertools.product(views, scales, OCCLUDER_DISTANCES, OCCLUDER_OFFSETS):
+            trial = copy_layout(placed)
+            obj, blocker = trial[target], trial[occluder]
+            blocker.scale = scale
+            u = camera.position[:2] - obj.position[:2]
+            u /= np.linalg.norm(u)
+            side = np.array([-u[1], u[0]])
+            distance = obj.reach(u) + blocker.reach(-u) + self.cfg.placement.gap + extra * obj.radius
+            spot = obj.position[:2] + distance * u + lateral * (obj.radius + blocker.radius) * side
+            translate(trial, moving, spot - blocker.position[:2])
+            if len(moving) > 1 and scale != placed[occluder].scale:
+                continue  # objects stand on the occluder: keep its size
+            if not placer.fits(blocker, trial, Surface(blocker.position[2], blocker.support), ignore=moving):
+                continue
+            trial_camera = self._fit_camera(trial_view, trial)
+            apply_pose(trial, trial_camera)
+            fraction = visible_fraction(_world_meshes(trial), trial_camera, target)
+            score = abs(fraction - (low + high) / 2)
+            if low <= fraction <= high and (best is None or score < best[0]):
+                best = (score, trial, trial_camera)
+                if score < GOOD_ENOUGH:
+                    break
+        if best is None:
+            return None
+        placed[:] = best[1]
+        return best[2]
+
+    # -- camera ---------------------------------------------------------------------
+
+    def _fit_camera(self, view: "_View", placed) -> Camera:
+        """Aim at the centre of the objects' bounding box from the drawn direction, far
+        enough that their bounding sphere fits the narrower field of view, so every
+        object is inside the frame."""
+        width, height = int(self.cfg.width), int(self.cfg.height)
+        corners = np.vstack([_box(p) for p in placed])
+        target = (corners.min(axis=0) + corners.max(axis=0)) / 2
+        radius = float(np.linalg.norm(corners - target, axis=1).max())
+        fov_x = 2 * math.atan(math.tan(view.fov_y / 2) * width / height)
+        fit_distance = radius / math.sin(min(fov_x, view.fov_y) / 2)
+        distance = fit_distance * view.distance_factor
+        eye = target + distance * direction(view.azimuth, view.elevation)
+        pose = look_at_opencv(eye, target)
+        fx, fy, cx, cy = intrinsics_from_fov(view.fov_y, width, height)
+        return Camera(
+            width=width,
+            height=height,
+            fx=fx,
+            fy=fy,
+            cx=cx,
+            cy=cy,
+            world_from_camera=tuple(tuple(float(v) for v in row) for row in pose),
+            target=tuple(float(v) for v in target),
+            distance=float(distance),
+            azimuth=float(view.azimuth),
+            elevation=float(view.elevation),
+            znear=float(self.cfg.camera.znear),
+            zfar=float(self.cfg.camera.zfar),
+        )
+
+    def _all_in_view(self, placed, camera: Camera) -> bool:
+        """Every object's box is in front of the camera and partly inside the image."""
+        camera_from_world = np.linalg.inv(camera.pose)
+        for p in placed:
+            corners = _box(p)
+            depth = corners @ camera_from_world[2, :3] + camera_from_world[2, 3]
+            if depth.min() <= camera.znear or depth.max() >= camera.zfar:
+                return False
+            uv = project(corners, camera.K, camera.pose)
+            if uv[:, 0].max() < 0 or uv[:, 1].max() < 0 or uv[:, 0].min() > camera.width - 1 or uv[:, 1].min() > camera.height - 1:
                 return False
         return True
 
-    def _sample_appearance(self, rng: np.random.Generator, placed: Sequence[_Placed]) -> tuple:
+    # -- appearance and lights ---------------------------------------------------------
+
+    def _sample_appearance(self, rng: np.random.Generator, placed, target: int, directive) -> tuple:
         objects = []
-        for p in placed:
-            color = p.entry.colors[int(rng.integers(len(p.entry.colors)))]
-            material = p.entry.materials[int(rng.integers(len(p.entry.materials)))]
+        for i, p in enumerate(placed):
+            entry = p.entry
+            color = entry.colors[int(rng.integers(len(entry.colors)))]
+            material = entry.materials[int(rng.integers(len(entry.materials)))]
+            texture = entry.textures[int(rng.integers(len(entry.textures)))]
+            if i == target:
+                color = directive.color or color
+                material = directive.material or material
+                texture = directive.texture or texture
             material_cfg = self.cfg.materials[material]
-            texture = p.entry.textures[int(rng.integers(len(p.entry.textures)))]
             objects.append(
                 ObjectInstance(
-                    entry=p.entry.name,
-                    category=p.entry.category,
+                    entry=entry.name,
+                    category=entry.category,
                     position=tuple(float(v) for v in p.position),
-                    yaw=p.yaw,
+                    yaw=float(p.yaw % (2 * math.pi)),
                     scale=p.scale,
                     color=color,
                     rgb=tuple(float(v) for v in self.cfg.colors[color]),
@@ -232,8 +378,10 @@ class Sampler:
                     support=p.support,
                     style=p.style,
                     texture=texture,
-                    relation="on" if p.support >= 0 else "ground",
-                    anchor=p.support,
+                    relation=p.relation,
+                    anchor=p.anchor,
+                    slot=p.node.selector,
+                    in_context=p.node.in_context,
                 )
             )
         return tuple(objects)
@@ -255,40 +403,51 @@ class Sampler:
             )
         return tuple(lights)
 
-    def _sample_camera(self, rng: np.random.Generator, placed: Sequence[_Placed]) -> Camera:
-        """Aim at the centre of the objects' bounding box, far enough that their bounding
-        sphere fits the narrower field of view, so every object is inside the frame."""
-        camera_cfg = self.cfg.camera
-        width, height = int(self.cfg.width), int(self.cfg.height)
-        corners = np.vstack([box_corners(p.position, p.yaw, p.extents * p.scale) for p in placed])
-        target = (corners.min(axis=0) + corners.max(axis=0)) / 2
-        radius = float(np.linalg.norm(corners - target, axis=1).max())
-        fov_y = math.radians(rng.uniform(*camera_cfg.fov))
-        fov_x = 2 * math.atan(math.tan(fov_y / 2) * width / height)
-        fit_distance = radius / math.sin(min(fov_x, fov_y) / 2)
-        distance = fit_distance * float(rng.uniform(*camera_cfg.distance))
-        azimuth = math.radians(rng.uniform(*camera_cfg.azimuth)) % (2 * math.pi)
-        elevation = math.radians(rng.uniform(*camera_cfg.elevation))
-        eye = target + distance * direction(azimuth, elevation)
-        pose = look_at_opencv(eye, target)
-        fx, fy, cx, cy = intrinsics_from_fov(fov_y, width, height)
-        return Camera(
-            width=width,
-            height=height,
-            fx=fx,
-            fy=fy,
-            cx=cx,
-            cy=cy,
-            world_from_camera=tuple(tuple(float(v) for v in row) for row in pose),
-            target=tuple(float(v) for v in target),
-            distance=float(distance),
-            azimuth=float(azimuth),
-            elevation=float(elevation),
-            znear=float(camera_cfg.znear),
-            zfar=float(camera_cfg.zfar),
-        )
+
+@dataclass(frozen=True)
+class _View:
+    azimuth: float  # radians
+    elevation: float  # radians
+    fov_y: float  # radians
+    distance_factor: float  # multiple of the fit distance
 
 
-def sample_scene(cfg, index: int, dictionary: Optional[ObjectDictionary] = None) -> Scene:
+def _box(p: Placed) -> np.ndarray:
+    """(8, 3) world corners of an object's box (its bounding circle's square if its yaw
+    is still free)."""
+    extents = p.extents
+    if p.free_yaw:
+        extents = np.array([2 * p.radius, 2 * p.radius, extents[2]])
+        return box_corners(p.position, 0.0, extents)
+    return box_corners(p.position, p.yaw, extents)
+
+
+def _world_meshes(placed) -> list:
+    meshes = []
+    for p in placed:
+        mesh = p.entry.variant(p.style).mesh().copy()
+        mesh.apply_scale(p.scale)
+        c, s = math.cos(p.yaw), math.sin(p.yaw)
+        pose = np.eye(4)
+        pose[:2, :2] = [[c, -s], [s, c]]
+        pose[:3, 3] = p.position
+        mesh.apply_transform(pose)
+        meshes.append(mesh)
+    return meshes
+
+
+def _walk(node):
+    yield node
+    if isinstance(node, RuleNode):
+        yield from _walk(node.child)
+    elif isinstance(node, RelationNode):
+        yield from _walk(node.anchor)
+        yield from _walk(node.other)
+    elif isinstance(node, RepeatNode):
+        for child in node.children:
+            yield from _walk(child)
+
+
+def sample_scene(cfg, index: int, dictionary: Optional[ObjectDictionary] = None, directive=None) -> Scene:
     """Scene ``index`` of ``cfg.seed`` (convenience wrapper around :class:`Sampler`)."""
-    return Sampler(cfg, dictionary).sample(index)
+    return Sampler(cfg, dictionary).sample(index, directive)

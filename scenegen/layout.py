@@ -1,0 +1,268 @@
+"""Placement: a grammar derivation -> objects in the world, without interpenetration.
+
+Every object stands upright (rotated only about the up axis) on a surface: the ground,
+or the flat top of the head of an ``on`` anchor. Footprints are the rotated bounding
+rectangles of the objects' shapes; two objects whose height intervals overlap keep
+their footprints ``placement.gap`` apart, so no two objects interpenetrate. An object
+whose yaw is still to be chosen (a directive's target, turned towards its pose level
+once the camera is known) takes the square around its bounding circle instead, and the
+objects on it stay inside its top's inscribed circle, so turning it later is safe.
+
+Relations place an object's position from its anchor's: ``left-of``/``right-of``/
+``in-front-of``/``behind`` along the scene's +y/-y/+x/-x, ``near`` in a random
+direction, ``camera-front``/``camera-behind`` towards/away from the camera (whose
+direction is drawn before the layout), each at the anchors' footprints' distance plus
+``placement.gap`` plus up to ``grammar.near``. Retries are bounded by
+``placement.attempts_per_object``; a failure raises :class:`LayoutFailed`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from .dictionary import ObjectEntry
+from .geometry import footprint, rectangle_contains, rectangles_overlap
+from .grammar import SCENE_RELATIONS, ObjectNode, RelationNode, RepeatNode, RuleNode
+
+FLOOR_MARGIN = 0.05  # metres kept free along the floor's edge (walls stand there)
+
+
+class LayoutFailed(Exception):
+    """An object found no free spot within its bounded attempts."""
+
+
+@dataclass
+class Placed:
+    """An object being placed. ``position`` (3,) is its base centre in metres."""
+
+    entry: ObjectEntry
+    style: str
+    node: ObjectNode
+    position: np.ndarray
+    yaw: float
+    scale: float
+    support: int = -1
+    relation: str = "ground"
+    anchor: int = -1
+    free_yaw: bool = False
+
+    @property
+    def extents(self) -> np.ndarray:
+        """(3,) metres."""
+        return np.asarray(self.entry.variant(self.style).extents) * self.scale
+
+    @property
+    def radius(self) -> float:
+        """Radius of the footprint's bounding circle, metres."""
+        return float(np.hypot(*self.extents[:2]) / 2)
+
+    @property
+    def z_range(self) -> tuple[float, float]:
+        return float(self.position[2]), float(self.position[2] + self.extents[2])
+
+    def corners(self) -> np.ndarray:
+        """(4, 2) footprint corners (the bounding circle's square when ``free_yaw``)."""
+        if self.free_yaw:
+            return footprint(self.position[:2], (self.radius, self.radius), 0.0)
+        return footprint(self.position[:2], self.extents[:2] / 2, self.yaw)
+
+    def reach(self, direction: np.ndarray) -> float:
+        """How far the footprint extends from the centre along a unit xy ``direction``."""
+        return float(((self.corners() - self.position[:2]) @ direction).max())
+
+
+@dataclass(frozen=True)
+class Surface:
+    """Where objects stand: the ground (``support`` -1) or a support's top."""
+
+    z: float = 0.0
+    support: int = -1
+
+
+@dataclass
+class Layout:
+    """The result of placing a derivation: objects in placement order, and for each
+    derivation node the range of object indices it produced."""
+
+    placed: List[Placed] = field(default_factory=list)
+    spans: Dict[int, tuple[int, int]] = field(default_factory=dict)  # id(node) -> [start, stop)
+
+
+class Placer:
+    """Places one derivation. ``camera_azimuth`` (radians) orients the camera relations;
+    ``target`` is the directive's target node (placed with a free yaw)."""
+
+    def __init__(self, cfg, rng: np.random.Generator, camera_azimuth: float, floor_half: float, target=None):
+        self.placement = cfg.placement
+        self.near = float(cfg.grammar.near)
+        self.rng = rng
+        self.to_camera = np.array([math.cos(camera_azimuth), math.sin(camera_azimuth)])
+        self.floor_half = floor_half - FLOOR_MARGIN
+        self.target = target
+        self.layout = Layout()
+        self.entries: Dict[int, tuple[ObjectEntry, str]] = {}
+
+    @property
+    def placed(self) -> List[Placed]:
+        return self.layout.placed
+
+    def place(self, node, surface: Surface = Surface(), where=None) -> int:
+        """Place ``node``'s objects on ``surface``; ``where`` = (relation, anchor index,
+        direction or None) positions its head. Returns the head's index."""
+        start = len(self.placed)
+        if isinstance(node, ObjectNode):
+            head = self._place_object(node, surface, where)
+        elif isinstance(node, RuleNode):
+            head = self.place(node.child, surface, where)
+        elif isinstance(node, RelationNode):
+            head = self.place(node.anchor, surface, where)
+            if node.relation == "on":
+                self.place(node.other, Surface(self.placed[head].z_range[1], head), None)
+            else:
+                self.place(node.other, Surface(self.placed[head].position[2], self.placed[head].support), (node.relation, head, None))
+        else:
+            head = -1
+            row = None
+            if node.arrange == "row":
+                name = list(SCENE_RELATIONS)[int(self.rng.integers(len(SCENE_RELATIONS)))]
+                row = (name, np.asarray(SCENE_RELATIONS[name]))
+            previous = None
+            for j, child in enumerate(node.children):
+                if j == 0:
+                    child_where = where
+                elif node.arrange == "row":
+                    child_where = (row[0], previous, row[1])
+                elif node.arrange == "cluster":
+                    child_where = ("near", head, None)
+                else:
+                    child_where = None
+                child_head = self.place(child, surface if j == 0 or node.arrange != "free" else surface, child_where)
+                if j == 0:
+                    head = child_head
+                    surface = Surface(self.placed[head].position[2], self.placed[head].support)
+                previous = child_head
+        self.layout.spans[id(node)] = (start, len(self.placed))
+        return head
+
+    # -- one object ---------------------------------------------------------------------
+
+    def _place_object(self, node: ObjectNode, surface: Surface, where) -> int:
+        entry, style = self.entries[id(node)]
+        free_yaw = node is self.target
+        for _ in range(self.placement.attempts_per_object):
+            candidate = Placed(
+                entry=entry,
+                style=style,
+                node=node,
+                position=np.zeros(3),
+                yaw=float(self.rng.uniform(0.0, 2 * math.pi)),
+                scale=float(self.rng.uniform(*entry.size)),
+                support=surface.support,
+                relation="on" if surface.support >= 0 else "ground",
+                anchor=surface.support,
+                free_yaw=free_yaw,
+            )
+            xy = self._position(candidate, surface, where)
+            candidate.position = np.array([xy[0], xy[1], surface.z])
+            if where is not None:
+                candidate.relation, candidate.anchor = where[0], where[1]
+            if self.fits(candidate, self.placed, surface):
+                self.placed.append(candidate)
+                return len(self.placed) - 1
+        raise LayoutFailed(f"no free spot for a {entry.category!r} ({node.selector})")
+
+    def _position(self, candidate: Placed, surface: Surface, where) -> np.ndarray:
+        rng = self.rng
+        if where is None:
+            if surface.support < 0:
+                return rng.uniform(-self.placement.area, self.placement.area, size=2)
+            base = self.placed[surface.support]
+            if base.free_yaw:  # inside the top's inscribed circle, which any yaw keeps
+                room = min(base.extents[:2]) / 2 - candidate.radius
+                angle, r = rng.uniform(0, 2 * math.pi), math.sqrt(rng.random()) * max(room, 0.0)
+                return base.position[:2] + r * np.array([math.cos(angle), math.sin(angle)])
+            local = rng.uniform(-base.extents[:2] / 2, base.extents[:2] / 2)
+            c, s = math.cos(base.yaw), math.sin(base.yaw)
+            return base.position[:2] + np.array([c * local[0] - s * local[1], s * local[0] + c * local[1]])
+        relation, anchor_index, direction = where
+        anchor = self.placed[anchor_index]
+        lateral = 0.0
+        if direction is None:
+            if relation in SCENE_RELATIONS:
+                direction = np.asarray(SCENE_RELATIONS[relation])
+            elif relation == "near":
+                angle = rng.uniform(0, 2 * math.pi)
+                direction = np.array([math.cos(angle), math.sin(angle)])
+            elif relation == "camera-front":
+                direction = self.to_camera
+            else:  # camera-behind
+                direction = -self.to_camera
+        direction = np.asarray(direction, dtype=float)
+        if relation in ("camera-front", "camera-behind"):
+            lateral = rng.uniform(-1.0, 1.0) * 0.6 * (anchor.radius + candidate.radius)
+        elif relation != "near":
+            lateral = rng.uniform(-0.3, 0.3) * anchor.radius
+        distance = anchor.reach(direction) + candidate.reach(-direction) + self.placement.gap
+        distance += rng.uniform(0.0, self.near)
+        side = np.array([-direction[1], direction[0]])
+        return anchor.position[:2] + distance * direction + lateral * side
+
+    def fits(self, candidate: Placed, placed, surface: Surface, ignore=()) -> bool:
+        """Whether ``candidate`` stands on its surface and clears every other object."""
+        corners = candidate.corners()
+        if surface.support >= 0:
+            base = placed[surface.support]
+            if base.free_yaw:
+                room = min(base.extents[:2]) / 2
+                if np.hypot(*(candidate.position[:2] - base.position[:2])) + candidate.radius > room + 1e-9:
+                    return False
+            elif not rectangle_contains(base.corners(), corners):
+                return False
+        elif np.abs(corners).max() > self.floor_half:
+            return False
+        z0, z1 = candidate.z_range
+        for i, other in enumerate(placed):
+            if i in ignore or other is candidate:
+                continue
+            o0, o1 = other.z_range
+            if z0 < o1 - 1e-9 and o0 < z1 - 1e-9 and rectangles_overlap(corners, other.corners(), self.placement.gap):
+                return False
+        return True
+
+
+def dependents(placed: List[Placed], index: int) -> List[int]:
+    """Indices of the objects standing on ``index``, directly or through others."""
+    found, frontier = [], [index]
+    while frontier:
+        current = frontier.pop()
+        for i, p in enumerate(placed):
+            if p.support == current:
+                found.append(i)
+                frontier.append(i)
+    return sorted(found)
+
+
+def turn(placed: List[Placed], index: int, yaw: float) -> None:
+    """Set object ``index``'s yaw, turning the objects on it with it about its centre."""
+    delta = yaw - placed[index].yaw
+    c, s = math.cos(delta), math.sin(delta)
+    centre = placed[index].position[:2]
+    placed[index].yaw = yaw
+    for i in dependents(placed, index):
+        rel = placed[i].position[:2] - centre
+        placed[i].position = np.array([centre[0] + c * rel[0] - s * rel[1], centre[1] + s * rel[0] + c * rel[1], placed[i].position[2]])
+        placed[i].yaw = placed[i].yaw + delta
+
+
+def translate(placed: List[Placed], indices, offset_xy) -> None:
+    """Move objects ``indices`` by ``offset_xy`` metres (in place)."""
+    for i in indices:
+        placed[i].position = placed[i].position + np.array([offset_xy[0], offset_xy[1], 0.0])
+
+
+def copy_layout(placed: List[Placed]) -> List[Placed]:
+    return [replace(p, position=p.position.copy()) for p in placed]
