@@ -1,7 +1,9 @@
 """The ``scenegen`` command: a thin layer over the Python API.
 
     scenegen generate [KEY=VALUE ...]        write a dataset (see README for the keys)
-    scenegen sample index=I [KEY=VALUE ...]  print scene I as JSON, without rendering
+    scenegen sample index=I [KEY=VALUE ...]  print scene I as JSON, without rendering;
+                                             directive={category:chair,pose:back} requests levels
+    scenegen space [KEY=VALUE ...]           print the exact number of layouts and the factor levels
     scenegen coverage DIR                    print the coverage of a dataset
 
 Overrides are Hydra override strings (``n=100``, ``width=512``,
@@ -35,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
 
     sample = commands.add_parser("sample", help="print one sampled scene as JSON (no rendering)")
     sample.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="index=I and config overrides")
+
+    space = commands.add_parser("space", help="print the exact size of the layout space and the factor levels")
+    space.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides")
+    space.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     coverage = commands.add_parser("coverage", help="print which factor combinations a dataset covers")
     coverage.add_argument("dataset", metavar="DIR", help="dataset folder written by 'scenegen generate'")
@@ -77,6 +83,16 @@ def _cmd_sample(args) -> int:
     return 0
 
 
+def _cmd_space(args) -> int:
+    from .config import load_config
+    from .fileio import dumps_json
+    from .space import describe_space, format_space
+
+    space = describe_space(load_config(args.overrides))
+    print(dumps_json(space) if args.json else format_space(space))
+    return 0
+
+
 def _cmd_coverage(args) -> int:
     from .coverage import CoverageTracker
     from .fileio import read_json
@@ -89,7 +105,7 @@ def _cmd_coverage(args) -> int:
     return 0
 
 
-_COMMANDS = {"generate": _cmd_generate, "sample": _cmd_sample, "coverage": _cmd_coverage}
+_COMMANDS = {"generate": _cmd_generate, "sample": _cmd_sample, "space": _cmd_space, "coverage": _cmd_coverage}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -249,11 +249,17 @@ def load_config(overrides: Sequence[str] = (), config_name: str = "config") -> D
     _register_schema()
     GlobalHydra.instance().clear()
     try:
+        # the directive is a free mapping of factor -> level: parsed here, checked later
+        directive = [o for o in overrides if o.startswith("directive=")]
+        overrides = [o for o in overrides if not o.startswith("directive=")]
         with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
             cfg = compose(config_name=config_name, overrides=list(overrides))
+        data = OmegaConf.to_container(cfg)
+        if directive:
+            data["directive"] = _parse_directive(directive[-1])
         # An appended key (``+foo=1``) slips past compose; merging into the schema
         # rejects anything the schema does not declare.
-        cfg = OmegaConf.merge(OmegaConf.structured(SceneGenConfig), OmegaConf.to_container(cfg))
+        cfg = OmegaConf.merge(OmegaConf.structured(SceneGenConfig), data)
         OmegaConf.resolve(cfg)
         missing = sorted(OmegaConf.missing_keys(cfg))
     except (HydraException, OmegaConfBaseException, ValueError) as exc:
@@ -274,6 +280,20 @@ def _check_grammar(cfg: DictConfig) -> None:
     from .grammar import compile_grammar  # noqa: PLC0415 (grammar imports this module)
 
     compile_grammar(cfg)
+
+
+def _parse_directive(override: str) -> dict:
+    """``directive={category:chair,pose:back}`` -> ``{"category": "chair", "pose": "back"}``."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    value = OverridesParser.create().parse_override(override).value()
+    if value in ("", None):
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f"directive must be a mapping such as directive={{category:chair,pose:back}}, got {value!r}"
+        )
+    return {str(k): str(v) for k, v in value.items()}
 
 
 def _fill_nested_defaults(cfg: DictConfig) -> None:

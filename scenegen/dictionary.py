@@ -1,8 +1,20 @@
-"""The object dictionary: every ``cfg.objects`` entry built into canonical-frame meshes.
+"""The object dictionary: every ``cfg.objects`` entry and the shapes it can take.
 
-Canonical frame: the object's parts jointly scaled and translated so the whole object
-has largest bounding-box extent 1, base on z = 0 and is centred in x and y; its front
-faces local +x. Scenes scale it to a size (metres) drawn from ``ObjectEntry.size``.
+An entry's geometry is one of: a primitive (``shape``), a mesh file (``mesh``), or
+parts (fixed ``parts`` plus ``part_rules``). Part rules make one category take many
+shapes: each rule slot contributes the parts of one of its styles, drawn by weight. A
+*style* string names one choice per slot in config order, ``"back=slats,legs=splayed"``
+(``""`` for an entry without part rules); :attr:`ObjectEntry.styles` lists them all (the
+product of the slot sizes) and :meth:`ObjectEntry.variant` builds the shape of one, a
+:class:`Variant`, on first use and then shares it.
+
+Canonical frame (per variant): the variant's parts jointly scaled and translated so the
+whole shape has largest bounding-box extent 1, base on z = 0 and is centred in x and y;
+its front faces local +x. Scenes scale it to a size (metres) drawn from
+``ObjectEntry.size``, the range of the largest extent, whatever the style.
+
+Relative mesh paths are looked up in each folder of ``cfg.asset_paths`` in order, then
+in the built-in ``assets/`` folder; absolute paths are used as they are.
 
 Meshes are shared (entries are memoised per process): treat them as read-only and
 ``copy()`` before transforming.
@@ -20,8 +32,11 @@ import trimesh
 from omegaconf import OmegaConf
 
 from . import resources
-from .errors import ConfigError, choices
+from .errors import ConfigError, MeshError, choices
 from .shapes import compose_parts, load_mesh_file, normalize_parts, primitive
+
+STYLE_SEPARATOR = ","  # between the slots of a style string
+STYLE_ASSIGN = "="  # between a slot and its style
 
 
 @dataclass(frozen=True)
@@ -35,12 +50,13 @@ class Texture:
     contrast: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Part:
     """A named part; ``mesh`` vertices (V, 3) are in the canonical frame (unitless).
 
     ``label`` is the part class shared across styles (e.g. ``"leg"``); ``index`` its
     1-based position in its variant (the value of its pixels in the part image).
+    Primitive and mesh entries have one part, ``"body"``.
     """
 
     name: str
@@ -56,7 +72,8 @@ class Variant:
     Attributes:
         style: ``"slot=style,slot=style"`` in slot order; ``""`` for an entry without
             part rules.
-        parts: the parts in order (fixed parts first, then each slot's style parts).
+        parts: the parts in order (fixed parts first, then each slot's style parts in
+            slot order); ``parts[i].index == i + 1``.
         extents: (3,) canonical bounding-box extents; ``max(extents) == 1``.
     """
 
@@ -87,13 +104,15 @@ class ObjectEntry:
         name: key in ``cfg.objects``.
         category: category name; ``category_id`` is its 1-based id.
         source: ``"primitive"``, ``"parts"`` or ``"mesh"``.
-        slots: ``((slot, ((style, weight), ...)), ...)`` part rules in config order.
-        styles: every style string (one per variant), in slot-major order; ``("",)``
-            for an entry without part rules.
+        slots: ``((slot, ((style, weight), ...)), ...)`` part rules in config order;
+            ``()`` without part rules.
+        styles: every style string (one per variant), slot-major (the last slot varies
+            fastest); ``("",)`` for an entry without part rules.
         size: (min, max) metres, range of the object's largest extent in a scene.
         colors, materials, textures: names of the allowed appearance levels.
-        symmetry: order of rotational symmetry about z (0 continuous; 1, 2, 4, 8).
-        support: its flat top can hold other objects.
+        symmetry: order of rotational symmetry about z (0 continuous; 1, 2, 4, 8),
+            shared by every variant.
+        support: its flat top can hold other objects (in every variant).
     """
 
     name: str
@@ -115,7 +134,7 @@ class ObjectEntry:
         """The shape of ``style`` (``""``: the first style); built once, then shared.
 
         Raises:
-            ConfigError: ``style`` is not one of :attr:`styles`.
+            ConfigError: ``style`` is not one of :attr:`styles` (the message lists them).
         """
         style = style or self.styles[0]
         found = self._variants.get(style)
@@ -125,10 +144,10 @@ class ObjectEntry:
                     f"objects.{self.name} has no style {style!r}; valid: {choices(self.styles)}"
                 )
             raw = self._build(style)
-            labels = {name: label for name, label, _ in raw}
             normalised = normalize_parts([(name, mesh) for name, _, mesh in raw])
             parts = tuple(
-                Part(name, labels[name], i + 1, mesh) for i, (name, mesh) in enumerate(normalised)
+                Part(name, label, i + 1, mesh)
+                for i, ((_, label, _), (name, mesh)) in enumerate(zip(raw, normalised))
             )
             low = np.min([p.mesh.bounds[0] for p in parts], axis=0)
             high = np.max([p.mesh.bounds[1] for p in parts], axis=0)
@@ -137,8 +156,8 @@ class ObjectEntry:
         return found
 
     def style_probabilities(self) -> np.ndarray:
-        """(len(styles),) float probability of each style: the product of its slots'
-        style weights, each normalised within its slot."""
+        """(len(styles),) float probability of each style, in :attr:`styles` order: the
+        product of its slots' style weights, each normalised within its slot."""
         probabilities = np.ones(1)
         for _, styles in self.slots:
             weights = np.array([w for _, w in styles], dtype=float)
@@ -146,39 +165,89 @@ class ObjectEntry:
         return probabilities
 
     def sample_style(self, rng: np.random.Generator) -> str:
-        """One style string, each slot's style drawn by weight."""
+        """One style string, each slot's style drawn by weight (one draw per slot)."""
         if not self.slots:
             return self.styles[0]
         chosen = []
         for slot, styles in self.slots:
             weights = np.array([w for _, w in styles], dtype=float)
-            chosen.append(f"{slot}={styles[int(rng.choice(len(styles), p=weights / weights.sum()))][0]}")
-        return ",".join(chosen)
+            pick = int(rng.choice(len(styles), p=weights / weights.sum()))
+            chosen.append(f"{slot}{STYLE_ASSIGN}{styles[pick][0]}")
+        return STYLE_SEPARATOR.join(chosen)
 
     @property
     def max_extents(self) -> np.ndarray:
-        """(3,) the largest canonical extents over every variant (x, y, height)."""
+        """(3,) the largest canonical extents over every variant (x, y, height); builds
+        every variant."""
         return np.max([self.variant(style).extents for style in self.styles], axis=0)
 
 
-def _mesh_path(relative: str) -> Path:
-    path = Path(relative)
-    return path if path.is_absolute() else resources.assets_dir() / path
+def _search_folders(asset_paths) -> list[Path]:
+    """The folders searched for a relative mesh path, in order: each of ``asset_paths``
+    (made absolute against the working directory), then the built-in assets."""
+    return [Path(folder).expanduser().absolute() for folder in asset_paths] + [
+        resources.assets_dir()
+    ]
+
+
+def find_mesh_file(relative: str, asset_paths=()) -> Path:
+    """Where the mesh file ``relative`` is: an absolute path as it is; a relative one in
+    the first folder of ``asset_paths`` (then the built-in ``assets/``) that holds it.
+
+    Raises:
+        MeshError: a relative path found in no folder; the message names every folder
+            searched.
+    """
+    path = Path(relative).expanduser()
+    if path.is_absolute():
+        return path
+    folders = _search_folders(asset_paths)
+    for folder in folders:
+        if (folder / path).is_file():
+            return folder / path
+    raise MeshError(
+        f"mesh file {str(relative)!r} does not exist in any asset folder; searched, in "
+        f"order: {', '.join(repr(str(f)) for f in folders)} (add its folder to asset_paths)"
+    )
+
+
+def _get(node, key: str, default=None):
+    """``node.key``, or ``default`` when absent or null: works on schema-typed nodes and
+    on plain ones (a config built with ``OmegaConf.create``, without the schema's
+    defaults)."""
+    value = node.get(key, None) if hasattr(node, "get") else getattr(node, key, None)
+    return default if value is None else value
 
 
 def _part_list(parts) -> list:
-    return [(str(p.name), str(p.label or p.name), p) for p in parts]
+    return [(str(p.name), str(_get(p, "label") or p.name), p) for p in parts]
 
 
-def _build_entry(name: str, entry, category_ids: dict[str, int]) -> ObjectEntry:
+def _check_name(name: str, what: str, key: str) -> None:
+    if not name or STYLE_SEPARATOR in name or STYLE_ASSIGN in name:
+        raise ConfigError(
+            f"{key}: {what} name {name!r} must be non-empty and contain no "
+            f"{STYLE_SEPARATOR!r} or {STYLE_ASSIGN!r}"
+        )
+
+
+def _build_entry(name: str, entry, category_ids: dict[str, int], asset_paths) -> ObjectEntry:
     key = f"objects.{name}"
+    for slot, options in entry.part_rules.items():
+        _check_name(str(slot), "part slot", f"{key}.part_rules")
+        for style in options:
+            _check_name(str(style), "style", f"{key}.part_rules.{slot}")
     slots = tuple(
-        (str(slot), tuple((str(style), float(cfg.weight)) for style, cfg in styles.items()))
+        (str(slot), tuple((str(style), float(_get(cfg, "weight", 1.0))) for style, cfg in styles.items()))
         for slot, styles in entry.part_rules.items()
     )
     styles = [""]
     for slot, options in slots:
-        styles = [f"{prefix},{slot}={style}".lstrip(",") for prefix in styles for style, _ in options]
+        styles = [
+            f"{prefix}{STYLE_SEPARATOR if prefix else ''}{slot}{STYLE_ASSIGN}{style}"
+            for prefix in styles
+            for style, _ in options
+        ]
 
     if entry.shape:
         source = "primitive"
@@ -192,31 +261,40 @@ def _build_entry(name: str, entry, category_ids: dict[str, int]) -> ObjectEntry:
 
     elif entry.mesh:
         source = "mesh"
-        body = load_mesh_file(_mesh_path(entry.mesh))
+        body = load_mesh_file(find_mesh_file(entry.mesh, asset_paths))
 
         def build(style: str) -> list:
             return [("body", "body", body)]
 
     else:
         source = "parts"
+        # every part of every style is built (and its params checked) once, at load;
+        # a variant only picks and normalises them
         fixed = _part_list(entry.parts)
-        style_parts = {
-            (str(slot), str(style)): _part_list(cfg.parts)
-            for slot, options in entry.part_rules.items()
-            for style, cfg in options.items()
-        }
+        groups = {(): fixed}
+        for slot, options in entry.part_rules.items():
+            for style, cfg in options.items():
+                groups[(str(slot), str(style))] = _part_list(_get(cfg, "parts", []))
+        built_groups = {}
+        for group, parts in groups.items():
+            where = f"{key} style {STYLE_ASSIGN.join(group)!r}" if group else key
+            try:
+                meshes = compose_parts([part for _, _, part in parts])
+            except ConfigError as exc:
+                raise ConfigError(f"{where}: {exc}") from None
+            built_groups[group] = [(n, label, mesh) for (n, label, _), (_, mesh) in zip(parts, meshes)]
 
         def build(style: str) -> list:
-            chosen = list(fixed)
-            for item in filter(None, style.split(",")):
-                chosen.extend(style_parts[tuple(item.split("=", 1))])
-            try:
-                meshes = compose_parts([part for _, _, part in chosen])
-            except ConfigError as exc:
-                raise ConfigError(f"{key} style {style!r}: {exc}") from None
-            return [(n, label, mesh) for (n, label, _), (_, mesh) in zip(chosen, meshes)]
+            chosen = list(built_groups[()])
+            for item in filter(None, style.split(STYLE_SEPARATOR)):
+                chosen.extend(built_groups[tuple(item.split(STYLE_ASSIGN, 1))])
+            names = [n for n, _, _ in chosen]
+            if len(set(names)) != len(names):
+                repeated = sorted({n for n in names if names.count(n) > 1})
+                raise ConfigError(f"{key} style {style!r} has parts with the same name: {repeated}")
+            return chosen
 
-    built = ObjectEntry(
+    return ObjectEntry(
         name=name,
         category=entry.category,
         category_id=category_ids[entry.category],
@@ -231,19 +309,25 @@ def _build_entry(name: str, entry, category_ids: dict[str, int]) -> ObjectEntry:
         support=bool(entry.support),
         _build=build,
     )
-    built.variant(built.styles[0])  # bad geometry fails at load, not mid-run
-    return built
 
 
 class ObjectDictionary:
-    """Every object entry of a config, built eagerly, in config order.
+    """Every object entry of a config, in config order. Mesh files are read and part
+    params checked when it is built; each entry's variants are built on first use.
 
     Args:
         cfg: the validated ``DictConfig`` from :func:`scenegen.config.load_config`.
 
+    Attributes:
+        asset_paths: ``cfg.asset_paths``, the folders searched (in order, before the
+            built-in ``assets/``) for relative mesh paths.
+        textures: texture name -> :class:`Texture`.
+
     Raises:
-        MeshError: a mesh file is missing or broken (the message names the file).
-        ConfigError: bad primitive params (the message names the entry and param).
+        MeshError: a mesh file is missing or broken (the message names the file, or
+            for a missing relative path every folder searched).
+        ConfigError: bad primitive or part params (the message names the entry and
+            param), or a part slot or style name holding ``,`` or ``=``.
     """
 
     _memo: dict[str, "ObjectDictionary"] = {}  # see from_config
@@ -251,8 +335,11 @@ class ObjectDictionary:
     def __init__(self, cfg) -> None:
         self._categories = tuple(str(c) for c in cfg.categories)
         ids = {category: i + 1 for i, category in enumerate(self._categories)}
+        asset_paths = tuple(str(p) for p in cfg.get("asset_paths", None) or ())
+        self.asset_paths = asset_paths
         self._entries = {
-            str(name): _build_entry(str(name), entry, ids) for name, entry in cfg.objects.items()
+            str(name): _build_entry(str(name), entry, ids, asset_paths)
+            for name, entry in cfg.objects.items()
         }
         self.textures = {
             str(name): Texture(str(t.pattern), float(t.repeats), float(t.contrast))
@@ -262,7 +349,8 @@ class ObjectDictionary:
     @classmethod
     def from_config(cls, cfg) -> "ObjectDictionary":
         """Like the constructor, but memoised per process on the categories, the
-        objects sub-config and the size and mtime of each mesh file it names."""
+        objects and textures sub-configs, ``asset_paths``, and the resolved path, size
+        and mtime of each mesh file an entry names."""
         key = _memo_key(cfg)
         if key not in cls._memo:
             cls._memo[key] = cls(cfg)
@@ -309,18 +397,21 @@ class ObjectDictionary:
 
 def _memo_key(cfg) -> str:
     objects = OmegaConf.to_container(cfg.objects, resolve=True)
+    asset_paths = [str(p) for p in cfg.get("asset_paths", None) or ()]
     files = {}
     for name, entry in objects.items():
         if entry.get("mesh"):
-            path = _mesh_path(entry["mesh"])
             try:
+                path = find_mesh_file(entry["mesh"], asset_paths)
                 stat = path.stat()
                 files[name] = [str(path), stat.st_size, stat.st_mtime_ns]
-            except OSError:
-                files[name] = [str(path), None, None]
+            except (MeshError, OSError):
+                files[name] = [str(entry["mesh"]), None, None]
     payload = {
         "categories": OmegaConf.to_container(cfg.categories, resolve=True),
         "objects": objects,
+        "textures": OmegaConf.to_container(cfg.textures, resolve=True),
+        "asset_paths": [str(f) for f in _search_folders(asset_paths)],
         "files": files,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

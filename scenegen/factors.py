@@ -10,7 +10,7 @@ Factors and their levels (short strings):
     elevation  camera elevation seen from the object: low, mid, high
     context    the configured context names
     occlusion  from the measured visible fraction: none, partial, heavy
-    color, material   the configured names
+    color, material, texture   the configured names (textures: those objects may wear)
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ AZIMUTH_BINS = (
 ANY_POSE = "any"
 ELEVATION_LEVELS = ("low", "mid", "high")
 OCCLUSION_LEVELS = ("none", "partial", "heavy")
-FACTOR_NAMES = ("category", "pose", "elevation", "context", "occlusion", "color", "material")
+FACTOR_NAMES = ("category", "pose", "elevation", "context", "occlusion", "color", "material", "texture")
 COVERAGE_COMBINATION = ("category", "pose", "context")
 
 _BIN_WIDTH = 2 * math.pi / len(AZIMUTH_BINS)
@@ -99,9 +99,10 @@ def category_pose_levels(cfg) -> Dict[str, Tuple[str, ...]]:
     return {c: tuple(p for p in order if p in levels) for c, levels in per_category.items()}
 
 
-def context_allows(context_cfg, category: str) -> bool:
-    """Whether a context can contain a category (its weight there is positive)."""
-    return float(context_cfg.weights.get(category, context_cfg.default_weight)) > 0
+def context_allows(context_cfg, category: str, out_of_context: float = 0.0) -> bool:
+    """Whether a context can contain a category: its weight there is positive, or the
+    grammar draws objects out of context."""
+    return out_of_context > 0 or float(context_cfg.weights.get(category, context_cfg.default_weight)) > 0
 
 
 def universe(cfg) -> Tuple[Dict[str, List[str]], List[Tuple[str, str, str]]]:
@@ -123,12 +124,13 @@ def universe(cfg) -> Tuple[Dict[str, List[str]], List[Tuple[str, str, str]]]:
         "occlusion": list(OCCLUSION_LEVELS),
         "color": list(cfg.colors.keys()),
         "material": list(cfg.materials.keys()),
+        "texture": [t for t in cfg.textures.keys() if any(t in e.textures for e in cfg.objects.values())],
     }
     feasible = sorted(
         (category, pose, context)
         for category, poses in cat_poses.items()
         for pose in poses
         for context, context_cfg in cfg.contexts.items()
-        if context_cfg.weight > 0 and context_allows(context_cfg, category)
+        if context_cfg.weight > 0 and context_allows(context_cfg, category, cfg.grammar.out_of_context)
     )
     return levels, feasible

@@ -4,6 +4,9 @@ Every value is measured from the rendered layers or read from the Scene; nothing
 re-sampled. Per object (instance id i + 1 for ``scene.objects[i]``):
 
     instance_id, category, category_id, entry
+    style              its shape, "slot=style,..." ("" for an entry without part rules)
+    texture            texture name
+    relation, anchor, slot, in_context   how the grammar placed it (see ObjectInstance)
     bbox               [x, y, w, h] of the visible pixels (ints, pixels); [0, 0, 0, 0] if hidden
     visible_pixels     pixels of the object in the instance image
     amodal_pixels      pixels it would cover with nothing in front of it
@@ -12,7 +15,11 @@ re-sampled. Per object (instance id i + 1 for ``scene.objects[i]``):
     scale              largest extent, metres
     azimuth, elevation camera direction seen from the object, degrees
     pose_bin, elevation_bin, occlusion   factor levels (see scenegen.factors)
-    factors            {category, pose, elevation, context, occlusion, color, material}
+    factors            {category, pose, elevation, context, occlusion, color, material, texture}
+    parts              one dict per part of its variant, in part order:
+                       {part_id (1-based index, its value in the part image), name, label,
+                        pixels (visible pixels of the part; 0 if hidden), bbox [x, y, w, h]}
+                       the parts' pixels sum to visible_pixels
     segmentation       COCO compressed RLE of the visible mask
 """
 
@@ -38,13 +45,43 @@ def mask_box(mask: np.ndarray) -> List[int]:
     return [int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)]
 
 
+def part_labels(variant, mask: np.ndarray, parts: np.ndarray, box: List[int] | None = None) -> List[dict]:
+    """Labels of every part of ``variant`` within one object's visible ``mask``.
+
+    Args:
+        variant: the object's :class:`~scenegen.dictionary.Variant`.
+        mask: (H, W) bool visible pixels of the object.
+        parts: (H, W) uint8 part image (1-based part index per pixel).
+        box: ``mask_box(mask)`` if already known.
+    """
+    x, y, w, h = mask_box(mask) if box is None else box
+    window = np.where(mask[y : y + h, x : x + w], parts[y : y + h, x : x + w], 0)
+    labels = []
+    for part in variant.parts:
+        selected = window == part.index
+        part_box = mask_box(selected)
+        if part_box[2]:
+            part_box[0] += x
+            part_box[1] += y
+        labels.append(
+            {
+                "part_id": part.index,
+                "name": part.name,
+                "label": part.label,
+                "pixels": int(np.count_nonzero(selected)),
+                "bbox": part_box,
+            }
+        )
+    return labels
+
+
 def object_labels(scene: Scene, frame: Frame, dictionary: ObjectDictionary, factors_cfg) -> List[dict]:
     """Annotations of every object of ``scene`` in scene order.
 
     Args:
         scene: the sampled scene.
         frame: its rendered layers.
-        dictionary: the object dictionary (category ids, symmetry).
+        dictionary: the object dictionary (category ids, symmetry, variants).
         factors_cfg: ``cfg.factors`` (occlusion thresholds, elevation bin edges).
     """
     count = len(scene.objects)
@@ -54,9 +91,11 @@ def object_labels(scene: Scene, frame: Frame, dictionary: ObjectDictionary, fact
     labels = []
     for i, obj in enumerate(scene.objects):
         entry = dictionary[obj.entry]
+        variant = entry.variant(obj.style)
         mask = frame.instances == i + 1
+        box = mask_box(mask)
         fraction = float(visible[i] / amodal[i]) if amodal[i] else 0.0
-        center = np.array(obj.position) + [0.0, 0.0, entry.variant(obj.style).extents[2] * obj.scale / 2]
+        center = np.array(obj.position) + [0.0, 0.0, variant.extents[2] * obj.scale / 2]
         azimuth = relative_azimuth(obj.position, obj.yaw, eye)
         elevation = relative_elevation(center, eye)
         levels = {
@@ -69,6 +108,7 @@ def object_labels(scene: Scene, frame: Frame, dictionary: ObjectDictionary, fact
             ),
             "color": obj.color,
             "material": obj.material,
+            "texture": obj.texture,
         }
         labels.append(
             {
@@ -76,7 +116,13 @@ def object_labels(scene: Scene, frame: Frame, dictionary: ObjectDictionary, fact
                 "category": obj.category,
                 "category_id": entry.category_id,
                 "entry": obj.entry,
-                "bbox": mask_box(mask),
+                "style": obj.style,
+                "texture": obj.texture,
+                "relation": obj.relation,
+                "anchor": obj.anchor,
+                "slot": obj.slot,
+                "in_context": bool(obj.in_context),
+                "bbox": box,
                 "visible_pixels": int(visible[i]),
                 "amodal_pixels": int(amodal[i]),
                 "visible_fraction": fraction,
@@ -88,6 +134,7 @@ def object_labels(scene: Scene, frame: Frame, dictionary: ObjectDictionary, fact
                 "elevation_bin": levels["elevation"],
                 "occlusion": levels["occlusion"],
                 "factors": levels,
+                "parts": part_labels(variant, mask, frame.parts, box),
                 "segmentation": mask_to_rle(mask),
             }
         )

@@ -6,13 +6,19 @@ the variable. pyrender is imported lazily, after that choice, so importing scene
 needs OpenGL.
 
 One :class:`Renderer` per process is meant to be reused across scenes: the GL context
-and every pyrender mesh are created once (per dictionary entry and appearance) and
-cached, never rebuilt per scene. All Renderers of a process share one GL context,
-released at exit.
+and every pyrender mesh are created once and cached, never rebuilt per scene: one mesh
+per (entry, style, part, rgb, metallic, roughness, texture), one GL texture per texture
+name. All Renderers of a process share one GL context, released at exit.
 
-Passes per scene: one lit colour pass (RGB), one flat id pass (instance ids and depth,
-aliasing-free), and one flat pass alone for each object that another object might hide
-(its amodal silhouette); an object nothing can hide has its visible mask as amodal mask.
+Each object is drawn as its variant's parts, one scene node per part. A texture other
+than ``plain`` is a repeating base-colour texture (see :mod:`scenegen.textures`) on
+box-projected UVs in the canonical frame, so its pattern scales with the object; floors
+and walls take their context's textures with UVs in metres.
+
+Passes per scene: one lit colour pass (RGB), one flat id pass (aliasing-free; instance
+id in red and green, the part's 1-based index in blue; and depth), and one flat pass
+alone for each object that another object might hide (its amodal silhouette); an object
+nothing can hide has its visible mask as amodal mask.
 """
 
 from __future__ import annotations
@@ -24,10 +30,11 @@ from typing import Dict, Tuple
 
 import numpy as np
 
-from .dictionary import ObjectDictionary
-from .errors import RenderError
+from .dictionary import ObjectDictionary, Texture
+from .errors import RenderError, choices
 from .geometry import OPENCV_TO_OPENGL, box_corners, project
-from .scene import Scene
+from .scene import ObjectInstance, Scene
+from .textures import srgb_encode, texture_image, uv_coordinates, uv_scale
 
 GL_PLATFORM_VARIABLE = "PYOPENGL_PLATFORM"
 DEFAULT_GL_PLATFORM = "egl"
@@ -61,6 +68,8 @@ class Frame:
         depth: (H, W) float32 depth along the optical axis (z), metres; 0 = no surface.
         instances: (H, W) uint16 instance ids: 0 background, i + 1 for scene.objects[i].
         semantic: (H, W) uint8 category ids: 0 background.
+        parts: (H, W) uint8 part index within the pixel's object (1-based, the
+            ``Part.index`` of its variant); 0 background, floor and walls.
         amodal: (N, H, W) bool silhouette of each object with nothing in front of it.
     """
 
@@ -68,6 +77,7 @@ class Frame:
     depth: np.ndarray
     instances: np.ndarray
     semantic: np.ndarray
+    parts: np.ndarray
     amodal: np.ndarray
 
     def layers(self) -> Dict[str, np.ndarray]:
@@ -77,13 +87,19 @@ class Frame:
             "depth": self.depth,
             "instances": self.instances,
             "semantic": self.semantic,
+            "parts": self.parts,
             "amodal": self.amodal,
         }
 
 
-def _id_color(instance_id: int) -> Tuple[int, int, int]:
-    """Flat colour that encodes an instance id (up to 65535) in the id pass."""
-    return (instance_id & 0xFF, (instance_id >> 8) & 0xFF, 0)
+MAX_INSTANCES = 0xFFFF  # ids in the red and green channels of the id pass
+MAX_PARTS = 0xFF  # part indices in its blue channel
+
+
+def _id_color(instance_id: int, part_index: int = 0) -> Tuple[int, int, int]:
+    """Flat colour of the id pass: instance id (up to 65535) in red and green, part
+    index (up to 255) in blue."""
+    return (instance_id & 0xFF, (instance_id >> 8) & 0xFF, part_index)
 
 
 def _decode_ids(color: np.ndarray) -> np.ndarray:
@@ -136,16 +152,20 @@ class Renderer:
     """Renders Scenes of one object dictionary.
 
     Args:
-        dictionary: the object dictionary the scenes refer to.
+        dictionary: the object dictionary the scenes refer to (meshes, textures).
 
-    Use as a context manager, or call :meth:`close`, to free the GL context.
+    Use as a context manager, or call :meth:`close`, to drop the mesh caches.
     """
 
     def __init__(self, dictionary: ObjectDictionary):
         self.dictionary = dictionary
         self._pyrender = _import_pyrender()
-        self._object_meshes: Dict[tuple, object] = {}
+        # (entry, style, part index) -> (positions, normals, uv, indices) of a part
+        self._part_geometry: Dict[tuple, tuple] = {}
+        # (entry, style, part index, rgb, metallic, roughness, texture) -> pyrender.Mesh
+        self._part_meshes: Dict[tuple, object] = {}
         self._box_meshes: Dict[tuple, object] = {}
+        self._textures: Dict[str, object] = {}  # texture name -> pyrender.Texture
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -156,40 +176,88 @@ class Renderer:
         self.close()
 
     def close(self) -> None:
-        """Drop this renderer's mesh caches. The process's GL context stays (see
-        :func:`release_gl_context`)."""
-        self._object_meshes.clear()
+        """Drop this renderer's mesh and texture caches. The process's GL context stays
+        (see :func:`release_gl_context`)."""
+        self._part_geometry.clear()
+        self._part_meshes.clear()
         self._box_meshes.clear()
+        self._textures.clear()
 
-    # -- mesh caches ------------------------------------------------------------------
+    # -- caches -----------------------------------------------------------------------
 
-    def _material(self, rgb, metallic: float, roughness: float):
-        return self._pyrender.MetallicRoughnessMaterial(
-            baseColorFactor=[*rgb, 1.0], metallicFactor=metallic, roughnessFactor=roughness
+    def _texture(self, name: str) -> Texture:
+        try:
+            return self.dictionary.textures[name]
+        except KeyError:
+            raise RenderError(
+                f"unknown texture {name!r}; valid: {choices(self.dictionary.textures)}"
+            ) from None
+
+    def _gl_texture(self, name: str):
+        """The pyrender Texture of texture ``name`` (one tile, repeating sampler)."""
+        found = self._textures.get(name)
+        if found is None:
+            pr = self._pyrender
+            # the shader decodes base-colour textures from sRGB: encode the linear modulation
+            image = srgb_encode(texture_image(self._texture(name)))
+            sampler = pr.Sampler(wrapS=pr.GLTF.REPEAT, wrapT=pr.GLTF.REPEAT)
+            found = self._textures[name] = pr.Texture(
+                name=name, sampler=sampler, source=image, source_channels="RGB"
+            )
+        return found
+
+    def _primitive(self, geometry: tuple, rgb, metallic: float, roughness: float, texture: str):
+        """A pyrender Primitive of ``geometry`` = (positions (V, 3), normals (V, 3),
+        uv (V, 2) in mesh units, indices (F, 3)) with its material."""
+        pr = self._pyrender
+        positions, normals, uv, indices = geometry
+        kwargs = {}
+        texcoord = None
+        if self._texture(texture).pattern != "plain":
+            kwargs["baseColorTexture"] = self._gl_texture(texture)
+            texcoord = (uv * uv_scale(self._texture(texture))).astype(np.float32)
+        material = pr.MetallicRoughnessMaterial(
+            baseColorFactor=[*rgb, 1.0], metallicFactor=metallic, roughnessFactor=roughness, **kwargs
+        )
+        return pr.Primitive(
+            positions=positions, normals=normals, texcoord_0=texcoord, indices=indices, material=material
         )
 
-    def _object_mesh(self, entry_name: str, rgb, metallic: float, roughness: float):
-        key = (entry_name, tuple(rgb), metallic, roughness)
-        mesh = self._object_meshes.get(key)
+    @staticmethod
+    def _geometry(mesh) -> tuple:
+        """(positions, normals, uv, indices) of ``mesh`` with box-projected UVs."""
+        textured = uv_coordinates(mesh)
+        return (
+            np.asarray(textured.vertices, dtype=np.float32),
+            np.asarray(textured.vertex_normals, dtype=np.float32),
+            np.asarray(textured.visual.uv, dtype=np.float32),
+            np.asarray(textured.faces, dtype=np.uint32),
+        )
+
+    def _part_mesh(self, obj: ObjectInstance, variant, part):
+        key = (obj.entry, variant.style, part.index, tuple(obj.rgb), obj.metallic, obj.roughness, obj.texture)
+        mesh = self._part_meshes.get(key)
         if mesh is None:
-            material = self._material(rgb, metallic, roughness)
-            primitives = []
-            for part in self.dictionary[entry_name].variant().parts:
-                part_mesh = self._pyrender.Mesh.from_trimesh(part.mesh.smooth_shaded, material=material, smooth=True)
-                primitives.extend(part_mesh.primitives)
-            mesh = self._object_meshes[key] = self._pyrender.Mesh(primitives=primitives, name=entry_name)
+            geometry_key = key[:3]
+            geometry = self._part_geometry.get(geometry_key)
+            if geometry is None:
+                geometry = self._part_geometry[geometry_key] = self._geometry(part.mesh)
+            primitive = self._primitive(geometry, obj.rgb, obj.metallic, obj.roughness, obj.texture)
+            mesh = self._part_meshes[key] = self._pyrender.Mesh(
+                primitives=[primitive], name=f"{obj.entry}/{part.name}"
+            )
         return mesh
 
-    def _box_mesh(self, extents, rgb):
-        key = (tuple(extents), tuple(rgb))
+    def _box_mesh(self, extents, rgb, texture: str):
+        """A box of ``extents`` (metres) centred at its origin; UVs in metres."""
+        key = (tuple(extents), tuple(rgb), texture)
         mesh = self._box_meshes.get(key)
         if mesh is None:
             import trimesh  # noqa: PLC0415
 
-            box = trimesh.creation.box(extents=extents)
-            mesh = self._box_meshes[key] = self._pyrender.Mesh.from_trimesh(
-                box, material=self._material(rgb, 0.0, 0.9), smooth=False
-            )
+            geometry = self._geometry(trimesh.creation.box(extents=extents))
+            primitive = self._primitive(geometry, rgb, 0.0, 0.9, texture)
+            mesh = self._box_meshes[key] = self._pyrender.Mesh(primitives=[primitive])
         return mesh
 
     # -- scene graph ------------------------------------------------------------------
@@ -202,7 +270,7 @@ class Renderer:
         nodes = []
         floor_pose = np.eye(4)
         floor_pose[2, 3] = -thickness / 2
-        floor = self._box_mesh((size, size, thickness), context.floor_color)
+        floor = self._box_mesh((size, size, thickness), context.floor_color, context.floor_texture)
         nodes.append(pr_scene.add(floor, pose=floor_pose))
         if context.walls:
             eye = scene.camera.position
@@ -214,19 +282,35 @@ class Renderer:
                 pose = np.eye(4)
                 pose[axis, 3] = side * (half + thickness / 2)
                 pose[2, 3] = height / 2
-                nodes.append(pr_scene.add(self._box_mesh(tuple(extents), context.wall_color), pose=pose))
+                wall = self._box_mesh(tuple(extents), context.wall_color, context.wall_texture)
+                nodes.append(pr_scene.add(wall, pose=pose))
         return nodes
 
     def _build(self, scene: Scene):
+        """The pyrender scene of ``scene``.
+
+        Returns:
+            (pyrender.Scene, object_nodes, context_nodes): ``object_nodes[i]`` is the
+            list of ``(node, part index)`` of ``scene.objects[i]``, one per part.
+        """
         pr = self._pyrender
         context = scene.context
+        if len(scene.objects) > MAX_INSTANCES:
+            raise RenderError(f"{len(scene.objects)} objects exceed the id pass's {MAX_INSTANCES}")
         pr_scene = pr.Scene(bg_color=[*context.background, 1.0], ambient_light=[context.ambient] * 3)
         context_nodes = self._context_nodes(pr_scene, scene)
         object_nodes = []
         for obj in scene.objects:
-            mesh = self._object_mesh(obj.entry, obj.rgb, obj.metallic, obj.roughness)
+            variant = self.dictionary[obj.entry].variant(obj.style)
+            if len(variant.parts) > MAX_PARTS:
+                raise RenderError(
+                    f"objects.{obj.entry} style {variant.style!r} has {len(variant.parts)} parts; "
+                    f"the part image holds at most {MAX_PARTS}"
+                )
             pose = obj.world_from_object() @ np.diag([obj.scale, obj.scale, obj.scale, 1.0])
-            object_nodes.append(pr_scene.add(mesh, pose=pose))
+            object_nodes.append(
+                [(pr_scene.add(self._part_mesh(obj, variant, part), pose=pose), part.index) for part in variant.parts]
+            )
         for light in scene.lights:
             pose = np.eye(4)
             # a directional light shines along its node's -z axis
@@ -269,7 +353,8 @@ class Renderer:
         """Render every layer of ``scene``.
 
         Raises:
-            RenderError: no GL context could be made, or the size exceeds the driver's.
+            RenderError: no GL context could be made, the size exceeds the driver's, or
+                the scene names an unknown texture or too many objects or parts.
         """
         cam = scene.camera
         renderer = _offscreen_renderer(self._pyrender, cam.width, cam.height)
@@ -278,16 +363,19 @@ class Renderer:
 
         rgb, _ = renderer.render(pr_scene, flags=flags.NONE)
 
-        id_map = {node: _id_color(i + 1) for i, node in enumerate(object_nodes)}
-        id_map.update({node: (0, 0, 0) for node in context_nodes})
+        id_map = {node: (0, 0, 0) for node in context_nodes}
+        for i, nodes in enumerate(object_nodes):
+            id_map.update({node: _id_color(i + 1, index) for node, index in nodes})
         id_color, depth = renderer.render(pr_scene, flags=flags.SEG, seg_node_map=id_map)
         instances = _decode_ids(id_color)
+        parts = np.ascontiguousarray(id_color[..., 2])
 
         amodal = np.zeros((len(object_nodes), cam.height, cam.width), dtype=bool)
         may_be_occluded = self._may_be_occluded(scene)
-        for i, node in enumerate(object_nodes):
+        for i, nodes in enumerate(object_nodes):
             if may_be_occluded[i]:
-                solo, _ = renderer.render(pr_scene, flags=flags.SEG, seg_node_map={node: (255, 255, 255)})
+                solo_map = {node: (255, 255, 255) for node, _ in nodes}
+                solo, _ = renderer.render(pr_scene, flags=flags.SEG, seg_node_map=solo_map)
                 amodal[i] = solo[..., 0] > 0
             else:
                 amodal[i] = instances == i + 1
@@ -300,5 +388,6 @@ class Renderer:
             depth=np.ascontiguousarray(depth, dtype=np.float32),
             instances=instances,
             semantic=category_of_instance[instances],
+            parts=parts,
             amodal=amodal,
         )

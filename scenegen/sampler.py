@@ -74,6 +74,7 @@ class Sampler:
         if self.directive is not None:
             check_directive(self.directive, self.grammar, cfg)
         self.stats: Counter = Counter()
+        self._checked: set = set()  # directives already found feasible
 
     def sample(self, index: int, directive: Union[Directive, Mapping, None] = None) -> Scene:
         """Scene ``index`` of the config's root seed, realizing ``directive`` (default:
@@ -87,10 +88,12 @@ class Sampler:
             raise ValueError(f"scene index must be >= 0, got {index}")
         if directive is None:
             directive = self.directive
-        elif not isinstance(directive, Directive):
-            directive = Directive.from_mapping(directive)
-            if directive is not None:
+        else:
+            if not isinstance(directive, Directive):
+                directive = Directive.from_mapping(directive)
+            if directive is not None and directive not in self._checked:
                 check_directive(directive, self.grammar, self.cfg)
+                self._checked.add(directive)
         rngs = stage_rngs(self.cfg.seed, index)
         context_name = self._sample_context(rngs["context"], directive)
         view = self._sample_view(rngs["camera"])

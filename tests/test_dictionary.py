@@ -34,27 +34,35 @@ def test_builtin_dictionary_contents(cfg, objects):
     assert len(by_source["parts"]) >= 3
     assert len(by_source["mesh"]) >= 2
     for entry in by_source["parts"]:
-        names = [p.name for p in entry.parts]
-        assert len(names) >= 2 and len(set(names)) == len(names)
-        assert names == [p.name for p in cfg.objects[entry.name].parts]
+        node = cfg.objects[entry.name]
+        fixed = [p.name for p in node.parts]
+        for style in entry.styles:
+            names = [p.name for p in entry.variant(style).parts]
+            assert len(names) >= 2 and len(set(names)) == len(names)
+            assert names[: len(fixed)] == fixed  # fixed parts first, then the styles'
     for entry in by_source["primitive"] + by_source["mesh"]:
-        assert [p.name for p in entry.parts] == ["body"]
-    assert "top" in [p.name for p in objects["table"].parts]
+        assert entry.styles == ("",)
+        assert [(p.name, p.label, p.index) for p in entry.variant().parts] == [("body", "body", 1)]
+    assert all("top" in [p.name for p in objects["table"].variant(s).parts] for s in objects["table"].styles)
 
 
 def test_every_entry_is_in_canonical_frame(objects):
     for name in objects:
         entry = objects[name]
         assert isinstance(entry, ObjectEntry) and entry.name == name
-        mesh = entry.mesh()
-        assert mesh is entry.mesh()  # cached
-        assert len(mesh.faces) == sum(len(p.mesh.faces) for p in entry.parts)
-        low, high = mesh.bounds
-        assert max(entry.extents) == pytest.approx(1.0, abs=1e-12), name
-        np.testing.assert_allclose(high - low, entry.extents, atol=1e-12)
-        assert low[2] == 0.0, name
-        np.testing.assert_allclose((low[:2] + high[:2]) / 2, 0.0, atol=1e-12)
-        assert entry.top_height == entry.extents[2] == pytest.approx(high[2], abs=1e-12)
+        for style in entry.styles:
+            variant = entry.variant(style)
+            assert variant is entry.variant(style)  # memoised
+            mesh = variant.mesh()
+            assert mesh is variant.mesh()  # cached
+            assert len(mesh.faces) == sum(len(p.mesh.faces) for p in variant.parts)
+            low, high = mesh.bounds
+            assert max(variant.extents) == pytest.approx(1.0, abs=1e-12), (name, style)
+            np.testing.assert_allclose(high - low, variant.extents, atol=1e-12)
+            assert low[2] == 0.0, (name, style)
+            np.testing.assert_allclose((low[:2] + high[:2]) / 2, 0.0, atol=1e-12)
+            assert variant.top_height == variant.extents[2] == pytest.approx(high[2], abs=1e-12)
+        assert entry.max_extents.shape == (3,) and entry.max_extents.max() == pytest.approx(1.0)
 
 
 def test_entry_fields_follow_config(cfg, objects):
@@ -66,18 +74,35 @@ def test_entry_fields_follow_config(cfg, objects):
         assert entry.size == tuple(node.size)
         assert entry.colors == tuple(node.colors)
         assert entry.materials == tuple(node.materials)
+        assert entry.textures == tuple(node.textures)
         assert entry.symmetry == node.symmetry and entry.support == node.support
+        assert [slot for slot, _ in entry.slots] == list(node.part_rules.keys())
     assert objects["table"].support and objects["table"].symmetry == 2
     assert objects.category_id(cfg.categories[0]) == 1
+    assert set(objects.textures) == set(cfg.textures)
 
 
 def test_table_geometry_is_exact(objects):
     table = objects["table"]
+    rect = table.variant("top=rect,legs=four")
     # 1.2 x 0.8 x 0.75 m table, normalised by its 1.2 m length
-    np.testing.assert_allclose(table.extents, [1.0, 0.8 / 1.2, 0.75 / 1.2], atol=1e-12)
-    top = {p.name: p.mesh for p in table.parts}["top"]
-    assert top.bounds[1, 2] == pytest.approx(table.top_height, abs=1e-12)
-    assert top.extents[2] == pytest.approx(0.05 / 1.2, abs=1e-12)
+    np.testing.assert_allclose(rect.extents, [1.0, 0.8 / 1.2, 0.75 / 1.2], atol=1e-12)
+    top = {p.name: p.mesh for p in rect.parts}["top"]
+    assert top.bounds[1, 2] == pytest.approx(rect.top_height, abs=1e-12)
+    assert top.extents[2] == pytest.approx(0.04 / 1.2, abs=1e-12)
+    # a round top of diameter 1 m: normalised by 1 m, so the same top height in metres
+    round_ = table.variant("top=round,legs=pedestal")
+    np.testing.assert_allclose(round_.extents, [1.0, 1.0, 0.75], atol=1e-12)
+    assert {p.label for p in round_.parts} == {"top", "column", "base"}
+
+
+def test_variants_differ_in_shape(objects):
+    chair = objects["chair"]
+    legs = {s: sum(p.label == "leg" for p in chair.variant(s).parts) for s in chair.styles}
+    assert set(legs.values()) == {3, 4}
+    extents = {tuple(np.round(chair.variant(s).extents, 6)) for s in chair.styles}
+    assert len(extents) >= 4
+    assert np.all(chair.max_extents >= np.array(chair.variant().extents))
 
 
 def test_entries_of(objects):
@@ -105,12 +130,11 @@ def test_unknown_names_raise_config_error_listing_valid(objects):
 def test_broken_mesh_file_fails_at_construction(tmp_path, content):
     path = tmp_path / "broken.ply"
     path.write_bytes(content)
-    cfg = load_config([f"objects.bottle.mesh={path}"])
+    # a bad mesh fails when the config is loaded (the grammar is checked against the
+    # dictionary), before any scene is drawn
     with pytest.raises(MeshError) as info:
-        ObjectDictionary(cfg)
+        load_config([f"objects.bottle.mesh={path}"])
     assert str(path) in str(info.value)
-    with pytest.raises(MeshError):
-        ObjectDictionary.from_config(cfg)
 
 
 def test_missing_mesh_file_fails(tmp_path):
@@ -120,19 +144,62 @@ def test_missing_mesh_file_fails(tmp_path):
     assert str(path) in str(info.value)
 
 
+def _extents(objects, name):
+    return objects[name].variant().extents
+
+
 def test_absolute_mesh_path_is_used_as_is(tmp_path):
     path = tmp_path / "copy.ply"
     shutil.copy(resources.assets_dir() / "meshes" / "mug.ply", path)
-    objects = ObjectDictionary(load_config([f"objects.bottle.mesh={path}"]))
+    objects = ObjectDictionary(load_config([f"objects.bottle.mesh={path}", f"asset_paths=[{tmp_path}]"]))
     np.testing.assert_allclose(
-        objects["bottle"].extents, ObjectDictionary(load_config())["mug"].extents, atol=1e-12
+        _extents(objects, "bottle"), _extents(ObjectDictionary(load_config()), "mug"), atol=1e-12
+    )
+
+
+def test_relative_mesh_path_searches_asset_paths_in_order(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder, source in ((first, "mug.ply"), (second, "bottle.ply")):
+        (folder / "meshes").mkdir(parents=True)
+        shutil.copy(resources.assets_dir() / "meshes" / source, folder / "meshes" / "thing.ply")
+    builtin = ObjectDictionary(load_config())
+    overrides = ["objects.bottle.mesh=meshes/thing.ply"]
+    objects = ObjectDictionary(load_config(overrides + [f"asset_paths=[{first},{second}]"]))
+    np.testing.assert_allclose(_extents(objects, "bottle"), _extents(builtin, "mug"), atol=1e-12)
+    objects = ObjectDictionary(load_config(overrides + [f"asset_paths=[{second},{first}]"]))
+    np.testing.assert_allclose(_extents(objects, "bottle"), _extents(builtin, "bottle"), atol=1e-12)
+    # a path in no user folder falls back to the built-in assets/
+    objects = ObjectDictionary(load_config([f"asset_paths=[{first}]"]))
+    np.testing.assert_allclose(_extents(objects, "mug"), _extents(builtin, "mug"), atol=1e-12)
+
+
+def test_relative_asset_path_is_taken_from_the_working_directory(tmp_path, monkeypatch):
+    (tmp_path / "mine").mkdir()
+    shutil.copy(resources.assets_dir() / "meshes" / "mug.ply", tmp_path / "mine" / "cup.ply")
+    monkeypatch.chdir(tmp_path)
+    objects = ObjectDictionary(load_config(["objects.bottle.mesh=cup.ply", "asset_paths=[mine]"]))
+    np.testing.assert_allclose(
+        _extents(objects, "bottle"), _extents(ObjectDictionary(load_config()), "mug"), atol=1e-12
+    )
+
+
+def test_missing_relative_mesh_names_every_folder_searched(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    with pytest.raises(MeshError) as info:
+        load_config(["objects.mug.mesh=meshes/nowhere.ply", f"asset_paths=[{first},{second}]"])
+    message = str(info.value)
+    assert "'meshes/nowhere.ply'" in message
+    for folder in (first, second, resources.assets_dir()):
+        assert repr(str(folder)) in message
+    assert message.index(str(first)) < message.index(str(second)) < message.index(
+        str(resources.assets_dir())
     )
 
 
 def test_bad_primitive_params_name_entry_and_param():
-    cfg = load_config(["objects.ball.params.radius=-1"])
     with pytest.raises(ConfigError, match=r"objects\.ball.*'radius'"):
-        ObjectDictionary(cfg)
+        load_config(["objects.ball.params.radius=-1"])
 
 
 def test_from_config_memoises_on_content(cfg, tmp_path):
@@ -148,4 +215,22 @@ def test_from_config_memoises_on_content(cfg, tmp_path):
     shutil.copy(resources.assets_dir() / "meshes" / "bottle.ply", path)
     after = ObjectDictionary.from_config(load_config(overrides))
     assert after is not before
-    assert after["bottle"].extents != before["bottle"].extents
+    assert _extents(after, "bottle") != _extents(before, "bottle")
+
+
+def test_from_config_memo_key_includes_asset_paths_and_textures(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder, source in ((first, "mug.ply"), (second, "bottle.ply")):
+        folder.mkdir()
+        shutil.copy(resources.assets_dir() / "meshes" / source, folder / "thing.ply")
+    overrides = ["objects.bottle.mesh=thing.ply"]
+    a = ObjectDictionary.from_config(load_config(overrides + [f"asset_paths=[{first}]"]))
+    b = ObjectDictionary.from_config(load_config(overrides + [f"asset_paths=[{second}]"]))
+    assert a is not b and _extents(a, "bottle") != _extents(b, "bottle")
+    assert ObjectDictionary.from_config(load_config(overrides + [f"asset_paths=[{first}]"])) is a
+    # the same mesh found through another folder list is still another dictionary
+    c = ObjectDictionary.from_config(load_config(overrides + [f"asset_paths=[{first},{second}]"]))
+    assert c is not a
+    plain = ObjectDictionary.from_config(load_config())
+    contrast = ObjectDictionary.from_config(load_config(["textures.checker.contrast=0.9"]))
+    assert contrast is not plain and contrast.textures["checker"].contrast == 0.9

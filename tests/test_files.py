@@ -5,7 +5,18 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from scenegen.errors import DepthOverflowError
-from scenegen.formats.files import depth_to_uint16, encode_png, read_depth, read_png
+from scenegen.formats.files import (
+    LAYER_FOLDERS,
+    depth_to_uint16,
+    encode_png,
+    read_depth,
+    read_parts,
+    read_png,
+    read_record,
+    write_scene,
+)
+from scenegen.render import Frame
+from scenegen.sampler import Sampler
 
 
 @given(arrays(np.float32, (7, 9), elements=st.floats(0, 30, width=32)), st.sampled_from([0.5, 1.0]))
@@ -37,3 +48,41 @@ def test_uint16_png_round_trip_is_exact(tmp_path_factory, ids):
 def test_png_bytes_are_deterministic():
     rgb = np.random.default_rng(0).integers(0, 255, (16, 16, 3), dtype=np.uint8)
     assert encode_png(rgb, 1) == encode_png(rgb.copy(), 1)
+
+
+@given(arrays(np.uint8, (5, 6)))
+def test_part_png_round_trip_is_exact(tmp_path_factory, parts):
+    path = tmp_path_factory.mktemp("p") / "p.png"
+    path.write_bytes(encode_png(parts, 1))
+    back = read_parts(path)
+    assert back.dtype == np.uint8
+    np.testing.assert_array_equal(back, parts)
+
+
+def test_read_parts_refuses_other_images(tmp_path):
+    path = tmp_path / "ids.png"
+    path.write_bytes(encode_png(np.zeros((3, 4), np.uint16), 1))
+    with pytest.raises(ValueError, match="8-bit single-channel"):
+        read_parts(path)
+
+
+def test_write_scene_writes_every_layer_atomically_and_deterministically(tmp_path, cfg, dictionary):
+    scene = Sampler(cfg, dictionary).sample(5)
+    rng = np.random.default_rng(0)
+    h, w, n = 6, 8, len(scene.objects)
+    instances = rng.integers(0, n + 1, (h, w)).astype(np.uint16)
+    parts = np.where(instances > 0, rng.integers(1, 12, (h, w)), 0).astype(np.uint8)
+    frame = Frame(rgb=rng.integers(0, 256, (h, w, 3)).astype(np.uint8), depth=rng.random((h, w)).astype(np.float32),
+                  instances=instances, semantic=(instances > 0).astype(np.uint8), parts=parts,
+                  amodal=np.zeros((n, h, w), bool))
+    record = write_scene(tmp_path / "a", scene, frame, [], cfg.output)
+    stem = f"{scene.index:06d}"
+    assert record["files"] == {layer: f"{folder}/{stem}.png" for layer, folder in LAYER_FOLDERS.items()}
+    assert record["files"]["parts"] == f"parts/{stem}.png"
+    assert read_record(tmp_path / "a", scene.index) == record
+    np.testing.assert_array_equal(read_parts(tmp_path / "a" / record["files"]["parts"]), parts)
+    np.testing.assert_array_equal(read_png(tmp_path / "a" / record["files"]["instances"]), instances)
+    assert not list((tmp_path / "a").rglob("*.tmp"))
+    write_scene(tmp_path / "b", scene, frame, [], cfg.output)
+    for relative in [*record["files"].values(), f"scenes/{stem}.json"]:
+        assert (tmp_path / "a" / relative).read_bytes() == (tmp_path / "b" / relative).read_bytes(), relative

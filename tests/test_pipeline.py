@@ -14,10 +14,10 @@ from scenegen.config import load_config
 from scenegen.errors import DepthOverflowError, ScenegenError
 from scenegen.fileio import read_json, sha256_file
 from scenegen.formats.coco import rle_to_mask
-from scenegen.formats.files import read_depth, read_png
+from scenegen.formats.files import read_depth, read_parts, read_png
 from scenegen.pipeline import generate
 from scenegen.sampler import Sampler
-from scenegen.scene import Scene
+from scenegen.scene import SCENE_SCHEMA_VERSION, Scene
 
 pytestmark = pytest.mark.render
 N = 8
@@ -41,14 +41,16 @@ def test_dataset_layout(dataset):
     for name in ("coco.json", "coverage.json", "manifest.json"):
         assert (out / name).is_file()
     for record in records(out):
-        assert record["schema_version"] == 1 and record["seed"] == 3
+        assert record["schema_version"] == SCENE_SCHEMA_VERSION and record["seed"] == 3
         assert record["width"] == 80 and record["height"] == 60
         K = np.array(record["camera"]["K"])
         assert K.shape == (3, 3) and K[2].tolist() == [0, 0, 1]
         pose = np.array(record["camera"]["world_from_camera"])
         np.testing.assert_allclose(pose[:3, :3] @ pose[:3, :3].T, np.eye(3), atol=1e-9)
-        for layer in ("rgb", "depth", "instances", "semantic"):
+        for layer in ("rgb", "depth", "instances", "parts", "semantic"):
             assert (out / record["files"][layer]).is_file()
+        assert record["files"]["parts"] == record["files"]["instances"].replace("instances/", "parts/")
+        assert read_png(out / record["files"]["parts"]).dtype == np.uint8
         assert read_png(out / record["files"]["depth"]).dtype == np.uint16
         assert read_png(out / record["files"]["instances"]).dtype == np.uint16
         assert read_png(out / record["files"]["rgb"]).shape == (60, 80, 3)
@@ -79,6 +81,13 @@ def test_boxes_counts_and_masks_match_the_instance_png(dataset):
             np.testing.assert_array_equal(rle_to_mask(obj["segmentation"]), mask)
             assert obj["amodal_pixels"] >= obj["visible_pixels"]
             assert 0.0 <= obj["visible_fraction"] <= 1.0
+        parts = read_parts(out / record["files"]["parts"])
+        np.testing.assert_array_equal(parts == 0, instances == 0)
+        for obj in record["objects"]:
+            mask = instances == obj["instance_id"]
+            assert sum(p["pixels"] for p in obj["parts"]) == obj["visible_pixels"]
+            for part in obj["parts"]:
+                assert part["pixels"] == int((mask & (parts == part["part_id"])).sum())
         # visible pixels of all objects plus background cover the image exactly
         background = int((instances == 0).sum())
         assert background + sum(o["visible_pixels"] for o in record["objects"]) == 80 * 60
@@ -91,6 +100,7 @@ def test_depth_png_round_trips_within_half_a_millimetre(dataset, small_cfg, rend
     depth = read_depth(out / record["files"]["depth"], record["depth_scale"])
     assert np.abs(depth - frame.depth).max() <= 0.5e-3 * record["depth_scale"] + 1e-6
     np.testing.assert_array_equal(read_png(out / record["files"]["instances"]), frame.instances)
+    np.testing.assert_array_equal(read_parts(out / record["files"]["parts"]), frame.parts)
 
 
 def test_coco_loads_and_self_evaluates_to_ap_one(dataset, tmp_path):

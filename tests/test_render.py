@@ -1,17 +1,19 @@
-"""Renderer checks with independent geometry: projection, depth, ids, amodal masks."""
+"""Renderer checks with independent geometry: projection, depth, ids, parts, amodal
+masks, textures."""
 
 import math
 import os
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from scenegen.errors import RenderError
-from scenegen.geometry import project
+from scenegen.geometry import intrinsics_from_fov, look_at_opencv, project
 from scenegen.sampler import Sampler
-from scenegen.scene import ObjectInstance, Scene
+from scenegen.scene import Camera, Context, Light, ObjectInstance, Scene
 
 pytestmark = pytest.mark.render
 
@@ -40,6 +42,7 @@ def test_layers_have_documented_shapes_and_types(scenes_and_frames):
         assert frame.depth.shape == (h, w) and frame.depth.dtype == np.float32
         assert frame.instances.shape == (h, w) and frame.instances.dtype == np.uint16
         assert frame.semantic.shape == (h, w) and frame.semantic.dtype == np.uint8
+        assert frame.parts.shape == (h, w) and frame.parts.dtype == np.uint8
         assert frame.amodal.shape == (n, h, w) and frame.amodal.dtype == bool
         assert set(np.unique(frame.instances)) <= set(range(n + 1))
 
@@ -73,7 +76,7 @@ def test_object_pixels_fall_inside_projected_geometry(scenes_and_frames, diction
             if not silhouette.any():
                 continue
             pose = obj.world_from_object()
-            verts = dictionary[obj.entry].mesh().vertices * obj.scale @ pose[:3, :3].T + pose[:3, 3]
+            verts = dictionary[obj.entry].variant(obj.style).mesh().vertices * obj.scale @ pose[:3, :3].T + pose[:3, 3]
             uv = project(verts, cam.K, cam.pose)
             rows, cols = np.nonzero(silhouette)
             measured = np.array([cols.min(), rows.min(), cols.max(), rows.max()], float)
@@ -162,3 +165,139 @@ def test_amodal_shortcut_equals_one_pass_per_object(small_cfg, dictionary, rende
     monkeypatch.setattr(type(renderer), "_may_be_occluded", lambda self, scene: np.ones(len(scene.objects), bool))
     for scene, amodal in zip(scenes, fast):
         np.testing.assert_array_equal(renderer.render(scene).amodal, amodal)
+
+
+# -- parts and textures on hand-built scenes ------------------------------------------
+
+LIGHT = Light(direction=(1 / math.sqrt(2), 0.0, 1 / math.sqrt(2)), color=(1.0, 1.0, 1.0), intensity=3.0)
+STUDIO = Context(name="studio", background=(0.6, 0.6, 0.6), floor_color=(0.5, 0.5, 0.5), floor_size=12.0,
+                 walls=False, wall_color=(0.7, 0.7, 0.7), wall_height=3.0, ambient=0.3)
+
+
+def make_camera(eye, target, width, height, fov_deg=40.0):
+    pose = look_at_opencv(eye, target)
+    fx, fy, cx, cy = intrinsics_from_fov(math.radians(fov_deg), width, height)
+    return Camera(width=width, height=height, fx=fx, fy=fy, cx=cx, cy=cy, world_from_camera=tuple(map(tuple, pose)),
+                  target=tuple(map(float, target)), distance=float(np.linalg.norm(np.subtract(eye, target))),
+                  azimuth=0.0, elevation=0.0, znear=0.05, zfar=100.0)
+
+
+def make_object(dictionary, entry, texture="plain", style="", scale=1.0, yaw=0.0, position=(0.0, 0.0, 0.0)):
+    return ObjectInstance(entry=entry, category=dictionary[entry].category, position=position, yaw=yaw,
+                          scale=scale, color="red", rgb=(0.8, 0.1, 0.1), material="matte", metallic=0.0,
+                          roughness=0.9, style=style, texture=texture)
+
+
+def lone_scene(obj, camera, context=STUDIO, light=LIGHT):
+    return Scene(index=0, seed=0, context=context, objects=(obj,), lights=(light,), camera=camera)
+
+
+def test_part_image_labels_every_object_pixel_and_nothing_else(scenes_and_frames, dictionary):
+    for scene, frame in scenes_and_frames:
+        np.testing.assert_array_equal(frame.parts == 0, frame.instances == 0)
+        for i, obj in enumerate(scene.objects):
+            count = len(dictionary[obj.entry].variant(obj.style).parts)
+            ids = frame.parts[frame.instances == i + 1]
+            assert ids.min(initial=1) >= 1 and ids.max(initial=1) <= count
+    assert "parts" in scenes_and_frames[0][1].layers()
+
+
+@pytest.mark.parametrize(
+    "entry, style",
+    [("table", "top=rect,legs=four"), ("table", "top=round,legs=trestle"), ("chair", "back=ladder,legs=splayed"),
+     ("lamp", "base=stepped,shade=drum")],
+)
+def test_each_pixel_carries_the_part_whose_geometry_is_there(dictionary, renderer, entry, style):
+    """Back-project every object pixel into the object's canonical frame: the pixel's
+    part id names a part whose bounding box holds that surface point (e.g. table-top
+    pixels carry the top's id, pixels below the top a leg's)."""
+    entry_cfg = dictionary[entry]
+    style = style if style in entry_cfg.styles else entry_cfg.styles[0]  # the dictionary may change its styles
+    variant = entry_cfg.variant(style)
+    obj = make_object(dictionary, entry, style=style, scale=1.0, yaw=0.4)
+    scene = lone_scene(obj, make_camera((1.3, 0.9, 1.5), (0.0, 0.0, 0.35), 128, 96))
+    frame = renderer.render(scene)
+    mask = frame.instances == 1
+    world = backproject(frame, scene, mask)
+    pose = obj.world_from_object()
+    canonical = (world - pose[:3, 3]) @ pose[:3, :3] / obj.scale
+    ids = frame.parts[mask]
+    tolerance = 0.01  # canonical units (1 cm here): depth and tessellation error
+    inside = np.stack([np.all((canonical >= p.mesh.bounds[0] - tolerance) & (canonical <= p.mesh.bounds[1] + tolerance),
+                              axis=1) for p in variant.parts], axis=1)  # (M, parts)
+    assert inside[np.arange(len(ids)), ids.astype(int) - 1].all()
+    seen = set(np.unique(ids).tolist())
+    assert len(seen) >= 2, "a composed object should show more than one part"
+    if entry == "table":
+        top = next(p for p in variant.parts if p.label == "top")
+        (x0, y0, z0), (x1, y1, z1) = top.mesh.bounds
+        x, y, z = canonical.T
+        on_top = (x > x0 + tolerance) & (x < x1 - tolerance) & (y > y0 + tolerance) & (y < y1 - tolerance)
+        on_top &= (z > z0 - tolerance) & (z < z1 + tolerance)
+        below_top = canonical[:, 2] < top.mesh.bounds[0][2] - tolerance
+        assert on_top.sum() > 200 and below_top.sum() > 10
+        assert np.all(ids[on_top] == top.index) and np.all(ids[below_top] != top.index)
+
+
+def test_stripes_show_repeats_periods_across_the_largest_extent(dictionary, renderer):
+    """A 1 m crate seen face-on: its front face (the full largest extent, 1 m) shows
+    exactly ``repeats`` periods of stripes, and the dark phase is (1 - contrast) of the
+    base colour in linear light (the shader's output is gamma 2.2)."""
+    stripes = dictionary.textures["stripes"]
+    crate = make_object(dictionary, "crate", texture="stripes", scale=1.0)
+    height = dictionary["crate"].variant().extents[2]
+    scene = lone_scene(crate, make_camera((2.0, 0.0, height / 2), (0.0, 0.0, height / 2), 160, 120))
+    frame = renderer.render(scene)
+    row = frame.instances[60] == 1
+    red = frame.rgb[60, row, 0].astype(float)
+    assert row.sum() > 100
+    light = red > (red.min() + red.max()) / 2
+    runs = 1 + int(np.count_nonzero(light[1:] != light[:-1]))
+    assert runs == 2 * stripes.repeats  # light and dark half-periods
+    ratio = np.median(red[~light]) / np.median(red[light])
+    assert ratio == pytest.approx((1 - stripes.contrast) ** (1 / 2.2), abs=0.02)
+    # the plain crate: one colour across the face
+    plain = renderer.render(replace(scene, objects=(replace(crate, texture="plain"),)))
+    flat = plain.rgb[60, plain.instances[60] == 1, 0].astype(int)
+    assert flat.max() - flat.min() <= 2
+    # a textured object shows more distinct colours than the same plain one
+    def distinct(f):
+        return len(np.unique(f.rgb[f.instances == 1], axis=0))
+
+    assert distinct(frame) > 2 * distinct(plain)
+    # texture changes colour only: ids, parts and depth are the same
+    np.testing.assert_array_equal(frame.instances, plain.instances)
+    np.testing.assert_array_equal(frame.parts, plain.parts)
+    np.testing.assert_array_equal(frame.depth, plain.depth)
+
+
+def test_floor_tiles_are_repeats_per_metre(dictionary, renderer):
+    """Seen from above, the checker floor's squares are 1 / (2 repeats) m: the centres
+    of squares alternate dark and light, each class one colour."""
+    tiles = dictionary.textures["tiles"]
+    assert tiles.pattern == "checker"
+    context = replace(STUDIO, floor_texture="tiles")
+    ball = make_object(dictionary, "ball", scale=0.1, position=(5.0, 5.0, 0.0))  # out of view
+    camera = make_camera((0.001, 0.0, 3.0), (0.0, 0.0, 0.0), 96, 72)
+    light = Light(direction=(0.6, 0.0, 0.8), color=(1.0, 1.0, 1.0), intensity=3.0)
+    frame = renderer.render(lone_scene(ball, camera, context, light))
+    side = 1 / (2 * tiles.repeats)
+    centres = np.array([((i + 0.5) * side, (j + 0.5) * side, 0.0) for i in range(-3, 3) for j in range(-2, 2)])
+    parity = np.array([(i + j) % 2 for i in range(-3, 3) for j in range(-2, 2)])
+    uv = np.rint(project(centres, camera.K, camera.pose)).astype(int)
+    values = frame.rgb[uv[:, 1], uv[:, 0], 0].astype(float)
+    a, b = values[parity == 0], values[parity == 1]
+    assert a.max() - a.min() <= 3 and b.max() - b.min() <= 3
+    dark, bright = sorted([a.mean(), b.mean()])
+    assert dark / bright == pytest.approx((1 - tiles.contrast) ** (1 / 2.2), abs=0.02)
+    plain = renderer.render(lone_scene(ball, camera, STUDIO, light))
+    assert np.ptp(plain.rgb[uv[:, 1], uv[:, 0], 0].astype(int)) <= 3
+
+
+def test_meshes_and_textures_are_cached_across_scenes(scenes_and_frames, renderer):
+    scene, _ = scenes_and_frames[0]
+    renderer.render(scene)
+    meshes, textures = dict(renderer._part_meshes), dict(renderer._textures)
+    renderer.render(scene)
+    assert renderer._part_meshes == meshes and renderer._textures == textures
+    assert len(meshes) >= sum(1 for _ in scene.objects)

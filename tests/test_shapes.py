@@ -110,6 +110,18 @@ def test_compose_accepts_config_nodes(kind):
     np.testing.assert_allclose(mesh.bounds, [[0.05, -0.05, 0.0], [0.15, 0.05, 0.5]], atol=1e-12)
 
 
+def test_compose_fills_defaults_of_partial_nodes():
+    # a part-rules part may arrive as a plain (untyped) config node: position, rotation
+    # and params default, and keys compose does not use (label) are ignored
+    parts = OmegaConf.create([
+        {"name": "top", "label": "top", "shape": "box", "params": {"x": 1, "y": 2, "z": 3}},
+        {"name": "ball", "shape": "sphere", "params": {"radius": 0.5}, "position": [0, 0, 2]},
+    ])
+    placed = dict(compose_parts(parts))
+    np.testing.assert_allclose(placed["top"].bounds, [[-0.5, -1, -1.5], [0.5, 1, 1.5]], atol=1e-12)
+    np.testing.assert_allclose(placed["ball"].bounds.mean(axis=0), [0, 0, 2], atol=1e-12)
+
+
 def test_compose_error_names_part():
     with pytest.raises(ConfigError, match=r"part 'leg'.*'radius'"):
         compose_parts([{"name": "leg", "shape": "cylinder", "params": {"height": 1}}])

@@ -5,11 +5,14 @@ Layout of a dataset folder ``DIR`` (paths in records are relative to ``DIR``)::
     images/000000.png      RGB, 8-bit
     depth/000000.png       16-bit: depth in millimetres / depth_scale; 0 = no surface
     instances/000000.png   16-bit instance ids: 0 background, i + 1 = objects[i]
+    parts/000000.png       8-bit part index within the pixel's object (1-based, the
+                           ``part_id`` of the object's ``parts`` labels); 0 background
     semantic/000000.png    8-bit category ids: 0 background
     scenes/000000.json     the record: Scene, camera, files, labels (written last)
 
-A scene's JSON record is written after its images, so a record on disk means the
-scene is complete.
+Every file is written to a temporary name in its folder, then renamed into place; a
+scene's JSON record is written after its images, so a record on disk means the scene
+is complete. The bytes depend only on the scene (PNG carries no timestamp).
 """
 
 from __future__ import annotations
@@ -26,7 +29,13 @@ from ..fileio import atomic_write_bytes, dumps_json, read_json
 from ..render import Frame
 from ..scene import SCENE_SCHEMA_VERSION, Scene
 
-LAYER_FOLDERS = {"rgb": "images", "depth": "depth", "instances": "instances", "semantic": "semantic"}
+LAYER_FOLDERS = {
+    "rgb": "images",
+    "depth": "depth",
+    "instances": "instances",
+    "parts": "parts",
+    "semantic": "semantic",
+}
 RECORD_FOLDER = "scenes"
 UINT16_MAX = np.iinfo(np.uint16).max
 
@@ -72,6 +81,14 @@ def read_png(path: str | Path) -> np.ndarray:
     return array
 
 
+def read_parts(path: str | Path) -> np.ndarray:
+    """(H, W) uint8 part image (0 = background; else the 1-based part index)."""
+    array = read_png(path)
+    if array.dtype != np.uint8 or array.ndim != 2:
+        raise ValueError(f"{path}: a part image is an 8-bit single-channel PNG, got {array.dtype} {array.shape}")
+    return array
+
+
 def read_depth(path: str | Path, depth_scale: float) -> np.ndarray:
     """(H, W) float32 depth in metres from a depth PNG (0 = no surface)."""
     return (read_png(path).astype(np.float64) * (depth_scale / 1000.0)).astype(np.float32)
@@ -114,6 +131,7 @@ def write_scene(root: str | Path, scene: Scene, frame: Frame, labels: List[dict]
         "rgb": frame.rgb,
         "depth": depth_to_uint16(frame.depth, float(output_cfg.depth_scale)),
         "instances": frame.instances,
+        "parts": frame.parts,
         "semantic": frame.semantic,
     }
     files = {}

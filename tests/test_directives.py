@@ -1,0 +1,104 @@
+"""Directives: realized levels (from geometry and from rendered labels) and clear errors
+for infeasible ones."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from scenegen.cli import main
+from scenegen.config import load_config
+from scenegen.directives import Directive
+from scenegen.errors import ConfigError
+from scenegen.factors import pose_bin, relative_azimuth
+from scenegen.hitrate import measure_hit_rates, random_directives
+from scenegen.sampler import Sampler
+
+
+@pytest.fixture(scope="module")
+def sampler(small_cfg):
+    return Sampler(small_cfg)
+
+
+def test_pose_material_and_appearance_levels_are_exact(sampler):
+    wanted = {"category": "chair", "pose": "back-left", "material": "metal", "color": "red", "texture": "checker", "context": "room"}
+    for index in range(15):
+        scene = sampler.sample(index, wanted)
+        target = scene.objects[scene.target]
+        entry = sampler.dictionary[target.entry]
+        azimuth = relative_azimuth(target.position, target.yaw, scene.camera.position)
+        assert pose_bin(azimuth, entry.symmetry) == "back-left"
+        # aimed within 15 degrees of the bin centre (135 degrees)
+        assert abs(math.degrees(azimuth) - 135.0) <= 15.0 + 1e-6
+        assert (target.category, target.material, target.color, target.texture) == ("chair", "metal", "red", "checker")
+        assert scene.context.name == "room"
+        assert dict(scene.directive) == wanted
+
+
+def test_directive_scenes_are_reproducible(sampler):
+    wanted = {"category": "mug", "occlusion": "heavy"}
+    assert sampler.sample(3, wanted) == sampler.sample(3, wanted)
+    assert sampler.sample(3, wanted) != sampler.sample(4, wanted)
+
+
+def test_rendered_labels_show_the_requested_levels(sampler, renderer):
+    directives = random_directives(sampler, 45, seed=1)
+    report = measure_hit_rates(sampler, renderer, directives)
+    assert report.pop("_failed")["scenes"] == 0
+    assert set(report) == {"category", "context", "material", "occlusion", "pose"}
+    for factor, figures in report.items():
+        assert figures["scenes"] == 45
+        assert figures["rate"] >= 0.99, (factor, figures)
+
+
+@pytest.mark.parametrize(
+    "directive, message",
+    [
+        ({"category": "unicorn"}, r"category 'unicorn' is unknown; valid: .*chair"),
+        ({"category": "lamp", "context": "outdoor"}, r"'lamp' never appears in context 'outdoor'"),
+        ({"category": "ball", "pose": "back"}, r"pose=back is impossible for ball.*valid pose: 'any'"),
+        ({"category": "book", "material": "metal"}, r"material=metal is impossible for book.*valid material: 'matte'"),
+        ({"occlusion": "total"}, r"occlusion 'total' is unknown; valid: .*heavy"),
+        ({"context": "kitchen"}, r"context 'kitchen' is unknown; valid: .*room"),
+        ({"size": "big"}, r"unknown factor 'size'; valid: .*category"),
+    ],
+)
+def test_infeasible_directives_are_refused(sampler, directive, message):
+    with pytest.raises(ConfigError, match=message):
+        sampler.sample(0, directive)
+
+
+def test_occlusion_needs_an_occlusion_pair_in_the_grammar(small_cfg):
+    from scenegen.config import config_from_dict, config_to_dict
+
+    data = config_to_dict(small_cfg)
+    data["grammar"]["rules"] = {"scene": [{"repeat": "any", "count": [2, 3], "arrange": "free"}]}
+    cfg = config_from_dict(data)
+    with pytest.raises(ConfigError, match=r"occlusion 'heavy' needs an occlusion pair"):
+        Sampler(cfg).sample(0, Directive(category="chair", occlusion="heavy"))
+    assert Sampler(cfg).sample(0, Directive(category="chair", occlusion="none")).target >= 0
+
+
+def test_cli_sample_directive(capsys):
+    assert main(["sample", "index=1", "directive={category:chair,pose:front,context:room}", "width=64", "height=48"]) == 0
+    out = capsys.readouterr().out
+    assert '"directive": [\n  [\n   "category",\n   "chair"' in out
+    assert main(["sample", "directive={category:lamp,context:outdoor}"]) == 2
+    assert "never appears in context 'outdoor'" in capsys.readouterr().err
+    assert main(["sample", "directive=chair"]) == 2
+    assert "directive must be a mapping" in capsys.readouterr().err
+
+
+def test_cli_space(capsys):
+    assert main(["space"]) == 0
+    out = capsys.readouterr().out
+    total = int(out.splitlines()[1].split()[1].replace(",", ""))
+    assert total > 10**12
+    assert "pose       (9) front, front-left" in out
+    assert main(["space", "placement.objects=[1,1]", "--json"]) == 0
+    import json
+
+    data = json.loads(capsys.readouterr().out)
+    assert data["objects"] == [1, 1] and data["total"] == sum(data["per_context"].values())
+    assert main(["space", "placement.objects=[90,90]"]) == 2
