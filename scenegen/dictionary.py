@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import trimesh
 from omegaconf import OmegaConf
+from scipy.spatial import ConvexHull  # scipy comes with pyrender
 
 from . import resources
 from .errors import ConfigError, MeshError, choices
@@ -81,6 +82,7 @@ class Variant:
     parts: tuple[Part, ...]
     extents: tuple[float, float, float]
     _mesh: trimesh.Trimesh | None = field(default=None, init=False, repr=False)
+    _top: np.ndarray | None = field(default=None, init=False, repr=False)
 
     def mesh(self) -> trimesh.Trimesh:
         """All parts as one mesh in the canonical frame (built once, then shared)."""
@@ -89,6 +91,17 @@ class Variant:
             merged = meshes[0].copy() if len(meshes) == 1 else trimesh.util.concatenate(meshes)
             object.__setattr__(self, "_mesh", merged)  # a cache, not state: frozen otherwise
         return self._mesh
+
+    @property
+    def top_outline(self) -> np.ndarray:
+        """(K, 2) counter-clockwise convex outline of the top face in the canonical frame:
+        the hull of the vertices within 1e-6 of the top. Objects stand inside it."""
+        if self._top is None:
+            vertices = self.mesh().vertices
+            top = vertices[vertices[:, 2] >= self.extents[2] - 1e-6][:, :2]
+            outline = top[ConvexHull(top).vertices]  # counter-clockwise in 2-D
+            object.__setattr__(self, "_top", outline)
+        return self._top
 
     @property
     def top_height(self) -> float:

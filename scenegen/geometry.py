@@ -104,3 +104,13 @@ def rectangle_contains(outer: np.ndarray, points: np.ndarray, tolerance: float =
     rel = np.asarray(points, dtype=float) - origin
     su, sv = rel @ u / (u @ u), rel @ v / (v @ v)
     return bool(np.all((su >= -tolerance) & (su <= 1 + tolerance) & (sv >= -tolerance) & (sv <= 1 + tolerance)))
+
+
+def convex_polygon_contains(polygon: np.ndarray, points: np.ndarray, tolerance: float = 1e-9) -> bool:
+    """Whether every (N, 2) point lies inside the (K, 2) counter-clockwise convex
+    ``polygon`` (within ``tolerance`` metres of its edges)."""
+    edges = np.roll(polygon, -1, axis=0) - polygon  # (K, 2)
+    lengths = np.linalg.norm(edges, axis=1)
+    rel = np.asarray(points, dtype=float)[:, None, :] - polygon[None, :, :]  # (N, K, 2)
+    signed = (edges[None, :, 0] * rel[..., 1] - edges[None, :, 1] * rel[..., 0]) / lengths
+    return bool(np.all(signed >= -tolerance))

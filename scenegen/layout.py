@@ -25,7 +25,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from .dictionary import ObjectEntry
-from .geometry import footprint, rectangle_contains, rectangles_overlap
+from .geometry import convex_polygon_contains, footprint, rectangles_overlap, yaw_rotation
 from .grammar import SCENE_RELATIONS, ObjectNode, RelationNode, RepeatNode, RuleNode
 
 FLOOR_MARGIN = 0.05  # metres kept free along the floor's edge (walls stand there)
@@ -69,6 +69,21 @@ class Placed:
         if self.free_yaw:
             return footprint(self.position[:2], (self.radius, self.radius), 0.0)
         return footprint(self.position[:2], self.extents[:2] / 2, self.yaw)
+
+    @property
+    def top_inradius(self) -> float:
+        """Radius (metres) of the largest circle about the centre inside the top face:
+        what stays on the top whatever the yaw."""
+        outline = self.entry.variant(self.style).top_outline
+        edges = np.roll(outline, -1, axis=0) - outline
+        # distance from the canonical centre (0, 0) to each edge's line
+        distances = np.abs(edges[:, 0] * outline[:, 1] - edges[:, 1] * outline[:, 0]) / np.linalg.norm(edges, axis=1)
+        return float(distances.min()) * self.scale
+
+    def top_outline(self) -> np.ndarray:
+        """(K, 2) world outline of the top face, counter-clockwise (for supports)."""
+        local = self.entry.variant(self.style).top_outline * self.scale
+        return local @ yaw_rotation(self.yaw).T + self.position[:2]
 
     def reach(self, direction: np.ndarray) -> float:
         """How far the footprint extends from the centre along a unit xy ``direction``."""
@@ -153,6 +168,7 @@ class Placer:
     def _place_object(self, node: ObjectNode, surface: Surface, where) -> int:
         entry, style = self.entries[id(node)]
         free_yaw = node is self.target
+        scales = self._scale_range(entry, style, surface)
         for _ in range(self.placement.attempts_per_object):
             candidate = Placed(
                 entry=entry,
@@ -160,7 +176,7 @@ class Placer:
                 node=node,
                 position=np.zeros(3),
                 yaw=float(self.rng.uniform(0.0, 2 * math.pi)),
-                scale=float(self.rng.uniform(*entry.size)),
+                scale=float(self.rng.uniform(*scales)),
                 support=surface.support,
                 relation="on" if surface.support >= 0 else "ground",
                 anchor=surface.support,
@@ -175,6 +191,17 @@ class Placer:
                 return len(self.placed) - 1
         raise LayoutFailed(f"no free spot for a {entry.category!r} ({node.selector})")
 
+    def _scale_range(self, entry: ObjectEntry, style: str, surface: Surface) -> tuple[float, float]:
+        """The entry's size range, its top capped on a support so that the footprint's
+        bounding circle fits the circle inscribed in the top (any yaw then stays on it); never
+        below the entry's smallest size."""
+        low, high = (float(v) for v in entry.size)
+        if surface.support < 0:
+            return low, high
+        unit = np.asarray(entry.variant(style).extents)
+        fit = 2 * self.placed[surface.support].top_inradius / float(np.hypot(*unit[:2]))
+        return low, max(low, min(high, fit))
+
     def _position(self, candidate: Placed, surface: Surface, where) -> np.ndarray:
         rng = self.rng
         if where is None:
@@ -182,10 +209,15 @@ class Placer:
                 return rng.uniform(-self.placement.area, self.placement.area, size=2)
             base = self.placed[surface.support]
             if base.free_yaw:  # inside the top's inscribed circle, which any yaw keeps
-                room = min(base.extents[:2]) / 2 - candidate.radius
+                room = base.top_inradius - candidate.radius
                 angle, r = rng.uniform(0, 2 * math.pi), math.sqrt(rng.random()) * max(room, 0.0)
                 return base.position[:2] + r * np.array([math.cos(angle), math.sin(angle)])
-            local = rng.uniform(-base.extents[:2] / 2, base.extents[:2] / 2)
+            room = self._room_on(base, candidate)
+            if (room < 0).any() and not candidate.free_yaw:
+                # too big for this yaw: square it with the top (crates stack aligned)
+                candidate.yaw = base.yaw + int(rng.integers(4)) * math.pi / 2
+                room = self._room_on(base, candidate)
+            local = rng.uniform(-1.0, 1.0, size=2) * np.maximum(room, 0.0)
             c, s = math.cos(base.yaw), math.sin(base.yaw)
             return base.position[:2] + np.array([c * local[0] - s * local[1], s * local[0] + c * local[1]])
         relation, anchor_index, direction = where
@@ -211,16 +243,28 @@ class Placer:
         side = np.array([-direction[1], direction[0]])
         return anchor.position[:2] + distance * direction + lateral * side
 
+    @staticmethod
+    def _room_on(base: Placed, candidate: Placed) -> np.ndarray:
+        """(2,) metres the candidate's centre may move from the top's centre along the
+        top's axes with its footprint still on the top (negative: it cannot fit)."""
+        if candidate.free_yaw:
+            half = np.full(2, candidate.radius)
+        else:
+            c, s = abs(math.cos(candidate.yaw - base.yaw)), abs(math.sin(candidate.yaw - base.yaw))
+            ex, ey = candidate.extents[:2] / 2
+            half = np.array([c * ex + s * ey, s * ex + c * ey])
+        return base.extents[:2] / 2 - half
+
     def fits(self, candidate: Placed, placed, surface: Surface, ignore=()) -> bool:
         """Whether ``candidate`` stands on its surface and clears every other object."""
         corners = candidate.corners()
         if surface.support >= 0:
             base = placed[surface.support]
             if base.free_yaw:
-                room = min(base.extents[:2]) / 2
+                room = base.top_inradius
                 if np.hypot(*(candidate.position[:2] - base.position[:2])) + candidate.radius > room + 1e-9:
                     return False
-            elif not rectangle_contains(base.corners(), corners):
+            elif not convex_polygon_contains(base.top_outline(), corners):
                 return False
         elif np.abs(corners).max() > self.floor_half:
             return False

@@ -57,7 +57,8 @@ def point_in_convex_polygon(point, poly) -> bool:
 
 
 def assert_physical(scene, dictionary, cfg):
-    """Every object rests on the ground or on its support within 1 mm, inside the floor,
+    """Every object rests on the ground or on its support within 1 mm (the vertices of
+    its base inside the outline of the support's top face), inside the floor,
     and no two objects' meshes overlap (convex hulls of their vertices in xy, where their
     heights overlap)."""
     lo, hi = cfg.placement.objects
@@ -76,7 +77,10 @@ def assert_physical(scene, dictionary, cfg):
             assert 0 <= obj.support < i
             assert dictionary[scene.objects[obj.support].entry].support
             assert abs(zs[i][0] - zs[obj.support][1]) < 1e-3, "must rest on its support's top"
-            assert point_in_convex_polygon(np.asarray(obj.position[:2]), hulls[obj.support])
+            support = verts[obj.support]
+            top = hull_polygon(support[support[:, 2] >= zs[obj.support][1] - 1e-6][:, :2])
+            base = verts[i][verts[i][:, 2] <= zs[i][0] + 1e-6][:, :2]
+            assert all(point_in_convex_polygon(p, top) for p in base), "must stand inside its support's top face"
         if obj.relation != "ground":
             assert 0 <= obj.anchor < i
         for j in range(i):
