@@ -52,12 +52,13 @@ def bench_size(size: int, n: int, warmup: int) -> dict:
         pipeline_time = time.perf_counter() - start
 
         renderer = worker.renderer
-        graphs = [renderer._build(scene)[0] for scene in scenes]
+        graphs = [renderer._build(scene)[:2] for scene in scenes]
         offscreen = _offscreen_renderer(renderer._pyrender, size, size)
-        offscreen.render(graphs[0])
+        offscreen.render(graphs[0][0])
         start = time.perf_counter()
-        for graph in graphs:
-            offscreen.render(graph)  # RGB and depth
+        for graph, object_nodes in graphs:
+            with renderer.colour_pass(object_nodes):  # one node per object, as a user would build
+                offscreen.render(graph)  # RGB and depth
         bare_time = time.perf_counter() - start
         objects = sum(len(s.objects) for s in scenes)
     return {

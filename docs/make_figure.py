@@ -1,4 +1,9 @@
-"""Render the README's sample grid: docs/samples.png (RGB, instances, depth of 4 scenes).
+"""Render the README's figures:
+
+* docs/samples.png: RGB, instances and depth of 4 scenes;
+* docs/directives.png: directive {category: chair, pose, occlusion} for 4 poses (columns)
+  and 3 occlusion levels (rows); each cell is the RGB image around the target, its
+  visible pixels outlined, and the target's part image (one colour per part).
 
     python docs/make_figure.py
 """
@@ -8,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from scenegen import Sampler, SceneWorker, load_config
+from scenegen import Renderer, Sampler, SceneWorker, load_config
 
 
 def colorize_ids(ids: np.ndarray) -> np.ndarray:
@@ -26,7 +31,48 @@ def colorize_depth(depth: np.ndarray) -> np.ndarray:
     return (np.stack([scaled, scaled ** 2, 0.4 * scaled], axis=-1) * 255).astype(np.uint8)
 
 
+def outline(rgb: np.ndarray, mask: np.ndarray, color=(255, 0, 255)) -> np.ndarray:
+    """``rgb`` with the border pixels of ``mask`` painted ``color``."""
+    inner = mask.copy()
+    inner[1:-1, 1:-1] &= mask[:-2, 1:-1] & mask[2:, 1:-1] & mask[1:-1, :-2] & mask[1:-1, 2:]
+    painted = rgb.copy()
+    painted[mask & ~inner] = color
+    return painted
+
+
+def crop_window(mask: np.ndarray, margin: float = 0.35) -> tuple:
+    """(x0, y0, x1, y1): a square around ``mask``'s box, ``margin`` of its side wider."""
+    ys, xs = np.nonzero(mask)
+    cx, cy = (xs.min() + xs.max()) / 2, (ys.min() + ys.max()) / 2
+    half = max(xs.max() - xs.min(), ys.max() - ys.min()) * (1 + margin) / 2 + 2
+    return int(cx - half), int(cy - half), int(cx + half), int(cy + half)
+
+
+def zoom(image: np.ndarray, window: tuple, side: int = 144) -> np.ndarray:
+    """The ``window`` of ``image`` (black outside it) resized to ``side`` x ``side``."""
+    return np.asarray(Image.fromarray(image).crop(window).resize((side, side), Image.NEAREST))
+
+
+def directive_grid(poses=("front", "left", "back", "right"), occlusions=("none", "partial", "heavy")) -> np.ndarray:
+    cfg = load_config(["width=384", "height=288", "seed=3"])
+    sampler = Sampler(cfg)
+    rows = []
+    with Renderer(sampler.dictionary) as renderer:
+        for r, occlusion in enumerate(occlusions):
+            cells = []
+            for c, pose in enumerate(poses):
+                scene = sampler.sample(r * len(poses) + c, {"category": "chair", "pose": pose, "occlusion": occlusion})
+                frame = renderer.render(scene)
+                mask = frame.instances == scene.target + 1
+                parts = colorize_ids(np.where(mask, frame.parts, 0))
+                window = crop_window(frame.amodal[scene.target])
+                cells.append(np.hstack([zoom(outline(frame.rgb, mask), window), zoom(parts, window)]))
+            rows.append(np.hstack(cells))
+    return np.vstack(rows)
+
+
 def main() -> None:
+    Image.fromarray(directive_grid()).save(Path(__file__).with_name("directives.png"), optimize=True)
     cfg = load_config(["width=256", "height=192", "seed=1"])
     worker = SceneWorker(cfg)
     rows = []

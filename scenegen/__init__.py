@@ -14,6 +14,7 @@ from ._version import __version__
 from .config import SceneGenConfig, load_config
 from .coverage import CoverageTracker
 from .dictionary import ObjectDictionary, ObjectEntry
+from .directives import Directive
 from .errors import (
     ConfigError,
     DepthOverflowError,
@@ -22,11 +23,13 @@ from .errors import (
     RenderError,
     ScenegenError,
 )
+from .grammar import Grammar, compile_grammar
 from .labels import object_labels
 from .pipeline import SceneWorker, finish, generate
 from .render import Frame, Renderer
 from .sampler import Sampler, sample_scene
 from .scene import Camera, Context, Light, ObjectInstance, Scene
+from .space import describe_space
 
 __all__ = [
     "__version__",
@@ -35,7 +38,9 @@ __all__ = [
     "Context",
     "CoverageTracker",
     "DepthOverflowError",
+    "Directive",
     "Frame",
+    "Grammar",
     "Light",
     "MeshError",
     "ObjectDictionary",
@@ -49,6 +54,8 @@ __all__ = [
     "SceneWorker",
     "ScenegenError",
     "Sampler",
+    "compile_grammar",
+    "describe_space",
     "finish",
     "generate",
     "load_config",

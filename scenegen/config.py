@@ -465,6 +465,15 @@ def _context_weight(context, category: str) -> float:
     return float(context.weights.get(category, context.default_weight))
 
 
+def _check_levels(levels, palette, key: str, what: str) -> None:
+    """``levels`` is a non-empty list of names defined in ``palette``."""
+    if not levels:
+        raise ConfigError(f"{key} is empty; valid: {choices(palette.keys())}")
+    for level in levels:
+        if level not in palette:
+            raise ConfigError(f"{key} has unknown {what} {level!r}; valid: {choices(palette.keys())}")
+
+
 def _validate_entry(name: str, entry, cfg: DictConfig) -> None:
     key = f"objects.{name}"
     categories = list(cfg.categories)
@@ -503,26 +512,12 @@ def _validate_entry(name: str, entry, cfg: DictConfig) -> None:
         variants *= len(styles)
     if variants > MAX_PART_VARIANTS:
         raise ConfigError(f"{key}.part_rules make {variants} shapes; at most {MAX_PART_VARIANTS} are supported")
-    if not entry.textures:
-        raise ConfigError(f"{key}.textures is empty; valid: {choices(cfg.textures.keys())}")
-    for texture in entry.textures:
-        if texture not in cfg.textures:
-            raise ConfigError(f"{key}.textures has unknown texture {texture!r}; valid: {choices(cfg.textures.keys())}")
+    _check_levels(entry.textures, cfg.textures, f"{key}.textures", "texture")
     lo, _ = _range(entry.size, f"{key}.size")
     if lo <= 0:
         raise ConfigError(f"{key}.size must be > 0 metres, got {list(entry.size)}")
-    if not entry.colors:
-        raise ConfigError(f"{key}.colors is empty; valid: {choices(cfg.colors.keys())}")
-    for color in entry.colors:
-        if color not in cfg.colors:
-            raise ConfigError(f"{key}.colors has unknown colour {color!r}; valid: {choices(cfg.colors.keys())}")
-    if not entry.materials:
-        raise ConfigError(f"{key}.materials is empty; valid: {choices(cfg.materials.keys())}")
-    for material in entry.materials:
-        if material not in cfg.materials:
-            raise ConfigError(
-                f"{key}.materials has unknown material {material!r}; valid: {choices(cfg.materials.keys())}"
-            )
+    _check_levels(entry.colors, cfg.colors, f"{key}.colors", "colour")
+    _check_levels(entry.materials, cfg.materials, f"{key}.materials", "material")
     if entry.symmetry < 0 or (entry.symmetry > 0 and 8 % entry.symmetry != 0):
         raise ConfigError(
             f"{key}.symmetry is {entry.symmetry}; valid: 0 (continuous), 1, 2, 4, 8"

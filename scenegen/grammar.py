@@ -521,34 +521,30 @@ class Grammar:
 
     # -- supports -------------------------------------------------------------------
 
-    def _heads(self, item: Item, seen=None) -> set:
+    def _heads(self, item: Item) -> set:
         """Categories the head of ``item`` may take."""
-        seen = set() if seen is None else seen
-        if isinstance(item, ObjectItem):
-            return set(item.categories)
-        if isinstance(item, RuleRef):
-            if item.name in seen:
-                return set()
-            seen.add(item.name)
-            return set().union(*(self._heads(a.item, seen) for a in self.rules[item.name]))
-        if isinstance(item, RelationItem):
-            return self._heads(item.anchor, seen)
-        return self._heads(item.item, seen)
+        return self._categories(item, on_surface=False, seen=set())
 
-    def _bases(self, item: Item, seen=None) -> set:
+    def _bases(self, item: Item) -> set:
         """Categories that may stand directly on the surface ``item`` is placed on."""
-        seen = set() if seen is None else seen
+        return self._categories(item, on_surface=True, seen=set())
+
+    def _categories(self, item: Item, on_surface: bool, seen: set) -> set:
+        """The head's categories; with ``on_surface`` also those of every object that
+        shares the head's surface (a relation's ``other`` unless it stands ``on``)."""
         if isinstance(item, ObjectItem):
             return set(item.categories)
         if isinstance(item, RuleRef):
             if item.name in seen:
                 return set()
             seen.add(item.name)
-            return set().union(*(self._bases(a.item, seen) for a in self.rules[item.name]))
+            return set().union(*(self._categories(a.item, on_surface, seen) for a in self.rules[item.name]))
         if isinstance(item, RelationItem):
-            bases = self._bases(item.anchor, seen)
-            return bases if item.relations == ("on",) else bases | self._bases(item.other, seen)
-        return self._bases(item.item, seen)
+            found = self._categories(item.anchor, on_surface, seen)
+            if on_surface and item.relations != ("on",):
+                found |= self._categories(item.other, on_surface, seen)
+            return found
+        return self._categories(item.item, on_surface, seen)
 
     def _relations(self):
         def walk(item, key):

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import atexit
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Dict, Tuple
 
@@ -165,6 +166,8 @@ class Renderer:
         # (entry, style, part index, rgb, metallic, roughness, texture) -> pyrender.Mesh
         self._part_meshes: Dict[tuple, object] = {}
         self._box_meshes: Dict[tuple, object] = {}
+        self._object_geometry: Dict[tuple, tuple] = {}
+        self._object_meshes: Dict[tuple, object] = {}
         self._textures: Dict[str, object] = {}  # texture name -> pyrender.Texture
 
     # -- lifecycle --------------------------------------------------------------------
@@ -181,6 +184,8 @@ class Renderer:
         self._part_geometry.clear()
         self._part_meshes.clear()
         self._box_meshes.clear()
+        self._object_geometry.clear()
+        self._object_meshes.clear()
         self._textures.clear()
 
     # -- caches -----------------------------------------------------------------------
@@ -248,6 +253,19 @@ class Renderer:
             )
         return mesh
 
+    def _object_mesh(self, obj: ObjectInstance, variant):
+        """All parts of ``obj`` as one primitive: the colour pass draws an object in one
+        call, the id pass draws its parts one by one (each with its part id)."""
+        key = (obj.entry, variant.style, tuple(obj.rgb), obj.metallic, obj.roughness, obj.texture)
+        mesh = self._object_meshes.get(key)
+        if mesh is None:
+            geometry = self._object_geometry.get(key[:2])
+            if geometry is None:
+                geometry = self._object_geometry[key[:2]] = self._geometry(variant.mesh())
+            primitive = self._primitive(geometry, obj.rgb, obj.metallic, obj.roughness, obj.texture)
+            mesh = self._object_meshes[key] = self._pyrender.Mesh(primitives=[primitive], name=obj.entry)
+        return mesh
+
     def _box_mesh(self, extents, rgb, texture: str):
         """A box of ``extents`` (metres) centred at its origin; UVs in metres."""
         key = (tuple(extents), tuple(rgb), texture)
@@ -311,6 +329,8 @@ class Renderer:
             object_nodes.append(
                 [(pr_scene.add(self._part_mesh(obj, variant, part), pose=pose), part.index) for part in variant.parts]
             )
+            if len(variant.parts) > 1:
+                pr_scene.add(self._object_mesh(obj, variant), pose=pose)
         for light in scene.lights:
             pose = np.eye(4)
             # a directional light shines along its node's -z axis
@@ -326,6 +346,21 @@ class Renderer:
         )
         pr_scene.add(camera, pose=cam.pose @ OPENCV_TO_OPENGL)
         return pr_scene, object_nodes, context_nodes
+
+    @staticmethod
+    @contextmanager
+    def colour_pass(object_nodes):
+        """Within it, the per-part meshes of multi-part objects are hidden, so a colour
+        pass draws each object once, as its merged node. The id passes need no hiding:
+        they draw only the nodes of their ``seg_node_map``, the part nodes."""
+        part_meshes = {node.mesh for nodes in object_nodes if len(nodes) > 1 for node, _ in nodes}
+        for mesh in part_meshes:
+            mesh.is_visible = False
+        try:
+            yield
+        finally:
+            for mesh in part_meshes:
+                mesh.is_visible = True
 
     def _may_be_occluded(self, scene: Scene) -> np.ndarray:
         """(N,) bool: whether another object's image box overlaps this object's.
@@ -361,7 +396,8 @@ class Renderer:
         flags = self._pyrender.RenderFlags
         pr_scene, object_nodes, context_nodes = self._build(scene)
 
-        rgb, _ = renderer.render(pr_scene, flags=flags.NONE)
+        with self.colour_pass(object_nodes):
+            rgb, _ = renderer.render(pr_scene, flags=flags.NONE)
 
         id_map = {node: (0, 0, 0) for node in context_nodes}
         for i, nodes in enumerate(object_nodes):

@@ -9,12 +9,14 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 @pytest.mark.render
-def test_readme_python_example_runs(capsys):
+def test_readme_python_examples_run(capsys):
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
-    assert blocks, "README has no python example"
-    exec(compile(blocks[0], "README.md", "exec"), {"__name__": "readme"})
+    assert len(blocks) >= 2, "README lost its python examples"
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {"__name__": "readme"})
     printed = capsys.readouterr().out
     assert "files in" in printed
+    assert "impossible for ball" in printed and "layouts (10^15." in printed
 
 
 def test_readme_quickstart_matches_ci():
