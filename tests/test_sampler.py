@@ -175,3 +175,24 @@ def test_context_weights_are_respected(samplers):
     assert outdoor and "lamp" not in outdoor and "book" not in outdoor  # weight 0 outdoors
     assert {s.context.name for s in scenes} == {"studio", "room", "outdoor"}
     assert any(o.support >= 0 for s in scenes for o in s.objects), "stacking never happens"
+
+
+def test_crowded_scenes_place_and_stay_physical(dictionary):
+    """12-object scenes (deep crate stacks, rows on tables) place within the bounded
+    retries and obey the same physical rules."""
+    cfg = load_config(["placement.objects=[10,12]", "placement.area=1.6"])
+    sampler = Sampler(cfg, dictionary)
+    stacked = 0
+    for index in range(150):
+        scene = sampler.sample(index)
+        assert_physical(scene, dictionary, cfg)
+        stacked = max(stacked, max(_stack_height(scene, i) for i in range(len(scene.objects))))
+    assert stacked >= 3, "crate stacks of three should occur in 150 crowded scenes"
+
+
+def _stack_height(scene, index: int) -> int:
+    """Objects from the ground up to ``index`` (1: on the ground)."""
+    height = 1
+    while scene.objects[index].support >= 0:
+        index, height = scene.objects[index].support, height + 1
+    return height
