@@ -276,10 +276,15 @@ def load_config(overrides: Sequence[str] = (), config_name: str = "config") -> D
 
 
 def _check_grammar(cfg: DictConfig) -> None:
-    """Compile the grammar against the dictionary, so a bad one fails at load."""
-    from .grammar import compile_grammar  # noqa: PLC0415 (grammar imports this module)
+    """Compile the grammar against the dictionary and check the directive against both,
+    so a bad one fails at load, before anything is written."""
+    from .directives import Directive, check_directive  # noqa: PLC0415 (they import this module)
+    from .grammar import compile_grammar  # noqa: PLC0415
 
-    compile_grammar(cfg)
+    grammar = compile_grammar(cfg)
+    directive = Directive.from_mapping(cfg.directive)
+    if directive is not None:
+        check_directive(directive, grammar, cfg)
 
 
 def _parse_directive(override: str) -> dict:

@@ -90,6 +90,15 @@ def test_cli_sample_directive(capsys):
     assert "directive must be a mapping" in capsys.readouterr().err
 
 
+def test_cli_generate_refuses_an_infeasible_directive_before_writing(tmp_path, capsys):
+    out = tmp_path / "never"
+    assert main(["generate", f"out={out}", "n=2", "directive={category:mug,occlusion:total}"]) == 2
+    assert "occlusion 'total' is unknown; valid: 'heavy', 'none', 'partial'" in capsys.readouterr().err
+    assert not out.exists()
+    with pytest.raises(ConfigError, match="'book' never appears in context 'outdoor'"):
+        load_config(["directive={category:book,context:outdoor}"])
+
+
 def test_cli_space(capsys):
     assert main(["space"]) == 0
     out = capsys.readouterr().out
