@@ -16,7 +16,7 @@ import time
 from collections import defaultdict
 
 from scenegen.config import load_config
-from scenegen.hitrate import measure_hit_rates, random_directives
+from scenegen.hitrate import directive_outcomes, hit_rates, random_directives
 from scenegen.render import Renderer
 from scenegen.sampler import Sampler
 
@@ -32,20 +32,15 @@ def main() -> None:
     sampler = Sampler(cfg)
     directives = random_directives(sampler, args.n, seed=args.seed)
 
-    seconds = defaultdict(list)  # occlusion level -> sampling seconds per scene
-    for index, directive in enumerate(directives):
-        start = time.perf_counter()
-        try:
-            sampler.sample(index, directive)
-        except Exception:  # noqa: BLE001 (failures are counted by measure_hit_rates)
-            continue
-        seconds[directive.occlusion].append(time.perf_counter() - start)
-
-    sampler.stats.clear()  # count the rejections of the measured pass only
     with Renderer(sampler.dictionary) as renderer:
         start = time.perf_counter()
-        report = measure_hit_rates(sampler, renderer, directives)
+        outcomes = list(directive_outcomes(sampler, renderer, directives))
         elapsed = time.perf_counter() - start
+    report = hit_rates(outcomes)
+    seconds = defaultdict(list)  # occlusion level -> sampling seconds per placed scene
+    for outcome in outcomes:
+        if outcome.placed:
+            seconds[outcome.directive.occlusion].append(outcome.seconds)
 
     failed = report.pop("_failed")["scenes"]
     print(f"{args.n} directives at {args.size}x{args.size}, seed {args.seed}: "

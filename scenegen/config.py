@@ -169,9 +169,9 @@ class ProductionConfig:
     weight: Any = 1.0
     object: Any = None
     relation: Any = None
-    anchor: Optional[str] = None
-    other: Optional[str] = None
-    repeat: Optional[str] = None
+    anchor: Any = None  # a rule name or a selector (a string or a list)
+    other: Any = None
+    repeat: Any = None
     count: List[int] = field(default_factory=lambda: [1, 1])
     arrange: str = "free"
 

@@ -97,15 +97,6 @@ def rectangles_overlap(a: np.ndarray, b: np.ndarray, gap: float = 0.0) -> bool:
     return True
 
 
-def rectangle_contains(outer: np.ndarray, points: np.ndarray, tolerance: float = 1e-9) -> bool:
-    """Whether every (N, 2) point lies inside the (4, 2) rectangle ``outer``."""
-    origin = outer[0]
-    u, v = outer[1] - origin, outer[3] - origin
-    rel = np.asarray(points, dtype=float) - origin
-    su, sv = rel @ u / (u @ u), rel @ v / (v @ v)
-    return bool(np.all((su >= -tolerance) & (su <= 1 + tolerance) & (sv >= -tolerance) & (sv <= 1 + tolerance)))
-
-
 def convex_polygon_contains(polygon: np.ndarray, points: np.ndarray, tolerance: float = 1e-9) -> bool:
     """Whether every (N, 2) point lies inside the (K, 2) counter-clockwise convex
     ``polygon`` (within ``tolerance`` metres of its edges)."""

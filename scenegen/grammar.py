@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -141,15 +141,22 @@ class RepeatNode:
 Node = Union[ObjectNode, RuleNode, RelationNode, RepeatNode]
 
 
+def walk(node: Node) -> Iterator[Node]:
+    """Every node of a derivation, depth first in placement order (anchors first)."""
+    yield node
+    if isinstance(node, RuleNode):
+        yield from walk(node.child)
+    elif isinstance(node, RelationNode):
+        yield from walk(node.anchor)
+        yield from walk(node.other)
+    elif isinstance(node, RepeatNode):
+        for child in node.children:
+            yield from walk(child)
+
+
 def object_nodes(node: Node) -> List[ObjectNode]:
     """The derivation's object terminals in placement order (depth first, anchors first)."""
-    if isinstance(node, ObjectNode):
-        return [node]
-    if isinstance(node, RuleNode):
-        return object_nodes(node.child)
-    if isinstance(node, RelationNode):
-        return object_nodes(node.anchor) + object_nodes(node.other)
-    return [o for child in node.children for o in object_nodes(child)]
+    return [n for n in walk(node) if isinstance(n, ObjectNode)]
 
 
 def head(node: Node) -> ObjectNode:
@@ -344,8 +351,13 @@ class Grammar:
                 )
             else:
                 count = list(alt.count)
-                if len(count) != 2 or not 0 <= count[0] <= count[1] or count[1] < 1:
-                    raise ConfigError(f"{akey}.count must be [min, max] with 0 <= min <= max and max >= 1, got {count}")
+                if len(count) != 2 or not 1 <= count[0] <= count[1]:
+                    # every item yields at least one object, so every group has a head
+                    # object that relations and rows can be placed against
+                    raise ConfigError(
+                        f"{akey}.count must be [min, max] with 1 <= min <= max, got {count} "
+                        f"(for an optional group, give the rule one alternative with it and one without)"
+                    )
                 if alt.arrange not in ARRANGEMENTS:
                     raise ConfigError(f"{akey}.arrange is {alt.arrange!r}; valid: {choices(ARRANGEMENTS)}")
                 item = RepeatItem(self._item(alt.repeat, f"{akey}.repeat", rule_names), int(count[0]), int(count[1]), str(alt.arrange))
@@ -436,7 +448,9 @@ class Grammar:
             result = list(zero)
             if size > 1 and (inside or outside):
                 if mode == "p":
-                    result[1] = 1.0
+                    # a slot none of whose categories the context shows is filled only
+                    # when the draw ignores the context's weights
+                    result[1] = 1.0 if inside else self.out_of_context
                 else:
                     result[1] = sum(self._variety[(c, support)] for c in inside + outside)
         elif isinstance(item, RuleRef):

@@ -155,10 +155,10 @@ class Placer:
                     child_where = ("near", head, None)
                 else:
                     child_where = None
-                child_head = self.place(child, surface if j == 0 or node.arrange != "free" else surface, child_where)
+                # every child stands on the group's surface; the first child's head is the group's
+                child_head = self.place(child, surface, child_where)
                 if j == 0:
                     head = child_head
-                    surface = Surface(self.placed[head].position[2], self.placed[head].support)
                 previous = child_head
         self.layout.spans[id(node)] = (start, len(self.placed))
         return head

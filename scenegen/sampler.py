@@ -5,20 +5,21 @@ so it is the same in any process and any order and can be regenerated alone. Eac
 (context, layout, appearance, lights, camera) has its own child stream, so an extra draw
 in one stage never moves the values of another. The sampler never imports the renderer.
 
-Placement grammar (first version): every object stands upright (rotated only about the
-up axis) on the ground, inside a square of half side ``placement.area``, or on the flat
-top of an object whose entry has ``support: true``. Footprints are the rotated
-bounding rectangles of the objects; two objects whose height intervals overlap keep
-their footprints at least ``placement.gap`` apart, so no two objects interpenetrate.
-Retries are bounded by ``placement.attempts_per_object`` and
-``placement.attempts_per_scene``; beyond them a :class:`PlacementError` is raised.
+A scene is drawn in stages: its context; the camera's direction (drawn before the
+layout, so camera relations know where the camera will be); a derivation of the
+placement grammar (:mod:`scenegen.grammar`) placed by :mod:`scenegen.layout`; for a
+directive, the target's pose and occlusion (:meth:`Sampler._realize`); the camera
+fitted to the objects; appearance; lights. Retries are bounded by
+``placement.attempts_per_object`` and ``placement.attempts_per_scene`` (times
+``DIRECTIVE_ATTEMPTS_FACTOR`` for directives); beyond them a :class:`PlacementError`
+names the rejections.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
 import itertools
+from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Mapping, Optional, Union
 
@@ -27,16 +28,19 @@ import numpy as np
 from .dictionary import ObjectDictionary
 from .directives import Directive, check_directive, feasible_contexts, matching_entries
 from .errors import PlacementError
-from .factors import ANY_POSE, AZIMUTH_BINS
+from .factors import AZIMUTH_BINS
 from .geometry import box_corners, direction, intrinsics_from_fov, look_at_opencv, project
-from .grammar import RelationNode, RepeatNode, RuleNode, compile_grammar, head, object_nodes
-from .layout import LayoutFailed, Placed, Placer, Surface, copy_layout, translate, turn
+from .grammar import RelationNode, compile_grammar, head, object_nodes, walk
+from .layout import LayoutFailed, Placed, Placer, Surface, copy_layout, dependents, translate, turn
 from .scene import Camera, Context, Light, ObjectInstance, Scene
 from .visibility import visible_fraction
 
 POSE_JITTER = math.radians(15.0)  # pose directives aim within +-15 degrees of the bin centre
-NONE_MIN = 0.995  # estimated visible fraction an occlusion 'none' target must reach
-OCCLUSION_BANDS = {"partial": (0.62, 0.88), "heavy": (0.08, 0.40)}  # aimed-at estimates
+# Where, inside each occlusion level's band of visible fractions, the ray-cast estimate
+# must land (as fractions of the band), so that the rendered measure, which differs by a
+# few hundredths, still falls in the level: with the default bands 'none' needs >= 0.995,
+# 'partial' 0.62-0.88 and 'heavy' 0.08-0.40.
+AIM_WITHIN_BAND = {"none": (0.9, 1.0), "partial": (0.27, 0.84), "heavy": (0.16, 0.8)}
 OCCLUDER_DISTANCES = (0.0, 0.3)  # extra gap to the target, in target radii
 OCCLUDER_OFFSETS = (0.0, -0.25, 0.25, -0.5, 0.5, -0.75, 0.75)  # sideways, in summed radii
 OCCLUDER_MIN_HEIGHT = {"partial": 0.3, "heavy": 0.6}  # tallest occluder / target height
@@ -74,7 +78,8 @@ class Sampler:
         if self.directive is not None:
             check_directive(self.directive, self.grammar, cfg)
         self.stats: Counter = Counter()
-        self._checked: set = set()  # directives already found feasible
+        self._feasible: dict = {}  # directive -> contexts it can be realized in (checked)
+        self.occlusion_targets = occlusion_targets(cfg.factors)
 
     def sample(self, index: int, directive: Union[Directive, Mapping, None] = None) -> Scene:
         """Scene ``index`` of the config's root seed, realizing ``directive`` (default:
@@ -88,12 +93,11 @@ class Sampler:
             raise ValueError(f"scene index must be >= 0, got {index}")
         if directive is None:
             directive = self.directive
-        else:
-            if not isinstance(directive, Directive):
-                directive = Directive.from_mapping(directive)
-            if directive is not None and directive not in self._checked:
-                check_directive(directive, self.grammar, self.cfg)
-                self._checked.add(directive)
+        elif not isinstance(directive, Directive):
+            directive = Directive.from_mapping(directive)
+        if directive is not None and directive not in self._feasible:
+            check_directive(directive, self.grammar, self.cfg)
+            self._feasible[directive] = feasible_contexts(directive, self.grammar)
         rngs = stage_rngs(self.cfg.seed, index)
         context_name = self._sample_context(rngs["context"], directive)
         view = self._sample_view(rngs["camera"])
@@ -118,10 +122,10 @@ class Sampler:
 
     def _sample_context(self, rng: np.random.Generator, directive: Optional[Directive]) -> str:
         names, weights = self._context_names, self._context_weights
-        if directive is not None and (directive.context or directive.category):
-            allowed = feasible_contexts(directive, self.grammar)
-            if directive.context:
-                return directive.context
+        if directive is not None and directive.context:
+            return directive.context
+        if directive is not None and directive.category:
+            allowed = self._feasible[directive]
             weights = np.array([w if n in allowed else 0.0 for n, w in zip(names, weights)])
         return names[int(rng.choice(len(names), p=weights / weights.sum()))]
 
@@ -151,12 +155,16 @@ class Sampler:
             distance_factor=float(rng.uniform(*camera_cfg.distance)),
         )
 
-    def _choose_entries(self, rng, nodes, context: str, target, directive) -> dict:
+    def _entries_for(self, node, category: str, directive: Optional[Directive] = None) -> list:
+        """The entries of ``category`` that ``node`` may take: supports only where it
+        carries others; for the target, only those allowing the directive's levels."""
+        members = self.dictionary.entries_of(category) if directive is None else matching_entries(directive, self.dictionary, category)
+        return [e for e in members if e.support or not node.support_head]
+
+    def _choose_entries(self, rng, nodes, target, directive) -> dict:
         entries = {}
         for node in nodes:
-            members = [e for e in self.dictionary.entries_of(node.category) if e.support or not node.support_head]
-            if node is target:
-                members = [e for e in matching_entries(directive, self.dictionary, node.category) if e in members]
+            members = self._entries_for(node, node.category, directive if node is target else None)
             entry = members[int(rng.integers(len(members)))]
             entries[id(node)] = (entry, entry.sample_style(rng))
         return entries
@@ -164,7 +172,7 @@ class Sampler:
     def _pick_target(self, rng, derivation, nodes, context: str, directive: Directive):
         """The object node the directive applies to (its category drawn in place), or
         None when this derivation has no suitable one."""
-        occluded = {id(head(n.anchor)) for n in _walk(derivation) if isinstance(n, RelationNode) and n.relation == "camera-front"}
+        occluded = {id(head(n.anchor)) for n in walk(derivation) if isinstance(n, RelationNode) and n.relation == "camera-front"}
         wanted = directive.occlusion
         candidates = []
         for node in nodes:
@@ -175,7 +183,7 @@ class Sampler:
             if directive.category is not None:
                 if not self.grammar.allows(node, directive.category, context):
                     continue
-                if not [e for e in matching_entries(directive, self.dictionary, directive.category) if e.support or not node.support_head]:
+                if not self._entries_for(node, directive.category, directive):
                     continue
             candidates.append(node)
         if not candidates:
@@ -187,7 +195,7 @@ class Sampler:
         else:
             for _ in range(64):
                 self.grammar.draw_category(target, context, rng)
-                if matching_entries(directive, self.dictionary, target.category):
+                if self._entries_for(target, target.category, directive):
                     break
             else:
                 return None
@@ -211,7 +219,7 @@ class Sampler:
                 if node is not target:
                     self.grammar.draw_category(node, context, rng)
             placer = Placer(self.cfg, rng, view.azimuth, floor_half, target)
-            placer.entries = self._choose_entries(rng, nodes, context, target, directive)
+            placer.entries = self._choose_entries(rng, nodes, target, directive)
             try:
                 placer.place(derivation)
             except LayoutFailed:
@@ -235,8 +243,10 @@ class Sampler:
             f"could not place a layout in context {context!r} within {attempts} attempts "
             f"(placement.attempts_per_scene={placement.attempts_per_scene}) of "
             f"placement.attempts_per_object={placement.attempts_per_object} tries per object; "
-            f"rejections: {dict(rejected)}; enlarge placement.area (now {placement.area} m), "
-            f"lower placement.objects (now {list(placement.objects)}) or the entries' sizes"
+            f"rejections: {dict(rejected)}; enlarge placement.area (now {placement.area} m) or "
+            f"contexts.{context}.floor_size (now {self.cfg.contexts[context].floor_size} m), lower "
+            f"placement.objects (now {list(placement.objects)}) or the entries' sizes"
+            + (", or request fewer levels in the directive" if directive is not None else "")
         )
 
     # -- directives -------------------------------------------------------------------
@@ -262,13 +272,13 @@ class Sampler:
         apply_pose(placed, camera)
         if directive.occlusion is None:
             return camera
+        low, high = self.occlusion_targets[directive.occlusion]
         if directive.occlusion == "none":
             fraction = visible_fraction(_world_meshes(placed), camera, target)
-            return camera if fraction >= NONE_MIN else None
-        low, high = OCCLUSION_BANDS[directive.occlusion]
+            return camera if fraction >= low else None
         relation = next(
             n
-            for n in _walk(derivation)
+            for n in walk(derivation)
             if isinstance(n, RelationNode) and n.relation == "camera-front" and head(n.anchor) is placed[target].node
         )
         start, stop = placer.layout.spans[id(relation.other)]
@@ -276,9 +286,11 @@ class Sampler:
         tallest = placed[occluder].entry.size[1] * placed[occluder].extents[2] / placed[occluder].scale
         if tallest < OCCLUDER_MIN_HEIGHT[directive.occlusion] * placed[target].extents[2]:
             return None  # this occluder can never hide enough of the target
-        moving = set(range(start, stop))
+        moving = set(range(start, stop))  # the occluder's whole group moves with it
         views = [view, replace(view, elevation=math.radians(self.cfg.camera.elevation[0]))]
-        scales = [placed[occluder].scale, placed[occluder].entry.size[1]]
+        scales = [placed[occluder].scale]
+        if not dependents(placed, occluder) and placed[occluder].entry.size[1] != scales[0]:
+            scales.append(float(placed[occluder].entry.size[1]))  # nothing stands on it: may grow
         best = None
         for trial_view, scale, extra, lateral in itertools.product(views, scales, OCCLUDER_DISTANCES, OCCLUDER_OFFSETS):
             trial = copy_layout(placed)
@@ -290,9 +302,13 @@ class Sampler:
             distance = obj.reach(u) + blocker.reach(-u) + self.cfg.placement.gap + extra * obj.radius
             spot = obj.position[:2] + distance * u + lateral * (obj.radius + blocker.radius) * side
             translate(trial, moving, spot - blocker.position[:2])
-            if len(moving) > 1 and scale != placed[occluder].scale:
-                continue  # objects stand on the occluder: keep its size
-            if not placer.fits(blocker, trial, Surface(blocker.position[2], blocker.support), ignore=moving):
+            # every moved object must clear the objects that stayed; the occluder, which
+            # may have grown, must also clear the objects that moved with it
+            if not all(
+                placer.fits(trial[i], trial, Surface(trial[i].position[2], trial[i].support),
+                            ignore=() if i == occluder else moving - {occluder})
+                for i in sorted(moving)
+            ):
                 continue
             trial_camera = self._fit_camera(trial_view, trial)
             apply_pose(trial, trial_camera)
@@ -439,16 +455,16 @@ def _world_meshes(placed) -> list:
     return meshes
 
 
-def _walk(node):
-    yield node
-    if isinstance(node, RuleNode):
-        yield from _walk(node.child)
-    elif isinstance(node, RelationNode):
-        yield from _walk(node.anchor)
-        yield from _walk(node.other)
-    elif isinstance(node, RepeatNode):
-        for child in node.children:
-            yield from _walk(child)
+def occlusion_targets(factors_cfg) -> dict:
+    """Occlusion level -> (low, high) visible fraction the ray-cast estimate must reach,
+    inside the level's band of ``cfg.factors`` (see ``AIM_WITHIN_BAND``)."""
+    none_min, partial_min = float(factors_cfg.occlusion_none_min), float(factors_cfg.occlusion_partial_min)
+    bands = {"none": (none_min, 1.0), "partial": (partial_min, none_min), "heavy": (0.0, partial_min)}
+    return {
+        level: (lo + a * (hi - lo), lo + b * (hi - lo))
+        for level, (lo, hi) in bands.items()
+        for a, b in [AIM_WITHIN_BAND[level]]
+    }
 
 
 def sample_scene(cfg, index: int, dictionary: Optional[ObjectDictionary] = None, directive=None) -> Scene:

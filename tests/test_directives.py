@@ -8,12 +8,14 @@ import math
 import pytest
 
 from scenegen.cli import main
-from scenegen.config import load_config
+from scenegen.config import config_from_dict, config_to_dict, load_config
 from scenegen.directives import Directive
 from scenegen.errors import ConfigError
 from scenegen.factors import pose_bin, relative_azimuth
 from scenegen.hitrate import measure_hit_rates, random_directives
-from scenegen.sampler import Sampler
+from scenegen.sampler import Sampler, occlusion_targets
+
+from physical import assert_physical
 
 
 @pytest.fixture(scope="module")
@@ -111,3 +113,56 @@ def test_cli_space(capsys):
     data = json.loads(capsys.readouterr().out)
     assert data["objects"] == [1, 1] and data["total"] == sum(data["per_context"].values())
     assert main(["space", "placement.objects=[90,90]"]) == 2
+
+
+def _custom(small_cfg, rules, objects, **objects_extra):
+    data = config_to_dict(small_cfg)
+    data["grammar"] = {**data["grammar"], "rules": rules, "start": "scene", "max_depth": 3}
+    data["placement"]["objects"] = list(objects)
+    for name, changes in objects_extra.items():
+        data["objects"][name] = {**data["objects"].get(name, data["objects"]["table"]), **changes}
+    return config_from_dict(data)
+
+
+def test_directive_target_on_a_support_slot_takes_only_support_entries(small_cfg):
+    """A directive without a category may land on the support slot of an `on`: only
+    entries that are supports and allow the requested levels qualify there."""
+    cfg = _custom(
+        small_cfg, {"scene": [{"relation": "on", "anchor": "table", "other": "can"}]}, (2, 2),
+        table={"materials": ["matte"]},
+        table2={"category": "table", "support": False, "materials": ["metal"]},
+    )
+    sampler = Sampler(cfg)
+    for index in range(20):
+        scene = sampler.sample(index, {"material": "metal"})
+        target = scene.objects[scene.target]
+        assert target.material == "metal" and target.entry == "can"  # the table slot cannot be metal
+
+
+def test_occluder_groups_move_without_interpenetrating(small_cfg, dictionary):
+    """The occluder search moves the occluder's whole group (here a cluster of crates):
+    every moved object must clear the target and the rest."""
+    rules = {"scene": [{"relation": "camera-front", "anchor": "chair", "other": "pair"}],
+             "pair": [{"repeat": "crate", "count": [2, 2], "arrange": "cluster"}]}
+    cfg = _custom(small_cfg, rules, (3, 3))
+    sampler = Sampler(cfg, dictionary)
+    for index in range(30):
+        for level in ("partial", "heavy"):
+            try:
+                scene = sampler.sample(index, {"category": "chair", "occlusion": level})
+            except Exception as error:  # a bounded rejection is fine; overlap is not
+                assert "could not place" in str(error)
+                continue
+            assert_physical(scene, dictionary, cfg)
+
+
+def test_occlusion_targets_follow_the_configured_bands(small_cfg):
+    expected = {"none": (0.995, 1.0), "partial": (0.6215, 0.878), "heavy": (0.08, 0.4)}
+    targets = occlusion_targets(small_cfg.factors)
+    assert set(targets) == set(expected)
+    for level, band in expected.items():
+        assert targets[level] == pytest.approx(band)
+    moved = load_config(["factors.occlusion_partial_min=0.3", "factors.occlusion_none_min=0.9"])
+    targets = occlusion_targets(moved.factors)
+    assert 0.3 < targets["partial"][0] < targets["partial"][1] < 0.9 and targets["heavy"][1] < 0.3
+    assert 0.9 < targets["none"][0] < 1.0

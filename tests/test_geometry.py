@@ -7,11 +7,11 @@ from hypothesis import strategies as st
 
 from scenegen.geometry import (
     box_corners,
+    convex_polygon_contains,
     footprint,
     intrinsics_from_fov,
     look_at_opencv,
     project,
-    rectangle_contains,
     rectangles_overlap,
 )
 
@@ -57,10 +57,18 @@ def test_rectangles_overlap_and_gap():
 
 
 @given(coords, coords, st.floats(0, 2 * math.pi))
-def test_rectangle_contains_its_own_shrunk_copy(x, y, yaw):
+def test_convex_polygon_contains_its_own_shrunk_copy(x, y, yaw):
     outer = footprint([x, y], [1.0, 0.5], yaw)
-    assert rectangle_contains(outer, footprint([x, y], [0.9, 0.4], yaw))
-    assert not rectangle_contains(outer, footprint([x, y], [1.1, 0.4], yaw))
+    assert convex_polygon_contains(outer, footprint([x, y], [0.9, 0.4], yaw))
+    assert not convex_polygon_contains(outer, footprint([x, y], [1.1, 0.4], yaw))
+
+
+def test_convex_polygon_contains_respects_the_outline_of_a_disc():
+    angles = np.linspace(0, 2 * math.pi, 64, endpoint=False)
+    disc = np.column_stack([np.cos(angles), np.sin(angles)])  # counter-clockwise, radius 1
+    assert convex_polygon_contains(disc, [[0.0, 0.0], [0.99, 0.0], [0.0, -0.99]])
+    # the corner of the disc's bounding square is outside the disc
+    assert not convex_polygon_contains(disc, [[0.8, 0.8]])
 
 
 def test_box_corners_of_a_turned_box():

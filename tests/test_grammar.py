@@ -134,7 +134,10 @@ def _structure_probabilities(grammar, context, objects):
 
     def walk(item, depth, support):
         if isinstance(item, ObjectItem):
-            yield f"<{item.selector}>", 1.0, 1
+            inside, _, outside = grammar.category_options(item.categories, context, support)
+            if inside or outside:
+                # a slot the context never shows is filled only by an out-of-context draw
+                yield f"<{item.selector}>", 1.0 if inside else grammar.out_of_context, 1
         elif isinstance(item, RuleRef):
             if depth == 0:
                 return
@@ -145,14 +148,17 @@ def _structure_probabilities(grammar, context, objects):
                     for sig, p, n in walk(alt.item, depth - 1, support):
                         yield f"{item.name}#{i}({sig})", p * alt.weight(context) / total, n
         elif isinstance(item, RelationItem):
+            anchor_support = support or item.relations == ("on",)
             for relation in item.relations:
                 for (sa, pa, na), (so, po, no) in itertools.product(
-                    list(walk(item.anchor, depth, True)), list(walk(item.other, depth, False))
+                    list(walk(item.anchor, depth, anchor_support)), list(walk(item.other, depth, False))
                 ):
                     yield f"{relation}({sa},{so})", pa * po / len(item.relations), na + no
         else:
             for k in range(item.low, item.high + 1):
-                for combo in itertools.product(*[list(walk(item.item, depth, False)) for _ in range(k)]):
+                # only the first child is the group's head (and carries the support flag)
+                children = [list(walk(item.item, depth, support and j == 0)) for j in range(k)]
+                for combo in itertools.product(*children):
                     yield (
                         f"{item.arrange}[{','.join(s for s, _, _ in combo)}]",
                         math.prod(p for _, p, _ in combo) / (item.high - item.low + 1),
@@ -178,6 +184,28 @@ def test_sampled_derivations_match_exact_probabilities(cfg, context):
     keys = sorted(expected)
     result = chisquare([observed[k] for k in keys], [expected[k] * draws for k in keys])
     assert result.pvalue > P_MIN, (result, observed, expected)
+
+
+OUT_OF_CONTEXT_RULES = {"scene": [{"weight": 1, "object": "cone"}, {"weight": 1, "object": ["ball", "crate"]}]}
+
+
+def test_slot_the_context_never_shows_is_drawn_at_the_switch_rate(cfg):
+    """In a room (cone weight 0) the `cone` slot is filled only when a draw ignores the
+    context: probability 0.05 / (1 + 0.05) per scene, not 1/2."""
+    small = with_grammar(cfg, OUT_OF_CONTEXT_RULES, objects=(1, 1), max_depth=2, out_of_context=0.05)
+    grammar = compile_grammar(small)
+    expected = _structure_probabilities(grammar, "room", (1, 1))
+    assert expected["scene#0(<cone>)"] == pytest.approx(0.05 / 1.05)
+    rng = np.random.default_rng(7)
+    draws = 4000
+    observed = Counter(grammar.sample_derivation(rng, "room").signature() for _ in range(draws))
+    keys = sorted(expected)
+    assert chisquare([observed[k] for k in keys], [expected[k] * draws for k in keys]).pvalue > P_MIN
+    sampler = Sampler(small)
+    scenes = [s for s in (sampler.sample(i) for i in range(400)) if s.context.name == "room"]
+    cones = [s for s in scenes if s.objects[0].category == "cone"]
+    assert all(s.out_of_context and not s.objects[0].in_context for s in cones)
+    assert len(cones) < 0.15 * len(scenes)
 
 
 def test_category_and_context_frequencies_match_weights(cfg):
@@ -235,6 +263,7 @@ def test_out_of_context_switch_draws_and_labels_atypical_objects(cfg):
         ({"scene": [{"relation": "on", "anchor": "crate", "other": "table"}]}, {}, r"'table' .* is larger than the top of every support"),
         ({"scene": [{"object": "ball"}]}, {"objects": (2, 3)}, r"cannot yield between 2 and 3 objects .* it yields counts \[1\]"),
         ({"scene": [{"repeat": "ball", "count": [3, 1]}]}, {}, r"count must be \[min, max\]"),
+        ({"scene": [{"repeat": "ball", "count": [0, 2]}]}, {}, r"count must be \[min, max\] with 1 <= min"),
         ({"scene": [{"repeat": "ball", "count": [1, 2], "arrange": "heap"}]}, {}, r"arrange is 'heap'; valid: .*row"),
         ({"scene": [{"object": "ball", "repeat": "ball"}]}, {}, r"exactly one of 'object', 'relation' or 'repeat'"),
         ({"ball": [{"object": "ball"}], "scene": [{"object": "ball"}]}, {}, r"rules.ball: the name is also a category"),
@@ -264,3 +293,17 @@ def test_recursion_is_bounded_by_max_depth(cfg):
 def test_grammar_is_a_grammar(cfg):
     assert isinstance(compile_grammar(cfg), Grammar)
     assert compile_grammar(cfg) is compile_grammar(cfg)
+
+
+def test_list_selectors_are_items_everywhere(cfg):
+    rules = {"scene": [{"relation": "on", "anchor": ["table", "crate"], "other": ["mug", "book"]},
+                       {"repeat": ["ball", "can"], "count": [2, 2], "arrange": "row"}]}
+    grammar = compile_grammar(with_grammar(cfg, rules, objects=(2, 2), max_depth=2))
+    rng = np.random.default_rng(3)
+    heads = Counter()
+    for _ in range(200):
+        nodes = object_nodes(grammar.sample_derivation(rng, "studio"))
+        for node in nodes:
+            grammar.draw_category(node, "studio", rng)
+        heads[nodes[0].category] += 1
+    assert set(heads) == {"table", "crate", "ball", "can"}
