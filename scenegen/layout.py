@@ -112,7 +112,10 @@ class Placer:
     ``target`` is the directive's target node (placed with a free yaw)."""
 
     def __init__(self, cfg, rng: np.random.Generator, camera_azimuth: float, floor_half: float, target=None):
-        self.placement = cfg.placement
+        # plain floats: these are read for every candidate and every pair of objects
+        self.gap = float(cfg.placement.gap)
+        self.area = float(cfg.placement.area)
+        self.attempts_per_object = int(cfg.placement.attempts_per_object)
         self.near = float(cfg.grammar.near)
         self.rng = rng
         self.to_camera = np.array([math.cos(camera_azimuth), math.sin(camera_azimuth)])
@@ -169,7 +172,7 @@ class Placer:
         entry, style = self.entries[id(node)]
         free_yaw = node is self.target
         scales = self._scale_range(entry, style, surface)
-        for _ in range(self.placement.attempts_per_object):
+        for _ in range(self.attempts_per_object):
             candidate = Placed(
                 entry=entry,
                 style=style,
@@ -206,7 +209,7 @@ class Placer:
         rng = self.rng
         if where is None:
             if surface.support < 0:
-                return rng.uniform(-self.placement.area, self.placement.area, size=2)
+                return rng.uniform(-self.area, self.area, size=2)
             base = self.placed[surface.support]
             if base.free_yaw:  # inside the top's inscribed circle, which any yaw keeps
                 room = base.top_inradius - candidate.radius
@@ -238,7 +241,7 @@ class Placer:
             lateral = rng.uniform(-1.0, 1.0) * 0.6 * (anchor.radius + candidate.radius)
         elif relation != "near":
             lateral = rng.uniform(-0.3, 0.3) * anchor.radius
-        distance = anchor.reach(direction) + candidate.reach(-direction) + self.placement.gap
+        distance = anchor.reach(direction) + candidate.reach(-direction) + self.gap
         distance += rng.uniform(0.0, self.near)
         side = np.array([-direction[1], direction[0]])
         return anchor.position[:2] + distance * direction + lateral * side
@@ -273,7 +276,7 @@ class Placer:
             if i in ignore or other is candidate:
                 continue
             o0, o1 = other.z_range
-            if z0 < o1 - 1e-9 and o0 < z1 - 1e-9 and rectangles_overlap(corners, other.corners(), self.placement.gap):
+            if z0 < o1 - 1e-9 and o0 < z1 - 1e-9 and rectangles_overlap(corners, other.corners(), self.gap):
                 return False
         return True
 

@@ -80,6 +80,10 @@ class Sampler:
         self.stats: Counter = Counter()
         self._feasible: dict = {}  # directive -> contexts it can be realized in (checked)
         self.occlusion_targets = occlusion_targets(cfg.factors)
+        # plain values read on every camera fit
+        self._size = (int(cfg.width), int(cfg.height))
+        self._clip = (float(cfg.camera.znear), float(cfg.camera.zfar))
+        self._gap = float(cfg.placement.gap)
 
     def sample(self, index: int, directive: Union[Directive, Mapping, None] = None) -> Scene:
         """Scene ``index`` of the config's root seed, realizing ``directive`` (default:
@@ -274,7 +278,7 @@ class Sampler:
             return camera
         low, high = self.occlusion_targets[directive.occlusion]
         if directive.occlusion == "none":
-            fraction = visible_fraction(_world_meshes(placed), camera, target)
+            fraction = visible_fraction(_world_geometry(placed, {}), camera, target)
             return camera if fraction >= low else None
         relation = next(
             n
@@ -292,6 +296,7 @@ class Sampler:
         if not dependents(placed, occluder) and placed[occluder].entry.size[1] != scales[0]:
             scales.append(float(placed[occluder].entry.size[1]))  # nothing stands on it: may grow
         best = None
+        geometry_cache: dict = {}  # objects that stay put are transformed once
         for trial_view, scale, extra, lateral in itertools.product(views, scales, OCCLUDER_DISTANCES, OCCLUDER_OFFSETS):
             trial = copy_layout(placed)
             obj, blocker = trial[target], trial[occluder]
@@ -299,7 +304,7 @@ class Sampler:
             u = camera.position[:2] - obj.position[:2]
             u /= np.linalg.norm(u)
             side = np.array([-u[1], u[0]])
-            distance = obj.reach(u) + blocker.reach(-u) + self.cfg.placement.gap + extra * obj.radius
+            distance = obj.reach(u) + blocker.reach(-u) + self._gap + extra * obj.radius
             spot = obj.position[:2] + distance * u + lateral * (obj.radius + blocker.radius) * side
             translate(trial, moving, spot - blocker.position[:2])
             # every moved object must clear the objects that stayed; the occluder, which
@@ -312,7 +317,7 @@ class Sampler:
                 continue
             trial_camera = self._fit_camera(trial_view, trial)
             apply_pose(trial, trial_camera)
-            fraction = visible_fraction(_world_meshes(trial), trial_camera, target)
+            fraction = visible_fraction(_world_geometry(trial, geometry_cache), trial_camera, target)
             score = abs(fraction - (low + high) / 2)
             if low <= fraction <= high and (best is None or score < best[0]):
                 best = (score, trial, trial_camera)
@@ -329,7 +334,7 @@ class Sampler:
         """Aim at the centre of the objects' bounding box from the drawn direction, far
         enough that their bounding sphere fits the narrower field of view, so every
         object is inside the frame."""
-        width, height = int(self.cfg.width), int(self.cfg.height)
+        width, height = self._size
         corners = np.vstack([_box(p) for p in placed])
         target = (corners.min(axis=0) + corners.max(axis=0)) / 2
         radius = float(np.linalg.norm(corners - target, axis=1).max())
@@ -351,8 +356,8 @@ class Sampler:
             distance=float(distance),
             azimuth=float(view.azimuth),
             elevation=float(view.elevation),
-            znear=float(self.cfg.camera.znear),
-            zfar=float(self.cfg.camera.zfar),
+            znear=self._clip[0],
+            zfar=self._clip[1],
         )
 
     def _all_in_view(self, placed, camera: Camera) -> bool:
@@ -441,18 +446,20 @@ def _box(p: Placed) -> np.ndarray:
     return box_corners(p.position, p.yaw, extents)
 
 
-def _world_meshes(placed) -> list:
-    meshes = []
+def _world_geometry(placed, cache: dict) -> list:
+    """(vertices (V, 3) world metres, faces (F, 3)) of every placed object; ``cache``
+    keeps those of objects that have not moved since an earlier call."""
+    geometry = []
     for p in placed:
-        mesh = p.entry.variant(p.style).mesh().copy()
-        mesh.apply_scale(p.scale)
-        c, s = math.cos(p.yaw), math.sin(p.yaw)
-        pose = np.eye(4)
-        pose[:2, :2] = [[c, -s], [s, c]]
-        pose[:3, 3] = p.position
-        mesh.apply_transform(pose)
-        meshes.append(mesh)
-    return meshes
+        key = (p.entry.name, p.style, p.scale, p.yaw, *p.position)
+        found = cache.get(key)
+        if found is None:
+            mesh = p.entry.variant(p.style).mesh()
+            c, s = math.cos(p.yaw), math.sin(p.yaw)
+            rotation = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+            found = cache[key] = (np.asarray(mesh.vertices) * p.scale @ rotation.T + p.position, np.asarray(mesh.faces))
+        geometry.append(found)
+    return geometry
 
 
 def occlusion_targets(factors_cfg) -> dict:

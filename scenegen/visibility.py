@@ -8,11 +8,12 @@ all), the same ratio the labels measure on the rendered masks.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Sequence, Tuple
 
 import numpy as np
 import trimesh
 
+from .geometry import project
 from .scene import Camera
 
 GRID = 40  # rays per side of the object's image box at most
@@ -28,24 +29,32 @@ def pixel_rays(camera: Camera, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray
     return np.repeat(pose[:3, 3][None], len(u), axis=0), directions
 
 
-def visible_fraction(meshes: Sequence[trimesh.Trimesh], camera: Camera, index: int, grid: int = GRID) -> float:
-    """Estimated visible fraction in [0, 1] of ``meshes[index]`` (world frame, metres)
-    among all ``meshes``; 0 when the object covers no ray of the grid."""
-    target = meshes[index]
-    from .geometry import project
+Geometry = Tuple[np.ndarray, np.ndarray]  # (V, 3) float world vertices (metres), (F, 3) int faces
 
-    uv = project(np.asarray(target.vertices), camera.K, camera.pose)
+
+def visible_fraction(geometry: Sequence[Geometry], camera: Camera, index: int, grid: int = GRID) -> float:
+    """Estimated visible fraction in [0, 1] of object ``index`` among all objects of
+    ``geometry`` (one (vertices, faces) pair per object, world frame); 0 when the object
+    covers no ray of the grid."""
+    vertices, faces = geometry[index]
+    uv = project(vertices, camera.K, camera.pose)
     low = np.clip(np.floor(uv.min(axis=0)), 0, [camera.width - 1, camera.height - 1])
     high = np.clip(np.ceil(uv.max(axis=0)), 0, [camera.width - 1, camera.height - 1])
     us = np.unique(np.round(np.linspace(low[0], high[0], grid)))
     vs = np.unique(np.round(np.linspace(low[1], high[1], grid)))
     u, v = (a.ravel() for a in np.meshgrid(us, vs))
     origins, directions = pixel_rays(camera, u, v)
+    target = trimesh.Trimesh(vertices=vertices, faces=faces, process=False)
     on_target = target.ray.intersects_any(origins, directions)
     if not on_target.any():
         return 0.0
-    scene = trimesh.util.concatenate(list(meshes))
-    owner = np.repeat(np.arange(len(meshes)), [len(m.faces) for m in meshes])
+    offsets = np.cumsum([0] + [len(v) for v, _ in geometry[:-1]])
+    scene = trimesh.Trimesh(
+        vertices=np.vstack([v for v, _ in geometry]),
+        faces=np.vstack([f + offset for (_, f), offset in zip(geometry, offsets)]),
+        process=False,
+    )
+    owner = np.repeat(np.arange(len(geometry)), [len(f) for _, f in geometry])
     first = scene.ray.intersects_first(origins[on_target], directions[on_target])
     visible = (first >= 0) & (owner[np.maximum(first, 0)] == index)
     return float(visible.sum() / on_target.sum())
