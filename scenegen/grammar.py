@@ -438,7 +438,7 @@ class Grammar:
 
         ``mode`` is ``"p"`` (probabilities) or ``"count"`` (numbers of distinct layouts).
         """
-        key = (id(item), depth, support, context, mode)
+        key = (id(item), depth, support, context, mode, self._size)
         found = self._polys.get(key)
         if found is not None:
             return found
@@ -522,12 +522,11 @@ class Grammar:
 
     def _possible_counts(self, context: str) -> str:
         """A description of the object counts the grammar can yield (up to 64)."""
-        saved, self._size = self._size, 65
+        saved, self._size = self._size, 65  # polynomials are memoised per size
         try:
             p = self.poly(self._start_ref, self.max_depth, False, context, "count")
         finally:
             self._size = saved
-            self._polys = {k: v for k, v in self._polys.items() if len(v) == saved}
         counts = [n for n, v in enumerate(p) if v]
         if not counts:
             return "no objects at all"

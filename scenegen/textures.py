@@ -22,10 +22,11 @@ import zlib
 import numpy as np
 import trimesh
 
+from .config import TEXTURE_PATTERNS
 from .dictionary import Texture
 from .errors import ConfigError, choices
 
-PATTERNS = ("plain", "checker", "stripes", "noise")
+PATTERNS = TEXTURE_PATTERNS  # the config schema validates against the same names
 DEFAULT_SIZE = 128  # texels a side of one tile
 NOISE_CELLS = 4  # lattice cells of the coarsest noise octave across one tile
 NOISE_OCTAVES = 3  # octaves of 4, 8, 16 cells, amplitudes 1, 1/2, 1/4
