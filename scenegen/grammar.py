@@ -517,7 +517,7 @@ class Grammar:
                 raise ConfigError(
                     f"grammar.start {self.start!r} cannot yield between {lo} and {hi} objects "
                     f"(placement.objects) in context {context!r} within grammar.max_depth="
-                    f"{self.max_depth}; it yields {possible}. Change placement.objects or the rules"
+                    f"{self.max_depth}; it yields {possible}; change placement.objects or the rules"
                 )
 
     def _possible_counts(self, context: str) -> str:
