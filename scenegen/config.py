@@ -76,6 +76,7 @@ class MaterialConfig:
 
 
 TEXTURE_PATTERNS = ("plain", "checker", "stripes", "noise")
+FORMATS = ("coco", "webdataset", "hf", "bop")  # dataset formats (scenegen.formats)
 
 
 @dataclass
@@ -151,6 +152,7 @@ class FactorsConfig:
 class OutputConfig:
     depth_scale: float = 1.0  # depth PNG value * depth_scale = millimetres
     png_compress_level: int = 1  # zlib level of every PNG, 0..9
+    shard_size: int = 1000  # scenes per WebDataset shard (format=webdataset)
 
 
 @dataclass
@@ -214,6 +216,9 @@ class SceneGenConfig:
     lights: LightsConfig = field(default_factory=LightsConfig)
     factors: FactorsConfig = field(default_factory=FactorsConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    # formats written besides the per-scene files: one name or a list (format=[hf,bop])
+    # from FORMATS; COCO (coco.json) is always written
+    format: Any = "coco"
 
 
 _SCHEMA_NAME = "scenegen_schema"
@@ -464,6 +469,9 @@ def validate_config(cfg: DictConfig) -> None:
         raise ConfigError(f"output.depth_scale must be > 0, got {cfg.output.depth_scale}")
     if not 0 <= cfg.output.png_compress_level <= 9:
         raise ConfigError("output.png_compress_level must be in 0..9")
+    if cfg.output.shard_size < 1:
+        raise ConfigError(f"output.shard_size must be >= 1 scenes, got {cfg.output.shard_size}")
+    output_formats(cfg)
 
 
 def _context_weight(context, category: str) -> float:
@@ -551,6 +559,20 @@ def config_from_dict(data: dict) -> DictConfig:
     OmegaConf.set_readonly(cfg, True)
     _check_grammar(cfg)
     return cfg
+
+
+def output_formats(cfg: DictConfig) -> List[str]:
+    """The formats ``cfg.format`` asks for, in :data:`FORMATS` order (``coco`` always).
+
+    Raises:
+        ConfigError: an unknown format name.
+    """
+    value = cfg.format
+    names = [value] if isinstance(value, str) else [str(v) for v in value]
+    unknown = [n for n in names if n not in FORMATS]
+    if unknown:
+        raise ConfigError(f"format {unknown[0]!r} is unknown; valid: {choices(FORMATS)} (several: format=[coco,bop])")
+    return [f for f in FORMATS if f in names or f == "coco"]
 
 
 def category_ids(cfg: DictConfig) -> Dict[str, int]:

@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import Callable, Iterable, Optional
 
 from ._version import __version__
-from .config import category_ids, config_from_dict, config_to_dict
+from .config import category_ids, config_from_dict, config_to_dict, output_formats
 from .coverage import CoverageTracker
 from .dictionary import ObjectDictionary
 from .errors import ScenegenError
 from .factors import COVERAGE_COMBINATION, universe
 from .fileio import sha256_file, write_json
 from .formats.coco import build_coco
-from .formats.files import LAYER_FOLDERS, RECORD_FOLDER, read_record, record_path, scene_stem, write_scene
+from .formats.files import RECORD_FOLDER, read_record, record_path, scene_stem, write_scene
 from .labels import object_labels
 from .render import Frame, Renderer
 from .sampler import Sampler
@@ -176,9 +176,31 @@ def coverage_tracker(cfg, records: Iterable[dict] = ()) -> CoverageTracker:
     return tracker
 
 
+def export_formats(cfg, out: Path) -> list[str]:
+    """Write the formats of ``cfg.format`` other than COCO, read back from the finished
+    per-scene files (so they are the same whatever the number of workers). Returns the
+    written paths relative to ``out``."""
+    written = []
+    for name in output_formats(cfg):
+        if name == "webdataset":
+            from .formats.webdataset import export_webdataset  # noqa: PLC0415 (optional format)
+
+            written += export_webdataset(out, shard_size=int(cfg.output.shard_size))
+        elif name == "hf":
+            from .formats.hf import export_hf  # noqa: PLC0415
+
+            written += export_hf(out)
+        elif name == "bop":
+            from .formats.bop import export_bop  # noqa: PLC0415
+
+            written += export_bop(out, ObjectDictionary.from_config(cfg))
+    return sorted(str(Path(p).resolve().relative_to(out.resolve())) for p in written)
+
+
 def finish(cfg) -> dict:
-    """Build coco.json and coverage.json from the scene records of ``cfg.out``, then write
-    manifest.json (last) with the sha256 of every file of the dataset."""
+    """Build coco.json and coverage.json from the scene records of ``cfg.out``, export the
+    other formats of ``cfg.format``, then write manifest.json (last) with the sha256 of
+    every file of the dataset."""
     out = Path(cfg.out)
     records = load_records(out, int(cfg.n))
     categories = sorted(category_ids(cfg), key=category_ids(cfg).get)
@@ -193,7 +215,8 @@ def finish(cfg) -> dict:
     files = [COCO, COVERAGE]
     for record in records:
         files.append(f"{RECORD_FOLDER}/{scene_stem(record['index'])}.json")
-        files.extend(record["files"][layer] for layer in LAYER_FOLDERS)
+        files.extend(record["files"].values())
+    files.extend(export_formats(cfg, out))
     manifest = {
         "scenegen_version": __version__,
         "seed": int(cfg.seed),

@@ -63,7 +63,7 @@ def synthetic_record(index: int, rng: np.random.Generator, height=48, width=64) 
     """A scene record whose masks come from an instance image painted in object order
     (later objects hide earlier ones). Object 2 is always fully hidden by object 3."""
     instances = np.zeros((height, width), np.int32)
-    amodal = {}
+    amodal, masks = {}, {}
     yy, xx = np.mgrid[0:height, 0:width]
     n = int(rng.integers(3, 8))
     for k in range(1, n + 1):
@@ -80,7 +80,7 @@ def synthetic_record(index: int, rng: np.random.Generator, height=48, width=64) 
             ry, rx = rng.uniform(2, 12), rng.uniform(2, 12)
             m = ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1.0
         instances[m] = k
-        amodal[k] = int(m.sum())
+        amodal[k], masks[k] = int(m.sum()), m
 
     objects = []
     for k in range(1, n + 1):
@@ -92,6 +92,14 @@ def synthetic_record(index: int, rng: np.random.Generator, height=48, width=64) 
                     int(ys.max() - ys.min() + 1)]
         else:
             bbox = [0, 0, 0, 0]
+        # 5 keypoints: the amodal box's corners and centre; flag 2 where the instance
+        # image shows this object, 1 where another hides it, 0 outside the image
+        ys, xs = np.nonzero(masks[k])
+        points = [(xs.min(), ys.min()), (xs.max(), ys.min()), (xs.max(), ys.max()), (xs.min(), ys.max()),
+                  ((xs.min() + xs.max()) // 2, (ys.min() + ys.max()) // 2)]
+        keypoints = [[float(x), float(y), 2 if instances[y, x] == k else 1] for x, y in points]
+        if k == 4:
+            keypoints[0] = [-3.0, 5.0, 0]  # outside the image
         category_id = int(rng.integers(1, 5))  # never "never_used"
         objects.append(
             {
@@ -106,6 +114,8 @@ def synthetic_record(index: int, rng: np.random.Generator, height=48, width=64) 
                 "factors": {"category": CATEGORIES[category_id - 1], "pose": "front",
                             "context": "room"},
                 "ignored_extra_key": [1, 2, 3],
+                "keypoints": keypoints,
+                "amodal_bbox": [int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)],
             }
         )
     return {
@@ -145,6 +155,10 @@ def load(tmp_path, dataset) -> COCO:
         return COCO(str(path))
 
 
+KEYPOINT_NAMES = ("top_left", "top_right", "bottom_right", "bottom_left", "centre")
+SKELETON = ((1, 2), (2, 3), (3, 4), (4, 1))
+
+
 def self_eval_ap(coco: COCO, iou_type: str) -> float:
     """AP of the ground truth scored against itself (every detection score 1.0)."""
     detections = []
@@ -152,22 +166,45 @@ def self_eval_ap(coco: COCO, iou_type: str) -> float:
         det = {"image_id": ann["image_id"], "category_id": ann["category_id"], "score": 1.0}
         if iou_type == "bbox":
             det["bbox"] = list(ann["bbox"])
-        else:
+        elif iou_type == "segm":
             det["segmentation"] = copy.deepcopy(ann["segmentation"])
+        else:
+            det["keypoints"] = list(ann["keypoints"])
         detections.append(det)
     with contextlib.redirect_stdout(io.StringIO()):
         results = coco.loadRes(detections)
         evaluator = COCOeval(coco, results, iou_type)
+        if iou_type == "keypoints":  # COCO's default sigmas are the 17 person keypoints
+            evaluator.params.kpt_oks_sigmas = np.full(len(KEYPOINT_NAMES), 0.05)
         evaluator.evaluate()
         evaluator.accumulate()
         evaluator.summarize()
     return float(evaluator.stats[0])
 
 
-@pytest.mark.parametrize("iou_type", ["bbox", "segm"])
+@pytest.mark.parametrize("iou_type", ["bbox", "segm", "keypoints"])
 def test_ground_truth_scores_perfect_ap_against_itself(tmp_path, records, iou_type):
-    coco = load(tmp_path, build_coco(records, CATEGORIES))
+    coco = load(tmp_path, build_coco(records, CATEGORIES, keypoint_names=KEYPOINT_NAMES, skeleton=SKELETON))
     assert self_eval_ap(coco, iou_type) == pytest.approx(1.0)
+
+
+def test_keypoints_in_coco_layout(records):
+    dataset = build_coco(records, CATEGORIES, keypoint_names=KEYPOINT_NAMES, skeleton=SKELETON)
+    assert all(c["keypoints"] == list(KEYPOINT_NAMES) and c["skeleton"] == [list(e) for e in SKELETON]
+               for c in dataset["categories"])
+    visible = [o for r in sorted(records, key=lambda r: r["index"]) for o in r["objects"] if o["visible_pixels"]]
+    outside = 0
+    for ann, o in zip(dataset["annotations"], visible):
+        flat = ann["keypoints"]
+        assert len(flat) == 3 * len(KEYPOINT_NAMES)
+        for (x, y, v), (u, w, flag) in zip(zip(flat[::3], flat[1::3], flat[2::3]), o["keypoints"]):
+            assert v == flag and (x, y) == ((u, w) if flag else (0.0, 0.0))
+            outside += flag == 0
+        assert ann["num_keypoints"] == sum(f > 0 for _, _, f in o["keypoints"])
+        assert ann["amodal_bbox"] == o["amodal_bbox"]
+    assert outside > 0
+    with pytest.raises(ValueError, match="has 5 keypoints; the layout has 9"):
+        build_coco(records, CATEGORIES, keypoint_names=[f"k{i}" for i in range(9)])
 
 
 def test_structure_ids_and_hidden_objects(tmp_path, records):

@@ -2,7 +2,7 @@ import pytest
 from omegaconf import OmegaConf
 from omegaconf.errors import ReadonlyConfigError
 
-from scenegen.config import SceneGenConfig, category_ids, config_from_dict, config_to_dict, load_config
+from scenegen.config import SceneGenConfig, category_ids, config_from_dict, config_to_dict, load_config, output_formats
 from scenegen.errors import ConfigError
 
 
@@ -54,3 +54,13 @@ def test_bad_configs_name_the_problem(overrides, message):
     with pytest.raises(ConfigError, match=None) as info:
         load_config(overrides)
     assert message in str(info.value)
+
+
+def test_output_formats_one_or_several_and_coco_always(cfg):
+    assert output_formats(cfg) == ["coco"]
+    assert output_formats(load_config(["format=bop"])) == ["coco", "bop"]
+    assert output_formats(load_config(["format=[bop,webdataset,hf]"])) == ["coco", "webdataset", "hf", "bop"]
+    with pytest.raises(ConfigError, match=r"format 'tfrecord' is unknown; valid: 'bop', 'coco', 'hf', 'webdataset'"):
+        load_config(["format=[hf,tfrecord]"])
+    with pytest.raises(ConfigError, match="output.shard_size must be >= 1"):
+        load_config(["output.shard_size=0"])

@@ -24,6 +24,8 @@ DEFAULT_INFO = {
     "url": "",
 }
 LICENSES = [{"id": 1, "name": "CC0-1.0", "url": ""}]
+# label keys copied into each annotation when present (FiftyOne keeps them as attributes)
+EXTRA_KEYS = ("amodal_bbox", "box3d_camera", "cam_R_m2c", "cam_t_m2c", "occluders")
 
 
 def mask_to_rle(mask: np.ndarray) -> dict:
@@ -62,6 +64,8 @@ def build_coco(
     records: Iterable[Mapping[str, Any]],
     categories: Sequence[str],
     info: Mapping[str, Any] | None = None,
+    keypoint_names: Sequence[str] = (),
+    skeleton: Sequence[Sequence[int]] = (),
 ) -> dict:
     """Build a COCO "instances" dict from per-scene label records.
 
@@ -70,6 +74,11 @@ def build_coco(
             here, so the input order does not matter. Image id = index + 1.
         categories: every configured category name, in id order (id = position + 1).
         info: merged over :data:`DEFAULT_INFO` (description, version, ...).
+        keypoint_names, skeleton: the keypoint layout of every category (names in the
+            order of each label's ``keypoints``; skeleton: 1-based index pairs). With
+            names, annotations carry COCO ``keypoints`` [x, y, v] * K and
+            ``num_keypoints`` (v: 0 outside the image, 1 hidden, 2 visible; x = y = 0
+            where v = 0, as COCO requires).
 
     Returns:
         ``{"info", "licenses", "images", "annotations", "categories"}``. Objects with
@@ -77,7 +86,10 @@ def build_coco(
         (``id`` sequential from 1 in image/object order, ``image_id``, ``category_id``,
         ``bbox`` [x, y, w, h] float pixels of the visible part, ``area`` = visible
         pixels, ``iscrowd`` 0, ``segmentation`` compressed RLE of the visible mask)
-        plus ``instance_id``, ``visible_fraction`` and ``factors``.
+        plus ``instance_id``, ``visible_fraction``, ``factors`` and, when the labels
+        have them, ``amodal_bbox``, ``box3d_camera`` (8 corners, metres),
+        ``cam_R_m2c`` / ``cam_t_m2c`` (object-to-camera pose, mm) and ``occluders``:
+        extra keys that FiftyOne keeps as attributes.
 
     Raises:
         ValueError: duplicate scene index, unknown category, a ``category_id`` that
@@ -141,6 +153,8 @@ def build_coco(
                     "instance_id": int(obj["instance_id"]),
                     "visible_fraction": float(obj["visible_fraction"]),
                     "factors": dict(obj["factors"]),
+                    **{key: obj[key] for key in EXTRA_KEYS if key in obj},
+                    **(_coco_keypoints(obj["keypoints"], len(keypoint_names)) if keypoint_names else {}),
                 }
             )
 
@@ -150,6 +164,25 @@ def build_coco(
         "images": images,
         "annotations": annotations,
         "categories": [
-            {"id": i, "name": name, "supercategory": "object"} for name, i in category_ids.items()
+            {
+                "id": i,
+                "name": name,
+                "supercategory": "object",
+                **({"keypoints": list(keypoint_names), "skeleton": [list(map(int, e)) for e in skeleton]} if keypoint_names else {}),
+            }
+            for name, i in category_ids.items()
         ],
     }
+
+
+def _coco_keypoints(keypoints: Sequence[Sequence[float]], expected: int) -> dict:
+    """``{"keypoints": [x, y, v, ...], "num_keypoints"}`` from a label's [u, v, flag]
+    rows; points with flag 0 are written as 0, 0, 0."""
+    if len(keypoints) != expected:
+        raise ValueError(f"an object has {len(keypoints)} keypoints; the layout has {expected}")
+    flat, labelled = [], 0
+    for u, v, flag in keypoints:
+        flag = int(flag)
+        flat += [float(u), float(v), flag] if flag else [0.0, 0.0, 0]
+        labelled += flag > 0
+    return {"keypoints": flat, "num_keypoints": labelled}
