@@ -3,7 +3,8 @@
 * docs/samples.png: RGB, instances and depth of 4 scenes;
 * docs/directives.png: directive {category: chair, pose, occlusion} for 4 poses (columns)
   and 3 occlusion levels (rows); each cell is the RGB image around the target, its
-  visible pixels outlined, and the target's part image (one colour per part).
+  visible pixels outlined, and the target's part image (one colour per part);
+* docs/preview.png: ``scenegen preview`` of the default config, 8 scenes at 256x192.
 
     python docs/make_figure.py
 """
@@ -14,30 +15,7 @@ import numpy as np
 from PIL import Image
 
 from scenegen import Renderer, Sampler, SceneWorker, load_config
-
-
-def colorize_ids(ids: np.ndarray) -> np.ndarray:
-    palette = np.random.default_rng(3).integers(40, 255, size=(int(ids.max()) + 1, 3)).astype(np.uint8)
-    palette[0] = 0
-    return palette[ids]
-
-
-def colorize_depth(depth: np.ndarray) -> np.ndarray:
-    valid = depth > 0
-    scaled = np.zeros_like(depth)
-    if valid.any():
-        lo, hi = np.percentile(depth[valid], [1, 99])
-        scaled[valid] = 1 - np.clip((depth[valid] - lo) / max(hi - lo, 1e-6), 0, 1)
-    return (np.stack([scaled, scaled ** 2, 0.4 * scaled], axis=-1) * 255).astype(np.uint8)
-
-
-def outline(rgb: np.ndarray, mask: np.ndarray, color=(255, 0, 255)) -> np.ndarray:
-    """``rgb`` with the border pixels of ``mask`` painted ``color``."""
-    inner = mask.copy()
-    inner[1:-1, 1:-1] &= mask[:-2, 1:-1] & mask[2:, 1:-1] & mask[1:-1, :-2] & mask[1:-1, 2:]
-    painted = rgb.copy()
-    painted[mask & ~inner] = color
-    return painted
+from scenegen.preview import colorize_depth, colorize_ids, outline, preview_config
 
 
 def crop_window(mask: np.ndarray, margin: float = 0.35) -> tuple:
@@ -80,6 +58,7 @@ def main() -> None:
         _, frame, _ = worker.make(index)
         rows.append(np.hstack([frame.rgb, colorize_ids(frame.instances), colorize_depth(frame.depth)]))
     Image.fromarray(np.vstack(rows)).save(Path(__file__).with_name("samples.png"), optimize=True)
+    preview_config(load_config(["width=256", "height=192"]), Path(__file__).with_name("preview.png"), count=8)
 
 
 if __name__ == "__main__":

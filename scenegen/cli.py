@@ -5,6 +5,10 @@
                                              directive={category:chair,pose:back} requests levels
     scenegen space [KEY=VALUE ...]           print the exact number of layouts and the factor levels
     scenegen coverage DIR                    print the coverage of a dataset
+    scenegen preview DIR [--out FILE] [--count N]
+                                             contact sheet of a dataset (default DIR/preview.png)
+    scenegen preview [KEY=VALUE ...] --out FILE
+                                             contact sheet of a config, rendered in memory
 
 Overrides are Hydra override strings (``n=100``, ``width=512``,
 ``contexts.room.weight=2``). Errors print one line naming the problem and exit with
@@ -44,6 +48,25 @@ def _parser() -> argparse.ArgumentParser:
 
     coverage = commands.add_parser("coverage", help="print which factor combinations a dataset covers")
     coverage.add_argument("dataset", metavar="DIR", help="dataset folder written by 'scenegen generate'")
+
+    preview = commands.add_parser(
+        "preview",
+        help="write a contact sheet PNG (image + labels, depth, parts per scene)",
+        description=(
+            "Write a contact sheet: per scene the image with instance outlines, 2D boxes and "
+            "'category visible%' labels, the depth (near = bright) and the part image. "
+            "'scenegen preview DIR' shows the first N scenes of a dataset folder and writes "
+            "DIR/preview.png unless --out is given. 'scenegen preview [KEY=VALUE ...] --out FILE' "
+            "renders scenes 0..N-1 of the config with those overrides in memory and writes only "
+            "FILE. An argument containing '=' is an override, unless it names an existing folder; "
+            "any other argument is the dataset folder."
+        ),
+    )
+    preview.add_argument("inputs", nargs="*", metavar="DIR | KEY=VALUE",
+                         help="a dataset folder, or config overrides (e.g. width=256 seed=3)")
+    preview.add_argument("--out", metavar="FILE", help="PNG to write (default DIR/preview.png; required without DIR)")
+    preview.add_argument("--count", metavar="N", default="16", help="number of scenes (default 16)")
+    preview.add_argument("--columns", metavar="C", default="2", help="scenes per row (default 2)")
     return parser
 
 
@@ -105,7 +128,58 @@ def _cmd_coverage(args) -> int:
     return 0
 
 
-_COMMANDS = {"generate": _cmd_generate, "sample": _cmd_sample, "space": _cmd_space, "coverage": _cmd_coverage}
+def _positive(name: str, value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}") from None
+    if number < 1:
+        raise ConfigError(f"{name} must be a positive integer, got {number}")
+    return number
+
+
+def _cmd_preview(args) -> int:
+    from .formats.files import RECORD_FOLDER, record_indices
+
+    count = _positive("--count", args.count)
+    columns = _positive("--columns", args.columns)
+    folders = [item for item in args.inputs if "=" not in item or Path(item).is_dir()]
+    overrides = [item for item in args.inputs if item not in folders]
+    if len(folders) > 1:
+        raise ConfigError(f"give one dataset folder, got {len(folders)}: {', '.join(map(repr, folders))}")
+    if folders and overrides:
+        raise ConfigError(f"overrides ({', '.join(overrides)}) apply to a config preview, not to a dataset "
+                          f"folder ({folders[0]!r})")
+    if args.out is not None and Path(args.out).is_dir():
+        raise ConfigError(f"--out {args.out!r} is a folder; give a PNG file name")
+    if folders:
+        from .preview import preview_dataset
+
+        root = Path(folders[0])
+        if not root.is_dir():
+            raise ConfigError(f"dataset folder {folders[0]!r} not found")
+        if not record_indices(root):
+            raise ConfigError(f"dataset folder {folders[0]!r} holds no scene records ({RECORD_FOLDER}/NNNNNN.json): "
+                              "is it a dataset written by 'scenegen generate'?")
+        path = preview_dataset(root, args.out, count=count, columns=columns)
+    else:
+        from .config import load_config
+        from .preview import preview_config
+
+        if args.out is None:
+            raise ConfigError("no dataset folder given: a config preview needs --out FILE")
+        path = preview_config(load_config(overrides), args.out, count=count, columns=columns)
+    print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+_COMMANDS = {
+    "generate": _cmd_generate,
+    "sample": _cmd_sample,
+    "space": _cmd_space,
+    "coverage": _cmd_coverage,
+    "preview": _cmd_preview,
+}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

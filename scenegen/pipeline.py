@@ -18,6 +18,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
+from omegaconf import OmegaConf
+
 from ._version import __version__
 from .config import category_ids, config_from_dict, config_to_dict, output_formats
 from .coverage import CoverageTracker
@@ -185,15 +187,15 @@ def export_formats(cfg, out: Path) -> list[str]:
         if name == "webdataset":
             from .formats.webdataset import export_webdataset  # noqa: PLC0415 (optional format)
 
-            written += export_webdataset(out, shard_size=int(cfg.output.shard_size))
+            written += export_webdataset(out, shard_size=int(cfg.output.shard_size), n=int(cfg.n))
         elif name == "hf":
             from .formats.hf import export_hf  # noqa: PLC0415
 
-            written += export_hf(out)
+            written += export_hf(out, n=int(cfg.n))
         elif name == "bop":
             from .formats.bop import export_bop  # noqa: PLC0415
 
-            written += export_bop(out, ObjectDictionary.from_config(cfg))
+            written += export_bop(out, ObjectDictionary.from_config(cfg), n=int(cfg.n))
     return sorted(str(Path(p).resolve().relative_to(out.resolve())) for p in written)
 
 
@@ -221,7 +223,9 @@ def finish(cfg) -> dict:
         "scenegen_version": __version__,
         "seed": int(cfg.seed),
         "n": int(cfg.n),
-        "config": config_to_dict(cfg),
+        # YAML text rather than a JSON object: it keeps the key order (which names part
+        # styles); load it with scenegen.formats._dataset.manifest_config
+        "config": OmegaConf.to_yaml(cfg),
         "files": {name: sha256_file(out / name) for name in sorted(files)},
     }
     write_json(out / MANIFEST, manifest)

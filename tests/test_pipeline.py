@@ -3,6 +3,8 @@ coverage, the manifest, and byte-identical reruns whatever the worker count."""
 
 import io
 import json
+import os
+import stat
 import sys
 from collections import Counter
 from pathlib import Path
@@ -10,10 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scenegen.config import load_config
+from scenegen.config import config_from_dict, config_to_dict, load_config
+from scenegen.dictionary import ObjectDictionary
 from scenegen.errors import DepthOverflowError, ScenegenError
 from scenegen.fileio import read_json, sha256_file
 from scenegen.formats.coco import rle_to_mask
+from scenegen.formats._dataset import manifest_config
 from scenegen.formats.files import read_depth, read_parts, read_png
 from scenegen.pipeline import generate
 from scenegen.sampler import Sampler
@@ -21,7 +25,7 @@ from scenegen.scene import SCENE_SCHEMA_VERSION, Scene
 
 pytestmark = pytest.mark.render
 N = 8
-OVERRIDES = [f"n={N}", "width=80", "height=60", "seed=3"]
+OVERRIDES = [f"n={N}", "width=80", "height=60", "seed=3", "format=[webdataset,hf,bop]", "output.shard_size=5"]
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +149,26 @@ def test_manifest_lists_every_file_with_its_hash(dataset):
     assert set(manifest["files"]) == on_disk
     for name, digest in manifest["files"].items():
         assert sha256_file(out / name) == digest
-    assert manifest["n"] == N and manifest["seed"] == 3 and manifest["config"]["width"] == 80
+    assert manifest["n"] == N and manifest["seed"] == 3 and manifest_config(out)["width"] == 80
+    # the exported formats are part of the dataset
+    assert {"metadata.jsonl", "shards/scenegen-000000.tar", "shards/scenegen-000001.tar",
+            "bop/train_pbr/000000/scene_gt.json"} <= set(manifest["files"])
+
+
+def test_manifest_config_rebuilds_the_same_dictionary(dataset):
+    out, cfg, _ = dataset
+    rebuilt = config_from_dict(manifest_config(out))
+    assert config_to_dict(rebuilt) == config_to_dict(cfg)
+    for name in ("table", "chair", "lamp"):  # slot order names the styles
+        assert ObjectDictionary(rebuilt)[name].styles == ObjectDictionary(cfg)[name].styles
+
+
+def test_files_get_ordinary_permissions(dataset):
+    out, _, _ = dataset
+    umask = os.umask(0)
+    os.umask(umask)
+    modes = {stat.S_IMODE(p.stat().st_mode) for p in out.rglob("*") if p.is_file()}
+    assert modes == {0o666 & ~umask}
 
 
 def test_rerun_and_two_workers_give_identical_bytes(dataset, tmp_path):
