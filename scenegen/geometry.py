@@ -105,3 +105,18 @@ def convex_polygon_contains(polygon: np.ndarray, points: np.ndarray, tolerance: 
     rel = np.asarray(points, dtype=float)[:, None, :] - polygon[None, :, :]  # (N, K, 2)
     signed = (edges[None, :, 0] * rel[..., 1] - edges[None, :, 1] * rel[..., 0]) / lengths
     return bool(np.all(signed >= -tolerance))
+
+
+def rigid_inverse(matrix: np.ndarray) -> np.ndarray:
+    """(4, 4) inverse of a rigid transform (rotation and translation only)."""
+    matrix = np.asarray(matrix, dtype=float)
+    inverse = np.eye(4)
+    inverse[:3, :3] = matrix[:3, :3].T
+    inverse[:3, 3] = -matrix[:3, :3].T @ matrix[:3, 3]
+    return inverse
+
+
+def transform_points(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(N, 3) points mapped by the (4, 4) affine ``matrix``."""
+    matrix = np.asarray(matrix, dtype=float)
+    return np.asarray(points, dtype=float) @ matrix[:3, :3].T + matrix[:3, 3]

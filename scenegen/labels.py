@@ -21,6 +21,33 @@ re-sampled. Per object (instance id i + 1 for ``scene.objects[i]``):
                         pixels (visible pixels of the part; 0 if hidden), bbox [x, y, w, h]}
                        the parts' pixels sum to visible_pixels
     segmentation       COCO compressed RLE of the visible mask
+    amodal_bbox        [x, y, w, h] of the amodal mask (same convention as bbox)
+    occluders          [{instance_id, pixels}] sorted by instance_id: for each other
+                       object j visible inside this object's amodal mask, the number
+                       of those pixels (pixels > 0); with one occluder its pixels equal
+                       amodal_pixels - visible_pixels
+    box3d_world        (8, 3) corners, metres, of the object's oriented 3D box (its
+                       variant's extents * scale, base centre at position, turned by
+                       yaw), in the order of ``geometry.box_corners`` (named by
+                       KEYPOINT_NAMES[:8])
+    box3d_camera       the same corners in the camera frame (OpenCV axes, metres)
+    cam_R_m2c          9 floats, row-major: rotation of the rigid transform
+                       camera_from_object = inverse(world_from_camera) @ world_from_object
+                       (the object frame: origin at its base centre, z up, front +x,
+                       metres, NOT scaled; the BOP convention)
+    cam_t_m2c          3 floats: its translation in millimetres (BOP convention), i.e.
+                       x_camera_mm = R @ x_object_mm + t
+    keypoints          9 x [u, v, flag]: the 8 box corners then the box centre (see
+                       KEYPOINT_NAMES), projected with K (pixels, pixel centres at
+                       integers). flag 0: outside the image (or behind the camera,
+                       where u = v = 0); 1: inside the image but hidden; 2: inside and
+                       visible. A keypoint is visible when, at its rounded pixel, the
+                       pixel belongs to this object, or there is no surface (depth 0),
+                       or the rendered depth >= its camera z - KEYPOINT_DEPTH_TOLERANCE
+                       (1 cm; corners lie on the surface of box-like objects, so a
+                       surface within 1 cm in front of one does not hide it). The box
+                       centre of a solid object is inside it, so it is usually hidden
+                       unless its own pixel shows the object.
 """
 
 from __future__ import annotations
@@ -33,8 +60,31 @@ import numpy as np
 from .dictionary import ObjectDictionary
 from .factors import elevation_bin, occlusion_level, pose_bin, relative_azimuth, relative_elevation
 from .formats.coco import mask_to_rle
+from .geometry import box_corners, rigid_inverse, transform_points
 from .render import Frame
 from .scene import Scene
+
+
+def _corner_name(index: int) -> str:
+    """``corner_XYZ`` of ``box_corners`` corner ``index``: per object axis, 0 = its
+    minimum, 1 = its maximum."""
+    local = [(1, 1), (0, 1), (0, 0), (1, 0)][index // 2]  # footprint order: ++, -+, --, +-
+    return f"corner_{local[0]}{local[1]}{index % 2}"
+
+
+KEYPOINT_NAMES = tuple(_corner_name(k) for k in range(8)) + ("centre",)
+"""Names of the 9 keypoints: the 8 box corners in ``geometry.box_corners`` order, named
+by min (0) / max (1) along the object's x, y, z axes, then the box centre."""
+
+KEYPOINT_SKELETON = tuple(
+    (a + 1, b + 1)
+    for a in range(8)
+    for b in range(a + 1, 8)
+    if sum(x != y for x, y in zip(KEYPOINT_NAMES[a][-3:], KEYPOINT_NAMES[b][-3:])) == 1
+)
+"""The 12 box edges as 1-based keypoint index pairs (COCO ``skeleton`` convention)."""
+
+KEYPOINT_DEPTH_TOLERANCE = 0.01  # metres; see ``keypoints`` in the module docstring
 
 
 def mask_box(mask: np.ndarray) -> List[int]:
@@ -75,6 +125,23 @@ def part_labels(variant, mask: np.ndarray, parts: np.ndarray, box: List[int] | N
     return labels
 
 
+def _keypoints(corners_camera: np.ndarray, K: np.ndarray, frame: Frame, instance_id: int) -> List[list]:
+    """[u, v, flag] of the 8 corners and the centre (see ``keypoints`` above)."""
+    points = np.vstack([corners_camera, corners_camera.mean(axis=0)])
+    z = points[:, 2]
+    in_front = z > 1e-9
+    uvw = points @ np.asarray(K, dtype=float).T
+    uv = np.where(in_front[:, None], uvw[:, :2] / np.where(in_front, z, 1.0)[:, None], 0.0)
+    height, width = frame.depth.shape
+    col, row = np.rint(uv[:, 0]).astype(int), np.rint(uv[:, 1]).astype(int)
+    inside = in_front & (col >= 0) & (col < width) & (row >= 0) & (row < height)
+    col, row = np.where(inside, col, 0), np.where(inside, row, 0)
+    depth = frame.depth[row, col]
+    visible = (frame.instances[row, col] == instance_id) | (depth <= 0) | (depth >= z - KEYPOINT_DEPTH_TOLERANCE)
+    flags = np.where(inside, np.where(visible, 2, 1), 0)
+    return [[float(u), float(v), int(f)] for (u, v), f in zip(uv, flags)]
+
+
 def object_labels(scene: Scene, frame: Frame, dictionary: ObjectDictionary, factors_cfg) -> List[dict]:
     """Annotations of every object of ``scene`` in scene order.
 
@@ -87,13 +154,22 @@ def object_labels(scene: Scene, frame: Frame, dictionary: ObjectDictionary, fact
     count = len(scene.objects)
     visible = np.bincount(frame.instances.ravel(), minlength=count + 1)[1 : count + 1]
     amodal = frame.amodal.reshape(count, -1).sum(axis=1) if count else np.zeros(0, np.int64)
-    eye = scene.camera.position
+    camera = scene.camera
+    eye = camera.position
+    camera_from_world = rigid_inverse(camera.pose)
     labels = []
     for i, obj in enumerate(scene.objects):
         entry = dictionary[obj.entry]
         variant = entry.variant(obj.style)
         mask = frame.instances == i + 1
         box = mask_box(mask)
+        counts = np.bincount(frame.instances[frame.amodal[i]], minlength=count + 1)
+        occluders = [
+            {"instance_id": int(j), "pixels": int(counts[j])} for j in np.flatnonzero(counts) if 0 < j != i + 1
+        ]
+        corners = box_corners(obj.position, obj.yaw, np.asarray(variant.extents) * obj.scale)
+        corners_camera = transform_points(camera_from_world, corners)
+        camera_from_object = camera_from_world @ obj.world_from_object()
         fraction = float(visible[i] / amodal[i]) if amodal[i] else 0.0
         center = np.array(obj.position) + [0.0, 0.0, variant.extents[2] * obj.scale / 2]
         azimuth = relative_azimuth(obj.position, obj.yaw, eye)
@@ -136,6 +212,13 @@ def object_labels(scene: Scene, frame: Frame, dictionary: ObjectDictionary, fact
                 "factors": levels,
                 "parts": part_labels(variant, mask, frame.parts, box),
                 "segmentation": mask_to_rle(mask),
+                "amodal_bbox": mask_box(frame.amodal[i]),
+                "occluders": occluders,
+                "box3d_world": corners.tolist(),
+                "box3d_camera": corners_camera.tolist(),
+                "cam_R_m2c": camera_from_object[:3, :3].ravel().tolist(),
+                "cam_t_m2c": (camera_from_object[:3, 3] * 1000.0).tolist(),
+                "keypoints": _keypoints(corners_camera, camera.K, frame, i + 1),
             }
         )
     return labels

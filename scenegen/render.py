@@ -19,6 +19,14 @@ Passes per scene: one lit colour pass (RGB), one flat id pass (aliasing-free; in
 id in red and green, the part's 1-based index in blue; and depth), and one flat pass
 alone for each object that another object might hide (its amodal silhouette); an object
 nothing can hide has its visible mask as amodal mask.
+
+Surface normals are not rendered but ray cast (trimesh, Embree when installed): the
+ray through each pixel centre with a surface (depth > 0) is intersected with the
+scene's world triangles (objects, floor, walls: the very triangles the GL passes draw),
+and the first hit face's geometric normal, turned to face the camera, is rotated into
+the camera frame. Pixel centres are where the rasteriser samples, so the hit face is
+the face drawn there: the normal is exact (flat faces, no interpolation), at the cost of
+one ray per surface pixel (see :func:`surface_normals`).
 """
 
 from __future__ import annotations
@@ -27,13 +35,13 @@ import atexit
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Dict, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
 from .dictionary import ObjectDictionary, Texture
 from .errors import RenderError, choices
-from .geometry import OPENCV_TO_OPENGL, box_corners, project
+from .geometry import OPENCV_TO_OPENGL, box_corners, project, transform_points
 from .scene import ObjectInstance, Scene
 from .textures import srgb_encode, texture_image, uv_coordinates, uv_scale
 
@@ -72,6 +80,9 @@ class Frame:
         parts: (H, W) uint8 part index within the pixel's object (1-based, the
             ``Part.index`` of its variant); 0 background, floor and walls.
         amodal: (N, H, W) bool silhouette of each object with nothing in front of it.
+        normals: (H, W, 3) float32 unit surface normals in the camera frame (OpenCV
+            axes), facing the camera; 0 where there is no surface (depth 0). None
+            for a Frame built without them (``Renderer(..., normals=False)``).
     """
 
     rgb: np.ndarray
@@ -80,10 +91,11 @@ class Frame:
     semantic: np.ndarray
     parts: np.ndarray
     amodal: np.ndarray
+    normals: Optional[np.ndarray] = None
 
     def layers(self) -> Dict[str, np.ndarray]:
-        """The layers as a dict of named arrays."""
-        return {
+        """The layers as a dict of named arrays (``normals`` only when present)."""
+        layers = {
             "rgb": self.rgb,
             "depth": self.depth,
             "instances": self.instances,
@@ -91,6 +103,123 @@ class Frame:
             "parts": self.parts,
             "amodal": self.amodal,
         }
+        if self.normals is not None:
+            layers["normals"] = self.normals
+        return layers
+
+
+CONTEXT_THICKNESS = 0.05  # metres, of the floor slab and the walls
+
+
+def context_boxes(scene: Scene) -> List[Tuple[Tuple[float, float, float], np.ndarray, bool]]:
+    """The floor and wall boxes of ``scene``'s context as (extents (metres), (4, 4) world
+    pose of the box centre, is_wall): the floor slab has its top at z = 0; walled
+    contexts add the two walls behind the objects as seen from the camera (so walls
+    never stand between the camera and the objects)."""
+    context = scene.context
+    size, thickness = context.floor_size, CONTEXT_THICKNESS
+    floor_pose = np.eye(4)
+    floor_pose[2, 3] = -thickness / 2
+    boxes = [((size, size, thickness), floor_pose, False)]
+    if context.walls:
+        eye = scene.camera.position
+        half, height = size / 2, context.wall_height
+        for axis in (0, 1):
+            side = -1.0 if eye[axis] > 0 else 1.0
+            extents = [size, size, height]
+            extents[axis] = thickness
+            pose = np.eye(4)
+            pose[axis, 3] = side * (half + thickness / 2)
+            pose[2, 3] = height / 2
+            boxes.append((tuple(extents), pose, True))
+    return boxes
+
+
+def world_triangles(scene: Scene, dictionary: ObjectDictionary) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every surface the renderer draws: (V, 3) world vertices (metres), (F, 3) faces,
+    and (F,) the instance id owning each face (i + 1 for ``scene.objects[i]``, whose
+    variant mesh is scaled, turned and placed; 0 for the floor and walls)."""
+    import trimesh  # noqa: PLC0415
+
+    meshes = []
+    for i, obj in enumerate(scene.objects):
+        mesh = dictionary[obj.entry].variant(obj.style).mesh()
+        pose = obj.world_from_object() @ np.diag([obj.scale, obj.scale, obj.scale, 1.0])
+        meshes.append((np.asarray(mesh.vertices), np.asarray(mesh.faces), pose, i + 1))
+    for extents, pose, _ in context_boxes(scene):
+        box = trimesh.creation.box(extents=extents)
+        meshes.append((np.asarray(box.vertices), np.asarray(box.faces), pose, 0))
+    vertices, faces, owners, offset = [], [], [], 0
+    for local, local_faces, pose, owner in meshes:
+        vertices.append(transform_points(pose, local))
+        faces.append(local_faces + offset)
+        owners.append(np.full(len(local_faces), owner, dtype=np.int64))
+        offset += len(local)
+    return np.vstack(vertices), np.vstack(faces), np.concatenate(owners)
+
+
+def _normals_from_depth(depth: np.ndarray, camera, v: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """(M, 3) camera-frame normals at pixels (v, u) from central differences of the
+    back-projected depth (the fallback for the rare pixel whose ray misses)."""
+    h, w = depth.shape
+    ys, xs = np.mgrid[0:h, 0:w]
+    z = depth.astype(float)
+    points = np.stack([(xs - camera.cx) / camera.fx * z, (ys - camera.cy) / camera.fy * z, z], axis=-1)
+    du = np.gradient(points, axis=1)[v, u]
+    dv = np.gradient(points, axis=0)[v, u]
+    normals = np.cross(du, dv)
+    length = np.linalg.norm(normals, axis=1, keepdims=True)
+    rays = np.column_stack([(u - camera.cx) / camera.fx, (v - camera.cy) / camera.fy, np.ones(len(u))])
+    rays /= np.linalg.norm(rays, axis=1, keepdims=True)
+    return np.where(length > 1e-12, normals / np.maximum(length, 1e-12), -rays)
+
+
+def surface_normals(
+    scene: Scene, depth: np.ndarray, triangles: Tuple[np.ndarray, np.ndarray, np.ndarray], instances: np.ndarray
+) -> np.ndarray:
+    """(H, W, 3) float32 unit normals in the camera frame (OpenCV axes) of the surface
+    seen at each pixel with ``depth`` > 0; 0 elsewhere.
+
+    The ray through each such pixel centre is cast against ``triangles`` (see
+    :func:`world_triangles`); the first hit face's normal, flipped to face the camera
+    (n . ray < 0), is rotated into the camera frame. Where the first hit is not a face
+    of the pixel's instance in ``instances`` (the id pass; 0 = floor and walls), a ray
+    grazing a silhouette or the seam where an object meets the floor, the ray is cast
+    again against that instance's faces only, so normals agree with the id image. A
+    ray that still misses (the rasteriser and the ray caster rounding differently on
+    an edge) takes the normal of the back-projected depth.
+    """
+    import trimesh  # noqa: PLC0415
+
+    from .visibility import pixel_rays  # noqa: PLC0415 (visibility imports trimesh eagerly)
+
+    camera = scene.camera
+    normals = np.zeros((*depth.shape, 3), dtype=np.float32)
+    v, u = np.nonzero(depth > 0)
+    if v.size == 0:
+        return normals
+    vertices, faces, owners = triangles
+    mesh = trimesh.Trimesh(vertices=vertices, faces=faces, process=False)
+    face_normals = np.asarray(mesh.face_normals)
+    origins, directions = pixel_rays(camera, u.astype(float), v.astype(float))
+    first = mesh.ray.intersects_first(origins, directions)
+    expected_owner = instances[v, u].astype(np.int64)
+    wrong = (first < 0) | (owners[np.maximum(first, 0)] != expected_owner)
+    for owner in np.unique(expected_owner[wrong]):
+        rays = np.flatnonzero(wrong & (expected_owner == owner))
+        own = np.flatnonzero(owners == owner)
+        sub = trimesh.Trimesh(vertices=vertices, faces=faces[own], process=False)
+        again = sub.ray.intersects_first(origins[rays], directions[rays])
+        first[rays] = np.where(again >= 0, own[np.maximum(again, 0)], -1)
+    hit = first >= 0
+    world = face_normals[np.maximum(first, 0)]
+    world[np.einsum("ij,ij->i", world, directions) > 0] *= -1.0  # face the camera
+    camera_normals = world @ camera.pose[:3, :3]  # camera_from_world rotation applied
+    if not hit.all():
+        camera_normals[~hit] = _normals_from_depth(depth, camera, v[~hit], u[~hit])
+    camera_normals /= np.linalg.norm(camera_normals, axis=1, keepdims=True)
+    normals[v, u] = camera_normals
+    return normals
 
 
 MAX_INSTANCES = 0xFFFF  # ids in the red and green channels of the id pass
@@ -154,12 +283,15 @@ class Renderer:
 
     Args:
         dictionary: the object dictionary the scenes refer to (meshes, textures).
+        normals: whether :meth:`render` computes ``Frame.normals`` (ray cast; see
+            :func:`surface_normals`).
 
     Use as a context manager, or call :meth:`close`, to drop the mesh caches.
     """
 
-    def __init__(self, dictionary: ObjectDictionary):
+    def __init__(self, dictionary: ObjectDictionary, normals: bool = True):
         self.dictionary = dictionary
+        self.normals = normals
         self._pyrender = _import_pyrender()
         # (entry, style, part index) -> (positions, normals, uv, indices) of a part
         self._part_geometry: Dict[tuple, tuple] = {}
@@ -284,24 +416,12 @@ class Renderer:
         """Floor and, for walled contexts, the two walls behind the objects as seen from
         the camera (so walls never stand between the camera and the objects)."""
         context = scene.context
-        size, thickness = context.floor_size, 0.05
         nodes = []
-        floor_pose = np.eye(4)
-        floor_pose[2, 3] = -thickness / 2
-        floor = self._box_mesh((size, size, thickness), context.floor_color, context.floor_texture)
-        nodes.append(pr_scene.add(floor, pose=floor_pose))
-        if context.walls:
-            eye = scene.camera.position
-            half, height = size / 2, context.wall_height
-            for axis in (0, 1):
-                side = -1.0 if eye[axis] > 0 else 1.0
-                extents = [size, size, height]
-                extents[axis] = thickness
-                pose = np.eye(4)
-                pose[axis, 3] = side * (half + thickness / 2)
-                pose[2, 3] = height / 2
-                wall = self._box_mesh(tuple(extents), context.wall_color, context.wall_texture)
-                nodes.append(pr_scene.add(wall, pose=pose))
+        for extents, pose, is_wall in context_boxes(scene):
+            colour, texture = (
+                (context.wall_color, context.wall_texture) if is_wall else (context.floor_color, context.floor_texture)
+            )
+            nodes.append(pr_scene.add(self._box_mesh(extents, colour, texture), pose=pose))
         return nodes
 
     def _build(self, scene: Scene):
@@ -419,11 +539,16 @@ class Renderer:
         category_of_instance = np.array(
             [0] + [self.dictionary[o.entry].category_id for o in scene.objects], dtype=np.uint8
         )
+        depth = np.ascontiguousarray(depth, dtype=np.float32)
+        normals = None
+        if self.normals:
+            normals = surface_normals(scene, depth, world_triangles(scene, self.dictionary), instances)
         return Frame(
             rgb=np.ascontiguousarray(rgb),
-            depth=np.ascontiguousarray(depth, dtype=np.float32),
+            depth=depth,
             instances=instances,
             semantic=category_of_instance[instances],
             parts=parts,
             amodal=amodal,
+            normals=normals,
         )

@@ -10,6 +10,8 @@ from scenegen.formats.files import (
     depth_to_uint16,
     encode_png,
     read_depth,
+    normals_to_uint8,
+    read_normals,
     read_parts,
     read_png,
     read_record,
@@ -66,6 +68,29 @@ def test_read_parts_refuses_other_images(tmp_path):
         read_parts(path)
 
 
+def random_normals(rng, h, w):
+    normals = rng.normal(size=(h, w, 3))
+    normals /= np.linalg.norm(normals, axis=-1, keepdims=True)
+    normals[0, :] = 0  # no surface
+    return normals.astype(np.float32)
+
+
+def test_normals_png_round_trip_within_half_a_degree(tmp_path):
+    normals = random_normals(np.random.default_rng(1), 30, 40)
+    normals[1, 0] = [0.0, 0.0, -1.0]
+    normals[1, 1] = [-1.0, 0.0, 0.0]
+    path = tmp_path / "n.png"
+    path.write_bytes(encode_png(normals_to_uint8(normals), 1))
+    back = read_normals(path)
+    assert back.dtype == np.float32 and back.shape == normals.shape
+    np.testing.assert_array_equal(np.any(back != 0, axis=-1), np.any(normals != 0, axis=-1))
+    surface = np.any(normals != 0, axis=-1)
+    np.testing.assert_allclose(np.linalg.norm(back[surface], axis=-1), 1.0, atol=1e-6)
+    cosine = np.clip(np.sum(back[surface] * normals[surface], axis=-1), -1, 1)
+    assert np.degrees(np.arccos(cosine)).max() < 0.5
+    assert (read_png(path)[0] == 0).all()
+
+
 def test_write_scene_writes_every_layer_atomically_and_deterministically(tmp_path, cfg, dictionary):
     scene = Sampler(cfg, dictionary).sample(5)
     rng = np.random.default_rng(0)
@@ -74,11 +99,14 @@ def test_write_scene_writes_every_layer_atomically_and_deterministically(tmp_pat
     parts = np.where(instances > 0, rng.integers(1, 12, (h, w)), 0).astype(np.uint8)
     frame = Frame(rgb=rng.integers(0, 256, (h, w, 3)).astype(np.uint8), depth=rng.random((h, w)).astype(np.float32),
                   instances=instances, semantic=(instances > 0).astype(np.uint8), parts=parts,
-                  amodal=np.zeros((n, h, w), bool))
+                  amodal=np.zeros((n, h, w), bool), normals=random_normals(rng, h, w))
     record = write_scene(tmp_path / "a", scene, frame, [], cfg.output)
     stem = f"{scene.index:06d}"
     assert record["files"] == {layer: f"{folder}/{stem}.png" for layer, folder in LAYER_FOLDERS.items()}
     assert record["files"]["parts"] == f"parts/{stem}.png"
+    assert record["files"]["normals"] == f"normals/{stem}.png"
+    assert read_normals(tmp_path / "a" / record["files"]["normals"]).shape == (h, w, 3)
+    assert {tuple(sorted(r)) for r in record["relations"]} <= {("object", "relation", "subject")}
     assert read_record(tmp_path / "a", scene.index) == record
     np.testing.assert_array_equal(read_parts(tmp_path / "a" / record["files"]["parts"]), parts)
     np.testing.assert_array_equal(read_png(tmp_path / "a" / record["files"]["instances"]), instances)

@@ -49,6 +49,15 @@ def test_labels_of_a_constructed_frame(cfg, dictionary):
         assert label["parts"][0]["pixels"] == visible and label["parts"][0]["bbox"] == label["bbox"]
         assert sum(p["pixels"] for p in label["parts"]) == visible
     assert labels[-1]["visible_fraction"] == 1.0 and labels[-1]["bbox"] == [2 * (n - 1), n - 1, 5, 4]
+    for i, label in enumerate(labels):
+        assert label["amodal_bbox"] == [2 * i, i, 5, 4]
+        expected = [{"instance_id": j + 1, "pixels": int((amodal[i] & (instances == j + 1)).sum())}
+                    for j in range(n) if j != i and (amodal[i] & (instances == j + 1)).any()]
+        assert label["occluders"] == expected
+        assert sum(o["pixels"] for o in label["occluders"]) == label["amodal_pixels"] - label["visible_pixels"]
+        assert len(label["keypoints"]) == 9 and all(k[2] in (0, 1, 2) for k in label["keypoints"])
+        assert len(label["cam_R_m2c"]) == 9 and len(label["cam_t_m2c"]) == 3
+        assert np.asarray(label["box3d_world"]).shape == (8, 3) == np.asarray(label["box3d_camera"]).shape
 
 
 def test_pose_bin_follows_the_camera(cfg, dictionary):

@@ -44,6 +44,8 @@ def test_layers_have_documented_shapes_and_types(scenes_and_frames):
         assert frame.semantic.shape == (h, w) and frame.semantic.dtype == np.uint8
         assert frame.parts.shape == (h, w) and frame.parts.dtype == np.uint8
         assert frame.amodal.shape == (n, h, w) and frame.amodal.dtype == bool
+        assert frame.normals.shape == (h, w, 3) and frame.normals.dtype == np.float32
+        assert set(frame.layers()) == {"rgb", "depth", "instances", "semantic", "parts", "amodal", "normals"}
         assert set(np.unique(frame.instances)) <= set(range(n + 1))
 
 
@@ -301,3 +303,39 @@ def test_meshes_and_textures_are_cached_across_scenes(scenes_and_frames, rendere
     renderer.render(scene)
     assert renderer._part_meshes == meshes and renderer._textures == textures
     assert len(meshes) >= sum(1 for _ in scene.objects)
+
+
+def test_normals_can_be_switched_off(small_cfg, dictionary):
+    from scenegen.render import Renderer
+
+    scene = Sampler(small_cfg, dictionary).sample(0)
+    with Renderer(dictionary, normals=False) as plain:
+        frame = plain.render(scene)
+    assert frame.normals is None and "normals" not in frame.layers()
+
+
+def test_object_normals_agree_with_depth_gradients(scenes_and_frames):
+    """Inside flat regions (a 3x3 neighbourhood of one instance whose back-projected
+    points are coplanar) the normal is the plane's normal from the depth alone."""
+    compared = 0
+    for scene, frame in scenes_and_frames:
+        cam = scene.camera
+        h, w = frame.depth.shape
+        ys, xs = np.mgrid[0:h, 0:w]
+        z = frame.depth.astype(float)
+        points = np.stack([(xs - cam.cx) / cam.fx * z, (ys - cam.cy) / cam.fy * z, z], axis=-1)
+        for v in range(1, h - 1):
+            for u in range(1, w - 1):
+                window = frame.instances[v - 1 : v + 2, u - 1 : u + 2]
+                if frame.depth[v, u] <= 0 or not (window == window[1, 1]).all():
+                    continue
+                p = points[v - 1 : v + 2, u - 1 : u + 2].reshape(9, 3)
+                centred = p - p.mean(axis=0)
+                _, sv, vt = np.linalg.svd(centred)
+                if sv[2] > 1e-5 * sv[0] or sv[1] < 1e-9:
+                    continue  # not flat: an edge or a curved surface
+                normal = vt[2]
+                angle = np.degrees(np.arccos(min(1.0, abs(float(normal @ frame.normals[v, u])))))
+                assert angle < 2.0, (scene.index, u, v, angle)
+                compared += 1
+    assert compared > 1000

@@ -8,6 +8,9 @@ Layout of a dataset folder ``DIR`` (paths in records are relative to ``DIR``)::
     parts/000000.png       8-bit part index within the pixel's object (1-based, the
                            ``part_id`` of the object's ``parts`` labels); 0 background
     semantic/000000.png    8-bit category ids: 0 background
+    normals/000000.png     8-bit RGB surface normals in the camera frame (OpenCV axes):
+                           value = round((n + 1) * 127.5) per axis; (0, 0, 0) = no
+                           surface (see :func:`read_normals`)
     scenes/000000.json     the record: Scene, camera, files, labels (written last)
 
 Every file is written to a temporary name in its folder, then renamed into place; a
@@ -28,6 +31,7 @@ from ..errors import DepthOverflowError
 from ..fileio import atomic_write_bytes, dumps_json, read_json
 from ..render import Frame
 from ..scene import SCENE_SCHEMA_VERSION, Scene
+from ..scene_graph import scene_relations
 
 LAYER_FOLDERS = {
     "rgb": "images",
@@ -35,6 +39,7 @@ LAYER_FOLDERS = {
     "instances": "instances",
     "parts": "parts",
     "semantic": "semantic",
+    "normals": "normals",
 }
 RECORD_FOLDER = "scenes"
 UINT16_MAX = np.iinfo(np.uint16).max
@@ -89,14 +94,44 @@ def read_parts(path: str | Path) -> np.ndarray:
     return array
 
 
+def normals_to_uint8(normals: np.ndarray) -> np.ndarray:
+    """(H, W, 3) float unit normals (0 = no surface) -> (H, W, 3) uint8 with value =
+    round((n + 1) * 127.5); pixels without a surface are (0, 0, 0), which no unit
+    vector encodes to."""
+    normals = np.asarray(normals, dtype=np.float64)
+    encoded = np.clip(np.rint((normals + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    encoded[~np.any(normals != 0, axis=-1)] = 0
+    return encoded
+
+
+def read_normals(path: str | Path) -> np.ndarray:
+    """(H, W, 3) float32 unit normals in the camera frame from a normals PNG (0 where
+    there is no surface); quantisation error below 0.5 degree."""
+    array = read_png(path)
+    if array.dtype != np.uint8 or array.ndim != 3 or array.shape[2] != 3:
+        raise ValueError(f"{path}: a normals image is an 8-bit RGB PNG, got {array.dtype} {array.shape}")
+    normals = array.astype(np.float64) / 127.5 - 1.0
+    length = np.linalg.norm(normals, axis=-1, keepdims=True)
+    surface = np.any(array != 0, axis=-1, keepdims=True)
+    return np.where(surface, normals / np.maximum(length, 1e-12), 0.0).astype(np.float32)
+
+
 def read_depth(path: str | Path, depth_scale: float) -> np.ndarray:
     """(H, W) float32 depth in metres from a depth PNG (0 = no surface)."""
     return (read_png(path).astype(np.float64) * (depth_scale / 1000.0)).astype(np.float32)
 
 
 def scene_record(scene: Scene, labels: List[dict], files: dict, depth_scale: float) -> dict:
-    """The JSON record of one scene."""
+    """The JSON record of one scene.
+
+    ``relations`` is the scene graph of :func:`scenegen.scene_graph.scene_relations`,
+    from the objects' box centres (the mean of the labels' ``box3d_world``; their base
+    centres when the labels carry no boxes).
+    """
     camera = scene.camera
+    centres = None
+    if labels and len(labels) == len(scene.objects) and all("box3d_world" in label for label in labels):
+        centres = np.array([np.mean(label["box3d_world"], axis=0) for label in labels])
     return {
         "schema_version": SCENE_SCHEMA_VERSION,
         "index": scene.index,
@@ -113,12 +148,14 @@ def scene_record(scene: Scene, labels: List[dict], files: dict, depth_scale: flo
         "depth_scale": depth_scale,
         "files": files,
         "objects": labels,
+        "relations": scene_relations(scene, centres),
         "scene": scene.to_dict(),
     }
 
 
 def write_scene(root: str | Path, scene: Scene, frame: Frame, labels: List[dict], output_cfg) -> dict:
     """Write the layers of one scene, then its record (last); return the record.
+    (``normals`` is written when the frame has them; the Renderer's frames always do.)
 
     Args:
         root: dataset folder.
@@ -134,6 +171,8 @@ def write_scene(root: str | Path, scene: Scene, frame: Frame, labels: List[dict]
         "parts": frame.parts,
         "semantic": frame.semantic,
     }
+    if frame.normals is not None:
+        layers["normals"] = normals_to_uint8(frame.normals)
     files = {}
     for name, array in layers.items():
         relative = f"{LAYER_FOLDERS[name]}/{stem}.png"
