@@ -4,7 +4,9 @@ For each image size it prints:
   * pipeline scenes/s: sample + render all layers + label + PNG encode + write, one process;
   * bare frames/s: a plain pyrender loop rendering the same scenes (RGB and depth), with
     scene graphs built before the clock starts;
-  * the ratio of the two, and the time share of each pipeline stage.
+  * the ratio of the two, and the time per scene and share of each pipeline stage
+    (sample; render: scene graph build, RGB pass, id pass, amodal passes, normals;
+    labels; PNG/JSON encoding; file writing).
 
     python benchmarks/bench_pipeline.py                 # 60 scenes at 256 and 512
     python benchmarks/bench_pipeline.py --n 200 --sizes 256
@@ -23,6 +25,9 @@ from scenegen.labels import object_labels
 from scenegen.pipeline import SceneWorker
 from scenegen.render import _offscreen_renderer
 
+# pipeline stages in order; the renderer and write_scene report their own steps
+STAGES = ("sample", "build", "rgb pass", "id pass", "amodal passes", "normals", "labels", "encode", "write")
+
 
 def bench_size(size: int, n: int, warmup: int) -> dict:
     with tempfile.TemporaryDirectory() as out:
@@ -38,16 +43,13 @@ def bench_size(size: int, n: int, warmup: int) -> dict:
             t0 = time.perf_counter()
             scene = worker.sampler.sample(index)
             t1 = time.perf_counter()
-            frame = worker.renderer.render(scene)
+            frame = worker.renderer.render(scene, timings=stage)  # build, rgb, id, amodal, normals
             t2 = time.perf_counter()
             labels = object_labels(scene, frame, worker.dictionary, cfg.factors)
             t3 = time.perf_counter()
-            write_scene(out, scene, frame, labels, cfg.output)
-            t4 = time.perf_counter()
+            write_scene(out, scene, frame, labels, cfg.output, timings=stage)  # encode, write
             stage["sample"] += t1 - t0
-            stage["render (rgb + ids + amodal)"] += t2 - t1
             stage["labels"] += t3 - t2
-            stage["encode + write"] += t4 - t3
             scenes.append(scene)
         pipeline_time = time.perf_counter() - start
 
@@ -82,8 +84,10 @@ def main() -> None:
         print(f"{r['size']:>6} {r['pipeline']:>18.1f} {r['bare']:>14.1f} {r['pipeline'] / r['bare']:>7.2f} "
               f"{r['objects']:>14.1f}")
     for r in results:
-        shares = ", ".join(f"{name} {share:.0%}" for name, share in r["stage"].items())
-        print(f"time share at {r['size']}: {shares}")
+        print(f"time per scene at {r['size']}:")
+        for name in STAGES:
+            share = r["stage"].get(name, 0.0)
+            print(f"  {name:>14} {1000 * share / r['pipeline']:7.2f} ms  {share:5.1%}")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from .pipeline import SceneWorker, finish, generate
 from .render import Frame, Renderer
 from .sampler import Sampler, sample_scene
 from .scene import Camera, Context, Light, ObjectInstance, Scene
+from .scene_graph import scene_relations
 from .space import describe_space
 
 __all__ = [
@@ -61,4 +62,5 @@ __all__ = [
     "load_config",
     "object_labels",
     "sample_scene",
+    "scene_relations",
 ]

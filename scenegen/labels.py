@@ -212,6 +212,7 @@ def object_labels(scene: Scene, frame: Frame, dictionary: ObjectDictionary, fact
                 "factors": levels,
                 "parts": part_labels(variant, mask, frame.parts, box),
                 "segmentation": mask_to_rle(mask),
+                "amodal_segmentation": mask_to_rle(frame.amodal[i]),
                 "amodal_bbox": mask_box(frame.amodal[i]),
                 "occluders": occluders,
                 "box3d_world": corners.tolist(),

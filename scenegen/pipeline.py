@@ -29,7 +29,7 @@ from .factors import COVERAGE_COMBINATION, universe
 from .fileio import sha256_file, write_json
 from .formats.coco import build_coco
 from .formats.files import RECORD_FOLDER, read_record, record_path, scene_stem, write_scene
-from .labels import object_labels
+from .labels import KEYPOINT_NAMES, KEYPOINT_SKELETON, object_labels
 from .render import Frame, Renderer
 from .sampler import Sampler
 from .scene import Scene
@@ -210,6 +210,8 @@ def finish(cfg) -> dict:
         records,
         categories,
         info={"description": "scenegen synthetic dataset", "version": __version__, "seed": int(cfg.seed)},
+        keypoint_names=KEYPOINT_NAMES,
+        skeleton=KEYPOINT_SKELETON,
     )
     write_json(out / COCO, coco)
     write_json(out / COVERAGE, coverage_tracker(cfg, records).to_dict())

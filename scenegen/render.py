@@ -20,21 +20,20 @@ id in red and green, the part's 1-based index in blue; and depth), and one flat 
 alone for each object that another object might hide (its amodal silhouette); an object
 nothing can hide has its visible mask as amodal mask.
 
-Surface normals are not rendered but ray cast (trimesh, Embree when installed): the
-ray through each pixel centre with a surface (depth > 0) is intersected with the
-scene's world triangles (objects, floor, walls: the very triangles the GL passes draw),
-and the first hit face's geometric normal, turned to face the camera, is rotated into
-the camera frame. Pixel centres are where the rasteriser samples, so the hit face is
-the face drawn there: the normal is exact (flat faces, no interpolation), at the cost of
-one ray per surface pixel (see :func:`surface_normals`).
+Surface normals come from one more flat pass, drawn through pyrender's segmentation
+path with scenegen's own shaders (``scenegen/shaders``): each pixel gets the surface
+normal the colour pass shades with (interpolated vertex normals: exact on flat faces),
+in the camera frame, facing the camera, 8 bits a channel.
 """
 
 from __future__ import annotations
 
 import atexit
 import os
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
@@ -135,95 +134,9 @@ def context_boxes(scene: Scene) -> List[Tuple[Tuple[float, float, float], np.nda
     return boxes
 
 
-def world_triangles(scene: Scene, dictionary: ObjectDictionary) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every surface the renderer draws: (V, 3) world vertices (metres), (F, 3) faces,
-    and (F,) the instance id owning each face (i + 1 for ``scene.objects[i]``, whose
-    variant mesh is scaled, turned and placed; 0 for the floor and walls)."""
-    import trimesh  # noqa: PLC0415
-
-    meshes = []
-    for i, obj in enumerate(scene.objects):
-        mesh = dictionary[obj.entry].variant(obj.style).mesh()
-        pose = obj.world_from_object() @ np.diag([obj.scale, obj.scale, obj.scale, 1.0])
-        meshes.append((np.asarray(mesh.vertices), np.asarray(mesh.faces), pose, i + 1))
-    for extents, pose, _ in context_boxes(scene):
-        box = trimesh.creation.box(extents=extents)
-        meshes.append((np.asarray(box.vertices), np.asarray(box.faces), pose, 0))
-    vertices, faces, owners, offset = [], [], [], 0
-    for local, local_faces, pose, owner in meshes:
-        vertices.append(transform_points(pose, local))
-        faces.append(local_faces + offset)
-        owners.append(np.full(len(local_faces), owner, dtype=np.int64))
-        offset += len(local)
-    return np.vstack(vertices), np.vstack(faces), np.concatenate(owners)
-
-
-def _normals_from_depth(depth: np.ndarray, camera, v: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """(M, 3) camera-frame normals at pixels (v, u) from central differences of the
-    back-projected depth (the fallback for the rare pixel whose ray misses)."""
-    h, w = depth.shape
-    ys, xs = np.mgrid[0:h, 0:w]
-    z = depth.astype(float)
-    points = np.stack([(xs - camera.cx) / camera.fx * z, (ys - camera.cy) / camera.fy * z, z], axis=-1)
-    du = np.gradient(points, axis=1)[v, u]
-    dv = np.gradient(points, axis=0)[v, u]
-    normals = np.cross(du, dv)
-    length = np.linalg.norm(normals, axis=1, keepdims=True)
-    rays = np.column_stack([(u - camera.cx) / camera.fx, (v - camera.cy) / camera.fy, np.ones(len(u))])
-    rays /= np.linalg.norm(rays, axis=1, keepdims=True)
-    return np.where(length > 1e-12, normals / np.maximum(length, 1e-12), -rays)
-
-
-def surface_normals(
-    scene: Scene, depth: np.ndarray, triangles: Tuple[np.ndarray, np.ndarray, np.ndarray], instances: np.ndarray
-) -> np.ndarray:
-    """(H, W, 3) float32 unit normals in the camera frame (OpenCV axes) of the surface
-    seen at each pixel with ``depth`` > 0; 0 elsewhere.
-
-    The ray through each such pixel centre is cast against ``triangles`` (see
-    :func:`world_triangles`); the first hit face's normal, flipped to face the camera
-    (n . ray < 0), is rotated into the camera frame. Where the first hit is not a face
-    of the pixel's instance in ``instances`` (the id pass; 0 = floor and walls), a ray
-    grazing a silhouette or the seam where an object meets the floor, the ray is cast
-    again against that instance's faces only, so normals agree with the id image. A
-    ray that still misses (the rasteriser and the ray caster rounding differently on
-    an edge) takes the normal of the back-projected depth.
-    """
-    import trimesh  # noqa: PLC0415
-
-    from .visibility import pixel_rays  # noqa: PLC0415 (visibility imports trimesh eagerly)
-
-    camera = scene.camera
-    normals = np.zeros((*depth.shape, 3), dtype=np.float32)
-    v, u = np.nonzero(depth > 0)
-    if v.size == 0:
-        return normals
-    vertices, faces, owners = triangles
-    mesh = trimesh.Trimesh(vertices=vertices, faces=faces, process=False)
-    face_normals = np.asarray(mesh.face_normals)
-    origins, directions = pixel_rays(camera, u.astype(float), v.astype(float))
-    first = mesh.ray.intersects_first(origins, directions)
-    expected_owner = instances[v, u].astype(np.int64)
-    wrong = (first < 0) | (owners[np.maximum(first, 0)] != expected_owner)
-    for owner in np.unique(expected_owner[wrong]):
-        rays = np.flatnonzero(wrong & (expected_owner == owner))
-        own = np.flatnonzero(owners == owner)
-        sub = trimesh.Trimesh(vertices=vertices, faces=faces[own], process=False)
-        again = sub.ray.intersects_first(origins[rays], directions[rays])
-        first[rays] = np.where(again >= 0, own[np.maximum(again, 0)], -1)
-    hit = first >= 0
-    world = face_normals[np.maximum(first, 0)]
-    world[np.einsum("ij,ij->i", world, directions) > 0] *= -1.0  # face the camera
-    camera_normals = world @ camera.pose[:3, :3]  # camera_from_world rotation applied
-    if not hit.all():
-        camera_normals[~hit] = _normals_from_depth(depth, camera, v[~hit], u[~hit])
-    camera_normals /= np.linalg.norm(camera_normals, axis=1, keepdims=True)
-    normals[v, u] = camera_normals
-    return normals
-
-
 MAX_INSTANCES = 0xFFFF  # ids in the red and green channels of the id pass
 MAX_PARTS = 0xFF  # part indices in its blue channel
+SHADER_DIR = Path(__file__).with_name("shaders")  # the normals pass's shaders
 
 
 def _id_color(instance_id: int, part_index: int = 0) -> Tuple[int, int, int]:
@@ -278,13 +191,26 @@ def release_gl_context() -> None:
         _OFFSCREEN = None
 
 
+class _StepClock:
+    """Adds the seconds since the previous lap to ``timings[step]`` (no-op without a dict)."""
+
+    def __init__(self, timings: Optional[Dict[str, float]]):
+        self.timings = timings
+        self.last = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        if self.timings is not None:
+            now = time.perf_counter()
+            self.timings[step] = self.timings.get(step, 0.0) + now - self.last
+            self.last = now
+
+
 class Renderer:
     """Renders Scenes of one object dictionary.
 
     Args:
         dictionary: the object dictionary the scenes refer to (meshes, textures).
-        normals: whether :meth:`render` computes ``Frame.normals`` (ray cast; see
-            :func:`surface_normals`).
+        normals: whether :meth:`render` renders ``Frame.normals`` (one more flat pass).
 
     Use as a context manager, or call :meth:`close`, to drop the mesh caches.
     """
@@ -301,6 +227,7 @@ class Renderer:
         self._object_geometry: Dict[tuple, tuple] = {}
         self._object_meshes: Dict[tuple, object] = {}
         self._textures: Dict[str, object] = {}  # texture name -> pyrender.Texture
+        self._normal_programs: Dict[int, object] = {}  # GL renderer id -> ShaderProgramCache
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -467,6 +394,32 @@ class Renderer:
         pr_scene.add(camera, pose=cam.pose @ OPENCV_TO_OPENGL)
         return pr_scene, object_nodes, context_nodes
 
+    def _normals_pass(self, renderer, pr_scene, object_nodes, context_nodes, depth: np.ndarray) -> np.ndarray:
+        """(H, W, 3) float32 unit camera-frame (OpenCV) normals, 0 where depth is 0.
+
+        One flat pass over the nodes of the id pass, drawn by pyrender's SEG path with
+        scenegen's own shaders (``scenegen/shaders``) in place of its segmentation
+        shaders: each pixel gets the interpolated surface normal, turned to face the
+        camera, as colour (n + 1) / 2 (8 bits a channel: within 0.5 degree)."""
+        from pyrender.shader_program import ShaderProgramCache  # noqa: PLC0415 (lazy, like pyrender)
+
+        gl_renderer = renderer._renderer  # pyrender's own (private) renderer of this context
+        programs = self._normal_programs.get(id(gl_renderer))
+        if programs is None:
+            programs = self._normal_programs[id(gl_renderer)] = ShaderProgramCache(shader_dir=str(SHADER_DIR))
+        node_map = {node: (0, 0, 0) for node in context_nodes}
+        node_map.update({node: (0, 0, 0) for nodes in object_nodes for node, _ in nodes})
+        saved, gl_renderer._program_cache = gl_renderer._program_cache, programs
+        try:
+            colour, _ = renderer.render(pr_scene, flags=self._pyrender.RenderFlags.SEG, seg_node_map=node_map)
+        finally:
+            gl_renderer._program_cache = saved
+        opengl = colour.astype(np.float32) / 127.5 - 1.0
+        normals = opengl * np.array([1.0, -1.0, -1.0], dtype=np.float32)  # OpenGL -> OpenCV axes
+        length = np.linalg.norm(normals, axis=-1, keepdims=True)
+        surface = (depth > 0)[..., None]
+        return np.where(surface, normals / np.maximum(length, 1e-6), 0.0).astype(np.float32)
+
     @staticmethod
     @contextmanager
     def colour_pass(object_nodes):
@@ -504,20 +457,29 @@ class Renderer:
 
     # -- rendering --------------------------------------------------------------------
 
-    def render(self, scene: Scene) -> Frame:
+    def render(self, scene: Scene, timings: Optional[Dict[str, float]] = None) -> Frame:
         """Render every layer of ``scene``.
+
+        Args:
+            scene: the scene to render.
+            timings: when given, seconds spent per step are added to it under
+                ``"build"``, ``"rgb pass"``, ``"id pass"``, ``"amodal passes"`` and
+                ``"normals"`` (for benchmarks).
 
         Raises:
             RenderError: no GL context could be made, the size exceeds the driver's, or
                 the scene names an unknown texture or too many objects or parts.
         """
+        clock = _StepClock(timings)
         cam = scene.camera
         renderer = _offscreen_renderer(self._pyrender, cam.width, cam.height)
         flags = self._pyrender.RenderFlags
         pr_scene, object_nodes, context_nodes = self._build(scene)
+        clock.lap("build")
 
         with self.colour_pass(object_nodes):
             rgb, _ = renderer.render(pr_scene, flags=flags.NONE)
+        clock.lap("rgb pass")
 
         id_map = {node: (0, 0, 0) for node in context_nodes}
         for i, nodes in enumerate(object_nodes):
@@ -525,6 +487,7 @@ class Renderer:
         id_color, depth = renderer.render(pr_scene, flags=flags.SEG, seg_node_map=id_map)
         instances = _decode_ids(id_color)
         parts = np.ascontiguousarray(id_color[..., 2])
+        clock.lap("id pass")
 
         amodal = np.zeros((len(object_nodes), cam.height, cam.width), dtype=bool)
         may_be_occluded = self._may_be_occluded(scene)
@@ -535,6 +498,7 @@ class Renderer:
                 amodal[i] = solo[..., 0] > 0
             else:
                 amodal[i] = instances == i + 1
+        clock.lap("amodal passes")
 
         category_of_instance = np.array(
             [0] + [self.dictionary[o.entry].category_id for o in scene.objects], dtype=np.uint8
@@ -542,7 +506,8 @@ class Renderer:
         depth = np.ascontiguousarray(depth, dtype=np.float32)
         normals = None
         if self.normals:
-            normals = surface_normals(scene, depth, world_triangles(scene, self.dictionary), instances)
+            normals = self._normals_pass(renderer, pr_scene, object_nodes, context_nodes, depth)
+        clock.lap("normals")
         return Frame(
             rgb=np.ascontiguousarray(rgb),
             depth=depth,

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from scenegen.errors import ConfigError, ScenegenError
-from scenegen.formats.files import read_depth, read_png, read_record
+from scenegen.formats.files import read_depth, read_normals, read_png, read_record
 from scenegen.formats.webdataset import export_webdataset, png_decoder, read_webdataset, to_arrays
 
 from datasets_fixture import N_SCENES, small_dataset  # noqa: F401  (fixture)
@@ -38,6 +38,8 @@ def test_read_back_equals_folder(small_dataset):
         assert sample["depth"].dtype == np.float32
         np.testing.assert_array_equal(sample["depth"], read_depth(files["depth"], record["depth_scale"]))
         assert sample["depth"].max() > 0
+        assert sample["normals"].dtype == np.float32
+        np.testing.assert_array_equal(sample["normals"], read_normals(files["normals"]))
 
 
 def test_uint16_depth_and_plain_pipeline(small_dataset):
@@ -59,7 +61,7 @@ def test_members_in_order_with_fixed_metadata(small_dataset):
     (shard,) = export_webdataset(small_dataset)
     with tarfile.open(shard) as tar:
         members = tar.getmembers()
-    suffixes = ["rgb.png", "depth.png", "instances.png", "semantic.png", "parts.png", "json"]
+    suffixes = ["rgb.png", "depth.png", "instances.png", "semantic.png", "parts.png", "normals.png", "json"]
     assert [m.name for m in members] == [f"{i:06d}.{s}" for i in range(N_SCENES) for s in suffixes]
     for m in members:
         assert (m.mtime, m.uid, m.gid, m.uname, m.gname, m.mode) == (0, 0, 0, "", "", 0o644)

@@ -47,13 +47,9 @@ object's full rasterised silhouette (a projected mesh's extremes lie at vertices
 image), ``px_count_valid`` its pixels with depth > 0, ``px_count_visib`` the visible
 mask; ``visib_fract = px_count_visib / px_count_all`` (0 when the mask is empty).
 
-Amodal masks are not stored in a dataset folder, so the export re-renders each scene
-(``Renderer(dictionary).render(Scene.from_dict(record["scene"]))``, the ``amodal``
-layer; needs the GL stack rendering needs), with the dictionary rebuilt from the config
-saved in ``manifest.json`` unless one is given. The visible masks come from the stored
-``instances/`` image; an amodal mask is joined with its visible mask so it always
-contains it. A re-render whose instance image differs from the stored one in more than
-1% of the pixels means the dictionary does not match the dataset: an error.
+Masks come from the scene records: ``mask/`` decodes each object's
+``amodal_segmentation`` (COCO RLE of its silhouette with nothing in front of it),
+``mask_visib/`` is the stored ``instances/`` image's pixels of the object.
 
 The whole ``bop/`` tree is built in a temporary folder next to it and swapped in at the
 end, so a reader never sees a half-written export or files of an earlier one.
@@ -74,11 +70,11 @@ from PIL import Image
 from ..errors import ScenegenError
 from ..fileio import dumps_json
 from ._dataset import finished_indices, manifest_config
+from .coco import rle_to_mask
 from .files import read_png, read_record, scene_stem
 
 BOP_FOLDER = "bop"
 SCENE_ID = 0
-MISMATCH_LIMIT = 0.01  # fraction of pixels a re-render may differ from instances/
 EMPTY_BOX = [-1, -1, -1, -1]
 
 
@@ -197,7 +193,6 @@ def export_bop(
     root: str | Path,
     dictionary=None,
     split: str = "train_pbr",
-    renderer=None,
     n: Optional[int] = None,
 ) -> List[Path]:
     """Write the finished dataset ``root`` in the BOP format under ``root/bop/``.
@@ -207,19 +202,14 @@ def export_bop(
         dictionary: the :class:`~scenegen.dictionary.ObjectDictionary` the dataset was
             made with; default: rebuilt from the config in ``manifest.json``.
         split: BOP split folder name (``train_pbr``, ``train``, ``val``, ``test``).
-        renderer: a :class:`~scenegen.render.Renderer` of that dictionary to reuse for
-            the amodal masks; default: one made (and closed) here.
         n: scene count, for a folder whose manifest is not written yet (``finish``).
 
     Returns:
         Every file written, as paths under ``root/bop/``, in writing order.
 
     Raises:
-        ScenegenError: ``root`` is not a finished dataset, or a re-rendered scene does
-            not match its stored instance image (wrong dictionary).
-        RenderError: no GL context could be made.
+        ScenegenError: ``root`` is not a finished dataset.
     """
-    from ..render import Renderer
     from ..scene import Scene
 
     root = Path(root)
@@ -227,10 +217,7 @@ def export_bop(
         raise ScenegenError(f"split must be a plain folder name (e.g. 'train_pbr'), got {split!r}")
     indices = finished_indices(root, n)
     if dictionary is None:
-        dictionary = _dictionary_of(root) if renderer is None else renderer.dictionary
-    own_renderer = renderer is None
-    if own_renderer:
-        renderer = Renderer(dictionary)
+        dictionary = _dictionary_of(root)
 
     final = root / BOP_FOLDER
     build = Path(tempfile.mkdtemp(prefix=f".{BOP_FOLDER}.", suffix=".tmp", dir=root))
@@ -276,14 +263,6 @@ def export_bop(
 
             instances = read_png(root / record["files"]["instances"])
             depth = read_png(root / record["files"]["depth"])
-            frame = renderer.render(scene)
-            differ = int(np.count_nonzero(frame.instances != instances))
-            if differ > MISMATCH_LIMIT * instances.size:
-                raise ScenegenError(
-                    f"scene {index}: the re-rendered instance image differs from "
-                    f"{record['files']['instances']} in {differ} of {instances.size} pixels; "
-                    "the object dictionary does not match the dataset (pass the one it was made with)"
-                )
 
             gts, infos = [], []
             for g, obj in enumerate(scene.objects):
@@ -299,7 +278,7 @@ def export_bop(
                     }
                 )
                 visible = instances == g + 1
-                amodal = frame.amodal[g] | visible
+                amodal = rle_to_mask(record["objects"][g]["amodal_segmentation"])
                 vertices = models.vertices(obj_id)
                 in_front = (vertices @ R.T + t)[:, 2] > 1e-6
                 if in_front.all():
@@ -353,7 +332,4 @@ def export_bop(
     except BaseException:
         shutil.rmtree(build, ignore_errors=True)
         raise
-    finally:
-        if own_renderer:
-            renderer.close()
     return [final / relative for relative in written]

@@ -21,8 +21,9 @@ is complete. The bytes depend only on the scene (PNG carries no timestamp).
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 import numpy as np
 from PIL import Image
@@ -110,6 +111,11 @@ def read_normals(path: str | Path) -> np.ndarray:
     array = read_png(path)
     if array.dtype != np.uint8 or array.ndim != 3 or array.shape[2] != 3:
         raise ValueError(f"{path}: a normals image is an 8-bit RGB PNG, got {array.dtype} {array.shape}")
+    return normals_from_uint8(array)
+
+
+def normals_from_uint8(array: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`normals_to_uint8`: (H, W, 3) uint8 -> float32 unit normals."""
     normals = array.astype(np.float64) / 127.5 - 1.0
     length = np.linalg.norm(normals, axis=-1, keepdims=True)
     surface = np.any(array != 0, axis=-1, keepdims=True)
@@ -153,17 +159,23 @@ def scene_record(scene: Scene, labels: List[dict], files: dict, depth_scale: flo
     }
 
 
-def write_scene(root: str | Path, scene: Scene, frame: Frame, labels: List[dict], output_cfg) -> dict:
+def write_scene(
+    root: str | Path, scene: Scene, frame: Frame, labels: List[dict], output_cfg, timings: Optional[dict] = None
+) -> dict:
     """Write the layers of one scene, then its record (last); return the record.
     (``normals`` is written when the frame has them; the Renderer's frames always do.)
 
     Args:
         root: dataset folder.
         output_cfg: ``cfg.output`` (depth_scale, png_compress_level).
+        timings: when given, seconds are added under ``"encode"`` (PNG and JSON
+            encoding) and ``"write"`` (files) (for benchmarks).
     """
     root = Path(root)
     stem = scene_stem(scene.index)
     level = int(output_cfg.png_compress_level)
+    timings = {} if timings is None else timings
+    start = time.perf_counter()
     layers = {
         "rgb": frame.rgb,
         "depth": depth_to_uint16(frame.depth, float(output_cfg.depth_scale)),
@@ -173,13 +185,16 @@ def write_scene(root: str | Path, scene: Scene, frame: Frame, labels: List[dict]
     }
     if frame.normals is not None:
         layers["normals"] = normals_to_uint8(frame.normals)
-    files = {}
-    for name, array in layers.items():
-        relative = f"{LAYER_FOLDERS[name]}/{stem}.png"
-        atomic_write_bytes(root / relative, encode_png(array, level))
-        files[name] = relative
+    encoded = {f"{LAYER_FOLDERS[name]}/{stem}.png": encode_png(array, level) for name, array in layers.items()}
+    files = {name: f"{LAYER_FOLDERS[name]}/{stem}.png" for name in layers}
     record = scene_record(scene, labels, files, float(output_cfg.depth_scale))
-    atomic_write_bytes(record_path(root, scene.index), dumps_json(record).encode("utf-8"))
+    record_bytes = dumps_json(record).encode("utf-8")
+    encoded_at = time.perf_counter()
+    for relative, data in encoded.items():
+        atomic_write_bytes(root / relative, data)
+    atomic_write_bytes(record_path(root, scene.index), record_bytes)  # last: the scene is complete
+    timings["encode"] = timings.get("encode", 0.0) + encoded_at - start
+    timings["write"] = timings.get("write", 0.0) + time.perf_counter() - encoded_at
     return record
 
 

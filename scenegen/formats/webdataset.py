@@ -14,6 +14,7 @@ members lie next to each other in this order::
     000000.instances.png  instances/000000.png (uint16 ids; 0 background)
     000000.semantic.png   semantic/000000.png (uint8 category ids)
     000000.parts.png      parts/000000.png (uint8 part indices)
+    000000.normals.png    normals/000000.png (8-bit RGB camera-frame normals), when present
     000000.json           scenes/000000.json, the scene record
 
 The shards are plain (uncompressed) POSIX ustar archives written with Python's
@@ -31,6 +32,7 @@ Reading back with the ``webdataset`` library (``pip install webdataset``)::
         sample["depth"]      # (H, W) float32 metres (0 = no surface); depth="uint16" keeps the PNG
         sample["instances"]  # (H, W) uint16, exact
         sample["semantic"], sample["parts"]  # (H, W) uint8
+        sample["normals"]    # (H, W, 3) float32 unit normals, camera frame (0 = no surface)
         sample["record"]     # the scene record (dict)
 
 or, inside your own pipeline, ``wds.WebDataset(urls, shardshuffle=False)
@@ -52,7 +54,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..fileio import atomic_writer
 from ._dataset import finished_indices
-from .files import read_png, record_path, scene_stem
+from .files import normals_from_uint8, read_png, record_path, scene_stem
 
 SHARD_FOLDER = "shards"
 SHARD_PREFIX = "scenegen-"
@@ -63,6 +65,7 @@ MEMBERS = (
     ("instances.png", "instances"),
     ("semantic.png", "semantic"),
     ("parts.png", "parts"),
+    ("normals.png", "normals"),  # only when the dataset has normals
 )
 RECORD_MEMBER = "json"
 MEMBER_MODE = 0o644
@@ -91,6 +94,8 @@ def _write_shard(path: Path, root: Path, indices: Sequence[int]) -> None:
                 record = json.loads(record_file.read_bytes())
                 key = scene_stem(index)
                 for suffix, layer in MEMBERS:
+                    if layer not in record["files"]:
+                        continue
                     data = (root / record["files"][layer]).read_bytes()
                     tar.addfile(_tarinfo(f"{key}.{suffix}", len(data)), io.BytesIO(data))
                 data = record_file.read_bytes()
@@ -165,7 +170,10 @@ def to_arrays(sample: dict, depth: str = "metres") -> dict:
     record = sample[RECORD_MEMBER]
     out = {k: v for k, v in sample.items() if k.startswith("__")}
     for suffix, layer in MEMBERS:
-        out[layer] = sample[suffix]
+        if suffix in sample:
+            out[layer] = sample[suffix]
+    if "normals" in out:
+        out["normals"] = normals_from_uint8(out["normals"])
     if depth == "metres":
         out["depth"] = (out["depth"].astype(np.float64) * (float(record["depth_scale"]) / 1000.0)).astype(np.float32)
     out["record"] = record
