@@ -74,13 +74,7 @@ def _pop_index(overrides: Sequence[str]) -> tuple[int, List[str]]:
     index, rest = 0, []
     for item in overrides:
         if item.startswith("index="):
-            value = item.split("=", 1)[1]
-            try:
-                index = int(value)
-            except ValueError:
-                raise ConfigError(f"index must be a non-negative integer, got {value!r}") from None
-            if index < 0:
-                raise ConfigError(f"index must be a non-negative integer, got {index}")
+            index = _integer("index", item.split("=", 1)[1], minimum=0)
         else:
             rest.append(item)
     return index, rest
@@ -128,14 +122,20 @@ def _cmd_coverage(args) -> int:
     return 0
 
 
-def _positive(name: str, value: str) -> int:
+def _integer(name: str, value: str, minimum: int) -> int:
+    """``value`` as an integer >= ``minimum`` (0 or 1), else a ConfigError naming ``name``."""
+    kind = "non-negative" if minimum == 0 else "positive"
     try:
         number = int(value)
     except ValueError:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}") from None
-    if number < 1:
-        raise ConfigError(f"{name} must be a positive integer, got {number}")
+        raise ConfigError(f"{name} must be a {kind} integer, got {value!r}") from None
+    if number < minimum:
+        raise ConfigError(f"{name} must be a {kind} integer, got {number}")
     return number
+
+
+def _positive(name: str, value: str) -> int:
+    return _integer(name, value, minimum=1)
 
 
 def _cmd_preview(args) -> int:

@@ -175,7 +175,7 @@ def self_eval_ap(coco: COCO, iou_type: str) -> float:
         results = coco.loadRes(detections)
         evaluator = COCOeval(coco, results, iou_type)
         if iou_type == "keypoints":  # COCO's default sigmas are the 17 person keypoints
-            evaluator.params.kpt_oks_sigmas = np.full(len(KEYPOINT_NAMES), 0.05)
+            evaluator.params.kpt_oks_sigmas = np.full(len(coco.dataset["categories"][0]["keypoints"]), 0.05)
         evaluator.evaluate()
         evaluator.accumulate()
         evaluator.summarize()

@@ -208,3 +208,17 @@ def test_progress_bar_only_on_a_terminal_and_when_enabled(tmp_path, monkeypatch)
     monkeypatch.setattr(sys, "stderr", hidden)
     generate(load_config(["n=2", "width=32", "height=24", f"out={tmp_path / 'b'}", "progress=false"]))
     assert hidden.getvalue() == ""
+
+
+@pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+@pytest.mark.parametrize("iou_type", ["bbox", "segm", "keypoints"])
+def test_written_coco_scores_perfect_ap_against_itself(dataset, iou_type, tmp_path):
+    """coco.json of a real dataset, box keypoints included, loads in pycocotools and
+    evaluates to AP 1.0 against itself."""
+    from test_coco import load, self_eval_ap
+
+    out, _, _ = dataset
+    coco_json = read_json(out / "coco.json")
+    assert all(len(c["keypoints"]) == 9 and len(c["skeleton"]) == 12 for c in coco_json["categories"])
+    assert all(len(a["keypoints"]) == 27 for a in coco_json["annotations"])
+    assert self_eval_ap(load(tmp_path, coco_json), iou_type) == pytest.approx(1.0)
