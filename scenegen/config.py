@@ -568,7 +568,12 @@ def output_formats(cfg: DictConfig) -> List[str]:
         ConfigError: an unknown format name.
     """
     value = cfg.format
-    names = [value] if isinstance(value, str) else [str(v) for v in value]
+    if isinstance(value, str):
+        names = [value]
+    elif OmegaConf.is_list(value) or isinstance(value, (list, tuple)):
+        names = [str(v) for v in value]
+    else:
+        raise ConfigError(f"format must be a format name or a list of them, got {value!r}; valid: {choices(FORMATS)}")
     unknown = [n for n in names if n not in FORMATS]
     if unknown:
         raise ConfigError(f"format {unknown[0]!r} is unknown; valid: {choices(FORMATS)} (several: format=[coco,bop])")

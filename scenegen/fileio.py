@@ -18,14 +18,16 @@ from typing import Any, BinaryIO, Iterator
 import numpy as np
 
 
-def _file_mode() -> int:
-    """Permissions of a new file under the process umask (mkstemp's are 0600)."""
+def _umask() -> int:
     umask = os.umask(0)
     os.umask(umask)
-    return 0o666 & ~umask
+    return umask
 
 
-_FILE_MODE = _file_mode()
+# permissions of ordinary new files and folders under the process umask (mkstemp's
+# files are 0600 and mkdtemp's folders 0700)
+_FILE_MODE = 0o666 & ~_umask()
+FOLDER_MODE = 0o777 & ~_umask()
 
 
 @contextmanager

@@ -21,6 +21,7 @@ re-sampled. Per object (instance id i + 1 for ``scene.objects[i]``):
                         pixels (visible pixels of the part; 0 if hidden), bbox [x, y, w, h]}
                        the parts' pixels sum to visible_pixels
     segmentation       COCO compressed RLE of the visible mask
+    amodal_segmentation  COCO compressed RLE of the amodal mask (nothing in front)
     amodal_bbox        [x, y, w, h] of the amodal mask (same convention as bbox)
     occluders          [{instance_id, pixels}] sorted by instance_id: for each other
                        object j visible inside this object's amodal mask, the number
@@ -41,13 +42,13 @@ re-sampled. Per object (instance id i + 1 for ``scene.objects[i]``):
                        KEYPOINT_NAMES), projected with K (pixels, pixel centres at
                        integers). flag 0: outside the image (or behind the camera,
                        where u = v = 0); 1: inside the image but hidden; 2: inside and
-                       visible. A keypoint is visible when, at its rounded pixel, the
-                       pixel belongs to this object, or there is no surface (depth 0),
-                       or the rendered depth >= its camera z - KEYPOINT_DEPTH_TOLERANCE
-                       (1 cm; corners lie on the surface of box-like objects, so a
-                       surface within 1 cm in front of one does not hide it). The box
-                       centre of a solid object is inside it, so it is usually hidden
-                       unless its own pixel shows the object.
+                       visible. A keypoint is visible when, at its rounded pixel,
+                       there is no surface (depth 0) or the rendered depth >= its
+                       camera z - KEYPOINT_DEPTH_TOLERANCE (1 cm; corners lie on the
+                       surface of box-like objects, so a surface within 1 cm in front
+                       of one does not hide it). Any nearer surface hides it, the
+                       object's own included (COCO's v = 1): the box centre of a solid
+                       object is inside it, so it is hidden.
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ def part_labels(variant, mask: np.ndarray, parts: np.ndarray, box: List[int] | N
     return labels
 
 
-def _keypoints(corners_camera: np.ndarray, K: np.ndarray, frame: Frame, instance_id: int) -> List[list]:
+def _keypoints(corners_camera: np.ndarray, K: np.ndarray, frame: Frame) -> List[list]:
     """[u, v, flag] of the 8 corners and the centre (see ``keypoints`` above)."""
     points = np.vstack([corners_camera, corners_camera.mean(axis=0)])
     z = points[:, 2]
@@ -137,7 +138,8 @@ def _keypoints(corners_camera: np.ndarray, K: np.ndarray, frame: Frame, instance
     inside = in_front & (col >= 0) & (col < width) & (row >= 0) & (row < height)
     col, row = np.where(inside, col, 0), np.where(inside, row, 0)
     depth = frame.depth[row, col]
-    visible = (frame.instances[row, col] == instance_id) | (depth <= 0) | (depth >= z - KEYPOINT_DEPTH_TOLERANCE)
+    # only depth decides: a surface of the object itself in front of the point hides it
+    visible = (depth <= 0) | (depth >= z - KEYPOINT_DEPTH_TOLERANCE)
     flags = np.where(inside, np.where(visible, 2, 1), 0)
     return [[float(u), float(v), int(f)] for (u, v), f in zip(uv, flags)]
 
@@ -219,7 +221,7 @@ def object_labels(scene: Scene, frame: Frame, dictionary: ObjectDictionary, fact
                 "box3d_camera": corners_camera.tolist(),
                 "cam_R_m2c": camera_from_object[:3, :3].ravel().tolist(),
                 "cam_t_m2c": (camera_from_object[:3, 3] * 1000.0).tolist(),
-                "keypoints": _keypoints(corners_camera, camera.K, frame, i + 1),
+                "keypoints": _keypoints(corners_camera, camera.K, frame),
             }
         )
     return labels

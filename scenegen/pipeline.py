@@ -199,6 +199,16 @@ def export_formats(cfg, out: Path) -> list[str]:
     return sorted(str(Path(p).resolve().relative_to(out.resolve())) for p in written)
 
 
+RUN_KEYS = ("out", "workers", "progress")  # config keys that do not change the data
+
+
+def _data_config(cfg):
+    data = config_to_dict(cfg)
+    for key in RUN_KEYS:
+        data.pop(key, None)
+    return OmegaConf.create(data)
+
+
 def finish(cfg) -> dict:
     """Build coco.json and coverage.json from the scene records of ``cfg.out``, export the
     other formats of ``cfg.format``, then write manifest.json (last) with the sha256 of
@@ -226,8 +236,10 @@ def finish(cfg) -> dict:
         "seed": int(cfg.seed),
         "n": int(cfg.n),
         # YAML text rather than a JSON object: it keeps the key order (which names part
-        # styles); load it with scenegen.formats._dataset.manifest_config
-        "config": OmegaConf.to_yaml(cfg),
+        # styles); load it with scenegen.formats._dataset.manifest_config. Keys of the
+        # run, not of the data (the folder, workers, the progress bar), are left out, so
+        # the manifest is the same wherever and however the dataset was made.
+        "config": OmegaConf.to_yaml(_data_config(cfg)),
         "files": {name: sha256_file(out / name) for name in sorted(files)},
     }
     write_json(out / MANIFEST, manifest)

@@ -137,6 +137,7 @@ def context_boxes(scene: Scene) -> List[Tuple[Tuple[float, float, float], np.nda
 MAX_INSTANCES = 0xFFFF  # ids in the red and green channels of the id pass
 MAX_PARTS = 0xFF  # part indices in its blue channel
 SHADER_DIR = Path(__file__).with_name("shaders")  # the normals pass's shaders
+_NORMAL_PROGRAMS: Dict[int, object] = {}  # id of pyrender's GL renderer -> ShaderProgramCache
 
 
 def _id_color(instance_id: int, part_index: int = 0) -> Tuple[int, int, int]:
@@ -187,6 +188,10 @@ def release_gl_context() -> None:
     """Delete the process's GL context (runs at exit; no Renderer may render after it)."""
     global _OFFSCREEN
     if _OFFSCREEN is not None:
+        _OFFSCREEN._platform.make_current()
+        for programs in _NORMAL_PROGRAMS.values():
+            programs.clear()  # while their context is current
+        _NORMAL_PROGRAMS.clear()
         _OFFSCREEN.delete()
         _OFFSCREEN = None
 
@@ -227,7 +232,6 @@ class Renderer:
         self._object_geometry: Dict[tuple, tuple] = {}
         self._object_meshes: Dict[tuple, object] = {}
         self._textures: Dict[str, object] = {}  # texture name -> pyrender.Texture
-        self._normal_programs: Dict[int, object] = {}  # GL renderer id -> ShaderProgramCache
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -404,9 +408,11 @@ class Renderer:
         from pyrender.shader_program import ShaderProgramCache  # noqa: PLC0415 (lazy, like pyrender)
 
         gl_renderer = renderer._renderer  # pyrender's own (private) renderer of this context
-        programs = self._normal_programs.get(id(gl_renderer))
+        # one program cache per GL renderer for the whole process (the offscreen
+        # renderers live as long as it), so Renderers made again do not compile again
+        programs = _NORMAL_PROGRAMS.get(id(gl_renderer))
         if programs is None:
-            programs = self._normal_programs[id(gl_renderer)] = ShaderProgramCache(shader_dir=str(SHADER_DIR))
+            programs = _NORMAL_PROGRAMS[id(gl_renderer)] = ShaderProgramCache(shader_dir=str(SHADER_DIR))
         node_map = {node: (0, 0, 0) for node in context_nodes}
         node_map.update({node: (0, 0, 0) for nodes in object_nodes for node, _ in nodes})
         saved, gl_renderer._program_cache = gl_renderer._program_cache, programs

@@ -22,7 +22,7 @@ from datasets_fixture import N_SCENES, small_dataset  # noqa: F401  (fixture)
 def bop(small_dataset):
     written = export_bop(small_dataset)
     root = Path(small_dataset) / "bop"
-    scene = root / "train_pbr" / "000000"
+    scene = root / "train" / "000000"
 
     def load(name):
         return json.loads((scene / name).read_text())
@@ -87,8 +87,10 @@ def test_masks(bop, small_dataset, renderer):
             assert info["px_count_valid"] == int(((amodal > 0) & (depth > 0)).sum())
             assert info["visib_fract"] == pytest.approx(info["px_count_visib"] / info["px_count_all"], abs=0)
             ys, xs = np.nonzero(visib)
-            assert info["bbox_visib"] == [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1]
-            assert info["bbox_visib"] == record["objects"][g]["bbox"]
+            # bop_toolkit's calc_2d_bbox: w = x_max - x_min; scenegen's bbox counts pixels
+            assert info["bbox_visib"] == [xs.min(), ys.min(), xs.max() - xs.min(), ys.max() - ys.min()]
+            x, y, w, h = record["objects"][g]["bbox"]
+            assert info["bbox_visib"] == [x, y, w - 1, h - 1]
 
 
 def test_models_and_poses_project_into_bbox_obj(bop, small_dataset):
@@ -115,17 +117,17 @@ def test_models_and_poses_project_into_bbox_obj(bop, small_dataset):
             uv = cam @ K.T
             uv = uv[:, :2] / uv[:, 2:]
             x, y, w, h = info["bbox_obj"]
-            assert (uv[:, 0] >= x - 1).all() and (uv[:, 0] <= x + w).all()
-            assert (uv[:, 1] >= y - 1).all() and (uv[:, 1] <= y + h).all()
-            # the projected points' box matches bbox_obj (within a pixel on each side)
-            assert abs(uv[:, 0].min() - x) <= 1 and abs(uv[:, 0].max() - (x + w - 1)) <= 1
-            assert abs(uv[:, 1].min() - y) <= 1 and abs(uv[:, 1].max() - (y + h - 1)) <= 1
+            # pixel centres within the projected points' box (bop_toolkit: w = x_max - x_min)
+            assert (uv[:, 0] > x - 1).all() and (uv[:, 0] < x + w + 1).all()
+            assert (uv[:, 1] > y - 1).all() and (uv[:, 1] < y + h + 1).all()
+            assert x - 1 < uv[:, 0].min() <= x and x + w <= uv[:, 0].max() < x + w + 1
+            assert y - 1 < uv[:, 1].min() <= y and y + h <= uv[:, 1].max() < y + h + 1
             # and the rendered full silhouette's box, where it lies inside the image
             amodal = read_png(bop["scene"] / "mask" / f"{i:06d}_{g:06d}.png") > 0
             ys, xs = np.nonzero(amodal)
             if xs.min() > 0 and ys.min() > 0 and xs.max() < width - 1 and ys.max() < height - 1:
-                assert abs(xs.min() - x) <= 1 and abs(xs.max() - (x + w - 1)) <= 1
-                assert abs(ys.min() - y) <= 1 and abs(ys.max() - (y + h - 1)) <= 1
+                assert abs(xs.min() - x) <= 1 and abs(xs.max() - (x + w)) <= 1
+                assert abs(ys.min() - y) <= 1 and abs(ys.max() - (y + h)) <= 1
                 checked += 1
     assert checked >= N_SCENES
 

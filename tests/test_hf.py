@@ -59,7 +59,8 @@ def test_rows_equal_records(loaded, small_dataset):
         assert (row["width"], row["height"]) == (record["width"], record["height"])
         assert row["depth_scale"] == record["depth_scale"]
         assert row["camera_K"] == record["camera"]["K"]
-        assert row["layers"] == {k: record["files"][k] for k in ("depth", "instances", "semantic", "parts")}
+        assert row["layers"] == {k: v for k, v in record["files"].items() if k != "rgb"}
+        assert set(row["layers"]) == {"depth", "instances", "semantic", "parts", "normals"}
         for name, _ in OBJECT_FIELDS:
             assert row["objects"][name] == [o[name] for o in record["objects"]], name
         assert row["objects"]["instance_id"] == list(range(1, len(record["objects"]) + 1))

@@ -1,8 +1,8 @@
 """BOP export of a finished dataset folder (https://github.com/thodan/bop_toolkit,
 docs/bop_datasets_format.md).
 
-Layout written by :func:`export_bop` under ``DIR/bop/`` (``SPLIT`` = ``train_pbr`` by
-default; all the dataset's scenes form one BOP scene, ``000000``; the BOP image id
+Layout written by :func:`export_bop` under ``DIR/bop/`` (``SPLIT`` = ``train`` by
+default: PNG images, as bop_toolkit expects outside ``*_pbr`` splits, which are JPEG; all the dataset's scenes form one BOP scene, ``000000``; the BOP image id
 ``im_id`` is the scenegen scene index)::
 
     camera.json                    cx, cy, fx, fy, width, height, depth_scale of scene 0
@@ -35,14 +35,15 @@ dataset always gives the same ids; ``scenegen_models.json`` maps each back to it
 PLY files are binary little-endian with vertex normals, written by trimesh.
 
 Poses. ``cam_R_m2c``, ``cam_t_m2c`` map model points (mm) to the camera frame (OpenCV:
-x right, y down, z forward; mm): ``x_cam = R x_model + t``, from the record's
-``scene`` (``ObjectInstance.world_from_object()``) and ``camera.world_from_camera``.
+x right, y down, z forward; mm): ``x_cam = R x_model + t``: the labels' own
+``cam_R_m2c`` / ``cam_t_m2c``.
 
-gt_info. ``bbox_obj`` is the box of the pixels whose centres (at integer
-coordinates) lie within the extent of the model's vertices projected with cam_K
-(columns ``ceil(min u) .. floor(max u)``), not clipped to the image: the box of the
-object's full rasterised silhouette (a projected mesh's extremes lie at vertices).
-``bbox_visib`` is the box of the visible mask. Boxes are ``[x, y, w, h]``;
+gt_info. ``bbox_obj`` is the box of the pixels whose centres lie within the extent of
+the model's vertices projected with cam_K: the box of the full rasterised silhouette
+(not clipped to the image unless the model straddles the camera plane, when
+the amodal mask's box stands in). ``bbox_visib`` is the box of the visible mask. Boxes are ``[x, y, w, h]`` in
+bop_toolkit's convention (``misc.calc_2d_bbox``: ``w = x_max - x_min``, one less than
+the pixel count; scenegen's own ``bbox`` labels count pixels);
 ``[-1, -1, -1, -1]`` for an empty mask. ``px_count_all`` counts the amodal mask (in the
 image), ``px_count_valid`` its pixels with depth > 0, ``px_count_visib`` the visible
 mask; ``visib_fract = px_count_visib / px_count_all`` (0 when the mask is empty).
@@ -68,7 +69,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import ScenegenError
-from ..fileio import dumps_json
+from ..fileio import FOLDER_MODE, dumps_json
 from ._dataset import finished_indices, manifest_config
 from .coco import rle_to_mask
 from .files import read_png, read_record, scene_stem
@@ -85,12 +86,13 @@ def _png(mask: np.ndarray) -> bytes:
 
 
 def mask_bbox(mask: np.ndarray) -> list:
-    """``[x, y, w, h]`` of the true pixels of ``mask``; ``[-1, -1, -1, -1]`` if none."""
+    """``[x, y, w, h]`` of the true pixels of ``mask`` in bop_toolkit's convention
+    (``misc.calc_2d_bbox``: ``w = x_max - x_min``); ``[-1, -1, -1, -1]`` if none."""
     ys, xs = np.nonzero(mask)
     if xs.size == 0:
         return list(EMPTY_BOX)
     x0, y0 = int(xs.min()), int(ys.min())
-    return [x0, y0, int(xs.max()) - x0 + 1, int(ys.max()) - y0 + 1]
+    return [x0, y0, int(xs.max()) - x0, int(ys.max()) - y0]
 
 
 def project(K: np.ndarray, R: np.ndarray, t: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -104,10 +106,11 @@ def project(K: np.ndarray, R: np.ndarray, t: np.ndarray, points: np.ndarray) -> 
 def projected_bbox(uv: np.ndarray) -> list:
     """``[x, y, w, h]`` of the pixels whose centres (integer coordinates) lie in the box
     of projected points ``uv`` (N, 2): columns ``ceil(min u) .. floor(max u)``, rows
-    likewise (at least one pixel each way): the pixels a rasteriser fills."""
+    likewise, the pixels a rasteriser fills; in bop_toolkit's convention
+    (``w = x_max - x_min``)."""
     low = np.ceil(uv.min(axis=0) - 1e-9)
     high = np.maximum(np.floor(uv.max(axis=0) + 1e-9), low)
-    return [int(low[0]), int(low[1]), int(high[0] - low[0] + 1), int(high[1] - low[1] + 1)]
+    return [int(low[0]), int(low[1]), int(high[0] - low[0]), int(high[1] - low[1])]
 
 
 def _symmetries(order: int) -> dict:
@@ -192,7 +195,7 @@ def _dictionary_of(root: Path) -> "ObjectDictionary":
 def export_bop(
     root: str | Path,
     dictionary=None,
-    split: str = "train_pbr",
+    split: str = "train",
     n: Optional[int] = None,
 ) -> List[Path]:
     """Write the finished dataset ``root`` in the BOP format under ``root/bop/``.
@@ -221,6 +224,7 @@ def export_bop(
 
     final = root / BOP_FOLDER
     build = Path(tempfile.mkdtemp(prefix=f".{BOP_FOLDER}.", suffix=".tmp", dir=root))
+    os.chmod(build, FOLDER_MODE)  # mkdtemp makes it 0700; it becomes bop/
     written: List[str] = []
 
     def write(relative: str, data: bytes) -> None:
@@ -267,9 +271,9 @@ def export_bop(
             gts, infos = [], []
             for g, obj in enumerate(scene.objects):
                 obj_id = models.obj_id(obj, record["objects"][g])
-                camera_from_object = camera_from_world @ obj.world_from_object()
-                R = camera_from_object[:3, :3]
-                t = camera_from_object[:3, 3] * 1000.0
+                label = record["objects"][g]
+                R = np.reshape(np.asarray(label["cam_R_m2c"], dtype=float), (3, 3))
+                t = np.asarray(label["cam_t_m2c"], dtype=float)
                 gts.append(
                     {
                         "obj_id": obj_id,
@@ -321,12 +325,18 @@ def export_bop(
         if first_camera is not None:
             write("camera.json", dumps_json(first_camera).encode("utf-8"))
 
-        # swap the finished tree in
+        # swap the finished tree in; on a failure the earlier tree is put back
         old: Optional[Path] = None
         if final.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{BOP_FOLDER}.old.", dir=root))
             os.replace(final, old / BOP_FOLDER)
-        os.replace(build, final)
+        try:
+            os.replace(build, final)
+        except BaseException:
+            if old is not None:
+                os.replace(old / BOP_FOLDER, final)
+                shutil.rmtree(old, ignore_errors=True)
+            raise
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:

@@ -12,7 +12,8 @@ loads the RGB images (``image``, a PIL image) with their scene and object labels
      "index": 0, "seed": ..., "context": "room", "width": 640, "height": 480,
      "depth_scale": 1.0,
      "camera_K": [[fx, 0, cx], [0, fy, cy], [0, 0, 1]],
-     "layers": {"depth": "depth/000000.png", "instances": ..., "semantic": ..., "parts": ...},
+     "layers": {"depth": "depth/000000.png", "instances": ..., "semantic": ..., "parts": ...,
+                "normals": ...},
      "objects": {"instance_id": [1, 2, ...], "category": [...], "category_id": [...],
                  "entry": [...], "style": [...], "bbox": [[x, y, w, h], ...],
                  "visible_pixels": [...], "amodal_pixels": [...],
@@ -57,7 +58,7 @@ OBJECT_FIELDS = (
     ("visible_fraction", float),
     ("scale", float),
 )
-LAYERS = ("depth", "instances", "semantic", "parts")
+LAYERS = ("depth", "instances", "semantic", "parts", "normals")  # those the record has
 
 
 def metadata_row(record: dict) -> dict:
@@ -72,7 +73,7 @@ def metadata_row(record: dict) -> dict:
         "height": int(record["height"]),
         "depth_scale": float(record["depth_scale"]),
         "camera_K": [[float(v) for v in row] for row in record["camera"]["K"]],
-        "layers": {layer: record["files"][layer] for layer in LAYERS},
+        "layers": {layer: record["files"][layer] for layer in LAYERS if layer in record["files"]},
         "objects": {name: [convert(o[name]) for o in objects] for name, convert in OBJECT_FIELDS},
     }
 
