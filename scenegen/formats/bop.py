@@ -204,7 +204,7 @@ def export_bop(
         root: a finished dataset folder (with ``manifest.json``).
         dictionary: the :class:`~scenegen.dictionary.ObjectDictionary` the dataset was
             made with; default: rebuilt from the config in ``manifest.json``.
-        split: BOP split folder name (``train_pbr``, ``train``, ``val``, ``test``).
+        split: BOP split folder name (``train``, ``val``, ``test``; ``*_pbr`` splits expect JPEG).
         n: scene count, for a folder whose manifest is not written yet (``finish``).
 
     Returns:
@@ -217,7 +217,7 @@ def export_bop(
 
     root = Path(root)
     if not split or "/" in split or split.startswith("."):
-        raise ScenegenError(f"split must be a plain folder name (e.g. 'train_pbr'), got {split!r}")
+        raise ScenegenError(f"split must be a plain folder name (e.g. 'train'), got {split!r}")
     indices = finished_indices(root, n)
     if dictionary is None:
         dictionary = _dictionary_of(root)
