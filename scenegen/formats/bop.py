@@ -2,8 +2,9 @@
 docs/bop_datasets_format.md).
 
 Layout written by :func:`export_bop` under ``DIR/bop/`` (``SPLIT`` = ``train`` by
-default: PNG images, as bop_toolkit expects outside ``*_pbr`` splits, which are JPEG; all the dataset's scenes form one BOP scene, ``000000``; the BOP image id
-``im_id`` is the scenegen scene index)::
+default: PNG images, as bop_toolkit expects outside ``*_pbr`` splits, which are JPEG;
+all the dataset's scenes form one BOP scene, ``000000``; the BOP image id ``im_id`` is
+the scenegen scene index)::
 
     camera.json                    cx, cy, fx, fy, width, height, depth_scale of scene 0
                                    (per-image intrinsics: scene_camera.json)
