@@ -87,6 +87,14 @@ def _cmd_generate(args) -> int:
     cfg = load_config(args.overrides)
     manifest = generate(cfg)
     print(f"wrote {manifest['n']} scenes and {len(manifest['files'])} files to {cfg.out}", file=sys.stderr)
+    design = manifest.get("design")
+    if design:
+        print(
+            f"{design['strategy']} design of strength {design['strength']} over {', '.join(design['factors'])}: "
+            f"{len(design['rows'])} scenes; labels cover {design['covered']} of {design['tuples']} "
+            f"{design['strength']}-tuples ({design['covered'] / max(design['tuples'], 1):.1%})",
+            file=sys.stderr,
+        )
     return 0
 
 

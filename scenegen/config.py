@@ -77,6 +77,7 @@ class MaterialConfig:
 
 TEXTURE_PATTERNS = ("plain", "checker", "stripes", "noise")
 FORMATS = ("coco", "webdataset", "hf", "bop")  # dataset formats (scenegen.formats)
+STRATEGIES = ("random", "covering")  # how generate chooses its scenes
 
 
 @dataclass
@@ -219,6 +220,12 @@ class SceneGenConfig:
     # formats written besides the per-scene files: one name or a list (format=[hf,bop])
     # from FORMATS; COCO (coco.json) is always written
     format: Any = "coco"
+    # which scenes: "random" (n scenes drawn from the grammar) or "covering" (one
+    # directed scene per row of a covering array of strength `strength` over
+    # `design_factors`; n is then the number of rows)
+    strategy: str = "random"
+    strength: int = 2
+    design_factors: List[str] = field(default_factory=lambda: ["category", "pose", "context", "occlusion"])
 
 
 _SCHEMA_NAME = "scenegen_schema"
@@ -469,6 +476,18 @@ def validate_config(cfg: DictConfig) -> None:
         raise ConfigError(f"output.depth_scale must be > 0, got {cfg.output.depth_scale}")
     if not 0 <= cfg.output.png_compress_level <= 9:
         raise ConfigError("output.png_compress_level must be in 0..9")
+    if cfg.strategy not in STRATEGIES:
+        raise ConfigError(f"strategy is {cfg.strategy!r}; valid: {choices(STRATEGIES)}")
+    from .directives import DIRECTIVE_FACTORS  # noqa: PLC0415 (directives imports this module)
+
+    unknown = [f for f in cfg.design_factors if f not in DIRECTIVE_FACTORS]
+    if unknown or len(set(cfg.design_factors)) != len(cfg.design_factors) or not cfg.design_factors:
+        raise ConfigError(
+            f"design_factors must list distinct factors a directive can set, got {list(cfg.design_factors)}; "
+            f"valid: {choices(DIRECTIVE_FACTORS)}"
+        )
+    if not 1 <= cfg.strength <= len(cfg.design_factors):
+        raise ConfigError(f"strength must be between 1 and {len(cfg.design_factors)} (the number of design_factors), got {cfg.strength}")
     if cfg.output.shard_size < 1:
         raise ConfigError(f"output.shard_size must be >= 1 scenes, got {cfg.output.shard_size}")
     output_formats(cfg)

@@ -11,12 +11,13 @@ exists only for a complete dataset.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, Optional, Sequence
 
 from omegaconf import OmegaConf
 
@@ -54,16 +55,17 @@ class SceneWorker:
             self._renderer = Renderer(self.dictionary)
         return self._renderer
 
-    def make(self, index: int) -> tuple[Scene, Frame, list]:
-        """Sample, render and label scene ``index``."""
-        scene = self.sampler.sample(index)
+    def make(self, index: int, directive: Optional[dict] = None) -> tuple[Scene, Frame, list]:
+        """Sample (with ``directive``, default ``cfg.directive``), render and label scene
+        ``index``."""
+        scene = self.sampler.sample(index, directive)
         frame = self.renderer.render(scene)
         labels = object_labels(scene, frame, self.dictionary, self.cfg.factors)
         return scene, frame, labels
 
-    def write(self, index: int) -> int:
-        """Produce scene ``index`` and write its files into ``cfg.out``."""
-        scene, frame, labels = self.make(index)
+    def write(self, index: int, directive: Optional[dict] = None) -> int:
+        """Produce scene ``index`` (see :meth:`make`) and write its files into ``cfg.out``."""
+        scene, frame, labels = self.make(index, directive)
         write_scene(self.cfg.out, scene, frame, labels, self.cfg.output)
         return index
 
@@ -81,9 +83,9 @@ def _init_worker(cfg_dict: dict) -> None:
     _WORKER = SceneWorker(config_from_dict(cfg_dict))
 
 
-def _write_in_worker(index: int) -> int:
+def _write_in_worker(index: int, directive: Optional[dict] = None) -> int:
     assert _WORKER is not None, "worker not initialised"
-    return _WORKER.write(index)
+    return _WORKER.write(index, directive)
 
 
 def _prepare_output(out: Path) -> None:
@@ -116,26 +118,33 @@ def generate(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[
     Returns:
         The manifest (also written to ``cfg.out/manifest.json``).
     """
+    plan: list = []
+    if cfg.strategy == "covering":
+        from .plan import covering_plan  # noqa: PLC0415
+
+        plan = covering_plan(cfg, Sampler(cfg))
+        cfg = config_from_dict({**config_to_dict(cfg), "n": len(plan)})
     out = Path(cfg.out)
     _prepare_output(out)
     if progress is None:
         progress = bool(cfg.progress) and sys.stderr.isatty()
     indices = range(int(cfg.n))
     with _progress_bar(len(indices), progress) as bar:
-        for index in _run(cfg, indices):
+        for index in _run(cfg, indices, plan):
             bar.update(1)
             if on_scene is not None:
                 on_scene(index)
-    return finish(cfg)
+    return finish(cfg, plan)
 
 
-def _run(cfg, indices: range) -> Iterable[int]:
+def _run(cfg, indices: range, plan: list) -> Iterable[int]:
+    """Write the scenes of ``indices``; scene ``i`` follows ``plan[i]`` when there is a plan."""
     workers = min(int(cfg.workers), max(len(indices), 1))
     if workers <= 1:
         worker = SceneWorker(cfg)
         try:
             for index in indices:
-                yield worker.write(index)
+                yield worker.write(index, plan[index] if plan else None)
         finally:
             worker.close()
         return
@@ -144,7 +153,7 @@ def _run(cfg, indices: range) -> Iterable[int]:
     with ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(config_to_dict(cfg),)
     ) as pool:
-        futures = [pool.submit(_write_in_worker, index) for index in indices]
+        futures = [pool.submit(_write_in_worker, index, plan[index] if plan else None) for index in indices]
         try:
             for future in as_completed(futures):
                 yield future.result()
@@ -199,6 +208,38 @@ def export_formats(cfg, out: Path) -> list[str]:
     return sorted(str(Path(p).resolve().relative_to(out.resolve())) for p in written)
 
 
+def design_summary(cfg, plan: Sequence[dict], records: Sequence[dict]) -> dict:
+    """The plan and the t-way coverage its target objects reached, measured from their
+    labels: ``{"strategy", "strength", "factors", "rows", "tuples", "covered",
+    "missing"}`` (t-tuples of design-factor levels the plan asks for)."""
+    factors, strength = list(cfg.design_factors), int(cfg.strength)
+    wanted = _tuples(plan, factors, strength)
+    seen = _tuples(
+        [record["objects"][record["scene"]["target"]]["factors"] for record in records if record["scene"]["target"] >= 0],
+        factors,
+        strength,
+    )
+    missing = sorted(wanted - seen)
+    return {
+        "strategy": str(cfg.strategy),
+        "strength": strength,
+        "factors": factors,
+        "rows": [dict(row) for row in plan],
+        "tuples": len(wanted),
+        "covered": len(wanted) - len(missing),
+        "missing": [dict(pairs) for pairs in missing],
+    }
+
+
+def _tuples(rows: Iterable[dict], factors: Sequence[str], strength: int) -> set:
+    """Every t-tuple (as sorted (factor, level) pairs) that ``rows`` show."""
+    return {
+        tuple((f, str(row[f])) for f in combo)
+        for row in rows
+        for combo in itertools.combinations(factors, strength)
+    }
+
+
 RUN_KEYS = ("out", "workers", "progress")  # config keys that do not change the data
 
 
@@ -209,7 +250,7 @@ def _data_config(cfg):
     return OmegaConf.create(data)
 
 
-def finish(cfg) -> dict:
+def finish(cfg, plan: Sequence[dict] = ()) -> dict:
     """Build coco.json and coverage.json from the scene records of ``cfg.out``, export the
     other formats of ``cfg.format``, then write manifest.json (last) with the sha256 of
     every file of the dataset."""
@@ -242,5 +283,7 @@ def finish(cfg) -> dict:
         "config": OmegaConf.to_yaml(_data_config(cfg)),
         "files": {name: sha256_file(out / name) for name in sorted(files)},
     }
+    if plan:
+        manifest["design"] = design_summary(cfg, plan, records)
     write_json(out / MANIFEST, manifest)
     return manifest

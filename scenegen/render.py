@@ -196,6 +196,16 @@ def release_gl_context() -> None:
         _OFFSCREEN = None
 
 
+class _OrderedNodes(dict):
+    """An insertion-ordered set of pyrender nodes (the operations pyrender.Scene uses)."""
+
+    def add(self, node) -> None:
+        self[node] = None
+
+    def remove(self, node) -> None:
+        del self[node]
+
+
 class _StepClock:
     """Adds the seconds since the previous lap to ``timings[step]`` (no-op without a dict)."""
 
@@ -367,6 +377,11 @@ class Renderer:
         if len(scene.objects) > MAX_INSTANCES:
             raise RenderError(f"{len(scene.objects)} objects exceed the id pass's {MAX_INSTANCES}")
         pr_scene = pr.Scene(bg_color=[*context.background, 1.0], ambient_light=[context.ambient] * 3)
+        # pyrender keeps mesh nodes in a set and draws them in its iteration order
+        # (stable-sorted by distance, and the parts of an object tie): a set of objects
+        # hashed by address iterates differently from run to run, and so would the
+        # winner of every depth tie between coplanar faces. Insertion order fixes it.
+        pr_scene._mesh_nodes = _OrderedNodes()
         context_nodes = self._context_nodes(pr_scene, scene)
         object_nodes = []
         for obj in scene.objects:

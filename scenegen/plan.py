@@ -1,0 +1,81 @@
+"""Directive plans: which scenes a dataset should hold, one directive per scene.
+
+``strategy=covering`` turns a covering array (:mod:`scenegen.design`) over
+``cfg.design_factors`` into a plan: row ``i`` is the directive of scene ``i``, so the
+dataset's target objects show every feasible t-way combination of levels (t =
+``cfg.strength``).
+
+Feasibility comes from the sampler's own directive checks: a pair of levels is
+forbidden when a directive asking for both is refused
+(:func:`scenegen.directives.check_directive`: a ball has only pose ``any``, lamps never
+appear outdoors, ...), and a level is dropped when it is refused alone. Every row of
+the plan is checked again as a whole directive, so a plan never asks the sampler for
+an impossible scene.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Dict, List
+
+import numpy as np
+
+from .design import covering_array
+from .directives import Directive, check_directive
+from .errors import ConfigError
+from .factors import universe
+
+PLAN_ITERATIONS = 30_000  # fixed search budget: the plan depends only on the config
+PLAN_MAX_SECONDS = 600.0  # far beyond the budget's need; only a guard against a hang
+
+
+def _feasible(directive: Dict[str, str], sampler) -> bool:
+    try:
+        check_directive(Directive.from_mapping(directive), sampler.grammar, sampler.cfg)
+    except ConfigError:
+        return False
+    return True
+
+
+def design_space(cfg, sampler) -> tuple[Dict[str, List[str]], List[Dict[str, str]]]:
+    """(levels of each design factor that a directive can ask for alone, forbidden
+    pairs of levels) for ``cfg.design_factors``."""
+    all_levels, _ = universe(cfg)
+    levels = {
+        factor: [level for level in all_levels[factor] if _feasible({factor: level}, sampler)]
+        for factor in cfg.design_factors
+    }
+    forbidden = [
+        {fa: la, fb: lb}
+        for fa, fb in itertools.combinations(cfg.design_factors, 2)
+        for la in levels[fa]
+        for lb in levels[fb]
+        if not _feasible({fa: la, fb: lb}, sampler)
+    ]
+    return levels, forbidden
+
+
+def covering_plan(cfg, sampler) -> List[Dict[str, str]]:
+    """One directive per scene: the rows of a covering array of strength
+    ``cfg.strength`` over ``cfg.design_factors``, seeded by ``cfg.seed``.
+
+    Raises:
+        ConfigError: a row the pairwise constraints allow is still infeasible as a whole
+            directive (a constraint among three or more factors).
+    """
+    levels, forbidden = design_space(cfg, sampler)
+    rows = covering_array(
+        levels,
+        int(cfg.strength),
+        np.random.default_rng(np.random.SeedSequence(int(cfg.seed), spawn_key=(0xC0, 0x7E))),
+        forbidden=forbidden,
+        iterations=PLAN_ITERATIONS,
+        max_seconds=PLAN_MAX_SECONDS,
+    )
+    for row in rows:
+        if not _feasible(row, sampler):
+            raise ConfigError(
+                f"covering plan row {row} is not a feasible directive although each pair of its "
+                f"levels is; lower strength or drop a factor from design_factors"
+            )
+    return rows
