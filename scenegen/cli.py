@@ -48,6 +48,14 @@ def _parser() -> argparse.ArgumentParser:
 
     coverage = commands.add_parser("coverage", help="print which factor combinations a dataset covers")
     coverage.add_argument("dataset", metavar="DIR", help="dataset folder written by 'scenegen generate'")
+    coverage.add_argument(
+        "--strength", type=int, default=None, metavar="T",
+        help="report t-way coverage of the design factors (from the dataset's config) instead of the "
+        "category x pose x context table",
+    )
+    coverage.add_argument("--factors", default=None, help="comma-separated factors for --strength (default: design_factors)")
+    coverage.add_argument("--min-count", type=int, default=1, metavar="K", help="a tuple counts once K objects show it")
+    coverage.add_argument("--format", choices=("text", "json", "md"), default="text", help="output format for --strength")
 
     preview = commands.add_parser(
         "preview",
@@ -126,7 +134,20 @@ def _cmd_coverage(args) -> int:
     path = Path(args.dataset) / COVERAGE
     if not path.is_file():
         raise ScenegenError(f"{path} not found: is {args.dataset!r} a dataset written by 'scenegen generate'?")
-    print(CoverageTracker.from_dict(read_json(path)).format_table())
+    if args.strength is None:
+        print(CoverageTracker.from_dict(read_json(path)).format_table())
+        return 0
+    from .config import config_from_dict
+    from .formats._dataset import finished_indices, manifest_config
+    from .formats.files import read_record
+    from .sampler import Sampler
+    from .tway import format_report, tway_report
+
+    cfg = config_from_dict(manifest_config(args.dataset))
+    factors = args.factors.split(",") if args.factors else None
+    records = (read_record(args.dataset, i) for i in finished_indices(args.dataset))
+    report = tway_report(records, cfg, args.strength, Sampler(cfg), factors, args.min_count)
+    print(format_report(report, args.format))
     return 0
 
 

@@ -21,8 +21,8 @@ from typing import Dict, List
 import numpy as np
 
 from .design import covering_array
-from .directives import Directive, check_directive
-from .errors import ConfigError
+from .directives import DIRECTIVE_FACTORS, Directive, check_directive
+from .errors import ConfigError, choices
 from .factors import universe
 
 PLAN_ITERATIONS = 30_000  # fixed search budget: the plan depends only on the config
@@ -37,17 +37,25 @@ def _feasible(directive: Dict[str, str], sampler) -> bool:
     return True
 
 
-def design_space(cfg, sampler) -> tuple[Dict[str, List[str]], List[Dict[str, str]]]:
-    """(levels of each design factor that a directive can ask for alone, forbidden
-    pairs of levels) for ``cfg.design_factors``."""
+def design_space(cfg, sampler, factors=None) -> tuple[Dict[str, List[str]], List[Dict[str, str]]]:
+    """(levels of each factor that a directive can ask for alone, forbidden pairs of
+    levels) for ``factors`` (default ``cfg.design_factors``).
+
+    Raises:
+        ConfigError: a factor a directive cannot set.
+    """
+    factors = list(factors if factors is not None else cfg.design_factors)
     all_levels, _ = universe(cfg)
+    unknown = [f for f in factors if f not in DIRECTIVE_FACTORS]
+    if unknown:
+        raise ConfigError(f"factor {unknown[0]!r} cannot be designed; valid: {choices(DIRECTIVE_FACTORS)}")
     levels = {
         factor: [level for level in all_levels[factor] if _feasible({factor: level}, sampler)]
-        for factor in cfg.design_factors
+        for factor in factors
     }
     forbidden = [
         {fa: la, fb: lb}
-        for fa, fb in itertools.combinations(cfg.design_factors, 2)
+        for fa, fb in itertools.combinations(factors, 2)
         for la in levels[fa]
         for lb in levels[fb]
         if not _feasible({fa: la, fb: lb}, sampler)
