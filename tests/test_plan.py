@@ -7,13 +7,12 @@ import pytest
 
 from scenegen.cli import main
 from scenegen.config import load_config
-from scenegen.directives import Directive, check_directive
-from scenegen.errors import ConfigError
 from scenegen.fileio import read_json
-from scenegen.factors import universe
 from scenegen.pipeline import generate
 from scenegen.plan import covering_plan
 from scenegen.sampler import Sampler
+
+from brute import feasible_full_rows
 
 pytestmark = pytest.mark.render
 SMALL = ["width=64", "height=48", "progress=false"]
@@ -22,18 +21,12 @@ SMALL = ["width=64", "height=48", "progress=false"]
 def _feasible_pairs(cfg, sampler) -> set:
     """Every pair of design-factor levels some full feasible directive contains, by brute
     force over the full product of levels (independent of the plan's pairwise checks)."""
-    levels, _ = universe(cfg)
     factors = list(cfg.design_factors)
-    pairs = set()
-    for row in itertools.product(*(levels[f] for f in factors)):
-        directive = dict(zip(factors, row))
-        try:
-            check_directive(Directive.from_mapping(directive), sampler.grammar, cfg)
-        except ConfigError:
-            continue
-        for fa, fb in itertools.combinations(factors, 2):
-            pairs.add(((fa, directive[fa]), (fb, directive[fb])))
-    return pairs
+    return {
+        ((fa, row[fa]), (fb, row[fb]))
+        for row in feasible_full_rows(cfg, sampler, factors)
+        for fa, fb in itertools.combinations(factors, 2)
+    }
 
 
 @pytest.fixture(scope="module")

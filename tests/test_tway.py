@@ -9,13 +9,13 @@ import pytest
 
 from scenegen.cli import main
 from scenegen.config import load_config
-from scenegen.directives import Directive, check_directive
-from scenegen.errors import ConfigError
 from scenegen.factors import universe
 from scenegen.fileio import read_json
 from scenegen.pipeline import generate
 from scenegen.sampler import Sampler
 from scenegen.tway import format_report, tway_report
+
+from brute import feasible_full_rows
 
 pytestmark = pytest.mark.render
 FACTORS = ["category", "pose", "context", "occlusion"]
@@ -30,22 +30,11 @@ def dataset(tmp_path_factory):
     return out, cfg, records
 
 
-def _feasible_full_rows(cfg, sampler):
-    levels, _ = universe(cfg)
-    for row in itertools.product(*(levels[f] for f in FACTORS)):
-        directive = dict(zip(FACTORS, row))
-        try:
-            check_directive(Directive.from_mapping(directive), sampler.grammar, cfg)
-        except ConfigError:
-            continue
-        yield directive
-
-
 @pytest.mark.parametrize("strength, min_count", [(1, 1), (2, 1), (2, 3), (3, 1)])
 def test_report_equals_brute_force_recount(dataset, strength, min_count):
     _, cfg, records = dataset
     sampler = Sampler(cfg)
-    rows = list(_feasible_full_rows(cfg, sampler))
+    rows = list(feasible_full_rows(cfg, sampler, FACTORS))
     feasible = {tuple((f, row[f]) for f in combo) for row in rows for combo in itertools.combinations(FACTORS, strength)}
     seen = Counter(
         tuple((f, obj["factors"][f]) for f in combo)
