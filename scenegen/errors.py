@@ -3,6 +3,8 @@ finite set of valid choices, lists them."""
 
 from __future__ import annotations
 
+import numbers
+
 
 class ScenegenError(Exception):
     """Base class of every error scenegen raises on purpose."""
@@ -36,3 +38,12 @@ class CoverageError(ScenegenError, ValueError):
 def choices(values) -> str:
     """Format valid choices for an error message: ``'a', 'b', 'c'``."""
     return ", ".join(repr(v) for v in sorted(values))
+
+
+def positive_int(value, name: str, meaning: str = "") -> int:
+    """``value`` as an int if it is an integer >= 1 (not a bool), else a ConfigError
+    naming ``name`` (``meaning``, e.g. "scenes per shard", is added in brackets)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        hint = f" ({meaning})" if meaning else ""
+        raise ConfigError(f"{name} must be a positive integer{hint}, got {value!r}")
+    return int(value)

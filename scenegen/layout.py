@@ -25,7 +25,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from .dictionary import ObjectEntry
-from .geometry import convex_polygon_contains, footprint, rectangles_overlap, yaw_rotation
+from .geometry import box_corners, convex_polygon_contains, footprint, rectangles_overlap, yaw_rotation
 from .grammar import SCENE_RELATIONS, ObjectNode, RelationNode, RepeatNode, RuleNode
 
 FLOOR_MARGIN = 0.05  # metres kept free along the floor's edge (walls stand there)
@@ -64,11 +64,22 @@ class Placed:
     def z_range(self) -> tuple[float, float]:
         return float(self.position[2]), float(self.position[2] + self.extents[2])
 
-    def corners(self) -> np.ndarray:
-        """(4, 2) footprint corners (the bounding circle's square when ``free_yaw``)."""
+    def _footprint(self) -> tuple[np.ndarray, float]:
+        """(half sizes (2,) metres, yaw) of the footprint: the bounding circle's square
+        while the yaw is still free (the target of a directive is turned later)."""
         if self.free_yaw:
-            return footprint(self.position[:2], (self.radius, self.radius), 0.0)
-        return footprint(self.position[:2], self.extents[:2] / 2, self.yaw)
+            return np.array([self.radius, self.radius]), 0.0
+        return self.extents[:2] / 2, self.yaw
+
+    def corners(self) -> np.ndarray:
+        """(4, 2) footprint corners."""
+        half, yaw = self._footprint()
+        return footprint(self.position[:2], half, yaw)
+
+    def box(self) -> np.ndarray:
+        """(8, 3) world corners of the object's box over its footprint."""
+        half, yaw = self._footprint()
+        return box_corners(self.position, yaw, (2 * half[0], 2 * half[1], self.extents[2]))
 
     @property
     def top_inradius(self) -> float:

@@ -31,7 +31,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .errors import ConfigError, ScenegenError
+from .errors import ConfigError, ScenegenError, positive_int
 from .fileio import atomic_write_bytes
 
 Color = Tuple[int, int, int]
@@ -350,12 +350,6 @@ def write_sheet(path: str | os.PathLike, sheet: np.ndarray) -> Path:
 # --------------------------------------------------------------------------- sources
 
 
-def _check_count(count: int) -> int:
-    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
-        raise ConfigError(f"count must be a positive integer, got {count!r}")
-    return int(count)
-
-
 def dataset_items(root: str | os.PathLike, count: int = 16) -> List[PreviewItem]:
     """The first ``count`` scenes (by index) of the dataset folder ``root``.
 
@@ -365,7 +359,7 @@ def dataset_items(root: str | os.PathLike, count: int = 16) -> List[PreviewItem]
     """
     from .formats import files
 
-    count = _check_count(count)
+    count = positive_int(count, "count")
     root = Path(root)
     if not root.is_dir():
         raise ScenegenError(f"dataset folder {str(root)!r} not found")
@@ -398,7 +392,7 @@ def config_items(cfg, count: int = 16, start: int = 0) -> List[PreviewItem]:
     memory (nothing is written)."""
     from .pipeline import SceneWorker
 
-    count = _check_count(count)
+    count = positive_int(count, "count")
     worker = SceneWorker(cfg)
     items = []
     try:

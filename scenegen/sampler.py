@@ -29,9 +29,9 @@ from .dictionary import ObjectDictionary
 from .directives import Directive, check_directive, feasible_contexts, matching_entries
 from .errors import PlacementError
 from .factors import AZIMUTH_BINS
-from .geometry import box_corners, direction, intrinsics_from_fov, look_at_opencv, project
+from .geometry import direction, intrinsics_from_fov, look_at_opencv, project
 from .grammar import RelationNode, compile_grammar, head, object_nodes, walk
-from .layout import LayoutFailed, Placed, Placer, Surface, copy_layout, dependents, translate, turn
+from .layout import LayoutFailed, Placer, Surface, copy_layout, dependents, translate, turn
 from .scene import Camera, Context, Light, ObjectInstance, Scene
 from .visibility import visible_fraction
 
@@ -335,7 +335,7 @@ class Sampler:
         enough that their bounding sphere fits the narrower field of view, so every
         object is inside the frame."""
         width, height = self._size
-        corners = np.vstack([_box(p) for p in placed])
+        corners = np.vstack([p.box() for p in placed])
         target = (corners.min(axis=0) + corners.max(axis=0)) / 2
         radius = float(np.linalg.norm(corners - target, axis=1).max())
         fov_x = 2 * math.atan(math.tan(view.fov_y / 2) * width / height)
@@ -364,7 +364,7 @@ class Sampler:
         """Every object's box is in front of the camera and partly inside the image."""
         camera_from_world = np.linalg.inv(camera.pose)
         for p in placed:
-            corners = _box(p)
+            corners = p.box()
             depth = corners @ camera_from_world[2, :3] + camera_from_world[2, 3]
             if depth.min() <= camera.znear or depth.max() >= camera.zfar:
                 return False
@@ -434,16 +434,6 @@ class _View:
     elevation: float  # radians
     fov_y: float  # radians
     distance_factor: float  # multiple of the fit distance
-
-
-def _box(p: Placed) -> np.ndarray:
-    """(8, 3) world corners of an object's box (its bounding circle's square if its yaw
-    is still free)."""
-    extents = p.extents
-    if p.free_yaw:
-        extents = np.array([2 * p.radius, 2 * p.radius, extents[2]])
-        return box_corners(p.position, 0.0, extents)
-    return box_corners(p.position, p.yaw, extents)
 
 
 def _world_geometry(placed, cache: dict) -> list:

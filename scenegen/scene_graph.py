@@ -32,15 +32,6 @@ RELATION_MARGIN = 0.05  # metres
 RELATIONS = ("left-of", "right-of", "in-front-of", "behind", "on", "supports")
 
 
-def box_centres(scene: Scene, dictionary) -> np.ndarray:
-    """(N, 3) world centres of the objects' 3D boxes (base centre raised by half the
-    variant's height * scale)."""
-    centres = np.array([obj.position for obj in scene.objects], dtype=float).reshape(-1, 3)
-    for i, obj in enumerate(scene.objects):
-        centres[i, 2] += dictionary[obj.entry].variant(obj.style).extents[2] * obj.scale / 2
-    return centres
-
-
 def scene_relations(
     scene: Scene, centres: Optional[np.ndarray] = None, margin: float = RELATION_MARGIN
 ) -> List[dict]:
@@ -48,8 +39,8 @@ def scene_relations(
 
     Args:
         scene: the scene.
-        centres: (N, 3) world box centres of the objects (e.g. :func:`box_centres`, or
-            the mean of the labels' ``box3d_world``); None uses their base centres
+        centres: (N, 3) world box centres of the objects (e.g. the mean of the
+            labels' ``box3d_world``); None uses their base centres
             (``ObjectInstance.position``).
         margin: metres; centres nearer than this along an axis give no relation there.
     """

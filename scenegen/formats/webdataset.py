@@ -51,7 +51,7 @@ from typing import Iterable, List, Optional, Sequence
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, positive_int
 from ..fileio import atomic_writer
 from ._dataset import finished_indices
 from .files import normals_from_uint8, read_png, record_path, scene_stem
@@ -90,16 +90,15 @@ def _write_shard(path: Path, root: Path, indices: Sequence[int]) -> None:
     with atomic_writer(path) as handle:
         with tarfile.open(fileobj=handle, mode="w", format=tarfile.USTAR_FORMAT) as tar:
             for index in indices:
-                record_file = record_path(root, index)
-                record = json.loads(record_file.read_bytes())
+                record_bytes = record_path(root, index).read_bytes()
+                record = json.loads(record_bytes)
                 key = scene_stem(index)
                 for suffix, layer in MEMBERS:
                     if layer not in record["files"]:
                         continue
                     data = (root / record["files"][layer]).read_bytes()
                     tar.addfile(_tarinfo(f"{key}.{suffix}", len(data)), io.BytesIO(data))
-                data = record_file.read_bytes()
-                tar.addfile(_tarinfo(f"{key}.{RECORD_MEMBER}", len(data)), io.BytesIO(data))
+                tar.addfile(_tarinfo(f"{key}.{RECORD_MEMBER}", len(record_bytes)), io.BytesIO(record_bytes))
 
 
 def export_webdataset(root: str | Path, shard_size: int = 1000, n: Optional[int] = None) -> List[Path]:
@@ -117,9 +116,7 @@ def export_webdataset(root: str | Path, shard_size: int = 1000, n: Optional[int]
         ConfigError: ``shard_size`` is not a positive integer.
         ScenegenError: ``root`` is not a finished dataset.
     """
-    if isinstance(shard_size, bool) or not isinstance(shard_size, (int, np.integer)) or shard_size < 1:
-        raise ConfigError(f"shard_size must be a positive integer (scenes per shard), got {shard_size!r}")
-    shard_size = int(shard_size)
+    shard_size = positive_int(shard_size, "shard_size", "scenes per shard")
     root = Path(root)
     indices = finished_indices(root, n)
     folder = root / SHARD_FOLDER
