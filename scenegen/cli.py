@@ -4,7 +4,8 @@
     scenegen sample index=I [KEY=VALUE ...]  print scene I as JSON, without rendering;
                                              directive={category:chair,pose:back} requests levels
     scenegen space [KEY=VALUE ...]           print the exact number of layouts and the factor levels
-    scenegen coverage DIR                    print the coverage of a dataset
+    scenegen coverage DIR [--strength T] [--format text|json|md|html]
+                                             print (or, html, write) the coverage of a dataset
     scenegen preview DIR [--out FILE] [--count N]
                                              contact sheet of a dataset (default DIR/preview.png)
     scenegen preview [KEY=VALUE ...] --out FILE
@@ -50,12 +51,16 @@ def _parser() -> argparse.ArgumentParser:
     coverage.add_argument("dataset", metavar="DIR", help="dataset folder written by 'scenegen generate'")
     coverage.add_argument(
         "--strength", type=int, default=None, metavar="T",
-        help="report t-way coverage of the design factors (from the dataset's config) instead of the "
-        "category x pose x context table",
+        help="report t-way coverage of the design factors (default 2 for json, md, html); without it "
+        "and with --format text: the summary table of coverage.json",
     )
-    coverage.add_argument("--factors", default=None, help="comma-separated factors for --strength (default: design_factors)")
-    coverage.add_argument("--min-count", type=int, default=1, metavar="K", help="a tuple counts once K objects show it")
-    coverage.add_argument("--format", choices=("text", "json", "md"), default="text", help="output format for --strength")
+    coverage.add_argument("--factors", default=None,
+                          help="comma-separated factors of the t-way report (default: the dataset's design_factors)")
+    coverage.add_argument("--min-count", type=int, default=1, metavar="K", help="a tuple counts once K objects (or scenes) show it")
+    coverage.add_argument("--unit", choices=("objects", "scenes"), default="objects", help="count objects or scenes")
+    coverage.add_argument("--format", choices=("text", "json", "md", "html"), default="text",
+                          help="output format; html writes one self-contained file (see --out)")
+    coverage.add_argument("--out", default=None, metavar="FILE", help="HTML file to write (default DIR/coverage.html)")
 
     preview = commands.add_parser(
         "preview",
@@ -96,7 +101,14 @@ def _cmd_generate(args) -> int:
     manifest = generate(cfg)
     print(f"wrote {manifest['n']} scenes and {len(manifest['files'])} files to {cfg.out}", file=sys.stderr)
     design = manifest.get("design")
-    if design:
+    if design and design["strategy"] == "fill":
+        print(
+            f"fill: added {design['scenes_added']} scenes in {design['rounds']} round(s) to the {design['scenes_before']}; "
+            f"{design['strength']}-way coverage of {', '.join(design['factors'])}: {design['before']['covered']} -> "
+            f"{design['covered']} of {design['tuples']} ({design['covered'] / max(design['tuples'], 1):.1%})",
+            file=sys.stderr,
+        )
+    elif design:
         print(
             f"{design['strategy']} design of strength {design['strength']} over {', '.join(design['factors'])}: "
             f"{len(design['rows'])} scenes; labels cover {design['covered']} of {design['tuples']} "
@@ -131,22 +143,27 @@ def _cmd_coverage(args) -> int:
     from .fileio import read_json
     from .pipeline import COVERAGE
 
-    path = Path(args.dataset) / COVERAGE
+    root = Path(args.dataset)
+    path = root / COVERAGE
     if not path.is_file():
         raise ScenegenError(f"{path} not found: is {args.dataset!r} a dataset written by 'scenegen generate'?")
-    if args.strength is None:
-        print(CoverageTracker.from_dict(read_json(path)).format_table())
+    tracker = CoverageTracker.from_dict(read_json(path))
+    if args.strength is None and args.format == "text" and args.factors is None:
+        print(tracker.format_table())
         return 0
     from .config import config_from_dict
-    from .formats._dataset import finished_indices, manifest_config
-    from .formats.files import read_record
-    from .sampler import Sampler
-    from .tway import format_report, tway_report
+    from .formats._dataset import manifest_config
+    from .tway import format_report, tway_of, write_html_report
 
     cfg = config_from_dict(manifest_config(args.dataset))
     factors = args.factors.split(",") if args.factors else None
-    records = (read_record(args.dataset, i) for i in finished_indices(args.dataset))
-    report = tway_report(records, cfg, args.strength, Sampler(cfg), factors, args.min_count)
+    strength = 2 if args.strength is None else args.strength
+    report = tway_of(tracker, cfg, strength, factors, args.min_count, args.unit)
+    if args.format == "html":
+        written = write_html_report(root, tracker, report, args.out or root / "coverage.html")
+        print(f"wrote {written}: {report['covered']} of {report['tuples']} {strength}-tuples covered "
+              f"({report['coverage']:.1%})", file=sys.stderr)
+        return 0
     print(format_report(report, args.format))
     return 0
 

@@ -11,6 +11,7 @@ linear RGB in [0, 1].
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -77,7 +78,7 @@ class MaterialConfig:
 
 TEXTURE_PATTERNS = ("plain", "checker", "stripes", "noise")
 FORMATS = ("coco", "webdataset", "hf", "bop")  # dataset formats (scenegen.formats)
-STRATEGIES = ("random", "covering")  # how generate chooses its scenes
+STRATEGIES = ("random", "covering", "fill")  # how generate chooses its scenes
 
 
 @dataclass
@@ -141,12 +142,43 @@ class LightsConfig:
 
 @dataclass
 class FactorsConfig:
+    """The factors of the coverage universe (see scenegen.factors): how continuous
+    values are binned into levels, which factors are tracked, and which combinations
+    are declared impossible."""
+
     # visible-fraction thresholds of the occlusion levels: >= none_min is "none",
     # >= partial_min is "partial", below is "heavy"
     occlusion_none_min: float = 0.95
     occlusion_partial_min: float = 0.5
-    # upper edges (degrees) of the camera elevation bins low / mid; above is high
+    # camera elevation seen from the object, degrees: ascending upper bin edges, and one
+    # level name per bin (len(edges) + 1)
     elevation_edges: List[float] = field(default_factory=lambda: [20.0, 40.0])
+    elevation_levels: List[str] = field(default_factory=lambda: ["low", "mid", "high"])
+    # total intensity of the scene's directional lights, W/m^2: upper bin edges and names
+    light_edges: List[float] = field(default_factory=lambda: [2.0, 3.5])
+    light_levels: List[str] = field(default_factory=lambda: ["dim", "medium", "bright"])
+    # the factors coverage.json counts, in order; any of scenegen.factors.FACTOR_NAMES
+    tracked: List[str] = field(
+        default_factory=lambda: ["category", "pose", "elevation", "context", "occlusion", "light",
+                                 "color", "material", "texture"]
+    )
+    # combinations declared impossible besides those the dictionary and contexts imply,
+    # each a partial assignment {factor: level}: not counted as missing, never asked for
+    # by a design; any a random scene still shows is reported as unexpected
+    exclude: List[Dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class SplitConfig:
+    """Held-out combinations: the train split never shows them, the test split shows
+    each, and every (t-1)-sub-tuple of each still appears in train (see scenegen.splits)."""
+
+    # t-tuples {factor: level} of design factors, all of the same size t
+    held_out: List[Dict[str, str]] = field(default_factory=list)
+    # or hold out this fraction of the feasible `strength`-tuples of design_factors,
+    # drawn with the root seed (only tuples whose sub-tuples can still be trained on)
+    fraction: float = 0.0
+    strength: int = 2
 
 
 @dataclass
@@ -216,6 +248,7 @@ class SceneGenConfig:
     camera: CameraConfig = field(default_factory=CameraConfig)
     lights: LightsConfig = field(default_factory=LightsConfig)
     factors: FactorsConfig = field(default_factory=FactorsConfig)
+    split: SplitConfig = field(default_factory=SplitConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     # formats written besides the per-scene files: one name or a list (format=[hf,bop])
     # from FORMATS; COCO (coco.json) is always written
@@ -223,8 +256,11 @@ class SceneGenConfig:
     # which scenes: "random" (n scenes drawn from the grammar) or "covering" (one
     # directed scene per row of a covering array of strength `strength` over
     # `design_factors`; n is then the number of rows)
+    # "fill" tops up the existing dataset in `out` with directed scenes for the
+    # t-tuples its labels miss, until all are covered or `budget` scenes were added
     strategy: str = "random"
     strength: int = 2
+    budget: int = 100
     design_factors: List[str] = field(default_factory=lambda: ["category", "pose", "context", "occlusion"])
 
 
@@ -470,7 +506,9 @@ def validate_config(cfg: DictConfig) -> None:
         raise ConfigError(
             "factors must satisfy 0 < occlusion_partial_min < occlusion_none_min <= 1"
         )
-    _range(factors.elevation_edges, "factors.elevation_edges", low=0.0, high=90.0)
+    _bins(factors.elevation_edges, factors.elevation_levels, "factors.elevation", low=-90.0, high=90.0)
+    _bins(factors.light_edges, factors.light_levels, "factors.light", low=0.0)
+    _check_factor_declarations(cfg)
 
     if cfg.output.depth_scale <= 0:
         raise ConfigError(f"output.depth_scale must be > 0, got {cfg.output.depth_scale}")
@@ -488,9 +526,46 @@ def validate_config(cfg: DictConfig) -> None:
         )
     if not 1 <= cfg.strength <= len(cfg.design_factors):
         raise ConfigError(f"strength must be between 1 and {len(cfg.design_factors)} (the number of design_factors), got {cfg.strength}")
+    if not 0.0 <= cfg.split.fraction < 1.0:
+        raise ConfigError(f"split.fraction must be in [0, 1), got {cfg.split.fraction}")
+    if cfg.split.held_out and cfg.split.fraction > 0:
+        raise ConfigError("give split.held_out or split.fraction, not both")
+    if cfg.budget < 0:
+        raise ConfigError(f"budget must be >= 0 scenes, got {cfg.budget}")
     if cfg.output.shard_size < 1:
         raise ConfigError(f"output.shard_size must be >= 1 scenes, got {cfg.output.shard_size}")
     output_formats(cfg)
+
+
+def _bins(edges, names, key: str, low: float, high: float = math.inf) -> None:
+    """Bin edges must ascend strictly inside [low, high] and name one level per bin."""
+    edges, names = list(edges), list(names)
+    if any(not low <= e <= high for e in edges) or any(a >= b for a, b in zip(edges, edges[1:])):
+        raise ConfigError(f"{key}_edges must ascend strictly within [{low}, {high}], got {edges}")
+    if len(names) != len(edges) + 1 or len(set(names)) != len(names):
+        raise ConfigError(f"{key}_levels must name {len(edges) + 1} distinct levels (one per bin of "
+                          f"{key}_edges {edges}), got {names}")
+
+
+def _check_factor_declarations(cfg) -> None:
+    """factors.tracked names known factors once each; factors.exclude gives known levels."""
+    from .factors import FACTOR_NAMES, universe  # noqa: PLC0415 (factors is config-free)
+
+    tracked = list(cfg.factors.tracked)
+    bad = [f for f in tracked if f not in FACTOR_NAMES]
+    if bad or not tracked or len(set(tracked)) != len(tracked):
+        raise ConfigError(f"factors.tracked must list distinct factors, got {tracked}; valid: {choices(FACTOR_NAMES)}")
+    levels, _ = universe(cfg)
+    for i, item in enumerate(cfg.factors.exclude):
+        if not item:
+            raise ConfigError(f"factors.exclude[{i}] is empty; give {{factor: level, ...}}")
+        for factor, level in item.items():
+            if factor not in tracked:
+                raise ConfigError(f"factors.exclude[{i}] names factor {factor!r}, which is not tracked; "
+                                  f"valid: {choices(tracked)}")
+            if level not in levels[factor]:
+                raise ConfigError(f"factors.exclude[{i}]: {level!r} is not a level of {factor!r}; "
+                                  f"valid: {choices(levels[factor])}")
 
 
 def _context_weight(context, category: str) -> float:

@@ -1,20 +1,29 @@
 """Coverage of factor levels and factor combinations over a dataset's objects.
 
 Every object record carries one level for each factor (``category``, ``pose``,
-``elevation``, ``context``, ``occlusion``, ``color``, ``material``, ...). A
-:class:`CoverageTracker` counts how often each level occurs and how often each
-combination of a chosen subset of factors (by default category x pose x context) was
-seen, against the *feasible* combinations (a sphere, for instance, has only pose
-"any"). It answers: which tuples are covered, which are missing, and what fraction is
-covered. Trackers of shards merge exactly, in any order, and round-trip through
-``coverage.json`` (:meth:`CoverageTracker.to_dict` / :meth:`CoverageTracker.from_dict`).
+``elevation``, ``context``, ``occlusion``, ``light``, ...), taken from its measured
+labels. A :class:`CoverageTracker` keeps the exact count of every *signature* (one level
+per factor) per object and per scene, so every question below is answered exactly from
+those counts, for any strength and any subset of factors:
+
+- t-way coverage: the fraction of feasible t-tuples seen at least ``k`` times, counting
+  objects or scenes (:meth:`CoverageTracker.tway`), and the missing tuples;
+- level counts (histograms) and full-tuple counts;
+- pairwise tables for heatmaps, with an example scene per cell
+  (:meth:`CoverageTracker.pair_table`).
+
+The universe is exact: the levels of each factor and ``forbidden`` partial assignments
+(``{"category": "lamp", "context": "outdoor"}``); a tuple is feasible when some allowed
+full signature contains it (:class:`scenegen.design.TupleSpace`). Objects showing an
+infeasible tuple are still counted, and reported as *unexpected*.
+
+Trackers merge exactly, in any order (:meth:`CoverageTracker.merge`: sums of counts, the
+smallest example scene index), and round-trip through ``coverage.json``
+(:meth:`CoverageTracker.to_dict` / :meth:`CoverageTracker.from_dict`), whose content is
+in a canonical order, so equal counts give equal bytes.
 
 Ordering: factors keep the order of ``levels``; levels and tuples are listed in
 "universe order", i.e. ordered by the position of each level in its factor's list.
-
-Adding is cheap: an object is counted under its full signature (one level per factor)
-in a single dict; levels are checked only the first time a signature is seen, and
-the per-level and per-tuple counts are derived from the signature counts on demand.
 """
 
 from __future__ import annotations
@@ -23,10 +32,14 @@ import copy
 import itertools
 from typing import Any, Iterable, Mapping, Sequence
 
-from .errors import CoverageError
+import numpy as np
 
-COVERAGE_SCHEMA_VERSION = 1
+from .design import TupleSpace
+from .errors import ConfigError, CoverageError
+
+COVERAGE_SCHEMA_VERSION = 2
 DEFAULT_COMBINATION = ("category", "pose", "context")
+UNITS = ("objects", "scenes")
 
 
 def _names(values) -> str:
@@ -34,19 +47,22 @@ def _names(values) -> str:
 
 
 class CoverageTracker:
-    """Counts factor levels and combinations of objects.
+    """Exact counts of factor signatures of objects and scenes.
 
     Args:
         levels: factor -> every level it can take, in display order. Every object
             added must carry exactly these factors.
-        feasible: the combination tuples (levels in ``combination`` order) that can
-            exist; ``None`` means the full cartesian product of the combination
-            factors' levels.
-        combination: the factors whose joint levels are tracked as tuples.
+        feasible: the tuples of ``combination`` factors (levels in ``combination``
+            order) that can exist; the others are forbidden. ``None``: all of them.
+        combination: the factors of the default full-tuple table
+            (:attr:`tuple_counts`, :meth:`missing`, :meth:`format_table`).
+        forbidden: partial assignments ``{factor: level, ...}`` that cannot occur
+            together (constraints between any factors).
 
     Raises:
         CoverageError: empty or duplicate levels, a combination factor not in
-            ``levels``, or a feasible tuple of the wrong length or with unknown levels.
+            ``levels``, a feasible tuple of the wrong length or with unknown levels,
+            a malformed constraint, or constraints that leave nothing feasible.
     """
 
     def __init__(
@@ -54,6 +70,7 @@ class CoverageTracker:
         levels: Mapping[str, Sequence[str]],
         feasible: Iterable[Sequence[str]] | None = None,
         combination: Sequence[str] = DEFAULT_COMBINATION,
+        forbidden: Iterable[Mapping[str, str]] = (),
     ) -> None:
         self._levels = {str(f): tuple(lv) for f, lv in levels.items()}
         for factor, lv in self._levels.items():
@@ -66,36 +83,34 @@ class CoverageTracker:
             raise CoverageError(f"combination must name distinct factors, got {list(combination)}")
         for factor in self._combination:
             if factor not in self._levels:
-                raise CoverageError(
-                    f"combination factor {factor!r} is not a factor; valid: {_names(self._levels)}"
-                )
-        if "count" in self._combination:
-            raise CoverageError("a combination factor may not be named 'count'")
+                raise CoverageError(f"combination factor {factor!r} is not a factor; valid: {_names(self._levels)}")
         self._factors = tuple(self._levels)
         self._rank = {f: {lv: i for i, lv in enumerate(lvs)} for f, lvs in self._levels.items()}
-        self._comb_index = tuple(self._factors.index(f) for f in self._combination)
+        self._forbidden = [dict(item) for item in forbidden]
+        if feasible is not None:
+            allowed = {tuple(t) for t in feasible}
+            for t in allowed:
+                self._tuple_rank(t)
+            self._forbidden += [
+                dict(zip(self._combination, t))
+                for t in itertools.product(*(self._levels[f] for f in self._combination))
+                if t not in allowed
+            ]
+        self._forbidden = self._canonical(self._forbidden)
+        self._spaces: dict[int, TupleSpace] = {}
+        self._space(len(self._combination))  # validates the constraints up front
 
-        if feasible is None:
-            tuples = list(itertools.product(*(self._levels[f] for f in self._combination)))
-        else:
-            tuples = sorted({tuple(t) for t in feasible}, key=self._tuple_rank)
-        self._feasible = tuple(tuples)
-        self._feasible_set = frozenset(tuples)
-
-        # signature (one level per factor, in self._factors order) -> object count
-        self._joint: dict[tuple, int] = {}
-        # counts that came in without signatures (from_dict); zero otherwise
-        self._base_levels = {f: dict.fromkeys(lv, 0) for f, lv in self._levels.items()}
-        self._base_tuples = dict.fromkeys(self._feasible, 0)
+        self._joint: dict[tuple, int] = {}  # signature -> objects
+        self._scenes: dict[frozenset, int] = {}  # set of a scene's signatures -> scenes
+        self._first: dict[tuple, int] = {}  # signature -> smallest scene index showing it
         self._n_objects = 0
         self._n_scenes = 0
-        self._cache: tuple[dict, dict] | None = None
+        self._cache: dict[Any, Any] = {}
 
     def _tuple_rank(self, t: Sequence[str]) -> tuple[int, ...]:
         if len(t) != len(self._combination):
             raise CoverageError(
-                f"feasible tuple {tuple(t)} does not have one level per factor of "
-                f"{self._combination}"
+                f"feasible tuple {tuple(t)} does not have one level per factor of {self._combination}"
             )
         ranks = []
         for factor, level in zip(self._combination, t):
@@ -107,6 +122,32 @@ class CoverageTracker:
             ranks.append(self._rank[factor][level])
         return tuple(ranks)
 
+    def _canonical(self, forbidden: list[dict]) -> list[dict[str, str]]:
+        """Constraints checked, deduplicated and sorted (factor order, then level order)."""
+        keys = set()
+        for item in forbidden:
+            if not item:
+                raise CoverageError("an empty constraint would forbid everything")
+            for factor, level in item.items():
+                if factor not in self._rank:
+                    raise CoverageError(f"constraint {item}: unknown factor {factor!r}; valid: {_names(self._factors)}")
+                if level not in self._rank[factor]:
+                    raise CoverageError(f"constraint {item}: unknown level {level!r} of factor {factor!r}; "
+                                        f"valid: {_names(self._levels[factor])}")
+            keys.add(tuple(sorted((self._factors.index(f), self._rank[f][lv]) for f, lv in item.items())))
+        return [{self._factors[i]: self._levels[self._factors[i]][lv] for i, lv in key} for key in sorted(keys)]
+
+    def _space(self, strength: int) -> TupleSpace:
+        """The t-tuples of all factors under the constraints (cached per strength)."""
+        space = self._spaces.get(strength)
+        if space is None:
+            try:
+                space = TupleSpace(self._levels, strength, self._forbidden)
+            except ConfigError as exc:
+                raise CoverageError(str(exc).replace("covering array: ", "coverage universe: ")) from None
+            self._spaces[strength] = space
+        return space
+
     # ----------------------------------------------------------------- adding
     def _key(self, factors: Mapping[str, str]) -> tuple:
         """The signature of one object's factors, validated on first sight."""
@@ -115,8 +156,7 @@ class CoverageTracker:
         except KeyError:
             absent = [f for f in self._factors if f not in factors]
             raise CoverageError(
-                f"object lacks factor(s) {_names(absent)}; every object needs "
-                f"{_names(self._factors)}"
+                f"object lacks factor(s) {_names(absent)}; every object needs {_names(self._factors)}"
             ) from None
         if len(factors) != len(self._factors) or key not in self._joint:
             self._check(factors, key)
@@ -126,96 +166,238 @@ class CoverageTracker:
         for factor in factors:
             if factor not in self._levels:
                 raise CoverageError(
-                    f"unknown factor {factor!r} (level {factors[factor]!r}); "
-                    f"valid factors: {_names(self._factors)}"
+                    f"unknown factor {factor!r} (level {factors[factor]!r}); valid factors: {_names(self._factors)}"
                 )
         for factor, level in zip(self._factors, key):
             if level not in self._rank[factor]:
                 raise CoverageError(
-                    f"unknown level {level!r} of factor {factor!r}; "
-                    f"valid levels: {_names(self._levels[factor])}"
+                    f"unknown level {level!r} of factor {factor!r}; valid levels: {_names(self._levels[factor])}"
                 )
-        t = tuple(key[i] for i in self._comb_index)
-        if t not in self._feasible_set:
-            raise CoverageError(
-                f"infeasible {' x '.join(self._combination)} tuple {t}: it is not among "
-                f"the {len(self._feasible)} feasible tuples"
-            )
 
     def add(self, factors: Mapping[str, str]) -> None:
-        """Count one object, given its factor levels (factor -> level).
+        """Count one object (outside any scene), given its factor levels.
 
         Raises:
-            CoverageError (a ValueError): a missing or unknown factor, an unknown level
-                (the message names both and lists the valid levels), or an infeasible
-                tuple. Nothing is counted then.
+            CoverageError (a ValueError): a missing or unknown factor, or an unknown
+                level (the message names both and lists the valid levels). Nothing is
+                counted then.
         """
         key = self._key(factors)
         self._joint[key] = self._joint.get(key, 0) + 1
         self._n_objects += 1
-        self._cache = None
+        self._cache = {}
 
     def add_record(self, record: Mapping[str, Any]) -> None:
         """Count every object of one scene record (``record["objects"][i]["factors"]``),
-        hidden objects included, and count the scene. All or nothing: if one object is
-        invalid, nothing of the record is counted."""
+        hidden objects included, and the scene (``record["index"]`` is its example
+        index). All or nothing: if one object is invalid, nothing is counted."""
         keys = []
         for obj in record.get("objects", ()):
             try:
                 keys.append(self._key(obj["factors"]))
             except CoverageError as exc:
-                raise CoverageError(
-                    f"scene {record.get('index')}, object {obj.get('instance_id')}: {exc}"
-                ) from None
+                raise CoverageError(f"scene {record.get('index')}, object {obj.get('instance_id')}: {exc}") from None
+        joint, first = self._joint, self._first
+        index = int(record.get("index", 0))
         for key in keys:
-            self._joint[key] = self._joint.get(key, 0) + 1
+            joint[key] = joint.get(key, 0) + 1
+        for key in set(keys):
+            if first.get(key, index) >= index:
+                first[key] = index
+        scene = frozenset(keys)
+        self._scenes[scene] = self._scenes.get(scene, 0) + 1
         self._n_objects += len(keys)
         self._n_scenes += 1
-        self._cache = None
+        self._cache = {}
 
     def merge(self, other: "CoverageTracker") -> "CoverageTracker":
         """A new tracker holding the counts of both. Exact and order-independent.
 
         Raises:
-            CoverageError: the trackers' levels, combination or feasible tuples differ.
+            CoverageError: the trackers' levels, combination or constraints differ.
         """
         if not isinstance(other, CoverageTracker):
             raise TypeError(f"cannot merge a CoverageTracker with {type(other).__name__}")
         for what, mine, theirs in (
             ("levels", tuple(self._levels.items()), tuple(other._levels.items())),
             ("combination", self._combination, other._combination),
-            ("feasible tuples", self._feasible, other._feasible),
+            ("constraints", self._forbidden, other._forbidden),
         ):
             if mine != theirs:
                 raise CoverageError(f"cannot merge trackers with different {what}")
-        merged = copy.copy(self)  # shares the immutable universe
-        merged._joint = dict(self._joint)
-        for key, n in other._joint.items():
-            merged._joint[key] = merged._joint.get(key, 0) + n
-        merged._base_levels = {
-            f: {lv: n + other._base_levels[f][lv] for lv, n in counts.items()}
-            for f, counts in self._base_levels.items()
-        }
-        merged._base_tuples = {t: n + other._base_tuples[t] for t, n in self._base_tuples.items()}
+        merged = copy.copy(self)  # shares the immutable universe and its tuple spaces
+        merged._joint = _summed(self._joint, other._joint)
+        merged._scenes = _summed(self._scenes, other._scenes)
+        merged._first = dict(self._first)
+        for key, index in other._first.items():
+            merged._first[key] = min(index, merged._first.get(key, index))
         merged._n_objects = self._n_objects + other._n_objects
         merged._n_scenes = self._n_scenes + other._n_scenes
-        merged._cache = None
+        merged._cache = {}
         return merged
 
     # ---------------------------------------------------------------- queries
-    def _derived(self) -> tuple[dict, dict]:
-        """(level_counts, tuple_counts), computed from the signatures once per change."""
-        if self._cache is None:
-            levels = {f: dict(counts) for f, counts in self._base_levels.items()}
-            tuples = dict(self._base_tuples)
-            per_factor = [levels[f] for f in self._factors]
-            index = self._comb_index
-            for key, n in self._joint.items():
-                for counts, level in zip(per_factor, key):
-                    counts[level] += n
-                tuples[tuple([key[i] for i in index])] += n
-            self._cache = (levels, tuples)
-        return self._cache
+    def _encoded(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(signatures (m, k) level indices in universe order, objects per signature (m,),
+        example scene per signature (m,), -1 if none; scene membership as parallel arrays
+        (set number, signature number) and scenes per set)."""
+        got = self._cache.get("encoded")
+        if got is None:
+            keys = sorted(self._joint, key=self._sig_rank)
+            row = {key: i for i, key in enumerate(keys)}
+            sigs = np.array([self._sig_rank(k) for k in keys], dtype=np.int64).reshape(len(keys), len(self._factors))
+            objects = np.array([self._joint[k] for k in keys], dtype=np.int64)
+            first = np.array([self._first.get(k, -1) for k in keys], dtype=np.int64)
+            sets = list(self._scenes.items())
+            members = np.array([(s, row[key]) for s, (scene, _) in enumerate(sets) for key in scene],
+                               dtype=np.int64).reshape(-1, 2)
+            weights = np.array([n for _, n in sets], dtype=np.int64)
+            got = self._cache["encoded"] = (sigs, objects, first, members, weights)
+        return got
+
+    def _sig_rank(self, key: tuple) -> tuple[int, ...]:
+        return tuple(self._rank[f][lv] for f, lv in zip(self._factors, key))
+
+    def _counts(self, strength: int, unit: str) -> np.ndarray:
+        """Objects (or scenes) showing each t-tuple of all factors, by tuple number of
+        :meth:`_space` (``strength``)."""
+        if unit not in UNITS:
+            raise CoverageError(f"unit {unit!r} is unknown; valid: {_names(UNITS)}")
+        got = self._cache.get((strength, unit))
+        if got is None:
+            space = self._space(strength)
+            sigs, objects, _, members, weights = self._encoded()
+            gids = space.gids(sigs) if len(sigs) else np.zeros((0, len(space.combos)), dtype=np.int64)
+            if unit == "objects":
+                got = np.bincount(gids.ravel(), np.repeat(objects, gids.shape[1]), space.total)
+            else:
+                got = np.zeros(space.total)
+                for j in range(len(space.combos)):
+                    # distinct (scene set, tuple) pairs: a scene counts once per tuple
+                    pairs = np.unique(members[:, 0] * space.total + gids[members[:, 1], j])
+                    got += np.bincount(pairs % space.total, weights[pairs // space.total], space.total)
+            got = self._cache[(strength, unit)] = np.rint(got).astype(np.int64)
+        return got
+
+    def _combos(self, strength: int, factors: Sequence[str] | None) -> tuple[TupleSpace, list[int], list[str]]:
+        factors = list(self._factors if factors is None else factors)
+        unknown = [f for f in factors if f not in self._rank]
+        if unknown or len(set(factors)) != len(factors):
+            raise CoverageError(f"factors must be distinct factors of the tracker, got {factors}; "
+                                f"valid: {_names(self._factors)}")
+        if isinstance(strength, bool) or not isinstance(strength, (int, np.integer)) or not 1 <= strength <= len(factors):
+            raise CoverageError(f"strength must be between 1 and {len(factors)} (the number of factors), got {strength!r}")
+        space = self._space(int(strength))
+        wanted = {self._factors.index(f) for f in factors}
+        order = sorted(factors, key=self._factors.index)
+        return space, [j for j, cols in enumerate(space.combos) if set(cols) <= wanted], order
+
+    def tway(self, strength: int, factors: Sequence[str] | None = None, min_count: int = 1,
+             unit: str = "objects") -> dict:
+        """t-way coverage of ``factors`` (default: all, in tracker order).
+
+        Returns:
+            ``{"strength", "factors", "min_count", "unit", "objects", "scenes",
+            "tuples", "covered", "coverage", "per_combination": {"a x b": [covered,
+            feasible]}, "missing": [{factor: level}], "unexpected": [{factor: level,
+            "count": n}]}``: ``tuples`` feasible t-tuples, ``covered`` those seen at
+            least ``min_count`` times (counting ``unit``), ``missing`` the others and
+            ``unexpected`` the infeasible tuples that were seen, all in universe order.
+
+        Raises:
+            CoverageError: unknown factors, a strength outside 1..len(factors),
+                min_count < 1, an unknown unit.
+        """
+        if isinstance(min_count, bool) or not isinstance(min_count, (int, np.integer)) or min_count < 1:
+            raise CoverageError(f"min_count must be an integer >= 1, got {min_count!r}")
+        space, combos, factors = self._combos(strength, factors)
+        counts = self._counts(int(strength), unit)
+        per_combination, missing, unexpected = {}, [], []
+        for j in combos:
+            lo, hi = int(space.offset[j]), int(space.offset[j] + space.sizes[j])
+            feasible, seen = space.feasible[lo:hi], counts[lo:hi]
+            good = feasible & (seen >= min_count)
+            per_combination[" x ".join(space.factors[c] for c in space.combos[j])] = [int(good.sum()), int(feasible.sum())]
+            missing += [space.tuple_dict(lo + int(g)) for g in np.flatnonzero(feasible & ~good)]
+            unexpected += [{**space.tuple_dict(lo + int(g)), "count": int(seen[g])}
+                           for g in np.flatnonzero(~feasible & (seen > 0))]
+        tuples = sum(n for _, n in per_combination.values())
+        covered = sum(c for c, _ in per_combination.values())
+        return {
+            "strength": int(strength),
+            "factors": factors,
+            "min_count": int(min_count),
+            "unit": unit,
+            "objects": self._n_objects,
+            "scenes": self._n_scenes,
+            "tuples": tuples,
+            "covered": covered,
+            "coverage": covered / tuples if tuples else 1.0,
+            "per_combination": per_combination,
+            "missing": missing,
+            "unexpected": unexpected,
+        }
+
+    def count(self, assignment: Mapping[str, str], unit: str = "objects") -> int:
+        """Objects (or scenes) showing the tuple ``assignment`` ``{factor: level}`` (any
+        factors of the tracker, in any order; feasible or not).
+
+        Raises:
+            CoverageError: an unknown factor or level, or an empty assignment.
+        """
+        if not assignment:
+            raise CoverageError("count needs at least one {factor: level}")
+        self._canonical([dict(assignment)])  # names unknown factors and levels
+        space = self._space(len(assignment))
+        cols = tuple(sorted(self._factors.index(f) for f in assignment))
+        code = 0
+        for c in cols:
+            code = code * int(space.v[c]) + self._rank[self._factors[c]][assignment[self._factors[c]]]
+        return int(self._counts(len(assignment), unit)[int(space.offset[space.combos.index(cols)]) + code])
+
+    def pair_table(self, a: str, b: str, unit: str = "objects") -> dict:
+        """Counts of factor ``a`` x factor ``b`` for a heatmap.
+
+        Returns:
+            ``{"factors": [a, b], "counts": [[int | None]], "examples": [[int | None]]}``:
+            rows are the levels of ``a``, columns those of ``b``; ``None`` counts mark
+            infeasible cells; ``examples`` holds the smallest scene index showing the
+            pair (``None`` when none does).
+        """
+        _, _, _ = self._combos(2, [a, b])
+        space = self._space(2)
+        ia, ib = self._factors.index(a), self._factors.index(b)
+        lo_first = (ia, ib) if ia < ib else (ib, ia)
+        j = space.combos.index(lo_first)
+        counts = self._counts(2, unit)
+        na, nb = len(self._levels[a]), len(self._levels[b])
+        sigs, _, first, _, _ = self._encoded()
+        examples = np.full((na, nb), np.iinfo(np.int64).max, dtype=np.int64)
+        shown = first >= 0
+        np.minimum.at(examples, (sigs[shown, ia], sigs[shown, ib]), first[shown])
+        table, example_table = [], []
+        for la in range(na):
+            row, example_row = [], []
+            for lb in range(nb):
+                code = la * nb + lb if ia < ib else lb * na + la
+                gid = int(space.offset[j]) + code
+                feasible = bool(space.feasible[gid])
+                row.append(int(counts[gid]) if feasible else None)
+                ex = int(examples[la, lb])
+                example_row.append(ex if feasible and ex != np.iinfo(np.int64).max else None)
+            table.append(row)
+            example_table.append(example_row)
+        return {"factors": [a, b], "counts": table, "examples": example_table}
+
+    def signature_counts(self) -> list[dict]:
+        """Every signature seen: ``{factor: level, ..., "objects": n, "scenes": m}`` in
+        universe order (``scenes``: scenes holding at least one such object)."""
+        sigs, objects, _, members, weights = self._encoded()
+        scenes = np.bincount(members[:, 1], weights[members[:, 0]], len(sigs)) if len(members) else np.zeros(len(sigs))
+        return [
+            {**{f: self._levels[f][int(i)] for f, i in zip(self._factors, sig)}, "objects": int(n), "scenes": int(round(s))}
+            for sig, n, s in zip(sigs, objects, scenes)
+        ]
 
     @property
     def levels(self) -> dict[str, tuple[str, ...]]:
@@ -223,13 +405,37 @@ class CoverageTracker:
         return dict(self._levels)
 
     @property
+    def forbidden(self) -> list[dict[str, str]]:
+        """The constraints: partial assignments that cannot occur, in canonical order."""
+        return [dict(item) for item in self._forbidden]
+
+    @property
     def combination(self) -> tuple[str, ...]:
         return self._combination
 
+    def _combination_table(self) -> dict[tuple, int | None]:
+        """combination tuple -> objects (None if infeasible), every tuple, universe order."""
+        got = self._cache.get("combination")
+        if got is None:
+            t = len(self._combination)
+            space = self._space(t)
+            j = space.combos.index(tuple(sorted(self._factors.index(f) for f in self._combination)))
+            counts = self._counts(t, "objects")
+            got = {}
+            for values in itertools.product(*(self._levels[f] for f in self._combination)):
+                assign = dict(zip(self._combination, values))
+                code = 0
+                for c in space.combos[j]:
+                    code = code * int(space.v[c]) + self._rank[space.factors[c]][assign[space.factors[c]]]
+                gid = int(space.offset[j]) + code
+                got[values] = int(counts[gid]) if space.feasible[gid] else None
+            self._cache["combination"] = got
+        return got
+
     @property
     def feasible(self) -> tuple[tuple, ...]:
-        """Every feasible tuple, in universe order."""
-        return self._feasible
+        """Every feasible tuple of the combination factors, in universe order."""
+        return tuple(t for t, n in self._combination_table().items() if n is not None)
 
     @property
     def n_objects(self) -> int:
@@ -242,53 +448,74 @@ class CoverageTracker:
     @property
     def level_counts(self) -> dict[str, dict[str, int]]:
         """factor -> {level: objects}, every level of the universe (0 if unseen)."""
-        return {f: dict(counts) for f, counts in self._derived()[0].items()}
+        sigs, objects, _, _, _ = self._encoded()
+        return {
+            f: dict(zip(lvs, np.bincount(sigs[:, i], objects, len(lvs)).astype(int).tolist()))
+            if len(sigs) else dict.fromkeys(lvs, 0)
+            for i, (f, lvs) in enumerate(self._levels.items())
+        }
 
     @property
     def tuple_counts(self) -> dict[tuple, int]:
-        """feasible tuple -> objects, every feasible tuple (0 if unseen), universe order."""
-        return dict(self._derived()[1])
+        """feasible combination tuple -> objects, every feasible tuple (0 if unseen), in
+        universe order; infeasible tuples seen are in :meth:`unexpected`."""
+        return {t: n for t, n in self._combination_table().items() if n is not None}
 
     def covered(self) -> list[tuple]:
-        """Feasible tuples seen at least once, in universe order."""
-        return [t for t, n in self._derived()[1].items() if n]
+        """Feasible combination tuples seen at least once, in universe order."""
+        return [t for t, n in self.tuple_counts.items() if n]
 
     def missing(self) -> list[tuple]:
-        """Feasible tuples never seen, in universe order (infeasible ones never appear)."""
-        return [t for t, n in self._derived()[1].items() if not n]
+        """Feasible combination tuples never seen, in universe order."""
+        return [t for t, n in self.tuple_counts.items() if not n]
+
+    def unexpected(self) -> list[tuple]:
+        """Infeasible combination tuples that objects showed, in universe order."""
+        sigs, _, _, _, _ = self._encoded()
+        seen = {tuple(self._levels[f][int(s[self._factors.index(f)])] for f in self._combination) for s in sigs}
+        return [t for t, n in self._combination_table().items() if n is None and t in seen]
 
     def coverage(self) -> float:
-        """Covered / feasible tuples, in [0, 1]; 1.0 when there is no feasible tuple
-        (nothing can be missing)."""
-        if not self._feasible:
-            return 1.0
-        return len(self.covered()) / len(self._feasible)
+        """Covered / feasible combination tuples, in [0, 1]; 1.0 when none is feasible."""
+        feasible = self.feasible
+        return len(self.covered()) / len(feasible) if feasible else 1.0
 
     # ---------------------------------------------------------- serialisation
     def to_dict(self) -> dict:
-        """The ``coverage.json`` content: plain Python types, deterministic order."""
-        level_counts, tuple_counts = self._derived()
+        """The ``coverage.json`` content: plain Python types, canonical order.
+
+        ``signatures`` and ``scene_sets`` hold the exact counts (everything else is
+        derived from them and kept for readers): each signature is its levels, the
+        objects showing it and the smallest scene index showing it (-1: none); each
+        scene set is the signature numbers of one scene and the number of such scenes.
+        """
+        sigs, objects, first, members, weights = self._encoded()
+        sets = _grouped_sets(members, weights)
         return {
             "schema_version": COVERAGE_SCHEMA_VERSION,
             "combination": list(self._combination),
+            "factors": list(self._factors),  # the order of the levels of a signature
             "levels": {f: list(lv) for f, lv in self._levels.items()},
-            "level_counts": {f: dict(counts) for f, counts in level_counts.items()},
-            "feasible": len(self._feasible),
-            "covered": len(self.covered()),
-            "coverage": self.coverage(),
-            "counts": [
-                {**dict(zip(self._combination, t)), "count": n} for t, n in tuple_counts.items()
-            ],
-            "missing": [list(t) for t in self.missing()],
+            "forbidden": self.forbidden,
             "n_objects": self._n_objects,
             "n_scenes": self._n_scenes,
+            "level_counts": self.level_counts,
+            "feasible": len(self.feasible),
+            "covered": len(self.covered()),
+            "coverage": self.coverage(),
+            "counts": [{**dict(zip(self._combination, t)), "count": n} for t, n in self.tuple_counts.items()],
+            "missing": [list(t) for t in self.missing()],
+            "unexpected": [list(t) for t in self.unexpected()],
+            "signatures": [
+                [self._levels[f][int(i)] for f, i in zip(self._factors, sig)] + [int(n), int(e)]
+                for sig, n, e in zip(sigs, objects, first)
+            ],
+            "scene_sets": [[members_, n] for members_, n in sets],
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "CoverageTracker":
         """Rebuild a tracker from :meth:`to_dict` output (e.g. a loaded coverage.json).
-
-        The result gives the same ``to_dict()`` and merges exactly with live trackers.
 
         Raises:
             CoverageError: unknown schema version, or content that is not consistent.
@@ -299,23 +526,33 @@ class CoverageTracker:
                 f"expected {COVERAGE_SCHEMA_VERSION}"
             )
         try:
-            combination = list(data["combination"])
-            feasible = [tuple(c[f] for f in combination) for c in data["counts"]]
-            tracker = cls(data["levels"], feasible, combination)
-            tracker._base_levels = {
-                f: {lv: int(data["level_counts"][f][lv]) for lv in lvs}
-                for f, lvs in tracker._levels.items()
-            }
-            tracker._base_tuples = dict.fromkeys(tracker._feasible, 0)
-            for c in data["counts"]:
-                tracker._base_tuples[tuple(c[f] for f in combination)] += int(c["count"])
+            levels = {f: data["levels"][f] for f in data["factors"]}
+            tracker = cls(levels, None, data["combination"], data["forbidden"])
+            k = len(tracker._factors)
+            keys = []
+            for item in data["signatures"]:
+                key = tuple(item[:k])
+                tracker._check(dict(zip(tracker._factors, key)), key)
+                keys.append(key)
+                tracker._joint[key] = int(item[k])
+                if int(item[k + 1]) >= 0:
+                    tracker._first[key] = int(item[k + 1])
+            for members, n in data["scene_sets"]:
+                tracker._scenes[frozenset(keys[int(i)] for i in members)] = int(n)
             tracker._n_objects = int(data["n_objects"])
             tracker._n_scenes = int(data["n_scenes"])
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, IndexError, ValueError) as exc:
             raise CoverageError(f"malformed coverage data: missing or bad {exc}") from None
-        totals = {sum(c.values()) for c in tracker._base_levels.values()}
-        totals.add(sum(tracker._base_tuples.values()))
-        if totals != {tracker._n_objects} or tracker.to_dict() != dict(data):
+        in_scenes = {}
+        for scene, n in tracker._scenes.items():
+            for key in scene:
+                in_scenes[key] = in_scenes.get(key, 0) + n
+        if (
+            sum(tracker._joint.values()) != tracker._n_objects
+            or sum(tracker._scenes.values()) != tracker._n_scenes
+            or any(n > tracker._joint[key] for key, n in in_scenes.items())
+            or tracker.to_dict() != dict(data)
+        ):
             raise CoverageError("coverage data is inconsistent (counts, totals or keys disagree)")
         return tracker
 
@@ -325,10 +562,10 @@ class CoverageTracker:
         tuple coverage, per-factor level counts ("!" marks never-seen levels), a
         table of the first x last combination factor, and the missing tuples (at most
         ``max_missing`` lines)."""
-        level_counts, tuple_counts = self._derived()
+        level_counts, tuple_counts = self.level_counts, self.tuple_counts
         comb = self._combination
         n_cov = len(self.covered())
-        n_feas = len(self._feasible)
+        n_feas = len(tuple_counts)
         lines = [
             f"scenegen coverage: {self._n_objects:,} objects in {self._n_scenes:,} scenes",
             f"{' x '.join(comb)}: {n_cov:,}/{n_feas:,} feasible tuples covered "
@@ -356,38 +593,7 @@ class CoverageTracker:
 
         # --- first x last combination factor table
         if len(comb) >= 2:
-            rows_f, cols_f, middle = comb[0], comb[-1], comb[1:-1]
-            objects: dict[tuple, int] = {}
-            seen: dict[tuple, int] = {}
-            feas: dict[tuple, int] = {}
-            for t, n in tuple_counts.items():
-                cell = (t[0], t[-1])
-                objects[cell] = objects.get(cell, 0) + n
-                seen[cell] = seen.get(cell, 0) + (n > 0)
-                feas[cell] = feas.get(cell, 0) + 1
-
-            def text(cell):
-                if cell not in feas:
-                    return "-"
-                if not middle:
-                    return f"{objects[cell]:,}"
-                return f"{objects[cell]:,} {seen[cell]}/{feas[cell]}"
-
-            row_levels, col_levels = self._levels[rows_f], self._levels[cols_f]
-            table = [[text((r, c)) for c in col_levels] for r in row_levels]
-            totals = [f"{level_counts[rows_f][r]:,}" for r in row_levels]
-            rw = max(len(rows_f), *(len(str(r)) for r in row_levels))
-            col_ws = [
-                max(len(str(c)), *(len(row[j]) for row in table)) for j, c in enumerate(col_levels)
-            ]
-            tw = max(len("total"), *(len(t) for t in totals))
-            note = f"; covered/feasible {' x '.join(middle)}" if middle else ""
-            lines += ["", f"Objects by {rows_f} x {cols_f} (objects{note}; - = infeasible)"]
-            header = "  ".join(f"{str(c):>{w}}" for c, w in zip(col_levels, col_ws))
-            lines.append(f"  {rows_f:<{rw}}  {header}  {'total':>{tw}}")
-            for r, row, total in zip(row_levels, table, totals):
-                body = "  ".join(f"{v:>{w}}" for v, w in zip(row, col_ws))
-                lines.append(f"  {str(r):<{rw}}  {body}  {total:>{tw}}")
+            lines += self._first_last_table(level_counts, tuple_counts)
 
         # --- missing tuples
         missing = self.missing()
@@ -402,11 +608,71 @@ class CoverageTracker:
                 lines.append("  " + "  ".join(f"{str(v):<{w}}" for v, w in zip(t, widths)).rstrip())
             if len(shown) < len(missing):
                 lines.append(f"  ... and {len(missing) - len(shown):,} more")
+        unexpected = self.unexpected()
+        if unexpected:
+            lines.append(f"Seen although declared infeasible ({len(unexpected):,}): "
+                         + "; ".join(" / ".join(t) for t in unexpected[:10]))
         return "\n".join(lines) + "\n"
+
+    def _first_last_table(self, level_counts, tuple_counts) -> list[str]:
+        comb = self._combination
+        rows_f, cols_f, middle = comb[0], comb[-1], comb[1:-1]
+        objects: dict[tuple, int] = {}
+        seen: dict[tuple, int] = {}
+        feas: dict[tuple, int] = {}
+        for t, n in tuple_counts.items():
+            cell = (t[0], t[-1])
+            objects[cell] = objects.get(cell, 0) + n
+            seen[cell] = seen.get(cell, 0) + (n > 0)
+            feas[cell] = feas.get(cell, 0) + 1
+
+        def text(cell):
+            if cell not in feas:
+                return "-"
+            if not middle:
+                return f"{objects[cell]:,}"
+            return f"{objects[cell]:,} {seen[cell]}/{feas[cell]}"
+
+        row_levels, col_levels = self._levels[rows_f], self._levels[cols_f]
+        table = [[text((r, c)) for c in col_levels] for r in row_levels]
+        totals = [f"{level_counts[rows_f][r]:,}" for r in row_levels]
+        rw = max(len(rows_f), *(len(str(r)) for r in row_levels))
+        col_ws = [max(len(str(c)), *(len(row[j]) for row in table)) for j, c in enumerate(col_levels)]
+        tw = max(len("total"), *(len(t) for t in totals))
+        note = f"; covered/feasible {' x '.join(middle)}" if middle else ""
+        lines = ["", f"Objects by {rows_f} x {cols_f} (objects{note}; - = infeasible)"]
+        header = "  ".join(f"{str(c):>{w}}" for c, w in zip(col_levels, col_ws))
+        lines.append(f"  {rows_f:<{rw}}  {header}  {'total':>{tw}}")
+        for r, row, total in zip(row_levels, table, totals):
+            body = "  ".join(f"{v:>{w}}" for v, w in zip(row, col_ws))
+            lines.append(f"  {str(r):<{rw}}  {body}  {total:>{tw}}")
+        return lines
 
     def __repr__(self) -> str:
         return (
             f"CoverageTracker({' x '.join(self._combination)}: "
-            f"{len(self.covered())}/{len(self._feasible)} covered, "
+            f"{len(self.covered())}/{len(self.feasible)} covered, "
             f"{self._n_objects} objects, {self._n_scenes} scenes)"
         )
+
+
+def _summed(a: Mapping, b: Mapping) -> dict:
+    out = dict(a)
+    for key, n in b.items():
+        out[key] = out.get(key, 0) + n
+    return out
+
+
+def _grouped_sets(members: np.ndarray, weights: np.ndarray) -> list[tuple[list[int], int]]:
+    """Scene sets as (sorted signature numbers, scenes), sorted: a vectorised grouping
+    of the (set, signature) membership pairs for large trackers."""
+    order = np.lexsort((members[:, 1], members[:, 0]))
+    sorted_members = members[order]
+    bounds = np.flatnonzero(np.diff(sorted_members[:, 0])) + 1
+    groups = np.split(sorted_members[:, 1], bounds)
+    set_ids = sorted_members[np.concatenate([[0], bounds]), 0] if len(sorted_members) else []
+    out = [(g.tolist(), int(weights[s])) for g, s in zip(groups, set_ids)]
+    # a scene with no object has no members: it is a set of its own
+    present = set(int(s) for s in set_ids)
+    out += [([], int(n)) for s, n in enumerate(weights) if s not in present]
+    return sorted(out)

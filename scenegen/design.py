@@ -62,11 +62,23 @@ from .errors import ConfigError, choices
 # as a ConfigError rather than searched without bound.
 MAX_SEARCH_NODES = 2_000_000
 
-__all__ = ["covering_array", "feasible_tuples", "verify_covering", "lower_bound"]
+__all__ = ["covering_array", "feasible_tuples", "verify_covering", "lower_bound", "top_up_rows", "TupleSpace"]
 
 
-class _Problem:
-    """Levels and constraints encoded as integers: factor index -> level index."""
+class TupleSpace:
+    """The t-tuples of some factors under constraints, numbered and encoded as integers.
+
+    Levels are encoded as indices (factor index -> level index); every t-tuple has a
+    flat number (*gid*) in ``0 .. total - 1``, grouped by factor combination
+    (``combos``, in ``itertools.combinations`` order; combination ``j`` owns
+    ``offset[j] .. offset[j] + sizes[j] - 1``). ``feasible`` (bool, ``(total,)``) marks
+    the tuples some allowed full row contains; ``gids(rows)`` maps an ``(n, k)`` array of
+    level indices to its ``(n, len(combos))`` tuple numbers.
+
+    Raises:
+        ConfigError: malformed levels or constraints, constraints that rule out every
+            row, or more than 20,000,000 tuples.
+    """
 
     def __init__(self, levels: Mapping[str, Sequence[str]], strength: int,
                  forbidden: Iterable[Mapping[str, str]] = ()):
@@ -280,7 +292,7 @@ def feasible_tuples(levels: Mapping[str, Sequence[str]], strength: int,
     combinations in ``itertools.combinations`` order of the factors, levels in list order.
     A tuple is feasible when some full row containing it avoids every ``forbidden``
     partial assignment."""
-    p = _Problem(levels, strength, forbidden)
+    p = TupleSpace(levels, strength, forbidden)
     return [p.tuple_dict(int(g)) for g in np.flatnonzero(p.feasible)]
 
 
@@ -290,7 +302,7 @@ def lower_bound(levels: Mapping[str, Sequence[str]], strength: int,
     tuples of a single factor combination (``v ** t`` unconstrained), or, for binary
     factors and strength 2 without constraints, the exact Kleitman-Spencer size.
     The optimisation stops early when it reaches this bound."""
-    return _Problem(levels, strength, forbidden).lower_bound()
+    return TupleSpace(levels, strength, forbidden).lower_bound()
 
 
 def verify_covering(rows: Sequence[Mapping[str, str]], levels: Mapping[str, Sequence[str]], strength: int,
@@ -300,7 +312,7 @@ def verify_covering(rows: Sequence[Mapping[str, str]], levels: Mapping[str, Sequ
 
     Raises :class:`ConfigError` when a row is malformed (unknown or missing factor or
     level) or contains a forbidden combination."""
-    p = _Problem(levels, strength, forbidden)
+    p = TupleSpace(levels, strength, forbidden)
     enc = p.encode_rows(list(rows))
     bad = np.flatnonzero(~p.row_allowed(enc)) if len(enc) else []
     if len(bad):
@@ -347,7 +359,7 @@ def covering_array(levels: Mapping[str, Sequence[str]], strength: int, rng: np.r
         raise ConfigError(f"covering array: candidates must be an integer >= 1, got {candidates!r}")
     if not (isinstance(max_seconds, (int, float)) and max_seconds >= 0 and math.isfinite(max_seconds)):
         raise ConfigError(f"covering array: max_seconds must be a finite number >= 0, got {max_seconds!r}")
-    p = _Problem(levels, strength, forbidden)
+    p = TupleSpace(levels, strength, forbidden)
     deadline = time.perf_counter() + float(max_seconds)
     rows = _greedy(p, rng, int(candidates), deadline)
     rows = _drop_redundant(p, rows, rng)
@@ -356,9 +368,40 @@ def covering_array(levels: Mapping[str, Sequence[str]], strength: int, rng: np.r
     return [{p.factors[i]: p.levels[i][int(lv)] for i, lv in enumerate(row)} for row in rows]
 
 
+def top_up_rows(levels: Mapping[str, Sequence[str]], strength: int, rng: np.random.Generator,
+                covered: Iterable[Mapping[str, str]], *, forbidden: Iterable[Mapping[str, str]] = (),
+                candidates: int = 20, max_seconds: float = 60.0) -> list[dict[str, str]]:
+    """Few rows that, together with the t-tuples already ``covered`` (``{factor:
+    level}``, other entries ignored), cover every feasible t-tuple: the greedy step of
+    :func:`covering_array` started from what is covered, minus redundant rows.
+
+    Returns:
+        list of rows ``{factor: level}`` (empty when nothing feasible is missing); no
+        row contains a forbidden combination.
+    """
+    p = TupleSpace(levels, strength, forbidden)
+    mask = np.zeros(p.total, dtype=bool)
+    for item in covered:
+        mask[_gid_of(p, item)] = True
+    deadline = time.perf_counter() + float(max_seconds)
+    rows = _drop_redundant(p, _greedy(p, rng, int(candidates), deadline, mask), rng, mask)
+    return [{p.factors[i]: p.levels[i][int(lv)] for i, lv in enumerate(row)} for row in rows]
+
+
+def _gid_of(p: TupleSpace, item: Mapping[str, str]) -> int:
+    """The tuple number of a t-tuple given as ``{factor: level}`` (its factors in any order)."""
+    cols = tuple(sorted(p.index[f] for f in item))
+    j = p.combos.index(cols)
+    code = 0
+    for c in cols:
+        code = code * int(p.v[c]) + p.level_index[c][item[p.factors[c]]]
+    return int(p.offset[j]) + code
+
+
 # -- greedy -----------------------------------------------------------------------------
-def _greedy(p: _Problem, rng: np.random.Generator, n_candidates: int, deadline: float) -> np.ndarray:
-    uncovered = p.feasible.copy()
+def _greedy(p: TupleSpace, rng: np.random.Generator, n_candidates: int, deadline: float,
+            covered: np.ndarray | None = None) -> np.ndarray:
+    uncovered = p.feasible.copy() if covered is None else p.feasible & ~covered
     per_combo = np.bincount(p.combo_of[uncovered], minlength=len(p.combos))
     rows: list[np.ndarray] = []
     mult = p.mult
@@ -404,10 +447,13 @@ def _greedy(p: _Problem, rng: np.random.Generator, n_candidates: int, deadline: 
     return np.array(rows, dtype=np.int64).reshape(-1, p.k)
 
 
-def _drop_redundant(p: _Problem, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _drop_redundant(p: TupleSpace, rows: np.ndarray, rng: np.random.Generator,
+                    covered: np.ndarray | None = None) -> np.ndarray:
     if len(rows) == 0:
         return rows
     counts = np.bincount(p.gids(rows).ravel(), minlength=p.total)
+    if covered is not None:
+        counts = counts + covered * (len(rows) + 2)  # never needed by any row
     keep = np.ones(len(rows), dtype=bool)
     for r in rng.permutation(len(rows)):
         g = p.gids(rows[r:r + 1])[0]
@@ -421,7 +467,7 @@ def _drop_redundant(p: _Problem, rows: np.ndarray, rng: np.random.Generator) -> 
 class _State:
     """An array with per-tuple counts and an O(1) sampleable set of uncovered tuples."""
 
-    def __init__(self, p: _Problem, rows: np.ndarray):
+    def __init__(self, p: TupleSpace, rows: np.ndarray):
         self.p = p
         self.rows = rows.copy()
         self.g = p.gids(self.rows)
@@ -466,7 +512,7 @@ class _State:
         self.g[r, sub] = new_g
 
 
-def _shrink(p: _Problem, rows: np.ndarray, rng: np.random.Generator, iterations: int,
+def _shrink(p: TupleSpace, rows: np.ndarray, rng: np.random.Generator, iterations: int,
             deadline: float) -> np.ndarray:
     best = rows
     bound = p.lower_bound()

@@ -7,9 +7,13 @@ Factors and their levels (short strings):
                back, back-right, right, front-right. An object with rotational symmetry
                of order m has the first 8/m levels; a continuous one has the single
                level "any".
-    elevation  camera elevation seen from the object: low, mid, high
+    elevation  camera elevation seen from the object, binned by ``factors.elevation_edges``
+               (degrees) into ``factors.elevation_levels`` (default low, mid, high)
     context    the configured context names
     occlusion  from the measured visible fraction: none, partial, heavy
+    light      total intensity of the scene's directional lights, binned by
+               ``factors.light_edges`` (W/m^2) into ``factors.light_levels`` (dim,
+               medium, bright)
     color, material, texture   the configured names (textures: those objects may wear)
 """
 
@@ -29,9 +33,8 @@ AZIMUTH_BINS = (
     "front-right",
 )
 ANY_POSE = "any"
-ELEVATION_LEVELS = ("low", "mid", "high")
 OCCLUSION_LEVELS = ("none", "partial", "heavy")
-FACTOR_NAMES = ("category", "pose", "elevation", "context", "occlusion", "color", "material", "texture")
+FACTOR_NAMES = ("category", "pose", "elevation", "context", "occlusion", "light", "color", "material", "texture")
 COVERAGE_COMBINATION = ("category", "pose", "context")
 
 _BIN_WIDTH = 2 * math.pi / len(AZIMUTH_BINS)
@@ -70,15 +73,23 @@ def pose_bin(azimuth: float, symmetry: int) -> str:
     return AZIMUTH_BINS[int(math.floor(folded / _BIN_WIDTH + 0.5)) % n_levels]
 
 
-def elevation_bin(elevation: float, edges_deg) -> str:
-    """low / mid / high for an elevation in radians, with bin edges in degrees."""
-    degrees = math.degrees(elevation)
-    low_max, mid_max = edges_deg
-    if degrees < low_max:
-        return "low"
-    if degrees < mid_max:
-        return "mid"
-    return "high"
+def bin_level(value: float, edges, names) -> str:
+    """The level of a continuous ``value``: ``names[i]`` for the first upper edge
+    ``edges[i]`` above it, the last name at or above every edge."""
+    for edge, name in zip(edges, names):
+        if value < edge:
+            return str(name)
+    return str(names[len(edges)])
+
+
+def elevation_bin(elevation: float, factors_cfg) -> str:
+    """The elevation level of an elevation in radians (``factors_cfg``: ``cfg.factors``)."""
+    return bin_level(math.degrees(elevation), factors_cfg.elevation_edges, factors_cfg.elevation_levels)
+
+
+def light_bin(intensities, factors_cfg) -> str:
+    """The light level of a scene whose directional lights have these intensities (W/m^2)."""
+    return bin_level(float(sum(intensities)), factors_cfg.light_edges, factors_cfg.light_levels)
 
 
 def occlusion_level(visible_fraction: float, none_min: float, partial_min: float) -> str:
@@ -119,9 +130,10 @@ def universe(cfg) -> Tuple[Dict[str, List[str]], List[Tuple[str, str, str]]]:
     levels = {
         "category": list(cfg.categories),
         "pose": [p for p in AZIMUTH_BINS + (ANY_POSE,) if p in used_poses],
-        "elevation": list(ELEVATION_LEVELS),
+        "elevation": [str(level) for level in cfg.factors.elevation_levels],
         "context": list(cfg.contexts.keys()),
         "occlusion": list(OCCLUSION_LEVELS),
+        "light": [str(level) for level in cfg.factors.light_levels],
         "color": list(cfg.colors.keys()),
         "material": list(cfg.materials.keys()),
         "texture": [t for t in cfg.textures.keys() if any(t in e.textures for e in cfg.objects.values())],

@@ -59,7 +59,7 @@ from typing import List
 import numpy as np
 
 from .dictionary import ObjectDictionary
-from .factors import elevation_bin, occlusion_level, pose_bin, relative_azimuth, relative_elevation
+from .factors import elevation_bin, light_bin, occlusion_level, pose_bin, relative_azimuth, relative_elevation
 from .formats.coco import mask_to_rle
 from .geometry import box_corners, rigid_inverse, transform_points
 from .render import Frame
@@ -151,7 +151,7 @@ def object_labels(scene: Scene, frame: Frame, dictionary: ObjectDictionary, fact
         scene: the sampled scene.
         frame: its rendered layers.
         dictionary: the object dictionary (category ids, symmetry, variants).
-        factors_cfg: ``cfg.factors`` (occlusion thresholds, elevation bin edges).
+        factors_cfg: ``cfg.factors`` (occlusion thresholds, elevation and light bins).
     """
     count = len(scene.objects)
     visible = np.bincount(frame.instances.ravel(), minlength=count + 1)[1 : count + 1]
@@ -159,6 +159,7 @@ def object_labels(scene: Scene, frame: Frame, dictionary: ObjectDictionary, fact
     camera = scene.camera
     eye = camera.position
     camera_from_world = rigid_inverse(camera.pose)
+    light = light_bin([lamp.intensity for lamp in scene.lights], factors_cfg)
     labels = []
     for i, obj in enumerate(scene.objects):
         entry = dictionary[obj.entry]
@@ -179,11 +180,12 @@ def object_labels(scene: Scene, frame: Frame, dictionary: ObjectDictionary, fact
         levels = {
             "category": obj.category,
             "pose": pose_bin(azimuth, entry.symmetry),
-            "elevation": elevation_bin(elevation, factors_cfg.elevation_edges),
+            "elevation": elevation_bin(elevation, factors_cfg),
             "context": scene.context.name,
             "occlusion": occlusion_level(
                 fraction, factors_cfg.occlusion_none_min, factors_cfg.occlusion_partial_min
             ),
+            "light": light,
             "color": obj.color,
             "material": obj.material,
             "texture": obj.texture,

@@ -17,7 +17,7 @@ import os
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Callable, Iterable, Optional, Sequence
+from typing import Callable, Iterable, Mapping, Optional, Sequence
 
 from omegaconf import OmegaConf
 
@@ -26,11 +26,13 @@ from .config import category_ids, config_from_dict, config_to_dict, output_forma
 from .coverage import CoverageTracker
 from .dictionary import ObjectDictionary
 from .errors import ScenegenError
-from .factors import COVERAGE_COMBINATION, universe
+from .factors import COVERAGE_COMBINATION
 from .fileio import sha256_file, write_json
 from .formats.coco import build_coco
 from .formats.files import RECORD_FOLDER, read_record, record_path, scene_stem, write_scene
 from .labels import KEYPOINT_NAMES, KEYPOINT_SKELETON, object_labels
+from .plan import coverage_universe
+from .splits import SPLIT_NAMES, complete_split, held_out_tuples, split_enabled, split_summary
 from .render import Frame, Renderer
 from .sampler import Sampler
 from .scene import Scene
@@ -38,6 +40,7 @@ from .scene import Scene
 MANIFEST = "manifest.json"
 COCO = "coco.json"
 COVERAGE = "coverage.json"
+SPLITS = "splits.json"
 
 
 class SceneWorker:
@@ -88,7 +91,7 @@ def _write_in_worker(index: int, directive: Optional[dict] = None) -> int:
     return _WORKER.write(index, directive)
 
 
-def _prepare_output(out: Path) -> None:
+def prepare_output(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / f".scenegen-write-test-{os.getpid()}"
@@ -118,33 +121,46 @@ def generate(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[
     Returns:
         The manifest (also written to ``cfg.out/manifest.json``).
     """
-    plan: list = []
+    if cfg.strategy == "fill":
+        from .fill import fill  # noqa: PLC0415 (fill builds on this module)
+
+        return fill(cfg, progress, on_scene)
+    plan: dict = {}
     if cfg.strategy == "covering":
         from .plan import covering_plan  # noqa: PLC0415
 
-        plan = covering_plan(cfg, Sampler(cfg))
+        plan = dict(enumerate(covering_plan(cfg, Sampler(cfg))))
         cfg = config_from_dict({**config_to_dict(cfg), "n": len(plan)})
     out = Path(cfg.out)
-    _prepare_output(out)
+    prepare_output(out)
     if progress is None:
         progress = bool(cfg.progress) and sys.stderr.isatty()
-    indices = range(int(cfg.n))
+    write_scenes(cfg, range(int(cfg.n)), plan, progress, on_scene)
+    if split_enabled(cfg):
+        n = complete_split(cfg, int(cfg.n), Sampler(cfg), progress, on_scene)
+        cfg = config_from_dict({**config_to_dict(cfg), "n": n})
+    return finish(cfg, list(plan.values()))
+
+
+def write_scenes(cfg, indices: range, plan: Mapping[int, dict], progress: bool,
+                 on_scene: Optional[Callable[[int], None]] = None) -> None:
+    """Write the scenes of ``indices`` into ``cfg.out`` with a progress bar; scene ``i``
+    follows the directive ``plan[i]`` when there is one."""
     with _progress_bar(len(indices), progress) as bar:
         for index in _run(cfg, indices, plan):
             bar.update(1)
             if on_scene is not None:
                 on_scene(index)
-    return finish(cfg, plan)
 
 
-def _run(cfg, indices: range, plan: list) -> Iterable[int]:
-    """Write the scenes of ``indices``; scene ``i`` follows ``plan[i]`` when there is a plan."""
+def _run(cfg, indices: range, plan: Mapping[int, dict]) -> Iterable[int]:
+    """Write the scenes of ``indices``; scene ``i`` follows ``plan[i]`` when there is one."""
     workers = min(int(cfg.workers), max(len(indices), 1))
     if workers <= 1:
         worker = SceneWorker(cfg)
         try:
             for index in indices:
-                yield worker.write(index, plan[index] if plan else None)
+                yield worker.write(index, plan.get(index))
         finally:
             worker.close()
         return
@@ -153,7 +169,7 @@ def _run(cfg, indices: range, plan: list) -> Iterable[int]:
     with ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(config_to_dict(cfg),)
     ) as pool:
-        futures = [pool.submit(_write_in_worker, index, plan[index] if plan else None) for index in indices]
+        futures = [pool.submit(_write_in_worker, index, plan.get(index)) for index in indices]
         try:
             for future in as_completed(futures):
                 yield future.result()
@@ -178,10 +194,12 @@ def load_records(root: str | Path, n: int) -> list[dict]:
     return [read_record(root, i) for i in range(n)]
 
 
-def coverage_tracker(cfg, records: Iterable[dict] = ()) -> CoverageTracker:
-    """A tracker over the config's factor universe, fed with ``records``."""
-    levels, feasible = universe(cfg)
-    tracker = CoverageTracker(levels, feasible=feasible, combination=COVERAGE_COMBINATION)
+def coverage_tracker(cfg, records: Iterable[dict] = (), sampler=None) -> CoverageTracker:
+    """A tracker over the config's coverage universe (``cfg.factors``), fed with
+    ``records``."""
+    levels, forbidden = coverage_universe(cfg, sampler or Sampler(cfg))
+    combination = [f for f in COVERAGE_COMBINATION if f in levels] or list(levels)[:3]
+    tracker = CoverageTracker(levels, combination=combination, forbidden=forbidden)
     for record in records:
         tracker.add_record(record)
     return tracker
@@ -250,10 +268,11 @@ def _data_config(cfg):
     return OmegaConf.create(data)
 
 
-def finish(cfg, plan: Sequence[dict] = ()) -> dict:
+def finish(cfg, plan: Sequence[dict] = (), design: Optional[dict] = None) -> dict:
     """Build coco.json and coverage.json from the scene records of ``cfg.out``, export the
     other formats of ``cfg.format``, then write manifest.json (last) with the sha256 of
-    every file of the dataset."""
+    every file of the dataset. The manifest's ``design`` is ``design`` when given, else
+    the summary of ``plan`` (the directives of scenes 0, 1, ...) if there is one."""
     out = Path(cfg.out)
     records = load_records(out, int(cfg.n))
     categories = sorted(category_ids(cfg), key=category_ids(cfg).get)
@@ -268,6 +287,12 @@ def finish(cfg, plan: Sequence[dict] = ()) -> dict:
     write_json(out / COVERAGE, coverage_tracker(cfg, records).to_dict())
 
     files = [COCO, COVERAGE]
+    split = None
+    if split_enabled(cfg):
+        sampler = Sampler(cfg)
+        split = split_summary(cfg, records, held_out_tuples(cfg, sampler), sampler)
+        write_json(out / SPLITS, {name: split.pop(name) for name in SPLIT_NAMES})
+        files.append(SPLITS)
     for record in records:
         files.append(f"{RECORD_FOLDER}/{scene_stem(record['index'])}.json")
         files.extend(record["files"].values())
@@ -283,7 +308,11 @@ def finish(cfg, plan: Sequence[dict] = ()) -> dict:
         "config": OmegaConf.to_yaml(_data_config(cfg)),
         "files": {name: sha256_file(out / name) for name in sorted(files)},
     }
-    if plan:
+    if split is not None:
+        manifest["split"] = split
+    if design is not None:
+        manifest["design"] = design
+    elif plan:
         manifest["design"] = design_summary(cfg, plan, records)
     write_json(out / MANIFEST, manifest)
     return manifest

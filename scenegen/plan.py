@@ -60,7 +60,32 @@ def design_space(cfg, sampler, factors=None) -> tuple[Dict[str, List[str]], List
         for lb in levels[fb]
         if not _feasible({fa: la, fb: lb}, sampler)
     ]
-    return levels, forbidden
+    return levels, forbidden + _declared(cfg, levels)
+
+
+def _declared(cfg, levels: Dict[str, List[str]]) -> List[Dict[str, str]]:
+    """The ``factors.exclude`` constraints that involve only ``levels``' factors and
+    levels (the others cannot occur there anyway)."""
+    return [
+        dict(item)
+        for item in cfg.factors.exclude
+        if all(f in levels and lv in levels[f] for f, lv in item.items())
+    ]
+
+
+def coverage_universe(cfg, sampler) -> tuple[Dict[str, List[str]], List[Dict[str, str]]]:
+    """(levels, forbidden) of the coverage universe over ``cfg.factors.tracked``.
+
+    Factors a directive can set get the levels and pairwise constraints of
+    :func:`design_space`; the others (elevation, light) every level of
+    :func:`scenegen.factors.universe`. ``factors.exclude`` adds declared constraints.
+    """
+    tracked = list(cfg.factors.tracked)
+    all_levels, _ = universe(cfg)
+    directed = [f for f in tracked if f in DIRECTIVE_FACTORS]
+    levels, forbidden = design_space(cfg, sampler, directed) if directed else ({}, [])
+    ordered = {f: levels[f] if f in levels else list(all_levels[f]) for f in tracked}
+    return ordered, forbidden + [c for c in _declared(cfg, ordered) if c not in forbidden]
 
 
 def covering_plan(cfg, sampler) -> List[Dict[str, str]]:

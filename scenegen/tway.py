@@ -1,78 +1,46 @@
-"""t-way coverage of a dataset, measured from its labels.
+"""t-way coverage reports of a dataset, measured from its labels.
 
 For ``strength`` t and factors F (default ``cfg.design_factors``), a *t-tuple* is one
-level for each of t factors of F. The feasible tuples are those a directive can ask for
-(the constraints of :func:`scenegen.plan.design_space`: a ball has only pose ``any``,
-no lamps outdoors, ...). A tuple is covered when at least ``min_count`` objects of the
-dataset show it, with every level taken from the object's labels (``factors``: the
-occlusion level from the rendered visible fraction, the pose from the camera).
+level for each of t factors of F. The feasible tuples are those of the coverage universe
+(:func:`scenegen.plan.coverage_universe`: a ball has only pose ``any``, no lamps
+outdoors, the declared ``factors.exclude``, ...). A tuple is covered when at least
+``min_count`` objects (or scenes) of the dataset show it, with every level taken from the
+object's labels (``factors``: the occlusion level from the rendered visible fraction,
+the pose from the camera). The counting is :meth:`scenegen.coverage.CoverageTracker.tway`.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections import Counter
 from typing import Iterable, Mapping, Optional, Sequence
 
-from .design import feasible_tuples
-from .errors import ConfigError
+from .coverage import CoverageTracker
+from .errors import ConfigError, CoverageError
 from .fileio import dumps_json
-from .plan import design_space
 
 
-def _key(levels: Mapping[str, str], combo: Sequence[str]) -> tuple:
-    return tuple((factor, str(levels[factor])) for factor in combo)
+def tway_of(tracker: CoverageTracker, cfg, strength: int, factors: Optional[Sequence[str]] = None,
+            min_count: int = 1, unit: str = "objects") -> dict:
+    """:meth:`CoverageTracker.tway` with the factors defaulting to ``cfg.design_factors``
+    (those the tracker counts); bad arguments are a :class:`ConfigError`."""
+    if factors is None:
+        factors = [f for f in cfg.design_factors if f in tracker.levels]
+    try:
+        return tracker.tway(strength, factors, min_count, unit)
+    except CoverageError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def tway_report(records: Iterable[Mapping], cfg, strength: int, sampler, factors: Optional[Sequence[str]] = None,
-                min_count: int = 1) -> dict:
-    """The t-way coverage of ``records`` (scene records of a dataset of ``cfg``).
-
-    Returns:
-        ``{"strength", "factors", "min_count", "objects", "tuples", "covered",
-        "coverage", "per_combination": {"a x b": [covered, feasible]}, "missing": [...]}``;
-        ``missing`` lists the feasible tuples seen fewer than ``min_count`` times, as
-        ``{factor: level}`` in factor order.
+                min_count: int = 1, unit: str = "objects") -> dict:
+    """The t-way coverage of ``records`` (scene records of a dataset of ``cfg``): the
+    dict of :meth:`CoverageTracker.tway`.
 
     Raises:
         ConfigError: unknown factors, a strength outside 1..len(factors), min_count < 1.
     """
-    factors = list(factors if factors is not None else cfg.design_factors)
-    if not 1 <= strength <= len(factors):
-        raise ConfigError(f"strength must be between 1 and {len(factors)} (the number of factors), got {strength}")
-    if min_count < 1:
-        raise ConfigError(f"min_count must be >= 1, got {min_count}")
-    levels, forbidden = design_space(cfg, sampler, factors)
-    feasible = feasible_tuples(levels, strength, forbidden)
-    combos = list(itertools.combinations(factors, strength))
-    counts: Counter = Counter()
-    objects = 0
-    for record in records:
-        for obj in record["objects"]:
-            objects += 1
-            counts.update(_key(obj["factors"], combo) for combo in combos)
-    per_combination = {" x ".join(combo): [0, 0] for combo in combos}
-    missing = []
-    for wanted in feasible:
-        combo = tuple(wanted)
-        cell = per_combination[" x ".join(combo)]
-        cell[1] += 1
-        if counts[_key(wanted, combo)] >= min_count:
-            cell[0] += 1
-        else:
-            missing.append(dict(wanted))
-    covered = len(feasible) - len(missing)
-    return {
-        "strength": int(strength),
-        "factors": factors,
-        "min_count": int(min_count),
-        "objects": objects,
-        "tuples": len(feasible),
-        "covered": covered,
-        "coverage": covered / len(feasible) if feasible else 1.0,
-        "per_combination": per_combination,
-        "missing": missing,
-    }
+    from .pipeline import coverage_tracker  # noqa: PLC0415 (pipeline imports the renderer)
+
+    return tway_of(coverage_tracker(cfg, records, sampler), cfg, strength, factors, min_count, unit)
 
 
 def format_report(report: dict, style: str = "text", max_missing: int = 40) -> str:
@@ -81,8 +49,8 @@ def format_report(report: dict, style: str = "text", max_missing: int = 40) -> s
         return dumps_json(report)
     head = (
         f"{report['strength']}-way coverage over {', '.join(report['factors'])} "
-        f"(at least {report['min_count']} object(s) each): {report['covered']} of {report['tuples']} "
-        f"feasible tuples ({report['coverage']:.1%}), {report['objects']} objects"
+        f"(at least {report['min_count']} {report.get('unit', 'objects')} each): {report['covered']} of {report['tuples']} "
+        f"feasible tuples ({report['coverage']:.1%}), {report['objects']} objects in {report.get('scenes', 0)} scenes"
     )
     missing = report["missing"]
     shown = [", ".join(f"{f}={v}" for f, v in t.items()) for t in missing[:max_missing]]
@@ -100,3 +68,44 @@ def format_report(report: dict, style: str = "text", max_missing: int = 40) -> s
     if missing:
         lines += [f"missing ({len(missing)}):"] + [f"  {t}" for t in shown + more]
     return "\n".join(lines)
+
+
+def html_data(tracker: CoverageTracker, report: dict, title: str, split: Optional[dict] = None) -> dict:
+    """The input of :func:`scenegen.report_html.render_html`: ``report`` (a
+    :meth:`CoverageTracker.tway` dict) with the levels, the level counts and a pairwise
+    table (counts and example scenes) for every pair of its factors."""
+    factors = report["factors"]
+    data = {
+        **report,
+        "title": title,
+        "levels": {f: list(tracker.levels[f]) for f in factors},
+        "level_counts": {f: tracker.level_counts[f] for f in factors},
+        "pairs": [
+            tracker.pair_table(a, b, report["unit"])
+            for i, a in enumerate(factors)
+            for b in factors[i + 1:]
+        ],
+    }
+    if split:
+        data["split"] = split
+    return data
+
+
+def write_html_report(root, tracker: CoverageTracker, report: dict, path, split: Optional[dict] = None,
+                      thumbnail_size: int = 96):
+    """Write the self-contained HTML coverage report of the dataset folder ``root`` to
+    ``path``, with a thumbnail of the example scene of every covered pairwise cell.
+    Returns the path written."""
+    from pathlib import Path  # noqa: PLC0415
+
+    from .formats.files import LAYER_FOLDERS, scene_stem  # noqa: PLC0415
+    from .report_html import thumbnail_png, write_html  # noqa: PLC0415
+
+    data = html_data(tracker, report, f"scenegen coverage: {Path(root).resolve().name}", split)
+    scenes = sorted({ex for pair in data["pairs"] for row in pair["examples"] for ex in row if ex is not None})
+    thumbnails = {}
+    for index in scenes:
+        image = Path(root) / LAYER_FOLDERS["rgb"] / f"{scene_stem(index)}.png"
+        if image.is_file():
+            thumbnails[index] = thumbnail_png(image, thumbnail_size)
+    return write_html(path, data, thumbnails)

@@ -1,4 +1,5 @@
-"""CoverageTracker: counts against a brute-force recount, merge, round trip, errors."""
+"""CoverageTracker: counts (objects and scenes, any strength) against a brute-force
+recount, merge in any order, round trip, errors."""
 
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ def universe_and_objects(draw, max_objects=60):
     if draw(st.booleans()):
         feasible, pool = None, product
     else:
-        feasible = draw(st.lists(st.sampled_from(product), unique=True))
+        feasible = draw(st.lists(st.sampled_from(product), unique=True, min_size=1))
         pool = feasible
     objects = []
     if pool:
@@ -64,10 +65,21 @@ def universe_and_objects(draw, max_objects=60):
     return levels, combination, feasible, objects
 
 
-def tracker_of(levels, combination, feasible, objects):
+def scenes_of(objects, start=0):
+    """Objects grouped into scene records of 1..3 objects (a fixed pattern), indexed
+    from ``start``."""
+    records, i = [], 0
+    while i < len(objects):
+        size = 1 + (start + len(records)) % 3
+        records.append({"index": start + len(records), "objects": [{"factors": o} for o in objects[i:i + size]]})
+        i += size
+    return records
+
+
+def tracker_of(levels, combination, feasible, records):
     tracker = CoverageTracker(levels, feasible, combination)
-    for o in objects:
-        tracker.add(o)
+    for record in records:
+        tracker.add_record(record)
     return tracker
 
 
@@ -75,7 +87,7 @@ def tracker_of(levels, combination, feasible, objects):
 @given(universe_and_objects())
 def test_counts_equal_brute_force_recount(case):
     levels, combination, feasible, objects = case
-    tracker = tracker_of(levels, combination, feasible, objects)
+    tracker = tracker_of(levels, combination, feasible, scenes_of(objects))
 
     universe = (
         list(itertools.product(*(levels[f] for f in combination)))
@@ -108,11 +120,12 @@ def test_counts_equal_brute_force_recount(case):
 @given(universe_and_objects(), st.data())
 def test_merge_is_exact_and_order_independent(case, data):
     levels, combination, feasible, objects = case
-    whole = tracker_of(levels, combination, feasible, objects)
-    cuts = sorted(data.draw(st.lists(st.integers(0, len(objects)), max_size=4)))
-    bounds = [0, *cuts, len(objects)]
+    records = scenes_of(objects)
+    whole = tracker_of(levels, combination, feasible, records)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(records)), max_size=4)))
+    bounds = [0, *cuts, len(records)]
     parts = [
-        tracker_of(levels, combination, feasible, objects[a:b])
+        tracker_of(levels, combination, feasible, records[a:b])
         for a, b in zip(bounds, bounds[1:])
     ]
     order = data.draw(st.permutations(range(len(parts))))
@@ -127,6 +140,9 @@ def test_merge_is_exact_and_order_independent(case, data):
     expected = dumps_json(whole.to_dict())
     assert dumps_json(left.to_dict()) == expected
     assert dumps_json(right.to_dict()) == expected
+    for t in range(1, len(levels) + 1):
+        for unit in ("objects", "scenes"):
+            assert left.tway(t, unit=unit, min_count=2) == whole.tway(t, unit=unit, min_count=2)
     # the parts are left untouched by merging
     assert sum(p.n_objects for p in parts) == len(objects)
 
@@ -135,7 +151,8 @@ def test_merge_is_exact_and_order_independent(case, data):
 @given(universe_and_objects(), st.integers(0, 60))
 def test_to_dict_from_dict_round_trip(case, split):
     levels, combination, feasible, objects = case
-    tracker = tracker_of(levels, combination, feasible, objects)
+    records = scenes_of(objects)
+    tracker = tracker_of(levels, combination, feasible, records)
     d = tracker.to_dict()
     text = dumps_json(d)
     again = CoverageTracker.from_dict(json.loads(text))
@@ -145,14 +162,14 @@ def test_to_dict_from_dict_round_trip(case, split):
     assert again.level_counts == tracker.level_counts
 
     # a loaded tracker merges exactly with a live one
-    first, rest = objects[:split], objects[split:]
+    first, rest = records[:split], records[split:]
     loaded = CoverageTracker.from_dict(tracker_of(levels, combination, feasible, first).to_dict())
     merged = loaded.merge(tracker_of(levels, combination, feasible, rest))
     assert merged.to_dict() == d
     # and keeps counting
     if objects:
         loaded.add(objects[0])
-        assert loaded.n_objects == len(first) + 1
+        assert loaded.n_objects == sum(len(r["objects"]) for r in first) + 1
 
 
 def test_to_dict_is_plain_and_has_the_documented_keys():
@@ -161,8 +178,8 @@ def test_to_dict_is_plain_and_has_the_documented_keys():
     d = tracker.to_dict()
     assert sorted(d) == sorted(
         [
-            "schema_version", "combination", "levels", "level_counts", "feasible", "covered",
-            "coverage", "counts", "missing", "n_objects", "n_scenes",
+            "schema_version", "combination", "factors", "levels", "forbidden", "level_counts", "feasible", "covered",
+            "coverage", "counts", "missing", "unexpected", "n_objects", "n_scenes", "signatures", "scene_sets",
         ]
     )
     assert json.loads(json.dumps(d)) == d  # plain types only
@@ -172,7 +189,7 @@ def test_to_dict_is_plain_and_has_the_documented_keys():
     assert d["coverage"] == pytest.approx(0.1)
 
 
-def test_infeasible_tuples_are_never_missing_and_cannot_be_added():
+def test_infeasible_tuples_are_never_missing_and_are_reported_when_seen():
     tracker = CoverageTracker(LEVELS, FEASIBLE)
     tracker.add(obj("sphere", "any", "room"))
     missing = tracker.missing()
@@ -180,10 +197,13 @@ def test_infeasible_tuples_are_never_missing_and_cannot_be_added():
     assert ("sphere", "front", "room") not in missing
     assert ("chair", "any", "room") not in missing
     assert len(missing) == len(FEASIBLE) - 1
-    with pytest.raises(ValueError, match="infeasible") as err:
-        tracker.add(obj("chair", "any", "room"))
-    assert "'chair', 'any', 'room'" in str(err.value)
-    assert tracker.n_objects == 1
+    assert tracker.unexpected() == []
+    tracker.add(obj("chair", "any", "room"))
+    assert tracker.unexpected() == [("chair", "any", "room")]
+    assert tracker.n_objects == 2 and len(tracker.missing()) == len(FEASIBLE) - 1
+    report = tracker.tway(2, ["category", "pose"])
+    assert report["unexpected"] == [{"category": "chair", "pose": "any", "count": 1}]
+    assert "Seen although declared infeasible (1): chair / any / room" in tracker.format_table()
 
 
 def test_unknown_level_or_factor_is_named():
@@ -235,12 +255,13 @@ def test_add_record_counts_hidden_objects_and_is_all_or_nothing():
     assert tracker.n_scenes == 2
 
 
-def test_no_feasible_tuples_means_full_coverage():
-    tracker = CoverageTracker(LEVELS, feasible=[])
-    assert tracker.coverage() == 1.0
-    assert tracker.missing() == [] and tracker.to_dict()["feasible"] == 0
-    with pytest.raises(ValueError, match="infeasible"):
-        tracker.add(obj("chair", "front", "room"))
+def test_constraints_that_rule_out_everything_are_refused():
+    with pytest.raises(CoverageError, match="rule out every row"):
+        CoverageTracker(LEVELS, feasible=[])
+    with pytest.raises(CoverageError, match="unknown level 'pink' of factor 'color'.*'red', 'blue'"):
+        CoverageTracker(LEVELS, forbidden=[{"color": "pink"}])
+    with pytest.raises(CoverageError, match="unknown factor 'size'"):
+        CoverageTracker(LEVELS, forbidden=[{"size": "big"}])
 
 
 def test_constructor_and_merge_reject_mismatches():
@@ -251,7 +272,7 @@ def test_constructor_and_merge_reject_mismatches():
     with pytest.raises(ValueError, match="duplicate"):
         CoverageTracker({**LEVELS, "color": ["red", "red"]})
     a = CoverageTracker(LEVELS, FEASIBLE)
-    with pytest.raises(ValueError, match="feasible"):
+    with pytest.raises(ValueError, match="constraints"):
         a.merge(CoverageTracker(LEVELS))
     with pytest.raises(ValueError, match="levels"):
         a.merge(CoverageTracker({**LEVELS, "color": ["red", "blue", "green"]}, FEASIBLE))
@@ -268,7 +289,11 @@ def test_from_dict_rejects_inconsistent_data():
     with pytest.raises(ValueError, match="schema_version"):
         CoverageTracker.from_dict({**d, "schema_version": 99})
     with pytest.raises(ValueError, match="malformed"):
+        CoverageTracker.from_dict({k: v for k, v in d.items() if k != "signatures"})
+    with pytest.raises(ValueError, match="inconsistent"):
         CoverageTracker.from_dict({k: v for k, v in d.items() if k != "counts"})
+    with pytest.raises(ValueError, match="inconsistent"):
+        CoverageTracker.from_dict({**d, "signatures": [d["signatures"][0][:-2] + [2, 0]]})
 
 
 def test_format_table_reports_the_figures_and_fits_the_terminal():
@@ -298,3 +323,77 @@ def test_format_table_reports_the_figures_and_fits_the_terminal():
     full.add({"category": "a", "pose": "p", "context": "c"})
     assert "All feasible tuples are covered." in full.format_table()
     assert "1/1 feasible tuples covered (100.0%)" in full.format_table()
+
+
+def brute_tway(levels, forbidden, records, strength, factors, min_count, unit):
+    """(feasible tuples, covered tuples, unexpected tuples) by enumeration of every full
+    signature allowed by ``forbidden``."""
+    names = list(levels)
+    allowed = [
+        dict(zip(names, row)) for row in itertools.product(*(levels[f] for f in names))
+        if not any(all(dict(zip(names, row))[f] == lv for f, lv in item.items()) for item in forbidden)
+    ]
+    combos = list(itertools.combinations([f for f in names if f in factors], strength))
+    feasible = {tuple((f, row[f]) for f in combo) for row in allowed for combo in combos}
+    counts: Counter = Counter()
+    for record in records:
+        seen = [tuple((f, o["factors"][f]) for f in combo) for o in record["objects"] for combo in combos]
+        counts.update(set(seen) if unit == "scenes" else seen)
+    covered = {t for t in feasible if counts[t] >= min_count}
+    unexpected = {t for t in counts if t not in feasible}
+    return feasible, covered, unexpected
+
+
+@st.composite
+def constrained_case(draw):
+    levels = {f: [f"{f[:3]}{i}" for i in range(draw(st.integers(1, 3)))] for f in FACTORS}
+    pairs = [(f, lv) for f in FACTORS for lv in levels[f]]
+    forbidden = []
+    for _ in range(draw(st.integers(0, 4))):
+        items = draw(st.lists(st.sampled_from(pairs), min_size=1, max_size=3, unique_by=lambda p: p[0]))
+        forbidden.append(dict(items))
+    rows = draw(st.lists(st.fixed_dictionaries({f: st.sampled_from(levels[f]) for f in FACTORS}), max_size=40))
+    return levels, forbidden, rows
+
+
+@settings(max_examples=150, deadline=None)
+@given(constrained_case(), st.integers(1, 4), st.integers(1, 3), st.sampled_from(["objects", "scenes"]), st.data())
+def test_tway_equals_brute_force_for_any_strength_unit_and_constraints(case, strength, min_count, unit, data):
+    levels, forbidden, rows = case
+    names = list(levels)
+    try:
+        tracker = CoverageTracker(levels, forbidden=forbidden)
+    except CoverageError as err:  # only when nothing at all is allowed
+        assert "rule out every row" in str(err)
+        assert not any(
+            not any(all(dict(zip(names, r))[f] == lv for f, lv in item.items()) for item in forbidden)
+            for r in itertools.product(*(levels[f] for f in names))
+        )
+        return
+    factors = data.draw(st.lists(st.sampled_from(names), min_size=strength, unique=True)) if strength <= 4 else names
+    records = scenes_of(rows)
+    for record in records:
+        tracker.add_record(record)
+    report = tracker.tway(strength, factors, min_count, unit)
+    feasible, covered, unexpected = brute_tway(levels, forbidden, records, strength, factors, min_count, unit)
+    key = lambda t: tuple(t.items())  # noqa: E731
+    assert report["tuples"] == len(feasible)
+    assert report["covered"] == len(covered)
+    assert {key(t) for t in report["missing"]} == feasible - covered
+    assert {tuple((f, v) for f, v in t.items() if f != "count") for t in report["unexpected"]} == unexpected
+    assert report["factors"] == [f for f in names if f in factors]
+    assert report["objects"] == len(rows) and report["scenes"] == len(records)
+
+
+def test_scene_counts_count_a_scene_once_per_tuple():
+    tracker = CoverageTracker(LEVELS, FEASIBLE)
+    tracker.add_record({"index": 3, "objects": [{"factors": obj("chair", "front", "room")}] * 2})
+    tracker.add_record({"index": 1, "objects": [{"factors": obj("chair", "front", "room")},
+                                                {"factors": obj("table", "back", "room")}]})
+    assert tracker.signature_counts()[0] == {**obj("chair", "front", "room"), "objects": 3, "scenes": 2}
+    assert tracker.tway(1, ["category"], min_count=3)["covered"] == 1  # 3 chair objects
+    assert tracker.tway(1, ["category"], min_count=3, unit="scenes")["covered"] == 0  # in 2 scenes
+    table = tracker.pair_table("category", "pose")
+    assert table["counts"][0] == [3, 0, None]  # chair: front, back, any (infeasible)
+    assert table["examples"][0] == [1, None, None]  # the smallest scene index showing it
+    assert table["counts"][2] == [None, None, 0]  # sphere: only "any"

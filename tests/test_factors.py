@@ -6,7 +6,9 @@ from hypothesis import strategies as st
 
 from scenegen.factors import (
     AZIMUTH_BINS,
+    bin_level,
     elevation_bin,
+    light_bin,
     occlusion_level,
     pose_bin,
     pose_levels,
@@ -44,9 +46,12 @@ def test_relative_azimuth_turns_with_the_object():
     assert relative_azimuth((0, 0, 0), math.pi / 2, (0, 3, 1)) == pytest.approx(0.0)
 
 
-def test_elevation_and_occlusion_levels():
-    assert [elevation_bin(math.radians(d), [20, 40]) for d in (5, 20, 39.9, 40, 80)] == [
+def test_elevation_light_and_occlusion_levels(cfg):
+    assert [elevation_bin(math.radians(d), cfg.factors) for d in (5, 20, 39.9, 40, 80)] == [
         "low", "mid", "mid", "high", "high"]
+    assert [light_bin(i, cfg.factors) for i in ([1.0], [1.0, 0.99], [1.0, 1.0], [2.0, 1.49], [3.5], [])] == [
+        "dim", "dim", "medium", "medium", "bright", "dim"]
+    assert [bin_level(v, [0.0, 1.0], "abc") for v in (-1, 0, 0.5, 1, 9)] == ["a", "b", "b", "c", "c"]
     assert [occlusion_level(f, 0.95, 0.5) for f in (1.0, 0.95, 0.94, 0.5, 0.49, 0.0)] == [
         "none", "none", "partial", "partial", "heavy", "heavy"]
 

@@ -71,4 +71,4 @@ def test_formats_and_cli(dataset, capsys):
     assert main(["coverage", str(out), "--strength", "5"]) == 2
     assert "strength must be between 1 and 4" in capsys.readouterr().err
     assert main(["coverage", str(out), "--strength", "2", "--factors", "category,size"]) == 2
-    assert "factor 'size' cannot be designed" in capsys.readouterr().err
+    assert "factors must be distinct factors of the tracker" in capsys.readouterr().err

@@ -1,0 +1,114 @@
+"""``strategy=fill``: top up an existing dataset with scenes for the t-tuples it misses.
+
+The dataset in ``cfg.out`` is measured from its labels (t-way coverage of
+``cfg.design_factors``, t = ``cfg.strength``). Each round plans few directives that
+together cover every missing feasible tuple (:func:`scenegen.design.top_up_rows`),
+renders them as scenes ``n, n + 1, ...`` after the existing ones, and measures again,
+since a directive can land a different level than asked (an occluder that hides less
+than planned). Rounds stop when nothing is missing, when ``cfg.budget`` scenes were
+added, or when a round covers nothing new. Existing scenes are never touched; the
+manifest (removed while scenes are written) is rewritten at the end with
+``design.strategy = "fill"`` and the coverage before and after.
+
+The data keys of ``cfg`` must equal those the dataset was made with (the manifest's
+config), except the keys of the fill itself (``FILL_KEYS``): scenes made with another
+image size or dictionary would not belong to the same dataset.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from .config import config_from_dict, config_to_dict
+from .design import feasible_tuples, top_up_rows
+from .errors import ConfigError
+from .formats._dataset import manifest_config
+from .formats.files import read_record
+from .pipeline import MANIFEST, RUN_KEYS, prepare_output, coverage_tracker, finish, load_records, write_scenes
+from .plan import design_space
+from .sampler import Sampler
+from .splits import complete_split, split_enabled
+
+FILL_KEYS = ("n", "strategy", "strength", "design_factors", "budget")
+
+
+def _check_same_data(cfg, out: Path) -> int:
+    """The number of scenes of the dataset in ``out``; ConfigError when there is none or
+    when ``cfg`` changes its data keys."""
+    if not (out / MANIFEST).is_file():
+        raise ConfigError(f"strategy=fill tops up a finished dataset, but {str(out)!r} has no {MANIFEST}; "
+                          f"generate it first (strategy=random or covering)")
+    made = config_to_dict(config_from_dict(manifest_config(out)))
+    given = config_to_dict(cfg)
+    differ = sorted(k for k in set(made) | set(given)
+                    if k not in FILL_KEYS + RUN_KEYS and made.get(k) != given.get(k))
+    if differ:
+        shown = ", ".join(f"{k} (dataset: {made.get(k)!r})" for k in differ[:5])
+        raise ConfigError(f"strategy=fill must use the dataset's config, but these keys differ: {shown}; "
+                          f"give the values the dataset was made with")
+    return int(made["n"])
+
+
+def fill(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[int], None]] = None) -> dict:
+    """Add directed scenes to the dataset in ``cfg.out`` until its labels cover every
+    feasible t-tuple of ``cfg.design_factors`` or ``cfg.budget`` scenes were added.
+
+    Returns:
+        The new manifest; its ``design`` holds ``{"strategy": "fill", "strength",
+        "factors", "scenes_before", "scenes_added", "rounds", "rows", "before":
+        {"covered", "tuples"}, "after": {...}, "missing": [...]}``.
+    """
+    out = Path(cfg.out)
+    n_before = _check_same_data(cfg, out)
+    sampler = Sampler(cfg)
+    tracker = coverage_tracker(cfg, load_records(out, n_before), sampler)
+    factors, strength = list(cfg.design_factors), int(cfg.strength)
+    levels, forbidden = design_space(cfg, sampler, factors)
+    if progress is None:
+        progress = bool(cfg.progress) and sys.stderr.isatty()
+
+    def measure() -> dict:
+        return tracker.tway(strength, factors)
+
+    before = measure()
+    report, n, rows, rounds = before, n_before, [], 0
+    prepare_output(out)  # the manifest goes until the dataset is whole again
+    while report["missing"] and n - n_before < int(cfg.budget):
+        missing = {tuple(t.items()) for t in report["missing"]}
+        covered = [t for t in feasible_tuples(levels, strength, forbidden) if tuple(t.items()) not in missing]
+        rng = np.random.default_rng(np.random.SeedSequence(int(cfg.seed), spawn_key=(0xF1, rounds)))
+        planned = top_up_rows(levels, strength, rng, covered, forbidden=forbidden)
+        planned = planned[: int(cfg.budget) - (n - n_before)]
+        indices = range(n, n + len(planned))
+        round_cfg = config_from_dict({**config_to_dict(cfg), "n": indices.stop})
+        write_scenes(round_cfg, indices, dict(zip(indices, planned)), progress, on_scene)
+        for index in indices:
+            tracker.add_record(read_record(out, index))
+        n, rows, rounds = indices.stop, rows + planned, rounds + 1
+        previous, report = report, measure()
+        if report["covered"] == previous["covered"]:
+            break  # the last round landed nothing new: more of the same would not either
+    if split_enabled(cfg):
+        n = complete_split(config_from_dict({**config_to_dict(cfg), "budget": int(cfg.budget) - (n - n_before)}),
+                           n, sampler, progress, on_scene)
+    final = config_from_dict({**config_to_dict(cfg), "n": n})
+    design = {
+        "strategy": "fill",
+        "strength": strength,
+        "factors": factors,
+        "scenes_before": n_before,
+        "scenes_added": n - n_before,
+        "rounds": rounds,
+        "rows": rows,
+        "before": {"covered": before["covered"], "tuples": before["tuples"]},
+        "after": {"covered": report["covered"], "tuples": report["tuples"]},
+        "tuples": report["tuples"],
+        "covered": report["covered"],
+        "missing": report["missing"],
+    }
+    return finish(final, design=design)
+
