@@ -19,6 +19,7 @@ status 2 (bad input) or 1 (a failure while running).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import List, Optional, Sequence
@@ -141,15 +142,18 @@ def _cmd_space(args) -> int:
 def _cmd_coverage(args) -> int:
     from .coverage import CoverageTracker
     from .fileio import read_json
-    from .pipeline import COVERAGE
+    from .pipeline import COVERAGE, MANIFEST
 
     root = Path(args.dataset)
     path = root / COVERAGE
     if not path.is_file():
         raise ScenegenError(f"{path} not found: is {args.dataset!r} a dataset written by 'scenegen generate'?")
     tracker = CoverageTracker.from_dict(read_json(path))
+    split = read_json(root / MANIFEST).get("split") if (root / MANIFEST).is_file() else None
     if args.strength is None and args.format == "text" and args.factors is None:
-        print(tracker.format_table())
+        from .tway import format_split
+
+        print(tracker.format_table() + (format_split(split) if split else ""))
         return 0
     from .config import config_from_dict
     from .formats._dataset import manifest_config
@@ -160,11 +164,11 @@ def _cmd_coverage(args) -> int:
     strength = 2 if args.strength is None else args.strength
     report = tway_of(tracker, cfg, strength, factors, args.min_count, args.unit)
     if args.format == "html":
-        written = write_html_report(root, tracker, report, args.out or root / "coverage.html")
+        written = write_html_report(root, tracker, report, args.out or root / "coverage.html", split)
         print(f"wrote {written}: {report['covered']} of {report['tuples']} {strength}-tuples covered "
               f"({report['coverage']:.1%})", file=sys.stderr)
         return 0
-    print(format_report(report, args.format))
+    print(format_report(report, args.format, split=split))
     return 0
 
 
@@ -241,6 +245,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print(f"scenegen {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`scenegen coverage DIR | head`)
+        # Python flushes stdout again at exit; send that flush nowhere instead of failing.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILURE
 
 
 if __name__ == "__main__":

@@ -100,9 +100,18 @@ class CoverageTracker:
         self._spaces: dict[int, TupleSpace] = {}
         self._space(len(self._combination))  # validates the constraints up front
 
-        self._joint: dict[tuple, int] = {}  # signature -> objects
+        # A signature is stored as one integer: the mixed-radix number of its level
+        # indices, first factor most significant, so integer order is universe order.
+        self._radix = np.array([len(self._levels[f]) for f in self._factors], dtype=np.int64)
+        weights = np.concatenate([np.cumprod(self._radix[::-1])[::-1][1:], [1]]).astype(np.int64)
+        if float(np.prod(self._radix.astype(float))) >= 2.0**62:
+            raise CoverageError("too many combinations of levels to track (the product of the level counts is >= 2^62)")
+        self._weight = weights
+        self._coders = [(f, self._rank[f], int(w)) for f, w in zip(self._factors, weights)]
+        self._n_signatures = int(np.prod(self._radix))
+        self._joint: dict[int, int] = {}  # signature -> objects
         self._scenes: dict[frozenset, int] = {}  # set of a scene's signatures -> scenes
-        self._first: dict[tuple, int] = {}  # signature -> smallest scene index showing it
+        self._first: dict[int, int] = {}  # signature -> smallest scene index showing it
         self._n_objects = 0
         self._n_scenes = 0
         self._cache: dict[Any, Any] = {}
@@ -149,27 +158,31 @@ class CoverageTracker:
         return space
 
     # ----------------------------------------------------------------- adding
-    def _key(self, factors: Mapping[str, str]) -> tuple:
-        """The signature of one object's factors, validated on first sight."""
+    def _key(self, factors: Mapping[str, str]) -> int:
+        """The signature of one object's factors (an integer, see ``__init__``)."""
+        code = 0
         try:
-            key = tuple([factors[f] for f in self._factors])
-        except KeyError:
-            absent = [f for f in self._factors if f not in factors]
-            raise CoverageError(
-                f"object lacks factor(s) {_names(absent)}; every object needs {_names(self._factors)}"
-            ) from None
-        if len(factors) != len(self._factors) or key not in self._joint:
-            self._check(factors, key)
-        return key
+            for factor, rank, weight in self._coders:
+                code += rank[factors[factor]] * weight
+        except (KeyError, TypeError):
+            self._check(factors)
+        if len(factors) != len(self._coders):
+            self._check(factors)
+        return code
 
-    def _check(self, factors: Mapping[str, str], key: tuple) -> None:
+    def _check(self, factors: Mapping[str, str]) -> None:
+        """Raise the CoverageError that names what is wrong with ``factors``."""
+        absent = [f for f in self._factors if f not in factors]
+        if absent:
+            raise CoverageError(f"object lacks factor(s) {_names(absent)}; every object needs {_names(self._factors)}")
         for factor in factors:
             if factor not in self._levels:
                 raise CoverageError(
                     f"unknown factor {factor!r} (level {factors[factor]!r}); valid factors: {_names(self._factors)}"
                 )
-        for factor, level in zip(self._factors, key):
-            if level not in self._rank[factor]:
+        for factor in self._factors:
+            level = factors[factor]
+            if not isinstance(level, str) or level not in self._rank[factor]:
                 raise CoverageError(
                     f"unknown level {level!r} of factor {factor!r}; valid levels: {_names(self._levels[factor])}"
                 )
@@ -237,26 +250,23 @@ class CoverageTracker:
         return merged
 
     # ---------------------------------------------------------------- queries
-    def _encoded(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _encoded(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(signatures (m, k) level indices in universe order, objects per signature (m,),
-        example scene per signature (m,), -1 if none; scene membership as parallel arrays
-        (set number, signature number) and scenes per set)."""
+        example scene per signature (m,), -1 if none; scene membership (E, 2) as rows
+        (set number, signature number); scenes per set (S,); signature codes (m,))."""
         got = self._cache.get("encoded")
         if got is None:
-            keys = sorted(self._joint, key=self._sig_rank)
-            row = {key: i for i, key in enumerate(keys)}
-            sigs = np.array([self._sig_rank(k) for k in keys], dtype=np.int64).reshape(len(keys), len(self._factors))
-            objects = np.array([self._joint[k] for k in keys], dtype=np.int64)
-            first = np.array([self._first.get(k, -1) for k in keys], dtype=np.int64)
-            sets = list(self._scenes.items())
-            members = np.array([(s, row[key]) for s, (scene, _) in enumerate(sets) for key in scene],
-                               dtype=np.int64).reshape(-1, 2)
-            weights = np.array([n for _, n in sets], dtype=np.int64)
-            got = self._cache["encoded"] = (sigs, objects, first, members, weights)
+            codes = np.fromiter(sorted(self._joint), dtype=np.int64, count=len(self._joint))
+            sigs = (codes[:, None] // self._weight[None, :]) % self._radix[None, :]
+            objects = np.fromiter((self._joint[c] for c in codes.tolist()), dtype=np.int64, count=len(codes))
+            first = np.fromiter((self._first.get(c, -1) for c in codes.tolist()), dtype=np.int64, count=len(codes))
+            sets = list(self._scenes)
+            sizes = np.fromiter((len(x) for x in sets), dtype=np.int64, count=len(sets))
+            flat = np.fromiter(itertools.chain.from_iterable(sets), dtype=np.int64, count=int(sizes.sum()))
+            members = np.stack([np.repeat(np.arange(len(sets)), sizes), np.searchsorted(codes, flat)], axis=1)
+            weights = np.fromiter((self._scenes[x] for x in sets), dtype=np.int64, count=len(sets))
+            got = self._cache["encoded"] = (sigs, objects, first, members, weights, codes)
         return got
-
-    def _sig_rank(self, key: tuple) -> tuple[int, ...]:
-        return tuple(self._rank[f][lv] for f, lv in zip(self._factors, key))
 
     def _counts(self, strength: int, unit: str) -> np.ndarray:
         """Objects (or scenes) showing each t-tuple of all factors, by tuple number of
@@ -266,16 +276,12 @@ class CoverageTracker:
         got = self._cache.get((strength, unit))
         if got is None:
             space = self._space(strength)
-            sigs, objects, _, members, weights = self._encoded()
+            sigs, objects, _, members, weights, _ = self._encoded()
             gids = space.gids(sigs) if len(sigs) else np.zeros((0, len(space.combos)), dtype=np.int64)
             if unit == "objects":
                 got = np.bincount(gids.ravel(), np.repeat(objects, gids.shape[1]), space.total)
             else:
-                got = np.zeros(space.total)
-                for j in range(len(space.combos)):
-                    # distinct (scene set, tuple) pairs: a scene counts once per tuple
-                    pairs = np.unique(members[:, 0] * space.total + gids[members[:, 1], j])
-                    got += np.bincount(pairs % space.total, weights[pairs // space.total], space.total)
+                got = _scene_counts(gids, members, weights, space.total)
             got = self._cache[(strength, unit)] = np.rint(got).astype(np.int64)
         return got
 
@@ -371,7 +377,7 @@ class CoverageTracker:
         j = space.combos.index(lo_first)
         counts = self._counts(2, unit)
         na, nb = len(self._levels[a]), len(self._levels[b])
-        sigs, _, first, _, _ = self._encoded()
+        sigs, _, first, _, _, _ = self._encoded()
         examples = np.full((na, nb), np.iinfo(np.int64).max, dtype=np.int64)
         shown = first >= 0
         np.minimum.at(examples, (sigs[shown, ia], sigs[shown, ib]), first[shown])
@@ -392,7 +398,7 @@ class CoverageTracker:
     def signature_counts(self) -> list[dict]:
         """Every signature seen: ``{factor: level, ..., "objects": n, "scenes": m}`` in
         universe order (``scenes``: scenes holding at least one such object)."""
-        sigs, objects, _, members, weights = self._encoded()
+        sigs, objects, _, members, weights, _ = self._encoded()
         scenes = np.bincount(members[:, 1], weights[members[:, 0]], len(sigs)) if len(members) else np.zeros(len(sigs))
         return [
             {**{f: self._levels[f][int(i)] for f, i in zip(self._factors, sig)}, "objects": int(n), "scenes": int(round(s))}
@@ -448,7 +454,7 @@ class CoverageTracker:
     @property
     def level_counts(self) -> dict[str, dict[str, int]]:
         """factor -> {level: objects}, every level of the universe (0 if unseen)."""
-        sigs, objects, _, _, _ = self._encoded()
+        sigs, objects, _, _, _, _ = self._encoded()
         return {
             f: dict(zip(lvs, np.bincount(sigs[:, i], objects, len(lvs)).astype(int).tolist()))
             if len(sigs) else dict.fromkeys(lvs, 0)
@@ -471,7 +477,7 @@ class CoverageTracker:
 
     def unexpected(self) -> list[tuple]:
         """Infeasible combination tuples that objects showed, in universe order."""
-        sigs, _, _, _, _ = self._encoded()
+        sigs, _, _, _, _, _ = self._encoded()
         seen = {tuple(self._levels[f][int(s[self._factors.index(f)])] for f in self._combination) for s in sigs}
         return [t for t, n in self._combination_table().items() if n is None and t in seen]
 
@@ -485,12 +491,15 @@ class CoverageTracker:
         """The ``coverage.json`` content: plain Python types, canonical order.
 
         ``signatures`` and ``scene_sets`` hold the exact counts (everything else is
-        derived from them and kept for readers): each signature is its levels, the
-        objects showing it and the smallest scene index showing it (-1: none); each
-        scene set is the signature numbers of one scene and the number of such scenes.
+        derived from them and kept for readers). ``signatures.code[i]`` is signature
+        ``i``: the mixed-radix number of its level indices in ``factors`` order (first
+        factor most significant), ascending; ``objects[i]`` objects show it and
+        ``first_scene[i]`` is the smallest scene index showing it (-1: none). Scene set
+        ``j`` is the ``sizes[j]`` signature numbers that follow in ``members``; ``scenes[j]``
+        scenes hold exactly that set of signatures.
         """
-        sigs, objects, first, members, weights = self._encoded()
-        sets = _grouped_sets(members, weights)
+        sigs, objects, first, members, weights, codes = self._encoded()
+        sizes, flat, counts = _canonical_sets(members, weights)
         return {
             "schema_version": COVERAGE_SCHEMA_VERSION,
             "combination": list(self._combination),
@@ -506,11 +515,8 @@ class CoverageTracker:
             "counts": [{**dict(zip(self._combination, t)), "count": n} for t, n in self.tuple_counts.items()],
             "missing": [list(t) for t in self.missing()],
             "unexpected": [list(t) for t in self.unexpected()],
-            "signatures": [
-                [self._levels[f][int(i)] for f, i in zip(self._factors, sig)] + [int(n), int(e)]
-                for sig, n, e in zip(sigs, objects, first)
-            ],
-            "scene_sets": [[members_, n] for members_, n in sets],
+            "signatures": {"code": codes.tolist(), "objects": objects.tolist(), "first_scene": first.tolist()},
+            "scene_sets": {"sizes": sizes, "members": flat, "scenes": counts},
         }
 
     @classmethod
@@ -528,22 +534,23 @@ class CoverageTracker:
         try:
             levels = {f: data["levels"][f] for f in data["factors"]}
             tracker = cls(levels, None, data["combination"], data["forbidden"])
-            k = len(tracker._factors)
-            keys = []
-            for item in data["signatures"]:
-                key = tuple(item[:k])
-                tracker._check(dict(zip(tracker._factors, key)), key)
-                keys.append(key)
-                tracker._joint[key] = int(item[k])
-                if int(item[k + 1]) >= 0:
-                    tracker._first[key] = int(item[k + 1])
-            for members, n in data["scene_sets"]:
-                tracker._scenes[frozenset(keys[int(i)] for i in members)] = int(n)
+            signatures, sets = data["signatures"], data["scene_sets"]
+            codes = [int(c) for c in signatures["code"]]
+            if any(not 0 <= c < tracker._n_signatures for c in codes) or codes != sorted(set(codes)):
+                raise CoverageError("coverage data is inconsistent (signature codes out of range or unsorted)")
+            tracker._joint = dict(zip(codes, (int(n) for n in signatures["objects"])))
+            tracker._first = {c: int(e) for c, e in zip(codes, signatures["first_scene"]) if int(e) >= 0}
+            flat, start = list(sets["members"]), 0
+            for size, n in zip(sets["sizes"], sets["scenes"]):
+                tracker._scenes[frozenset(codes[int(i)] for i in flat[start:start + int(size)])] = int(n)
+                start += int(size)
             tracker._n_objects = int(data["n_objects"])
             tracker._n_scenes = int(data["n_scenes"])
-        except (KeyError, TypeError, IndexError, ValueError) as exc:
+        except (KeyError, TypeError, IndexError, ValueError, AttributeError) as exc:
+            if isinstance(exc, CoverageError):
+                raise
             raise CoverageError(f"malformed coverage data: missing or bad {exc}") from None
-        in_scenes = {}
+        in_scenes: dict[int, int] = {}
         for scene, n in tracker._scenes.items():
             for key in scene:
                 in_scenes[key] = in_scenes.get(key, 0) + n
@@ -663,16 +670,52 @@ def _summed(a: Mapping, b: Mapping) -> dict:
     return out
 
 
-def _grouped_sets(members: np.ndarray, weights: np.ndarray) -> list[tuple[list[int], int]]:
-    """Scene sets as (sorted signature numbers, scenes), sorted: a vectorised grouping
-    of the (set, signature) membership pairs for large trackers."""
+def _scene_counts(gids: np.ndarray, members: np.ndarray, weights: np.ndarray, total: int) -> np.ndarray:
+    """Scenes showing each tuple: every scene set adds its scene count once to each
+    distinct tuple its signatures show.
+
+    Args:
+        gids: (m, C) tuple number of each signature in each factor combination.
+        members: (E, 2) rows (set number, signature number), grouped by set number
+            ascending, as :meth:`CoverageTracker._encoded` builds them.
+        weights: (S,) scenes per set.
+        total: the number of tuple numbers.
+
+    Returns:
+        (total,) float counts.
+    """
+    sizes = np.bincount(members[:, 0], minlength=len(weights))
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    got = np.zeros(total)
+    # Sets of equal size form a (sets, size, C) block: sorting along the size axis puts
+    # a set's repeats of a tuple side by side, so each tuple is counted once per set
+    # without a global sort over every (set, tuple) pair.
+    for size in np.unique(sizes[sizes > 0]).tolist():
+        sets = np.flatnonzero(sizes == size)
+        block = np.sort(gids[members[starts[sets][:, None] + np.arange(size), 1]], axis=1)
+        first = np.ones(block.shape, dtype=bool)
+        first[:, 1:] = block[:, 1:] != block[:, :-1]
+        scene_weights = np.broadcast_to(weights[sets][:, None, None], block.shape)
+        got += np.bincount(block[first], scene_weights[first], total)
+    return got
+
+
+def _canonical_sets(members: np.ndarray, weights: np.ndarray) -> tuple[list[int], list[int], list[int]]:
+    """Scene sets in a canonical order, whatever order they were added or merged in:
+    each set's signature numbers ascending, sets ordered by size then members.
+    Returns (sizes, members concatenated, scenes per set) as plain lists."""
+    n_sets = len(weights)
+    if n_sets == 0:
+        return [], [], []
     order = np.lexsort((members[:, 1], members[:, 0]))
-    sorted_members = members[order]
-    bounds = np.flatnonzero(np.diff(sorted_members[:, 0])) + 1
-    groups = np.split(sorted_members[:, 1], bounds)
-    set_ids = sorted_members[np.concatenate([[0], bounds]), 0] if len(sorted_members) else []
-    out = [(g.tolist(), int(weights[s])) for g, s in zip(groups, set_ids)]
-    # a scene with no object has no members: it is a set of its own
-    present = set(int(s) for s in set_ids)
-    out += [([], int(n)) for s, n in enumerate(weights) if s not in present]
-    return sorted(out)
+    rows = members[order]
+    sizes = np.bincount(rows[:, 0], minlength=n_sets)
+    width = int(sizes.max()) if len(sizes) else 0
+    padded = np.full((n_sets, max(width, 1)), -1, dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    padded[rows[:, 0], np.arange(len(rows)) - starts[rows[:, 0]]] = rows[:, 1]
+    keys = [padded[:, c] for c in range(padded.shape[1] - 1, -1, -1)] + [sizes]
+    set_order = np.lexsort(keys)
+    ordered = padded[set_order]
+    flat = ordered[ordered >= 0]
+    return sizes[set_order].tolist(), flat.tolist(), weights[set_order].tolist()

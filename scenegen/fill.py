@@ -27,11 +27,12 @@ from .config import config_from_dict, config_to_dict
 from .design import feasible_tuples, top_up_rows
 from .errors import ConfigError
 from .formats._dataset import manifest_config
+from .fileio import read_json
 from .formats.files import read_record
 from .pipeline import MANIFEST, RUN_KEYS, prepare_output, coverage_tracker, finish, load_records, write_scenes
 from .plan import design_space
 from .sampler import Sampler
-from .splits import complete_split, split_enabled
+from .splits import complete_split, held_out_tuples, split_enabled
 
 FILL_KEYS = ("n", "strategy", "strength", "design_factors", "budget")
 
@@ -64,6 +65,7 @@ def fill(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[int]
     """
     out = Path(cfg.out)
     n_before = _check_same_data(cfg, out)
+    held = read_json(out / MANIFEST).get("split", {}).get("held_out")  # read before the manifest goes
     sampler = Sampler(cfg)
     tracker = coverage_tracker(cfg, load_records(out, n_before), sampler)
     factors, strength = list(cfg.design_factors), int(cfg.strength)
@@ -92,9 +94,11 @@ def fill(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[int]
         previous, report = report, measure()
         if report["covered"] == previous["covered"]:
             break  # the last round landed nothing new: more of the same would not either
-    if split_enabled(cfg):
+    if split_enabled(cfg):  # the dataset's own held-out tuples (its config is cfg's)
+        if held is None:
+            held = held_out_tuples(cfg, sampler, load_records(out, n_before))
         n = complete_split(config_from_dict({**config_to_dict(cfg), "budget": int(cfg.budget) - (n - n_before)}),
-                           n, sampler, progress, on_scene)
+                           n, sampler, held, progress, on_scene)
     final = config_from_dict({**config_to_dict(cfg), "n": n})
     design = {
         "strategy": "fill",
@@ -110,5 +114,5 @@ def fill(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[int]
         "covered": report["covered"],
         "missing": report["missing"],
     }
-    return finish(final, design=design)
+    return finish(final, design=design, held_out=held)
 

@@ -136,10 +136,13 @@ def generate(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[
     if progress is None:
         progress = bool(cfg.progress) and sys.stderr.isatty()
     write_scenes(cfg, range(int(cfg.n)), plan, progress, on_scene)
+    held = None
     if split_enabled(cfg):
-        n = complete_split(cfg, int(cfg.n), Sampler(cfg), progress, on_scene)
+        sampler = Sampler(cfg)
+        held = held_out_tuples(cfg, sampler, load_records(out, int(cfg.n)))
+        n = complete_split(cfg, int(cfg.n), sampler, held, progress, on_scene)
         cfg = config_from_dict({**config_to_dict(cfg), "n": n})
-    return finish(cfg, list(plan.values()))
+    return finish(cfg, list(plan.values()), held_out=held)
 
 
 def write_scenes(cfg, indices: range, plan: Mapping[int, dict], progress: bool,
@@ -268,11 +271,14 @@ def _data_config(cfg):
     return OmegaConf.create(data)
 
 
-def finish(cfg, plan: Sequence[dict] = (), design: Optional[dict] = None) -> dict:
+def finish(cfg, plan: Sequence[dict] = (), design: Optional[dict] = None,
+           held_out: Optional[Sequence[dict]] = None) -> dict:
     """Build coco.json and coverage.json from the scene records of ``cfg.out``, export the
     other formats of ``cfg.format``, then write manifest.json (last) with the sha256 of
     every file of the dataset. The manifest's ``design`` is ``design`` when given, else
-    the summary of ``plan`` (the directives of scenes 0, 1, ...) if there is one."""
+    the summary of ``plan`` (the directives of scenes 0, 1, ...) if there is one. With
+    ``held_out`` tuples, the scenes are split (splits.json) and the manifest's ``split``
+    records the tuples and the guarantees (:mod:`scenegen.splits`)."""
     out = Path(cfg.out)
     records = load_records(out, int(cfg.n))
     categories = sorted(category_ids(cfg), key=category_ids(cfg).get)
@@ -288,9 +294,8 @@ def finish(cfg, plan: Sequence[dict] = (), design: Optional[dict] = None) -> dic
 
     files = [COCO, COVERAGE]
     split = None
-    if split_enabled(cfg):
-        sampler = Sampler(cfg)
-        split = split_summary(cfg, records, held_out_tuples(cfg, sampler), sampler)
+    if held_out is not None:
+        split = split_summary(cfg, records, held_out, Sampler(cfg))
         write_json(out / SPLITS, {name: split.pop(name) for name in SPLIT_NAMES})
         files.append(SPLITS)
     for record in records:

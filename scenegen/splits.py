@@ -17,10 +17,10 @@ split and recorded in the manifest:
 two hold: a directive asking for a missing held-out tuple, or a directive row that
 shows a missing sub-tuple while avoiding every held-out tuple.
 
-Random held-out tuples are drawn so that the guarantees stay possible: a tuple is kept
-only if each of its (t-1)-sub-tuples still has an allowed completion that avoids all
-held-out tuples (a ball has only pose ``any``, so ``{category: ball, pose: any}`` can
-never be held out: no ball could be trained on).
+Declared tuples are refused when a guarantee is impossible: ``{category: ball, pose:
+any}`` (a ball has only pose ``any``, so no ball could be trained on). Random tuples are
+drawn among those the scenes generated so far make safe (:func:`held_out_tuples`), so
+the guarantees hold without extra scenes; the manifest records the tuples.
 """
 
 from __future__ import annotations
@@ -43,14 +43,16 @@ def split_enabled(cfg) -> bool:
 
 
 def _sub_tuples(t: Mapping[str, str]) -> List[Dict[str, str]]:
+    """The (t-1)-sub-tuples of ``t``; for t = 1 the empty tuple, which every object
+    shows (so train must not be empty)."""
     items = list(t.items())
-    return [dict(s) for s in itertools.combinations(items, len(items) - 1) if s]
+    return [dict(s) for s in itertools.combinations(items, len(items) - 1)]
 
 
 def _trainable(levels, forbidden, held: Sequence[Mapping[str, str]]) -> bool:
     """Whether every (t-1)-sub-tuple of every held-out tuple has an allowed completion
     that contains no held-out tuple."""
-    subs = [s for h in held for s in _sub_tuples(h)]
+    subs = [s for h in held for s in _sub_tuples(h) if s]
     if not subs:
         return True
     try:
@@ -61,8 +63,15 @@ def _trainable(levels, forbidden, held: Sequence[Mapping[str, str]]) -> bool:
     return all(tuple(sorted(s.items())) in allowed for s in subs)
 
 
-def held_out_tuples(cfg, sampler) -> List[Dict[str, str]]:
-    """The held-out t-tuples of ``cfg.split``, in factor order of ``cfg.design_factors``.
+def held_out_tuples(cfg, sampler, records: Sequence[Mapping] = ()) -> List[Dict[str, str]]:
+    """The held-out t-tuples of ``cfg.split``, factors in ``cfg.design_factors`` order.
+
+    Declared tuples (``split.held_out``) are checked against the design space. A random
+    fraction (``split.fraction`` of the feasible ``split.strength``-tuples) is drawn in
+    a seeded random order among the tuples that ``records`` (the scenes generated so
+    far) already make safe to hold out: some scene shows the tuple, and once every scene
+    showing a held-out tuple goes to test, every (t-1)-sub-tuple of every held-out tuple
+    is still shown by a train scene. Fewer tuples are held out when not enough qualify.
 
     Raises:
         ConfigError: a declared tuple names a factor outside ``design_factors``, an
@@ -72,24 +81,7 @@ def held_out_tuples(cfg, sampler) -> List[Dict[str, str]]:
     factors = list(cfg.design_factors)
     levels, forbidden = design_space(cfg, sampler, factors)
     if cfg.split.held_out:
-        held = []
-        for i, item in enumerate(cfg.split.held_out):
-            bad = [f for f in item if f not in factors]
-            if bad:
-                raise ConfigError(f"split.held_out[{i}] names factor {bad[0]!r}; valid: the design_factors {factors}")
-            held.append({f: str(item[f]) for f in factors if f in item})
-        sizes = {len(h) for h in held}
-        if len(sizes) != 1:
-            raise ConfigError(f"split.held_out tuples must all have the same size, got sizes {sorted(sizes)}")
-        feasible = {tuple(t.items()) for t in feasible_tuples(levels, sizes.pop(), forbidden)}
-        for i, h in enumerate(held):
-            if tuple(h.items()) not in feasible:
-                raise ConfigError(f"split.held_out[{i}] {h} is not a feasible combination (nothing could show it); "
-                                  f"levels: {levels}")
-        if not _trainable(levels, forbidden, held):
-            raise ConfigError(f"split.held_out {held}: some (t-1)-sub-tuple could then never appear in train "
-                              f"(every scene showing it would show a held-out tuple)")
-        return held
+        return _declared(cfg, factors, levels, forbidden)
     strength = int(cfg.split.strength)
     if not 1 <= strength <= len(factors):
         raise ConfigError(f"split.strength must be between 1 and {len(factors)} (the number of design_factors), "
@@ -97,14 +89,43 @@ def held_out_tuples(cfg, sampler) -> List[Dict[str, str]]:
     pool = feasible_tuples(levels, strength, forbidden)
     want = int(round(float(cfg.split.fraction) * len(pool)))
     rng = np.random.default_rng(np.random.SeedSequence(int(cfg.seed), spawn_key=(0x5B, 0x17)))
+    scenes = [[obj["factors"] for obj in record["objects"]] for record in records]
+    train = set(range(len(scenes)))
     held: List[Dict[str, str]] = []
     for k in rng.permutation(len(pool)):
         if len(held) == want:
             break
-        if _trainable(levels, forbidden, held + [pool[int(k)]]):
-            held.append(pool[int(k)])
+        candidate = pool[int(k)]
+        hit = {i for i in train if any(_shows(obj, candidate) for obj in scenes[i])}
+        shown = hit or any(_shows(obj, candidate) for i in range(len(scenes)) if i not in train for obj in scenes[i])
+        rest = train - hit
+        subs = [s for h in held + [candidate] for s in _sub_tuples(h)]
+        if shown and all(any(_shows(obj, s) for i in rest for obj in scenes[i]) for s in subs):
+            held.append(candidate)
+            train = rest
     order = {tuple(t.items()): n for n, t in enumerate(pool)}
     return sorted(held, key=lambda t: order[tuple(t.items())])
+
+
+def _declared(cfg, factors, levels, forbidden) -> List[Dict[str, str]]:
+    held = []
+    for i, item in enumerate(cfg.split.held_out):
+        bad = [f for f in item if f not in factors]
+        if bad:
+            raise ConfigError(f"split.held_out[{i}] names factor {bad[0]!r}; valid: the design_factors {factors}")
+        held.append({f: str(item[f]) for f in factors if f in item})
+    sizes = {len(h) for h in held}
+    if len(sizes) != 1:
+        raise ConfigError(f"split.held_out tuples must all have the same size, got sizes {sorted(sizes)}")
+    feasible = {tuple(t.items()) for t in feasible_tuples(levels, sizes.pop(), forbidden)}
+    for i, h in enumerate(held):
+        if tuple(h.items()) not in feasible:
+            raise ConfigError(f"split.held_out[{i}] {h} is not a feasible combination (nothing could show it); "
+                              f"levels: {levels}")
+    if not _trainable(levels, forbidden, held):
+        raise ConfigError(f"split.held_out {held}: some (t-1)-sub-tuple could then never appear in train "
+                          f"(every scene showing it would show a held-out tuple)")
+    return held
 
 
 def _shows(factors: Mapping[str, str], held: Mapping[str, str]) -> bool:
@@ -132,7 +153,7 @@ def split_summary(cfg, records: Sequence[Mapping], held: Sequence[Mapping[str, s
     train = coverage_tracker(cfg, [by_index[i] for i in splits["train"]], sampler)
     test = coverage_tracker(cfg, [by_index[i] for i in splits["test"]], sampler)
     subs = _unique(s for h in held for s in _sub_tuples(h))
-    missing_subs = [s for s in subs if train.count(s) == 0]
+    missing_subs = [s for s in subs if (train.count(s) if s else train.n_objects) == 0]
     missing_test = [dict(h) for h in held if test.count(h) == 0]
     return {
         "held_out": [dict(h) for h in held],
@@ -166,7 +187,11 @@ def completion_rows(cfg, summary: dict, sampler, round_index: int) -> List[Dict[
     (as a directive of its own), then rows of design-factor levels that show the
     sub-tuples missing from train and avoid every held-out tuple."""
     rows = [dict(h) for h in summary["missing_in_test"]]
-    missing = summary["sub_tuples_missing_in_train"]
+    missing = [s for s in summary["sub_tuples_missing_in_train"] if s]
+    if len(missing) < len(summary["sub_tuples_missing_in_train"]):  # train is empty: any allowed scene
+        rng = np.random.default_rng(np.random.SeedSequence(int(cfg.seed), spawn_key=(0x5B, 0x2B, round_index)))
+        levels, forbidden = design_space(cfg, sampler, list(cfg.design_factors))
+        rows += top_up_rows(levels, 1, rng, [], forbidden=list(forbidden) + summary["held_out"])[:1]
     if missing:
         factors = list(cfg.design_factors)
         levels, forbidden = design_space(cfg, sampler, factors)
@@ -178,14 +203,13 @@ def completion_rows(cfg, summary: dict, sampler, round_index: int) -> List[Dict[
     return rows
 
 
-def complete_split(cfg, n: int, sampler, progress: bool, on_scene=None) -> int:
+def complete_split(cfg, n: int, sampler, held: Sequence[Mapping[str, str]], progress: bool, on_scene=None) -> int:
     """Add directed scenes after scenes ``0..n-1`` of ``cfg.out`` until the split's
     guarantees hold, ``cfg.budget`` scenes were added, or a round adds nothing new.
     Returns the new number of scenes."""
     from .config import config_from_dict, config_to_dict  # noqa: PLC0415
     from .pipeline import load_records, write_scenes  # noqa: PLC0415 (pipeline imports this module)
 
-    held = held_out_tuples(cfg, sampler)
     records = load_records(cfg.out, n)
     start, rounds, best, stalled = n, 0, None, 0
     while n - start < int(cfg.budget):

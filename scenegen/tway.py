@@ -43,10 +43,28 @@ def tway_report(records: Iterable[Mapping], cfg, strength: int, sampler, factors
     return tway_of(coverage_tracker(cfg, records, sampler), cfg, strength, factors, min_count, unit)
 
 
-def format_report(report: dict, style: str = "text", max_missing: int = 40) -> str:
-    """``report`` as ``"json"``, ``"md"`` (Markdown) or ``"text"``."""
+def format_report(report: dict, style: str = "text", max_missing: int = 40, split: Optional[dict] = None) -> str:
+    """``report`` as ``"json"``, ``"md"`` (Markdown) or ``"text"``; with the manifest's
+    ``split`` (held-out tuples and guarantees) when given."""
     if style == "json":
-        return dumps_json(report)
+        return dumps_json({**report, "split": split} if split else report)
+    return _format_coverage(report, style, max_missing) + (format_split(split, style) if split else "")
+
+
+def format_split(split: dict, style: str = "text") -> str:
+    """The held-out split of a dataset's manifest (``manifest["split"]``) as lines to
+    append to a report: sizes, held-out tuples, guarantees."""
+    held = [", ".join(f"{f}={v}" for f, v in t.items()) for t in split.get("held_out", [])]
+    marks = [f"{'yes' if ok else 'NO'}  {name.replace('_', ' ')}" for name, ok in split.get("guarantees", {}).items()]
+    head = (f"split: {split.get('train_scenes', 0)} train and {split.get('test_scenes', 0)} test scenes, "
+            f"{len(held)} held-out {split.get('strength', '')}-tuples")
+    if style == "md":
+        return "\n\n" + "\n".join([f"**{head}**", ""] + [f"- held out: {t}" for t in held] +
+                                    [f"- guarantee: {m}" for m in marks])
+    return "\n" + "\n".join([head] + [f"  held out: {t}" for t in held] + [f"  {m}" for m in marks])
+
+
+def _format_coverage(report: dict, style: str, max_missing: int) -> str:
     head = (
         f"{report['strength']}-way coverage over {', '.join(report['factors'])} "
         f"(at least {report['min_count']} {report.get('unit', 'objects')} each): {report['covered']} of {report['tuples']} "

@@ -81,3 +81,19 @@ def test_unwritable_output_exits_non_zero(tmp_path):
     result = scenegen("generate", f"out={blocker}/d", "n=1")
     assert result.returncode == 1
     assert "not writable" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_coverage_into_a_closed_pipe_exits_quietly(tmp_path):
+    """`scenegen coverage DIR | head` : the reader leaves early; no traceback."""
+    from scenegen.coverage import CoverageTracker
+    from scenegen.fileio import write_json
+
+    tracker = CoverageTracker({"category": ["a", "b"], "pose": ["x", "y"], "context": ["c"]})
+    tracker.add({"category": "a", "pose": "x", "context": "c"})
+    write_json(tmp_path / "coverage.json", tracker.to_dict())
+    child = subprocess.Popen([sys.executable, "-m", "scenegen", "coverage", str(tmp_path)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child.stdout.close()  # long before the child has imported scenegen and printed
+    stderr = child.communicate(timeout=120)[1].decode()
+    assert child.returncode == 1, stderr
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr

@@ -293,7 +293,9 @@ def test_from_dict_rejects_inconsistent_data():
     with pytest.raises(ValueError, match="inconsistent"):
         CoverageTracker.from_dict({k: v for k, v in d.items() if k != "counts"})
     with pytest.raises(ValueError, match="inconsistent"):
-        CoverageTracker.from_dict({**d, "signatures": [d["signatures"][0][:-2] + [2, 0]]})
+        CoverageTracker.from_dict({**d, "signatures": {**d["signatures"], "objects": [2]}})
+    with pytest.raises(ValueError, match="out of range"):
+        CoverageTracker.from_dict({**d, "signatures": {**d["signatures"], "code": [10**6]}})
 
 
 def test_format_table_reports_the_figures_and_fits_the_terminal():
