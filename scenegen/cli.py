@@ -153,7 +153,7 @@ def _cmd_coverage(args) -> int:
     if args.strength is None and args.format == "text" and args.factors is None:
         from .tway import format_split
 
-        print(tracker.format_table() + (format_split(split) if split else ""))
+        print(tracker.format_table() + (format_split(split, factor_order=list(tracker.levels)) if split else ""))
         return 0
     from .config import config_from_dict
     from .formats._dataset import manifest_config
@@ -168,7 +168,7 @@ def _cmd_coverage(args) -> int:
         print(f"wrote {written}: {report['covered']} of {report['tuples']} {strength}-tuples covered "
               f"({report['coverage']:.1%})", file=sys.stderr)
         return 0
-    print(format_report(report, args.format, split=split))
+    print(format_report(report, args.format, split=split, factor_order=list(tracker.levels)))
     return 0
 
 

@@ -43,21 +43,31 @@ def tway_report(records: Iterable[Mapping], cfg, strength: int, sampler, factors
     return tway_of(coverage_tracker(cfg, records, sampler), cfg, strength, factors, min_count, unit)
 
 
-def format_report(report: dict, style: str = "text", max_missing: int = 40, split: Optional[dict] = None) -> str:
+def format_report(report: dict, style: str = "text", max_missing: int = 40, split: Optional[dict] = None,
+                  factor_order: Sequence[str] = ()) -> str:
     """``report`` as ``"json"``, ``"md"`` (Markdown) or ``"text"``; with the manifest's
-    ``split`` (held-out tuples and guarantees) when given."""
+    ``split`` (held-out tuples and guarantees) when given, its tuples' factors listed
+    in ``factor_order``."""
     if style == "json":
         return dumps_json({**report, "split": split} if split else report)
-    return _format_coverage(report, style, max_missing) + (format_split(split, style) if split else "")
+    return _format_coverage(report, style, max_missing) + (format_split(split, style, factor_order) if split else "")
 
 
-def format_split(split: dict, style: str = "text") -> str:
+def _unit_noun(report: dict) -> str:
+    unit = report.get("unit", "objects")
+    return unit[:-1] if report["min_count"] == 1 else unit
+
+
+def format_split(split: dict, style: str = "text", factor_order: Sequence[str] = ()) -> str:
     """The held-out split of a dataset's manifest (``manifest["split"]``) as lines to
-    append to a report: sizes, held-out tuples, guarantees."""
-    held = [", ".join(f"{f}={v}" for f, v in t.items()) for t in split.get("held_out", [])]
+    append to a report: sizes, held-out tuples (factors in ``factor_order``, the
+    manifest's JSON having sorted them), guarantees."""
+    rank = {f: i for i, f in enumerate(factor_order)}
+    held = [", ".join(f"{f}={t[f]}" for f in sorted(t, key=lambda f: (rank.get(f, len(rank)), f)))
+            for t in split.get("held_out", [])]
     marks = [f"{'yes' if ok else 'NO'}  {name.replace('_', ' ')}" for name, ok in split.get("guarantees", {}).items()]
     head = (f"split: {split.get('train_scenes', 0)} train and {split.get('test_scenes', 0)} test scenes, "
-            f"{len(held)} held-out {split.get('strength', '')}-tuples")
+            f"{len(held)} held-out {split.get('strength', '')}-tuple{'' if len(held) == 1 else 's'}")
     if style == "md":
         return "\n\n" + "\n".join([f"**{head}**", ""] + [f"- held out: {t}" for t in held] +
                                     [f"- guarantee: {m}" for m in marks])
@@ -67,7 +77,7 @@ def format_split(split: dict, style: str = "text") -> str:
 def _format_coverage(report: dict, style: str, max_missing: int) -> str:
     head = (
         f"{report['strength']}-way coverage over {', '.join(report['factors'])} "
-        f"(at least {report['min_count']} {report.get('unit', 'objects')} each): {report['covered']} of {report['tuples']} "
+        f"(at least {report['min_count']} {_unit_noun(report)} each): {report['covered']} of {report['tuples']} "
         f"feasible tuples ({report['coverage']:.1%}), {report['objects']} objects in {report.get('scenes', 0)} scenes"
     )
     missing = report["missing"]

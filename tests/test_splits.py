@@ -63,7 +63,7 @@ def test_coverage_command_shows_the_split(tmp_path, capsys):
                           "split.held_out=[{category: chair, context: room}]"]), progress=False)
     split = read_json(out / "manifest.json")["split"]
     expected = (f"split: {split['train_scenes']} train and {split['test_scenes']} test scenes, "
-                f"1 held-out 2-tuples")
+                f"1 held-out 2-tuple")
     for args in ([], ["--strength", "2"], ["--format", "md"]):
         assert main(["coverage", str(out), *args]) == 0
         text = capsys.readouterr().out
