@@ -22,7 +22,7 @@ from collections import defaultdict
 from scenegen.config import load_config
 from scenegen.formats.files import write_scene
 from scenegen.labels import object_labels
-from scenegen.pipeline import SceneWorker
+from scenegen.worker import SceneWorker
 from scenegen.render import _offscreen_renderer
 
 # pipeline stages in order; the renderer and write_scene report their own steps

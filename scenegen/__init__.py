@@ -25,7 +25,8 @@ from .errors import (
 )
 from .grammar import Grammar, compile_grammar
 from .labels import object_labels
-from .pipeline import SceneWorker, finish, generate
+from .pipeline import finish, generate
+from .worker import SceneWorker
 from .render import Frame, Renderer
 from .sampler import Sampler, sample_scene
 from .scene import Camera, Context, Light, ObjectInstance, Scene

@@ -390,7 +390,7 @@ def dataset_items(root: str | os.PathLike, count: int = 16) -> List[PreviewItem]
 def config_items(cfg, count: int = 16, start: int = 0) -> List[PreviewItem]:
     """Scenes ``start`` .. ``start + count - 1`` of ``cfg``, sampled and rendered in
     memory (nothing is written)."""
-    from .pipeline import SceneWorker
+    from .worker import SceneWorker
 
     count = positive_int(count, "count")
     worker = SceneWorker(cfg)
