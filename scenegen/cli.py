@@ -1,6 +1,9 @@
 """The ``scenegen`` command: a thin layer over the Python API.
 
-    scenegen generate [KEY=VALUE ...]        write a dataset (see README for the keys)
+    scenegen generate [KEY=VALUE ...]        write (or resume) a dataset (see README for the keys);
+                                             shard=I num_shards=K writes one shard of a job array
+    scenegen finish [KEY=VALUE ...]          build coco.json, coverage.json, manifest.json from the shards
+    scenegen verify DIR                      check completeness and every file's sha256
     scenegen sample index=I [KEY=VALUE ...]  print scene I as JSON, without rendering;
                                              directive={category:chair,pose:back} requests levels
     scenegen space [KEY=VALUE ...]           print the exact number of layouts and the factor levels
@@ -40,6 +43,12 @@ def _parser() -> argparse.ArgumentParser:
 
     generate = commands.add_parser("generate", help="generate a dataset")
     generate.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides, e.g. out=/tmp/d n=20")
+
+    finish = commands.add_parser("finish", help="finish a dataset whose shards were generated separately (shard=I)")
+    finish.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="the overrides the shards were generated with")
+
+    verify = commands.add_parser("verify", help="check that a dataset is complete and every file matches its sha256")
+    verify.add_argument("dataset", metavar="DIR", help="dataset folder")
 
     sample = commands.add_parser("sample", help="print one sampled scene as JSON (no rendering)")
     sample.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="index=I and config overrides")
@@ -95,12 +104,49 @@ def _pop_index(overrides: Sequence[str]) -> tuple[int, List[str]]:
 
 
 def _cmd_generate(args) -> int:
-    from .config import load_config
+    from .config import load_config, shard_count
     from .pipeline import generate
 
     cfg = load_config(args.overrides)
-    manifest = generate(cfg)
-    print(f"wrote {manifest['n']} scenes and {len(manifest['files'])} files to {cfg.out}", file=sys.stderr)
+    stats: dict = {}
+    manifest = generate(cfg, stats=stats)
+    peaks = sorted(round(w["peak_mib"]) for w in stats.get("workers", {}).values())
+    memory = f"; peak memory per worker {', '.join(f'{p} MiB' for p in peaks)}" if peaks else ""
+    if manifest is None:
+        print(f"wrote shard {cfg.shard} of {shard_count(cfg)} to {cfg.out}{memory}; once every shard is written, "
+              f"run 'scenegen finish' with the same overrides (without shard=)", file=sys.stderr)
+        return 0
+    print(f"wrote {manifest['n']} scenes and {len(manifest['files'])} files to {cfg.out}{memory}", file=sys.stderr)
+    _print_design(manifest)
+    return 0
+
+
+def _cmd_finish(args) -> int:
+    from .config import load_config
+    from .pipeline import finish_dataset
+
+    cfg = load_config(args.overrides)
+    manifest = finish_dataset(cfg)
+    print(f"finished {cfg.out}: {manifest['n']} scenes and {len(manifest['files'])} files", file=sys.stderr)
+    _print_design(manifest)
+    return 0
+
+
+def _cmd_verify(args) -> int:
+    from .verify import file_count, verify_dataset
+
+    problems = verify_dataset(args.dataset)
+    if problems:
+        for line in problems[:50]:
+            print(f"scenegen verify: {line}", file=sys.stderr)
+        if len(problems) > 50:
+            print(f"scenegen verify: ... and {len(problems) - 50} more problems", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"{args.dataset}: complete, {file_count(args.dataset)} files match the manifest's sha256")
+    return 0
+
+
+def _print_design(manifest: dict) -> None:
     design = manifest.get("design")
     if design and design["strategy"] == "fill":
         print(
@@ -116,7 +162,6 @@ def _cmd_generate(args) -> int:
             f"{design['strength']}-tuples ({design['covered'] / max(design['tuples'], 1):.1%})",
             file=sys.stderr,
         )
-    return 0
 
 
 def _cmd_sample(args) -> int:
@@ -225,6 +270,8 @@ def _cmd_preview(args) -> int:
 
 _COMMANDS = {
     "generate": _cmd_generate,
+    "finish": _cmd_finish,
+    "verify": _cmd_verify,
     "sample": _cmd_sample,
     "space": _cmd_space,
     "coverage": _cmd_coverage,

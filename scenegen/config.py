@@ -224,11 +224,25 @@ class GrammarConfig:
 
 
 @dataclass
+class DaskConfig:
+    """executor=dask: the cluster that runs the scenes (install with pip install 'scenegen[dask]')."""
+
+    # scheduler address (tcp://host:8786); null: a local cluster of `workers` processes
+    address: Optional[str] = None
+
+
+@dataclass
 class SceneGenConfig:
     out: str = "scenegen_out"  # dataset folder
     n: int = 20  # number of scenes
     seed: int = 0  # root seed
-    workers: int = 1  # processes
+    workers: int = 1  # processes (or Dask workers of a local cluster); the data is the same for any value
+    # work units: the scene indices 0..n-1 are grouped in `num_shards` contiguous shards
+    # (0: one per SCENES_PER_SHARD scenes); a shard records its completion last
+    num_shards: int = 0
+    shard: int = -1  # run only this shard, 0..num_shards-1 (a cluster job array); -1: all
+    executor: str = "local"  # "local" (processes on this machine) or "dask"
+    dask: DaskConfig = field(default_factory=lambda: DaskConfig())
     width: int = 256  # pixels
     height: int = 256  # pixels
     progress: bool = True  # progress bar on stderr (only when it is a terminal)
@@ -262,6 +276,18 @@ class SceneGenConfig:
     strength: int = 2
     budget: int = 100
     design_factors: List[str] = field(default_factory=lambda: ["category", "pose", "context", "occlusion"])
+
+
+EXECUTORS = ("local", "dask")
+SCENES_PER_SHARD = 100  # scenes per shard when num_shards is 0
+
+
+def shard_count(cfg) -> int:
+    """The number of shards of ``cfg``'s scenes: ``num_shards``, or one per
+    ``SCENES_PER_SHARD`` scenes (at least one)."""
+    if int(cfg.num_shards) > 0:
+        return int(cfg.num_shards)
+    return max(1, -(-int(cfg.n) // SCENES_PER_SHARD))
 
 
 _SCHEMA_NAME = "scenegen_schema"
@@ -416,6 +442,13 @@ def validate_config(cfg: DictConfig) -> None:
         raise ConfigError(f"n must be >= 0, got {cfg.n}")
     if cfg.workers < 1:
         raise ConfigError(f"workers must be >= 1, got {cfg.workers}")
+    if cfg.num_shards < 0:
+        raise ConfigError(f"num_shards must be >= 0 (0: one shard per {SCENES_PER_SHARD} scenes), got {cfg.num_shards}")
+    if cfg.shard != -1 and not 0 <= cfg.shard < shard_count(cfg):
+        raise ConfigError(f"shard must be between 0 and {shard_count(cfg) - 1} (num_shards is {shard_count(cfg)}), "
+                          f"or -1 for all shards; got {cfg.shard}")
+    if cfg.executor not in EXECUTORS:
+        raise ConfigError(f"executor {cfg.executor!r} is unknown; valid: {', '.join(map(repr, EXECUTORS))}")
     if cfg.seed < 0:
         raise ConfigError(f"seed must be >= 0, got {cfg.seed}")
 

@@ -29,9 +29,10 @@ from .errors import ConfigError
 from .formats._dataset import manifest_config
 from .fileio import read_json
 from .formats.files import read_record
-from .pipeline import MANIFEST, RUN_KEYS, prepare_output, coverage_tracker, finish, load_records, write_scenes
+from .pipeline import MANIFEST, coverage_tracker, discard_records, finish, load_records, prepare_output, write_scenes
 from .plan import design_space
 from .sampler import Sampler
+from .shards import RUN_KEYS, record_run
 from .splits import complete_split, held_out_tuples, split_enabled
 
 FILL_KEYS = ("n", "strategy", "strength", "design_factors", "budget")
@@ -79,6 +80,8 @@ def fill(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[int]
     before = measure()
     report, n, rows, rounds = before, n_before, [], 0
     prepare_output(out)  # the manifest goes until the dataset is whole again
+    discard_records(out, n_before)  # scenes of an interrupted fill, maybe with other fill keys
+    record_run(out, cfg)
     while report["missing"] and n - n_before < int(cfg.budget):
         missing = {tuple(t.items()) for t in report["missing"]}
         covered = [t for t in feasible_tuples(levels, strength, forbidden) if tuple(t.items()) not in missing]

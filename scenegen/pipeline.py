@@ -1,10 +1,13 @@
-"""generate(): a loop over scene indices -> sample, render, label, write; then finish.
+"""generate(): shards of scene indices -> sample, render, label, write; then finish.
 
-Parallelism wraps the loop without changing it: each worker process owns one Sampler
-and one Renderer and writes whole scenes; scene ``i`` depends only on (config, seed, i),
-so the dataset is the same whatever the number of workers.
+Parallelism wraps the loop without changing it: each worker (a local process or a Dask
+worker, :mod:`scenegen.executors`) owns one Sampler and one Renderer and writes whole
+scenes; scene ``i`` depends only on (config, seed, i), so the dataset is the same
+whatever the executor and the number of workers. Scenes are grouped in shards
+(:mod:`scenegen.shards`): each shard records its completion last, a rerun of the same
+config skips what is complete, and one shard can run alone (a cluster job array).
 
-:func:`finish` then builds ``coco.json`` and ``coverage.json`` from the scene records
+:func:`finish` then builds ``coco.json`` and ``coverage.json`` from the completed shards
 and writes ``manifest.json`` last, with the sha256 of every file; a manifest therefore
 exists only for a complete dataset.
 """
@@ -12,10 +15,8 @@ exists only for a complete dataset.
 from __future__ import annotations
 
 import itertools
-import multiprocessing
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Optional, Sequence
 
@@ -29,12 +30,27 @@ from .errors import ScenegenError
 from .factors import COVERAGE_COMBINATION
 from .fileio import sha256_file, write_json
 from .formats.coco import build_coco
-from .formats.files import RECORD_FOLDER, read_record, record_path, scene_stem
+from .executors import run_chunks
+from .formats.files import read_record, record_indices, record_path
 from .labels import KEYPOINT_NAMES, KEYPOINT_SKELETON
 from .plan import coverage_universe
 from .splits import SPLIT_NAMES, complete_split, held_out_tuples, split_enabled, split_summary
 from .sampler import Sampler
-from .worker import SceneWorker
+from .shards import (
+    RUN_RECORD,
+    check_run,
+    completed,
+    cover,
+    data_config,
+    forget_run,
+    marker_path,
+    missing_scenes,
+    remove_temporary_files,
+    scene_files,
+    selected_shards,
+    shard_ranges,
+    write_marker,
+)
 
 MANIFEST = "manifest.json"
 COCO = "coco.json"
@@ -42,20 +58,9 @@ COVERAGE = "coverage.json"
 SPLITS = "splits.json"
 
 
-_WORKER: Optional[SceneWorker] = None
-
-
-def _init_worker(cfg_dict: dict) -> None:
-    global _WORKER
-    _WORKER = SceneWorker(config_from_dict(cfg_dict))
-
-
-def _write_in_worker(index: int, directive: Optional[dict] = None) -> int:
-    assert _WORKER is not None, "worker not initialised"
-    return _WORKER.write(index, directive)
-
-
 def prepare_output(out: Path) -> None:
+    """Make sure ``out`` exists and is writable, and remove its manifest: a manifest
+    marks a complete dataset and must not survive a rewrite in progress."""
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / f".scenegen-write-test-{os.getpid()}"
@@ -63,7 +68,6 @@ def prepare_output(out: Path) -> None:
         probe.unlink()
     except OSError as exc:
         raise ScenegenError(f"output folder {str(out)!r} (key 'out') is not writable: {exc.strerror or exc}") from exc
-    # a manifest marks a complete dataset: it must not survive a rewrite in progress
     (out / MANIFEST).unlink(missing_ok=True)
 
 
@@ -73,37 +77,99 @@ def _progress_bar(total: int, enabled: bool):
     return tqdm(total=total, unit="scene", file=sys.stderr, disable=not enabled, dynamic_ncols=True)
 
 
-def generate(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[int], None]] = None) -> dict:
-    """Generate the dataset described by ``cfg`` into ``cfg.out``.
+def generate(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[int], None]] = None,
+             stats: Optional[dict] = None) -> Optional[dict]:
+    """Generate the dataset described by ``cfg`` into ``cfg.out``, or resume it.
+
+    Scenes already written by an earlier run of the same config are kept (a killed run
+    resumes where it stopped, with the same bytes as an uninterrupted one); a folder
+    holding scenes of another config is refused. With ``cfg.shard`` set, only that shard
+    is written (a job of a cluster job array) and nothing is finished: run
+    :func:`finish_dataset` (``scenegen finish``) once every shard is done.
 
     Args:
         cfg: config from :func:`scenegen.config.load_config`.
         progress: show a progress bar on stderr; default: ``cfg.progress`` and stderr is
             a terminal.
         on_scene: called with each finished scene index (in completion order).
+        stats: when given, filled with ``{"workers": {pid: {"rss_mib", "peak_mib"}}}``,
+            the resident and peak resident memory of each worker process after its last
+            chunk.
 
     Returns:
-        The manifest (also written to ``cfg.out/manifest.json``).
+        The manifest (also written to ``cfg.out/manifest.json``); ``None`` for a
+        single shard.
     """
     if cfg.strategy == "fill":
         from .fill import fill  # noqa: PLC0415 (fill builds on this module)
 
         return fill(cfg, progress, on_scene)
-    plan: dict = {}
-    if cfg.strategy == "covering":
-        from .plan import covering_plan  # noqa: PLC0415
-
-        plan = dict(enumerate(covering_plan(cfg, Sampler(cfg))))
-        cfg = config_from_dict({**config_to_dict(cfg), "n": len(plan)})
-    out = Path(cfg.out)
-    prepare_output(out)
+    cfg, plan = _with_plan(cfg)
     if progress is None:
         progress = bool(cfg.progress) and sys.stderr.isatty()
-    write_scenes(cfg, range(int(cfg.n)), plan, progress, on_scene)
+    _open_run(cfg)
+    write_shards(cfg, selected_shards(cfg), plan, progress, on_scene, stats)
+    if int(cfg.shard) >= 0:
+        return None
+    return _complete(cfg, plan, progress, on_scene)
+
+
+def finish_dataset(cfg, progress: Optional[bool] = None) -> dict:
+    """The finishing step of a dataset whose shards were written separately (a job
+    array): check that every shard is complete, complete the held-out split if one is
+    asked for, and build coco.json, coverage.json and manifest.json.
+
+    Raises:
+        ConfigError: ``cfg`` differs from the config the folder's scenes were made with.
+        ScenegenError: some shards are not complete (naming them).
+    """
+    cfg, plan = _with_plan(cfg)
+    out = Path(cfg.out)
+    if not (out / RUN_RECORD).is_file():
+        raise ScenegenError(f"{str(out)!r} holds no scenes of a scenegen run; run 'scenegen generate' first")
+    if progress is None:
+        progress = bool(cfg.progress) and sys.stderr.isatty()
+    _open_run(cfg)
+    done = completed(out)
+    missing = [f"{i} (scenes {r.start}-{r.stop - 1})" for i, r in enumerate(shard_ranges(cfg)) if r not in done]
+    if missing:
+        raise ScenegenError(f"{len(missing)} of {len(shard_ranges(cfg))} shards are not complete: "
+                            f"{', '.join(missing[:10])}; run 'scenegen generate shard=I' for each")
+    return _complete(cfg, plan, progress, None)
+
+
+def _with_plan(cfg):
+    """``cfg`` with ``n`` set by its plan, and the plan: the directive of each scene
+    (``strategy=covering``), or none."""
+    if cfg.strategy != "covering":
+        return cfg, {}
+    from .plan import covering_plan  # noqa: PLC0415
+
+    plan = dict(enumerate(covering_plan(cfg, Sampler(cfg))))
+    return config_from_dict({**config_to_dict(cfg), "n": len(plan)}), plan
+
+
+def _open_run(cfg) -> None:
+    """Prepare ``cfg.out`` for writing scenes of ``cfg``: writable, no manifest, the
+    same config as the scenes already there (else ConfigError), no temporary files of
+    an interrupted write. Scenes without a run record (a folder written before run
+    records existed) are written again."""
+    out = Path(cfg.out)
+    prepare_output(out)
+    trusted = (out / RUN_RECORD).is_file()
+    if not trusted:
+        forget_run(out)
+        discard_records(out)
+    check_run(out, cfg)
+    remove_temporary_files(out)
+
+
+def _complete(cfg, plan: Mapping[int, dict], progress: bool, on_scene) -> dict:
+    """After scenes 0..n-1: the held-out split's extra scenes, then :func:`finish`."""
     held = None
     if split_enabled(cfg):
         sampler = Sampler(cfg)
-        held = held_out_tuples(cfg, sampler, load_records(out, int(cfg.n)))
+        held = held_out_tuples(cfg, sampler, load_records(cfg.out, int(cfg.n)))
         n = complete_split(cfg, int(cfg.n), sampler, held, progress, on_scene)
         cfg = config_from_dict({**config_to_dict(cfg), "n": n})
     return finish(cfg, list(plan.values()), held_out=held)
@@ -111,39 +177,64 @@ def generate(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[
 
 def write_scenes(cfg, indices: range, plan: Mapping[int, dict], progress: bool,
                  on_scene: Optional[Callable[[int], None]] = None) -> None:
-    """Write the scenes of ``indices`` into ``cfg.out`` with a progress bar; scene ``i``
-    follows the directive ``plan[i]`` when there is one."""
-    with _progress_bar(len(indices), progress) as bar:
-        for index in _run(cfg, indices, plan):
-            bar.update(1)
-            if on_scene is not None:
-                on_scene(index)
+    """Write the scenes of ``indices`` (one shard) into ``cfg.out``; scene ``i`` follows
+    the directive ``plan[i]`` when there is one."""
+    write_shards(cfg, [indices], plan, progress, on_scene)
 
 
-def _run(cfg, indices: range, plan: Mapping[int, dict]) -> Iterable[int]:
-    """Write the scenes of ``indices``; scene ``i`` follows ``plan[i]`` when there is one."""
-    workers = min(int(cfg.workers), max(len(indices), 1))
-    if workers <= 1:
-        worker = SceneWorker(cfg)
-        try:
-            for index in indices:
-                yield worker.write(index, plan.get(index))
-        finally:
-            worker.close()
-        return
-    # spawn, not fork: a forked child must not inherit a parent's GL or thread state
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(config_to_dict(cfg),)
-    ) as pool:
-        futures = [pool.submit(_write_in_worker, index, plan.get(index)) for index in indices]
-        try:
-            for future in as_completed(futures):
-                yield future.result()
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+def write_shards(cfg, shards: Sequence[range], plan: Mapping[int, dict], progress: bool,
+                 on_scene: Optional[Callable[[int], None]] = None, stats: Optional[dict] = None) -> None:
+    """Write the scenes of ``shards`` that are not written yet, on ``cfg``'s executor,
+    with a progress bar; record each shard's completion (last) once all its scenes
+    are written."""
+    out = Path(cfg.out)
+    done = completed(out)
+    todo = [shard for shard in shards if shard not in done]
+    pending = {shard: missing_scenes(out, shard) for shard in todo}
+    total = sum(len(v) for v in pending.values())
+    workers = max(1, int(cfg.workers))
+    size = max(1, min(CHUNK_SCENES, -(-total // (4 * workers))))
+    chunks = [
+        [(index, plan.get(index)) for index in scenes[at:at + size]]
+        for scenes in pending.values()
+        for at in range(0, len(scenes), size)
+    ]
+    sampler = Sampler(cfg)
+    left = {shard: len(scenes) for shard, scenes in pending.items()}
+    shard_of = {index: shard for shard, scenes in pending.items() for index in scenes}
+    for shard in [shard for shard, count in left.items() if count == 0]:
+        write_marker(out, shard, coverage_tracker(cfg, (), sampler))
+    try:
+        with _progress_bar(total, progress) as bar:
+            for result in run_chunks(cfg, chunks) if chunks else ():
+                bar.update(len(result.indices))
+                if stats is not None:
+                    stats.setdefault("workers", {})[result.pid] = {"rss_mib": result.rss_mib, "peak_mib": result.peak_mib}
+                for index in result.indices:
+                    if on_scene is not None:
+                        on_scene(index)
+                    shard = shard_of[index]
+                    left[shard] -= 1
+                    if left[shard] == 0:
+                        write_marker(out, shard, coverage_tracker(cfg, (), sampler))
+    except OSError as exc:
+        raise ScenegenError(f"could not write into {str(out)!r}: {exc.strerror or exc}"
+                            f"{f' ({exc.filename})' if exc.filename else ''}; the scenes already written are kept: "
+                            f"free space or fix the folder, then run the same command again to resume") from exc
+
+
+CHUNK_SCENES = 8  # most scenes per task: small enough to spread over workers
+
+
+def discard_records(out: Path, start: int = 0) -> None:
+    """Remove the scene records from index ``start`` on (their scenes are then written
+    again), and the completion records of shards reaching past ``start``."""
+    for index in record_indices(out):
+        if index >= start:
+            record_path(out, index).unlink()
+    for scenes in completed(out):
+        if scenes.stop > start:
+            marker_path(out, scenes).unlink()
 
 
 def load_records(root: str | Path, n: int) -> list[dict]:
@@ -225,16 +316,6 @@ def _tuples(rows: Iterable[dict], factors: Sequence[str], strength: int) -> set:
     }
 
 
-RUN_KEYS = ("out", "workers", "progress")  # config keys that do not change the data
-
-
-def _data_config(cfg):
-    data = config_to_dict(cfg)
-    for key in RUN_KEYS:
-        data.pop(key, None)
-    return OmegaConf.create(data)
-
-
 def finish(cfg, plan: Sequence[dict] = (), design: Optional[dict] = None,
            held_out: Optional[Sequence[dict]] = None) -> dict:
     """Build coco.json and coverage.json from the scene records of ``cfg.out``, export the
@@ -254,17 +335,23 @@ def finish(cfg, plan: Sequence[dict] = (), design: Optional[dict] = None,
         skeleton=KEYPOINT_SKELETON,
     )
     write_json(out / COCO, coco)
-    write_json(out / COVERAGE, coverage_tracker(cfg, records).to_dict())
+    sampler = Sampler(cfg)
+    markers, gaps = cover(out, int(cfg.n))
+    markers += [write_marker(out, scenes, coverage_tracker(cfg, (), sampler)) for scenes in gaps]
+    tracker = coverage_tracker(cfg, (), sampler)
+    for marker in markers:  # exact: the same counts as one tracker over every record
+        tracker = tracker.merge(CoverageTracker.from_dict(marker["coverage"]))
+    write_json(out / COVERAGE, tracker.to_dict())
+    hashes = {name: digest for marker in markers for name, digest in marker["files"].items()}
 
     files = [COCO, COVERAGE]
     split = None
     if held_out is not None:
-        split = split_summary(cfg, records, held_out, Sampler(cfg))
+        split = split_summary(cfg, records, held_out, sampler)
         write_json(out / SPLITS, {name: split.pop(name) for name in SPLIT_NAMES})
         files.append(SPLITS)
     for record in records:
-        files.append(f"{RECORD_FOLDER}/{scene_stem(record['index'])}.json")
-        files.extend(record["files"].values())
+        files.extend(scene_files(record))
     files.extend(export_formats(cfg, out))
     manifest = {
         "scenegen_version": __version__,
@@ -274,8 +361,8 @@ def finish(cfg, plan: Sequence[dict] = (), design: Optional[dict] = None,
         # styles); load it with scenegen.formats._dataset.manifest_config. Keys of the
         # run, not of the data (the folder, workers, the progress bar), are left out, so
         # the manifest is the same wherever and however the dataset was made.
-        "config": OmegaConf.to_yaml(_data_config(cfg)),
-        "files": {name: sha256_file(out / name) for name in sorted(files)},
+        "config": OmegaConf.to_yaml(OmegaConf.create(data_config(cfg))),
+        "files": {name: hashes[name] if name in hashes else sha256_file(out / name) for name in sorted(files)},
     }
     if split is not None:
         manifest["split"] = split
