@@ -32,6 +32,7 @@ from .sampler import Sampler, sample_scene
 from .scene import Camera, Context, Light, ObjectInstance, Scene
 from .scene_graph import scene_relations
 from .space import describe_space
+from .stream import SceneStream
 
 __all__ = [
     "__version__",
@@ -53,6 +54,7 @@ __all__ = [
     "Renderer",
     "Scene",
     "SceneGenConfig",
+    "SceneStream",
     "SceneWorker",
     "ScenegenError",
     "Sampler",

@@ -1,0 +1,230 @@
+"""Generation at scale: resume after a kill, determinism across executors, job-array
+shards, verify, and faults (disk full, a crashed worker, bad shard indices)."""
+
+import errno
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from scenegen.cli import main
+from scenegen.config import load_config
+from scenegen.errors import ConfigError, ScenegenError
+from scenegen.fileio import read_json
+from scenegen.pipeline import finish_dataset, generate
+from scenegen.verify import verify_dataset
+
+N = 14
+SMALL = [f"n={N}", "width=48", "height=32", "num_shards=3", "progress=false"]
+
+pytestmark = pytest.mark.render
+
+
+def snapshot(out: Path) -> dict:
+    """sha256 of every file of the dataset (the record of the work, .scenegen/, aside)."""
+    return {
+        p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and ".scenegen" not in p.relative_to(out).parts
+    }
+
+
+def run(out, *extra, **kwargs):
+    return generate(load_config([f"out={out}", *SMALL, *extra]), progress=False, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reference")
+    run(out)
+    return snapshot(out)
+
+
+def test_reference_is_complete_and_verified(tmp_path_factory, reference):
+    out = tmp_path_factory.mktemp("verified")
+    run(out)
+    assert snapshot(out) == reference
+    assert verify_dataset(out) == []
+    assert sorted(p.name for p in (out / ".scenegen" / "shards").iterdir()) == [
+        "000000-000004.json", "000004-000009.json", "000009-000014.json"]
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL: nothing after it runs, no ``except Exception`` catches it."""
+
+
+@pytest.mark.parametrize("writes_before_kill", [0, 1, 9, 40, 61, 99, 104])
+def test_resume_after_a_crash_between_any_two_writes_is_byte_identical(tmp_path, monkeypatch, reference,
+                                                                       writes_before_kill):
+    """Every file scenegen writes is moved into place by os.replace: stopping the run
+    before the k-th replace stops it between two writes (in a scene, between a scene's
+    files and its record, before a shard's completion record, in finishing)."""
+    out = tmp_path / "d"
+    real_replace, calls = os.replace, []
+
+    def replace(src, dst):
+        if len(calls) == writes_before_kill:
+            raise Killed()
+        calls.append(dst)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(Killed):
+        run(out)
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert not (out / "manifest.json").exists()
+    assert verify_dataset(out)[0].startswith(("incomplete", f"{str(out)!r} is not a scenegen dataset"))
+    run(out)
+    assert snapshot(out) == reference
+    assert not list(out.rglob("*.tmp"))
+
+
+def _wait_for_records(out: Path, count: int, process, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while len(list((out / "scenes").glob("*.json"))) < count:
+        assert process.poll() is None, process.communicate()[1]
+        assert time.monotonic() < deadline, "the run wrote too few scenes in time"
+        time.sleep(0.02)
+
+
+def _start(out, *extra):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, "-m", "scenegen", "generate", f"out={out}", *SMALL, *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
+
+
+@pytest.mark.parametrize("records", [1, 6])
+def test_sigkill_then_the_same_command_gives_identical_bytes(tmp_path, reference, records):
+    out = tmp_path / "d"
+    process = _start(out)
+    _wait_for_records(out, records, process)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=60)
+    assert not (out / "manifest.json").exists()
+    stray = out / "images" / ".000099.png.abc.tmp"  # what a kill inside a write leaves behind
+    stray.parent.mkdir(exist_ok=True)
+    stray.write_bytes(b"torn")
+    result = subprocess.run([sys.executable, "-m", "scenegen", "generate", f"out={out}", *SMALL],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert snapshot(out) == reference
+    assert main(["verify", str(out)]) == 0
+
+
+def _children(pid: int) -> list:
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and b"resource_tracker" not in cmdline:
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+def test_a_crashed_worker_stops_the_run_cleanly_and_the_rerun_completes(tmp_path, reference):
+    out = tmp_path / "d"
+    process = _start(out, "workers=2")
+    _wait_for_records(out, 2, process)
+    workers = _children(process.pid)
+    assert workers, "no worker processes found"
+    os.kill(workers[0], signal.SIGKILL)
+    _, stderr = process.communicate(timeout=240)
+    if process.returncode == 0:  # the killed worker had nothing left to do: nothing to check
+        pytest.skip("the run finished before the worker was killed")
+    assert process.returncode == 1, stderr
+    assert "worker process stopped unexpectedly" in stderr and "run the same command again" in stderr
+    assert "Traceback" not in stderr
+    assert not (out / "manifest.json").exists()
+    run(out)
+    assert snapshot(out) == reference
+
+
+@pytest.mark.parametrize("extra", [["workers=2"], ["workers=2", "num_shards=5"], ["executor=dask", "workers=2"]],
+                         ids=["processes", "processes-5-shards", "dask-local-cluster"])
+def test_executors_and_worker_counts_give_identical_bytes(tmp_path, reference, extra):
+    out = tmp_path / "d"
+    stats = {}
+    manifest = run(out, *extra, stats=stats)
+    assert snapshot(out) == reference
+    assert manifest["n"] == N
+    assert len(stats["workers"]) == 2 and all(w["peak_mib"] > 0 for w in stats["workers"].values())
+
+
+def test_job_array_shards_in_any_order_then_finish(tmp_path, reference, capsys):
+    out = tmp_path / "d"
+    for shard in (2, 0):
+        assert run(out, f"shard={shard}") is None
+    assert not (out / "manifest.json").exists()
+    with pytest.raises(ScenegenError, match=r"1 of 3 shards are not complete: 1 \(scenes 4-8\)"):
+        finish_dataset(load_config([f"out={out}", *SMALL]))
+    assert main(["generate", f"out={out}", *SMALL, "shard=1"]) == 0
+    assert "run 'scenegen finish'" in capsys.readouterr().err
+    assert main(["finish", f"out={out}", *SMALL]) == 0
+    assert snapshot(out) == reference
+
+
+def test_resume_with_another_config_is_refused_naming_the_keys(tmp_path):
+    out = tmp_path / "d"
+    run(out, "shard=0")
+    with pytest.raises(ConfigError, match=r"seed: folder 0, now 3.*width: folder 48, now 64"):
+        run(out, "seed=3", "width=64")
+    assert main(["generate", f"out={out}", *SMALL, "seed=3"]) == 2
+    run(out, "workers=2", "shard=1")  # keys of the run, not of the data, may differ
+
+
+def test_disk_full_keeps_what_was_written(tmp_path, monkeypatch, reference, capsys):
+    out = tmp_path / "d"
+    real_replace, calls = os.replace, []
+
+    def replace(src, dst):
+        if len(calls) == 30:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(dst))
+        calls.append(dst)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    assert main(["generate", f"out={out}", *SMALL]) == 1
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "run the same command again" in err
+    kept = {p.name for p in (out / "scenes").glob("*.json")}
+    assert kept and len(kept) < N
+    monkeypatch.setattr(os, "replace", real_replace)
+    run(out)
+    assert snapshot(out) == reference
+
+
+@pytest.mark.parametrize("overrides, named", [
+    (["shard=3", "num_shards=3"], "shard must be between 0 and 2"),
+    (["shard=-2"], "shard must be between 0 and 2"),
+    (["num_shards=-1"], "num_shards must be >= 0"),
+    (["executor=spark"], "executor 'spark' is unknown; valid: 'local', 'dask'"),
+])
+def test_bad_shard_and_executor_settings_are_named(tmp_path, capsys, overrides, named):
+    assert main(["generate", f"out={tmp_path / 'd'}", *SMALL, *overrides]) == 2
+    assert named in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()
+
+
+def test_verify_names_changed_missing_and_extra_files(tmp_path_factory, capsys):
+    out = tmp_path_factory.mktemp("tampered")
+    run(out)
+    (out / "images" / "000003.png").write_bytes(b"not the image")
+    (out / "depth" / "000005.png").unlink()
+    extra = read_json(out / "scenes" / "000001.json")
+    (out / "scenes" / f"{N + 2:06d}.json").write_text("{}")
+    assert extra["index"] == 1
+    problems = verify_dataset(out)
+    assert "changed: images/000003.png (sha256 differs from the manifest)" in problems
+    assert "missing: depth/000005.png" in problems
+    assert f"1 scene records beyond the manifest's n={N} (first: scene {N + 2})" in problems
+    assert main(["verify", str(out)]) == 1
+    assert "changed: images/000003.png" in capsys.readouterr().err
