@@ -13,6 +13,10 @@ manifest (removed while scenes are written) is rewritten at the end with
 The data keys of ``cfg`` must equal those the dataset was made with (the manifest's
 config), except the keys of the fill itself (``FILL_KEYS``): scenes made with another
 image size or dictionary would not belong to the same dataset.
+
+A fill that is killed resumes when run again: it keeps the manifest it tops up
+(``FILL_BASE``) until the new one is written, and its rounds are deterministic, so the
+scenes it already wrote are kept and the result is the same bytes.
 """
 
 from __future__ import annotations
@@ -22,29 +26,36 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
+from omegaconf import OmegaConf
 
 from .config import config_from_dict, config_to_dict
 from .design import feasible_tuples, top_up_rows
 from .errors import ConfigError
-from .formats._dataset import manifest_config
-from .fileio import read_json
+from .fileio import read_json, write_json
 from .formats.files import read_record
 from .pipeline import MANIFEST, coverage_tracker, discard_records, finish, load_records, prepare_output, write_scenes
 from .plan import design_space
 from .sampler import Sampler
-from .shards import RUN_KEYS, record_run
+from .shards import RUN_KEYS, RUN_RECORD, WORK_FOLDER, data_config, record_run
 from .splits import complete_split, held_out_tuples, split_enabled
 
 FILL_KEYS = ("n", "strategy", "strength", "design_factors", "budget")
+FILL_BASE = f"{WORK_FOLDER}/fill-base.json"  # the manifest being topped up, while a fill runs
 
 
-def _check_same_data(cfg, out: Path) -> int:
-    """The number of scenes of the dataset in ``out``; ConfigError when there is none or
-    when ``cfg`` changes its data keys."""
-    if not (out / MANIFEST).is_file():
+def _base_manifest(cfg, out: Path) -> dict:
+    """The manifest of the dataset being topped up: ``manifest.json``, or, when a fill of
+    ``cfg`` was interrupted (its run record is ``cfg``'s), the copy it kept
+    (``FILL_BASE``). ConfigError when there is none or when ``cfg`` changes its data
+    keys."""
+    if (out / MANIFEST).is_file():
+        manifest = read_json(out / MANIFEST)
+    elif (out / FILL_BASE).is_file() and _resuming(cfg, out):
+        manifest = read_json(out / FILL_BASE)
+    else:
         raise ConfigError(f"strategy=fill tops up a finished dataset, but {str(out)!r} has no {MANIFEST}; "
                           f"generate it first (strategy=random or covering)")
-    made = config_to_dict(config_from_dict(manifest_config(out)))
+    made = config_to_dict(config_from_dict(OmegaConf.to_container(OmegaConf.create(manifest["config"]))))
     given = config_to_dict(cfg)
     differ = sorted(k for k in set(made) | set(given)
                     if k not in FILL_KEYS + RUN_KEYS and made.get(k) != given.get(k))
@@ -52,7 +63,12 @@ def _check_same_data(cfg, out: Path) -> int:
         shown = ", ".join(f"{k} (dataset: {made.get(k)!r})" for k in differ[:5])
         raise ConfigError(f"strategy=fill must use the dataset's config, but these keys differ: {shown}; "
                           f"give the values the dataset was made with")
-    return int(made["n"])
+    return manifest
+
+
+def _resuming(cfg, out: Path) -> bool:
+    """Whether the folder's run record is this fill's (an interrupted fill of ``cfg``)."""
+    return (out / RUN_RECORD).is_file() and read_json(out / RUN_RECORD)["config"] == data_config(cfg)
 
 
 def fill(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[int], None]] = None) -> dict:
@@ -65,8 +81,8 @@ def fill(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[int]
         {"covered", "tuples"}, "after": {...}, "missing": [...]}``.
     """
     out = Path(cfg.out)
-    n_before = _check_same_data(cfg, out)
-    held = read_json(out / MANIFEST).get("split", {}).get("held_out")  # read before the manifest goes
+    base = _base_manifest(cfg, out)
+    n_before, held = int(base["n"]), base.get("split", {}).get("held_out")
     sampler = Sampler(cfg)
     tracker = coverage_tracker(cfg, load_records(out, n_before), sampler)
     factors, strength = list(cfg.design_factors), int(cfg.strength)
@@ -79,9 +95,12 @@ def fill(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[int]
 
     before = measure()
     report, n, rows, rounds = before, n_before, [], 0
+    if (out / MANIFEST).is_file():
+        write_json(out / FILL_BASE, base)  # the way back if this fill is interrupted
+    if not _resuming(cfg, out):
+        discard_records(out, n_before)  # scenes of an interrupted fill with other fill keys
+        record_run(out, cfg)
     prepare_output(out)  # the manifest goes until the dataset is whole again
-    discard_records(out, n_before)  # scenes of an interrupted fill, maybe with other fill keys
-    record_run(out, cfg)
     while report["missing"] and n - n_before < int(cfg.budget):
         missing = {tuple(t.items()) for t in report["missing"]}
         covered = [t for t in feasible_tuples(levels, strength, forbidden) if tuple(t.items()) not in missing]
@@ -117,5 +136,7 @@ def fill(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[int]
         "covered": report["covered"],
         "missing": report["missing"],
     }
-    return finish(final, design=design, held_out=held)
+    manifest = finish(final, design=design, held_out=held)
+    (out / FILL_BASE).unlink(missing_ok=True)
+    return manifest
 

@@ -92,3 +92,37 @@ def test_fill_errors(base, tmp_path, capsys):
     assert (out / "manifest.json").is_file()  # nothing was touched
     assert main(["generate", f"out={out}", "strategy=fill", "budget=-1"]) == 2
     assert "budget must be >= 0" in capsys.readouterr().err
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL: nothing after it runs."""
+
+
+@pytest.mark.parametrize("writes_before_kill", [3, 25])
+def test_an_interrupted_fill_resumes_to_the_same_bytes(base, tmp_path, monkeypatch, writes_before_kill):
+    import os
+
+    overrides = ["strategy=fill", "seed=3", "budget=4", *SIZE]
+    whole = tmp_path / "whole"
+    shutil.copytree(base, whole)
+    generate(load_config([f"out={whole}", *overrides]), progress=False)
+    out = tmp_path / "d"
+    shutil.copytree(base, out)
+    real_replace, calls = os.replace, []
+
+    def replace(src, dst):
+        if len(calls) == writes_before_kill:
+            raise Killed()
+        calls.append(dst)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(Killed):
+        generate(load_config([f"out={out}", *overrides]), progress=False)
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert not (out / "manifest.json").exists()
+    generate(load_config([f"out={out}", *overrides]), progress=False)
+    files = sorted(p.relative_to(whole) for p in whole.rglob("*") if p.is_file() and ".scenegen" not in p.parts)
+    assert files == sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file() and ".scenegen" not in p.parts)
+    assert all(digest(whole / f) == digest(out / f) for f in files)
+    assert not (out / ".scenegen" / "fill-base.json").exists()
