@@ -14,6 +14,7 @@ from scenegen.pipeline import generate
 from scenegen.sampler import Sampler
 
 from brute import feasible_full_rows
+from crash import Killed, fail_replace_after
 
 pytestmark = pytest.mark.render
 FACTORS = ["category", "pose", "context", "occlusion"]
@@ -94,32 +95,18 @@ def test_fill_errors(base, tmp_path, capsys):
     assert "budget must be >= 0" in capsys.readouterr().err
 
 
-class Killed(BaseException):
-    """Stands for SIGKILL: nothing after it runs."""
-
-
 @pytest.mark.parametrize("writes_before_kill", [3, 25])
 def test_an_interrupted_fill_resumes_to_the_same_bytes(base, tmp_path, monkeypatch, writes_before_kill):
-    import os
-
     overrides = ["strategy=fill", "seed=3", "budget=4", *SIZE]
     whole = tmp_path / "whole"
     shutil.copytree(base, whole)
     generate(load_config([f"out={whole}", *overrides]), progress=False)
     out = tmp_path / "d"
     shutil.copytree(base, out)
-    real_replace, calls = os.replace, []
-
-    def replace(src, dst):
-        if len(calls) == writes_before_kill:
-            raise Killed()
-        calls.append(dst)
-        real_replace(src, dst)
-
-    monkeypatch.setattr(os, "replace", replace)
+    fail_replace_after(monkeypatch, writes_before_kill)
     with pytest.raises(Killed):
         generate(load_config([f"out={out}", *overrides]), progress=False)
-    monkeypatch.setattr(os, "replace", real_replace)
+    monkeypatch.undo()
     assert not (out / "manifest.json").exists()
     generate(load_config([f"out={out}", *overrides]), progress=False)
     files = sorted(p.relative_to(whole) for p in whole.rglob("*") if p.is_file() and ".scenegen" not in p.parts)

@@ -19,6 +19,8 @@ from scenegen.fileio import read_json
 from scenegen.pipeline import finish_dataset, generate
 from scenegen.verify import verify_dataset
 
+from crash import Killed, fail_replace_after
+
 N = 14
 SMALL = [f"n={N}", "width=48", "height=32", "num_shards=3", "progress=false"]
 
@@ -54,29 +56,15 @@ def test_reference_is_complete_and_verified(tmp_path_factory, reference):
         "000000-000004.json", "000004-000009.json", "000009-000014.json"]
 
 
-class Killed(BaseException):
-    """Stands for SIGKILL: nothing after it runs, no ``except Exception`` catches it."""
-
-
 @pytest.mark.parametrize("writes_before_kill", [0, 1, 9, 40, 61, 99, 104])
 def test_resume_after_a_crash_between_any_two_writes_is_byte_identical(tmp_path, monkeypatch, reference,
                                                                        writes_before_kill):
-    """Every file scenegen writes is moved into place by os.replace: stopping the run
-    before the k-th replace stops it between two writes (in a scene, between a scene's
-    files and its record, before a shard's completion record, in finishing)."""
+    """A crash before the k-th file write (see crash.py), then the same run again."""
     out = tmp_path / "d"
-    real_replace, calls = os.replace, []
-
-    def replace(src, dst):
-        if len(calls) == writes_before_kill:
-            raise Killed()
-        calls.append(dst)
-        real_replace(src, dst)
-
-    monkeypatch.setattr(os, "replace", replace)
+    fail_replace_after(monkeypatch, writes_before_kill)
     with pytest.raises(Killed):
         run(out)
-    monkeypatch.setattr(os, "replace", real_replace)
+    monkeypatch.undo()
     assert not (out / "manifest.json").exists()
     assert verify_dataset(out)[0].startswith(("incomplete", f"{str(out)!r} is not a scenegen dataset"))
     run(out)
@@ -183,21 +171,13 @@ def test_resume_with_another_config_is_refused_naming_the_keys(tmp_path):
 
 def test_disk_full_keeps_what_was_written(tmp_path, monkeypatch, reference, capsys):
     out = tmp_path / "d"
-    real_replace, calls = os.replace, []
-
-    def replace(src, dst):
-        if len(calls) == 30:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(dst))
-        calls.append(dst)
-        real_replace(src, dst)
-
-    monkeypatch.setattr(os, "replace", replace)
+    fail_replace_after(monkeypatch, 30, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out / "x")))
     assert main(["generate", f"out={out}", *SMALL]) == 1
     err = capsys.readouterr().err
     assert "No space left on device" in err and "run the same command again" in err
     kept = {p.name for p in (out / "scenes").glob("*.json")}
     assert kept and len(kept) < N
-    monkeypatch.setattr(os, "replace", real_replace)
+    monkeypatch.undo()
     run(out)
     assert snapshot(out) == reference
 
