@@ -120,12 +120,31 @@ _DASK_WORKERS: dict = {}
 
 def _chunk_on_dask(cfg_json: str, chunk: Chunk, threads: int) -> ChunkResult:
     """Runs on a Dask worker: one SceneWorker per config per worker process."""
+    import distributed  # noqa: PLC0415
+
+    nthreads = distributed.get_worker().state.nthreads
+    if nthreads != 1:  # a GL context belongs to one thread: two threads cannot share a renderer
+        raise ConfigError(f"executor=dask needs single-threaded Dask workers (dask worker --nthreads 1); "
+                          f"this worker has {nthreads} threads")
     worker = _DASK_WORKERS.get(cfg_json)
     if worker is None:
         if threads:
             os.environ.setdefault("LP_NUM_THREADS", str(threads))
         worker = _DASK_WORKERS[cfg_json] = SceneWorker(config_from_dict(json.loads(cfg_json)))
     return _write_chunk(worker, chunk)
+
+
+def _close_on_dask() -> int:
+    """Runs on a Dask worker, in the thread that rendered: close its SceneWorkers and
+    release the GL context there (at the process's exit, another thread could not)."""
+    from .render import release_gl_context  # noqa: PLC0415
+
+    closed = len(_DASK_WORKERS)
+    for worker in _DASK_WORKERS.values():
+        worker.close()
+    _DASK_WORKERS.clear()
+    release_gl_context()
+    return closed
 
 
 def _import_distributed():
@@ -171,6 +190,9 @@ def run_dask(cfg, chunks: Sequence[Chunk], workers: int) -> Iterator[ChunkResult
             chunk = next(pending, None)
             if chunk is not None:
                 running.add(client.submit(_chunk_on_dask, cfg_json, chunk, threads, pure=False))
+        closing = [client.submit(_close_on_dask, pure=False, workers=[worker_address], allow_other_workers=False)
+                   for worker_address in client.scheduler_info().get("workers", {})]
+        distributed.wait(closing, timeout=60)
     finally:
         client.close()
         if cluster is not None:
