@@ -1,15 +1,32 @@
 """Throughput of the full pipeline against a bare pyrender loop, measured in one run.
 
-For each image size it prints:
-  * pipeline scenes/s: sample + render all layers + label + PNG encode + write, one process;
-  * bare frames/s: a plain pyrender loop rendering the same scenes (RGB and depth), with
-    scene graphs built before the clock starts;
-  * the ratio of the two, and the time per scene and share of each pipeline stage
-    (sample; render: scene graph build, RGB pass, id pass, amodal passes, normals;
-    labels; PNG/JSON encoding; file writing).
+For each image size, with the default lights (which cast shadows) and again with
+``lights.shadows=false``, it prints:
+  * pipeline scenes/s: exactly what ``scenegen generate`` (workers=1) does per scene,
+    through SceneWorker.write: sample + render every layer + label + PNG encode +
+    write (encoding and writing on SceneWorker's writer thread, overlapping the next
+    scene), in chunks of INLINE_CHUNK_SCENES scenes each flushed (every file on disk) before
+    the next, as generate's executor does; one process;
+  * bare frames/s: the same scenes' colour images drawn by pyrender alone (its
+    shadow-map passes when the lights cast shadows, and its forward pass, RGB and
+    depth read back), in one process, with the same scene graphs (meshes, materials,
+    lights, shadow setup) built outside the clock: no ground-truth layers, labels or
+    files;
+  * their ratio; the cost of shadows (bare ms per frame with and without);
+  * the time per scene of each stage of the pipeline, on SceneWorker's thread: sample;
+    drawing: scene graph build, RGB pass (with its shadow maps), flat passes (ids,
+    normals and depth; amodal masks); then, while the rasterizer threads draw, the
+    previous scene's decoding (ids, depth, normals, amodal masks), labels, JSON record
+    and hand-over to the writer ("wait"); then reading the layers back ("readback",
+    mostly waiting for the rasterizer); and, on the writer thread (overlapping the next
+    scenes, not on the critical path), PNG encoding and writing the files.
+
+Each figure is the best of ``--rounds`` rounds (pipeline and bare loop alternate), so
+load from other processes on the machine skews the ratio as little as possible.
 
     python benchmarks/bench_pipeline.py                 # 60 scenes at 256 and 512
     python benchmarks/bench_pipeline.py --n 200 --sizes 256
+    LP_NUM_THREADS=1 python benchmarks/bench_pipeline.py    # llvmpipe's threads
 """
 
 from __future__ import annotations
@@ -20,55 +37,67 @@ import time
 from collections import defaultdict
 
 from scenegen.config import load_config
-from scenegen.formats.files import write_scene
-from scenegen.labels import object_labels
+from scenegen.pipeline import INLINE_CHUNK_SCENES
 from scenegen.worker import SceneWorker
-from scenegen.render import _offscreen_renderer
 
-# pipeline stages in order; the renderer and write_scene report their own steps
-STAGES = ("sample", "build", "rgb pass", "id pass", "amodal passes", "normals", "labels", "encode", "write")
+# stages in order, as SceneWorker and the renderer report them: this thread's, then the
+# writer thread's; decode, labels, record and wait (the previous scene's) run while the
+# rasterizer draws the next scene
+MAIN_STAGES = ("sample", "build", "rgb pass", "flat passes", "decode", "labels", "record", "wait", "readback")
+WRITER_STAGES = ("encode", "write")
 
 
-def bench_size(size: int, n: int, warmup: int) -> dict:
+def pipeline_round(worker: SceneWorker, n: int) -> tuple[float, dict]:
+    """Seconds to write scenes 0..n-1 with ``worker`` as ``scenegen generate`` does (in
+    chunks of INLINE_CHUNK_SCENES, all files on disk at the end of each), and the seconds of
+    each stage."""
+    stage = defaultdict(float)
+    start = time.perf_counter()
+    for first in range(0, n, INLINE_CHUNK_SCENES):
+        for index in range(first, min(n, first + INLINE_CHUNK_SCENES)):
+            worker.write(index, timings=stage)
+        worker.flush()
+    return time.perf_counter() - start, stage
+
+
+def bare_round(worker: SceneWorker, n: int, shadows: bool) -> float:
+    """Seconds pyrender takes to draw the colour images (RGB + depth) of scenes 0..n-1,
+    each scene graph built before its frame's clock starts."""
+    renderer = worker.renderer
+    total = 0.0
+    for index in range(n):
+        graph = renderer.build(worker.sampler.sample(index))
+        if not shadows:
+            graph.lights = [(node, False) for node, _ in graph.lights]
+        start = time.perf_counter()
+        renderer.render_colour(graph)
+        total += time.perf_counter() - start
+    return total
+
+
+def bench(size: int, n: int, warmup: int, rounds: int, shadows: bool) -> dict:
     with tempfile.TemporaryDirectory() as out:
-        cfg = load_config([f"width={size}", f"height={size}", f"out={out}", f"n={n}"])
+        cfg = load_config([f"width={size}", f"height={size}", f"out={out}", f"n={n}",
+                           f"lights.shadows={str(shadows).lower()}"])
         worker = SceneWorker(cfg)
-        for index in range(warmup):  # GL context, shader compilation, mesh caches
-            worker.write(n + index)
-
-        stage = defaultdict(float)
-        start = time.perf_counter()
-        scenes = []
-        for index in range(n):
-            t0 = time.perf_counter()
-            scene = worker.sampler.sample(index)
-            t1 = time.perf_counter()
-            frame = worker.renderer.render(scene, timings=stage)  # build, rgb, id, amodal, normals
-            t2 = time.perf_counter()
-            labels = object_labels(scene, frame, worker.dictionary, cfg.factors)
-            t3 = time.perf_counter()
-            write_scene(out, scene, frame, labels, cfg.output, timings=stage)  # encode, write
-            stage["sample"] += t1 - t0
-            stage["labels"] += t3 - t2
-            scenes.append(scene)
-        pipeline_time = time.perf_counter() - start
-
-        renderer = worker.renderer
-        graphs = [renderer._build(scene)[:2] for scene in scenes]
-        offscreen = _offscreen_renderer(renderer._pyrender, size, size)
-        offscreen.render(graphs[0][0])
-        start = time.perf_counter()
-        for graph, object_nodes in graphs:
-            with renderer.colour_pass(object_nodes):  # one node per object, as a user would build
-                offscreen.render(graph)  # RGB and depth
-        bare_time = time.perf_counter() - start
-        objects = sum(len(s.objects) for s in scenes)
+        try:
+            for index in range(warmup):  # GL context, shader compilation, mesh pools
+                worker.write(n + index)
+            worker.flush()
+            best_pipeline, best_stage, best_bare = float("inf"), {}, float("inf")
+            for _ in range(rounds):
+                seconds, stage = pipeline_round(worker, n)
+                if seconds < best_pipeline:
+                    best_pipeline, best_stage = seconds, stage
+                best_bare = min(best_bare, bare_round(worker, n, shadows))
+        finally:
+            worker.close()
     return {
         "size": size,
-        "pipeline": n / pipeline_time,
-        "bare": n / bare_time,
-        "stage": {k: v / pipeline_time for k, v in stage.items()},
-        "objects": objects / n,
+        "shadows": shadows,
+        "pipeline": n / best_pipeline,
+        "bare": n / best_bare,
+        "stage_ms": {k: 1000 * v / n for k, v in best_stage.items()},
     }
 
 
@@ -76,18 +105,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=60, help="scenes per size")
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512], help="square image sides, pixels")
-    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=20, help="scenes written first, outside the clock")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds per figure; the best is kept")
     args = parser.parse_args()
-    print(f"{'size':>6} {'pipeline scenes/s':>18} {'bare frames/s':>14} {'ratio':>7} {'objects/scene':>14}")
-    results = [bench_size(size, args.n, args.warmup) for size in args.sizes]
+    results = [bench(size, args.n, args.warmup, args.rounds, shadows)
+               for size in args.sizes for shadows in (True, False)]
+    print(f"{'size':>5} {'shadows':>8} {'pipeline scenes/s':>18} {'bare frames/s':>14} {'ratio':>6}")
     for r in results:
-        print(f"{r['size']:>6} {r['pipeline']:>18.1f} {r['bare']:>14.1f} {r['pipeline'] / r['bare']:>7.2f} "
-              f"{r['objects']:>14.1f}")
+        print(f"{r['size']:>5} {'on' if r['shadows'] else 'off':>8} {r['pipeline']:>18.1f} {r['bare']:>14.1f} "
+              f"{r['pipeline'] / r['bare']:>6.2f}")
+    print("cost of shadows (bare loop, ms per frame):")
+    for size in args.sizes:
+        on, off = (next(r for r in results if r["size"] == size and r["shadows"] is s) for s in (True, False))
+        print(f"  {size}: {1000 / off['bare']:.2f} without, {1000 / on['bare']:.2f} with "
+              f"(+{1000 / on['bare'] - 1000 / off['bare']:.2f}); pipeline {1000 / off['pipeline']:.2f} -> "
+              f"{1000 / on['pipeline']:.2f} ms per scene")
     for r in results:
-        print(f"time per scene at {r['size']}:")
-        for name in STAGES:
-            share = r["stage"].get(name, 0.0)
-            print(f"  {name:>14} {1000 * share / r['pipeline']:7.2f} ms  {share:5.1%}")
+        ms = r["stage_ms"]
+        print(f"time per scene at {r['size']}, shadows {'on' if r['shadows'] else 'off'} "
+              f"(pipeline {1000 / r['pipeline']:.2f} ms):")
+        print("  " + ", ".join(f"{name} {ms.get(name, 0.0):.2f}" for name in MAIN_STAGES))
+        print("  writer thread (overlaps the next scene): "
+              + ", ".join(f"{name} {ms.get(name, 0.0):.2f}" for name in WRITER_STAGES))
 
 
 if __name__ == "__main__":

@@ -138,6 +138,8 @@ class LightsConfig:
     tints: List[List[float]] = field(
         default_factory=lambda: [[1.0, 1.0, 1.0], [1.0, 0.93, 0.82], [0.85, 0.9, 1.0]]
     )
+    # whether the lights cast shadows (objects onto each other, the floor and the walls)
+    shadows: bool = True
 
 
 @dataclass

@@ -156,6 +156,10 @@ def object_labels(scene: Scene, frame: Frame, dictionary: ObjectDictionary, fact
     count = len(scene.objects)
     visible = np.bincount(frame.instances.ravel(), minlength=count + 1)[1 : count + 1]
     amodal = frame.amodal.reshape(count, -1).sum(axis=1) if count else np.zeros(0, np.int64)
+    # masks in column-major order (views of transposed copies): COCO's RLE encoder reads
+    # columns, so it then needs no transposing copy of each mask
+    instances_t = np.ascontiguousarray(frame.instances.T)
+    amodal_t = np.ascontiguousarray(frame.amodal.transpose(0, 2, 1))
     camera = scene.camera
     eye = camera.position
     camera_from_world = rigid_inverse(camera.pose)
@@ -164,9 +168,13 @@ def object_labels(scene: Scene, frame: Frame, dictionary: ObjectDictionary, fact
     for i, obj in enumerate(scene.objects):
         entry = dictionary[obj.entry]
         variant = entry.variant(obj.style)
-        mask = frame.instances == i + 1
+        mask = (instances_t == i + 1).T
         box = mask_box(mask)
-        counts = np.bincount(frame.instances[frame.amodal[i]], minlength=count + 1)
+        amodal_mask = amodal_t[i].T
+        amodal_box = mask_box(amodal_mask)
+        ax, ay, aw, ah = amodal_box
+        window = (slice(ay, ay + ah), slice(ax, ax + aw))  # the amodal mask lies inside its box
+        counts = np.bincount(frame.instances[window][amodal_mask[window]], minlength=count + 1)
         occluders = [
             {"instance_id": int(j), "pixels": int(counts[j])} for j in np.flatnonzero(counts) if 0 < j != i + 1
         ]
@@ -216,8 +224,8 @@ def object_labels(scene: Scene, frame: Frame, dictionary: ObjectDictionary, fact
                 "factors": levels,
                 "parts": part_labels(variant, mask, frame.parts, box),
                 "segmentation": mask_to_rle(mask),
-                "amodal_segmentation": mask_to_rle(frame.amodal[i]),
-                "amodal_bbox": mask_box(frame.amodal[i]),
+                "amodal_segmentation": mask_to_rle(amodal_mask),
+                "amodal_bbox": amodal_box,
                 "occluders": occluders,
                 "box3d_world": corners.tolist(),
                 "box3d_camera": corners_camera.tolist(),

@@ -193,7 +193,10 @@ def write_shards(cfg, shards: Sequence[range], plan: Mapping[int, dict], progres
     pending = {shard: missing_scenes(out, shard) for shard in todo}
     total = sum(len(v) for v in pending.values())
     workers = max(1, int(cfg.workers))
-    size = max(1, min(CHUNK_SCENES, -(-total // (4 * workers))))
+    inline = workers == 1 and cfg.executor == "local"
+    # a chunk ends with a flush (every scene on disk) that stalls the worker's overlap of
+    # rendering and writing: one process needs no spreading, so its chunks are longer
+    size = INLINE_CHUNK_SCENES if inline else max(1, min(CHUNK_SCENES, -(-total // (4 * workers))))
     chunks = [
         [(index, plan.get(index)) for index in scenes[at:at + size]]
         for scenes in pending.values()
@@ -224,6 +227,7 @@ def write_shards(cfg, shards: Sequence[range], plan: Mapping[int, dict], progres
 
 
 CHUNK_SCENES = 8  # most scenes per task: small enough to spread over workers
+INLINE_CHUNK_SCENES = 32  # scenes between flushes (and progress updates) with one worker
 
 
 def discard_records(out: Path, start: int = 0) -> None:

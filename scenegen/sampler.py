@@ -423,6 +423,7 @@ class Sampler:
                     direction=tuple(float(v) for v in direction(azimuth, elevation)),
                     color=tuple(float(v) for v in tint),
                     intensity=float(rng.uniform(*lights_cfg.intensity)),
+                    shadows=bool(lights_cfg.shadows),
                 )
             )
         return tuple(lights)

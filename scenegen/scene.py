@@ -139,11 +139,14 @@ class Light:
         direction: (3,) unit vector from the scene towards the light (world frame).
         color: (3,) linear RGB in [0, 1].
         intensity: pyrender directional intensity (W/m^2).
+        shadows: whether the light casts shadows (objects shade each other, the floor
+            and the walls). False in scenes recorded before the key existed.
     """
 
     direction: Vec3
     color: Vec3
     intensity: float
+    shadows: bool = False
 
 
 @dataclass(frozen=True)

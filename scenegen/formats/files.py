@@ -20,10 +20,11 @@ is complete. The bytes depend only on the scene (PNG carries no timestamp).
 
 from __future__ import annotations
 
-import io
+import struct
 import time
+import zlib
 from pathlib import Path
-from typing import List, Optional
+from typing import Callable, List, Optional, Union
 
 import numpy as np
 from PIL import Image
@@ -42,6 +43,16 @@ LAYER_FOLDERS = {
     "semantic": "semantic",
     "normals": "normals",
 }
+# PNG row filter of each layer: the difference to the row above for smooth layers (about
+# 10-25% smaller files at zlib level 1), none for renders and flat label images
+LAYER_PNG_FILTERS = {
+    "rgb": "none",
+    "depth": "up",
+    "instances": "none",
+    "parts": "none",
+    "semantic": "none",
+    "normals": "up",
+}
 RECORD_FOLDER = "scenes"
 UINT16_MAX = np.iinfo(np.uint16).max
 
@@ -55,11 +66,54 @@ def record_path(root: str | Path, index: int) -> Path:
     return Path(root) / RECORD_FOLDER / f"{scene_stem(index)}.json"
 
 
-def encode_png(array: np.ndarray, compress_level: int) -> bytes:
-    """PNG bytes of an (H, W, 3) uint8, (H, W) uint8 or (H, W) uint16 array."""
-    buffer = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(array)).save(buffer, format="PNG", compress_level=compress_level)
-    return buffer.getvalue()
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_FILTERS = {"none": 0, "sub": 1, "up": 2}  # PNG filter types (one for every row)
+_PNG_COLOUR_TYPES = {1: 0, 3: 2, 4: 6}  # channels -> PNG colour type: greyscale, RGB, RGBA
+
+
+def _png_chunk(tag: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(data, zlib.crc32(tag)))
+
+
+def encode_png(array: np.ndarray, compress_level: int, png_filter: str = "up") -> bytes:
+    """PNG bytes of an (H, W, 3) uint8, (H, W) uint8 or (H, W) uint16 array (also
+    (H, W, 4) uint8: RGBA).
+
+    The same filter for every row (``png_filter``: ``none``, ``sub`` or ``up``; the
+    previous row's difference suits smooth layers such as depth and normals, none
+    suits flat label images and renders), then zlib at ``compress_level`` (0..9). Any
+    PNG reader reads it; the bytes depend only on the array and the arguments. numpy and
+    zlib do the work without holding the GIL, so a writer thread can encode while
+    another thread renders.
+    """
+    array = np.ascontiguousarray(array)
+    if array.dtype not in (np.uint8, np.uint16) or array.ndim not in (2, 3) or (
+        array.ndim == 3 and (array.shape[2] not in (3, 4) or array.dtype != np.uint8)
+    ):
+        raise ValueError(f"a PNG layer is (H, W) uint8/uint16 or (H, W, 3|4) uint8, got {array.dtype} {array.shape}")
+    height, width = array.shape[:2]
+    bits = 8 * array.dtype.itemsize
+    colour_type = _PNG_COLOUR_TYPES[1 if array.ndim == 2 else array.shape[2]]
+    rows = array.astype(array.dtype.newbyteorder(">"), copy=False).view(np.uint8).reshape(height, -1)
+    step = rows.shape[1] // max(width, 1)  # bytes a pixel
+    filtered = np.empty((height, rows.shape[1] + 1), dtype=np.uint8)
+    kind = PNG_FILTERS[png_filter]
+    filtered[:, 0] = kind
+    if kind == 0:
+        filtered[:, 1:] = rows
+    elif kind == 1:  # sub: minus the pixel to the left (modulo 256)
+        filtered[:, 1 : 1 + step] = rows[:, :step]
+        np.subtract(rows[:, step:], rows[:, :-step], out=filtered[:, 1 + step :])
+    else:  # up: minus the pixel above (modulo 256)
+        filtered[:1, 1:] = rows[:1]
+        np.subtract(rows[1:], rows[:-1], out=filtered[1:, 1:])
+    header = struct.pack(">IIBBBBB", width, height, bits, colour_type, 0, 0, 0)
+    return b"".join((
+        PNG_SIGNATURE,
+        _png_chunk(b"IHDR", header),
+        _png_chunk(b"IDAT", zlib.compress(filtered, int(compress_level))),
+        _png_chunk(b"IEND", b""),
+    ))
 
 
 def depth_to_uint16(depth_m: np.ndarray, depth_scale: float) -> np.ndarray:
@@ -98,10 +152,21 @@ def read_parts(path: str | Path) -> np.ndarray:
 def normals_to_uint8(normals: np.ndarray) -> np.ndarray:
     """(H, W, 3) float unit normals (0 = no surface) -> (H, W, 3) uint8 with value =
     round((n + 1) * 127.5); pixels without a surface are (0, 0, 0), which no unit
-    vector encodes to."""
-    normals = np.asarray(normals, dtype=np.float64)
-    encoded = np.clip(np.rint((normals + 1.0) * 127.5), 0, 255).astype(np.uint8)
-    encoded[~np.any(normals != 0, axis=-1)] = 0
+    vector encodes to. (Computed in float64, one channel at a time.)"""
+    normals = np.asarray(normals)
+    height, width = normals.shape[:2]
+    encoded = np.empty((height, width, 3), dtype=np.uint8)
+    work = np.empty((height, width), dtype=np.float64)
+    surface = np.zeros((height, width), dtype=bool)
+    for k in range(3):
+        component = normals[..., k]
+        np.add(component, 1.0, out=work, dtype=np.float64)
+        work *= 127.5
+        np.rint(work, out=work)
+        np.clip(work, 0, 255, out=work)
+        encoded[..., k] = work
+        surface |= component != 0
+    encoded[~surface] = 0
     return encoded
 
 
@@ -159,6 +224,15 @@ def scene_record(scene: Scene, labels: List[dict], files: dict, depth_scale: flo
     }
 
 
+def scene_files(scene: Scene, frame: Frame, normals: Optional[bool] = None) -> dict:
+    """Layer name -> file path (relative to the dataset folder) of one scene's layers
+    (``normals``: whether there is a normals layer; default: whether the frame has one)."""
+    stem = scene_stem(scene.index)
+    normals = frame.normals is not None if normals is None else normals
+    names = [name for name in LAYER_FOLDERS if name != "normals" or normals]
+    return {name: f"{LAYER_FOLDERS[name]}/{stem}.png" for name in names}
+
+
 def write_scene(
     root: str | Path, scene: Scene, frame: Frame, labels: List[dict], output_cfg, timings: Optional[dict] = None
 ) -> dict:
@@ -171,10 +245,29 @@ def write_scene(
         timings: when given, seconds are added under ``"encode"`` (PNG and JSON
             encoding) and ``"write"`` (files) (for benchmarks).
     """
+    start = time.perf_counter()
+    record = scene_record(scene, labels, scene_files(scene, frame), float(output_cfg.depth_scale))
+    record_bytes = dumps_json(record).encode("utf-8")
+    if timings is not None:
+        timings["encode"] = timings.get("encode", 0.0) + time.perf_counter() - start
+    write_layers(root, scene, frame, record_bytes, output_cfg, timings)
+    return record
+
+
+def write_layers(
+    root: str | Path, scene: Scene, frame: Frame, record_bytes: bytes, output_cfg, timings: Optional[dict] = None,
+    normals: Union[np.ndarray, Callable[[], np.ndarray], None] = None,
+) -> None:
+    """Encode and write the layers of one scene (the files of :func:`scene_files`),
+    then its record, ``record_bytes`` (the JSON of :func:`scene_record`), last.
+
+    ``normals``: the normals layer when the frame has none ((H, W, 3) float, as
+    ``Frame.normals``), or a function returning it (so that a writer thread decodes
+    them). The work is numpy, zlib and file writing: it holds the GIL only briefly, so
+    it can run on a thread beside rendering. ``timings``: as :func:`write_scene`'s.
+    """
     root = Path(root)
-    stem = scene_stem(scene.index)
     level = int(output_cfg.png_compress_level)
-    timings = {} if timings is None else timings
     start = time.perf_counter()
     layers = {
         "rgb": frame.rgb,
@@ -183,19 +276,21 @@ def write_scene(
         "parts": frame.parts,
         "semantic": frame.semantic,
     }
-    if frame.normals is not None:
-        layers["normals"] = normals_to_uint8(frame.normals)
-    encoded = {f"{LAYER_FOLDERS[name]}/{stem}.png": encode_png(array, level) for name, array in layers.items()}
-    files = {name: f"{LAYER_FOLDERS[name]}/{stem}.png" for name in layers}
-    record = scene_record(scene, labels, files, float(output_cfg.depth_scale))
-    record_bytes = dumps_json(record).encode("utf-8")
+    if normals is None:
+        normals = frame.normals
+    elif callable(normals):
+        normals = normals()
+    if normals is not None:
+        layers["normals"] = normals_to_uint8(normals)
+    files = scene_files(scene, frame, normals is not None)
+    encoded = {files[name]: encode_png(array, level, LAYER_PNG_FILTERS[name]) for name, array in layers.items()}
     encoded_at = time.perf_counter()
     for relative, data in encoded.items():
         atomic_write_bytes(root / relative, data)
     atomic_write_bytes(record_path(root, scene.index), record_bytes)  # last: the scene is complete
-    timings["encode"] = timings.get("encode", 0.0) + encoded_at - start
-    timings["write"] = timings.get("write", 0.0) + time.perf_counter() - encoded_at
-    return record
+    if timings is not None:
+        timings["encode"] = timings.get("encode", 0.0) + encoded_at - start
+        timings["write"] = timings.get("write", 0.0) + time.perf_counter() - encoded_at
 
 
 def read_record(root: str | Path, index: int) -> dict:
