@@ -63,6 +63,7 @@ from .errors import RenderError, choices
 from .geometry import OPENCV_TO_OPENGL, box_corners, project
 from .scene import Scene
 from .textures import srgb_encode, texture_image, uv_coordinates, uv_scale
+from .timing import StepClock
 
 GL_PLATFORM_VARIABLE = "PYOPENGL_PLATFORM"
 DEFAULT_GL_PLATFORM = "egl"
@@ -354,20 +355,6 @@ def _node(pyrender, matrix: np.ndarray, **contents):
 
         _NODE_CLASS = MatrixNode
     return _NODE_CLASS(matrix=matrix, **contents)
-
-
-class _StepClock:
-    """Adds the seconds since the previous lap to ``timings[step]`` (no-op without a dict)."""
-
-    def __init__(self, timings: Optional[Dict[str, float]]):
-        self.timings = timings
-        self.last = time.perf_counter()
-
-    def lap(self, step: str) -> None:
-        if self.timings is not None:
-            now = time.perf_counter()
-            self.timings[step] = self.timings.get(step, 0.0) + now - self.last
-            self.last = now
 
 
 class _OrderedNodes(dict):
@@ -934,7 +921,7 @@ class Renderer:
         if _PENDING is not None:
             raise RenderError("another frame is drawn and not read yet: read it first")
         cam = scene.camera
-        clock = _StepClock(timings)
+        clock = StepClock(timings)
         offscreen = _offscreen_renderer(self._pyrender, cam.width, cam.height)
         gl = offscreen._renderer
         offscreen._platform.make_current()
@@ -978,7 +965,7 @@ class PendingFrame:
     """A scene whose passes are drawn (:meth:`Renderer.begin`) and not yet read."""
 
     def __init__(self, renderer: Renderer, scene: Scene, graph: Graph, offscreen, target: _FlatTarget,
-                 hidden: List[int], camera_matrices, clock: _StepClock):
+                 hidden: List[int], camera_matrices, clock: StepClock):
         self.renderer, self.scene, self.graph = renderer, scene, graph
         self._offscreen, self._target, self._hidden = offscreen, target, hidden
         self._camera_matrices, self._clock = camera_matrices, clock

@@ -18,7 +18,6 @@ the next ``write``, ``flush`` or ``close``.
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Deque, Optional
@@ -30,6 +29,7 @@ from .labels import object_labels
 from .render import Frame, Renderer
 from .sampler import Sampler
 from .scene import Scene
+from .timing import StepClock
 
 
 class SceneWorker:
@@ -67,7 +67,7 @@ class SceneWorker:
              timings: Optional[dict] = None) -> tuple[Scene, Frame, list]:
         """Sample (with ``directive``, default ``cfg.directive``), render and label scene
         ``index``. ``timings``: seconds are added per stage (see :meth:`write`)."""
-        clock = _Clock(timings)
+        clock = StepClock(timings)
         scene = self.sampler.sample(index, directive)
         clock.lap("sample")
         frame = self.renderer.render(scene, timings=timings)
@@ -95,12 +95,12 @@ class SceneWorker:
         self._raise_failed()
         if not self.background:
             scene, frame, labels = self.make(index, directive, timings)
-            clock = _Clock(timings)
+            clock = StepClock(timings)
             record_bytes = self._record(scene, frame, labels)
             clock.lap("record")
             write_layers(self.cfg.out, scene, frame, record_bytes, self.cfg.output, timings)
             return index
-        clock = _Clock(timings)
+        clock = StepClock(timings)
         scene = self._take_ahead(index, directive)
         if scene is None:
             scene = self.sampler.sample(index, directive)
@@ -118,7 +118,7 @@ class SceneWorker:
     def _sample_ahead(self, index: int, directive, timings: Optional[dict]) -> None:
         """Sample scene ``index`` for the next :meth:`write` (scenes are the same in
         any order); a scene that cannot be sampled is left to that call to report."""
-        clock = _Clock(timings)
+        clock = StepClock(timings)
         try:
             self._ahead = (index, directive, self.sampler.sample(index, directive))
         except Exception:
@@ -145,7 +145,7 @@ class SceneWorker:
         self._previous = None
         frame = pending.frame(normals=False)  # the writer thread decodes the normals
         normals = pending.normals if self.renderer.normals else None
-        clock = _Clock(timings)
+        clock = StepClock(timings)
         labels = object_labels(scene, frame, self.dictionary, self._factors)
         clock.lap("labels")
         record_bytes = self._record(scene, frame, labels, normals is not None)
@@ -224,18 +224,3 @@ def _plain(node):
         return node
 
 
-class _Clock:
-    """Adds the seconds since the previous lap to ``timings[step]`` (no-op without a dict)."""
-
-    def __init__(self, timings: Optional[dict]):
-        self.timings = timings
-        self.last = time.perf_counter()
-
-    def restart(self) -> None:
-        self.last = time.perf_counter()
-
-    def lap(self, step: str) -> None:
-        if self.timings is not None:
-            now = time.perf_counter()
-            self.timings[step] = self.timings.get(step, 0.0) + now - self.last
-            self.last = now
