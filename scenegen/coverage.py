@@ -40,6 +40,8 @@ from .errors import ConfigError, CoverageError
 COVERAGE_SCHEMA_VERSION = 2
 DEFAULT_COMBINATION = ("category", "pose", "context")
 UNITS = ("objects", "scenes")
+_SPACES: dict = {}  # (levels, constraints, strength) -> TupleSpace, shared by trackers (read only)
+_SPACE_CACHE_SIZE = 16
 
 
 def _names(values) -> str:
@@ -150,10 +152,18 @@ class CoverageTracker:
         """The t-tuples of all factors under the constraints (cached per strength)."""
         space = self._spaces.get(strength)
         if space is None:
-            try:
-                space = TupleSpace(self._levels, strength, self._forbidden)
-            except ConfigError as exc:
-                raise CoverageError(str(exc).replace("covering array: ", "coverage universe: ")) from None
+            # every tracker of a dataset (one per shard, per split, per reload) has the
+            # same universe, whose feasible tuples take a search to find: find them once
+            key = (tuple(self._levels.items()), tuple(tuple(f.items()) for f in self._forbidden), strength)
+            space = _SPACES.get(key)
+            if space is None:
+                try:
+                    space = TupleSpace(self._levels, strength, self._forbidden)
+                except ConfigError as exc:
+                    raise CoverageError(str(exc).replace("covering array: ", "coverage universe: ")) from None
+                if len(_SPACES) >= _SPACE_CACHE_SIZE:
+                    _SPACES.pop(next(iter(_SPACES)))
+                _SPACES[key] = space
             self._spaces[strength] = space
         return space
 

@@ -56,7 +56,7 @@ def test_reference_is_complete_and_verified(tmp_path_factory, reference):
         "000000-000004.json", "000004-000009.json", "000009-000014.json"]
 
 
-@pytest.mark.parametrize("writes_before_kill", [0, 1, 9, 40, 61, 99, 104])
+@pytest.mark.parametrize("writes_before_kill", [0, 9, 61, 104])
 def test_resume_after_a_crash_between_any_two_writes_is_byte_identical(tmp_path, monkeypatch, reference,
                                                                        writes_before_kill):
     """A crash before the k-th file write (see crash.py), then the same run again."""
@@ -87,7 +87,7 @@ def _start(out, *extra):
                             start_new_session=True)
 
 
-@pytest.mark.parametrize("records", [1, 6])
+@pytest.mark.parametrize("records", [4])
 def test_sigkill_then_the_same_command_gives_identical_bytes(tmp_path, reference, records):
     out = tmp_path / "d"
     process = _start(out)
