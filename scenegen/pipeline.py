@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import os
 import sys
+import weakref
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Optional, Sequence
 
@@ -256,10 +257,18 @@ def load_records(root: str | Path, n: int) -> list[dict]:
     return [read_record(root, i) for i in range(n)]
 
 
+_UNIVERSES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # sampler -> its coverage universe
+
+
 def coverage_tracker(cfg, records: Iterable[dict] = (), sampler=None) -> CoverageTracker:
     """A tracker over the config's coverage universe (``cfg.factors``), fed with
-    ``records``."""
-    levels, forbidden = coverage_universe(cfg, sampler or Sampler(cfg))
+    ``records``. ``sampler`` (of ``cfg``) is built when not given; the universe of a
+    given sampler is found once."""
+    sampler = sampler or Sampler(cfg)
+    universe = _UNIVERSES.get(sampler)
+    if universe is None:
+        universe = _UNIVERSES[sampler] = coverage_universe(cfg, sampler)
+    levels, forbidden = universe
     combination = [f for f in COVERAGE_COMBINATION if f in levels] or list(levels)[:3]
     tracker = CoverageTracker(levels, combination=combination, forbidden=forbidden)
     for record in records:
