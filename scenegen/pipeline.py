@@ -132,7 +132,7 @@ def finish_dataset(cfg, progress: Optional[bool] = None) -> dict:
         progress = bool(cfg.progress) and sys.stderr.isatty()
     _open_run(cfg)
     done = completed(out)
-    missing = [f"{i} (scenes {r.start}-{r.stop - 1})" for i, r in enumerate(shard_ranges(cfg)) if r not in done]
+    missing = [f"{i} (scenes {r.start}-{r.stop - 1})" for i, r in enumerate(shard_ranges(cfg)) if r and r not in done]
     if missing:
         raise ScenegenError(f"{len(missing)} of {len(shard_ranges(cfg))} shards are not complete: "
                             f"{', '.join(missing[:10])}; run 'scenegen generate shard=I' for each")
@@ -190,7 +190,7 @@ def write_shards(cfg, shards: Sequence[range], plan: Mapping[int, dict], progres
     are written."""
     out = Path(cfg.out)
     done = completed(out)
-    todo = [shard for shard in shards if shard not in done]
+    todo = [shard for shard in shards if shard not in done and len(shard)]
     pending = {shard: missing_scenes(out, shard) for shard in todo}
     total = sum(len(v) for v in pending.values())
     workers = max(1, int(cfg.workers))

@@ -47,21 +47,17 @@ def data_config(cfg) -> dict:
 
 def shard_ranges(cfg) -> List[range]:
     """The shards of scenes ``0..cfg.n-1``: :func:`scenegen.config.shard_count`
-    contiguous ranges whose sizes differ by at most one (empty ones dropped)."""
+    contiguous ranges whose sizes differ by at most one (empty when n < num_shards)."""
     n, k = int(cfg.n), shard_count(cfg)
     bounds = [n * i // k for i in range(k + 1)]
     return [range(a, b) for a, b in zip(bounds, bounds[1:])]
 
 
 def selected_shards(cfg) -> List[range]:
-    """The shards this run writes: all of them, or shard ``cfg.shard`` alone."""
+    """The shards this run writes: all of them, or shard ``cfg.shard`` alone (its range
+    is validated with the config)."""
     shards = shard_ranges(cfg)
-    if int(cfg.shard) < 0:
-        return shards
-    if int(cfg.shard) >= shard_count(cfg):
-        raise ConfigError(f"shard must be between 0 and {shard_count(cfg) - 1}, got {cfg.shard}")
-    n, k, i = int(cfg.n), shard_count(cfg), int(cfg.shard)
-    return [range(n * i // k, n * (i + 1) // k)]
+    return shards if int(cfg.shard) < 0 else [shards[int(cfg.shard)]]
 
 
 def marker_path(root: str | Path, scenes: range) -> Path:
@@ -88,22 +84,23 @@ def write_marker(root: str | Path, scenes: range, tracker: CoverageTracker) -> d
     return marker
 
 
+def _marker_files(root: str | Path) -> Dict[range, Path]:
+    """The completion records in ``root`` by scene range (from their names)."""
+    folder = Path(root) / SHARD_FOLDER
+    if not folder.is_dir():
+        return {}
+    return {range(*(int(part) for part in path.stem.split("-"))): path
+            for path in sorted(folder.glob("[0-9]*-[0-9]*.json"))}
+
+
 def read_markers(root: str | Path) -> Dict[range, dict]:
     """The completion records in ``root``, by scene range."""
-    folder = Path(root) / SHARD_FOLDER
-    markers = {}
-    for path in sorted(folder.glob("[0-9]*-[0-9]*.json")) if folder.is_dir() else ():
-        start, stop = (int(part) for part in path.stem.split("-"))
-        markers[range(start, stop)] = read_json(path)
-    return markers
+    return {scenes: read_json(path) for scenes, path in _marker_files(root).items()}
 
 
 def completed(root: str | Path) -> set:
     """The scene ranges whose completion record exists."""
-    folder = Path(root) / SHARD_FOLDER
-    if not folder.is_dir():
-        return set()
-    return {range(*(int(part) for part in p.stem.split("-"))) for p in folder.glob("[0-9]*-[0-9]*.json")}
+    return set(_marker_files(root))
 
 
 def cover(root: str | Path, n: int) -> tuple[List[dict], List[range]]:
@@ -113,7 +110,7 @@ def cover(root: str | Path, n: int) -> tuple[List[dict], List[range]]:
     markers = read_markers(root)
     starts: Dict[int, range] = {}
     for scenes in markers:
-        if scenes.stop <= n and scenes.stop > starts.get(scenes.start, range(0)).stop:
+        if len(scenes) and scenes.stop <= n and scenes.stop > starts.get(scenes.start, range(0)).stop:
             starts[scenes.start] = scenes
     chosen, gaps, at = [], [], 0
     while at < n:

@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Callable, List, Optional
 
 from .fileio import read_json, sha256_file
+from .formats._dataset import MANIFEST
 from .formats.files import record_indices, record_path
 from .shards import RUN_RECORD, completed
-
-MANIFEST = "manifest.json"
 
 
 def verify_dataset(root: str | Path, on_file: Optional[Callable[[str], None]] = None) -> List[str]:
