@@ -9,6 +9,9 @@
     scenegen space [KEY=VALUE ...]           print the exact number of layouts and the factor levels
     scenegen coverage DIR [--strength T] [--format text|json|md|html]
                                              print (or, html, write) the coverage of a dataset
+    scenegen probe model=MODULE:FUNCTION [KEY=VALUE ...]
+                                             search the scenes for where a model fails; report
+                                             accuracy per level and t-tuple (probe.* keys)
     scenegen preview DIR [--out FILE] [--count N]
                                              contact sheet of a dataset (default DIR/preview.png)
     scenegen preview [KEY=VALUE ...] --out FILE
@@ -71,6 +74,20 @@ def _parser() -> argparse.ArgumentParser:
     coverage.add_argument("--format", choices=("text", "json", "md", "html"), default="text",
                           help="output format; html writes one self-contained file (see --out)")
     coverage.add_argument("--out", default=None, metavar="FILE", help="HTML file to write (default DIR/coverage.html)")
+
+    probe = commands.add_parser(
+        "probe", help="find the factor combinations where a vision model fails",
+        description=(
+            "Render directed scenes within a budget (probe.budget), show them to the model and report "
+            "its accuracy per factor level and per t-tuple, worst first, with confidence intervals. "
+            "model=package.module:function (or file.py:function) names a callable taking (N, H, W, 3) "
+            "uint8 images and returning category names or ids, (N, C) class scores, or detections. "
+            "Keys: probe.task=classification|detection, probe.strategy=adaptive|covering|random, "
+            "probe.budget, probe.factors, probe.strength, probe.out (see README)."
+        ),
+    )
+    probe.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+                       help="model=package.module:function, probe.* keys and config overrides")
 
     preview = commands.add_parser(
         "preview",
@@ -217,6 +234,20 @@ def _cmd_coverage(args) -> int:
     return 0
 
 
+def _cmd_probe(args) -> int:
+    from .config import load_config
+    from .probe import run_probe
+    from .probe.report import REPORT_HTML, REPORT_JSON, TRIALS
+
+    overrides = [f"probe.{item}" if item.startswith("model=") else item for item in args.overrides]
+    cfg = load_config(overrides)
+    result = run_probe(cfg)
+    print(result.summary())
+    print(f"wrote {REPORT_JSON}, {REPORT_HTML}, {TRIALS} and {len(result.thumbnails)} failure thumbnails "
+          f"to {result.out}", file=sys.stderr)
+    return 0
+
+
 def _integer(name: str, value: str, minimum: int) -> int:
     """``value`` as an integer >= ``minimum`` (0 or 1), else a ConfigError naming ``name``."""
     kind = "non-negative" if minimum == 0 else "positive"
@@ -275,6 +306,7 @@ _COMMANDS = {
     "sample": _cmd_sample,
     "space": _cmd_space,
     "coverage": _cmd_coverage,
+    "probe": _cmd_probe,
     "preview": _cmd_preview,
 }
 

@@ -234,6 +234,32 @@ class DaskConfig:
 
 
 @dataclass
+class ProbeConfig:
+    """``scenegen probe``: search the scene space for the combinations of factor levels
+    where a model does worst (see scenegen.probe)."""
+
+    model: str = ""  # package.module:function (or file.py:function); `model=` on the CLI
+    task: str = "classification"  # or "detection"
+    strategy: str = "adaptive"  # "covering", "random" or "adaptive"
+    budget: int = 300  # rendered scenes, all phases together
+    strength: int = 2  # largest tuple size t reported (and covered by the covering sweep)
+    factors: List[str] = field(default_factory=lambda: ["category", "pose", "context", "occlusion"])
+    batch: int = 16  # images per model call
+    # classification input: "crop" (a square around the target's amodal box, `crop_margin`
+    # of its longer side added on each side, resized to crop_size) or "image" (whole)
+    input: str = "crop"
+    crop_margin: float = 0.5
+    crop_size: int = 64
+    iou: float = 0.5  # detection: IoU a detection needs to match the target
+    score_threshold: float = 0.0  # detection: detections scoring below are ignored
+    confidence: float = 0.95  # level of the accuracy intervals
+    local_fraction: float = 0.2  # adaptive: share of the budget for the local search
+    failures: int = 24  # failure thumbnails kept for the report
+    first_index: int = 1_000_000  # scene indices start here (away from a dataset's 0..n-1)
+    out: str = "scenegen_probe"  # report folder: probe.json, probe.html, trials.jsonl
+
+
+@dataclass
 class SceneGenConfig:
     out: str = "scenegen_out"  # dataset folder
     n: int = 20  # number of scenes
@@ -278,6 +304,7 @@ class SceneGenConfig:
     strength: int = 2
     budget: int = 100
     design_factors: List[str] = field(default_factory=lambda: ["category", "pose", "context", "occlusion"])
+    probe: ProbeConfig = field(default_factory=ProbeConfig)
 
 
 EXECUTORS = ("local", "dask")
@@ -570,6 +597,40 @@ def validate_config(cfg: DictConfig) -> None:
     if cfg.output.shard_size < 1:
         raise ConfigError(f"output.shard_size must be >= 1 scenes, got {cfg.output.shard_size}")
     output_formats(cfg)
+    _check_probe(cfg.probe)
+
+
+PROBE_TASKS = ("classification", "detection")
+PROBE_STRATEGIES = ("covering", "random", "adaptive")
+PROBE_INPUTS = ("crop", "image")
+
+
+def _check_probe(probe) -> None:
+    """The ``probe`` section: known choices, factors a directive can set, ranges."""
+    from .directives import DIRECTIVE_FACTORS  # noqa: PLC0415 (directives imports this module)
+
+    for key, value, valid in (("task", probe.task, PROBE_TASKS), ("strategy", probe.strategy, PROBE_STRATEGIES),
+                              ("input", probe.input, PROBE_INPUTS)):
+        if value not in valid:
+            raise ConfigError(f"probe.{key} is {value!r}; valid: {choices(valid)}")
+    factors = list(probe.factors)
+    if not factors or len(set(factors)) != len(factors) or any(f not in DIRECTIVE_FACTORS for f in factors):
+        raise ConfigError(f"probe.factors must list distinct factors a directive can set, got {factors}; "
+                          f"valid: {choices(DIRECTIVE_FACTORS)}")
+    if not 1 <= probe.strength <= len(factors):
+        raise ConfigError(f"probe.strength must be between 1 and {len(factors)} (the number of probe.factors), "
+                          f"got {probe.strength}")
+    for key in ("budget", "batch", "crop_size"):
+        if probe[key] < 1:
+            raise ConfigError(f"probe.{key} must be >= 1, got {probe[key]}")
+    for key, low, high in (("crop_margin", 0.0, 10.0), ("iou", 0.0, 1.0), ("score_threshold", 0.0, 1.0),
+                           ("local_fraction", 0.0, 0.9)):
+        if not low <= probe[key] <= high:
+            raise ConfigError(f"probe.{key} must be in [{low}, {high}], got {probe[key]}")
+    if not 0.5 <= probe.confidence < 1.0:
+        raise ConfigError(f"probe.confidence must be in [0.5, 1), got {probe.confidence}")
+    if probe.failures < 0 or probe.first_index < 0:
+        raise ConfigError("probe.failures and probe.first_index must be >= 0")
 
 
 def _bins(edges, names, key: str, low: float, high: float = math.inf) -> None:

@@ -34,7 +34,7 @@ from .formats.files import RECORD_FOLDER, read_record, record_path, scene_stem
 WORK_FOLDER = ".scenegen"  # the record of the work, beside the data (like .git)
 SHARD_FOLDER = f"{WORK_FOLDER}/shards"
 RUN_RECORD = f"{WORK_FOLDER}/run.json"
-RUN_KEYS = ("out", "workers", "progress", "shard", "num_shards", "executor", "dask")  # keys that do not change the data
+RUN_KEYS = ("out", "workers", "progress", "shard", "num_shards", "executor", "dask", "probe")  # keys that do not change the data
 
 
 def data_config(cfg) -> dict:

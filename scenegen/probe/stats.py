@@ -1,0 +1,225 @@
+"""Accuracy of a model per factor level and per t-tuple of levels, with confidence
+intervals, and the tuples where it is worst.
+
+A *trial* is one rendered scene scored on its target object: the target's measured
+factor levels (``labels["factors"]``) and whether the model was right. :class:`TupleStats`
+counts trials and correct ones for every tuple of 1..t levels of the searched factors.
+Intervals are Wilson score intervals (they behave at 0 and n correct, unlike the normal
+approximation); tuples are ranked worst first by the upper end of their interval, so a
+tuple seen once and failed does not outrank one seen twenty times and failed nineteen.
+"""
+
+from __future__ import annotations
+
+import itertools
+from statistics import NormalDist
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+
+Key = Tuple[Tuple[str, str], ...]  # ((factor, level), ...) in the searched factors' order
+
+
+def wilson_interval(correct, n, confidence: float = 0.95) -> Tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of a binomial proportion.
+
+    Args:
+        correct, n: successes and trials (scalars or arrays of the same shape); n >= 0.
+        confidence: two-sided level in (0, 1).
+
+    Returns:
+        (low, high), float arrays in [0, 1]; (0, 1) where n == 0.
+    """
+    correct = np.asarray(correct, dtype=float)
+    n = np.asarray(n, dtype=float)
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    safe = np.maximum(n, 1.0)
+    p = correct / safe
+    centre = (p + z * z / (2 * safe)) / (1 + z * z / safe)
+    half = z / (1 + z * z / safe) * np.sqrt(p * (1 - p) / safe + z * z / (4 * safe * safe))
+    # exact ends where rounding would leave 0.9999...: all right -> 1, all wrong -> 0
+    low = np.where((n > 0) & (correct > 0), np.clip(centre - half, 0.0, 1.0), 0.0)
+    high = np.where((n > 0) & (correct < n), np.clip(centre + half, 0.0, 1.0), 1.0)
+    return low, high
+
+
+def tuple_keys(levels: Mapping[str, str], factors: Sequence[str], strength: int) -> List[Key]:
+    """Every tuple of 1..``strength`` of ``factors`` (in their order) with the levels of
+    one trial."""
+    present = [f for f in factors if f in levels]
+    return [
+        tuple((f, str(levels[f])) for f in combo)
+        for t in range(1, strength + 1)
+        for combo in itertools.combinations(present, t)
+    ]
+
+
+def key_dict(key: Key) -> Dict[str, str]:
+    return dict(key)
+
+
+def key_text(key: Key) -> str:
+    """``category=chair · context=outdoor``."""
+    return " \u00b7 ".join(f"{f}={lv}" for f, lv in key)
+
+
+class TupleStats:
+    """Trial and success counts per tuple of 1..``strength`` levels of ``factors``.
+
+    Args:
+        factors: the searched factors, in report order.
+        strength: largest tuple size t.
+        confidence: level of the Wilson intervals.
+    """
+
+    def __init__(self, factors: Sequence[str], strength: int, confidence: float = 0.95):
+        self.factors = list(factors)
+        self.strength = int(strength)
+        self.confidence = float(confidence)
+        self.counts: Dict[Key, List[int]] = {}  # key -> [n, correct]
+        self.n = 0
+        self.correct = 0
+        self._levels: List[Tuple[Optional[str], ...]] = []  # per trial, the levels of the factors
+        self._outcomes: List[bool] = []
+
+    def add(self, levels: Mapping[str, str], correct: bool) -> None:
+        """Count one trial whose target shows ``levels`` (factor -> level)."""
+        self.n += 1
+        self.correct += bool(correct)
+        self._levels.append(tuple(levels.get(f) for f in self.factors))
+        self._outcomes.append(bool(correct))
+        for key in tuple_keys(levels, self.factors, self.strength):
+            entry = self.counts.setdefault(key, [0, 0])
+            entry[0] += 1
+            entry[1] += bool(correct)
+
+    @property
+    def accuracy(self) -> Optional[float]:
+        return self.correct / self.n if self.n else None
+
+    def entry(self, key: Key) -> dict:
+        """``{"tuple", "n", "correct", "accuracy", "ci"}`` of one tuple (JSON-ready)."""
+        n, correct = self.counts.get(key, (0, 0))
+        return summary_entry(n, correct, self.confidence, tuple_=key_dict(key))
+
+    def ranked(self, strengths: Optional[Iterable[int]] = None) -> List[Key]:
+        """Tuples with at least one trial, worst first: by the upper end of the
+        interval, then accuracy, then more trials first, then key order."""
+        wanted = set(strengths) if strengths is not None else None
+        keys = [k for k in self.counts if wanted is None or len(k) in wanted]
+        if not keys:
+            return []
+        n = np.array([self.counts[k][0] for k in keys])
+        correct = np.array([self.counts[k][1] for k in keys])
+        _, high = wilson_interval(correct, n, self.confidence)
+        order = sorted(range(len(keys)), key=lambda i: (high[i], correct[i] / n[i], -n[i], keys[i]))
+        return [keys[i] for i in order]
+
+    def findings(self, limit: int = 20) -> List[Key]:
+        """The tuples whose accuracy is significantly below that of the other trials (the
+        upper end of their interval is below it; the reference is not the overall
+        accuracy, which an adaptive search pulls down by rendering the bad tuples
+        most), worst first, each explained by no other:
+
+        - a tuple is left out when it contains a significant shorter tuple S, is not
+          significantly worse than S's other trials (the intervals overlap) and those
+          are significantly worse on their own: heavy occlusion with a chair is still
+          heavy occlusion;
+        - a tuple is left out when its trials that do not show another significant
+          tuple F (not one it contains) are no longer significantly worse: when chairs
+          fail only outdoors, "chair" and "chair, not occluded" are explained by
+          "chair, outdoor".
+        """
+        if not self.n:
+            return []
+        keys = list(self.counts)
+        n = np.array([self.counts[k][0] for k in keys])
+        correct = np.array([self.counts[k][1] for k in keys])
+        _, high_all = wilson_interval(correct, n, self.confidence)
+        rest = {k: (self.correct - c) / (self.n - m) if self.n > m else None for k, m, c in zip(keys, n, correct)}
+        significant = {k for k, h in zip(keys, high_all) if rest[k] is not None and h < rest[k]}
+        levels = np.array(self._levels, dtype=object).reshape(self.n, len(self.factors))
+        outcomes = np.array(self._outcomes, dtype=bool)
+        column = {f: i for i, f in enumerate(self.factors)}
+
+        masks: Dict[Key, np.ndarray] = {}
+
+        def shows(key: Key) -> np.ndarray:
+            if key not in masks:
+                mask = np.ones(self.n, dtype=bool)
+                for factor, level in key:
+                    mask &= levels[:, column[factor]] == level
+                masks[key] = mask
+            return masks[key]
+
+        found: List[Key] = []
+        for key in self.ranked():
+            if len(found) >= limit or key not in significant:
+                break
+            shorter = [sub for t in range(1, len(key)) for sub in itertools.combinations(key, t)]
+            if any(sub in significant and not self._worse_than_rest(key, sub)
+                   and _below(shows(sub) & ~shows(key), outcomes, rest[sub], self.confidence) for sub in shorter):
+                continue
+            if any(other != key and not set(other) < set(key) and self._explains(other, key, shows, outcomes, rest[key], found)
+                   for other in significant):
+                continue
+            found.append(key)
+        return found
+
+    def _explains(self, other: Key, key: Key, shows, outcomes: np.ndarray, reference: float, found: List[Key]) -> bool:
+        """Whether ``key``'s trials that do not show ``other`` are no longer significantly
+        below ``reference``; when every trial of ``key`` shows ``other`` (the two are
+        confounded), only a tuple found earlier explains it."""
+        outside = shows(key) & ~shows(other)
+        if not outside.any():
+            return other in found
+        return not _below(outside, outcomes, reference, self.confidence)
+
+    def _worse_than_rest(self, key: Key, shorter: Key) -> bool:
+        """Whether ``key`` is significantly worse than the trials of ``shorter`` (which it
+        contains) that do not show ``key``: the intervals do not overlap."""
+        n, correct = self.counts[key]
+        rest_n = self.counts[shorter][0] - n
+        rest_correct = self.counts[shorter][1] - correct
+        if rest_n <= 0:
+            return False
+        _, high = wilson_interval(correct, n, self.confidence)
+        low, _ = wilson_interval(rest_correct, rest_n, self.confidence)
+        return float(high) < float(low)
+
+    def cells(self, strength: int) -> dict:
+        """Mean (macro, over tuples of this strength with trials) vs minimum cell vs
+        overall (micro) accuracy."""
+        keys = [k for k in self.counts if len(k) == strength]
+        if not keys:
+            return {"strength": strength, "cells": 0, "mean": None, "overall": self.accuracy, "min": None}
+        accuracies = [self.counts[k][1] / self.counts[k][0] for k in keys]
+        worst = self.ranked([strength])[0]
+        return {
+            "strength": strength,
+            "cells": len(keys),
+            "mean": float(np.mean(accuracies)),
+            "overall": self.accuracy,
+            "min": self.entry(worst),
+        }
+
+
+def _below(mask: np.ndarray, outcomes: np.ndarray, reference: float, confidence: float) -> bool:
+    """Whether the trials in ``mask`` are significantly below ``reference`` accuracy."""
+    n = int(mask.sum())
+    if n == 0:
+        return False
+    _, high = wilson_interval(int(outcomes[mask].sum()), n, confidence)
+    return float(high) < reference
+
+
+def summary_entry(n: int, correct: int, confidence: float, **extra) -> dict:
+    """``{"n", "correct", "accuracy", "ci"}`` (accuracy and ci None when n == 0);
+    ``tuple_=`` adds the ``"tuple"`` key first."""
+    entry = {("tuple" if k == "tuple_" else k): v for k, v in extra.items()}
+    if n:
+        low, high = wilson_interval(correct, n, confidence)
+        entry.update(n=int(n), correct=int(correct), accuracy=correct / n, ci=[float(low), float(high)])
+    else:
+        entry.update(n=0, correct=0, accuracy=None, ci=None)
+    return entry

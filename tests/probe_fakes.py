@@ -1,0 +1,59 @@
+"""Stand-ins for the probe's renderer and model, for tests of the search strategies.
+
+:class:`FakeEvaluator` scores directed "scenes" without rendering: the target shows
+the requested levels (each requested occlusion level is realized with probability
+``realize``, otherwise another level is measured, as the sampler's measured levels can
+differ) and random levels of the other factors; the model errs with probability ``fail_rate``
+wherever ``fails`` says and with probability ``noise`` elsewhere.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scenegen.factors import universe
+from scenegen.probe.evaluate import Trial
+from scenegen.sampler import Sampler
+
+
+class FakeEvaluator:
+    def __init__(self, cfg, fails, fail_rate: float = 1.0, noise: float = 0.05, realize: float = 0.9, seed: int = 0):
+        self.cfg = cfg
+        self.sampler = Sampler(cfg)
+        self.fails, self.fail_rate, self.noise, self.realize = fails, fail_rate, noise, realize
+        self.levels, _ = universe(cfg)
+        self.rng = np.random.default_rng(seed)
+        self.renders = 0
+        self.next_index = 0
+
+    def _measured(self, directive: dict) -> dict:
+        levels = {f: str(self.rng.choice(v)) for f, v in self.levels.items()}
+        levels.update(directive)
+        if "occlusion" in directive and self.rng.random() > self.realize:
+            levels["occlusion"] = str(self.rng.choice([o for o in self.levels["occlusion"] if o != directive["occlusion"]]))
+        return levels
+
+    def evaluate(self, directives, phase: str = "sweep"):
+        trials = []
+        for directive in directives:
+            levels = self._measured(dict(directive))
+            correct = self.rng.random() >= (self.fail_rate if self.fails(levels) else self.noise)
+            trials.append(Trial(id=self.renders, index=self.next_index, phase=phase, requested=dict(directive),
+                                factors=levels, truth=levels["category"],
+                                prediction=levels["category"] if correct else "other", correct=correct,
+                                score=float(correct)))
+            self.renders += 1
+            self.next_index += 1
+        return trials
+
+
+def renders_to_find(history, wanted: dict):
+    """Renders after which the worst finding was ``wanted`` from then on (None: it is
+    not the worst at the end)."""
+    found = None
+    for point in history:
+        if point["worst"] != wanted:
+            found = None
+        elif found is None:
+            found = point["renders"]
+    return found
