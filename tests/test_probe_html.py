@@ -218,7 +218,7 @@ def test_findings_rows(page, parsed):
 
 def test_no_findings_message():
     page = render_probe_html(make_report(findings=False), THUMBS)
-    assert "No tuple is significantly worse than the overall accuracy" in page
+    assert "No tuple is significantly worse than the other tuples of its size" in page
     assert 'id="findings-table"' not in page
 
 

@@ -11,11 +11,11 @@ Sections, top to bottom:
 
 1. **Header** - title, model, task, strategy, renders / budget, seed, strength, and the
    overall accuracy with its interval as text and as a bar with a whisker.
-2. **Findings** - the minimal tuples significantly worse than overall, worst first: the
+2. **Findings** - the minimal tuples significantly worse than the other tuples of their size, worst first: the
    tuple (``category=chair · context=outdoor``), accuracy, interval, a bar with a
    whisker and the overall accuracy as a dashed reference line, correct / n. Each row
    carries ``data-tuple``, ``data-accuracy`` and ``data-n``. When there are none, the
-   message "No tuple is significantly worse than the overall accuracy".
+   message "No tuple is significantly worse than the other tuples of its size".
 3. **Mean vs min over cells** - one row per strength 1..t: cells (tuples with n >= 1),
    overall (micro) accuracy, mean over cells (macro), and the min cell with its
    accuracy and interval.
@@ -482,7 +482,7 @@ def _findings(report: Mapping) -> str:
     findings = list(report.get("findings") or [])
     if not findings:
         return ('<section id="findings"><h2>Findings</h2><p class="ok" id="no-findings">'
-                "No tuple is significantly worse than the overall accuracy.</p></section>")
+                "No tuple is significantly worse than the other tuples of its size.</p></section>")
     rows = []
     for i, entry in enumerate(findings[:MAX_FINDING_ROWS], 1):
         t = entry.get("tuple") or {}
@@ -493,7 +493,8 @@ def _findings(report: Mapping) -> str:
     tail = f'<p class="muted">… and {_num(more)} more</p>' if more > 0 else ""
     confidence = 100.0 * float(report.get("confidence", 0.95))
     intro = (f"{_num(len(findings))} minimal tuple{'s' if len(findings) != 1 else ''} whose accuracy is "
-             f"significantly below the overall accuracy (at {confidence:g}% confidence), worst first.")
+             f"significantly below the mean accuracy of the other tuples of their size (at {confidence:g}% confidence), worst first; "
+             f"the dashed line is the overall accuracy.")
     return (
         f'<section id="findings"><h2>Findings</h2><p class="muted">{intro}</p>{_bar_legend(report)}'
         '<table class="data" id="findings-table"><thead><tr><th>#</th><th>tuple</th><th>t</th><th>accuracy</th>'

@@ -95,11 +95,17 @@ def format_summary(report: Mapping, rows: int = 10) -> str:
         where = f"{_pct(worst['accuracy'])} {key_text(tuple(worst['tuple'].items()))} (n={worst['n']})" if worst else "-"
         lines.append(f"{cell['strength']:>8}  {cell['cells']:>5}  {_pct(cell['overall'])}  {_pct(cell['mean']):>15}  {where}")
     findings = report["findings"]
-    title = ("worst tuples, significantly below overall (each explained by no other):" if findings
-             else "no tuple is significantly below overall; the worst tuples:")
+    title = ("worst tuples, significantly below the other tuples of their size (each explained by no other):" if findings
+             else "no tuple is significantly below the other tuples of its size; the worst tuples:")
     lines += ["", title, " accuracy  95% interval       n  tuple".replace("95", f"{round(100 * report['confidence'])}")]
     for entry in (findings or report["tuples"])[:rows]:
         lines.append(f"  {_pct(entry['accuracy'])}  {_ci(entry):<16} {entry['n']:>4}  {key_text(tuple(entry['tuple'].items()))}")
+    strength = report["strength"]
+    cells = [e for e in report["tuples"] if len(e["tuple"]) == strength][:rows]
+    if strength > 1 and cells:
+        lines += ["", f"the {len(cells)} worst {strength}-tuples:"]
+        for entry in cells:
+            lines.append(f"  {_pct(entry['accuracy'])}  {_ci(entry):<16} {entry['n']:>4}  {key_text(tuple(entry['tuple'].items()))}")
     lines += ["", "worst level per factor:"]
     for factor, entries in report["levels"].items():
         seen = [e for e in entries if e["n"]]
@@ -110,8 +116,8 @@ def format_summary(report: Mapping, rows: int = 10) -> str:
                          f"best {best['level']} {_pct(best['accuracy']).strip()} (n={best['n']})")
     local = report.get("local_search")
     if local:
-        lines += ["", f"local search in {key_text(tuple(local['tuple'].items()))}: score {local['start']['score']:.3f} -> "
-                  f"{local['best']['score']:.3f} in {local['renders']} renders ({local['failures']} failures)"
+        lines += ["", f"local search in {key_text(tuple(local['tuple'].items()))}: score {local['start']['score']:.3g} -> "
+                  f"{local['best']['score']:.3g} in {local['renders']} renders ({local['failures']} failures)"
                   + (f"; changes: {local['best']['change']}" if local["best"].get("change") else "")]
     return "\n".join(lines)
 

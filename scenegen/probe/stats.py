@@ -116,10 +116,11 @@ class TupleStats:
         return [keys[i] for i in order]
 
     def findings(self, limit: int = 20) -> List[Key]:
-        """The tuples whose accuracy is significantly below that of the other trials (the
-        upper end of their interval is below it; the reference is not the overall
-        accuracy, which an adaptive search pulls down by rendering the bad tuples
-        most), worst first, each explained by no other:
+        """The tuples whose accuracy is significantly below the mean accuracy of the other
+        tuples of their size (the upper end of their interval is below it; each tuple
+        counts once, so the reference does not move when an adaptive search renders the
+        bad tuples most, as the overall accuracy would), worst first, each explained by
+        no other:
 
         - a tuple is left out when it contains a significant shorter tuple S, is not
           significantly worse than S's other trials (the intervals overlap) and those
@@ -136,7 +137,7 @@ class TupleStats:
         n = np.array([self.counts[k][0] for k in keys])
         correct = np.array([self.counts[k][1] for k in keys])
         _, high_all = wilson_interval(correct, n, self.confidence)
-        rest = {k: (self.correct - c) / (self.n - m) if self.n > m else None for k, m, c in zip(keys, n, correct)}
+        rest = self._other_cells_mean(keys, n, correct)
         significant = {k for k, h in zip(keys, high_all) if rest[k] is not None and h < rest[k]}
         levels = np.array(self._levels, dtype=object).reshape(self.n, len(self.factors))
         outcomes = np.array(self._outcomes, dtype=bool)
@@ -165,6 +166,19 @@ class TupleStats:
                 continue
             found.append(key)
         return found
+
+    @staticmethod
+    def _other_cells_mean(keys: List[Key], n: np.ndarray, correct: np.ndarray) -> Dict[Key, Optional[float]]:
+        """Per tuple, the mean accuracy of the other tuples of its size (each cell
+        counts once, however many scenes it got); None for a size with one cell."""
+        accuracy = correct / n
+        sizes = np.array([len(k) for k in keys])
+        totals = {size: (float(accuracy[sizes == size].sum()), int((sizes == size).sum())) for size in set(sizes.tolist())}
+        means: Dict[Key, Optional[float]] = {}
+        for key, size, acc in zip(keys, sizes.tolist(), accuracy):
+            total, cells = totals[size]
+            means[key] = (total - acc) / (cells - 1) if cells > 1 else None
+        return means
 
     def _explains(self, other: Key, key: Key, shows, outcomes: np.ndarray, reference: float, found: List[Key]) -> bool:
         """Whether ``key``'s trials that do not show ``other`` are no longer significantly
