@@ -70,11 +70,16 @@ class SceneWorker:
         clock = StepClock(timings)
         scene = self.sampler.sample(index, directive)
         clock.lap("sample")
+        frame, labels = self.render_scene(scene, timings)
+        return scene, frame, labels
+
+    def render_scene(self, scene: Scene, timings: Optional[dict] = None) -> tuple[Frame, list]:
+        """Render and label a given scene (sampled here or changed afterwards)."""
         frame = self.renderer.render(scene, timings=timings)
-        clock.restart()
+        clock = StepClock(timings)
         labels = object_labels(scene, frame, self.dictionary, self._factors)
         clock.lap("labels")
-        return scene, frame, labels
+        return frame, labels
 
     def write(self, index: int, directive: Optional[dict] = None, timings: Optional[dict] = None) -> int:
         """Produce scene ``index`` (see :meth:`make`) and write its files into

@@ -331,3 +331,25 @@ def test_cli_probe_refuses_bad_input(args, message):
     run = subprocess.run([sys.executable, "-m", "scenegen", "probe", *args], cwd=ROOT, capture_output=True, text=True,
                          timeout=120)
     assert run.returncode == 2 and message in run.stderr, run.stderr
+
+
+def test_failure_gallery_keeps_the_worst_failure_of_each_scene():
+    from scenegen.probe.evaluate import FailureGallery, Trial
+
+    gallery = FailureGallery(size=2)
+    image = np.zeros((32, 32, 3), dtype=np.uint8)
+
+    def offer(trial_id, index, score, correct=False):
+        trial = Trial(id=trial_id, index=index, phase="sweep", requested={}, factors={}, truth="mug",
+                      prediction="can", correct=correct, score=score)
+        gallery.offer(trial, lambda: image, [4, 4, 8, 8])
+
+    offer(0, 10, 0.5)
+    offer(1, 10, 0.2)   # the same scene, lower: replaces trial 0
+    offer(2, 10, 0.3)   # the same scene, higher: ignored
+    offer(3, 11, 0.4)
+    offer(4, 12, 0.9)   # the gallery is full and this one is the best: ignored
+    offer(5, 13, 0.1)   # pushes out scene 11 (0.4)
+    offer(6, 14, 0.0, correct=True)  # right answers never enter
+    assert [(t.id, t.index) for t in gallery.failures()] == [(5, 13), (1, 10)]
+    assert sorted(gallery.thumbnails()) == [1, 5]

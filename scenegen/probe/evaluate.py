@@ -7,7 +7,6 @@ index and directive, so a probe run with the same config is the same run.
 
 from __future__ import annotations
 
-import heapq
 import io
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -15,7 +14,6 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ..labels import object_labels
 from ..render import Frame
 from ..scene import Scene
 from ..worker import SceneWorker
@@ -71,32 +69,35 @@ class Trial:
 
 
 class FailureGallery:
-    """The ``size`` failures with the lowest scores (ties: the earlier trial), each with
-    a thumbnail: the image scaled to :data:`THUMBNAIL_SIDE` px with the target's
-    amodal box outlined."""
+    """The ``size`` failures with the lowest scores (ties: the earlier trial), at most one
+    per scene index (the local search renders many variants of one scene), each with a
+    thumbnail: the image scaled to :data:`THUMBNAIL_SIDE` px with the target's amodal
+    box outlined."""
 
     def __init__(self, size: int):
         self.size = int(size)
-        self._heap: List[Tuple[float, int, Trial, bytes]] = []  # (-score, -id, trial, png): worst kept
+        self._kept: Dict[int, Tuple[Tuple[float, int], Trial, bytes]] = {}  # scene index -> (rank, trial, png)
 
     def offer(self, trial: Trial, image: Callable[[], np.ndarray], box: Sequence[int]) -> None:
         if trial.correct is not False or self.size == 0:
             return
-        item = (-trial.score, -trial.id)
-        if len(self._heap) >= self.size and item <= self._heap[0][:2]:
+        rank = (trial.score, trial.id)
+        same = self._kept.get(trial.index)
+        if same is not None and same[0] <= rank:
             return
-        entry = (*item, trial, _thumbnail(image(), box))
-        if len(self._heap) < self.size:
-            heapq.heappush(self._heap, entry)
-        else:
-            heapq.heapreplace(self._heap, entry)
+        if same is None and len(self._kept) >= self.size:
+            worst = max(self._kept, key=lambda index: self._kept[index][0])
+            if self._kept[worst][0] <= rank:
+                return
+            del self._kept[worst]
+        self._kept[trial.index] = (rank, trial, _thumbnail(image(), box))
 
     def failures(self) -> List[Trial]:
         """Worst first."""
-        return [e[2] for e in sorted(self._heap, key=lambda e: (-e[0], -e[1]))]
+        return [entry[1] for entry in sorted(self._kept.values(), key=lambda entry: entry[0])]
 
     def thumbnails(self) -> Dict[int, bytes]:
-        return {e[2].id: e[3] for e in self._heap}
+        return {entry[1].id: entry[2] for entry in self._kept.values()}
 
 
 def _occluders(target: dict) -> Tuple[int, ...]:
@@ -156,8 +157,7 @@ class Evaluator:
         """Render and score given scenes: (scene, the directive it came from, change text)."""
         rendered = []
         for scene, requested, change in scenes:
-            frame = self.worker.renderer.render(scene)
-            labels = object_labels(scene, frame, self.worker.dictionary, self.worker._factors)
+            frame, labels = self.worker.render_scene(scene)
             rendered.append((scene, frame, labels, dict(requested), change))
         return self._score(rendered, phase)
 
