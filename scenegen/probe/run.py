@@ -41,7 +41,7 @@ class ProbeResult:
 
     @property
     def findings(self) -> List[dict]:
-        """The worst tuples, significantly below the overall accuracy, worst first."""
+        """The findings: tuples significantly below the other tuples of their size, worst first."""
         return self.report["findings"]
 
 
