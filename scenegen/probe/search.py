@@ -175,10 +175,16 @@ def run_adaptive(search: Search, rng: np.random.Generator, local_fraction: float
     sweep = search.space.covering_rows(rng)
     search.run_rows(sweep[: max(0, directed_end // SWEEP_SHARE - search.evaluator.renders)])
     arms = search.space.tuples(strengths=range(1, search.space.space.t + 1))
-    while search.evaluator.renders < directed_end:
-        count = min(search.batch, directed_end - search.evaluator.renders)
-        search.run_rows([search.space.random_row(rng, dict(arms[i])) for i in thompson_worst(search.stats, arms, rng, count)])
+    _thompson_rows(search, rng, arms, directed_end)
     local_search(search, rng)
+    _thompson_rows(search, rng, arms, search.budget)  # what the local search could not spend (no start scene)
+
+
+def _thompson_rows(search: Search, rng: np.random.Generator, arms: List[Key], end: int) -> None:
+    """Render rows showing Thompson-drawn arms until ``end`` scenes are rendered."""
+    while search.evaluator.renders < end:
+        count = min(search.batch, end - search.evaluator.renders)
+        search.run_rows([search.space.random_row(rng, dict(arms[i])) for i in thompson_worst(search.stats, arms, rng, count)])
 
 
 def thompson_worst(stats: TupleStats, arms: List[Key], rng: np.random.Generator, count: int,
