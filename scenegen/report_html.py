@@ -307,15 +307,19 @@ def _header(report: Mapping) -> str:
              ("missing", "Missing tuples")]
     if report.get("split") is not None:
         links.append(("split", "Split"))
-    nav = "".join(f'<a href="#{anchor}">{label}</a>' for anchor, label in links)
     return (
         f'<header><h1>{_esc(report["title"])}</h1>'
         f'<div class="muted" id="summary">{summary}</div>'
         f'<div class="stats">{cards}</div>'
         f'<div class="bigbar" title="{pct} of feasible tuples covered">'
         f'<div style="width:{100.0 * fraction:.2f}%"></div></div>'
-        f"<nav>{nav}</nav></header>"
+        f"{nav_links(links)}</header>"
     )
+
+
+def nav_links(links: Sequence[Tuple[str, str]]) -> str:
+    """The header's ``<nav>``: one link per (section id, label)."""
+    return "<nav>" + "".join(f'<a href="#{anchor}">{label}</a>' for anchor, label in links) + "</nav>"
 
 
 def _combinations(report: Mapping) -> str:
@@ -516,11 +520,7 @@ def _missing(report: Mapping) -> str:
     head = "<th>#</th>" + "".join(f"<th>{_esc(c)}</th>" for c in columns)
     rows = []
     for i, t in enumerate(shown, 1):
-        plain = {str(k): v for k, v in t.items()}
-        cells = "".join(
-            f"<td>{_esc(plain[c])}</td>" if c in plain else '<td class="dot">·</td>' for c in columns
-        )
-        rows.append(f'<tr><td class="n muted">{i}</td>{cells}</tr>')
+        rows.append(f'<tr><td class="n muted">{i}</td>{tuple_cells(t, columns)}</tr>')
     more = len(missing) - len(shown)
     tail = f'<p class="muted" id="missing-more">… and {_num(more)} more</p>' if more > 0 else ""
     return (
@@ -528,6 +528,12 @@ def _missing(report: Mapping) -> str:
         f'<div class="scroll"><table class="data" id="missing-table"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>{tail}</section>"
     )
+
+
+def tuple_cells(t: Mapping, columns: Sequence[str]) -> str:
+    """One ``<td>`` per column: the tuple's level of that factor, or a dot."""
+    plain = {str(k): v for k, v in t.items()}
+    return "".join(f"<td>{_esc(plain[c])}</td>" if c in plain else '<td class="dot">·</td>' for c in columns)
 
 
 def _tuple_text(t: Any) -> str:

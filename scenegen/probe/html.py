@@ -73,6 +73,8 @@ from ..report_html import (
     _pct,
     _text_color,
     _truncate,
+    nav_links,
+    tuple_cells,
 )
 
 MAX_TUPLE_ROWS = 50  # rows of the worst-tuples table
@@ -446,14 +448,13 @@ def _header(report: Mapping) -> str:
     if report.get("local_search"):
         links.append(("local", "Local search"))
     links.append(("history", "History"))
-    nav = "".join(f'<a href="#{anchor}">{label}</a>' for anchor, label in links)
     return (
         f'<header><h1>{_esc(report["title"])}</h1>'
         f'<div class="sub2">{" · ".join(settings)}</div>'
         f'<div class="muted" id="summary">{summary}</div>'
         f'<div class="stats">{cards}</div>{_ci_bar(overall, big=True)}'
         '<div class="axis"><span>0%</span><span>50%</span><span>100%</span></div>'
-        f"<nav>{nav}</nav></header>"
+        f"{nav_links(links)}</header>"
     )
 
 
@@ -623,9 +624,9 @@ def _worst_tuples(report: Mapping) -> str:
     rows = []
     for i, entry in enumerate(shown, 1):
         t = {str(k): v for k, v in (entry.get("tuple") or {}).items()}
-        cells = "".join(f"<td>{_esc(t[c])}</td>" if c in t else '<td class="dot">·</td>' for c in columns)
         rows.append(f'<tr data-tuple="{_esc(_tuple_plain(report, t))}" {_attr_accuracy(entry)}>'
-                    f'<td class="n muted">{i}</td><td class="n">{len(t)}</td>{cells}{_entry_cells(report, entry)}</tr>')
+                    f'<td class="n muted">{i}</td><td class="n">{len(t)}</td>{tuple_cells(t, columns)}'
+                    f'{_entry_cells(report, entry)}</tr>')
     more = len(entries) - len(shown)
     tail = f'<p class="muted" id="tuples-more">… and {_num(more)} more</p>' if more > 0 else ""
     return (
