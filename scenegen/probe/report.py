@@ -86,7 +86,8 @@ def format_summary(report: Mapping, rows: int = 10) -> str:
     lines = [
         f"{report['title']} ({report['task']}, strategy {report['strategy']}, {report['renders']} of "
         f"{report['budget']} renders, seed {report['seed']})",
-        f"overall accuracy {_pct(overall['accuracy']).strip()} {_ci(overall)} on {overall['n']} directed scenes",
+        f"overall accuracy {_pct(overall['accuracy']).strip()} {_ci(overall)} on {overall['n']} directed "
+        f"scene{'' if overall['n'] == 1 else 's'}",
         "",
         "strength  cells  overall  mean over cells  min cell",
     ]
