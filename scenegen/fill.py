@@ -21,7 +21,6 @@ scenes it already wrote are kept and the result is the same bytes.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -35,6 +34,7 @@ from .fileio import read_json, write_json
 from .formats.files import read_record
 from .pipeline import MANIFEST, coverage_tracker, discard_records, finish, load_records, prepare_output, write_scenes
 from .plan import design_space
+from .progress import wanted
 from .sampler import Sampler
 from .shards import RUN_KEYS, RUN_RECORD, WORK_FOLDER, data_config, record_run
 from .splits import complete_split, held_out_tuples, split_enabled
@@ -87,8 +87,7 @@ def fill(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[int]
     tracker = coverage_tracker(cfg, load_records(out, n_before), sampler)
     factors, strength = list(cfg.design_factors), int(cfg.strength)
     levels, forbidden = design_space(cfg, sampler, factors)
-    if progress is None:
-        progress = bool(cfg.progress) and sys.stderr.isatty()
+    progress = wanted(cfg, progress)
 
     def measure() -> dict:
         return tracker.tway(strength, factors)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import sys
 import weakref
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Optional, Sequence
@@ -37,6 +36,7 @@ from .labels import KEYPOINT_NAMES, KEYPOINT_SKELETON
 from .plan import coverage_universe
 from .splits import SPLIT_NAMES, complete_split, held_out_tuples, split_enabled, split_summary
 from .sampler import Sampler
+from .progress import progress_bar, wanted
 from .shards import (
     RUN_RECORD,
     check_run,
@@ -72,12 +72,6 @@ def prepare_output(out: Path) -> None:
     (out / MANIFEST).unlink(missing_ok=True)
 
 
-def _progress_bar(total: int, enabled: bool):
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="scene", file=sys.stderr, disable=not enabled, dynamic_ncols=True)
-
-
 def generate(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[int], None]] = None,
              stats: Optional[dict] = None) -> Optional[dict]:
     """Generate the dataset described by ``cfg`` into ``cfg.out``, or resume it.
@@ -106,8 +100,7 @@ def generate(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[
 
         return fill(cfg, progress, on_scene)
     cfg, plan = _with_plan(cfg)
-    if progress is None:
-        progress = bool(cfg.progress) and sys.stderr.isatty()
+    progress = wanted(cfg, progress)
     _open_run(cfg)
     write_shards(cfg, selected_shards(cfg), plan, progress, on_scene, stats)
     if int(cfg.shard) >= 0:
@@ -128,8 +121,7 @@ def finish_dataset(cfg, progress: Optional[bool] = None) -> dict:
     out = Path(cfg.out)
     if not (out / RUN_RECORD).is_file():
         raise ScenegenError(f"{str(out)!r} holds no scenes of a scenegen run; run 'scenegen generate' first")
-    if progress is None:
-        progress = bool(cfg.progress) and sys.stderr.isatty()
+    progress = wanted(cfg, progress)
     _open_run(cfg)
     done = completed(out)
     missing = [f"{i} (scenes {r.start}-{r.stop - 1})" for i, r in enumerate(shard_ranges(cfg)) if r and r not in done]
@@ -209,7 +201,7 @@ def write_shards(cfg, shards: Sequence[range], plan: Mapping[int, dict], progres
     for shard in [shard for shard, count in left.items() if count == 0]:
         write_marker(out, shard, coverage_tracker(cfg, (), sampler))
     try:
-        with _progress_bar(total, progress) as bar:
+        with progress_bar(total, progress) as bar:
             for result in run_chunks(cfg, chunks) if chunks else ():
                 bar.update(len(result.indices))
                 if stats is not None:

@@ -29,7 +29,8 @@ PLAN_ITERATIONS = 30_000  # fixed search budget: the plan depends only on the co
 PLAN_MAX_SECONDS = 600.0  # far beyond the budget's need; only a guard against a hang
 
 
-def _feasible(directive: Dict[str, str], sampler) -> bool:
+def directive_allowed(directive: Dict[str, str], sampler) -> bool:
+    """Whether the sampler accepts a directive (:func:`scenegen.directives.check_directive`)."""
     try:
         check_directive(Directive.from_mapping(directive), sampler.grammar, sampler.cfg)
     except ConfigError:
@@ -50,7 +51,7 @@ def design_space(cfg, sampler, factors=None) -> tuple[Dict[str, List[str]], List
     if unknown:
         raise ConfigError(f"factor {unknown[0]!r} cannot be designed; valid: {choices(DIRECTIVE_FACTORS)}")
     levels = {
-        factor: [level for level in all_levels[factor] if _feasible({factor: level}, sampler)]
+        factor: [level for level in all_levels[factor] if directive_allowed({factor: level}, sampler)]
         for factor in factors
     }
     forbidden = [
@@ -58,7 +59,7 @@ def design_space(cfg, sampler, factors=None) -> tuple[Dict[str, List[str]], List
         for fa, fb in itertools.combinations(factors, 2)
         for la in levels[fa]
         for lb in levels[fb]
-        if not _feasible({fa: la, fb: lb}, sampler)
+        if not directive_allowed({fa: la, fb: lb}, sampler)
     ]
     return levels, forbidden + _declared(cfg, levels)
 
@@ -106,7 +107,7 @@ def covering_plan(cfg, sampler) -> List[Dict[str, str]]:
         max_seconds=PLAN_MAX_SECONDS,
     )
     for row in rows:
-        if not _feasible(row, sampler):
+        if not directive_allowed(row, sampler):
             raise ConfigError(
                 f"covering plan row {row} is not a feasible directive although each pair of its "
                 f"levels is; lower strength or drop a factor from design_factors"

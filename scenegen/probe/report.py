@@ -39,7 +39,7 @@ def level_table(cfg, trials: Sequence[Trial], confidence: float) -> Dict[str, Li
                 entry = counts.setdefault(level, [0, 0])
                 entry[0] += 1
                 entry[1] += trial.correct
-        table[factor] = [summary_entry(n, c, confidence, level=name) for name, (n, c) in counts.items()]
+        table[factor] = [summary_entry(n, c, confidence, {"level": name}) for name, (n, c) in counts.items()]
     return table
 
 

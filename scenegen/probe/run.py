@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Union
@@ -10,6 +9,7 @@ from typing import Callable, Dict, List, Optional, Union
 import numpy as np
 
 from ..errors import ConfigError
+from ..progress import progress_bar, wanted
 from .evaluate import Evaluator, Trial
 from .model import load_model
 from .report import build_report, format_summary, write_outputs
@@ -88,12 +88,7 @@ def run_probe(cfg, model: Union[Callable, str, None] = None, progress: Optional[
         name = f"{getattr(model, '__module__', '?')}:{name}"
     probe = cfg.probe
     evaluator = Evaluator(cfg, model)
-    if progress is None:
-        progress = bool(cfg.progress) and sys.stderr.isatty()
-    from tqdm import tqdm  # noqa: PLC0415
-
-    with tqdm(total=int(probe.budget), unit="scene", file=sys.stderr, disable=not progress, dynamic_ncols=True,
-              desc=f"probe ({probe.strategy})") as bar:
+    with progress_bar(int(probe.budget), wanted(cfg, progress), desc=f"probe ({probe.strategy})") as bar:
         try:
             search = run_search(cfg, evaluator, on_batch=bar.update)
         finally:

@@ -9,7 +9,7 @@ target (:class:`~scenegen.probe.stats.TupleStats`).
   after pass (each a newly drawn array) until the budget is spent; every feasible
   t-tuple is asked for at least once per pass.
 - ``random``: rows drawn uniformly among the feasible ones.
-- ``adaptive``: one covering pass, then Thompson sampling over the tuples of 1..t
+- ``adaptive``: one covering pass, then top-two Thompson sampling over the tuples of 1..t
   levels: for each scene, every tuple's accuracy is drawn from its Beta posterior
   (uniform prior) and the scene is asked to show the tuple with the lowest draw, its
   other factors drawn at random. Tuples that look bad get most scenes, but a tuple
@@ -32,8 +32,7 @@ import numpy as np
 
 from ..design import TupleSpace, covering_array
 from ..errors import ScenegenError
-from ..plan import design_space
-from ..plan import _feasible as feasible_directive
+from ..plan import design_space, directive_allowed
 from .evaluate import Evaluator, Trial
 from .perturb import perturb
 from .stats import Key, TupleStats
@@ -54,7 +53,7 @@ class DesignSpace:
     """
 
     def __init__(self, cfg, sampler, factors: Sequence[str], strength: int):
-        self.cfg, self.sampler = cfg, sampler
+        self.sampler = sampler
         self.factors = list(factors)
         self.levels, self.forbidden = design_space(cfg, sampler, self.factors)
         self.space = TupleSpace(self.levels, strength, self.forbidden)
@@ -79,7 +78,7 @@ class DesignSpace:
         key = tuple(row[f] for f in self.factors)
         if key not in self._checked:
             enc = self.space.encode_rows([row])
-            self._checked[key] = bool(self.space.row_allowed(enc)[0]) and feasible_directive(row, self.sampler)
+            self._checked[key] = bool(self.space.row_allowed(enc)[0]) and directive_allowed(row, self.sampler)
         return self._checked[key]
 
     def random_row(self, rng: np.random.Generator, fixed: Optional[Dict[str, str]] = None) -> Dict[str, str]:

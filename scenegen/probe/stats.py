@@ -54,10 +54,6 @@ def tuple_keys(levels: Mapping[str, str], factors: Sequence[str], strength: int)
     ]
 
 
-def key_dict(key: Key) -> Dict[str, str]:
-    return dict(key)
-
-
 def key_text(key: Key) -> str:
     """``category=chair · context=outdoor``."""
     return " \u00b7 ".join(f"{f}={lv}" for f, lv in key)
@@ -100,7 +96,7 @@ class TupleStats:
     def entry(self, key: Key) -> dict:
         """``{"tuple", "n", "correct", "accuracy", "ci"}`` of one tuple (JSON-ready)."""
         n, correct = self.counts.get(key, (0, 0))
-        return summary_entry(n, correct, self.confidence, tuple_=key_dict(key))
+        return summary_entry(n, correct, self.confidence, {"tuple": dict(key)})
 
     def ranked(self, strengths: Optional[Iterable[int]] = None) -> List[Key]:
         """Tuples with at least one trial, worst first: by the upper end of the
@@ -227,10 +223,10 @@ def _below(mask: np.ndarray, outcomes: np.ndarray, reference: float, confidence:
     return float(high) < reference
 
 
-def summary_entry(n: int, correct: int, confidence: float, **extra) -> dict:
-    """``{"n", "correct", "accuracy", "ci"}`` (accuracy and ci None when n == 0);
-    ``tuple_=`` adds the ``"tuple"`` key first."""
-    entry = {("tuple" if k == "tuple_" else k): v for k, v in extra.items()}
+def summary_entry(n: int, correct: int, confidence: float, label: Optional[dict] = None) -> dict:
+    """``label`` (e.g. ``{"tuple": ...}`` or ``{"level": ...}``) followed by ``{"n",
+    "correct", "accuracy", "ci"}`` (accuracy and ci None when n == 0)."""
+    entry = dict(label or {})
     if n:
         low, high = wilson_interval(correct, n, confidence)
         entry.update(n=int(n), correct=int(correct), accuracy=correct / n, ci=[float(low), float(high)])
