@@ -29,14 +29,24 @@ import trimesh
 
 MESH_DIR = Path(__file__).resolve().parent / "meshes"
 
+SHOULDER_STEPS = 16  # profile segments of the bottle's shoulder
+
+
+def bottle_side(k: float) -> tuple[float, float]:
+    """(radius, z) in metres of the bottle's side at shoulder step ``k``: the straight
+    body up to k = 0 (radius 0.040, z 0.190); the shoulder, half a cosine, level at both
+    ends, up to k = SHOULDER_STEPS (radius 0.0135, z 0.250); then the straight neck.
+    Body, shoulder and neck are one smooth surface."""
+    t = min(max(k / SHOULDER_STEPS, 0.0), 1.0)
+    return (0.0135 + 0.0265 * (1 + math.cos(math.pi * t)) / 2, 0.190 + 0.060 * k / SHOULDER_STEPS)
+
+
 # Profiles are (radius, z) in metres, from the bottom axis point to the top axis point.
-_shoulder = [
-    (0.0135 + 0.0265 * (1 + math.cos(math.pi * k / 8)) / 2, 0.190 + 0.060 * k / 8)
-    for k in range(1, 9)
-]
 BOTTLE_PROFILE = (
-    [(0.0, 0.0), (0.036, 0.0), (0.040, 0.004), (0.040, 0.190)]
-    + _shoulder
+    [(0.0, 0.0), (0.036, 0.0), (0.040, 0.004)]
+    # a vertex's normal is the mean of its faces': the rings one step below and above
+    # the shoulder keep the tilt of its first and last faces off the long body and neck
+    + [bottle_side(k) for k in range(-1, SHOULDER_STEPS + 2)]
     + [(0.0135, 0.283), (0.0165, 0.285), (0.0165, 0.298), (0.0150, 0.300)]
     + [(0.0105, 0.300), (0.0105, 0.285), (0.0, 0.285)]  # mouth, recessed 15 mm
 )

@@ -34,7 +34,7 @@ from scipy.spatial import ConvexHull  # scipy comes with pyrender
 
 from . import resources
 from .errors import ConfigError, MeshError, choices
-from .shapes import compose_parts, load_mesh_file, normalize_parts, primitive
+from .shapes import compose_parts, load_mesh_file, normalize_parts, primitive, split_creases
 
 STYLE_SEPARATOR = ","  # between the slots of a style string
 STYLE_ASSIGN = "="  # between a slot and its style
@@ -53,7 +53,8 @@ class Texture:
 
 @dataclass(frozen=True, eq=False)
 class Part:
-    """A named part; ``mesh`` vertices (V, 3) are in the canonical frame (unitless).
+    """A named part; ``mesh`` vertices (V, 3) are in the canonical frame (unitless), and
+    its ``vertex_normals`` (V, 3) are those it is shaded with (see :mod:`scenegen.shapes`).
 
     ``label`` is the part class shared across styles (e.g. ``"leg"``); ``index`` its
     1-based position in its variant (the value of its pixels in the part image).
@@ -88,7 +89,8 @@ class Variant:
         """All parts as one mesh in the canonical frame (built once, then shared)."""
         if self._mesh is None:
             meshes = [part.mesh for part in self.parts]
-            merged = meshes[0].copy() if len(meshes) == 1 else trimesh.util.concatenate(meshes)
+            # both keep the parts' vertex normals (see scenegen.shapes)
+            merged = meshes[0].copy(include_cache=True) if len(meshes) == 1 else trimesh.util.concatenate(meshes)
             object.__setattr__(self, "_mesh", merged)  # a cache, not state: frozen otherwise
         return self._mesh
 
@@ -274,7 +276,7 @@ def _build_entry(name: str, entry, category_ids: dict[str, int], asset_paths) ->
 
     elif entry.mesh:
         source = "mesh"
-        body = load_mesh_file(find_mesh_file(entry.mesh, asset_paths))
+        body = split_creases(load_mesh_file(find_mesh_file(entry.mesh, asset_paths)))
 
         def build(style: str) -> list:
             return [("body", "body", body)]

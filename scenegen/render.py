@@ -31,10 +31,11 @@ Passes per scene:
   pyrender's shader made it 2.7-2.8 times as long).
 - **ids, normals and depth**: one flat, single-sample pass over every part (scenegen's
   own shaders ``ids.*``, two colour targets): instance id in red and green and the
-  part's 1-based index in blue of the first, the interpolated surface normal (the one
-  the colour pass shades with: exact on flat faces) in the camera frame, facing the
-  camera, 8 bits a channel, in the second; and depth. One fragment writes all three, so
-  they always describe the same surface.
+  part's 1-based index in blue of the first, the interpolated vertex normal (the one
+  the colour pass shades with: the exact surface normal on scenegen's primitives, see
+  :mod:`scenegen.shapes`) in the camera frame, facing the camera, 8 bits a channel, in
+  the second; and depth. One fragment writes all three, so they always describe the
+  same surface.
 - **amodal**: one flat pass without depth test over the objects another object might
   hide (``silhouette.frag``): each writes its own bit and the framebuffer ORs them
   (:data:`SILHOUETTE_BITS` objects a pass), giving each such object's full silhouette.
@@ -62,6 +63,7 @@ from .dictionary import ObjectDictionary, Texture
 from .errors import RenderError, choices
 from .geometry import OPENCV_TO_OPENGL, box_corners, project
 from .scene import Scene
+from .shapes import primitive
 from .textures import srgb_encode, texture_image, uv_coordinates, uv_scale
 from .timing import StepClock
 
@@ -502,9 +504,8 @@ class Renderer:
         found = self._geometry.get(key)
         if found is None:
             if key[0] == "box":
-                import trimesh  # noqa: PLC0415
-
-                mesh = trimesh.creation.box(extents=key[1])
+                x, y, z = key[1]
+                mesh = primitive("box", {"x": x, "y": y, "z": z})
             else:
                 entry, style, index = key
                 variant = self.dictionary[entry].variant(style)

@@ -3,6 +3,17 @@
 Units are metres and frames are Z-up. Part rotations are given in degrees (as in the
 config) and converted to radians here. Meshes are ``trimesh.Trimesh`` objects with
 ``vertices`` of shape (V, 3) float64 (metres) and ``faces`` of shape (F, 3) int.
+
+Normals. Every mesh this module hands out carries the vertex normals it is shaded with
+(``vertex_normals``, (V, 3)), and its vertices are split where the surface has a crease,
+so that a vertex belongs to one smooth surface. A primitive's normals are exact: each
+vertex carries the analytic normal of its surface, and the apex of a cone, where the
+surface has none, carries a zero normal (see :func:`primitive`). A mesh file's are the
+mean of its faces' normals on each side of its creases (:func:`split_creases`).
+trimesh keeps normals that were set through ``apply_transform`` (which turns them with
+the mesh) and ``copy(include_cache=True)``; a plain ``copy()`` or new ``vertices`` drop
+them, and trimesh then recomputes them from the faces (still split at the creases, but
+no longer exact).
 """
 
 from __future__ import annotations
@@ -20,6 +31,9 @@ from .errors import ConfigError, MeshError, choices
 SECTIONS = 32  # segments around round shapes; enough at 256-512 px
 SPHERE_SUBDIVISIONS = 3  # icosphere level: 1280 faces
 DEGENERATE_REL_EDGE = 1e-6  # a face is degenerate below (1e-6 * mesh size)^2 of area
+# mesh files: faces meeting at more than this are shaded apart (the shipped meshes' round
+# parts turn by at most 22.5 degrees a face, their designed creases by 37 or more)
+CREASE_ANGLE_DEG = 30.0
 
 _PARAMS = {
     "box": ("x", "y", "z"),
@@ -77,6 +91,15 @@ def _check_params(shape: str, params: Mapping[str, float]) -> dict[str, float]:
 def primitive(shape: str, params: Mapping[str, float]) -> trimesh.Trimesh:
     """Build a closed primitive mesh centred at its bounding-box centre, axis along z.
 
+    Its vertices are split between the smooth surfaces it is made of (a box's six faces;
+    a cylinder's side and two caps; a cone's side and base; a sphere, capsule or torus
+    is one surface), each vertex carrying the exact normal of its surface, so the
+    normals interpolated across a triangle are the surface's own: exactly on planes,
+    spheres, cylinders, capsules and cones (a cone's normal depends only on the angle
+    about its axis; its apex, where the surface has no normal, is one vertex per side
+    triangle with a zero normal, which gives it no weight in the interpolation), and
+    within 1.5 degrees on the torus, whose triangles curve both ways.
+
     Args:
         shape: one of ``config.PRIMITIVE_SHAPES``.
         params: metres. box {x, y, z} full extents; cylinder, cone {radius, height};
@@ -84,36 +107,122 @@ def primitive(shape: str, params: Mapping[str, float]) -> trimesh.Trimesh:
             (> 2 * radius); torus {major_radius, minor_radius}, ring in the xy plane.
 
     Returns:
-        A new mesh whose axis-aligned bounding box is centred at the origin.
+        A new mesh whose axis-aligned bounding box is centred at the origin, with
+        ``vertex_normals`` (V, 3): unit, except zero at a cone's apex.
 
     Raises:
         ConfigError: unknown shape, missing or extra param, or a non-positive value;
             the message names the shape, the param and the valid choices.
     """
     p = _check_params(shape, params)
+    mesh = _tessellate(shape, p)
+    mesh.apply_translation(-mesh.bounds.mean(axis=0))
+    return _with_exact_normals(mesh, shape, p)
+
+
+def _tessellate(shape: str, p: Mapping[str, float]) -> trimesh.Trimesh:
+    """trimesh's closed mesh of primitive ``shape`` with checked params ``p`` (metres)."""
     create = trimesh.creation
     if shape == "box":
-        mesh = create.box(extents=(p["x"], p["y"], p["z"]))
-    elif shape == "cylinder":
-        mesh = create.cylinder(radius=p["radius"], height=p["height"], sections=SECTIONS)
-    elif shape == "sphere":
-        mesh = create.icosphere(subdivisions=SPHERE_SUBDIVISIONS, radius=p["radius"])
-    elif shape == "cone":
-        mesh = create.cone(radius=p["radius"], height=p["height"], sections=SECTIONS)
-    elif shape == "capsule":
+        return create.box(extents=(p["x"], p["y"], p["z"]))
+    if shape == "cylinder":
+        return create.cylinder(radius=p["radius"], height=p["height"], sections=SECTIONS)
+    if shape == "sphere":
+        return create.icosphere(subdivisions=SPHERE_SUBDIVISIONS, radius=p["radius"])
+    if shape == "cone":
+        return create.cone(radius=p["radius"], height=p["height"], sections=SECTIONS)
+    if shape == "capsule":
         # trimesh's height is the distance between the two hemisphere centres
-        mesh = create.capsule(
+        return create.capsule(
             height=p["height"] - 2 * p["radius"], radius=p["radius"], count=[SECTIONS, SECTIONS]
         )
-    else:  # torus
-        mesh = create.torus(
-            major_radius=p["major_radius"],
-            minor_radius=p["minor_radius"],
-            major_sections=SECTIONS,
-            minor_sections=SECTIONS,
-        )
-    mesh.apply_translation(-mesh.bounds.mean(axis=0))
-    return mesh
+    return create.torus(
+        major_radius=p["major_radius"],
+        minor_radius=p["minor_radius"],
+        major_sections=SECTIONS,
+        minor_sections=SECTIONS,
+    )
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    """(N, 3) ``vectors`` scaled to unit length; zero rows stay zero."""
+    length = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.divide(vectors, length, out=np.zeros_like(vectors), where=length > 0)
+
+
+def _curved_normals(shape: str, p: Mapping[str, float], points: np.ndarray) -> np.ndarray:
+    """(N, 3) exact outward normals of the curved surface of a centred primitive at its
+    (N, 3) surface ``points``; zero at a cone's apex. Not used for boxes."""
+    x, y, z = points.T
+    radial = _unit(np.column_stack([x, y, np.zeros_like(z)]))
+    if shape == "sphere":
+        return _unit(points)
+    if shape == "cylinder":
+        return radial
+    if shape == "cone":  # apex up: the normal leans up by the angle of the side to the axis
+        normals = _unit(radial + [0.0, 0.0, p["radius"] / p["height"]])
+        normals[np.hypot(x, y) <= 1e-9 * p["radius"]] = 0.0  # the apex
+        return normals
+    if shape == "capsule":  # from the nearest point of the segment joining the hemispheres' centres
+        half = p["height"] / 2 - p["radius"]
+        return _unit(points - np.column_stack([0 * x, 0 * y, np.clip(z, -half, half)]))
+    # torus: from the nearest point of the tube's centre circle
+    return _unit(points - p["major_radius"] * radial)
+
+
+def _flat_faces(shape: str, face_normals: np.ndarray) -> np.ndarray:
+    """(F,) bool: the faces on a plane of the primitive (a box's faces, the caps of a
+    cylinder or cone)."""
+    if shape == "box":
+        return np.ones(len(face_normals), dtype=bool)
+    if shape in ("cylinder", "cone"):
+        return np.abs(face_normals[:, 2]) > 1.0 - 1e-9
+    return np.zeros(len(face_normals), dtype=bool)
+
+
+def split_corners(faces: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split vertices so that face corners with different ``keys`` stop sharing them.
+
+    Args:
+        faces: (F, 3) int vertex indices.
+        keys: (F, 3) int, one per face corner; corners of one vertex with equal keys
+            keep sharing one vertex.
+
+    Returns:
+        (source (V',) int: the original vertex of each new vertex, (V',) int its key,
+        new faces (F, 3) int: the same triangles in the same order and winding).
+    """
+    corners = np.column_stack([np.asarray(faces).ravel(), np.asarray(keys).ravel()])
+    unique, inverse = np.unique(corners, axis=0, return_inverse=True)
+    return unique[:, 0], unique[:, 1], inverse.reshape(-1, 3)
+
+
+def _surface_keys(flat: np.ndarray, face_normals: np.ndarray, corner_normals: np.ndarray) -> np.ndarray:
+    """(F, 3) int: for each face corner, which smooth surface it is on (see
+    :func:`split_corners`): 0 the curved one, 1 + i the i-th plane (by its normal).
+    A corner where the curved surface has no normal (zero in ``corner_normals`` (F, 3,
+    3): a cone's apex) takes a key of its own per face, so that normals recomputed from
+    the faces (after a plain copy) are each face's own there, not the axis."""
+    keys = np.zeros(len(flat), dtype=np.int64)
+    if flat.any():
+        keys[flat] = 1 + np.unique(np.round(face_normals[flat], 6), axis=0, return_inverse=True)[1].ravel()
+    keys = np.repeat(keys[:, None], 3, axis=1)
+    singular = ~flat[:, None] & ~corner_normals.any(axis=2)
+    keys[singular] = -1 - np.nonzero(singular)[0]
+    return keys
+
+
+def _with_exact_normals(mesh: trimesh.Trimesh, shape: str, p: Mapping[str, float]) -> trimesh.Trimesh:
+    """``mesh`` (a centred primitive) split into its smooth surfaces, with exact normals
+    (see :func:`primitive`)."""
+    vertices, faces = np.asarray(mesh.vertices), np.asarray(mesh.faces)
+    face_normals = np.asarray(mesh.face_normals)
+    flat = _flat_faces(shape, face_normals)
+    curved = np.zeros((len(vertices), 3)) if flat.all() else _curved_normals(shape, p, vertices)
+    source, _, new_faces = split_corners(faces, _surface_keys(flat, face_normals, curved[faces]))
+    normals = curved[source]
+    normals[new_faces[flat]] = face_normals[flat][:, None, :]
+    return trimesh.Trimesh(vertices=vertices[source], faces=new_faces, vertex_normals=normals, process=False)
 
 
 def _field(part, key: str, default=None):
@@ -241,6 +350,21 @@ def load_mesh_file(path) -> trimesh.Trimesh:
     return mesh
 
 
+def split_creases(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
+    """A copy of ``mesh`` whose vertices are split along its creases, for shading.
+
+    Coincident vertices are merged first (a file may store each triangle's corners
+    apart), then faces meeting at more than :data:`CREASE_ANGLE_DEG` across an edge
+    (and large planar regions) stop sharing vertices, so the vertex normals (each the
+    angle-weighted mean of its faces' normals) are smooth everywhere but across creases.
+    The same triangles, with the same winding, possibly reordered.
+    """
+    merged = mesh.copy()
+    merged.merge_vertices(merge_tex=True, merge_norm=True)
+    split = trimesh.graph.smooth_shade(merged, angle=math.radians(CREASE_ANGLE_DEG))
+    return trimesh.Trimesh(vertices=split.vertices, faces=split.faces, process=False)
+
+
 def normalize_parts(parts: list[tuple[str, trimesh.Trimesh]]) -> list[tuple[str, trimesh.Trimesh]]:
     """Scale and translate all parts jointly into the canonical frame.
 
@@ -268,5 +392,6 @@ def normalize_parts(parts: list[tuple[str, trimesh.Trimesh]]) -> list[tuple[str,
     for name, mesh in parts:
         copy = mesh.copy()
         copy.vertices = (np.asarray(mesh.vertices) - offset) / size
+        copy.vertex_normals = mesh.vertex_normals  # a translation and a uniform scale keep them
         out.append((name, copy))
     return out

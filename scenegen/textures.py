@@ -25,6 +25,7 @@ import trimesh
 from .config import TEXTURE_PATTERNS
 from .dictionary import Texture
 from .errors import ConfigError, choices
+from .shapes import split_corners
 
 PATTERNS = TEXTURE_PATTERNS  # the config schema validates against the same names
 DEFAULT_SIZE = 128  # texels a side of one tile
@@ -131,30 +132,23 @@ def uv_coordinates(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
     Each face takes, for its vertices, the two coordinates orthogonal to the axis of its
     normal's largest component (``UV_AXES``: x -> (y, z), y -> (x, z), z -> (x, y)), in
     the mesh's units. Vertices are split where faces of different projection axes meet
-    (so each face's UVs are its own at the seams) and where trimesh's smooth shading
-    splits sharp edges; every vertex keeps the smooth normal of the original surface, so
-    round shapes stay round and boxes keep their hard edges.
+    (so each face's UVs are its own at the seams); every vertex keeps the mesh's vertex
+    normal (scenegen's meshes are split at their creases and carry the normals they are
+    shaded with: see :mod:`scenegen.shapes`).
 
     Returns:
         a Trimesh with ``vertices`` (V, 3) in the units of ``mesh``, ``faces`` (F, 3)
-        (the same triangles and winding as ``mesh``, possibly reordered),
-        ``vertex_normals`` (V, 3) unit, and ``visual.uv`` (V, 2) float (same units as
-        the vertices).
+        (the same triangles, order and winding as ``mesh``), ``vertex_normals`` (V, 3)
+        those of ``mesh``, and ``visual.uv`` (V, 2) float (same units as the vertices).
     """
-    smooth = mesh.smooth_shaded  # sharp edges split, smooth normals elsewhere
-    faces = np.asarray(smooth.faces)
-    axis = np.argmax(np.abs(np.asarray(smooth.face_normals)), axis=1)
-    keys = faces.astype(np.int64) * 3 + axis[:, None]
-    unique, inverse = np.unique(keys.ravel(), return_inverse=True)
-    source, vertex_axis = unique // 3, unique % 3
-    vertices = np.asarray(smooth.vertices)[source]
-    normals = np.asarray(smooth.vertex_normals)[source]
+    axis = np.argmax(np.abs(np.asarray(mesh.face_normals)), axis=1)
+    source, vertex_axis, faces = split_corners(mesh.faces, np.repeat(axis[:, None], 3, axis=1))
+    vertices = np.asarray(mesh.vertices)[source]
     uv = np.take_along_axis(vertices, UV_AXES[vertex_axis], axis=1)
-    out = trimesh.Trimesh(
+    return trimesh.Trimesh(
         vertices=vertices,
-        faces=inverse.reshape(-1, 3),
-        vertex_normals=normals,
+        faces=faces,
+        vertex_normals=np.asarray(mesh.vertex_normals)[source],
         visual=trimesh.visual.TextureVisuals(uv=uv),
         process=False,
     )
-    return out

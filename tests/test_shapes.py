@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 
 import numpy as np
@@ -12,10 +11,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
-from scenegen import resources
 from scenegen.config import PRIMITIVE_SHAPES, PartConfig
+from scenegen.dictionary import Part, Variant
 from scenegen.errors import ConfigError, MeshError
-from scenegen.shapes import compose_parts, load_mesh_file, normalize_parts, primitive, validate_mesh
+from scenegen.shapes import (
+    CREASE_ANGLE_DEG,
+    SECTIONS,
+    compose_parts,
+    load_mesh_file,
+    normalize_parts,
+    primitive,
+    split_creases,
+    validate_mesh,
+)
+from shipped_meshes import MESHES, make_meshes_module
 
 # shape -> (params, expected bbox extents)
 PRIMITIVES = {
@@ -38,8 +47,49 @@ def test_primitive_extents_match_params_and_centred(shape):
     mesh = primitive(shape, params)
     np.testing.assert_allclose(mesh.extents, extents, rtol=0, atol=1e-12)
     np.testing.assert_allclose(mesh.bounds.mean(axis=0), 0.0, atol=1e-12)
-    assert mesh.is_watertight and mesh.volume > 0
+    # closed: its vertices are split at the creases, but coincide there
+    merged = trimesh.Trimesh(mesh.vertices, mesh.faces)
+    assert merged.is_watertight and merged.volume > 0 and mesh.volume == pytest.approx(merged.volume)
     validate_mesh(mesh, shape)
+
+
+@pytest.mark.parametrize("shape", sorted(PRIMITIVES))
+def test_primitive_vertex_normals_are_split_at_creases(shape):
+    """Each face corner's normal leans from its face's normal by at most the angle
+    between neighbouring faces of a smooth surface (so never across a crease), is unit,
+    and equals it on planes; only a cone's apex has zero normals, one vertex a face."""
+    mesh = primitive(shape, PRIMITIVES[shape][0])
+    corners = mesh.vertex_normals[mesh.faces]  # (F, 3, 3)
+    length = np.linalg.norm(corners, axis=2)
+    apex = length == 0
+    np.testing.assert_allclose(length[~apex], 1.0, atol=1e-12)
+    cosine = np.einsum("fij,fj->fi", corners, mesh.face_normals)
+    assert cosine[~apex].min() > math.cos(math.radians(360 / SECTIONS))
+    flat = np.abs(mesh.face_normals[:, 2]) > 1 - 1e-9 if shape != "box" else np.ones(len(mesh.faces), bool)
+    np.testing.assert_allclose(cosine[flat], 1.0, atol=1e-12)
+    if shape == "cone":
+        assert apex.sum() == SECTIONS and len(np.unique(mesh.faces[apex])) == SECTIONS
+        np.testing.assert_allclose(mesh.vertices[mesh.faces[apex]], [[0.0, 0.0, 0.4]] * SECTIONS, atol=1e-12)
+    else:
+        assert not apex.any()
+
+
+def test_part_and_variant_meshes_keep_the_primitives_normals():
+    """Placing (compose_parts), normalising and joining parts (Variant.mesh) rotate the
+    primitives' normals with them and keep the cone's zero apex normals."""
+    cone = {"name": "cone", "shape": "cone", "params": {"radius": 0.3, "height": 0.8}, "rotation": [90, 0, 0]}
+    ball = {"name": "ball", "shape": "sphere", "params": {"radius": 0.2}, "position": [1.0, 0.0, 0.0]}
+    parts = normalize_parts(compose_parts([cone, ball]))
+    tip = parts[0][1].vertex_normals[parts[0][1].vertices[:, 1] < parts[0][1].vertices[:, 1].min() + 1e-9]
+    assert len(tip) == SECTIONS and not tip.any()  # the apex now points along -y
+    radial = parts[1][1].vertices - parts[1][1].vertices.mean(axis=0)
+    np.testing.assert_allclose(parts[1][1].vertex_normals, radial / np.linalg.norm(radial, axis=1, keepdims=True),
+                               atol=1e-9)
+    variant = Variant("", tuple(Part(name, name, i + 1, mesh) for i, (name, mesh) in enumerate(parts)), (1.0, 1.0, 1.0))
+    np.testing.assert_array_equal(variant.mesh().vertex_normals,
+                                  np.vstack([mesh.vertex_normals for _, mesh in parts]))
+    single = Variant("", variant.parts[:1], (1.0, 1.0, 1.0))
+    np.testing.assert_array_equal(single.mesh().vertex_normals, parts[0][1].vertex_normals)
 
 
 def test_primitive_volumes_close_to_ideal():
@@ -262,17 +312,6 @@ def test_validate_mesh_checks_index_range_and_tolerance():
 
 # --- shipped meshes -----------------------------------------------------------------
 
-MESHES = resources.assets_dir() / "meshes"
-
-
-def _make_meshes_module():
-    spec = importlib.util.spec_from_file_location(
-        "make_meshes", resources.assets_dir() / "make_meshes.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 @pytest.mark.parametrize("name", ["bottle.ply", "mug.ply"])
 def test_shipped_meshes_load_and_are_closed(name):
@@ -281,6 +320,29 @@ def test_shipped_meshes_load_and_are_closed(name):
     mesh = load_mesh_file(path)
     assert mesh.is_watertight and mesh.is_winding_consistent and mesh.volume > 0
     assert mesh.bounds[0, 2] == 0.0
+
+
+@pytest.mark.parametrize("name", ["bottle.ply", "mug.ply"])
+def test_split_creases_keeps_the_triangles_and_smooths_only_across_gentle_edges(name):
+    mesh = load_mesh_file(MESHES / name)
+    split = split_creases(mesh)
+
+    def triangles(m):
+        return sorted(tuple(sorted(map(tuple, t))) for t in np.round(m.vertices[m.faces], 9).tolist())
+
+    assert triangles(split) == triangles(mesh)
+    cosine = np.einsum("fij,fj->fi", split.vertex_normals[split.faces], split.face_normals)
+    assert cosine.min() > math.cos(math.radians(CREASE_ANGLE_DEG))
+    assert len(split.vertices) < 1.5 * len(mesh.vertices)  # split at the creases only
+
+
+def test_split_creases_joins_the_corners_of_a_triangle_soup():
+    sphere = primitive("sphere", {"radius": 1.0})
+    corners = sphere.vertices[sphere.faces].reshape(-1, 3)
+    soup = trimesh.Trimesh(corners, np.arange(len(corners)).reshape(-1, 3), process=False)
+    split = split_creases(soup)
+    radial = split.vertices / np.linalg.norm(split.vertices, axis=1, keepdims=True)
+    assert np.einsum("ij,ij->i", split.vertex_normals, radial).min() > 0.9999
 
 
 def test_shipped_mesh_shapes():
@@ -295,7 +357,7 @@ def test_shipped_mesh_shapes():
 
 
 def test_make_meshes_is_deterministic(tmp_path):
-    written = _make_meshes_module().main(tmp_path)
+    written = make_meshes_module().main(tmp_path)
     assert sorted(p.name for p in written) == ["bottle.ply", "mug.ply"]
     for path in written:
         assert path.read_bytes() == (MESHES / path.name).read_bytes(), path.name

@@ -1,7 +1,8 @@
 #version 330 core
 // pyrender's mesh.vert (pyrender 0.1.45 / pyrender-maintained 1.0.1, MIT license,
-// Copyright (c) 2019 Matthew Matl), unchanged: scenegen's colour pass draws with its
-// own copy of pyrender's mesh shaders so that mesh.frag can take cheaper shadows.
+// Copyright (c) 2019 Matthew Matl), but for the vertex normal, passed on without
+// normalising it: scenegen's colour pass draws with its own copy of pyrender's mesh
+// shaders so that mesh.frag can take cheaper shadows.
 
 // Vertex Attributes
 layout(location = 0) in vec3 position;
@@ -64,7 +65,9 @@ void main()
     mat4 N = transpose(inverse(M * inst_m));
 
 #ifdef NORMAL_LOC
-    frag_normal = normalize(vec3(N * vec4(normal, 0.0)));
+    // not normalised here (mesh.frag normalises): a zero normal, at a cone's apex,
+    // gives its vertex no weight in the interpolation
+    frag_normal = vec3(N * vec4(normal, 0.0));
 #endif
 
 #ifdef HAS_NORMAL_TEX
