@@ -5,8 +5,10 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from scenegen.errors import DepthOverflowError
+from scenegen.formats import files
 from scenegen.formats.files import (
     LAYER_FOLDERS,
+    LAYER_PNG_FILTERS,
     depth_to_uint16,
     encode_png,
     read_depth,
@@ -91,15 +93,20 @@ def test_normals_png_round_trip_within_half_a_degree(tmp_path):
     assert (read_png(path)[0] == 0).all()
 
 
-def test_write_scene_writes_every_layer_atomically_and_deterministically(tmp_path, cfg, dictionary):
-    scene = Sampler(cfg, dictionary).sample(5)
-    rng = np.random.default_rng(0)
-    h, w, n = 6, 8, len(scene.objects)
+def random_frame(rng, h: int, w: int, n: int) -> Frame:
+    """A Frame of (h, w) random layers for a scene of n objects."""
     instances = rng.integers(0, n + 1, (h, w)).astype(np.uint16)
     parts = np.where(instances > 0, rng.integers(1, 12, (h, w)), 0).astype(np.uint8)
-    frame = Frame(rgb=rng.integers(0, 256, (h, w, 3)).astype(np.uint8), depth=rng.random((h, w)).astype(np.float32),
-                  instances=instances, semantic=(instances > 0).astype(np.uint8), parts=parts,
-                  amodal=np.zeros((n, h, w), bool), normals=random_normals(rng, h, w))
+    return Frame(rgb=rng.integers(0, 256, (h, w, 3)).astype(np.uint8), depth=rng.random((h, w)).astype(np.float32),
+                 instances=instances, semantic=(instances > 0).astype(np.uint8), parts=parts,
+                 amodal=np.zeros((n, h, w), bool), normals=random_normals(rng, h, w))
+
+
+def test_write_scene_writes_every_layer_atomically_and_deterministically(tmp_path, cfg, dictionary):
+    scene = Sampler(cfg, dictionary).sample(5)
+    h, w = 6, 8
+    frame = random_frame(np.random.default_rng(0), h, w, len(scene.objects))
+    instances, parts = frame.instances, frame.parts
     record = write_scene(tmp_path / "a", scene, frame, [], cfg.output)
     stem = f"{scene.index:06d}"
     assert record["files"] == {layer: f"{folder}/{stem}.png" for layer, folder in LAYER_FOLDERS.items()}
@@ -114,3 +121,33 @@ def test_write_scene_writes_every_layer_atomically_and_deterministically(tmp_pat
     write_scene(tmp_path / "b", scene, frame, [], cfg.output)
     for relative in [*record["files"].values(), f"scenes/{stem}.json"]:
         assert (tmp_path / "a" / relative).read_bytes() == (tmp_path / "b" / relative).read_bytes(), relative
+
+
+def test_writer_encodes_colour_layers_with_fpng_else_zlib_all_exact(tmp_path, cfg, dictionary, monkeypatch):
+    """RGB and normals are fpng's bytes where fpng is installed, scenegen's own without
+    it; every layer decodes exactly to what was written (depth and ids in 16 bits)."""
+    fpng = pytest.importorskip("fpng")
+    scene = Sampler(cfg, dictionary).sample(2)
+    frame = random_frame(np.random.default_rng(4), 40, 56, len(scene.objects))
+    level = int(cfg.output.png_compress_level)
+    assert level == files.FPNG_COMPRESS_LEVEL  # the default goes to fpng
+    expected = {"rgb": frame.rgb, "normals": normals_to_uint8(frame.normals), "instances": frame.instances,
+                "parts": frame.parts, "semantic": frame.semantic,
+                "depth": depth_to_uint16(frame.depth, float(cfg.output.depth_scale))}
+    written = {}
+    for encoder in ("fpng", "zlib"):
+        if encoder == "zlib":
+            monkeypatch.setattr(files, "fpng", None)
+        root = tmp_path / encoder
+        record = write_scene(root, scene, frame, [], cfg.output)
+        written[encoder] = {name: (root / path).read_bytes() for name, path in record["files"].items()}
+        for name, array in expected.items():
+            back = read_png(root / record["files"][name])
+            assert back.dtype == array.dtype, name
+            np.testing.assert_array_equal(back, array, err_msg=name)
+    for name in ("rgb", "normals"):
+        assert written["fpng"][name] == fpng.from_ndarray(expected[name]), name
+        assert written["zlib"][name] == encode_png(expected[name], level, LAYER_PNG_FILTERS[name]), name
+    for name in ("depth", "instances", "parts", "semantic"):
+        assert written["fpng"][name] == written["zlib"][name] == encode_png(expected[name], level,
+                                                                            LAYER_PNG_FILTERS[name]), name

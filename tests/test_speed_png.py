@@ -1,7 +1,10 @@
-"""scenegen's own PNG encoder (numpy + zlib): any reader gets the array back exactly,
-for every layer type and row filter, and the bytes depend only on the input."""
+"""The writer's PNG encoders: scenegen's own (numpy + zlib) and fpng for the 8-bit
+colour layers. Any reader gets the array back exactly, for every layer type and row
+filter, and the bytes depend only on the input and which encoder ran."""
 
 import io
+import subprocess
+import sys
 import zlib
 
 import numpy as np
@@ -11,9 +14,18 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
 
-from scenegen.formats.files import LAYER_FOLDERS, LAYER_PNG_FILTERS, PNG_FILTERS, encode_png
+from scenegen.formats import files
+from scenegen.formats.files import (
+    FPNG_COMPRESS_LEVEL,
+    LAYER_FOLDERS,
+    LAYER_PNG_FILTERS,
+    PNG_FILTERS,
+    encode_layer,
+    encode_png,
+)
 
 SHAPES = st.tuples(st.integers(1, 9), st.integers(1, 9))
+COLOUR = SHAPES.flatmap(lambda s: st.sampled_from([3, 4]).flatmap(lambda c: arrays(np.uint8, (*s, c))))
 
 
 def decode(data: bytes) -> np.ndarray:
@@ -64,3 +76,69 @@ def test_png_structure_and_filters():
 def test_png_refuses_other_arrays(array):
     with pytest.raises(ValueError, match="PNG layer"):
         encode_png(array, 1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(COLOUR, st.sampled_from(sorted(PNG_FILTERS)))
+def test_colour_layers_are_fpngs_bytes_and_exact(array, png_filter):
+    fpng = pytest.importorskip("fpng")
+    data = encode_layer(array, FPNG_COMPRESS_LEVEL, png_filter)
+    assert data == fpng.from_ndarray(np.ascontiguousarray(array)) and b"fdEC" in data[:64]
+    np.testing.assert_array_equal(decode(data), array)
+    assert encode_layer(array.copy(), FPNG_COMPRESS_LEVEL, png_filter) == data
+
+
+def test_fpng_takes_views_and_gives_the_same_bytes_in_another_process():
+    pytest.importorskip("fpng")
+    array = np.random.default_rng(3).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    flipped = array[::-1]  # as a GL read-back is: not contiguous
+    data = encode_layer(flipped, FPNG_COMPRESS_LEVEL)
+    np.testing.assert_array_equal(decode(data), flipped)
+    script = ("import sys, numpy as np; from scenegen.formats.files import encode_layer; "
+              "a = np.random.default_rng(3).integers(0, 256, (48, 64, 3), dtype=np.uint8)[::-1]; "
+              "sys.stdout.buffer.write(encode_layer(a, 1))")
+    assert subprocess.run([sys.executable, "-c", script], capture_output=True, check=True).stdout == data
+
+
+@settings(max_examples=30, deadline=None)
+@given(COLOUR, st.sampled_from(sorted(PNG_FILTERS)))
+def test_without_fpng_colour_layers_are_encode_pngs(array, png_filter):
+    original = files.fpng
+    files.fpng = None  # (hypothesis runs many examples per test: no monkeypatch fixture)
+    try:
+        data = encode_layer(array, FPNG_COMPRESS_LEVEL, png_filter)
+    finally:
+        files.fpng = original
+    assert data == encode_png(array, FPNG_COMPRESS_LEVEL, png_filter)
+    np.testing.assert_array_equal(decode(data), array)
+
+
+def test_a_failed_fpng_encode_falls_back(monkeypatch):
+    class Failing:  # fpng's binding returns empty bytes when it fails
+        @staticmethod
+        def from_ndarray(array):
+            return b""
+
+    monkeypatch.setattr(files, "fpng", Failing)
+    array = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    assert encode_layer(array, FPNG_COMPRESS_LEVEL, "up") == encode_png(array, FPNG_COMPRESS_LEVEL, "up")
+
+
+def assert_zlib_and_exact(array, level):
+    data = encode_layer(array, level, "up")
+    assert data == encode_png(array, level, "up")
+    back = decode(data)
+    assert back.dtype == array.dtype
+    np.testing.assert_array_equal(back, array)
+
+
+@pytest.mark.parametrize("array", [np.arange(12, dtype=np.uint16).reshape(3, 4) * 5000,
+                                   np.arange(12, dtype=np.uint8).reshape(3, 4)])
+@pytest.mark.parametrize("level", [0, FPNG_COMPRESS_LEVEL, 6, 9])
+def test_16_bit_and_single_channel_layers_stay_on_zlib(array, level):
+    assert_zlib_and_exact(array, level)
+
+
+@pytest.mark.parametrize("level", [0, 6, 9])
+def test_colour_layers_at_other_levels_stay_on_zlib(level):
+    assert_zlib_and_exact(np.arange(36, dtype=np.uint8).reshape(3, 4, 3), level)

@@ -15,7 +15,9 @@ Layout of a dataset folder ``DIR`` (paths in records are relative to ``DIR``)::
 
 Every file is written to a temporary name in its folder, then renamed into place; a
 scene's JSON record is written after its images, so a record on disk means the scene
-is complete. The bytes depend only on the scene (PNG carries no timestamp).
+is complete. The bytes depend only on the scene (PNG carries no timestamp) and on the
+encoder of the 8-bit colour layers (images, normals): fpng where it is installed (a
+dependency where it has wheels), else scenegen's own (see :func:`encode_layer`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ from typing import Callable, List, Optional, Union
 
 import numpy as np
 from PIL import Image
+
+try:  # a dependency where it has wheels (pyproject.toml); elsewhere encode_png does the work
+    import fpng
+except ImportError:  # pragma: no cover (no wheels here; the tests hide fpng by monkeypatching)
+    fpng = None
 
 from ..errors import DepthOverflowError
 from ..fileio import atomic_write_bytes, dumps_json, read_json
@@ -114,6 +121,34 @@ def encode_png(array: np.ndarray, compress_level: int, png_filter: str = "up") -
         _png_chunk(b"IDAT", zlib.compress(filtered, int(compress_level))),
         _png_chunk(b"IEND", b""),
     ))
+
+
+# the output.png_compress_level at which 8-bit colour layers go to fpng (its only
+# setting); any other level asks for zlib at that level
+FPNG_COMPRESS_LEVEL = 1
+
+
+def encode_layer(array: np.ndarray, compress_level: int, png_filter: str = "up") -> bytes:
+    """PNG bytes of a layer as the dataset writer encodes it.
+
+    An (H, W, 3) or (H, W, 4) uint8 array at ``compress_level`` 1 (the default) goes to
+    fpng when it is installed: 4-9x faster than :func:`encode_png` on renders, files
+    17-20% larger on RGB renders and the same size on normals (benchmarks/bench_png.py),
+    lossless; fpng holds the GIL while it encodes (about 0.2 ms an RGB image at 256x256,
+    1 ms at 640x480). Everything else (other levels, 16-bit and single-channel layers,
+    no fpng) is ``encode_png(array, compress_level, png_filter)``. Either way the bytes depend only on the array, the
+    arguments and which encoder ran (fpng's files carry its private ``fdEC`` chunk).
+    """
+    if fpng is not None and compress_level == FPNG_COMPRESS_LEVEL and _is_colour(array):
+        data = fpng.from_ndarray(np.ascontiguousarray(array))
+        if data:  # fpng's binding returns no bytes (rather than raising) when it fails
+            return data
+    return encode_png(array, compress_level, png_filter)
+
+
+def _is_colour(array: np.ndarray) -> bool:
+    """Whether ``array`` is (H, W, 3|4) uint8 with at least one pixel."""
+    return array.dtype == np.uint8 and array.ndim == 3 and array.shape[2] in (3, 4) and array.size > 0
 
 
 def depth_to_uint16(depth_m: np.ndarray, depth_scale: float) -> np.ndarray:
@@ -263,8 +298,10 @@ def write_layers(
 
     ``normals``: the normals layer when the frame has none ((H, W, 3) float, as
     ``Frame.normals``), or a function returning it (so that a writer thread decodes
-    them). The work is numpy, zlib and file writing: it holds the GIL only briefly, so
-    it can run on a thread beside rendering. ``timings``: as :func:`write_scene`'s.
+    them). Layers are encoded by :func:`encode_layer`. The work is numpy, zlib, fpng
+    and file writing: it holds the GIL only briefly (fpng holds it while it encodes a
+    colour layer, under a millisecond), so it can run on a thread beside rendering.
+    ``timings``: as :func:`write_scene`'s.
     """
     root = Path(root)
     level = int(output_cfg.png_compress_level)
@@ -283,7 +320,7 @@ def write_layers(
     if normals is not None:
         layers["normals"] = normals_to_uint8(normals)
     files = scene_files(scene, frame, normals is not None)
-    encoded = {files[name]: encode_png(array, level, LAYER_PNG_FILTERS[name]) for name, array in layers.items()}
+    encoded = {files[name]: encode_layer(array, level, LAYER_PNG_FILTERS[name]) for name, array in layers.items()}
     encoded_at = time.perf_counter()
     for relative, data in encoded.items():
         atomic_write_bytes(root / relative, data)
