@@ -186,7 +186,7 @@ class SplitConfig:
 @dataclass
 class OutputConfig:
     depth_scale: float = 1.0  # depth PNG value * depth_scale = millimetres
-    png_compress_level: int = 1  # zlib level of every PNG, 0..9
+    png_compress_level: int = 1  # zlib level 0..9 of the PNGs; at 1 the 8-bit colour layers are written by fpng (see README)
     shard_size: int = 1000  # scenes per WebDataset shard (format=webdataset)
 
 
@@ -248,8 +248,14 @@ class ProbeConfig:
     # classification input: "crop" (a square around the target's amodal box, `crop_margin`
     # of its longer side added on each side, resized to crop_size) or "image" (whole)
     input: str = "crop"
-    crop_margin: float = 0.5
-    crop_size: int = 64
+    # null: the model's `crop_margin` / `input_size` attribute, else 0.5 / 64 (an
+    # ImageNet network wants input_size 224; see scenegen.probe.model)
+    crop_margin: Optional[float] = None
+    crop_size: Optional[int] = None
+    # how an (N, C) score array is read: "probabilities" (rows renormalized), "logits"
+    # (softmax) or "auto" (the model's `scores` attribute, else probabilities when every
+    # score of a batch lies in [0, 1], logits otherwise)
+    scores: str = "auto"
     iou: float = 0.5  # detection: IoU a detection needs to match the target
     score_threshold: float = 0.0  # detection: detections scoring below are ignored
     confidence: float = 0.95  # level of the accuracy intervals
@@ -603,6 +609,7 @@ def validate_config(cfg: DictConfig) -> None:
 PROBE_TASKS = ("classification", "detection")
 PROBE_STRATEGIES = ("covering", "random", "adaptive")
 PROBE_INPUTS = ("crop", "image")
+PROBE_SCORES = ("auto", "probabilities", "logits")
 
 
 def _check_probe(probe) -> None:
@@ -610,7 +617,7 @@ def _check_probe(probe) -> None:
     from .directives import DIRECTIVE_FACTORS  # noqa: PLC0415 (directives imports this module)
 
     for key, value, valid in (("task", probe.task, PROBE_TASKS), ("strategy", probe.strategy, PROBE_STRATEGIES),
-                              ("input", probe.input, PROBE_INPUTS)):
+                              ("input", probe.input, PROBE_INPUTS), ("scores", probe.scores, PROBE_SCORES)):
         if value not in valid:
             raise ConfigError(f"probe.{key} is {value!r}; valid: {choices(valid)}")
     factors = list(probe.factors)
@@ -621,11 +628,11 @@ def _check_probe(probe) -> None:
         raise ConfigError(f"probe.strength must be between 1 and {len(factors)} (the number of probe.factors), "
                           f"got {probe.strength}")
     for key in ("budget", "batch", "crop_size"):
-        if probe[key] < 1:
+        if probe[key] is not None and probe[key] < 1:
             raise ConfigError(f"probe.{key} must be >= 1, got {probe[key]}")
     for key, low, high in (("crop_margin", 0.0, 10.0), ("iou", 0.0, 1.0), ("score_threshold", 0.0, 1.0),
                            ("local_fraction", 0.0, 0.9)):
-        if not low <= probe[key] <= high:
+        if probe[key] is not None and not low <= probe[key] <= high:
             raise ConfigError(f"probe.{key} must be in [{low}, {high}], got {probe[key]}")
     if not 0.5 <= probe.confidence < 1.0:
         raise ConfigError(f"probe.confidence must be in [0.5, 1), got {probe.confidence}")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,15 +13,18 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from omegaconf import OmegaConf
+from omegaconf import OmegaConf, read_write
 from scipy.stats import binomtest
 
 import scenegen
-from scenegen.errors import ConfigError
+from scenegen.config import validate_config
+from scenegen.errors import ConfigError, PlacementError
 from scenegen.probe import ModelOutputError, box_iou, load_model, match_detections, run_probe, target_crop
-from scenegen.probe.model import read_classes, read_detections
+from scenegen.probe.model import model_settings, read_classes, read_detections
 from scenegen.probe.run import run_search
-from scenegen.probe.stats import TupleStats, tuple_keys, wilson_interval
+from scenegen.probe.search import MAX_CONSECUTIVE_SKIPS
+from scenegen.probe.stats import TupleStats, benjamini_hochberg, tuple_keys, wilson_interval
+from scenegen.sampler import Sampler
 
 sys.path.insert(0, str(Path(__file__).parent))
 from probe_fakes import FakeEvaluator, renders_to_find  # noqa: E402
@@ -104,6 +108,41 @@ def test_no_findings_when_the_model_is_uniform():
     assert _balanced_stats(lambda f: False).findings() == []
 
 
+def test_benjamini_hochberg_rejects_the_smallest_pvalues_up_to_the_last_passing_rank():
+    # m = 5, alpha 0.05: thresholds 0.01, 0.02, 0.03, 0.04, 0.05 for ranks 1..5. Rank 2 (0.025) misses its
+    # threshold, but rank 4 (0.04) meets its own, so ranks 1-4 are rejected; with 0.045 there, ranks 1-3
+    np.testing.assert_array_equal(benjamini_hochberg([0.04, 0.001, 0.5, 0.025, 0.026], 0.05),
+                                  [True, True, False, True, True])
+    np.testing.assert_array_equal(benjamini_hochberg([0.045, 0.001, 0.5, 0.025, 0.026], 0.05),
+                                  [False, True, False, True, True])
+    assert not benjamini_hochberg([0.05, 0.2], 0.05).any() and benjamini_hochberg([], 0.05).shape == (0,)
+
+
+@pytest.mark.parametrize("strategy, seeds", [("random", 20), ("covering", 10)])
+def test_strength_3_findings_are_not_chance_and_planted_regions_are_found(strategy, seeds):
+    """A model wrong 5% of the time everywhere: at strength 3 a budget of 160 leaves
+    hundreds of cells with one or two scenes, some of them all wrong; none may be a
+    finding (with 95% per-cell intervals every run had some). A region that fails is
+    still found."""
+    base = scenegen.load_config(["probe.local_fraction=0", "probe.batch=80", "probe.strength=3", "probe.budget=160",
+                                 "probe.factors=[pose,context,occlusion,material]", f"probe.strategy={strategy}"])
+    with_findings, sampler = [], Sampler(base)
+    for seed in range(seeds):
+        with read_write(base):
+            base.seed = seed
+        search = run_search(base, FakeEvaluator(base, lambda f: False, noise=0.05, seed=seed, sampler=sampler))
+        assert search.stats.counts and min(n for n, _ in search.stats.counts.values()) <= 2
+        with_findings += [seed] if search.stats.findings() else []
+    assert with_findings == []
+    planted = {"pose": "back", "context": "outdoor"}
+    for seed in range(2):
+        with read_write(base):
+            base.seed = seed
+        fails = lambda f: all(f[k] == v for k, v in planted.items())  # noqa: E731
+        search = run_search(base, FakeEvaluator(base, fails, noise=0.05, seed=seed, sampler=sampler))
+        assert search.stats.entry(search.stats.findings()[0])["tuple"] == planted
+
+
 # -- scoring ------------------------------------------------------------------------------
 
 def test_target_crop_is_the_square_around_the_box():
@@ -158,11 +197,104 @@ def test_read_classes_accepts_names_ids_and_scores():
     ([3, 10], "category id 10; valid ids: 0..9"),
     (np.zeros((2, 3)), "scores of shape (2, 3); expected (2, 10)"),
     ("mug", "expected 2 category names or ids"),
+    (3, "returned int 3 for 2 images"),
+    (np.int64(3), "the model returned int64"),
+    (np.full((2, 10), np.nan), "not finite"),
 ])
 def test_read_classes_errors_name_the_problem(output, message):
     with pytest.raises(ModelOutputError, match=None) as error:
         read_classes(output, 2, CATEGORIES)
     assert message in str(error.value)
+
+
+@pytest.mark.parametrize("output", [np.zeros((2, 3)), [3, 10]])
+def test_score_and_id_errors_print_the_order_the_code_reads(output):
+    """cfg.categories order (table, chair, ...), not the alphabetical one (ball, book, ...)."""
+    with pytest.raises(ModelOutputError) as error:
+        read_classes(output, 2, CATEGORIES)
+    message = str(error.value)
+    assert "cfg.categories" in message and "0 'table', 1 'chair', 2 'lamp', 3 'ball', 4 'can'" in message
+    assert "'ball', 'book'" not in message
+
+
+class _Tensor:
+    """Stands for a CPU torch tensor: not a numpy array, readable through ``__array__``."""
+
+    def __init__(self, values, readable=True):
+        self.values, self.readable = np.asarray(values), readable
+
+    def __array__(self, dtype=None, copy=None):
+        if not self.readable:  # as torch refuses for a tensor on the GPU
+            raise TypeError("can't convert cuda:0 device type tensor to numpy")
+        return self.values
+
+
+def test_array_likes_such_as_tensors_are_read_as_arrays():
+    probabilities = np.full((2, 10), 0.05)
+    probabilities[0, 8], probabilities[1, 1] = 0.55, 0.55
+    names, scores = read_classes(_Tensor(probabilities), 2, CATEGORIES)
+    assert names == ["mug", "chair"] and scores[1, 1] == pytest.approx(0.55)
+    assert read_classes(_Tensor([8, 1]), 2, CATEGORIES)[0] == ["mug", "chair"]
+    with pytest.raises(ModelOutputError, match=r"cannot be read as a numpy array .*cuda.*\.cpu\(\)"):
+        read_classes(_Tensor(probabilities, readable=False), 2, CATEGORIES)
+
+
+def test_a_bare_number_from_a_detector_is_a_model_output_error():
+    with pytest.raises(ModelOutputError, match="expected a list of 1 detections"):
+        read_detections(3, 1, CATEGORIES)
+
+
+def test_probabilities_are_renormalized_and_logits_get_a_softmax():
+    subset = np.zeros((1, 10))
+    subset[0, 8], subset[0, 1] = 0.5, 0.2  # two columns of a larger model's softmax: they sum to 0.7
+    for kind in ("auto", "probabilities"):
+        names, scores = read_classes(subset, 1, CATEGORIES, scores=kind)
+        assert names == ["mug"] and scores[0, 8] == pytest.approx(0.5 / 0.7) and scores.sum() == pytest.approx(1.0)
+    softmax = np.exp(subset[0]) / np.exp(subset[0]).sum()
+    assert read_classes(subset, 1, CATEGORIES, scores="logits")[1][0] == pytest.approx(softmax)
+    logits = np.array([[-1.0] + [0.0] * 9])  # a negative score: logits under auto
+    assert read_classes(logits, 1, CATEGORIES)[1][0, 1] == pytest.approx(1 / (9 + np.exp(-1)))
+    assert read_classes(np.zeros((1, 10)), 1, CATEGORIES)[1][0] == pytest.approx(np.full(10, 0.1))  # sum 0: uniform
+    with pytest.raises(ModelOutputError, match="probe.scores is 'probabilities' but the model returned a negative"):
+        read_classes(logits, 1, CATEGORIES, scores="probabilities")
+
+
+def test_model_attributes_set_input_size_margin_and_scores(base_cfg):
+    def plain(images):
+        return []
+
+    class Net:
+        input_size, crop_margin, scores = 224, 0.1, "logits"
+
+        def predict(self, images):
+            return []
+
+    defaults = base_cfg.probe
+    assert model_settings(defaults, plain).to_dict() == {"crop_size": 64, "crop_margin": 0.5, "scores": "auto"}
+    assert model_settings(defaults, Net().predict).to_dict() == {"crop_size": 224, "crop_margin": 0.1, "scores": "logits"}
+    explicit = OmegaConf.merge(base_cfg, {"probe": {"crop_size": 96, "crop_margin": 0.25, "scores": "probabilities"}})
+    assert model_settings(explicit.probe, Net().predict).to_dict() == {"crop_size": 96, "crop_margin": 0.25,
+                                                                      "scores": "probabilities"}
+    plain.input_size = "224"
+    with pytest.raises(ConfigError, match="the model's input_size is '224'; expected a positive integer"):
+        model_settings(defaults, plain)
+    with pytest.raises(ConfigError, match="probe.scores is 'softmax'; valid: 'auto', 'logits', 'probabilities'"):
+        validate_config(OmegaConf.merge(base_cfg, {"probe": {"scores": "softmax"}}))
+
+
+def test_the_model_sees_crops_of_its_input_size(tmp_path):
+    seen = []
+
+    def classify(images, truth):
+        seen.append(images.shape)
+        return [t["category"] for t in truth]
+
+    classify.input_size = 40
+    cfg = _cfg(tmp_path, "probe.strategy=random", "probe.budget=3", "probe.factors=[category]", "probe.strength=1")
+    result = run_probe(cfg, classify, write=False)
+    assert seen == [(3, 40, 40, 3)]
+    assert result.report["input"] == {"kind": "crop", "crop_size": 40, "crop_margin": 0.5, "scores": "auto"}
+    assert "the model saw 40 x 40 crops (margin 0.5 of the target's box), scores read as auto" in result.summary()
 
 
 def test_read_detections_checks_shapes():
@@ -214,6 +346,39 @@ def test_each_strategy_finds_the_failure_within_its_budget(base_cfg, strategy, r
         findings = search.stats.findings()
         assert findings and search.stats.entry(findings[0])["tuple"] == REGIONS[region][1], (strategy, seed, findings[:3])
         assert renders_to_find(search.history, REGIONS[region][1]) is not None
+
+
+def _chair_outdoor_unplaceable(directive) -> bool:
+    return directive.get("category") == "chair" and directive.get("context") == "outdoor"
+
+
+@pytest.mark.parametrize("strategy", ["covering", "random", "adaptive"])
+def test_unplaceable_scenes_are_skipped_and_the_budget_is_still_rendered(base_cfg, strategy):
+    budget = 300 if strategy == "adaptive" else 120
+    cfg = OmegaConf.merge(base_cfg, {"probe": {"strategy": strategy, "budget": budget}})
+    evaluator = FakeEvaluator(cfg, lambda f: False, unplaceable=_chair_outdoor_unplaceable)
+    search = run_search(cfg, evaluator)
+    assert evaluator.renders == len(search.trials) == budget
+    assert search.skipped and all(_chair_outdoor_unplaceable(s.requested) for s in search.skipped)
+    assert all("could not place" in s.error and "'chair'" in s.error for s in search.skipped)
+    assert not any(_chair_outdoor_unplaceable(t.requested) for t in search.trials)
+    indices = sorted([t.index for t in search.trials] + [s.index for s in search.skipped])
+    assert indices == list(range(len(indices)))  # a skipped scene uses its index up
+    assert [t.id for t in search.trials] == list(range(budget))
+    if strategy == "adaptive":
+        # The tuple chair-outdoor, never seen, would look worst to Thompson sampling for good (about 120 skips in
+        # 300 renders); it is dropped after 3. The rest come from rows of (chair) or (outdoor) completed at random.
+        assert len(search.skipped) <= 60, len(search.skipped)
+
+
+def test_a_search_whose_scenes_never_place_gives_up(base_cfg):
+    cfg = OmegaConf.merge(base_cfg, {"probe": {"strategy": "random", "budget": 100}})
+    evaluator = FakeEvaluator(cfg, lambda f: False, unplaceable=lambda d: True)
+    with pytest.raises(PlacementError) as error:
+        run_search(cfg, evaluator)
+    given_up = re.search(r"the probe gave up: the last (\d+) directed scenes could not be placed", str(error.value))
+    assert given_up and MAX_CONSECUTIVE_SKIPS <= int(given_up.group(1)) < MAX_CONSECUTIVE_SKIPS + 8  # one batch: 8
+    assert "with directive {" in str(error.value) and evaluator.renders == 0
 
 
 @pytest.mark.parametrize("region", ["chair-outdoor", "mug-back"])
@@ -290,6 +455,60 @@ def test_local_search_lowers_the_score_inside_the_worst_tuple(tmp_path):
     assert local["best"]["score"] <= local["start"]["score"]
     inside = [t for t in result.trials if t.phase == "local" and all(t.factors[f] == v for f, v in local["tuple"].items())]
     assert min(t.score for t in inside) == pytest.approx(local["best"]["score"]) or local["best"]["id"] == local["start"]["id"]
+    # the local search's scenes are chosen to fail: they are left out of every accuracy, and the report says so
+    assert result.report["overall"]["n"] == sum(t.phase == "sweep" and t.correct is not None for t in result.trials)
+    assert "32 renders (" in result.summary() and "not counted in the accuracies above" in result.summary()
+
+
+def _unplaceable_outdoors(monkeypatch):
+    """The sampler raises a PlacementError naming the directive for every scene asked to be outdoors."""
+    sample = Sampler.sample
+
+    def failing(self, index, directive=None):
+        if directive is not None and dict(directive).get("context") == "outdoor":
+            raise PlacementError(f"could not place scene {index} with directive {dict(directive)}")
+        return sample(self, index, directive)
+
+    monkeypatch.setattr(Sampler, "sample", failing)
+
+
+def test_probe_skips_scenes_it_cannot_place_and_reports_them(tmp_path, monkeypatch):
+    from probe_models import chair_outdoor
+
+    _unplaceable_outdoors(monkeypatch)
+    cfg = _cfg(tmp_path, "probe.strategy=random", "probe.budget=24", "probe.factors=[category,context]", "probe.batch=8")
+    result = run_probe(cfg, chair_outdoor)
+    assert len(result.trials) == result.report["renders"] == 24 and result.skipped
+    skipped = result.report["skipped"]
+    assert skipped == [s.to_dict() for s in result.skipped]
+    assert all(s["requested"]["context"] == "outdoor" and "could not place scene" in s["error"] for s in skipped)
+    summary = result.summary()
+    assert f"{len(skipped)} directed scenes could not be placed and were skipped (not counted in the budget):" in summary
+    assert f"scene {skipped[0]['index']} category={skipped[0]['requested']['category']} \u00b7 context=outdoor" in summary
+    out = result.out
+    assert json.loads((out / "probe.json").read_text())["skipped"] == skipped
+    assert 'id="skipped-table"' in (out / "probe.html").read_text()
+    assert len((out / "trials.jsonl").read_text().splitlines()) == 24
+
+
+def test_scored_trials_stay_on_disk_when_the_probe_fails_midway(tmp_path):
+    calls = []
+
+    def fails_on_the_third_batch(images, truth):
+        calls.append(len(images))
+        if len(calls) == 3:
+            raise RuntimeError("out of GPU memory")
+        return [t["category"] for t in truth]
+
+    cfg = _cfg(tmp_path, "probe.strategy=random", "probe.budget=40", "probe.factors=[category,context]", "probe.batch=4")
+    out = tmp_path / "probe"
+    out.mkdir()
+    (out / "probe.json").write_text("{}")  # a previous run's report
+    with pytest.raises(RuntimeError, match="out of GPU memory"):
+        run_probe(cfg, fails_on_the_third_batch)
+    lines = [json.loads(line) for line in (out / "trials.jsonl").read_text().splitlines()]
+    assert [t["id"] for t in lines] == list(range(8)) and all(t["correct"] for t in lines)
+    assert not (out / "probe.json").exists()  # never a report of one run beside the trials of another
 
 
 def test_probe_files_are_reproducible(tmp_path):

@@ -27,7 +27,7 @@ LEVELS = {
     "occlusion": ["none", "heavy"],
     "light": ["bright", "dim"],  # measured, not searched
 }
-SECTION_IDS = ["findings", "strengths", "levels", "heatmaps", "tuples", "failures", "local", "history"]
+SECTION_IDS = ["findings", "strengths", "levels", "heatmaps", "tuples", "failures", "local", "skipped", "history"]
 
 
 def entry(correct: int, n: int, **extra) -> dict:
@@ -37,7 +37,7 @@ def entry(correct: int, n: int, **extra) -> dict:
     return {**extra, "n": n, "correct": correct, "accuracy": accuracy, "ci": ci}
 
 
-def make_report(findings=True, local=True, tuples=None) -> dict:
+def make_report(findings=True, local=True, tuples=None, skipped=True) -> dict:
     counts = {"chair": (4, 10), "lamp": (9, 10), EVIL: (0, 0), "indoor": (10, 11), "outdoor": (3, 9),
               "none": (8, 9), "heavy": (5, 11), "bright": (7, 10), "dim": (6, 10)}
     levels = {f: [entry(*counts[lv], level=lv) for lv in lvs] for f, lvs in LEVELS.items()}
@@ -66,8 +66,11 @@ def make_report(findings=True, local=True, tuples=None) -> dict:
         "title": "scenegen probe: <model> & co",
         "model": "examples.probe.classifier:predict",
         "task": "classification",
+        "input": {"kind": "crop", "crop_size": 224, "crop_margin": 0.1, "scores": "probabilities"},
         "strategy": "adaptive",
         "budget": 40, "renders": 32, "seed": 7, "strength": 2, "confidence": 0.95,
+        "skipped": [{"index": 1000003, "requested": {"category": "chair", "context": "outdoor"},
+                     "error": f"could not place a layout in context 'outdoor' {EVIL}"}] if skipped else [],
         "factors": FACTORS,
         "overall": entry(20, 32),
         "levels": levels,
@@ -314,3 +317,14 @@ def test_write_probe_html(tmp_path, page):
     assert [p.name for p in path.parent.iterdir()] == ["probe.html"]  # no temporary file left
     write_probe_html(str(path), make_report(findings=False), {})  # replaces it
     assert "No tuple is significantly worse" in path.read_text(encoding="utf-8")
+
+
+def test_input_and_skipped_scenes(page, parsed):
+    text = " ".join(parsed.text.split())
+    assert "the model saw 224 x 224 crops (margin 0.1 of the target's box), scores read as probabilities" in text
+    rows = Page(fragment(page, 'id="skipped-table"')).find("tr")[1:]
+    assert [a["data-index"] for a in rows] == ["1000003"]
+    assert f"could not place a layout in context 'outdoor' {EVIL}" in text
+    assert "<b>1</b><span>scenes skipped (not placed)</span>" in page and 'href="#skipped"' in page
+    clean = render_probe_html(make_report(skipped=False), THUMBS)
+    assert 'id="skipped"' not in clean and 'href="#skipped"' not in clean and "skipped (not placed)" not in clean

@@ -26,6 +26,10 @@ import numpy as np
 CROP_SIZE = 64
 """Side of the crops the model takes, pixels (``target_crop``'s default)."""
 
+CROP_MARGIN = 0.5
+"""Context around the object's box in the crops, a fraction of its longer side
+(``target_crop``'s default)."""
+
 THUMBNAIL = 16
 """Side of the downsampled crop in the features."""
 
@@ -178,3 +182,10 @@ def predict(images: np.ndarray) -> np.ndarray:
         config's ``categories``).
     """
     return probabilities(load(), images)
+
+
+# What the probe reads off the model (scenegen.probe.model): it crops as the network was
+# trained, whatever probe.crop_size and probe.crop_margin default to.
+predict.input_size = CROP_SIZE
+predict.crop_margin = CROP_MARGIN
+predict.scores = "probabilities"

@@ -11,7 +11,7 @@ import numpy as np
 from scenegen.formats.files import read_png, read_record, record_indices
 from scenegen.probe.scoring import target_crop
 
-from examples.probe.classifier import CROP_SIZE
+from examples.probe.classifier import CROP_MARGIN, CROP_SIZE
 
 
 @dataclass
@@ -26,7 +26,7 @@ class Crops:
 
 def load_crops(root: str | Path, categories: Sequence[str], min_visible: float) -> Crops:
     """Crop every object of the dataset in ``root`` whose visible fraction is at least
-    ``min_visible``, around its amodal box (``target_crop``'s margin and size).
+    ``min_visible``, around its amodal box (the classifier's CROP_MARGIN and CROP_SIZE).
 
     Raises:
         ValueError: an object whose category is not in ``categories``, or no objects.
@@ -45,7 +45,7 @@ def load_crops(root: str | Path, categories: Sequence[str], min_visible: float) 
                                  f"not one of {list(categories)}")
             if rgb is None:
                 rgb = read_png(root / record["files"]["rgb"])
-            images.append(target_crop(rgb, obj["amodal_bbox"], size=CROP_SIZE))
+            images.append(target_crop(rgb, obj["amodal_bbox"], CROP_MARGIN, CROP_SIZE))
             labels.append(index[obj["category"]])
             contexts.append(obj["factors"]["context"])
             scenes.append(scene)

@@ -2,22 +2,25 @@
 
 Every rendered scene becomes a :class:`Trial`. Scenes are numbered from
 ``probe.first_index`` in the order they are asked for, and a scene depends only on its
-index and directive, so a probe run with the same config is the same run.
+index and directive, so a probe run with the same config is the same run. A directed
+scene the sampler cannot place (:class:`~scenegen.errors.PlacementError`) becomes a
+:class:`Skip` instead: nothing is rendered, its index is used up, and the search goes on.
 """
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from PIL import Image, ImageDraw
 
+from ..errors import PlacementError
 from ..render import Frame
 from ..scene import Scene
 from ..worker import SceneWorker
-from .model import read_classes, read_detections, wants_truth
+from .model import model_settings, read_classes, read_detections, wants_truth
 from .scoring import box_iou, match_detections, target_crop, xywh_to_xyxy
 
 THUMBNAIL_SIDE = 128  # pixels, longer side of a failure thumbnail
@@ -66,6 +69,33 @@ class Trial:
         if self.change:
             data["change"] = self.change
         return data
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A directed scene that could not be placed: not rendered, not scored, not counted
+    in the budget.
+
+    Attributes:
+        index: the scene index it would have had (used up).
+        requested: the directive's levels.
+        error: the sampler's message.
+    """
+
+    index: int
+    requested: Dict[str, str]
+    error: str
+
+    def to_dict(self) -> dict:
+        return {"index": self.index, "requested": dict(self.requested), "error": self.error}
+
+
+def sample_or_skip(index: int, directive: Dict[str, str], make: Callable[[int, Dict[str, str]], tuple]):
+    """``make(index, directive)``, or a :class:`Skip` when it raises a PlacementError."""
+    try:
+        return make(index, dict(directive))
+    except PlacementError as exc:
+        return Skip(index, dict(directive), str(exc))
 
 
 class FailureGallery:
@@ -134,6 +164,7 @@ class Evaluator:
         self.worker = worker or SceneWorker(cfg, background=False)
         self.categories = list(cfg.categories)
         self.pass_truth = wants_truth(model)
+        self.settings = model_settings(cfg.probe, model)
         self.gallery = FailureGallery(cfg.probe.failures)
         self.renders = 0
         self.next_index = int(cfg.probe.first_index)
@@ -142,16 +173,19 @@ class Evaluator:
     def sampler(self):
         return self.worker.sampler
 
-    def evaluate(self, directives: Sequence[Dict[str, str]], phase: str = "sweep") -> List[Trial]:
-        """Render one new scene per directive (indices continue from the last call),
-        and score them."""
-        rendered = []
+    def evaluate(self, directives: Sequence[Dict[str, str]], phase: str = "sweep") -> List[Union[Trial, Skip]]:
+        """Render one new scene per directive (indices continue from the last call) and
+        score them in one model call. Returns one outcome per directive, in order: its
+        Trial, or a :class:`Skip` where the scene could not be placed."""
+        outcomes, rendered = [], []
         for directive in directives:
-            index = self.next_index
+            made = sample_or_skip(self.next_index, directive, self.worker.make)
             self.next_index += 1
-            scene, frame, labels = self.worker.make(index, dict(directive))
-            rendered.append((scene, frame, labels, dict(directive), ""))
-        return self._score(rendered, phase)
+            if not isinstance(made, Skip):
+                rendered.append((*made, dict(directive), ""))
+            outcomes.append(made)
+        trials = iter(self._score(rendered, phase))
+        return [made if isinstance(made, Skip) else next(trials) for made in outcomes]
 
     def evaluate_scenes(self, scenes: Sequence[Tuple[Scene, Dict[str, str], str]], phase: str = "local") -> List[Trial]:
         """Render and score given scenes: (scene, the directive it came from, change text)."""
@@ -188,11 +222,11 @@ class Evaluator:
 
     def _model_input(self, frame: Frame, target: dict) -> np.ndarray:
         if self.probe.task == "classification" and self.probe.input == "crop":
-            return target_crop(frame.rgb, target["amodal_bbox"], self.probe.crop_margin, self.probe.crop_size)
+            return target_crop(frame.rgb, target["amodal_bbox"], self.settings.crop_margin, self.settings.crop_size)
         return frame.rgb
 
     def _score_classes(self, output, targets) -> List[tuple]:
-        names, probabilities = read_classes(output, len(targets), self.categories)
+        names, probabilities = read_classes(output, len(targets), self.categories, self.settings.scores)
         verdicts = []
         for i, (name, target) in enumerate(zip(names, targets)):
             correct = name == target["category"]

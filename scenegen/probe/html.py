@@ -9,8 +9,9 @@ output that depends only on the inputs. Accuracies are fractions in [0, 1], show
 percentages; ``ci`` is the ``[low, high]`` confidence interval at ``confidence``.
 Sections, top to bottom:
 
-1. **Header** - title, model, task, strategy, renders / budget, seed, strength, and the
-   overall accuracy with its interval as text and as a bar with a whisker.
+1. **Header** - title, model, task, what the model saw (``input``), strategy, renders /
+   budget, seed, strength, the scenes skipped, and the overall accuracy with its
+   interval as text and as a bar with a whisker.
 2. **Findings** - the minimal tuples significantly worse than the other tuples of their size, worst first: the
    tuple (``category=chair · context=outdoor``), accuracy, interval, a bar with a
    whisker and the overall accuracy as a dashed reference line, correct / n. Each row
@@ -34,7 +35,10 @@ Sections, top to bottom:
    score, the searched factors' levels, scene index and phase.
 8. **Local search** - only when ``local_search`` is not null: start score → best score
    (with their thumbnails), renders, failures, and the steps as a table and a chart.
-9. **Search history** - an inline SVG line chart of the worst finding's upper bound and
+   Its scenes are not counted in the accuracies of the other sections.
+9. **Skipped scenes** - only when ``skipped`` is not empty: the directed scenes that
+   could not be placed (scene index, requested levels, the sampler's message).
+10. **Search history** - an inline SVG line chart of the worst finding's upper bound and
    accuracy vs renders, and the renders at which the worst finding changed.
 
 Thumbnails are embedded once each, as a CSS class ``.t<id>`` whose background is the
@@ -59,6 +63,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from ..fileio import atomic_write_bytes
+from .model import input_text
 from ..report_html import (
     BAR_COLOR,
     FONT_STACK,
@@ -430,6 +435,9 @@ def _header(report: Mapping) -> str:
         f"confidence <b>{100.0 * confidence:g}%</b>",
         f"searched factors <b>{_esc(', '.join(str(f) for f in report.get('factors', [])))}</b>",
     ]
+    if report.get("input"):
+        settings.append(f"the model saw {_esc(input_text(report['input']))}")
+    skipped = report.get("skipped") or []
     renders = f"{_num(report.get('renders', 0))} / {_num(report.get('budget', 0))}"
     summary = (f"overall accuracy {_acc_text(overall)} ({_num(overall.get('correct', 0))} / "
                f"{_num(overall.get('n', 0))} correct), {100.0 * confidence:g}% interval {_ci_text(overall)}; "
@@ -441,12 +449,16 @@ def _header(report: Mapping) -> str:
         ("warn" if findings else "", _num(len(findings)), "findings"),
         ("", _num(len(report.get("failures") or [])), "failures shown"),
     ]
+    if skipped:
+        stats.append(("warn", _num(len(skipped)), "scenes skipped (not placed)"))
     cards = "".join(f'<div class="stat {css}"><b>{value}</b><span>{_esc(label)}</span></div>'
                     for css, value, label in stats)
     links = [("findings", "Findings"), ("strengths", "Mean vs min"), ("levels", "Per level"),
              ("heatmaps", "Heatmaps"), ("tuples", "Worst tuples"), ("failures", "Failures")]
     if report.get("local_search"):
         links.append(("local", "Local search"))
+    if skipped:
+        links.append(("skipped", "Skipped"))
     links.append(("history", "History"))
     return (
         f'<header><h1>{_esc(report["title"])}</h1>'
@@ -494,7 +506,8 @@ def _findings(report: Mapping) -> str:
     tail = f'<p class="muted">… and {_num(more)} more</p>' if more > 0 else ""
     confidence = 100.0 * float(report.get("confidence", 0.95))
     intro = (f"{_num(len(findings))} minimal tuple{'s' if len(findings) != 1 else ''} whose accuracy is "
-             f"significantly below the mean accuracy of the other tuples of their size (at {confidence:g}% confidence), worst first; "
+             f"significantly below the mean accuracy of the other tuples of their size (a one-sided binomial test, "
+             f"Benjamini-Hochberg over all tuples at {100.0 - confidence:g}%), worst first; "
              f"the dashed line is the overall accuracy.")
     return (
         f'<section id="findings"><h2>Findings</h2><p class="muted">{intro}</p>{_bar_legend(report)}'
@@ -712,8 +725,24 @@ def _local_search(report: Mapping, thumbs: Mapping[int, bytes]) -> str:
              f"<th>score</th><th>change</th></tr></thead><tbody>{rows}</tbody></table></div>" if steps else
              '<p class="muted">No steps.</p>')
     return (f'<section id="local"><h2>Local search</h2><p class="muted">Starting from a failing scene of the worst '
-            "tuple, scene parameters were changed step by step to lower the model's score.</p>"
+            "tuple, scene parameters were changed step by step to lower the model's score. These scenes are not "
+            "counted in the accuracies above.</p>"
             f'<div class="ls">{summary}</div><div class="ls" style="margin-top:16px">{table}{chart}</div></section>')
+
+
+def _skipped(report: Mapping) -> str:
+    """The directed scenes that could not be placed (empty when there are none)."""
+    skipped = list(report.get("skipped") or [])
+    if not skipped:
+        return ""
+    rows = "".join(f'<tr data-index="{_esc(skip.get("index", "?"))}"><td class="n">{_esc(skip.get("index", "?"))}</td>'
+                   f'<td>{_tuple_html(report, skip.get("requested") or {})}</td><td>{_esc(skip.get("error", ""))}</td></tr>'
+                   for skip in skipped)
+    return (f'<section id="skipped"><h2>Skipped scenes</h2><p class="muted">{_num(len(skipped))} directed '
+            f"scene{'' if len(skipped) == 1 else 's'} could not be placed: not rendered, not scored and not counted in "
+            "the budget (the search moved on to its next scene).</p><div class=\"scroll\">"
+            '<table class="data" id="skipped-table"><thead><tr><th>scene</th><th>requested</th><th>error</th></tr>'
+            f"</thead><tbody>{rows}</tbody></table></div></section>")
 
 
 def _history(report: Mapping) -> str:
@@ -777,9 +806,9 @@ def render_probe_html(report: dict, thumbnails: Mapping[int, bytes]) -> str:
 
     Args:
         report: the probe report dict (``schema`` 1), read only. Required: ``title``;
-            the rest are read with defaults: ``model, task, strategy, budget, renders,
-            seed, strength, confidence, factors, overall, levels, strengths, tuples,
-            findings, failures, local_search, history``. Accuracies and interval ends
+            the rest are read with defaults: ``model, task, input, strategy, budget,
+            renders, skipped, seed, strength, confidence, factors, overall, levels,
+            strengths, tuples, findings, failures, local_search, history``. Accuracies and interval ends
             are fractions in [0, 1]; an entry with ``n`` 0 has ``accuracy`` None.
         thumbnails: failure ``id`` -> PNG bytes (longest side ~128 px). Only ids of
             ``failures`` and of ``local_search`` start / best are embedded, each once.
@@ -790,7 +819,8 @@ def render_probe_html(report: dict, thumbnails: Mapping[int, bytes]) -> str:
     thumbs = {int(k): v for k, v in thumbnails.items()}
     sections = [
         _header(report), _findings(report), _strengths(report), _levels(report), _heatmaps(report),
-        _worst_tuples(report), _failures(report, thumbs), _local_search(report, thumbs), _history(report),
+        _worst_tuples(report), _failures(report, thumbs), _local_search(report, thumbs), _skipped(report),
+        _history(report),
         "<footer>generated by scenegen probe · self-contained page, no network access</footer>",
     ]
     head = [

@@ -4,8 +4,11 @@ answers.
 A model is any callable taking a batch of RGB images, (N, H, W, 3) uint8, and returning
 
 - for ``task=classification``: N category names, N category ids (indices into
-  ``cfg.categories``), or an (N, C) array of class scores in ``cfg.categories`` order
-  (probabilities, or logits which are turned into probabilities with a softmax);
+  ``cfg.categories``, in that order, not sorted), or an (N, C) array of class scores in
+  ``cfg.categories`` order: probabilities (each row is divided by its sum, so a subset
+  of a larger model's classes works) or logits (which get a softmax), as
+  ``probe.scores`` says; ``auto`` takes a batch whose scores all lie in [0, 1] for
+  probabilities and any other for logits (:func:`class_probabilities`);
 - for ``task=detection``: N detections, each a mapping ``{"boxes": (K, 4) [x0, y0, x1,
   y1] pixels, "classes": K names or ids, "scores": K floats}`` or a tuple ``(boxes,
   classes, scores)``.
@@ -14,6 +17,13 @@ A callable that accepts a keyword argument ``truth`` also receives, per image, t
 target's labels (a dict as in :mod:`scenegen.labels`, with ``"scene"``: its scene
 index). That is for oracles and stubs whose failures are known, which is how the probe
 itself is tested.
+
+A model may declare how it wants to be called with attributes (on the callable, or on
+the object of a bound method): ``input_size`` (pixels of the square crop, e.g. 224 for
+an ImageNet network), ``crop_margin`` (context around the target's box) and ``scores``
+(``"probabilities"`` or ``"logits"``). They are used where ``probe.crop_size``,
+``probe.crop_margin`` and ``probe.scores`` are left at null / ``auto``
+(:func:`model_settings`).
 """
 
 from __future__ import annotations
@@ -25,13 +35,17 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, List, Optional, Sequence
+from typing import Any, Callable, List, Mapping, Optional, Sequence
 
 import numpy as np
 
+from ..config import PROBE_SCORES
 from ..errors import ConfigError, ScenegenError, choices
 
 TASKS = ("classification", "detection")
+DEFAULT_CROP_SIZE = 64  # pixels, when neither probe.crop_size nor the model's input_size says
+DEFAULT_CROP_MARGIN = 0.5  # of the box's longer side, when neither probe.crop_margin nor the model says
+MAX_CROP_MARGIN = 10.0
 
 
 def load_model(spec: str) -> Callable:
@@ -87,6 +101,68 @@ def wants_truth(model: Callable) -> bool:
 
 
 @dataclass(frozen=True)
+class ModelSettings:
+    """How a classifier is called and read.
+
+    Attributes:
+        crop_size: side of the square crop it sees, pixels.
+        crop_margin: context added on each side of the target's box, as a fraction of
+            its longer side.
+        scores: how an (N, C) score array is read: ``"auto"``, ``"probabilities"`` or
+            ``"logits"``.
+    """
+
+    crop_size: int
+    crop_margin: float
+    scores: str
+
+    def to_dict(self) -> dict:
+        return {"crop_size": self.crop_size, "crop_margin": self.crop_margin, "scores": self.scores}
+
+
+def model_settings(probe, model: Callable) -> ModelSettings:
+    """``probe.crop_size``, ``probe.crop_margin`` and ``probe.scores``; where they are
+    null (``auto`` for scores), the model's attribute ``input_size``, ``crop_margin`` or
+    ``scores`` (see the module docstring), else :data:`DEFAULT_CROP_SIZE`,
+    :data:`DEFAULT_CROP_MARGIN` and ``"auto"``.
+
+    Raises:
+        ConfigError: a model attribute of the wrong type or out of range.
+    """
+    size = probe.crop_size if probe.crop_size is not None else _declared(model, "input_size", DEFAULT_CROP_SIZE)
+    margin = probe.crop_margin if probe.crop_margin is not None else _declared(model, "crop_margin", DEFAULT_CROP_MARGIN)
+    scores = probe.scores if probe.scores != "auto" else _declared(model, "scores", "auto")
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+        raise ConfigError(f"the model's input_size is {size!r}; expected a positive integer (pixels of the square "
+                          f"crop it takes, e.g. 224)")
+    if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0.0 <= margin <= MAX_CROP_MARGIN:
+        raise ConfigError(f"the model's crop_margin is {margin!r}; expected a number in [0, {MAX_CROP_MARGIN}] "
+                          f"(context on each side, as a fraction of the box's longer side)")
+    if scores not in PROBE_SCORES:
+        raise ConfigError(f"the model's scores attribute is {scores!r}; valid: {choices(PROBE_SCORES)}")
+    return ModelSettings(int(size), float(margin), str(scores))
+
+
+def input_text(shown: Mapping) -> str:
+    """A report's ``input`` as text: ``224 x 224 crops (margin 0.5 of the target's
+    box), scores read as auto``."""
+    if shown.get("kind") == "crop":
+        text = f"{shown['crop_size']} x {shown['crop_size']} crops (margin {shown['crop_margin']:g} of the target's box)"
+    else:
+        text = f"whole {shown.get('width')} x {shown.get('height')} images"
+    return text + (f", scores read as {shown['scores']}" if "scores" in shown else "")
+
+
+def _declared(model: Callable, name: str, default: Any) -> Any:
+    """The model's attribute ``name``, or that of the object a bound method belongs to,
+    else ``default``."""
+    for holder in (model, getattr(model, "__self__", None)):
+        if holder is not None and hasattr(holder, name):
+            return getattr(holder, name)
+    return default
+
+
+@dataclass(frozen=True)
 class Detections:
     """One image's detections: boxes (K, 4) [x0, y0, x1, y1] pixels, classes (K,)
     category names, scores (K,) floats."""
@@ -100,29 +176,93 @@ class ModelOutputError(ScenegenError):
     """The model returned something the probe cannot read."""
 
 
-def read_classes(output: Any, n: int, categories: Sequence[str]) -> tuple[List[str], Optional[np.ndarray]]:
+def read_classes(output: Any, n: int, categories: Sequence[str],
+                 scores: str = "auto") -> tuple[List[str], Optional[np.ndarray]]:
     """(predicted names (n,), class probabilities (n, C) or None) from a classifier's
-    output.
+    output; ``scores`` says how a score array is read (:func:`class_probabilities`).
 
     Raises:
-        ModelOutputError: wrong length, unknown names, ids out of range, wrong shape.
+        ModelOutputError: not a sequence, wrong length, unknown names, ids out of
+            range, scores of the wrong shape or not finite.
     """
-    if isinstance(output, np.ndarray) and output.ndim == 2:
+    output = _as_array(output)
+    if isinstance(output, np.ndarray) and output.ndim != 1:
         if output.shape != (n, len(categories)):
             raise ModelOutputError(
                 f"the model returned scores of shape {output.shape}; expected ({n}, {len(categories)}): one column "
-                f"per category in the order {choices(categories)}"
+                f"per category, in cfg.categories order: {_in_order(categories)}"
             )
-        scores = output.astype(float)
-        if np.any(scores < 0) or not np.allclose(scores.sum(axis=1), 1.0, atol=1e-3):
-            shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
-            scores = shifted / shifted.sum(axis=1, keepdims=True)
-        return [categories[i] for i in scores.argmax(axis=1)], scores
-    values = list(output) if not isinstance(output, (str, bytes)) else None
-    if values is None or len(values) != n:
-        got = f"{len(values)} values" if values is not None else repr(output)[:60]
-        raise ModelOutputError(f"the model returned {got} for {n} images; expected {n} category names or ids")
+        probabilities = class_probabilities(output, scores)
+        return [categories[i] for i in probabilities.argmax(axis=1)], probabilities
+    values = _as_list(output)
+    if values is None:
+        raise ModelOutputError(f"the model returned {type(output).__name__} {repr(output)[:60]} for {n} images; "
+                               f"expected {n} category names or ids (a list or 1-d array), or an "
+                               f"({n}, {len(categories)}) array of scores")
+    if len(values) != n:
+        raise ModelOutputError(f"the model returned {len(values)} values for {n} images; expected {n} category "
+                               f"names or ids")
     return [_category_name(v, categories) for v in values], None
+
+
+def _as_array(output: Any) -> Any:
+    """An array-like that is not a numpy array (a CPU torch tensor, a JAX array: anything
+    with ``__array__``) as a numpy array; anything else unchanged."""
+    if isinstance(output, (np.ndarray, np.generic, list, tuple, str, bytes)) or not hasattr(output, "__array__"):
+        return output
+    try:
+        return np.asarray(output)
+    except Exception as exc:  # a GPU tensor: torch refuses to copy it implicitly
+        raise ModelOutputError(f"the model returned a {type(output).__name__} that cannot be read as a numpy array "
+                               f"({exc}); return a numpy array or a CPU tensor (e.g. `.cpu()`)") from exc
+
+
+def _as_list(output: Any) -> Optional[list]:
+    """``output``'s items, or None for a string or something that cannot be iterated (a
+    bare number)."""
+    if isinstance(output, (str, bytes)):
+        return None
+    try:
+        return list(output)
+    except TypeError:
+        return None
+
+
+def class_probabilities(scores: np.ndarray, kind: str = "auto") -> np.ndarray:
+    """(N, C) class probabilities from a classifier's (N, C) scores.
+
+    Args:
+        scores: finite numbers, one row per image.
+        kind: ``"probabilities"``: each row is divided by its sum (a row summing to 0
+            becomes uniform), so softmax outputs pass unchanged and the columns of a
+            larger model's classes, or independent sigmoid outputs, are rescaled;
+            ``"logits"``: a softmax; ``"auto"``: probabilities when every score of the
+            batch lies in [0, 1], logits otherwise. The predicted class (the largest
+            score) is the same either way; only the score of the true class differs.
+
+    Raises:
+        ModelOutputError: non-finite scores, or negative ones read as probabilities.
+    """
+    scores = np.asarray(scores, dtype=float)
+    if not np.all(np.isfinite(scores)):
+        raise ModelOutputError("the model returned scores that are not finite (NaN or infinite)")
+    if kind == "auto":
+        kind = "probabilities" if scores.min() >= 0.0 and scores.max() <= 1.0 else "logits"
+    if kind == "logits":
+        shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
+    if scores.min() < 0.0:
+        raise ModelOutputError(f"probe.scores is 'probabilities' but the model returned a negative score "
+                               f"({scores.min():.4g}); for logits set probe.scores=logits (or auto)")
+    totals = scores.sum(axis=1, keepdims=True)
+    uniform = np.full_like(scores, 1.0 / scores.shape[1])
+    return np.divide(scores, totals, out=uniform, where=totals > 0)
+
+
+def _in_order(categories: Sequence[str]) -> str:
+    """``0 'table', 1 'chair', ...``: ids and names in ``cfg.categories`` order (the
+    order the probe reads ids and score columns in; :func:`choices` sorts)."""
+    return ", ".join(f"{i} {name!r}" for i, name in enumerate(categories))
 
 
 def _category_name(value: Any, categories: Sequence[str]) -> str:
@@ -135,11 +275,12 @@ def _category_name(value: Any, categories: Sequence[str]) -> str:
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         if not 0 <= int(value) < len(categories):
             raise ModelOutputError(
-                f"the model predicted category id {int(value)}; valid ids: 0..{len(categories) - 1} "
-                f"(cfg.categories order: {choices(categories)})"
+                f"the model predicted category id {int(value)}; valid ids: 0..{len(categories) - 1}, indices into "
+                f"cfg.categories: {_in_order(categories)}"
             )
         return categories[int(value)]
-    raise ModelOutputError(f"the model predicted {value!r}; expected a category name or id ({choices(categories)})")
+    raise ModelOutputError(f"the model predicted {value!r}; expected a category name or an id "
+                           f"({_in_order(categories)})")
 
 
 def read_detections(output: Any, n: int, categories: Sequence[str]) -> List[Detections]:
@@ -148,7 +289,7 @@ def read_detections(output: Any, n: int, categories: Sequence[str]) -> List[Dete
     Raises:
         ModelOutputError: wrong length, missing keys, mismatched sizes, bad boxes.
     """
-    items = list(output) if not isinstance(output, (str, bytes, dict)) else None
+    items = None if isinstance(output, dict) else _as_list(output)
     if items is None or len(items) != n:
         raise ModelOutputError(f"the detector returned {type(output).__name__}; expected a list of {n} detections "
                                f"({{'boxes', 'classes', 'scores'}} or (boxes, classes, scores))")

@@ -3,25 +3,69 @@
 The report's keys (``schema`` 1) are documented in :mod:`scenegen.probe.html`, which
 draws it. Per-level and per-tuple accuracies count the directed ("sweep") scenes only;
 the local search's scenes are chosen to fail and are reported apart.
+
+Files: ``trials.jsonl`` grows as the probe goes (:class:`TrialLog`: one line per scored
+scene, appended and flushed after every batch), so a crash or Ctrl-C keeps the trials
+scored so far; ``failures/``, ``probe.html`` and, last, ``probe.json`` are written at the
+end, each atomically (:func:`write_outputs`). A run first removes the previous run's
+report files from the folder, so it never mixes two runs.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Dict, List, Mapping, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence
 
 from ..factors import universe
 from ..fileio import atomic_write_bytes, to_plain, write_json
-from .evaluate import Trial
+from .evaluate import Skip, Trial
+from .model import ModelSettings, input_text
 from .stats import TupleStats, key_text, summary_entry
 
 SCHEMA = 1
 MAX_TUPLES = 200  # tuples listed in the report, worst first
 MAX_FINDINGS = 20
+SKIPS_SHOWN = 5  # skipped scenes listed in the terminal summary
 REPORT_JSON = "probe.json"
 REPORT_HTML = "probe.html"
 TRIALS = "trials.jsonl"
+FAILURES = "failures"
+
+
+class TrialLog:
+    """``trials.jsonl`` in ``out``, written as the probe goes: :meth:`append` adds one
+    JSON line per trial and flushes, so the trials scored before a crash or Ctrl-C
+    stay on disk (at worst the last line is cut short). Opening it removes the
+    previous run's ``probe.json``, ``probe.html`` and failure thumbnails. A context
+    manager; ``out`` None logs nothing.
+    """
+
+    def __init__(self, out):
+        self.path: Optional[Path] = None if out is None else Path(out) / TRIALS
+        self._handle = None
+
+    def __enter__(self) -> "TrialLog":
+        if self.path is not None:
+            _remove_previous_run(self.path.parent)
+            self._handle = open(self.path, "w", encoding="utf-8")
+        return self
+
+    def append(self, trials: Sequence[Trial]) -> None:
+        if self._handle is not None:
+            self._handle.write("".join(json.dumps(to_plain(t.to_dict()), sort_keys=True, allow_nan=False) + "\n"
+                                       for t in trials))
+            self._handle.flush()
+
+    def __exit__(self, *exc) -> None:
+        if self._handle is not None:
+            self._handle.close()
+
+
+def _remove_previous_run(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for path in [out / REPORT_JSON, out / REPORT_HTML, *sorted((out / FAILURES).glob("*.png"))]:
+        path.unlink(missing_ok=True)
 
 
 def level_table(cfg, trials: Sequence[Trial], confidence: float) -> Dict[str, List[dict]]:
@@ -43,9 +87,23 @@ def level_table(cfg, trials: Sequence[Trial], confidence: float) -> Dict[str, Li
     return table
 
 
+def model_input(cfg, settings: ModelSettings) -> dict:
+    """What the model was shown and how its scores were read (the report's ``input``):
+    ``{"kind": "crop", "crop_size", "crop_margin", "scores"}`` for a classifier on
+    crops, ``{"kind": "image", "width", "height"}`` (and ``"scores"`` for a classifier)
+    otherwise."""
+    probe = cfg.probe
+    if probe.task == "classification" and probe.input == "crop":
+        return {"kind": "crop", **settings.to_dict()}
+    shown = {"kind": "image", "width": int(cfg.width), "height": int(cfg.height)}
+    return shown if probe.task == "detection" else {**shown, "scores": settings.scores}
+
+
 def build_report(cfg, model_name: str, stats: TupleStats, trials: Sequence[Trial], failures: Sequence[Trial],
-                 history: List[dict], local: dict | None) -> dict:
-    """The report dict (see the module docstring)."""
+                 history: List[dict], local: dict | None, skipped: Sequence[Skip] = (),
+                 shown: Optional[dict] = None) -> dict:
+    """The report dict (see the module docstring); ``skipped``: the directed scenes that
+    could not be placed; ``shown``: :func:`model_input`."""
     probe = cfg.probe
     sweep = [t for t in trials if t.phase == "sweep"]
     return {
@@ -53,9 +111,11 @@ def build_report(cfg, model_name: str, stats: TupleStats, trials: Sequence[Trial
         "title": f"scenegen probe: {model_name}",
         "model": model_name,
         "task": probe.task,
+        "input": shown,
         "strategy": probe.strategy,
         "budget": int(probe.budget),
         "renders": len(trials),
+        "skipped": [s.to_dict() for s in skipped],
         "seed": int(cfg.seed),
         "strength": int(probe.strength),
         "confidence": float(probe.confidence),
@@ -86,8 +146,13 @@ def format_summary(report: Mapping, rows: int = 10) -> str:
     lines = [
         f"{report['title']} ({report['task']}, strategy {report['strategy']}, {report['renders']} of "
         f"{report['budget']} renders, seed {report['seed']})",
+    ]
+    if report.get("input"):
+        lines.append(f"the model saw {input_text(report['input'])}")
+    lines += [
         f"overall accuracy {_pct(overall['accuracy']).strip()} {_ci(overall)} on {overall['n']} directed "
         f"scene{'' if overall['n'] == 1 else 's'}",
+        *_skipped_lines(report.get("skipped") or []),
         "",
         "strength  cells  overall  mean over cells  min cell",
     ]
@@ -118,22 +183,34 @@ def format_summary(report: Mapping, rows: int = 10) -> str:
     local = report.get("local_search")
     if local:
         lines += ["", f"local search in {key_text(tuple(local['tuple'].items()))}: score {local['start']['score']:.3g} -> "
-                  f"{local['best']['score']:.3g} in {local['renders']} renders ({local['failures']} failures)"
+                  f"{local['best']['score']:.3g} in {local['renders']} renders ({local['failures']} failures; "
+                  f"not counted in the accuracies above)"
                   + (f"; changes: {local['best']['change']}" if local["best"].get("change") else "")]
     return "\n".join(lines)
 
 
-def write_outputs(out, report: dict, trials: Sequence[Trial], thumbnails: Mapping[int, bytes]) -> Path:
-    """Write ``probe.json``, ``trials.jsonl``, ``probe.html`` and ``failures/<id>.png``
-    into ``out`` (each file atomically). Returns the folder."""
+def _skipped_lines(skipped: Sequence[Mapping]) -> List[str]:
+    """The summary's lines on the scenes that could not be placed (none: no lines)."""
+    if not skipped:
+        return []
+    lines = [f"{len(skipped)} directed scene{'' if len(skipped) == 1 else 's'} could not be placed and "
+             f"{'was' if len(skipped) == 1 else 'were'} skipped (not counted in the budget):"]
+    for skip in skipped[:SKIPS_SHOWN]:
+        lines.append(f"  scene {skip['index']} {key_text(tuple(skip['requested'].items()))}: {skip['error']}")
+    if len(skipped) > SKIPS_SHOWN:
+        lines.append(f"  ... and {len(skipped) - SKIPS_SHOWN} more (probe.json lists them all)")
+    return lines
+
+
+def write_outputs(out, report: dict, thumbnails: Mapping[int, bytes]) -> Path:
+    """Write ``failures/<id>.png``, ``probe.html`` and, last, ``probe.json`` into ``out``
+    (each file atomically; ``trials.jsonl`` is :class:`TrialLog`'s). Returns the folder."""
     from .html import write_probe_html  # noqa: PLC0415 (the page's code is only needed here)
 
     out = Path(out)
-    (out / "failures").mkdir(parents=True, exist_ok=True)
+    (out / FAILURES).mkdir(parents=True, exist_ok=True)
     for trial_id, png in sorted(thumbnails.items()):
-        atomic_write_bytes(out / "failures" / f"{trial_id:06d}.png", png)
-    lines = "".join(json.dumps(to_plain(t.to_dict()), sort_keys=True, allow_nan=False) + "\n" for t in trials)
-    atomic_write_bytes(out / TRIALS, lines.encode("utf-8"))
+        atomic_write_bytes(out / FAILURES / f"{trial_id:06d}.png", png)
     write_probe_html(out / REPORT_HTML, report, thumbnails)
     write_json(out / REPORT_JSON, report)
     return out

@@ -8,11 +8,11 @@ from typing import Callable, Dict, List, Optional, Union
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, PlacementError
 from ..progress import progress_bar, wanted
-from .evaluate import Evaluator, Trial
+from .evaluate import Evaluator, Skip, Trial
 from .model import load_model
-from .report import build_report, format_summary, write_outputs
+from .report import TrialLog, build_report, format_summary, model_input, write_outputs
 from .search import STRATEGIES, DesignSpace, Search, run_adaptive
 from .stats import TupleStats
 
@@ -28,12 +28,15 @@ class ProbeResult:
         trials: every scored scene, in render order.
         thumbnails: failure id -> PNG bytes.
         out: the folder written, or None (``write=False``).
+        skipped: the directed scenes that could not be placed (not rendered, not in
+            the budget), in order.
     """
 
     report: dict
     trials: List[Trial]
     thumbnails: Dict[int, bytes]
     out: Optional[Path]
+    skipped: List[Skip]
 
     def summary(self, rows: int = 10) -> str:
         """The terminal summary (:func:`scenegen.probe.report.format_summary`)."""
@@ -45,10 +48,11 @@ class ProbeResult:
         return self.report["findings"]
 
 
-def run_search(cfg, evaluator, on_batch: Optional[Callable[[int], None]] = None) -> Search:
+def run_search(cfg, evaluator, on_batch: Optional[Callable[[List[Trial]], None]] = None) -> Search:
     """Run ``cfg.probe.strategy`` with ``evaluator`` (anything with :class:`Evaluator`'s
     ``evaluate``, ``evaluate_scenes``, ``renders`` and ``sampler``) and return the
-    finished :class:`~scenegen.probe.search.Search`."""
+    finished :class:`~scenegen.probe.search.Search`; ``on_batch`` gets each batch's
+    trials as they are scored."""
     probe = cfg.probe
     space = DesignSpace(cfg, evaluator.sampler, probe.factors, probe.strength)
     stats = TupleStats(probe.factors, probe.strength, probe.confidence)
@@ -71,11 +75,15 @@ def run_probe(cfg, model: Union[Callable, str, None] = None, progress: Optional[
         model: a callable (see :mod:`scenegen.probe.model`), a ``module:function``
             string, or None for ``cfg.probe.model``.
         progress: a progress bar on stderr (default: ``cfg.progress`` and a terminal).
-        write: write the report files into ``cfg.probe.out``.
+        write: write the report files into ``cfg.probe.out``: ``trials.jsonl`` batch by
+            batch as the trials are scored (so an error or Ctrl-C keeps them), the rest
+            at the end.
 
     Raises:
         ConfigError: no model, or one that cannot be loaded.
         ModelOutputError: the model's answers cannot be read.
+        PlacementError: the search gave up, too many directed scenes in a row could not
+            be placed (a scene that cannot be placed is otherwise skipped and reported).
     """
     model = model if model is not None else cfg.probe.model
     if isinstance(model, str):
@@ -88,13 +96,22 @@ def run_probe(cfg, model: Union[Callable, str, None] = None, progress: Optional[
         name = f"{getattr(model, '__module__', '?')}:{name}"
     probe = cfg.probe
     evaluator = Evaluator(cfg, model)
-    with progress_bar(int(probe.budget), wanted(cfg, progress), desc=f"probe ({probe.strategy})") as bar:
+    with TrialLog(probe.out if write else None) as log, \
+            progress_bar(int(probe.budget), wanted(cfg, progress), desc=f"probe ({probe.strategy})") as bar:
+
+        def on_batch(trials: List[Trial]) -> None:
+            log.append(trials)
+            bar.update(len(trials))
+
         try:
-            search = run_search(cfg, evaluator, on_batch=bar.update)
+            search = run_search(cfg, evaluator, on_batch=on_batch)
+        except PlacementError as exc:
+            kept = f"; the {evaluator.renders} scenes scored before are in {log.path}" if log.path else ""
+            raise PlacementError(f"{exc}{kept}") from exc
         finally:
             evaluator.worker.close()
-    stats = search.stats
-    report = build_report(cfg, name, stats, search.trials, evaluator.gallery.failures(), search.history, search.local)
+    report = build_report(cfg, name, search.stats, search.trials, evaluator.gallery.failures(), search.history,
+                          search.local, search.skipped, model_input(cfg, evaluator.settings))
     thumbnails = evaluator.gallery.thumbnails()
-    out = write_outputs(probe.out, report, search.trials, thumbnails) if write else None
-    return ProbeResult(report, search.trials, thumbnails, out)
+    out = write_outputs(probe.out, report, thumbnails) if write else None
+    return ProbeResult(report, search.trials, thumbnails, out, search.skipped)

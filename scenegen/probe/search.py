@@ -20,26 +20,37 @@ target (:class:`~scenegen.probe.stats.TupleStats`).
   (:mod:`scenegen.probe.perturb`) and moves to the lowest-scoring one that stays in
   the tuple.
 
+A directed scene the sampler cannot place is skipped (:class:`~scenegen.probe.evaluate.
+Skip`): it is recorded, not counted in the budget, and the strategy moves on to its next
+row, so every strategy still renders exactly its budget. A row is never retried; the
+adaptive search stops asking for a tuple whose rows mostly fail
+(:data:`ARM_SKIP_LIMIT`), and the whole search gives up with a PlacementError after
+:data:`MAX_CONSECUTIVE_SKIPS` skips in a row, so a config whose directives cannot be
+placed ends in bounded time.
+
 Randomness comes only from ``probe`` seeds derived from ``cfg.seed``, so a run is
 reproducible.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Optional, Sequence
+from collections import Counter
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
 from ..design import TupleSpace, covering_array
-from ..errors import ScenegenError
+from ..errors import PlacementError, ScenegenError
 from ..plan import design_space, directive_allowed
-from .evaluate import Evaluator, Trial
+from .evaluate import Evaluator, Skip, Trial
 from .perturb import perturb
 from .stats import Key, TupleStats
 
 SWEEP_ITERATIONS = 2_000  # covering-array search moves: a near-minimal sweep in well under a second
 SWEEP_SHARE = 2  # the covering pass takes at most 1/SWEEP_SHARE of the directed scenes
 ROW_TRIES = 500  # random completions tried before a tuple is declared impossible to ask for
+MAX_CONSECUTIVE_SKIPS = 50  # unplaceable scenes in a row after which the search gives up
+ARM_SKIP_LIMIT = 3  # adaptive: a tuple is dropped once this many of its rows, and most, were skipped
 
 
 class DesignSpace:
@@ -106,33 +117,50 @@ class Search:
         stats: counts of the directed ("sweep") trials.
         budget: rendered scenes, all phases.
         batch: scenes per model call.
-        on_batch: called with the number of scenes rendered in each batch (progress bar).
+        on_batch: called with the trials of each batch (progress bar, trial log).
+
+    Attributes:
+        trials: every scored scene, in render order.
+        skipped: every directed scene that could not be placed, in order.
     """
 
     def __init__(self, evaluator: Evaluator, space: DesignSpace, stats: TupleStats, budget: int, batch: int,
-                 on_batch: Optional[Callable[[int], None]] = None):
+                 on_batch: Optional[Callable[[List[Trial]], None]] = None):
         self.evaluator, self.space, self.stats = evaluator, space, stats
         self.budget, self.batch = int(budget), int(batch)
         self.on_batch = on_batch
         self.trials: List[Trial] = []
+        self.skipped: List[Skip] = []
         self.history: List[dict] = []
         self.local: Optional[dict] = None
+        self._skips_in_a_row = 0
 
     @property
     def left(self) -> int:
         return self.budget - self.evaluator.renders
 
-    def run_rows(self, rows: Sequence[Dict[str, str]]) -> List[Trial]:
-        """Render and score ``rows`` (as many as the budget allows) in batches."""
-        rows = list(rows)[: max(self.left, 0)]
-        done = []
-        for start in range(0, len(rows), self.batch):
-            trials = self.evaluator.evaluate(rows[start:start + self.batch], phase="sweep")
+    def run_rows(self, rows: Sequence[Dict[str, str]], end: Optional[int] = None) -> List[Union[Trial, Skip]]:
+        """Render and score ``rows`` in order, in batches, until they run out or ``end``
+        scenes (default: the budget) are rendered; a row that cannot be placed is
+        skipped and the next row takes its place. Returns the outcome of each row
+        tried, in order (the rows after them were not tried).
+
+        Raises:
+            PlacementError: :data:`MAX_CONSECUTIVE_SKIPS` rows in a row were skipped.
+        """
+        rows, done = list(rows), []
+        end = self.budget if end is None else min(int(end), self.budget)
+        while len(done) < len(rows) and self.evaluator.renders < end:
+            count = min(self.batch, end - self.evaluator.renders)
+            outcomes = self.evaluator.evaluate(rows[len(done):len(done) + count], phase="sweep")
+            trials = [t for t in outcomes if isinstance(t, Trial)]
             for trial in trials:
                 if trial.correct is not None:
                     self.stats.add(trial.factors, trial.correct)
-            self._after_batch(trials)
-            done.extend(trials)
+            if trials:
+                self._after_batch(trials)
+            self._count_skips(outcomes)
+            done.extend(outcomes)
         return done
 
     def run_scenes(self, scenes: Sequence[tuple]) -> List[Trial]:
@@ -140,6 +168,22 @@ class Search:
         trials = self.evaluator.evaluate_scenes(list(scenes)[: max(self.left, 0)], phase="local")
         self._after_batch(trials)
         return trials
+
+    def _count_skips(self, outcomes: Sequence[Union[Trial, Skip]]) -> None:
+        """Record the skipped rows; give up after too many in a row."""
+        for outcome in outcomes:
+            if isinstance(outcome, Skip):
+                self.skipped.append(outcome)
+                self._skips_in_a_row += 1
+            else:
+                self._skips_in_a_row = 0
+        if self._skips_in_a_row >= MAX_CONSECUTIVE_SKIPS:
+            last = self.skipped[-1]
+            raise PlacementError(
+                f"the probe gave up: the last {self._skips_in_a_row} directed scenes could not be placed "
+                f"({len(self.skipped)} in all, {self.evaluator.renders} of {self.budget} scenes rendered); the last, "
+                f"scene {last.index} with directive {last.requested}: {last.error}"
+            )
 
     def _after_batch(self, trials: List[Trial]) -> None:
         self.trials.extend(trials)
@@ -150,7 +194,7 @@ class Search:
             point.update(worst=entry["tuple"], accuracy=entry["accuracy"], upper=entry["ci"][1])
         self.history.append(point)
         if self.on_batch is not None:
-            self.on_batch(len(trials))
+            self.on_batch(trials)
 
 
 # -- strategies ------------------------------------------------------------------------
@@ -172,18 +216,41 @@ def run_adaptive(search: Search, rng: np.random.Generator, local_fraction: float
     of the worst tuple, then :func:`local_search` with ``local_fraction`` of the budget."""
     directed_end = search.budget - int(round(search.budget * local_fraction))
     sweep = search.space.covering_rows(rng)
-    search.run_rows(sweep[: max(0, directed_end // SWEEP_SHARE - search.evaluator.renders)])
+    search.run_rows(sweep, end=directed_end // SWEEP_SHARE)
     arms = search.space.tuples(strengths=range(1, search.space.space.t + 1))
-    _thompson_rows(search, rng, arms, directed_end)
+    tries: Counter = Counter()  # (arm, "asked" / "skipped") -> rows
+    _thompson_rows(search, rng, arms, directed_end, tries)
     local_search(search, rng)
-    _thompson_rows(search, rng, arms, search.budget)  # what the local search could not spend (no start scene)
+    _thompson_rows(search, rng, arms, search.budget, tries)  # what the local search could not spend (no start scene)
 
 
-def _thompson_rows(search: Search, rng: np.random.Generator, arms: List[Key], end: int) -> None:
-    """Render rows showing Thompson-drawn arms until ``end`` scenes are rendered."""
+def _thompson_rows(search: Search, rng: np.random.Generator, arms: List[Key], end: int, tries: Counter) -> None:
+    """Render rows showing Thompson-drawn arms until ``end`` scenes are rendered. An
+    arm is dropped once :data:`ARM_SKIP_LIMIT` of its rows, and more than half of
+    them, could not be placed; ``tries`` counts rows asked (``(arm, "asked")``) and
+    skipped (``(arm, "skipped")``) across calls.
+
+    Raises:
+        PlacementError: every arm was dropped.
+    """
     while search.evaluator.renders < end:
+        live = [a for a in arms if not _dropped(tries, a)]
+        if not live:
+            raise PlacementError(f"the probe gave up: every tuple of {search.space.factors} was dropped after "
+                                 f"{ARM_SKIP_LIMIT} or more of its directed scenes could not be placed; the last: "
+                                 f"{search.skipped[-1].error}")
         count = min(search.batch, end - search.evaluator.renders)
-        search.run_rows([search.space.random_row(rng, dict(arms[i])) for i in thompson_worst(search.stats, arms, rng, count)])
+        chosen = [live[i] for i in thompson_worst(search.stats, live, rng, count)]
+        outcomes = search.run_rows([search.space.random_row(rng, dict(arm)) for arm in chosen])
+        for arm, outcome in zip(chosen, outcomes):
+            tries[arm, "asked"] += 1
+            tries[arm, "skipped"] += isinstance(outcome, Skip)
+
+
+def _dropped(tries: Counter, arm: Key) -> bool:
+    """Whether at least ARM_SKIP_LIMIT, and more than half, of ``arm``'s rows were skipped."""
+    skipped = tries[arm, "skipped"]
+    return skipped >= ARM_SKIP_LIMIT and 2 * skipped > tries[arm, "asked"]
 
 
 def thompson_worst(stats: TupleStats, arms: List[Key], rng: np.random.Generator, count: int,

@@ -7,6 +7,12 @@ counts trials and correct ones for every tuple of 1..t levels of the searched fa
 Intervals are Wilson score intervals (they behave at 0 and n correct, unlike the normal
 approximation); tuples are ranked worst first by the upper end of their interval, so a
 tuple seen once and failed does not outrank one seen twenty times and failed nineteen.
+
+A *finding* is a tuple significantly below the other tuples of its size. A probe tests
+hundreds of tuples at once (over a thousand at strength 3), so a per-tuple test at 95%
+would flag dozens by chance; :meth:`TupleStats.findings` tests each tuple with a
+one-sided exact binomial test and keeps those that survive the Benjamini-Hochberg
+procedure over all the tuples tested (:func:`below_reference`).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from statistics import NormalDist
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
+from scipy.stats import binom
 
 Key = Tuple[Tuple[str, str], ...]  # ((factor, level), ...) in the searched factors' order
 
@@ -41,6 +48,62 @@ def wilson_interval(correct, n, confidence: float = 0.95) -> Tuple[np.ndarray, n
     low = np.where((n > 0) & (correct > 0), np.clip(centre - half, 0.0, 1.0), 0.0)
     high = np.where((n > 0) & (correct < n), np.clip(centre + half, 0.0, 1.0), 1.0)
     return low, high
+
+
+def lower_tail_pvalues(correct, n, reference) -> np.ndarray:
+    """One-sided exact binomial p-values: P(X <= correct) for X ~ Binomial(n, reference),
+    the chance of so few right answers if the tuple's accuracy were ``reference``.
+
+    Args:
+        correct, n: successes and trials (arrays of one shape, n >= 1).
+        reference: accuracy under the null hypothesis, in [0, 1] (scalar or array).
+    """
+    return binom.cdf(np.asarray(correct), np.asarray(n), np.asarray(reference, dtype=float))
+
+
+def benjamini_hochberg(pvalues, alpha: float) -> np.ndarray:
+    """Which hypotheses the Benjamini-Hochberg procedure rejects at false-discovery
+    rate ``alpha``: the k smallest p-values, for the largest k with p_(k) <= alpha k / m.
+
+    Returns:
+        bool array, the shape of ``pvalues``.
+    """
+    pvalues = np.asarray(pvalues, dtype=float)
+    m = pvalues.size
+    rejected = np.zeros(pvalues.shape, dtype=bool)
+    if m == 0:
+        return rejected
+    order = np.argsort(pvalues, kind="stable")
+    passing = np.flatnonzero(pvalues[order] <= alpha * np.arange(1, m + 1) / m)
+    if passing.size:
+        rejected[order[: passing[-1] + 1]] = True
+    return rejected
+
+
+def below_reference(correct, n, reference, alpha: float) -> np.ndarray:
+    """Which tuples are significantly below their ``reference`` accuracy, controlling the
+    false-discovery rate among them at ``alpha``: :func:`lower_tail_pvalues`, then
+    :func:`benjamini_hochberg`. A tuple with no reference (NaN) is never below it.
+
+    Under a model that is equally good everywhere, the chance that any tuple is flagged
+    is at most about ``alpha`` (the false-discovery rate is then the family-wise rate).
+    A tuple seen once and failed has the p-value ``1 - reference``, which no longer
+    passes on its own.
+
+    Args:
+        correct, n: per tuple (arrays of one shape, n >= 1).
+        reference: per tuple, the accuracy to be below (NaN: none).
+        alpha: false-discovery rate, ``1 - confidence``.
+
+    Returns:
+        bool array, the shape of ``n``.
+    """
+    reference = np.asarray(reference, dtype=float)
+    tested = ~np.isnan(reference)
+    below = np.zeros(reference.shape, dtype=bool)
+    pvalues = lower_tail_pvalues(np.asarray(correct)[tested], np.asarray(n)[tested], reference[tested])
+    below[tested] = benjamini_hochberg(pvalues, alpha)
+    return below
 
 
 def tuple_keys(levels: Mapping[str, str], factors: Sequence[str], strength: int) -> List[Key]:
@@ -113,10 +176,13 @@ class TupleStats:
 
     def findings(self, limit: int = 20) -> List[Key]:
         """The tuples whose accuracy is significantly below the mean accuracy of the other
-        tuples of their size (the upper end of their interval is below it; each tuple
-        counts once, so the reference does not move when an adaptive search renders the
-        bad tuples most, as the overall accuracy would), worst first, each explained by
-        no other:
+        tuples of their size (each tuple counts once, so the reference does not move
+        when an adaptive search renders the bad tuples most, as the overall accuracy
+        would), worst first, each explained by no other. Significant means: a one-sided
+        exact binomial test against that mean, passed after the Benjamini-Hochberg
+        correction over all tuples at ``1 - confidence`` (:meth:`significant`), so
+        that testing hundreds of tuples does not turn a few unlucky scenes into
+        findings:
 
         - a tuple is left out when it contains a significant shorter tuple S, is not
           significantly worse than S's other trials (the intervals overlap) and those
@@ -129,12 +195,8 @@ class TupleStats:
         """
         if not self.n:
             return []
-        keys = list(self.counts)
-        n = np.array([self.counts[k][0] for k in keys])
-        correct = np.array([self.counts[k][1] for k in keys])
-        _, high_all = wilson_interval(correct, n, self.confidence)
-        rest = self._other_cells_mean(keys, n, correct)
-        significant = {k for k, h in zip(keys, high_all) if rest[k] is not None and h < rest[k]}
+        rest = self._other_cells_mean()
+        significant = self.significant(rest)
         levels = np.array(self._levels, dtype=object).reshape(self.n, len(self.factors))
         outcomes = np.array(self._outcomes, dtype=bool)
         column = {f: i for i, f in enumerate(self.factors)}
@@ -151,8 +213,10 @@ class TupleStats:
 
         found: List[Key] = []
         for key in self.ranked():
-            if len(found) >= limit or key not in significant:
+            if len(found) >= limit:
                 break
+            if key not in significant:
+                continue
             shorter = [sub for t in range(1, len(key)) for sub in itertools.combinations(key, t)]
             if any(sub in significant and not self._worse_than_rest(key, sub)
                    and _below(shows(sub) & ~shows(key), outcomes, rest[sub], self.confidence) for sub in shorter):
@@ -163,10 +227,24 @@ class TupleStats:
             found.append(key)
         return found
 
-    @staticmethod
-    def _other_cells_mean(keys: List[Key], n: np.ndarray, correct: np.ndarray) -> Dict[Key, Optional[float]]:
+    def significant(self, rest: Optional[Dict[Key, Optional[float]]] = None) -> set:
+        """The tuples significantly below the mean accuracy of the other tuples of their
+        size (``rest``, default :meth:`_other_cells_mean`): :func:`below_reference` at
+        false-discovery rate ``1 - confidence``, over all tuples of all sizes at once
+        (the findings are one list, so they are one family)."""
+        rest = self._other_cells_mean() if rest is None else rest
+        keys = list(self.counts)
+        n, correct = np.array([self.counts[k] for k in keys], dtype=float).reshape(-1, 2).T
+        reference = [np.nan if rest[k] is None else rest[k] for k in keys]
+        below = below_reference(correct, n, reference, 1.0 - self.confidence)
+        return {k for k, b in zip(keys, below) if b}
+
+    def _other_cells_mean(self) -> Dict[Key, Optional[float]]:
         """Per tuple, the mean accuracy of the other tuples of its size (each cell
         counts once, however many scenes it got); None for a size with one cell."""
+        keys = list(self.counts)
+        n = np.array([self.counts[k][0] for k in keys], dtype=float)
+        correct = np.array([self.counts[k][1] for k in keys], dtype=float)
         accuracy = correct / n
         sizes = np.array([len(k) for k in keys])
         totals = {size: (float(accuracy[sizes == size].sum()), int((sizes == size).sum())) for size in set(sizes.tolist())}
