@@ -133,7 +133,9 @@ def _cmd_generate(args) -> int:
         print(f"wrote shard {cfg.shard} of {shard_count(cfg)} to {cfg.out}{memory}; once every shard is written, "
               f"run 'scenegen finish' with the same overrides (without shard=)", file=sys.stderr)
         return 0
-    print(f"wrote {manifest['n']} scenes and {len(manifest['files'])} files to {cfg.out}{memory}", file=sys.stderr)
+    written = manifest["n"] - len(manifest["skipped"])
+    print(f"wrote {written} scenes and {len(manifest['files'])} files to {cfg.out}{memory}", file=sys.stderr)
+    _print_skipped(manifest)
     _print_design(manifest)
     return 0
 
@@ -144,9 +146,25 @@ def _cmd_finish(args) -> int:
 
     cfg = load_config(args.overrides)
     manifest = finish_dataset(cfg)
-    print(f"finished {cfg.out}: {manifest['n']} scenes and {len(manifest['files'])} files", file=sys.stderr)
+    written = manifest["n"] - len(manifest["skipped"])
+    print(f"finished {cfg.out}: {written} scenes and {len(manifest['files'])} files", file=sys.stderr)
+    _print_skipped(manifest)
     _print_design(manifest)
     return 0
+
+
+def _print_skipped(manifest: dict, shown: int = 5) -> None:
+    """One line per scene that could not be placed (the first ``shown``), to stderr."""
+    skipped = manifest["skipped"]
+    if not skipped:
+        return
+    print(f"skipped {len(skipped)} of {manifest['n']} scenes that could not be placed within the sampler's bounds "
+          f"(listed in manifest.json 'skipped'):", file=sys.stderr)
+    for skip in skipped[:shown]:
+        wanted = ", ".join(f"{k}: {v}" for k, v in sorted(skip["directive"].items())) or "no directive"
+        print(f"  scene {skip['index']}: {{{wanted}}} in context {skip['context']!r}", file=sys.stderr)
+    if len(skipped) > shown:
+        print(f"  ... and {len(skipped) - shown} more", file=sys.stderr)
 
 
 def _cmd_verify(args) -> int:
@@ -322,7 +340,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"scenegen {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
-        print(f"scenegen {args.command}: interrupted", file=sys.stderr)
+        resumable = args.command in ("generate", "finish")
+        print(f"scenegen {args.command}: interrupted"
+              + ("; what was written is kept: run the same command again to resume" if resumable else ""),
+              file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader went away (`scenegen coverage DIR | head`)
         # Python flushes stdout again at exit; send that flush nowhere instead of failing.

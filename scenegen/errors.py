@@ -19,7 +19,22 @@ class MeshError(ScenegenError):
 
 
 class PlacementError(ScenegenError):
-    """The placement grammar could not be satisfied within its bounded retries."""
+    """The placement grammar could not be satisfied within its bounded retries.
+
+    Attributes:
+        directive: the requested ``(factor, level)`` pairs, sorted (empty without one).
+        context: the context the layout was drawn in ("" when unknown).
+        rejections: why layouts were rejected -> how many times.
+    """
+
+    def __init__(self, message: str, directive=(), context: str = "", rejections=None):
+        super().__init__(message)
+        self.directive = tuple(directive)
+        self.context = context
+        self.rejections = dict(rejections or {})
+
+    def __reduce__(self):  # picklable with its attributes (raised in worker processes)
+        return type(self), (str(self), self.directive, self.context, self.rejections)
 
 
 class RenderError(ScenegenError):

@@ -18,6 +18,8 @@ import itertools
 import json
 import multiprocessing
 import os
+import signal
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -88,7 +90,13 @@ def _chunk_in_process(chunk: Chunk) -> ChunkResult:
 
 def run_processes(cfg, chunks: Sequence[Chunk], workers: int) -> Iterator[ChunkResult]:
     """Chunks on ``workers`` spawned processes, at most two chunks per worker in flight
-    (so memory stays flat however many scenes there are)."""
+    (so memory stays flat however many scenes there are).
+
+    Ctrl-C reaches this process alone (the workers start with SIGINT blocked, see
+    :func:`_sigint_blocked`): it cancels the chunks not started, lets the running ones
+    finish (a second Ctrl-C stops the workers at once; files are written atomically
+    either way) and raises KeyboardInterrupt, so the folder resumes like after a kill.
+    """
     # spawn, not fork: a forked child must not inherit a parent's GL or thread state
     context = multiprocessing.get_context("spawn")
     pending = iter(chunks)
@@ -101,7 +109,8 @@ def run_processes(cfg, chunks: Sequence[Chunk], workers: int) -> Iterator[ChunkR
                     chunk = next(pending, None)
                     if chunk is None:
                         break
-                    running.add(pool.submit(_chunk_in_process, chunk))
+                    with _sigint_blocked():  # a worker started here inherits the blocked signal
+                        running.add(pool.submit(_chunk_in_process, chunk))
                 if not running:
                     return
                 done, running = wait(running, return_when=FIRST_COMPLETED)
@@ -109,9 +118,40 @@ def run_processes(cfg, chunks: Sequence[Chunk], workers: int) -> Iterator[ChunkR
                     yield future.result()
         except BrokenProcessPool:
             raise ScenegenError(CRASHED) from None
+        except KeyboardInterrupt:
+            _stop_pool(pool)
+            raise
         finally:
             for future in running:
                 future.cancel()
+
+
+@contextmanager
+def _sigint_blocked():
+    """Block SIGINT in this thread for the block: a process spawned in it starts with
+    SIGINT blocked (the mask survives fork and exec), so a Ctrl-C, which the terminal
+    sends to every process of its group, interrupts only the coordinator, which then
+    stops the workers in order instead of each printing its own traceback. A SIGINT
+    arriving meanwhile is delivered when the block ends."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """After a Ctrl-C: drop the chunks not started and wait for the running ones; on a
+    second Ctrl-C, terminate the workers."""
+    try:
+        pool.shutdown(wait=True, cancel_futures=True)
+    except KeyboardInterrupt:
+        for child in multiprocessing.active_children():
+            child.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 # ------------------------------------------------------------------------- Dask

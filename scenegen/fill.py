@@ -31,7 +31,6 @@ from .config import config_from_dict, config_to_dict
 from .design import feasible_tuples, top_up_rows
 from .errors import ConfigError
 from .fileio import read_json, write_json
-from .formats.files import read_record
 from .pipeline import MANIFEST, coverage_tracker, discard_records, finish, load_records, prepare_output, write_scenes
 from .plan import design_space
 from .progress import wanted
@@ -109,8 +108,8 @@ def fill(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[int]
         indices = range(n, n + len(planned))
         round_cfg = config_from_dict({**config_to_dict(cfg), "n": indices.stop})
         write_scenes(round_cfg, indices, dict(zip(indices, planned)), progress, on_scene)
-        for index in indices:
-            tracker.add_record(read_record(out, index))
+        for record in load_records(out, indices.stop, indices.start):  # skipped scenes have none
+            tracker.add_record(record)
         n, rows, rounds = indices.stop, rows + planned, rounds + 1
         previous, report = report, measure()
         if report["covered"] == previous["covered"]:

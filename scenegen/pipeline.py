@@ -26,15 +26,15 @@ from ._version import __version__
 from .config import category_ids, config_from_dict, config_to_dict, output_formats
 from .coverage import CoverageTracker
 from .dictionary import ObjectDictionary
-from .errors import ScenegenError
+from .errors import ConfigError, PlacementError, ScenegenError
 from .factors import COVERAGE_COMBINATION
 from .fileio import sha256_file, write_json
-from .formats.coco import build_coco
+from .formats.coco import build_coco, write_coco_splits
 from .executors import run_chunks
 from .formats.files import read_record, record_indices, record_path
 from .labels import KEYPOINT_NAMES, KEYPOINT_SKELETON
 from .plan import coverage_universe
-from .splits import SPLIT_NAMES, complete_split, held_out_tuples, split_enabled, split_summary
+from .splits import SPLIT_NAMES, SPLITS_FILE, complete_split, held_out_tuples, split_enabled, split_summary
 from .sampler import Sampler
 from .progress import progress_bar, wanted
 from .shards import (
@@ -46,22 +46,32 @@ from .shards import (
     forget_run,
     marker_path,
     missing_scenes,
+    read_skips,
     remove_temporary_files,
     scene_files,
     selected_shards,
     shard_ranges,
+    skip_path,
     write_marker,
 )
 
 MANIFEST = "manifest.json"
 COCO = "coco.json"
 COVERAGE = "coverage.json"
-SPLITS = "splits.json"
 
 
-def prepare_output(out: Path) -> None:
-    """Make sure ``out`` exists and is writable, and remove its manifest: a manifest
-    marks a complete dataset and must not survive a rewrite in progress."""
+def prepare_output(out: Path, keep_manifest: bool = False) -> None:
+    """Make sure ``out`` is a folder (created if missing) that can be written, and,
+    unless ``keep_manifest``, remove its manifest: a manifest marks a complete dataset
+    and must not survive a rewrite in progress.
+
+    Raises:
+        ConfigError: ``out`` is an existing file.
+        ScenegenError: ``out`` cannot be created or written.
+    """
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"out={str(out)!r} is a file, not a folder: give the dataset folder's path (a folder that "
+                          f"does not exist yet is created)")
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / f".scenegen-write-test-{os.getpid()}"
@@ -69,7 +79,8 @@ def prepare_output(out: Path) -> None:
         probe.unlink()
     except OSError as exc:
         raise ScenegenError(f"output folder {str(out)!r} (key 'out') is not writable: {exc.strerror or exc}") from exc
-    (out / MANIFEST).unlink(missing_ok=True)
+    if not keep_manifest:
+        (out / MANIFEST).unlink(missing_ok=True)
 
 
 def generate(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[int], None]] = None,
@@ -148,12 +159,13 @@ def _open_run(cfg) -> None:
     an interrupted write. Scenes without a run record (a folder written before run
     records existed) are written again."""
     out = Path(cfg.out)
-    prepare_output(out)
+    prepare_output(out, keep_manifest=True)
     trusted = (out / RUN_RECORD).is_file()
     if not trusted:
         forget_run(out)
         discard_records(out)
-    check_run(out, cfg)
+    check_run(out, cfg)  # before the manifest goes: a refused run leaves a dataset whole
+    prepare_output(out)
     remove_temporary_files(out)
 
 
@@ -224,29 +236,35 @@ INLINE_CHUNK_SCENES = 32  # scenes between flushes (and progress updates) with o
 
 
 def discard_records(out: Path, start: int = 0) -> None:
-    """Remove the scene records from index ``start`` on (their scenes are then written
-    again), and the completion records of shards reaching past ``start``."""
+    """Remove the scene records and skip records from index ``start`` on (their scenes
+    are then written again), and the completion records of shards reaching past
+    ``start``."""
     for index in record_indices(out):
         if index >= start:
             record_path(out, index).unlink()
+    for index in read_skips(out, range(start, 1 << 62)):
+        skip_path(out, index).unlink()
     for scenes in completed(out):
         if scenes.stop > start:
             marker_path(out, scenes).unlink()
 
 
-def load_records(root: str | Path, n: int) -> list[dict]:
-    """The records of scenes 0..n-1 of a dataset folder.
+def load_records(root: str | Path, n: int, start: int = 0) -> list[dict]:
+    """The records of scenes ``start..n-1`` of a dataset folder being written, in index
+    order, leaving out the scenes skipped as unplaceable (their skip records).
 
     Raises:
         ScenegenError: a record is missing (the dataset is incomplete).
     """
-    missing = [i for i in range(n) if not record_path(root, i).is_file()]
+    skipped = read_skips(root, range(start, n))
+    indices = [i for i in range(start, n) if i not in skipped]
+    missing = [i for i in indices if not record_path(root, i).is_file()]
     if missing:
         raise ScenegenError(
             f"dataset {str(root)!r} is incomplete: {len(missing)} of {n} scene records are missing "
             f"(first: {record_path(root, missing[0])})"
         )
-    return [read_record(root, i) for i in range(n)]
+    return [read_record(root, i) for i in indices]
 
 
 _UNIVERSES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # sampler -> its coverage universe
@@ -327,10 +345,17 @@ def finish(cfg, plan: Sequence[dict] = (), design: Optional[dict] = None,
     other formats of ``cfg.format``, then write manifest.json (last) with the sha256 of
     every file of the dataset. The manifest's ``design`` is ``design`` when given, else
     the summary of ``plan`` (the directives of scenes 0, 1, ...) if there is one. With
-    ``held_out`` tuples, the scenes are split (splits.json) and the manifest's ``split``
-    records the tuples and the guarantees (:mod:`scenegen.splits`)."""
+    ``held_out`` tuples, the scenes are split (splits.json, coco_train.json, coco_test.json;
+    the other formats read splits.json) and the manifest's ``split`` records the tuples and
+    the guarantees (:mod:`scenegen.splits`)."""
     out = Path(cfg.out)
+    sampler = Sampler(cfg)
+    markers, gaps = cover(out, int(cfg.n))
+    markers += [write_marker(out, scenes, coverage_tracker(cfg, (), sampler)) for scenes in gaps]
+    skipped = sorted((skip for marker in markers for skip in marker.get("skipped", ())), key=lambda s: s["index"])
     records = load_records(out, int(cfg.n))
+    if skipped and not records:
+        raise PlacementError(f"none of the {cfg.n} scenes could be placed; the first: {skipped[0]['reason']}")
     categories = sorted(category_ids(cfg), key=category_ids(cfg).get)
     coco = build_coco(
         records,
@@ -340,9 +365,6 @@ def finish(cfg, plan: Sequence[dict] = (), design: Optional[dict] = None,
         skeleton=KEYPOINT_SKELETON,
     )
     write_json(out / COCO, coco)
-    sampler = Sampler(cfg)
-    markers, gaps = cover(out, int(cfg.n))
-    markers += [write_marker(out, scenes, coverage_tracker(cfg, (), sampler)) for scenes in gaps]
     tracker = coverage_tracker(cfg, (), sampler)
     for marker in markers:  # exact: the same counts as one tracker over every record
         tracker = tracker.merge(CoverageTracker.from_dict(marker["coverage"]))
@@ -353,8 +375,9 @@ def finish(cfg, plan: Sequence[dict] = (), design: Optional[dict] = None,
     split = None
     if held_out is not None:
         split = split_summary(cfg, records, held_out, sampler)
-        write_json(out / SPLITS, {name: split.pop(name) for name in SPLIT_NAMES})
-        files.append(SPLITS)
+        scenes = {name: split.pop(name) for name in SPLIT_NAMES}
+        write_json(out / SPLITS_FILE, scenes)
+        files += [SPLITS_FILE, *(path.name for path in write_coco_splits(out, coco, scenes))]
     for record in records:
         files.extend(scene_files(record))
     files.extend(export_formats(cfg, out))
@@ -368,6 +391,9 @@ def finish(cfg, plan: Sequence[dict] = (), design: Optional[dict] = None,
         # the manifest is the same wherever and however the dataset was made.
         "config": OmegaConf.to_yaml(OmegaConf.create(data_config(cfg))),
         "files": {name: hashes[name] if name in hashes else sha256_file(out / name) for name in sorted(files)},
+        # scenes that could not be placed within the sampler's bounds: no files, one
+        # entry each ({"index", "directive", "context", "rejections", "reason"})
+        "skipped": skipped,
     }
     if split is not None:
         manifest["split"] = split

@@ -11,8 +11,10 @@ placement grammar (:mod:`scenegen.grammar`) placed by :mod:`scenegen.layout`; fo
 directive, the target's pose and occlusion (:meth:`Sampler._realize`); the camera
 fitted to the objects; appearance; lights. Retries are bounded by
 ``placement.attempts_per_object`` and ``placement.attempts_per_scene`` (times
-``DIRECTIVE_ATTEMPTS_FACTOR`` for directives); beyond them a :class:`PlacementError`
-names the rejections.
+``DIRECTIVE_ATTEMPTS_FACTOR`` for directives, which then get
+``WIDENED_ATTEMPTS_SHARE`` of that again with a widened occluder search, derivations
+without a slot for the directive not counted); beyond them a :class:`PlacementError`
+names the directive, the context and the rejections.
 """
 
 from __future__ import annotations
@@ -46,6 +48,16 @@ OCCLUDER_OFFSETS = (0.0, -0.25, 0.25, -0.5, 0.5, -0.75, 0.75)  # sideways, in su
 OCCLUDER_MIN_HEIGHT = {"partial": 0.3, "heavy": 0.6}  # tallest occluder / target height
 GOOD_ENOUGH = 0.06  # stop searching within this distance of the band's centre
 DIRECTIVE_ATTEMPTS_FACTOR = 20  # directive scenes may reject more derivations
+# A derivation without a slot for the directive costs one grammar draw and no placement:
+# up to this many of them per attempt of the budget, so a rare slot does not use it up.
+SLOTLESS_DRAWS_PER_ATTEMPT = 10
+# Directive scenes that exhausted the budget get this share of it again, with the widened
+# occluder search (WIDE_*): every layout the first budget accepts is unchanged, so
+# scenes that placed before keep their values.
+WIDENED_ATTEMPTS_SHARE = 0.5
+WIDE_OCCLUDER_DISTANCES = (0.0, 0.3, 1.0, 2.0)  # target radii: nearer the camera looks bigger
+WIDE_ELEVATION_STEPS = 3  # views from the drawn elevation down to the lowest allowed one
+WIDE_MAX_EVALUATIONS = 160  # ray-cast visibility estimates per widened attempt
 
 STAGES = ("context", "layout", "appearance", "lights", "camera")
 
@@ -206,19 +218,33 @@ class Sampler:
         return target
 
     def _sample_layout(self, rng, context: str, view: "_View", directive: Optional[Directive]):
+        """Draw derivations and place them until one is accepted: (placed, camera,
+        structure, target index, attempts). Attempts are bounded (see the module
+        docstring); a directive scene that used its budget up gets
+        ``WIDENED_ATTEMPTS_SHARE`` of it again with the widened occluder search.
+
+        Raises:
+            PlacementError: nothing accepted within the bounds, naming the directive.
+        """
         placement = self.cfg.placement
         floor_half = float(self.cfg.contexts[context].floor_size) / 2
-        attempts = placement.attempts_per_scene * (DIRECTIVE_ATTEMPTS_FACTOR if directive is not None and directive.needs_object else 1)
+        directed = directive is not None and directive.needs_object
+        budget = placement.attempts_per_scene * (DIRECTIVE_ATTEMPTS_FACTOR if directed else 1)
+        widened = math.ceil(WIDENED_ATTEMPTS_SHARE * budget) if directed else 0
+        draws = (budget + widened) * (SLOTLESS_DRAWS_PER_ATTEMPT if directed else 1)
         rejected: Counter = Counter()
-        for attempt in range(1, attempts + 1):
+        tries = attempt = 0
+        while tries < budget + widened and attempt < draws:
+            attempt += 1
             derivation = self.grammar.sample_derivation(rng, context)
             nodes = object_nodes(derivation)
             target = None
-            if directive is not None and directive.needs_object:
+            if directed:
                 target = self._pick_target(rng, derivation, nodes, context, directive)
                 if target is None:
                     rejected["derivation without a slot for the directive"] += 1
                     continue
+            tries += 1
             for node in nodes:
                 if node is not target:
                     self.grammar.draw_category(node, context, rng)
@@ -233,7 +259,8 @@ class Sampler:
             camera = self._fit_camera(view, placed)
             target_index = next((i for i, p in enumerate(placed) if p.node is target), -1)
             if target is not None:
-                camera = self._realize(rng, placer, derivation, target_index, camera, view, directive)
+                wide = attempt > budget  # the first budget's attempts are searched as before
+                camera = self._realize(rng, placer, derivation, target_index, camera, view, directive, context, wide)
                 if camera is None:
                     rejected[f"occlusion {directive.occlusion} not reached"] += 1
                     continue
@@ -243,22 +270,35 @@ class Sampler:
             self.stats.update(rejected)
             return placed, camera, derivation.signature(), target_index, attempt
         self.stats.update(rejected)
+        wanted = f"for directive {{{', '.join(f'{k}: {v}' for k, v in directive.items())}}} " if directive is not None else ""
         raise PlacementError(
-            f"could not place a layout in context {context!r} within {attempts} attempts "
+            f"could not place a layout {wanted}in context {context!r} within {tries} attempts "
             f"(placement.attempts_per_scene={placement.attempts_per_scene}) of "
             f"placement.attempts_per_object={placement.attempts_per_object} tries per object; "
             f"rejections: {dict(rejected)}; enlarge placement.area (now {placement.area} m) or "
             f"contexts.{context}.floor_size (now {self.cfg.contexts[context].floor_size} m), lower "
             f"placement.objects (now {list(placement.objects)}) or the entries' sizes"
-            + (", or request fewer levels in the directive" if directive is not None else "")
+            + (", or request fewer levels in the directive" if directive is not None else ""),
+            directive=directive.items() if directive is not None else (),
+            context=context,
+            rejections=dict(rejected),
         )
 
     # -- directives -------------------------------------------------------------------
 
-    def _realize(self, rng, placer: Placer, derivation, target: int, camera: Camera, view, directive: Directive):
+    def _realize(self, rng, placer: Placer, derivation, target: int, camera: Camera, view, directive: Directive,
+                 context: str, wide: bool = False):
         """Turn the target to its pose level and reach its occlusion level, measured by
         ray casting with the final camera; returns that camera, or None when the
-        occlusion level was not reached (the layout is then rejected)."""
+        occlusion level was not reached (the layout is then rejected).
+
+        The occluder (the ``camera-front`` partner of the target) is moved to
+        candidate spots between the camera and the target, at the drawn camera
+        elevation and the lowest allowed one, at its drawn size and, when nothing stands
+        on it, at its entry's largest size. ``wide`` widens the search: more camera
+        elevations and distances, and any in-context entry the occluder's slot allows
+        (largest first) in its place.
+        """
         placed = placer.placed
         pose_offset = float(rng.uniform(-POSE_JITTER, POSE_JITTER))
         free_yaw = float(rng.uniform(0, 2 * math.pi))
@@ -287,20 +327,26 @@ class Sampler:
         )
         start, stop = placer.layout.spans[id(relation.other)]
         occluder = next(i for i in range(start, stop) if placed[i].node is head(relation.other))
-        tallest = placed[occluder].entry.size[1] * placed[occluder].extents[2] / placed[occluder].scale
-        if tallest < OCCLUDER_MIN_HEIGHT[directive.occlusion] * placed[target].extents[2]:
-            return None  # this occluder can never hide enough of the target
         moving = set(range(start, stop))  # the occluder's whole group moves with it
-        views = [view, replace(view, elevation=math.radians(self.cfg.camera.elevation[0]))]
-        scales = [placed[occluder].scale]
-        if not dependents(placed, occluder) and placed[occluder].entry.size[1] != scales[0]:
-            scales.append(float(placed[occluder].entry.size[1]))  # nothing stands on it: may grow
+        shapes = self._occluder_shapes(rng, placed, occluder, target, moving, directive.occlusion, context, wide)
+        if not shapes:
+            return None  # no occluder this slot can take is tall enough to hide enough
+        lowest = math.radians(self.cfg.camera.elevation[0])
+        if wide:
+            elevations = np.linspace(view.elevation, lowest, WIDE_ELEVATION_STEPS)
+            views = [replace(view, elevation=float(e)) for e in elevations]
+            candidates = itertools.product(shapes, views, WIDE_OCCLUDER_DISTANCES, OCCLUDER_OFFSETS)
+        else:
+            views = [view, replace(view, elevation=lowest)]
+            candidates = ((shape, v, d, o) for v, shape, d, o in
+                          itertools.product(views, shapes, OCCLUDER_DISTANCES, OCCLUDER_OFFSETS))
         best = None
+        evaluations = 0
         geometry_cache: dict = {}  # objects that stay put are transformed once
-        for trial_view, scale, extra, lateral in itertools.product(views, scales, OCCLUDER_DISTANCES, OCCLUDER_OFFSETS):
+        for (entry, style, scale), trial_view, extra, lateral in candidates:
             trial = copy_layout(placed)
             obj, blocker = trial[target], trial[occluder]
-            blocker.scale = scale
+            blocker.entry, blocker.style, blocker.scale = entry, style, scale
             u = camera.position[:2] - obj.position[:2]
             u /= np.linalg.norm(u)
             side = np.array([-u[1], u[0]])
@@ -318,15 +364,50 @@ class Sampler:
             trial_camera = self._fit_camera(trial_view, trial)
             apply_pose(trial, trial_camera)
             fraction = visible_fraction(_world_geometry(trial, geometry_cache), trial_camera, target)
+            evaluations += 1
             score = abs(fraction - (low + high) / 2)
             if low <= fraction <= high and (best is None or score < best[0]):
                 best = (score, trial, trial_camera)
                 if score < GOOD_ENOUGH:
                     break
+            if wide and evaluations >= WIDE_MAX_EVALUATIONS:
+                break
         if best is None:
             return None
         placed[:] = best[1]
+        chosen = placed[occluder]
+        if chosen.entry.category != chosen.node.category:  # the widened search swapped it
+            chosen.node.category, chosen.node.in_context = chosen.entry.category, True
         return best[2]
+
+    def _occluder_shapes(self, rng, placed, occluder: int, target: int, moving: set, level: str, context: str,
+                         wide: bool) -> list:
+        """(entry, style, scale) the occluder may take in the search, each tall enough
+        to hide ``level`` of the target: its own at its drawn size and, when nothing
+        stands on it, at its entry's largest size; with ``wide``, when it is alone in its
+        group, also every entry of every in-context category its slot allows, at its
+        largest size, largest (height x width) first."""
+        blocker = placed[occluder]
+        needed = OCCLUDER_MIN_HEIGHT[level] * placed[target].extents[2]
+
+        def height(entry, style, scale) -> float:
+            return float(entry.variant(style).extents[2]) * scale
+
+        if height(blocker.entry, blocker.style, float(blocker.entry.size[1])) < needed and not wide:
+            return []
+        shapes = [(blocker.entry, blocker.style, blocker.scale)]
+        free = not dependents(placed, occluder)
+        if free and float(blocker.entry.size[1]) != blocker.scale:
+            shapes.append((blocker.entry, blocker.style, float(blocker.entry.size[1])))  # nothing stands on it: may grow
+        if wide and free and moving == {occluder}:
+            node = blocker.node
+            inside, _, _ = self.grammar.category_options(node.categories, context, node.support_head)
+            others = [(entry, entry.sample_style(rng), float(entry.size[1]))
+                      for category in inside for entry in self._entries_for(node, category)
+                      if entry is not blocker.entry]
+            others.sort(key=lambda s: -height(*s) * float(np.hypot(*s[0].variant(s[1]).extents[:2])) * s[2])
+            shapes += others
+        return [shape for shape in shapes if height(*shape) >= needed] if wide else shapes
 
     # -- camera ---------------------------------------------------------------------
 

@@ -8,6 +8,12 @@ last, after every scene of the shard, with the sha256 of each of the shard's fil
 the coverage counts of its objects, so finishing a dataset merges the shards instead of
 reading and hashing every file again.
 
+A scene that cannot be placed (a :class:`scenegen.errors.PlacementError` after the
+sampler's bounded retries) is *skipped*: its skip record
+``.scenegen/skipped/NNNNNN.json`` (the directive, the context, the rejections and the
+message) takes the place of its files, so a resumed run does not try it again, the
+shard's completion record lists it, and the manifest reports it.
+
 ``.scenegen/run.json`` holds the data config the folder's scenes are made with, written
 before the first scene. A later run into the same folder (a resume, another shard of a
 job array, the finishing step) must have the same data config, or it is refused with the
@@ -27,13 +33,14 @@ from omegaconf import OmegaConf
 
 from .config import shard_count
 from .coverage import CoverageTracker
-from .errors import ConfigError
+from .errors import ConfigError, PlacementError
 from .fileio import read_json, sha256_file, write_json
 from .formats.files import RECORD_FOLDER, read_record, record_path, scene_stem
 
 WORK_FOLDER = ".scenegen"  # the record of the work, beside the data (like .git)
 SHARD_FOLDER = f"{WORK_FOLDER}/shards"
 RUN_RECORD = f"{WORK_FOLDER}/run.json"
+SKIP_FOLDER = f"{WORK_FOLDER}/skipped"
 RUN_KEYS = ("out", "workers", "progress", "shard", "num_shards", "executor", "dask", "probe")  # keys that do not change the data
 
 
@@ -70,18 +77,48 @@ def scene_files(record: Mapping[str, Any]) -> List[str]:
 
 
 def write_marker(root: str | Path, scenes: range, tracker: CoverageTracker) -> dict:
-    """Record that ``scenes`` are complete: the sha256 of their files and ``tracker``
-    fed with their records (an empty tracker of the dataset's universe). Written last
-    and atomically. Returns the completion record."""
+    """Record that ``scenes`` are complete: the sha256 of their files, ``tracker`` fed
+    with their records (an empty tracker of the dataset's universe) and the skip
+    records of the scenes that could not be placed. Written last and atomically.
+    Returns the completion record."""
     files: Dict[str, str] = {}
+    skips = read_skips(root, scenes)
     for index in scenes:
+        if index in skips:
+            continue
         record = read_record(root, index)
         tracker.add_record(record)
         for name in scene_files(record):
             files[name] = sha256_file(Path(root) / name)
-    marker = {"scenes": [scenes.start, scenes.stop], "files": files, "coverage": tracker.to_dict()}
+    marker = {"scenes": [scenes.start, scenes.stop], "files": files, "coverage": tracker.to_dict(),
+              "skipped": [skips[index] for index in sorted(skips)]}
     write_json(marker_path(root, scenes), marker)
     return marker
+
+
+def skip_path(root: str | Path, index: int) -> Path:
+    return Path(root) / SKIP_FOLDER / f"{scene_stem(index)}.json"
+
+
+def write_skip(root: str | Path, index: int, error: PlacementError) -> dict:
+    """Record that scene ``index`` could not be placed (``error``); returns the skip
+    record ``{"index", "directive", "context", "rejections", "reason"}``."""
+    skip = {"index": int(index), "directive": dict(error.directive), "context": error.context,
+            "rejections": dict(error.rejections), "reason": str(error)}
+    write_json(skip_path(root, index), skip)
+    return skip
+
+
+def read_skips(root: str | Path, scenes: Optional[range] = None) -> Dict[int, dict]:
+    """The skip records in ``root`` (of the scenes in ``scenes``, default all), by index."""
+    folder = Path(root) / SKIP_FOLDER
+    if not folder.is_dir():
+        return {}
+    found = {}
+    for path in sorted(folder.glob("[0-9]*.json")):
+        if path.stem.isdigit() and (scenes is None or int(path.stem) in scenes):
+            found[int(path.stem)] = read_json(path)
+    return found
 
 
 def _marker_files(root: str | Path) -> Dict[range, Path]:
@@ -126,24 +163,55 @@ def cover(root: str | Path, n: int) -> tuple[List[dict], List[range]]:
 
 def check_run(root: str | Path, cfg) -> None:
     """Refuse ``cfg`` if the folder's scenes were made with another data config;
-    record ``cfg``'s when the folder has none yet.
+    record ``cfg``'s when the folder has none yet, or when ``cfg`` only grows ``n``
+    (scene i depends only on the seed and i, so the scenes already written stay).
 
     Raises:
-        ConfigError: the data configs differ, naming the keys.
+        ConfigError: the data configs differ, naming the keys; or ``n`` shrinks, or grows
+            where the scenes after the old ``n`` are not random ones.
     """
     path = Path(root) / RUN_RECORD
     mine = data_config(cfg)
     if path.is_file():
         theirs = read_json(path)["config"]
         differ = _differences(theirs, mine)
-        if differ:
+        if differ and not _differences({**theirs, "n": None}, {**mine, "n": None}):
+            _check_growth(root, theirs, mine)
+        elif differ:
             shown = "; ".join(differ[:6]) + (f"; and {len(differ) - 6} more" if len(differ) > 6 else "")
             raise ConfigError(
                 f"{str(root)!r} holds scenes made with another config ({shown}); run with the folder's config "
                 f"to resume or complete it, or choose another out= (or delete the folder) for a new dataset"
             )
-        return
+        else:
+            return
     record_run(root, cfg)
+
+
+def _check_growth(root: str | Path, theirs: dict, mine: dict) -> None:
+    """Allow ``mine`` to change the folder's ``n`` only upwards, for random scenes.
+
+    Raises:
+        ConfigError: ``n`` shrinks (saying how to keep fewer scenes), or the dataset's
+            scenes after its ``n`` are directed ones (a covering plan, a fill, the extra
+            scenes of a held-out split), which scenes of a larger ``n`` would collide with.
+    """
+    old, new = int(theirs["n"]), int(mine["n"])
+    if new < old:
+        raise ConfigError(
+            f"{str(root)!r} holds a dataset of n={old} scenes, and n={new} would shrink it; a dataset does not shrink in "
+            f"place. Scene i depends only on the seed and i, so 'scenegen generate out=NEW_FOLDER n={new}' with the "
+            f"same other overrides writes exactly scenes 0..{new - 1} of this one (the same bytes); or keep this "
+            f"folder with n={old}"
+        )
+    split = mine.get("split") or {}
+    if mine.get("strategy") != "random" or split.get("held_out") or float(split.get("fraction") or 0) > 0:
+        raise ConfigError(
+            f"n can grow (here from {old} to {new}) only for strategy=random without a held-out split: "
+            f"{str(root)!r} holds strategy={mine.get('strategy')} scenes"
+            f"{' with a held-out split' if split.get('held_out') or float(split.get('fraction') or 0) > 0 else ''}, "
+            f"whose directed scenes follow scene {old - 1}; run with n={old}, or generate into another out="
+        )
 
 
 def record_run(root: str | Path, cfg) -> None:
@@ -152,12 +220,13 @@ def record_run(root: str | Path, cfg) -> None:
 
 
 def forget_run(root: str | Path) -> None:
-    """Drop the run record and the completion records (the folder's scenes are about to be
-    written again)."""
+    """Drop the run record, the completion records and the skip records (the folder's
+    scenes are about to be written again)."""
     (Path(root) / RUN_RECORD).unlink(missing_ok=True)
-    folder = Path(root) / SHARD_FOLDER
-    for path in folder.glob("*.json") if folder.is_dir() else ():
-        path.unlink()
+    for name in (SHARD_FOLDER, SKIP_FOLDER):
+        folder = Path(root) / name
+        for path in folder.glob("*.json") if folder.is_dir() else ():
+            path.unlink()
 
 
 def _differences(old: Any, new: Any, prefix: str = "") -> List[str]:
@@ -190,8 +259,9 @@ def remove_temporary_files(root: str | Path) -> int:
 
 
 def missing_scenes(root: str | Path, scenes: range) -> List[int]:
-    """The scenes of ``scenes`` whose record does not exist yet."""
-    return [i for i in scenes if not record_path(root, i).is_file()]
+    """The scenes of ``scenes`` with neither a record nor a skip record yet."""
+    skipped = read_skips(root, scenes)
+    return [i for i in scenes if i not in skipped and not record_path(root, i).is_file()]
 
 
 def peak_memory_mib(pid: Optional[int] = None) -> tuple[float, float]:

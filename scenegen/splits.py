@@ -21,20 +21,27 @@ Declared tuples are refused when a guarantee is impossible: ``{category: ball, p
 any}`` (a ball has only pose ``any``, so no ball could be trained on). Random tuples are
 drawn among those the scenes generated so far make safe (:func:`held_out_tuples`), so
 the guarantees hold without extra scenes; the manifest records the tuples.
+
+The scene indices of each split are written to ``splits.json``; the exports read them
+back with :func:`read_splits` (COCO ``coco_<split>.json``, the Hugging Face splits,
+WebDataset ``shards/<split>-*.tar``).
 """
 
 from __future__ import annotations
 
 import itertools
-from typing import Dict, List, Mapping, Sequence
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
 from .design import TupleSpace, feasible_tuples, top_up_rows
 from .errors import ConfigError
+from .fileio import read_json
 from .plan import design_space
 
 SPLIT_NAMES = ("train", "test")
+SPLITS_FILE = "splits.json"  # the scene indices of each split, written by pipeline.finish
 STALLED_ROUNDS = 4  # completion rounds in a row without progress before giving up
 
 
@@ -229,12 +236,18 @@ def complete_split(cfg, n: int, sampler, held: Sequence[Mapping[str, str]], prog
         indices = range(n, n + len(rows))
         write_scenes(config_from_dict({**config_to_dict(cfg), "n": indices.stop}), indices,
                      dict(zip(indices, rows)), progress, on_scene)
-        records += load_records_range(cfg.out, indices)
+        records += load_records(cfg.out, indices.stop, indices.start)
         n, rounds = indices.stop, rounds + 1
     return n
 
 
-def load_records_range(root, indices: range) -> List[dict]:
-    from .formats.files import read_record  # noqa: PLC0415
-
-    return [read_record(root, i) for i in indices]
+def read_splits(root, indices: Sequence[int]) -> Optional[Dict[str, List[int]]]:
+    """The held-out split of dataset folder ``root`` as the exports write it:
+    ``{"train": [...], "test": [...]}`` (the keys in :data:`SPLIT_NAMES` order), the scene
+    indices of each split among ``indices``, in the order of ``indices``; None when the
+    dataset has no split (no ``splits.json``)."""
+    path = Path(root) / SPLITS_FILE
+    if not path.is_file():
+        return None
+    members = {name: set(scenes) for name, scenes in read_json(path).items()}
+    return {name: [i for i in indices if i in members[name]] for name in SPLIT_NAMES}

@@ -24,6 +24,9 @@ Each sample is a dict:
 - ``record``: the scene's JSON record as ``generate`` writes it (plain Python), with
   ``files`` empty.
 
+A scene that cannot be placed within the sampler's bounds (which ``generate`` skips and
+lists in its manifest) is left out of the stream with a :class:`SkippedSceneWarning`.
+
 **Splitting.** The stream's indices are divided among distributed ranks and, within a
 rank, among data-loader workers, with no overlap and no gap: with ``R = world_size``
 ranks and ``W`` loader workers, index ``start + k`` goes to rank ``k % R`` and, within
@@ -59,6 +62,7 @@ import itertools
 import numbers
 import os
 import sys
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from typing import Dict, Iterable, Iterator, List, Optional, Tuple, Union
@@ -66,7 +70,7 @@ from typing import Dict, Iterable, Iterator, List, Optional, Tuple, Union
 import numpy as np
 
 from .directives import Directive, check_directive
-from .errors import ConfigError, RenderError, choices, positive_int
+from .errors import ConfigError, PlacementError, RenderError, choices, positive_int
 from .formats.files import scene_record
 from .render import Frame
 from .sampler import Sampler
@@ -237,15 +241,25 @@ def make_sample(worker: SceneWorker, index: int, directive: Optional[dict] = Non
 
 def _samples(cfg, indices: Iterable[int], directives, layers: Optional[Tuple[str, ...]]) -> Iterator[dict]:
     """The samples of ``indices``, from one SceneWorker made at the first sample and
-    closed when the iteration ends or is abandoned."""
+    closed when the iteration ends or is abandoned. A scene that cannot be placed is
+    left out with a warning, as ``generate`` skips it."""
     _refuse_inherited_gl()
     worker = SceneWorker(cfg)
     try:
         for index in indices:
             index = _non_negative(index, "scene index")
-            yield make_sample(worker, index, _directive_at(directives, index), layers)
+            try:
+                sample = make_sample(worker, index, _directive_at(directives, index), layers)
+            except PlacementError as error:
+                warnings.warn(f"scenegen stream: scene {index} skipped: {error}", SkippedSceneWarning, stacklevel=2)
+                continue
+            yield sample
     finally:
         worker.close()
+
+
+class SkippedSceneWarning(UserWarning):
+    """A streamed scene could not be placed within the sampler's bounds and was left out."""
 
 
 def iter_scenes(cfg, indices: Iterable[int], directive: DirectiveArg = None,

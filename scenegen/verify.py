@@ -3,7 +3,8 @@ names?
 
 Checks, in order: the manifest exists (else the dataset is incomplete, and the shards'
 completion records say how far it got); every file the manifest lists exists and has
-its sha256; every scene 0..n-1 has its record; no scene record lies beyond n. Reading
+its sha256; every scene 0..n-1 has its record, except the scenes the manifest lists as
+skipped (unplaceable), which have none; no scene record lies beyond n. Reading
 is streamed (files are hashed in chunks), so memory stays flat on large datasets.
 """
 
@@ -41,9 +42,13 @@ def verify_dataset(root: str | Path, on_file: Optional[Callable[[str], None]] = 
             problems.append(f"changed: {name} (sha256 differs from the manifest)")
         if on_file is not None:
             on_file(name)
-    missing = [i for i in range(n) if not record_path(root, i).is_file()]
+    skipped = {int(skip["index"]) for skip in manifest.get("skipped", ())}
+    missing = [i for i in range(n) if i not in skipped and not record_path(root, i).is_file()]
     if missing:
-        problems.append(f"{len(missing)} of {n} scene records are missing (first: scene {missing[0]})")
+        problems.append(f"{len(missing)} of {n - len(skipped)} scene records are missing (first: scene {missing[0]})")
+    unexpected = sorted(i for i in skipped if record_path(root, i).is_file())
+    if unexpected:
+        problems.append(f"{len(unexpected)} scenes the manifest lists as skipped have a record (first: scene {unexpected[0]})")
     extra = [i for i in record_indices(root) if i >= n]
     if extra:
         problems.append(f"{len(extra)} scene records beyond the manifest's n={n} (first: scene {extra[0]})")

@@ -8,10 +8,14 @@ its PNG encoding and file writing to the writer thread, and, when the calls go t
 consecutive indices, samples scene i + 1 (a scene depends only on its index, so the
 files are the same); then it reads scene i's layers back. The writer's work (decoding
 the normals, PNG encoding, files) is numpy, zlib and system calls, which release the
-GIL: Python-heavy work there would stall this thread, which releases the GIL at every GL
-call. (Measured: running the writer at the lowest priority gained nothing.)
+GIL, and fpng, which holds it for under a millisecond per colour image (measured:
+benchmarks/bench_png.py): Python-heavy work there would stall this thread, which
+releases the GIL at every GL call. (Measured: running the writer at the lowest priority
+gained nothing.)
 
-A scene is on disk, its record written last and atomically, once
+A scene that cannot be placed (:class:`scenegen.errors.PlacementError`) gets a skip
+record instead of files (:func:`scenegen.shards.write_skip`). A scene is on disk, its
+record written last and atomically, once
 :meth:`SceneWorker.flush` (or ``close``) returns; an error of the writer is raised by
 the next ``write``, ``flush`` or ``close``.
 """
@@ -23,12 +27,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Deque, Optional
 
 from .dictionary import ObjectDictionary
+from .errors import PlacementError
 from .fileio import dumps_json
 from .formats.files import scene_files, scene_record, write_layers
 from .labels import object_labels
 from .render import Frame, Renderer
 from .sampler import Sampler
 from .scene import Scene
+from .shards import write_skip
 from .timing import StepClock
 
 
@@ -99,17 +105,26 @@ class SceneWorker:
         """
         self._raise_failed()
         if not self.background:
-            scene, frame, labels = self.make(index, directive, timings)
+            try:
+                scene, frame, labels = self.make(index, directive, timings)
+            except PlacementError as error:
+                write_skip(self.cfg.out, index, error)
+                return index
             clock = StepClock(timings)
             record_bytes = self._record(scene, frame, labels)
             clock.lap("record")
             write_layers(self.cfg.out, scene, frame, record_bytes, self.cfg.output, timings)
             return index
         clock = StepClock(timings)
-        scene = self._take_ahead(index, directive)
-        if scene is None:
-            scene = self.sampler.sample(index, directive)
-            clock.lap("sample")
+        try:
+            scene = self._take_ahead(index, directive)
+            if scene is None:
+                scene = self.sampler.sample(index, directive)
+                clock.lap("sample")
+        except PlacementError as error:  # unplaceable within the bounds: skipped, recorded
+            write_skip(self.cfg.out, index, error)
+            self._last = (index, directive)
+            return index
         pending = self.renderer.begin(scene, timings)
         try:
             self._hand_over()  # the previous scene, while the rasterizer draws this one
@@ -122,19 +137,29 @@ class SceneWorker:
 
     def _sample_ahead(self, index: int, directive, timings: Optional[dict]) -> None:
         """Sample scene ``index`` for the next :meth:`write` (scenes are the same in
-        any order); a scene that cannot be sampled is left to that call to report."""
+        any order); a scene that cannot be placed is kept as its PlacementError, any
+        other error is left to that call to report."""
         clock = StepClock(timings)
         try:
             self._ahead = (index, directive, self.sampler.sample(index, directive))
+        except PlacementError as error:
+            self._ahead = (index, directive, error)
         except Exception:
             self._ahead = None
         clock.lap("sample")
 
     def _take_ahead(self, index: int, directive) -> Optional[Scene]:
+        """The scene sampled ahead for ``index`` and ``directive``, or None.
+
+        Raises:
+            PlacementError: the scene sampled ahead could not be placed.
+        """
         ahead, self._ahead = self._ahead, None
-        if ahead is not None and ahead[0] == index and ahead[1] == directive:
-            return ahead[2]
-        return None
+        if ahead is None or ahead[0] != index or ahead[1] != directive:
+            return None
+        if isinstance(ahead[2], PlacementError):
+            raise ahead[2]
+        return ahead[2]
 
     def _record(self, scene: Scene, frame: Frame, labels: list, normals: Optional[bool] = None) -> bytes:
         files = scene_files(scene, frame, normals)

@@ -83,6 +83,15 @@ def test_unwritable_output_exits_non_zero(tmp_path):
     assert "not writable" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_out_naming_a_file_says_a_folder_is_needed(tmp_path):
+    existing = tmp_path / "notes.txt"
+    existing.write_text("mine")
+    result = scenegen("generate", f"out={existing}", "n=1")
+    assert result.returncode == 2
+    assert f"out='{existing}' is a file, not a folder" in result.stderr and "Traceback" not in result.stderr
+    assert existing.read_text() == "mine"
+
+
 def test_coverage_into_a_closed_pipe_exits_quietly(tmp_path):
     """`scenegen coverage DIR | head` : the reader leaves early; no traceback."""
     from scenegen.coverage import CoverageTracker

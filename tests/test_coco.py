@@ -6,6 +6,7 @@ import contextlib
 import copy
 import io
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,8 +17,11 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from scenegen.fileio import dumps_json
+from scenegen.fileio import dumps_json, read_json, sha256_file
 from scenegen.formats.coco import build_coco, mask_to_rle, rle_to_mask
+from scenegen.formats.files import read_record
+
+from datasets_fixture import every_format, every_format_split  # noqa: F401  (fixtures)
 
 # pycocotools' own decode (annToMask, COCOeval) warns under NumPy 2; not our code
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
@@ -148,11 +152,16 @@ def test_synthetic_boxes_agree_with_pycocotools(records):
 
 
 # ----------------------------------------------------------------------- COCO
+def coco_file(path) -> COCO:
+    """pycocotools' COCO of a file, without its prints."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        return COCO(str(path))
+
+
 def load(tmp_path, dataset) -> COCO:
     path = tmp_path / "instances.json"
     path.write_text(dumps_json(dataset))
-    with contextlib.redirect_stdout(io.StringIO()):
-        return COCO(str(path))
+    return coco_file(path)
 
 
 KEYPOINT_NAMES = ("top_left", "top_right", "bottom_right", "bottom_left", "centre")
@@ -271,3 +280,30 @@ def test_empty_dataset():
     dataset = build_coco([], CATEGORIES)
     assert dataset["images"] == [] and dataset["annotations"] == []
     assert len(dataset["categories"]) == len(CATEGORIES)
+
+
+# ------------------------------------------------------------- held-out split files
+def test_split_files_hold_each_split_with_the_whole_datasets_ids(every_format_split):
+    root = Path(every_format_split)
+    splits, files = read_json(root / "splits.json"), read_json(root / "manifest.json")["files"]
+    whole = coco_file(root / "coco.json")
+    assert sorted(whole.getImgIds()) == [i + 1 for i in sorted(splits["train"] + splits["test"])]  # still all
+    assert splits["train"] and splits["test"]
+    for name in ("train", "test"):
+        path = root / f"coco_{name}.json"
+        assert files[path.name] == sha256_file(path)
+        part = coco_file(path)
+        assert sorted(part.getImgIds()) == [i + 1 for i in splits[name]], name
+        assert part.loadImgs(part.getImgIds()) == whole.loadImgs(part.getImgIds())
+        assert part.loadAnns(part.getAnnIds()) == whole.loadAnns(whole.getAnnIds(imgIds=part.getImgIds()))
+        for key in ("info", "licenses", "categories"):
+            assert part.dataset[key] == whole.dataset[key], key
+        for i in splits[name]:  # every object with visible pixels, nothing else
+            anns = part.loadAnns(part.getAnnIds(imgIds=[i + 1]))
+            objects = [o for o in read_record(root, i)["objects"] if o["visible_pixels"]]
+            assert [a["instance_id"] for a in anns] == [o["instance_id"] for o in objects]
+            assert [a["bbox"] for a in anns] == [[float(v) for v in o["bbox"]] for o in objects]
+
+
+def test_no_split_no_split_files(every_format):
+    assert sorted(p.name for p in Path(every_format).glob("coco*.json")) == ["coco.json"]

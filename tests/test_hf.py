@@ -1,60 +1,56 @@
-"""Hugging Face imagefolder export: load with `datasets` (offline) and compare."""
+"""Hugging Face export: load with `datasets` (offline) from folders that hold every
+format, and compare with the scene records."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from scenegen.errors import ScenegenError
+from scenegen.fileio import read_json, sha256_file
+from scenegen.formats._dataset import finished_indices
 from scenegen.formats.files import read_png, read_record
-from scenegen.formats.hf import OBJECT_FIELDS, export_hf
+from scenegen.formats.hf import COLUMNS, OBJECT_FIELDS, export_hf
 
-from datasets_fixture import N_SCENES, small_dataset  # noqa: F401  (fixture)
+from datasets_fixture import every_format, every_format_split  # noqa: F401  (fixtures)
 
 datasets = pytest.importorskip("datasets")
 
 
-@pytest.fixture(scope="module")
-def loaded(small_dataset, tmp_path_factory):
-    """The dataset as `datasets` loads it, with a WebDataset export beside it too."""
-    import os
-
-    from scenegen.formats.webdataset import export_webdataset
-
-    export_webdataset(small_dataset)  # extra files under data_dir must not add rows
-    (path,) = export_hf(small_dataset)
-    assert path == Path(small_dataset) / "metadata.jsonl"
+def load_offline(root, cache_dir):
+    """``datasets.load_dataset(root)``, the way a dataset repository is loaded, offline."""
     old = os.environ.get("HF_DATASETS_OFFLINE")
     os.environ["HF_DATASETS_OFFLINE"] = "1"
     try:
-        ds = datasets.load_dataset(
-            "imagefolder", data_dir=small_dataset, cache_dir=str(tmp_path_factory.mktemp("hf_cache"))
-        )
+        return datasets.load_dataset(str(root), cache_dir=str(cache_dir))
     finally:
         if old is None:
             os.environ.pop("HF_DATASETS_OFFLINE", None)
         else:
             os.environ["HF_DATASETS_OFFLINE"] = old
-    return ds
 
 
-def test_one_row_per_scene_only_rgb(loaded):
-    assert list(loaded) == ["train"]
-    train = loaded["train"]
-    assert train.num_rows == N_SCENES  # depth/, instances/, ... PNGs are not rows
-    assert "label" not in train.column_names  # no label inferred from folder names
-    assert sorted(train.column_names) == sorted(
-        ["image", "index", "seed", "context", "width", "height", "depth_scale", "camera_K", "layers", "objects"]
-    )
+@pytest.fixture(scope="module")
+def loaded(every_format, tmp_path_factory):
+    """The dataset without a split, as `datasets` loads it beside shards/ and bop/."""
+    return load_offline(every_format, tmp_path_factory.mktemp("hf_cache"))
 
 
-def test_rows_equal_records(loaded, small_dataset):
-    train = loaded["train"]
-    for row in train:
-        record = read_record(small_dataset, row["index"])
+@pytest.fixture(scope="module")
+def loaded_split(every_format_split, tmp_path_factory):
+    """The dataset with a held-out split, beside shards/, bop/ and coco_*.json."""
+    return load_offline(every_format_split, tmp_path_factory.mktemp("hf_cache"))
+
+
+def assert_rows_equal_records(rows, root):
+    for row in rows:
+        record = read_record(root, row["index"])
         assert row["seed"] == record["seed"] and row["context"] == record["context"]
         assert (row["width"], row["height"]) == (record["width"], record["height"])
         assert row["depth_scale"] == record["depth_scale"]
@@ -64,18 +60,69 @@ def test_rows_equal_records(loaded, small_dataset):
         for name, _ in OBJECT_FIELDS:
             assert row["objects"][name] == [o[name] for o in record["objects"]], name
         assert row["objects"]["instance_id"] == list(range(1, len(record["objects"]) + 1))
-        expected = read_png(Path(small_dataset) / record["files"]["rgb"])
-        image = np.asarray(row["image"].convert("RGB"))
-        np.testing.assert_array_equal(image, expected)
-    assert sorted(train["index"]) == list(range(N_SCENES))
+        expected = read_png(Path(root) / record["files"]["rgb"])
+        np.testing.assert_array_equal(np.asarray(row["image"].convert("RGB")), expected)
 
 
-def test_metadata_file_deterministic(small_dataset):
-    (path,) = export_hf(small_dataset)
-    first = path.read_bytes()
-    assert export_hf(small_dataset)[0].read_bytes() == first
-    rows = [json.loads(line) for line in first.decode().splitlines()]
-    assert [r["file_name"] for r in rows] == [f"images/{i:06d}.png" for i in range(N_SCENES)]
+def test_one_train_row_per_scene_beside_every_format(loaded, every_format):
+    assert (Path(every_format) / "bop" / "train").is_dir() and (Path(every_format) / "shards").is_dir()
+    assert list(loaded) == ["train"]  # not the BOP export's train/ folder
+    train = loaded["train"]
+    assert train["index"] == finished_indices(every_format)
+    assert sorted(train.column_names) == sorted(COLUMNS)  # no "label" from folder names
+    assert_rows_equal_records(train, every_format)
+
+
+def test_16_bit_layers_stay_strings(loaded, every_format):
+    layers = loaded["train"].features["layers"]
+    assert {name: feature.dtype for name, feature in layers.items()} == dict.fromkeys(
+        ["depth", "instances", "semantic", "parts", "normals"], "string")
+    depth = read_png(Path(every_format) / loaded["train"][0]["layers"]["depth"])
+    assert depth.dtype == np.uint16
+
+
+def test_split_loads_as_train_and_test(loaded_split, every_format_split):
+    splits = read_json(Path(every_format_split) / "splits.json")
+    assert list(loaded_split) == ["train", "test"]
+    assert splits["train"] and splits["test"]
+    for name in ("train", "test"):
+        assert loaded_split[name]["index"] == splits[name], name
+        assert sorted(loaded_split[name].column_names) == sorted(COLUMNS)
+        assert_rows_equal_records(loaded_split[name], every_format_split)
+
+
+def card_header(root) -> dict:
+    text = (Path(root) / "README.md").read_text()
+    assert text.startswith("---\n")
+    return yaml.safe_load(text.split("---\n")[1])
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_card_and_metadata_listed_in_manifest(every_format, every_format_split, split):
+    root = Path(every_format_split if split else every_format)
+    metadata = {name: f"metadata_{name}.jsonl" for name in ("train", "test")} if split else {"train": "metadata.jsonl"}
+    files = read_json(root / "manifest.json")["files"]
+    for name in ["README.md", *metadata.values()]:
+        assert files[name] == sha256_file(root / name), name
+    assert not (root / ("metadata.jsonl" if split else "metadata_train.jsonl")).exists()
+    (config,) = card_header(root)["configs"]
+    assert config["data_files"] == [{"split": name, "path": [file, "images/*.png"]}
+                                    for name, file in metadata.items()]
+    assert config["metadata_filenames"] == list(metadata.values())
+    assert card_header(root)["license"] == "cc0-1.0"
+
+
+def test_export_is_deterministic_and_replaces_the_other_layout(every_format_split, tmp_path):
+    copy = Path(shutil.copytree(every_format_split, tmp_path / "copy"))
+    written = export_hf(copy)
+    assert [p.name for p in written] == ["metadata_train.jsonl", "metadata_test.jsonl", "README.md"]
+    for path in written:  # the same bytes as the export generate made
+        assert path.read_bytes() == (Path(every_format_split) / path.name).read_bytes(), path.name
+    (copy / "splits.json").unlink()
+    assert [p.name for p in export_hf(copy)] == ["metadata.jsonl", "README.md"]
+    assert not (copy / "metadata_train.jsonl").exists() and not (copy / "metadata_test.jsonl").exists()
+    rows = [json.loads(line) for line in (copy / "metadata.jsonl").read_text().splitlines()]
+    assert [r["file_name"] for r in rows] == [f"images/{i:06d}.png" for i in finished_indices(copy)]
 
 
 def test_unfinished_dataset_refused(tmp_path):

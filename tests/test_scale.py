@@ -208,3 +208,84 @@ def test_verify_names_changed_missing_and_extra_files(tmp_path_factory, capsys):
     assert f"1 scene records beyond the manifest's n={N} (first: scene {N + 2})" in problems
     assert main(["verify", str(out)]) == 1
     assert "changed: images/000003.png" in capsys.readouterr().err
+
+
+def test_growing_n_adds_the_new_scenes_and_refinishes(tmp_path, reference):
+    """Scene i depends only on (seed, i): n=8 grown to n=14 is the n=14 dataset."""
+    out = tmp_path / "d"
+    run(out, "n=8")
+    kept = {name: digest for name, digest in snapshot(out).items() if name.startswith(("images/", "scenes/"))}
+    run(out)  # n=14, every other key the same
+    assert snapshot(out) == reference
+    assert all(reference[name] == digest for name, digest in kept.items())
+    assert verify_dataset(out) == []
+
+
+def test_shrinking_n_is_refused_saying_how_and_keeps_the_dataset(tmp_path, capsys):
+    out = tmp_path / "d"
+    run(out, "n=6")
+    before = snapshot(out)
+    assert main(["generate", f"out={out}", *SMALL, "n=4"]) == 2
+    err = capsys.readouterr().err
+    assert "n=4 would shrink it" in err and "'scenegen generate out=NEW_FOLDER n=4'" in err
+    assert "scenes 0..3 of this one" in err
+    assert snapshot(out) == before and verify_dataset(out) == []  # the refused run removed nothing
+
+
+def test_a_refused_run_leaves_a_finished_dataset_whole(tmp_path, capsys):
+    out = tmp_path / "d"
+    run(out, "n=4")
+    before = snapshot(out)
+    assert main(["generate", f"out={out}", *SMALL, "n=4", "seed=3"]) == 2
+    assert "seed: folder 0, now 3" in capsys.readouterr().err
+    assert snapshot(out) == before and verify_dataset(out) == []
+
+
+def test_growing_a_dataset_with_a_held_out_split_is_refused(tmp_path):
+    out = tmp_path / "d"
+    split = "split.held_out=[{context: room}]"
+    run(out, "n=4", split)
+    with pytest.raises(ConfigError, match=r"n can grow \(here from 4 to 6\) only for strategy=random without a "
+                                          r"held-out split"):
+        run(out, "n=6", split)
+    assert (out / "manifest.json").is_file()
+
+
+def _pgroup_members(pgid: int) -> list:
+    """Live processes of process group ``pgid``."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] not in "ZX":
+            members.append(int(stat.parent.name))
+    return members
+
+
+def test_ctrl_c_with_two_workers_prints_one_line_and_the_rerun_resumes(tmp_path, reference):
+    """Ctrl-C reaches the whole process group (the terminal sends it to every process of
+    the foreground group); the run stops with one line, no traceback and no process
+    left, and the same command then completes with the reference bytes."""
+    out = tmp_path / "d"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "scenegen", "generate", f"out={out}", *SMALL, "n=400",
+                                "workers=2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                               start_new_session=True,
+                               # a shell's background job ignores SIGINT; a terminal's foreground job does not
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    _wait_for_records(out, 3, process)
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=240)
+    assert process.returncode == 130, stderr
+    assert stderr.splitlines() == ["scenegen generate: interrupted; what was written is kept: run the same command "
+                                   "again to resume"]
+    deadline = time.monotonic() + 30
+    while _pgroup_members(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _pgroup_members(process.pid) == []
+    assert not (out / "manifest.json").exists()
+    assert run(out, "n=400", "num_shards=40", "shard=0") is None  # resumes scenes 0-9 (its first shard)
+    assert {k: v for k, v in snapshot(out).items() if k.startswith("scenes/") and int(k[7:13]) < 10} == {
+        k: v for k, v in reference.items() if k.startswith("scenes/") and int(k[7:13]) < 10}

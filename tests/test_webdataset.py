@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 
 from scenegen.errors import ConfigError, ScenegenError
+from scenegen.fileio import read_json
 from scenegen.formats.files import read_depth, read_normals, read_png, read_record
 from scenegen.formats.webdataset import export_webdataset, png_decoder, read_webdataset, to_arrays
 
-from datasets_fixture import N_SCENES, small_dataset  # noqa: F401  (fixture)
+from datasets_fixture import N_SCENES, every_format, every_format_split, small_dataset  # noqa: F401  (fixtures)
 
 wds = pytest.importorskip("webdataset")
 
@@ -93,6 +94,42 @@ def test_shard_size_splits_and_stale_shards_go(small_dataset):
 def test_bad_shard_size(small_dataset, bad):
     with pytest.raises(ConfigError, match="shard_size"):
         export_webdataset(small_dataset, shard_size=bad)
+
+
+def shard_files(root) -> list:
+    return sorted(name for name in read_json(Path(root) / "manifest.json")["files"] if name.startswith("shards/"))
+
+
+def test_no_split_one_shard_set(every_format):
+    assert shard_files(every_format) == ["shards/scenegen-000000.tar"]
+    assert sorted(p.name for p in (Path(every_format) / "shards").iterdir()) == ["scenegen-000000.tar"]
+
+
+def test_split_shards_hold_each_split(every_format_split):
+    root = Path(every_format_split)
+    splits = read_json(root / "splits.json")
+    assert splits["train"] and splits["test"]
+    assert shard_files(root) == ["shards/test-000000.tar", "shards/train-000000.tar"]
+    for name in ("train", "test"):
+        samples = list(read_webdataset(str(root / "shards" / f"{name}-000000.tar")))
+        assert [s["__key__"] for s in samples] == [f"{i:06d}" for i in splits[name]], name
+        assert [s["record"] for s in samples] == [read_record(root, i) for i in splits[name]]
+        np.testing.assert_array_equal(samples[0]["rgb"], read_png(root / samples[0]["record"]["files"]["rgb"]))
+
+
+def test_split_shards_byte_identical_and_layout_switch(every_format_split, tmp_path):
+    copy = Path(shutil.copytree(every_format_split, tmp_path / "copy", ignore=shutil.ignore_patterns("shards")))
+    shards = export_webdataset(copy)
+    assert [p.name for p in shards] == ["train-000000.tar", "test-000000.tar"]
+    for path in shards:  # the bytes generate wrote
+        assert path.read_bytes() == (Path(every_format_split) / "shards" / path.name).read_bytes()
+    splits = read_json(copy / "splits.json")
+    small = export_webdataset(copy, shard_size=1)
+    assert [p.name for p in small] == [f"{name}-{k:06d}.tar" for name in ("train", "test")
+                                       for k in range(len(splits[name]))]
+    (copy / "splits.json").unlink()  # no split: the shards of every scene, the split ones go
+    assert [p.name for p in export_webdataset(copy)] == ["scenegen-000000.tar"]
+    assert sorted(p.name for p in (copy / "shards").iterdir()) == ["scenegen-000000.tar"]
 
 
 def test_unfinished_dataset_refused(tmp_path):

@@ -14,15 +14,18 @@ from omegaconf import OmegaConf
 
 from ..errors import ScenegenError
 from ..fileio import read_json
+from ..shards import read_skips
 from .files import record_indices, record_path
 
 MANIFEST = "manifest.json"
 
 
 def finished_indices(root: str | Path, n: Optional[int] = None) -> List[int]:
-    """Scene indices 0..n-1 of a dataset folder: a finished one (with ``manifest.json``,
-    which gives ``n``), or, with ``n``, one whose scenes are written and which
-    :func:`scenegen.pipeline.finish` is completing (the manifest comes last).
+    """The scene indices of a dataset folder, ascending: 0..n-1 without the scenes
+    skipped as unplaceable. The folder is a finished one (its ``manifest.json`` gives
+    ``n`` and the skipped scenes), or, with ``n``, one whose scenes are written and which
+    :func:`scenegen.pipeline.finish` is completing (the manifest comes last; the skip
+    records in ``.scenegen/skipped/`` name the skipped scenes).
 
     Raises:
         ScenegenError: ``root`` is not a dataset folder, is unfinished (no manifest and
@@ -36,15 +39,19 @@ def finished_indices(root: str | Path, n: Optional[int] = None) -> List[int]:
                 f"{str(root)!r} is not a finished scenegen dataset: {MANIFEST} is missing "
                 f"(run 'scenegen generate out={root}' to completion first)"
             )
-        n = int(read_json(manifest)["n"])
+        content = read_json(manifest)
+        n, skipped = int(content["n"]), {int(skip["index"]) for skip in content.get("skipped", ())}
+    else:
+        skipped = set(read_skips(root, range(n)))
     present = set(record_indices(root))
-    missing = [i for i in range(n) if i not in present]
+    indices = [i for i in range(n) if i not in skipped]
+    missing = [i for i in indices if i not in present]
     if missing:
         raise ScenegenError(
             f"dataset {str(root)!r} is incomplete: {len(missing)} of {n} scene records are missing "
             f"(first: {record_path(root, missing[0])})"
         )
-    return list(range(n))
+    return indices
 
 
 def manifest_config(root: str | Path) -> dict:

@@ -5,17 +5,24 @@ compressed run-length encoding as a JSON-able dict ``{"size": [H, W], "counts": 
 
 The exported dict carries no dates or timestamps, so the same records always give the
 same bytes through :func:`scenegen.fileio.dumps_json`.
+
+With a held-out split (:mod:`scenegen.splits`), :func:`write_coco_splits` writes one file
+per split, ``coco_train.json`` and ``coco_test.json``: the split's images and their
+annotations, with the ids of the whole dataset's ``coco.json`` (image id = scene index
++ 1), so either file joins with it; ``info``, ``licenses`` and ``categories`` are the same.
 """
 
 from __future__ import annotations
 
 import warnings
-from typing import Any, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Iterable, List, Mapping, Sequence
 
 import numpy as np
 from pycocotools import mask as mask_utils
 
 from scenegen.errors import choices
+from scenegen.fileio import write_json
 
 DEFAULT_INFO = {
     "description": "scenegen synthetic scenes",
@@ -26,6 +33,7 @@ DEFAULT_INFO = {
 LICENSES = [{"id": 1, "name": "CC0-1.0", "url": ""}]
 # label keys copied into each annotation when present (FiftyOne keeps them as attributes)
 EXTRA_KEYS = ("amodal_bbox", "box3d_camera", "cam_R_m2c", "cam_t_m2c", "occluders")
+SPLIT_FILE = "coco_{split}.json"  # one per split name, next to coco.json
 
 
 def mask_to_rle(mask: np.ndarray) -> dict:
@@ -106,11 +114,10 @@ def build_coco(
         if index in seen:
             raise ValueError(f"two scene records have index {index}")
         seen.add(index)
-        image_id = index + 1
         height, width = int(record["height"]), int(record["width"])
         images.append(
             {
-                "id": image_id,
+                "id": image_id(index),
                 "file_name": record["files"]["rgb"],
                 "width": width,
                 "height": height,
@@ -141,7 +148,7 @@ def build_coco(
             annotations.append(
                 {
                     "id": len(annotations) + 1,
-                    "image_id": image_id,
+                    "image_id": image_id(index),
                     "category_id": category_id,
                     "bbox": [float(v) for v in obj["bbox"]],
                     "area": int(obj["visible_pixels"]),
@@ -186,3 +193,32 @@ def _coco_keypoints(keypoints: Sequence[Sequence[float]], expected: int) -> dict
         flat += [float(u), float(v), flag] if flag else [0.0, 0.0, 0]
         labelled += flag > 0
     return {"keypoints": flat, "num_keypoints": labelled}
+
+
+def image_id(index: int) -> int:
+    """The COCO image id of scene ``index`` (ids start at 1)."""
+    return int(index) + 1
+
+
+def coco_subset(coco: Mapping[str, Any], indices: Iterable[int]) -> dict:
+    """The part of a :func:`build_coco` dict that shows scenes ``indices``: their images
+    and those images' annotations, ids unchanged, in the order of ``coco``; ``info``,
+    ``licenses`` and ``categories`` as in ``coco``."""
+    wanted = {image_id(i) for i in indices}
+    return {
+        **coco,
+        "images": [image for image in coco["images"] if image["id"] in wanted],
+        "annotations": [ann for ann in coco["annotations"] if ann["image_id"] in wanted],
+    }
+
+
+def write_coco_splits(root: str | Path, coco: Mapping[str, Any], splits: Mapping[str, Sequence[int]]) -> List[Path]:
+    """Write ``root/coco_<split>.json`` for every split of ``splits`` (split name ->
+    scene indices, as in ``splits.json``): the :func:`coco_subset` of ``coco`` (the
+    whole dataset's dict). Returns the paths written, in the order of ``splits``."""
+    written = []
+    for split, indices in splits.items():
+        path = Path(root) / SPLIT_FILE.format(split=split)
+        write_json(path, coco_subset(coco, indices))
+        written.append(path)
+    return written

@@ -5,6 +5,12 @@ Layout written by :func:`export_webdataset` next to the dataset (``DIR``)::
     shards/scenegen-000000.tar   scenes 0 .. shard_size-1
     shards/scenegen-000001.tar   the next shard_size scenes, ...
 
+With a held-out split (``splits.json``, see :mod:`scenegen.splits`) the shards are per
+split instead, each split's scenes in scene order, numbered from 0 in each split::
+
+    shards/train-000000.tar      the first shard_size train scenes, then train-000001.tar, ...
+    shards/test-000000.tar       the first shard_size test scenes, ...
+
 One sample per scene, in scene order. Its key is the scene stem (``000000``: six digits,
 no dots, so WebDataset's "key = name up to the first dot" rule keeps it whole) and its
 members lie next to each other in this order::
@@ -22,12 +28,13 @@ The shards are plain (uncompressed) POSIX ustar archives written with Python's
 so the same dataset always gives byte-identical shards. (``webdataset.TarWriter`` is not
 used: it sorts members by name and, unless given ``mtime``, stamps the current time.)
 Each shard is written to a temporary file and renamed into place; shards named
-``scenegen-*.tar`` left over from an earlier export with more shards are removed.
+``scenegen-*.tar``, ``train-*.tar`` or ``test-*.tar`` left over from an earlier export
+(with more shards, or another layout) are removed.
 
 Reading back with the ``webdataset`` library (``pip install webdataset``)::
 
     from scenegen.formats.webdataset import read_webdataset
-    for sample in read_webdataset(sorted(glob("DIR/shards/*.tar"))):
+    for sample in read_webdataset(sorted(glob("DIR/shards/*.tar"))):  # or "DIR/shards/train-*.tar"
         sample["rgb"]        # (H, W, 3) uint8
         sample["depth"]      # (H, W) float32 metres (0 = no surface); depth="uint16" keeps the PNG
         sample["instances"]  # (H, W) uint16, exact
@@ -47,17 +54,19 @@ import io
 import json
 import tarfile
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 
 from ..errors import ConfigError, positive_int
 from ..fileio import atomic_writer
+from ..splits import SPLIT_NAMES, read_splits
 from ._dataset import finished_indices
 from .files import normals_from_uint8, read_png, record_path, scene_stem
 
 SHARD_FOLDER = "shards"
 SHARD_PREFIX = "scenegen-"
+SPLIT_SHARD_PREFIX = "{split}-"  # instead of SHARD_PREFIX, with a held-out split
 #: sample members in order: (member suffix, layer name in the record's ``files``)
 MEMBERS = (
     ("rgb.png", "rgb"),
@@ -71,8 +80,19 @@ RECORD_MEMBER = "json"
 MEMBER_MODE = 0o644
 
 
-def shard_name(number: int) -> str:
-    return f"{SHARD_PREFIX}{number:06d}.tar"
+def shard_name(number: int, prefix: str = SHARD_PREFIX) -> str:
+    """``<prefix>NNNNNN.tar``: shard ``number`` (from 0) of the scenes named by ``prefix``."""
+    return f"{prefix}{number:06d}.tar"
+
+
+def shard_groups(root: Path, indices: Sequence[int]) -> Dict[str, List[int]]:
+    """Shard name prefix -> the scene indices its shards hold, in order: every scene
+    under ``scenegen-``, or, when the dataset has a held-out split, each split's scenes
+    under ``<split>-`` (``train-``, ``test-``)."""
+    splits = read_splits(root, indices)
+    if splits is None:
+        return {SHARD_PREFIX: list(indices)}
+    return {SPLIT_SHARD_PREFIX.format(split=name): scenes for name, scenes in splits.items()}
 
 
 def _tarinfo(name: str, size: int) -> tarfile.TarInfo:
@@ -110,7 +130,9 @@ def export_webdataset(root: str | Path, shard_size: int = 1000, n: Optional[int]
         shard_size: scenes per shard (the last shard may hold fewer).
 
     Returns:
-        The paths of the shards written, ``root/shards/scenegen-NNNNNN.tar``, in order.
+        The paths of the shards written, in order: ``root/shards/scenegen-NNNNNN.tar``,
+        or, when ``root`` has a held-out split, ``train-NNNNNN.tar`` then
+        ``test-NNNNNN.tar`` (a split with no scene has no shard).
 
     Raises:
         ConfigError: ``shard_size`` is not a positive integer.
@@ -122,14 +144,16 @@ def export_webdataset(root: str | Path, shard_size: int = 1000, n: Optional[int]
     folder = root / SHARD_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for number, start in enumerate(range(0, len(indices), shard_size)):
-        path = folder / shard_name(number)
-        _write_shard(path, root, indices[start : start + shard_size])
-        written.append(path)
+    for prefix, scenes in shard_groups(root, indices).items():
+        for number, start in enumerate(range(0, len(scenes), shard_size)):
+            path = folder / shard_name(number, prefix)
+            _write_shard(path, root, scenes[start : start + shard_size])
+            written.append(path)
     keep = {p.name for p in written}
-    for stale in folder.glob(f"{SHARD_PREFIX}[0-9]*.tar"):
-        if stale.name not in keep:
-            stale.unlink()
+    for prefix in (SHARD_PREFIX, *(SPLIT_SHARD_PREFIX.format(split=name) for name in SPLIT_NAMES)):
+        for stale in folder.glob(f"{prefix}[0-9]*.tar"):
+            if stale.name not in keep:
+                stale.unlink()
     return written
 
 
