@@ -19,22 +19,25 @@
 
 Overrides are Hydra override strings (``n=100``, ``width=512``,
 ``contexts.room.weight=2``). Errors print one line naming the problem and exit with
-status 2 (bad input) or 1 (a failure while running).
+status 2 (bad input) or 1 (a failure while running); Ctrl-C stops a command with one
+line and status 130, SIGTERM likewise with status 143.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Iterator, List, Optional, Sequence
 
 from ._version import __version__
-from .errors import ConfigError, ScenegenError
+from .errors import EXIT_FAULT, ConfigError, ScenegenError
 
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
+EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, as a shell reports a Ctrl-C
+EXIT_TERMINATED = 128 + signal.SIGTERM  # 143, as a shell reports a SIGTERM
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -168,15 +171,17 @@ def _print_skipped(manifest: dict, shown: int = 5) -> None:
 
 
 def _cmd_verify(args) -> int:
+    from .formats._dataset import require_folder
     from .verify import file_count, verify_dataset
 
+    require_folder(args.dataset)  # no folder at all: the argument is wrong (exit status 2)
     problems = verify_dataset(args.dataset)
     if problems:
         for line in problems[:50]:
             print(f"scenegen verify: {line}", file=sys.stderr)
         if len(problems) > 50:
             print(f"scenegen verify: ... and {len(problems) - 50} more problems", file=sys.stderr)
-        return EXIT_FAILURE
+        return EXIT_FAULT
     print(f"{args.dataset}: complete, {file_count(args.dataset)} files match the manifest's sha256")
     return 0
 
@@ -220,26 +225,22 @@ def _cmd_space(args) -> int:
 
 
 def _cmd_coverage(args) -> int:
-    from .coverage import CoverageTracker
-    from .fileio import read_json
-    from .pipeline import COVERAGE, MANIFEST
+    from .formats._dataset import MANIFEST, dataset_config, read_coverage, read_manifest, require_folder
 
-    root = Path(args.dataset)
-    path = root / COVERAGE
-    if not path.is_file():
-        raise ScenegenError(f"{path} not found: is {args.dataset!r} a dataset written by 'scenegen generate'?")
-    tracker = CoverageTracker.from_dict(read_json(path))
-    split = read_json(root / MANIFEST).get("split") if (root / MANIFEST).is_file() else None
-    if args.strength is None and args.format == "text" and args.factors is None:
+    root = require_folder(args.dataset)
+    tracker = read_coverage(root)
+    summary = args.strength is None and args.format == "text" and args.factors is None
+    # the summary shows the split when there is a manifest; a t-way report needs its config
+    manifest = read_manifest(root) if not summary or (root / MANIFEST).is_file() else None
+    split = manifest.get("split") if manifest else None
+    if summary:
         from .tway import format_split
 
         print(tracker.format_table() + (format_split(split, factor_order=list(tracker.levels)) if split else ""))
         return 0
-    from .config import config_from_dict
-    from .formats._dataset import manifest_config
     from .tway import format_report, tway_of, write_html_report
 
-    cfg = config_from_dict(manifest_config(args.dataset))
+    cfg = dataset_config(root, manifest)
     factors = args.factors.split(",") if args.factors else None
     strength = 2 if args.strength is None else args.strength
     report = tway_of(tracker, cfg, strength, factors, args.min_count, args.unit)
@@ -329,26 +330,55 @@ _COMMANDS = {
 }
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived (a scheduler or ``kill`` stopping the command). A KeyboardInterrupt,
+    so that everything that stops in order on Ctrl-C (the worker pool, the writer
+    thread) does so on SIGTERM too."""
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """For the block, SIGTERM raises :class:`Terminated` in the main thread (as SIGINT
+    raises KeyboardInterrupt); outside the main thread, where no handler can be set,
+    SIGTERM is left alone."""
+    def interrupt(signum, frame):
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return _COMMANDS[args.command](args)
-    except ConfigError as exc:
+        with _sigterm_interrupts():
+            return _COMMANDS[args.command](args)
+    except ScenegenError as exc:  # its class says whose to fix: the input's (2) or the run's (1)
         print(f"scenegen {args.command}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except ScenegenError as exc:
-        print(f"scenegen {args.command}: error: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
-    except KeyboardInterrupt:
+        return exc.exit_status
+    except KeyboardInterrupt as stop:
+        terminated = isinstance(stop, Terminated)
         resumable = args.command in ("generate", "finish")
-        print(f"scenegen {args.command}: interrupted"
+        print(f"scenegen {args.command}: {'terminated (SIGTERM)' if terminated else 'interrupted'}"
               + ("; what was written is kept: run the same command again to resume" if resumable else ""),
               file=sys.stderr)
-        return 130
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     except BrokenPipeError:  # the reader went away (`scenegen coverage DIR | head`)
         # Python flushes stdout again at exit; send that flush nowhere instead of failing.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_FAILURE
+        return EXIT_FAULT
+    except OSError as exc:  # a write no command turned into a message of its own (a full disk)
+        what = exc.strerror or f"{type(exc).__name__}: {exc}"
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"scenegen {args.command}: error: {what}{where}; fix it and run the same command again", file=sys.stderr)
+        return EXIT_FAULT
 
 
 if __name__ == "__main__":

@@ -12,16 +12,20 @@ linear RGB in [0, 1].
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
+import yaml
 from omegaconf import MISSING, DictConfig, OmegaConf
 
-from .errors import ConfigError, choices
+from .errors import ConfigError, choices, positive_int
 
 PRIMITIVE_SHAPES = ("box", "cylinder", "sphere", "cone", "capsule", "torus")
 MAX_IMAGE_SIDE = 8192  # below every GL driver's renderbuffer limit we target
 MAX_PART_VARIANTS = 4096  # shapes one entry's part rules may make
+MAX_OBJECTS = 64  # most objects a scene may have (placement.objects)
+MAX_MESH_FACES = 200_000  # default meshes.max_faces
 
 
 @dataclass
@@ -68,6 +72,15 @@ class ObjectEntryConfig:
     textures: List[str] = field(default_factory=lambda: ["plain"])
     symmetry: int = 1
     support: bool = False  # its flat top can hold other objects
+
+
+@dataclass
+class MeshesConfig:
+    """Limits on the mesh files of dictionary entries (``objects.<name>.mesh``), checked
+    from the file's header before it is read where its format allows."""
+
+    # most triangles one mesh file may have (and at most three times as many vertices)
+    max_faces: int = MAX_MESH_FACES
 
 
 @dataclass
@@ -245,6 +258,9 @@ class ProbeConfig:
     strength: int = 2  # largest tuple size t reported (and covered by the covering sweep)
     factors: List[str] = field(default_factory=lambda: ["category", "pose", "context", "occlusion"])
     batch: int = 16  # images per model call
+    # seconds one model call may take before the probe stops; the model runs on a worker
+    # thread of the probe's. null: no limit, the model runs on the caller's thread
+    timeout: Optional[float] = 300.0
     # classification input: "crop" (a square around the target's amodal box, `crop_margin`
     # of its longer side added on each side, resized to crop_size) or "image" (whole)
     input: str = "crop"
@@ -282,6 +298,7 @@ class SceneGenConfig:
     progress: bool = True  # progress bar on stderr (only when it is a terminal)
     # folders searched for relative mesh paths, before the built-in assets/ folder
     asset_paths: List[str] = field(default_factory=list)
+    meshes: MeshesConfig = field(default_factory=MeshesConfig)
     categories: List[str] = MISSING  # category names; category id = position + 1
     objects: Dict[str, ObjectEntryConfig] = MISSING  # dictionary entries by name
     colors: Dict[str, List[float]] = MISSING  # colour name -> RGB in [0, 1]
@@ -373,6 +390,8 @@ def load_config(overrides: Sequence[str] = (), config_name: str = "config") -> D
         missing = sorted(OmegaConf.missing_keys(cfg))
     except (HydraException, OmegaConfBaseException, ValueError) as exc:
         raise ConfigError(_clean_hydra_message(exc)) from None
+    except yaml.YAMLError as exc:  # a config file found through hydra.searchpath
+        raise ConfigError(_yaml_message(exc)) from None
     finally:
         GlobalHydra.instance().clear()
     if missing:
@@ -425,6 +444,18 @@ def _fill_nested_defaults(cfg: DictConfig) -> None:
                 styles[style] = OmegaConf.merge(OmegaConf.structured(PartStyleConfig), styles[style])
 
 
+def _yaml_message(exc: yaml.YAMLError) -> str:
+    """One line for a YAML syntax error: the file, where, and what the parser expected."""
+    mark = getattr(exc, "problem_mark", None)
+    if mark is None:
+        return f"a config file is not valid YAML: {' '.join(str(exc).split())}"
+    where = f"config file {mark.name!r} is not valid YAML at line {mark.line + 1}, column {mark.column + 1}"
+    context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context and start is not None:
+        context = f"{context} started at line {start.line + 1}, column {start.column + 1}"
+    return f"{where}: {exc.problem}" + (f" ({context})" if context else "")
+
+
 def _clean_hydra_message(exc: BaseException) -> str:
     """One line from Hydra/OmegaConf's chained errors: what failed, and the key."""
     parts, full_key = [], None
@@ -433,7 +464,7 @@ def _clean_hydra_message(exc: BaseException) -> str:
             line = line.strip()
             if line.startswith("full_key:"):
                 full_key = full_key or line.split(":", 1)[1].strip()
-            elif line and "$VALUE" not in line and not line.startswith(
+            elif line and line != "None" and "$VALUE" not in line and not line.startswith(
                 ("object_type", "reference_type", "To append", "invalid literal")
             ):
                 if line not in parts:
@@ -513,6 +544,7 @@ def validate_config(cfg: DictConfig) -> None:
 
     if not cfg.objects:
         raise ConfigError("objects (the dictionary) is empty")
+    positive_int(cfg.meshes.max_faces, "meshes.max_faces", "triangles a mesh file may have")
     used_categories = set()
     for name, entry in cfg.objects.items():
         _validate_entry(name, entry, cfg)
@@ -545,7 +577,7 @@ def validate_config(cfg: DictConfig) -> None:
         raise ConfigError("every context has weight 0")
 
     placement = cfg.placement
-    _range(placement.objects, "placement.objects", low=1, high=64)
+    _range(placement.objects, "placement.objects", low=1, high=MAX_OBJECTS)
     if placement.area <= 0:
         raise ConfigError(f"placement.area must be > 0, got {placement.area}")
     if placement.attempts_per_object < 1 or placement.attempts_per_scene < 1:
@@ -638,6 +670,8 @@ def _check_probe(probe) -> None:
         raise ConfigError(f"probe.confidence must be in [0.5, 1), got {probe.confidence}")
     if probe.failures < 0 or probe.first_index < 0:
         raise ConfigError("probe.failures and probe.first_index must be >= 0")
+    if probe.timeout is not None and not 0.0 < probe.timeout <= threading.TIMEOUT_MAX:
+        raise ConfigError(f"probe.timeout must be a number of seconds > 0 (null: no limit), got {probe.timeout}")
 
 
 def _bins(edges, names, key: str, low: float, high: float = math.inf) -> None:

@@ -48,6 +48,57 @@ def _names(values) -> str:
     return ", ".join(repr(v) for v in values)
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_list(value, item) -> bool:
+    """Whether ``value`` is a list (or tuple) whose items all pass ``item``."""
+    return isinstance(value, (list, tuple)) and all(map(item, value))
+
+
+def _is_level(value) -> bool:
+    return isinstance(value, (str, int, float))
+
+
+def _is_names(value) -> bool:
+    return _is_list(value, lambda name: isinstance(name, str))
+
+
+def _int_lists(*keys: str):
+    """A check: an object holding an integer list under each of ``keys``."""
+    return lambda value: isinstance(value, Mapping) and all(_is_list(value.get(k), _is_int) for k in keys)
+
+
+# the keys of coverage.json that from_dict reads: (check, what a valid value is)
+_SHAPE = {
+    "factors": (_is_names, "a list of factor names"),
+    "levels": (lambda v: isinstance(v, Mapping) and all(_is_list(lv, _is_level) for lv in v.values()),
+               "an object of factor -> list of levels"),
+    "combination": (_is_names, "a list of factor names"),
+    "forbidden": (lambda v: _is_list(v, lambda c: isinstance(c, Mapping) and all(map(_is_level, c.values()))),
+                  "a list of objects of factor -> level"),
+    "signatures": (_int_lists("code", "objects", "first_scene"),
+                   "an object of integer lists 'code', 'objects', 'first_scene'"),
+    "scene_sets": (_int_lists("sizes", "members", "scenes"), "an object of integer lists 'sizes', 'members', 'scenes'"),
+    "n_objects": (_is_int, "an integer"),
+    "n_scenes": (_is_int, "an integer"),
+}
+
+
+def _shape_problem(data: Mapping[str, Any]) -> str | None:
+    """The first key of ``data`` (coverage.json content) that is missing or of the wrong
+    type, as "no 'key'" or "'key' is not ...", else None. The counts' consistency is
+    checked after loading them."""
+    for key, (valid, meaning) in _SHAPE.items():
+        if key not in data:
+            return f"no {key!r}"
+        if not valid(data[key]):
+            return f"{key!r} is not {meaning}"
+    unknown = [f for f in data["factors"] if f not in data["levels"]]
+    return f"'levels' has no levels for factor {unknown[0]!r}" if unknown else None
+
+
 class CoverageTracker:
     """Exact counts of factor signatures of objects and scenes.
 
@@ -534,13 +585,19 @@ class CoverageTracker:
         """Rebuild a tracker from :meth:`to_dict` output (e.g. a loaded coverage.json).
 
         Raises:
-            CoverageError: unknown schema version, or content that is not consistent.
+            CoverageError: not an object, an unknown schema version, a missing key or
+                one of the wrong type, or content that is not consistent.
         """
+        if not isinstance(data, Mapping):
+            raise CoverageError(f"malformed coverage data: {type(data).__name__}, not an object")
         if data.get("schema_version") != COVERAGE_SCHEMA_VERSION:
             raise CoverageError(
-                f"coverage schema_version {data.get('schema_version')!r} is not supported; "
-                f"expected {COVERAGE_SCHEMA_VERSION}"
+                f"coverage schema_version {data.get('schema_version')!r} is not supported "
+                f"(expected {COVERAGE_SCHEMA_VERSION})"
             )
+        problem = _shape_problem(data)
+        if problem:
+            raise CoverageError(f"malformed coverage data: {problem}")
         try:
             levels = {f: data["levels"][f] for f in data["factors"]}
             tracker = cls(levels, None, data["combination"], data["forbidden"])

@@ -14,7 +14,9 @@ its front faces local +x. Scenes scale it to a size (metres) drawn from
 ``ObjectEntry.size``, the range of the largest extent, whatever the style.
 
 Relative mesh paths are looked up in each folder of ``cfg.asset_paths`` in order, then
-in the built-in ``assets/`` folder; absolute paths are used as they are.
+in the built-in ``assets/`` folder, and must stay inside the folder they are found in
+(``..`` and symbolic links included); absolute paths are used as they are. A mesh file
+may have at most ``cfg.meshes.max_faces`` triangles.
 
 Meshes are shared (entries are memoised per process): treat them as read-only and
 ``copy()`` before transforming.
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +36,7 @@ from omegaconf import OmegaConf
 from scipy.spatial import ConvexHull  # scipy comes with pyrender
 
 from . import resources
+from .config import MAX_MESH_FACES
 from .errors import ConfigError, MeshError, choices
 from .shapes import compose_parts, load_mesh_file, normalize_parts, primitive, split_creases
 
@@ -207,23 +211,48 @@ def _search_folders(asset_paths) -> list[Path]:
 
 def find_mesh_file(relative: str, asset_paths=()) -> Path:
     """Where the mesh file ``relative`` is: an absolute path as it is; a relative one in
-    the first folder of ``asset_paths`` (then the built-in ``assets/``) that holds it.
+    the first folder of ``asset_paths`` (then the built-in ``assets/``) that holds it,
+    inside that folder.
 
     Raises:
-        MeshError: a relative path found in no folder; the message names every folder
-            searched.
+        MeshError: a relative path that climbs out of its folder (``..``), one found in
+            no folder (the message names every folder searched), or one whose file lies
+            outside the folder it was found in (through a symbolic link).
     """
     path = Path(relative).expanduser()
     if path.is_absolute():
         return path
+    if os.path.normpath(path).split(os.sep)[0] == os.pardir:
+        raise MeshError(
+            f"mesh path {str(relative)!r} climbs out of its asset folder ('..'); a relative mesh "
+            f"path must stay inside a folder of asset_paths or scenegen's assets/ (or give an absolute path)"
+        )
     folders = _search_folders(asset_paths)
     for folder in folders:
         if (folder / path).is_file():
-            return folder / path
+            return _inside(folder, path, relative)
     raise MeshError(
         f"mesh file {str(relative)!r} does not exist in any asset folder; searched, in "
         f"order: {', '.join(repr(str(f)) for f in folders)} (add its folder to asset_paths)"
     )
+
+
+def _inside(folder: Path, path: Path, relative: str) -> Path:
+    """``folder / path`` if the file it resolves to (symbolic links followed) is inside
+    ``folder`` (resolved too), else a MeshError naming both."""
+    found, root = (folder / path).resolve(), folder.resolve()
+    if not found.is_relative_to(root):
+        raise MeshError(
+            f"mesh path {str(relative)!r} found in asset folder {str(folder)!r} resolves to "
+            f"{str(found)!r}, outside that folder (through a symbolic link); add the folder the "
+            f"file is in to asset_paths, or give its absolute path"
+        )
+    return folder / path
+
+
+def mesh_face_budget(cfg) -> int:
+    """``cfg.meshes.max_faces``, or its default for a config built without the schema."""
+    return int(_get(cfg.get("meshes", None) or {}, "max_faces", MAX_MESH_FACES))
 
 
 def _get(node, key: str, default=None):
@@ -246,7 +275,7 @@ def _check_name(name: str, what: str, key: str) -> None:
         )
 
 
-def _build_entry(name: str, entry, category_ids: dict[str, int], asset_paths) -> ObjectEntry:
+def _build_entry(name: str, entry, category_ids: dict[str, int], asset_paths, max_faces: int) -> ObjectEntry:
     key = f"objects.{name}"
     for slot, options in entry.part_rules.items():
         _check_name(str(slot), "part slot", f"{key}.part_rules")
@@ -276,7 +305,7 @@ def _build_entry(name: str, entry, category_ids: dict[str, int], asset_paths) ->
 
     elif entry.mesh:
         source = "mesh"
-        body = split_creases(load_mesh_file(find_mesh_file(entry.mesh, asset_paths)))
+        body = split_creases(load_mesh_file(find_mesh_file(entry.mesh, asset_paths), max_faces))
 
         def build(style: str) -> list:
             return [("body", "body", body)]
@@ -336,11 +365,13 @@ class ObjectDictionary:
     Attributes:
         asset_paths: ``cfg.asset_paths``, the folders searched (in order, before the
             built-in ``assets/``) for relative mesh paths.
+        max_faces: ``cfg.meshes.max_faces``, the most triangles a mesh file may have.
         textures: texture name -> :class:`Texture`.
 
     Raises:
-        MeshError: a mesh file is missing or broken (the message names the file, or
-            for a missing relative path every folder searched).
+        MeshError: a mesh file is missing, broken, over ``meshes.max_faces`` or outside
+            its asset folder (the message names the file, or for a missing relative path
+            every folder searched).
         ConfigError: bad primitive or part params (the message names the entry and
             param), or a part slot or style name holding ``,`` or ``=``.
     """
@@ -352,8 +383,9 @@ class ObjectDictionary:
         ids = {category: i + 1 for i, category in enumerate(self._categories)}
         asset_paths = tuple(str(p) for p in cfg.get("asset_paths", None) or ())
         self.asset_paths = asset_paths
+        self.max_faces = mesh_face_budget(cfg)
         self._entries = {
-            str(name): _build_entry(str(name), entry, ids, asset_paths)
+            str(name): _build_entry(str(name), entry, ids, asset_paths, self.max_faces)
             for name, entry in cfg.objects.items()
         }
         self.textures = {
@@ -364,8 +396,8 @@ class ObjectDictionary:
     @classmethod
     def from_config(cls, cfg) -> "ObjectDictionary":
         """Like the constructor, but memoised per process on the categories, the
-        objects and textures sub-configs, ``asset_paths``, and the resolved path, size
-        and mtime of each mesh file an entry names."""
+        objects and textures sub-configs, ``asset_paths``, ``meshes.max_faces``, and the
+        resolved path, size and mtime of each mesh file an entry names."""
         key = _memo_key(cfg)
         if key not in cls._memo:
             cls._memo[key] = cls(cfg)
@@ -427,6 +459,7 @@ def _memo_key(cfg) -> str:
         "objects": objects,
         "textures": OmegaConf.to_container(cfg.textures, resolve=True),
         "asset_paths": [str(f) for f in _search_folders(asset_paths)],
+        "max_faces": mesh_face_budget(cfg),
         "files": files,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

@@ -1,21 +1,38 @@
 """Typed errors. Every error names the offending key or file and, where there is a
-finite set of valid choices, lists them."""
+finite set of valid choices, lists them.
+
+Each class says, in ``exit_status``, how the command line ends when it stops a command:
+:data:`EXIT_INPUT` (2) for input the user must change (a config key, a mesh file, a
+grammar that cannot be placed, a model's answers), :data:`EXIT_FAULT` (1) for faults of
+the environment or of the run (a full disk, an unwritable folder, no OpenGL, a crashed
+worker)."""
 
 from __future__ import annotations
 
 import numbers
 
 
+EXIT_FAULT = 1  # the environment or the run failed: retrying after fixing it may work
+EXIT_INPUT = 2  # the input must change: the same command fails the same way again
+
+
 class ScenegenError(Exception):
-    """Base class of every error scenegen raises on purpose."""
+    """Base class of every error scenegen raises on purpose (a fault of the run: exit
+    status 1)."""
+
+    exit_status = EXIT_FAULT
 
 
 class ConfigError(ScenegenError):
     """A configuration value is missing, of the wrong type, or inconsistent."""
 
+    exit_status = EXIT_INPUT
+
 
 class MeshError(ScenegenError):
     """A mesh file is missing, unreadable, empty, non-finite or degenerate."""
+
+    exit_status = EXIT_INPUT
 
 
 class PlacementError(ScenegenError):
@@ -26,6 +43,8 @@ class PlacementError(ScenegenError):
         context: the context the layout was drawn in ("" when unknown).
         rejections: why layouts were rejected -> how many times.
     """
+
+    exit_status = EXIT_INPUT  # placement.* or the directive must change
 
     def __init__(self, message: str, directive=(), context: str = "", rejections=None):
         super().__init__(message)
@@ -43,6 +62,14 @@ class RenderError(ScenegenError):
 
 class DepthOverflowError(RenderError):
     """A depth value does not fit the 16-bit depth PNG at the configured scale."""
+
+    exit_status = EXIT_INPUT  # output.depth_scale or camera.zfar must change
+
+
+class DamagedFileError(ScenegenError, ValueError):
+    """A file scenegen reads (one it wrote, as a rule) is not what it should be: not valid
+    JSON, or not the structure expected. A ``ValueError`` too, as the JSON error it
+    replaces."""
 
 
 class CoverageError(ScenegenError, ValueError):

@@ -2,7 +2,9 @@
 
 Every file scenegen writes goes through :func:`atomic_write_bytes`: it is written to a
 temporary name in the same folder and moved into place with ``os.replace``, so a crash
-never leaves a torn file under the final name.
+never leaves a torn file under the final name. The process keeps a register of its
+temporary files in flight, so that a worker told to stop at once (its coordinator died)
+removes them before it ends (:func:`abandon_writes`).
 """
 
 from __future__ import annotations
@@ -11,11 +13,14 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
 import numpy as np
+
+from .errors import DamagedFileError
 
 
 def _umask() -> int:
@@ -29,6 +34,36 @@ def _umask() -> int:
 _FILE_MODE = 0o666 & ~_umask()
 FOLDER_MODE = 0o777 & ~_umask()
 
+_IN_FLIGHT: set = set()  # this process's temporary files not yet moved into place or removed
+_IN_FLIGHT_LOCK = threading.Lock()  # held for good by abandon_writes: no temporary file starts after it
+
+
+def _temporary_beside(path: Path) -> tuple[int, str]:
+    """A new temporary file in ``path``'s folder, registered as in flight: (fd, its path)."""
+    with _IN_FLIGHT_LOCK:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        _IN_FLIGHT.add(tmp)
+    return fd, tmp
+
+
+def abandon_writes() -> None:
+    """Remove this process's temporary files in flight and block every writer from
+    starting another or leaving its register (the lock is never released): for a
+    process that ends with ``os._exit`` right after, called from a thread that writes
+    nothing (not from a signal handler: the code it interrupts may hold the lock). A
+    writer moving its file into place meanwhile either finishes (a whole file) or finds
+    its temporary file gone; either way no partial file stays."""
+    _IN_FLIGHT_LOCK.acquire()
+    for tmp in _IN_FLIGHT:
+        _remove_if_there(tmp)
+
+
+def _remove_if_there(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
 
 @contextmanager
 def atomic_writer(path: str | os.PathLike) -> Iterator[BinaryIO]:
@@ -37,18 +72,18 @@ def atomic_writer(path: str | os.PathLike) -> Iterator[BinaryIO]:
     permissions an ordinary new file gets; on an error nothing is left behind."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _temporary_beside(path)
     try:
         os.fchmod(fd, _FILE_MODE)
         with os.fdopen(fd, "wb") as handle:
             yield handle
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        _remove_if_there(tmp)
         raise
+    finally:
+        with _IN_FLIGHT_LOCK:
+            _IN_FLIGHT.discard(tmp)
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
@@ -81,8 +116,17 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
 
 
 def read_json(path: str | os.PathLike) -> Any:
+    """The JSON value in ``path``.
+
+    Raises:
+        DamagedFileError: the file is not valid UTF-8 JSON (naming the file).
+        OSError: it cannot be read.
+    """
     with open(path, "r", encoding="utf-8") as handle:
-        return json.load(handle)
+        try:
+            return json.load(handle)
+        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError alike
+            raise DamagedFileError(f"{os.fspath(path)} is damaged: it is not valid JSON ({exc})") from exc
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

@@ -31,11 +31,20 @@ from .config import config_from_dict, config_to_dict
 from .design import feasible_tuples, top_up_rows
 from .errors import ConfigError
 from .fileio import read_json, write_json
-from .pipeline import MANIFEST, coverage_tracker, discard_records, finish, load_records, prepare_output, write_scenes
+from .pipeline import (
+    MANIFEST,
+    coverage_tracker,
+    discard_records,
+    finish,
+    load_records,
+    output_folder,
+    write_errors,
+    write_scenes,
+)
 from .plan import design_space
 from .progress import wanted
 from .sampler import Sampler
-from .shards import RUN_KEYS, RUN_RECORD, WORK_FOLDER, data_config, record_run
+from .shards import RUN_KEYS, RUN_RECORD, WORK_FOLDER, claim_folder, data_config, record_run, remove_temporary_files
 from .splits import complete_split, held_out_tuples, split_enabled
 
 FILL_KEYS = ("n", "strategy", "strength", "design_factors", "budget")
@@ -79,7 +88,8 @@ def fill(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[int]
         "factors", "scenes_before", "scenes_added", "rounds", "rows", "before":
         {"covered", "tuples"}, "after": {...}, "missing": [...]}``.
     """
-    out = Path(cfg.out)
+    out = output_folder(cfg)
+    claim_folder(out)
     base = _base_manifest(cfg, out)
     n_before, held = int(base["n"]), base.get("split", {}).get("held_out")
     sampler = Sampler(cfg)
@@ -93,48 +103,50 @@ def fill(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[int]
 
     before = measure()
     report, n, rows, rounds = before, n_before, [], 0
-    if (out / MANIFEST).is_file():
-        write_json(out / FILL_BASE, base)  # the way back if this fill is interrupted
-    if not _resuming(cfg, out):
-        discard_records(out, n_before)  # scenes of an interrupted fill with other fill keys
-        record_run(out, cfg)
-    prepare_output(out)  # the manifest goes until the dataset is whole again
-    while report["missing"] and n - n_before < int(cfg.budget):
-        missing = {tuple(t.items()) for t in report["missing"]}
-        covered = [t for t in feasible_tuples(levels, strength, forbidden) if tuple(t.items()) not in missing]
-        rng = np.random.default_rng(np.random.SeedSequence(int(cfg.seed), spawn_key=(0xF1, rounds)))
-        planned = top_up_rows(levels, strength, rng, covered, forbidden=forbidden)
-        planned = planned[: int(cfg.budget) - (n - n_before)]
-        indices = range(n, n + len(planned))
-        round_cfg = config_from_dict({**config_to_dict(cfg), "n": indices.stop})
-        write_scenes(round_cfg, indices, dict(zip(indices, planned)), progress, on_scene)
-        for record in load_records(out, indices.stop, indices.start):  # skipped scenes have none
-            tracker.add_record(record)
-        n, rows, rounds = indices.stop, rows + planned, rounds + 1
-        previous, report = report, measure()
-        if report["covered"] == previous["covered"]:
-            break  # the last round landed nothing new: more of the same would not either
-    if split_enabled(cfg):  # the dataset's own held-out tuples (its config is cfg's)
-        if held is None:
-            held = held_out_tuples(cfg, sampler, load_records(out, n_before))
-        n = complete_split(config_from_dict({**config_to_dict(cfg), "budget": int(cfg.budget) - (n - n_before)}),
-                           n, sampler, held, progress, on_scene)
-    final = config_from_dict({**config_to_dict(cfg), "n": n})
-    design = {
-        "strategy": "fill",
-        "strength": strength,
-        "factors": factors,
-        "scenes_before": n_before,
-        "scenes_added": n - n_before,
-        "rounds": rounds,
-        "rows": rows,
-        "before": {"covered": before["covered"], "tuples": before["tuples"]},
-        "after": {"covered": report["covered"], "tuples": report["tuples"]},
-        "tuples": report["tuples"],
-        "covered": report["covered"],
-        "missing": report["missing"],
-    }
-    manifest = finish(final, design=design, held_out=held)
-    (out / FILL_BASE).unlink(missing_ok=True)
-    return manifest
+    with write_errors(out):  # every check has passed: the folder changes from here
+        if (out / MANIFEST).is_file():
+            write_json(out / FILL_BASE, base)  # the way back if this fill is interrupted
+        if not _resuming(cfg, out):
+            discard_records(out, n_before)  # scenes of an interrupted fill with other fill keys
+            record_run(out, cfg)
+        (out / MANIFEST).unlink(missing_ok=True)  # the manifest goes until the dataset is whole again
+        remove_temporary_files(out)
+        while report["missing"] and n - n_before < int(cfg.budget):
+            missing = {tuple(t.items()) for t in report["missing"]}
+            covered = [t for t in feasible_tuples(levels, strength, forbidden) if tuple(t.items()) not in missing]
+            rng = np.random.default_rng(np.random.SeedSequence(int(cfg.seed), spawn_key=(0xF1, rounds)))
+            planned = top_up_rows(levels, strength, rng, covered, forbidden=forbidden)
+            planned = planned[: int(cfg.budget) - (n - n_before)]
+            indices = range(n, n + len(planned))
+            round_cfg = config_from_dict({**config_to_dict(cfg), "n": indices.stop})
+            write_scenes(round_cfg, indices, dict(zip(indices, planned)), progress, on_scene)
+            for record in load_records(out, indices.stop, indices.start):  # skipped scenes have none
+                tracker.add_record(record)
+            n, rows, rounds = indices.stop, rows + planned, rounds + 1
+            previous, report = report, measure()
+            if report["covered"] == previous["covered"]:
+                break  # the last round landed nothing new: more of the same would not either
+        if split_enabled(cfg):  # the dataset's own held-out tuples (its config is cfg's)
+            if held is None:
+                held = held_out_tuples(cfg, sampler, load_records(out, n_before))
+            n = complete_split(config_from_dict({**config_to_dict(cfg), "budget": int(cfg.budget) - (n - n_before)}),
+                               n, sampler, held, progress, on_scene)
+        final = config_from_dict({**config_to_dict(cfg), "n": n})
+        design = {
+            "strategy": "fill",
+            "strength": strength,
+            "factors": factors,
+            "scenes_before": n_before,
+            "scenes_added": n - n_before,
+            "rounds": rounds,
+            "rows": rows,
+            "before": {"covered": before["covered"], "tuples": before["tuples"]},
+            "after": {"covered": report["covered"], "tuples": report["tuples"]},
+            "tuples": report["tuples"],
+            "covered": report["covered"],
+            "missing": report["missing"],
+        }
+        manifest = finish(final, design=design, held_out=held)
+        (out / FILL_BASE).unlink(missing_ok=True)
+        return manifest
 

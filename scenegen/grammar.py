@@ -27,6 +27,12 @@ scene may have (``placement.objects``):
 * in *count* mode, coefficient n is the number of distinct discrete layouts with n
   objects: structure (rule alternatives, repeat counts), relations, and per object its
   category, entry, part style, pose level and material.
+
+Its cost is bounded before anything is expanded: a repeat count is at most
+:data:`MAX_REPEAT` and only counts up to the scene's most objects are expanded (each
+repetition is at least one object), and ``max_depth`` is at most :data:`MAX_DEPTH`, so
+the table has at most (items x depth x 2 x contexts) polynomials of at most
+``MAX_OBJECTS + 1`` terms, each built with at most ``MAX_OBJECTS`` convolutions.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .config import ProductionConfig
+from .config import MAX_OBJECTS, ProductionConfig
 from .errors import ConfigError, choices
 from .factors import pose_levels
 
@@ -45,6 +51,12 @@ RELATIONS = ("on", "left-of", "right-of", "in-front-of", "behind", "near", "came
 SCENE_RELATIONS = {"left-of": (0.0, 1.0), "right-of": (0.0, -1.0), "in-front-of": (1.0, 0.0), "behind": (-1.0, 0.0)}
 ARRANGEMENTS = ("free", "row", "cluster")
 ANY = "any"
+MAX_REPEAT = MAX_OBJECTS  # a repeat count above it can never fit in a scene
+# The dynamic programme and the sampler recurse about three Python frames per level of
+# depth, so 64 levels stay far below Python's recursion limit (1000) wherever they are
+# called from; a scene has at most MAX_OBJECTS objects, so deeper nesting could only add
+# levels that produce no object.
+MAX_DEPTH = 64
 
 
 # -- compiled items -----------------------------------------------------------------
@@ -221,8 +233,11 @@ class Grammar:
         self.near = float(g.near)
         self.count_range = (int(cfg.placement.objects[0]), int(cfg.placement.objects[1]))
         self._size = self.count_range[1] + 1
-        if self.max_depth < 1:
-            raise ConfigError(f"grammar.max_depth must be >= 1, got {self.max_depth}")
+        if not 1 <= self.max_depth <= MAX_DEPTH:
+            raise ConfigError(
+                f"grammar.max_depth must be between 1 and {MAX_DEPTH}, got {self.max_depth} (a scene "
+                f"has at most {MAX_OBJECTS} objects, so deeper rules could only nest without adding any)"
+            )
         if not 0.0 <= self.out_of_context <= 1.0:
             raise ConfigError(f"grammar.out_of_context must be in [0, 1], got {self.out_of_context}")
         if not self.near >= 0:
@@ -245,6 +260,7 @@ class Grammar:
         self._check_termination()
         self._variety = self._object_variety()
         self._polys: Dict[tuple, list] = {}
+        self._powers: Dict[tuple, List[list]] = {}  # see _repeat_terms
         self._check_supports()
         self._check_counts()
 
@@ -350,17 +366,10 @@ class Grammar:
                     self._item(alt.other, f"{akey}.other", rule_names),
                 )
             else:
-                count = list(alt.count)
-                if len(count) != 2 or not 1 <= count[0] <= count[1]:
-                    # every item yields at least one object, so every group has a head
-                    # object that relations and rows can be placed against
-                    raise ConfigError(
-                        f"{akey}.count must be [min, max] with 1 <= min <= max, got {count} "
-                        f"(for an optional group, give the rule one alternative with it and one without)"
-                    )
+                count = _repeat_count(alt.count, f"{akey}.count")
                 if alt.arrange not in ARRANGEMENTS:
                     raise ConfigError(f"{akey}.arrange is {alt.arrange!r}; valid: {choices(ARRANGEMENTS)}")
-                item = RepeatItem(self._item(alt.repeat, f"{akey}.repeat", rule_names), int(count[0]), int(count[1]), str(alt.arrange))
+                item = RepeatItem(self._item(alt.repeat, f"{akey}.repeat", rule_names), *count, str(alt.arrange))
             default, per_context = self._weight(alt.weight, f"{akey}.weight")
             compiled.append(Alternative(item, default, per_context))
         return tuple(compiled)
@@ -438,7 +447,8 @@ class Grammar:
 
         ``mode`` is ``"p"`` (probabilities) or ``"count"`` (numbers of distinct layouts).
         """
-        key = (id(item), depth, support, context, mode, self._size)
+        # every reference to a rule shares its polynomials
+        key = (item.name if isinstance(item, RuleRef) else id(item), depth, support, context, mode, self._size)
         found = self._polys.get(key)
         if found is not None:
             return found
@@ -474,23 +484,33 @@ class Grammar:
                 result = _scale(result, len(item.relations))
         else:
             result = [0.0] * size if mode == "p" else list(zero)
-            for k in range(item.low, item.high + 1):
-                term = self._repeat_poly(item, k, depth, support, context, mode)
-                result = _add(result, _scale(term, 1.0 / (item.high - item.low + 1)) if mode == "p" else term)
+            share = 1.0 / (item.high - item.low + 1)  # each count of the whole range, not only those that fit
+            for k, term in enumerate(self._repeat_powers(item, depth, support, context, mode)):
+                if k >= item.low:
+                    result = _add(result, _scale(term, share) if mode == "p" else term)
         self._polys[key] = result
         return result
 
-    def _repeat_poly(self, item: RepeatItem, k: int, depth, support, context, mode) -> list:
-        """Polynomial of exactly ``k`` repetitions (the first with the head flag)."""
-        size = self._size
-        if k == 0:
-            unit = [0] * size
-            unit[0] = 1.0 if mode == "p" else 1
-            return unit
-        result = self.poly(item.item, depth, support, context, mode)
-        for _ in range(k - 1):
-            result = _convolve(result, self.poly(item.item, depth, False, context, mode), size)
-        return result
+    def _repeat_powers(self, item: RepeatItem, depth: int, support: bool, context: str, mode: str) -> Iterator[list]:
+        """Polynomials of exactly k = 0, 1, 2, ... repetitions of ``item`` (the first with
+        the head flag), each from the previous by one convolution, up to ``item.high`` or
+        the scene's most objects if fewer (a repetition is at least one object, so more
+        contribute nothing)."""
+        term = [0] * self._size
+        term[0] = 1.0 if mode == "p" else 1
+        yield term
+        for k in range(1, min(item.high, self._size - 1) + 1):
+            unit = self.poly(item.item, depth, support and k == 1, context, mode)
+            term = unit if k == 1 else _convolve(term, unit, self._size)
+            yield term
+
+    def _repeat_terms(self, item: RepeatItem, depth: int, support: bool, context: str) -> List[list]:
+        """``_repeat_powers`` in probability mode as a list, memoised (for sampling)."""
+        key = (id(item), depth, support, context, self._size)
+        found = self._powers.get(key)
+        if found is None:
+            found = self._powers[key] = list(self._repeat_powers(item, depth, support, context, "p"))
+        return found
 
     def count_polynomial(self, context: str) -> list:
         """Numbers of distinct layouts (ints) per object count in ``context``."""
@@ -521,15 +541,15 @@ class Grammar:
                 )
 
     def _possible_counts(self, context: str) -> str:
-        """A description of the object counts the grammar can yield (up to 64)."""
-        saved, self._size = self._size, 65  # polynomials are memoised per size
+        """A description of the object counts the grammar can yield (up to MAX_OBJECTS)."""
+        saved, self._size = self._size, MAX_OBJECTS + 1  # polynomials are memoised per size
         try:
-            p = self.poly(self._start_ref, self.max_depth, False, context, "count")
+            p = self.poly(self._start_ref, self.max_depth, False, context, "p")
         finally:
             self._size = saved
-        counts = [n for n, v in enumerate(p) if v]
+        counts = [n for n, v in enumerate(p) if v > 0]
         if not counts:
-            return "no objects at all"
+            return f"no object count up to {MAX_OBJECTS}"
         return f"counts {counts[:8]}{' ...' if len(counts) > 8 else ''}"
 
     # -- supports -------------------------------------------------------------------
@@ -651,14 +671,15 @@ class Grammar:
                 self._sample(item.anchor, depth, anchor_support, context, k, rng),
                 self._sample(item.other, depth, False, context, n - k, rng),
             )
-        counts = list(range(item.low, item.high + 1))
-        weights = np.array([self._repeat_poly(item, k, depth, support, context, "p")[n] for k in counts])
+        powers, rest_powers = (self._repeat_terms(item, depth, flag, context) for flag in (support, False))
+        counts = range(item.low, len(powers))
+        weights = np.array([powers[k][n] for k in counts])
         k = counts[int(rng.choice(len(counts), p=weights / weights.sum()))]
         children, left = [], n
         for j in range(k):
             head_flag = support and j == 0
             first = self.poly(item.item, depth, head_flag, context, "p")
-            rest = self._repeat_poly(item, k - j - 1, depth, False, context, "p")
+            rest = rest_powers[k - j - 1]
             weights = np.array([first[m] * rest[left - m] for m in range(left + 1)])
             m = int(rng.choice(left + 1, p=weights / weights.sum()))
             children.append(self._sample(item.item, depth, head_flag, context, m, rng))
@@ -679,6 +700,29 @@ class Grammar:
         """Whether ``node`` may take ``category`` in ``context``."""
         inside, _, outside = self.category_options(node.categories, context, node.support_head)
         return category in inside or category in outside
+
+
+def _repeat_count(value, key: str) -> Tuple[int, int]:
+    """A repeat's ``count`` as (min, max): 1 <= min <= max <= :data:`MAX_REPEAT`.
+
+    Raises:
+        ConfigError: naming ``key`` and the valid range.
+    """
+    count = list(value)
+    if len(count) != 2 or not 1 <= count[0] <= count[1]:
+        # every item yields at least one object, so every group has a head object that
+        # relations and rows can be placed against
+        raise ConfigError(
+            f"{key} must be [min, max] with 1 <= min <= max, got {count} "
+            f"(for an optional group, give the rule one alternative with it and one without)"
+        )
+    if count[1] > MAX_REPEAT:
+        raise ConfigError(
+            f"{key} is {count}, but a scene has at most {MAX_OBJECTS} objects (placement.objects) and "
+            f"each repetition is at least one, so at most {MAX_REPEAT} repetitions can appear; "
+            f"valid: 1 <= min <= max <= {MAX_REPEAT}"
+        )
+    return int(count[0]), int(count[1])
 
 
 def _production(raw) -> ProductionConfig:

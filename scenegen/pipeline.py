@@ -14,11 +14,12 @@ exists only for a complete dataset.
 
 from __future__ import annotations
 
+import bisect
 import itertools
-import os
-import weakref
+import json
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, Optional, Sequence
+from typing import Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
 from omegaconf import OmegaConf
 
@@ -31,7 +32,8 @@ from .factors import COVERAGE_COMBINATION
 from .fileio import sha256_file, write_json
 from .formats.coco import build_coco, write_coco_splits
 from .executors import run_chunks
-from .formats.files import read_record, record_indices, record_path
+from .formats._dataset import MANIFEST
+from .formats.files import record_indices, record_path
 from .labels import KEYPOINT_NAMES, KEYPOINT_SKELETON
 from .plan import coverage_universe
 from .splits import SPLIT_NAMES, SPLITS_FILE, complete_split, held_out_tuples, split_enabled, split_summary
@@ -40,13 +42,15 @@ from .progress import progress_bar, wanted
 from .shards import (
     RUN_RECORD,
     check_run,
+    claim_folder,
     completed,
     cover,
     data_config,
-    forget_run,
     marker_path,
     missing_scenes,
+    read_scene_record,
     read_skips,
+    record_run,
     remove_temporary_files,
     scene_files,
     selected_shards,
@@ -55,32 +59,51 @@ from .shards import (
     write_marker,
 )
 
-MANIFEST = "manifest.json"
 COCO = "coco.json"
 COVERAGE = "coverage.json"
 
 
-def prepare_output(out: Path, keep_manifest: bool = False) -> None:
-    """Make sure ``out`` is a folder (created if missing) that can be written, and,
-    unless ``keep_manifest``, remove its manifest: a manifest marks a complete dataset
-    and must not survive a rewrite in progress.
+def output_folder(cfg) -> Path:
+    """``cfg.out`` as a path.
 
     Raises:
-        ConfigError: ``out`` is an existing file.
-        ScenegenError: ``out`` cannot be created or written.
+        ConfigError: ``out`` is empty (which would write into the working directory) or
+            names an existing file.
     """
+    if not str(cfg.out).strip():
+        raise ConfigError("out is empty: give the dataset folder, e.g. out=scenegen_out (a folder that does not "
+                          "exist yet is created)")
+    out = Path(cfg.out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"out={str(out)!r} is a file, not a folder: give the dataset folder's path (a folder that "
                           f"does not exist yet is created)")
+    return out
+
+
+def open_folder(out: Path) -> None:
+    """Create ``out`` if it is missing.
+
+    Raises:
+        ScenegenError: it cannot be created.
+    """
     try:
         out.mkdir(parents=True, exist_ok=True)
-        probe = out / f".scenegen-write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
     except OSError as exc:
         raise ScenegenError(f"output folder {str(out)!r} (key 'out') is not writable: {exc.strerror or exc}") from exc
-    if not keep_manifest:
-        (out / MANIFEST).unlink(missing_ok=True)
+
+
+@contextmanager
+def write_errors(out: Path, before: str = "the scenes already written are kept"):
+    """Turn an OSError of the block (a full disk, a folder made read-only meanwhile) into
+    a ScenegenError that names the file and says that the same command resumes."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno is None:  # not the file system's (a TimeoutError of an executor): as it is
+            raise
+        raise ScenegenError(f"could not write into {str(out)!r}: {exc.strerror or exc}"
+                            f"{f' ({exc.filename})' if exc.filename else ''}; {before}: free space or fix the "
+                            f"folder, then run the same command again to resume") from exc
 
 
 def generate(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[int], None]] = None,
@@ -112,11 +135,12 @@ def generate(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[
         return fill(cfg, progress, on_scene)
     cfg, plan = _with_plan(cfg)
     progress = wanted(cfg, progress)
-    _open_run(cfg)
-    write_shards(cfg, selected_shards(cfg), plan, progress, on_scene, stats)
-    if int(cfg.shard) >= 0:
-        return None
-    return _complete(cfg, plan, progress, on_scene)
+    out = _open_run(cfg)
+    with write_errors(out):
+        write_shards(cfg, selected_shards(cfg), plan, progress, on_scene, stats)
+        if int(cfg.shard) >= 0:
+            return None
+        return _complete(cfg, plan, progress, on_scene)
 
 
 def finish_dataset(cfg, progress: Optional[bool] = None) -> dict:
@@ -129,17 +153,18 @@ def finish_dataset(cfg, progress: Optional[bool] = None) -> dict:
         ScenegenError: some shards are not complete (naming them).
     """
     cfg, plan = _with_plan(cfg)
-    out = Path(cfg.out)
+    out = output_folder(cfg)
     if not (out / RUN_RECORD).is_file():
-        raise ScenegenError(f"{str(out)!r} holds no scenes of a scenegen run; run 'scenegen generate' first")
+        raise ConfigError(f"{str(out)!r} holds no scenes of a scenegen run; run 'scenegen generate' first")
     progress = wanted(cfg, progress)
-    _open_run(cfg)
     done = completed(out)
     missing = [f"{i} (scenes {r.start}-{r.stop - 1})" for i, r in enumerate(shard_ranges(cfg)) if r and r not in done]
     if missing:
         raise ScenegenError(f"{len(missing)} of {len(shard_ranges(cfg))} shards are not complete: "
                             f"{', '.join(missing[:10])}; run 'scenegen generate shard=I' for each")
-    return _complete(cfg, plan, progress, None)
+    _open_run(cfg)
+    with write_errors(out, "the shards are kept"):
+        return _complete(cfg, plan, progress, None)
 
 
 def _with_plan(cfg):
@@ -153,20 +178,35 @@ def _with_plan(cfg):
     return config_from_dict({**config_to_dict(cfg), "n": len(plan)}), plan
 
 
-def _open_run(cfg) -> None:
-    """Prepare ``cfg.out`` for writing scenes of ``cfg``: writable, no manifest, the
-    same config as the scenes already there (else ConfigError), no temporary files of
-    an interrupted write. Scenes without a run record (a folder written before run
-    records existed) are written again."""
-    out = Path(cfg.out)
-    prepare_output(out, keep_manifest=True)
-    trusted = (out / RUN_RECORD).is_file()
-    if not trusted:
-        forget_run(out)
-        discard_records(out)
-    check_run(out, cfg)  # before the manifest goes: a refused run leaves a dataset whole
-    prepare_output(out)
-    remove_temporary_files(out)
+def _open_run(cfg) -> Path:
+    """Check that ``cfg.out`` may take the scenes of ``cfg``, then prepare it; returns
+    the folder.
+
+    Every check comes before any change: the config's directive and held-out tuples,
+    the folder (new, empty, or a scenegen dataset of the same config or of a smaller
+    ``n``; anything else is refused, so scenegen never deletes or overwrites files it did
+    not write). Then the run record is written (or rewritten, for a larger ``n``), the
+    manifest removed (it marks a complete dataset) and the temporary files of an
+    interrupted write deleted (scenegen's own, in its own folders).
+
+    Raises:
+        ConfigError: an infeasible directive or held-out tuple; a folder that is not
+            scenegen's, or holds scenes of another config.
+        ScenegenError: the folder cannot be created or written.
+    """
+    out = output_folder(cfg)
+    sampler = Sampler(cfg)  # refuses an infeasible directive
+    if cfg.split.held_out:
+        held_out_tuples(cfg, sampler)  # refuses an infeasible declared tuple
+    claim_folder(out)
+    changed = check_run(out, cfg)  # before the manifest goes: a refused run leaves a dataset whole
+    open_folder(out)
+    with write_errors(out, "nothing was changed"):
+        if changed:
+            record_run(out, cfg)
+        (out / MANIFEST).unlink(missing_ok=True)
+        remove_temporary_files(out)
+    return out
 
 
 def _complete(cfg, plan: Mapping[int, dict], progress: bool, on_scene) -> dict:
@@ -191,44 +231,65 @@ def write_shards(cfg, shards: Sequence[range], plan: Mapping[int, dict], progres
                  on_scene: Optional[Callable[[int], None]] = None, stats: Optional[dict] = None) -> None:
     """Write the scenes of ``shards`` that are not written yet, on ``cfg``'s executor,
     with a progress bar; record each shard's completion (last) once all its scenes
-    are written."""
+    are written.
+
+    Shards are looked at one by one as the executor asks for work, so the first scene
+    starts after work proportional to one shard, not to ``n``, and memory stays flat.
+    """
     out = Path(cfg.out)
     done = completed(out)
-    todo = [shard for shard in shards if shard not in done and len(shard)]
-    pending = {shard: missing_scenes(out, shard) for shard in todo}
-    total = sum(len(v) for v in pending.values())
+    total = sum(len(shard) for shard in shards if shard not in done)  # those already there count as found
     workers = max(1, int(cfg.workers))
     inline = workers == 1 and cfg.executor == "local"
     # a chunk ends with a flush (every scene on disk) that stalls the worker's overlap of
     # rendering and writing: one process needs no spreading, so its chunks are longer
     size = INLINE_CHUNK_SCENES if inline else max(1, min(CHUNK_SCENES, -(-total // (4 * workers))))
-    chunks = [
-        [(index, plan.get(index)) for index in scenes[at:at + size]]
-        for scenes in pending.values()
-        for at in range(0, len(scenes), size)
-    ]
     sampler = Sampler(cfg)
-    left = {shard: len(scenes) for shard, scenes in pending.items()}
-    shard_of = {index: shard for shard, scenes in pending.items() for index in scenes}
-    for shard in [shard for shard, count in left.items() if count == 0]:
+    left: dict = {}  # shard -> its scenes not written yet, once the shard is looked at
+    looked: list = []  # the shards looked at, ascending
+
+    def complete(shard: range) -> None:
         write_marker(out, shard, coverage_tracker(cfg, (), sampler))
-    try:
-        with progress_bar(total, progress) as bar:
-            for result in run_chunks(cfg, chunks) if chunks else ():
-                bar.update(len(result.indices))
-                if stats is not None:
-                    stats.setdefault("workers", {})[result.pid] = {"rss_mib": result.rss_mib, "peak_mib": result.peak_mib}
-                for index in result.indices:
-                    if on_scene is not None:
-                        on_scene(index)
-                    shard = shard_of[index]
-                    left[shard] -= 1
-                    if left[shard] == 0:
-                        write_marker(out, shard, coverage_tracker(cfg, (), sampler))
-    except OSError as exc:
-        raise ScenegenError(f"could not write into {str(out)!r}: {exc.strerror or exc}"
-                            f"{f' ({exc.filename})' if exc.filename else ''}; the scenes already written are kept: "
-                            f"free space or fix the folder, then run the same command again to resume") from exc
+
+    def chunks(bar) -> Iterator[list]:
+        for shard in shards:
+            if shard in done or not len(shard):
+                continue
+            missing = missing_scenes(out, shard)
+            bar.update(len(shard) - len(missing))
+            looked.append(shard)
+            left[shard] = len(missing)
+            if not missing:
+                complete(shard)
+            for at in range(0, len(missing), size):
+                yield [(index, plan.get(index)) for index in missing[at:at + size]]
+
+    starts = _Starts(looked)
+    with progress_bar(total, progress) as bar:
+        for result in run_chunks(cfg, chunks(bar), -(-total // size)) if total else ():
+            bar.update(len(result.indices))
+            if stats is not None:
+                stats.setdefault("workers", {})[result.pid] = {"rss_mib": result.rss_mib, "peak_mib": result.peak_mib}
+            for index in result.indices:
+                if on_scene is not None:
+                    on_scene(index)
+                shard = looked[bisect.bisect_right(starts, index) - 1]
+                left[shard] -= 1
+                if left[shard] == 0:
+                    complete(shard)
+
+
+class _Starts(Sequence):
+    """The start indices of a growing list of ranges, as a sequence for ``bisect``."""
+
+    def __init__(self, ranges: list):
+        self.ranges = ranges
+
+    def __len__(self) -> int:
+        return len(self.ranges)
+
+    def __getitem__(self, i: int) -> int:
+        return self.ranges[i].start
 
 
 CHUNK_SCENES = 8  # most scenes per task: small enough to spread over workers
@@ -264,20 +325,25 @@ def load_records(root: str | Path, n: int, start: int = 0) -> list[dict]:
             f"dataset {str(root)!r} is incomplete: {len(missing)} of {n} scene records are missing "
             f"(first: {record_path(root, missing[0])})"
         )
-    return [read_record(root, i) for i in indices]
+    return [read_scene_record(root, i) for i in indices]
 
 
-_UNIVERSES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # sampler -> its coverage universe
+_UNIVERSES: dict = {}  # (grammar, factors and appearance levels) -> the coverage universe
 
 
 def coverage_tracker(cfg, records: Iterable[dict] = (), sampler=None) -> CoverageTracker:
     """A tracker over the config's coverage universe (``cfg.factors``), fed with
-    ``records``. ``sampler`` (of ``cfg``) is built when not given; the universe of a
-    given sampler is found once."""
+    ``records``. ``sampler`` (of ``cfg``) is built when not given. The universe is found
+    once per process for a grammar (memoised on its config's content, so its identity
+    stands for that content) and the keys that add to it: the factors and the names of
+    the appearance levels."""
     sampler = sampler or Sampler(cfg)
-    universe = _UNIVERSES.get(sampler)
+    key = (id(sampler.grammar), json.dumps({name: OmegaConf.to_container(cfg[name], resolve=True)
+                                            for name in ("factors", "materials", "colors", "textures")},
+                                           sort_keys=True))
+    universe = _UNIVERSES.get(key)
     if universe is None:
-        universe = _UNIVERSES[sampler] = coverage_universe(cfg, sampler)
+        universe = _UNIVERSES[key] = coverage_universe(cfg, sampler)
     levels, forbidden = universe
     combination = [f for f in COVERAGE_COMBINATION if f in levels] or list(levels)[:3]
     tracker = CoverageTracker(levels, combination=combination, forbidden=forbidden)

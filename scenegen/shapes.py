@@ -18,14 +18,16 @@ no longer exact).
 
 from __future__ import annotations
 
+import json
 import math
+import struct
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import trimesh
 
-from .config import PRIMITIVE_SHAPES
+from .config import MAX_MESH_FACES, PRIMITIVE_SHAPES
 from .errors import ConfigError, MeshError, choices
 
 SECTIONS = 32  # segments around round shapes; enough at 256-512 px
@@ -34,6 +36,11 @@ DEGENERATE_REL_EDGE = 1e-6  # a face is degenerate below (1e-6 * mesh size)^2 of
 # mesh files: faces meeting at more than this are shaded apart (the shipped meshes' round
 # parts turn by at most 22.5 degrees a face, their designed creases by 37 or more)
 CREASE_ANGLE_DEG = 30.0
+MESH_FORMATS = ("glb", "gltf", "obj", "off", "ply", "stl")  # what trimesh reads without extras
+# metres: a vertex farther from the origin is a unit or export error, and would make every
+# face of an object-sized mesh degenerate at float64 precision
+MAX_COORDINATE = 1e6
+_CHUNK = 1 << 20  # bytes read at a time when counting the lines of a text mesh file
 
 _PARAMS = {
     "box": ("x", "y", "z"),
@@ -284,9 +291,10 @@ def compose_parts(parts) -> list[tuple[str, trimesh.Trimesh]]:
 def validate_mesh(mesh, source: str) -> None:
     """Check that ``mesh`` is usable for rendering.
 
-    Checks: a ``Trimesh`` with at least one vertex and one face; finite vertices;
-    face indices within ``[0, V)``; no degenerate (near zero-area) triangles, where
-    "near zero" is ``(DEGENERATE_REL_EDGE * largest bbox extent)^2``.
+    Checks: a ``Trimesh`` with at least one vertex and one face; finite vertices, none
+    farther than :data:`MAX_COORDINATE` metres from the origin; face indices within
+    ``[0, V)``; no degenerate (near zero-area) triangles, where "near zero" is
+    ``(DEGENERATE_REL_EDGE * largest bbox extent)^2``.
 
     Raises:
         MeshError: naming ``source`` (a file path or description) and what is wrong.
@@ -306,6 +314,13 @@ def validate_mesh(mesh, source: str) -> None:
             f"{source}: {int(bad.sum())} vertices are not finite "
             f"(first: vertex {int(np.argmax(bad))})"
         )
+    far = np.abs(vertices).max(axis=1) > MAX_COORDINATE
+    if far.any():
+        raise MeshError(
+            f"{source}: {int(far.sum())} vertices lie more than {MAX_COORDINATE:g} from the origin "
+            f"(largest coordinate {float(np.abs(vertices).max()):.3g}, first: vertex "
+            f"{int(np.argmax(far))}); mesh files are in metres: rescale or fix it"
+        )
     if faces.min() < 0 or faces.max() >= len(vertices):
         raise MeshError(
             f"{source}: face indices out of range [0, {len(vertices)}): "
@@ -324,30 +339,161 @@ def validate_mesh(mesh, source: str) -> None:
         )
 
 
-def load_mesh_file(path) -> trimesh.Trimesh:
+def load_mesh_file(path, max_faces: int = MAX_MESH_FACES) -> trimesh.Trimesh:
     """Load a mesh file (any format trimesh reads) as one triangle mesh and validate it.
 
     A file holding a scene of several geometries is concatenated into one mesh.
     Vertices are in the file's units (expected metres; they are normalised later).
+    The file's size is checked against ``max_faces`` before it is read where its format
+    tells (see :func:`declared_size`), and exactly once it is read.
 
     Raises:
-        MeshError: the file is missing, unreadable, empty, non-finite, has face
-            indices out of range or degenerate faces; the message names the file.
+        MeshError: the file is missing, unreadable, empty, has more than ``max_faces``
+            triangles (or more than 3 x ``max_faces`` vertices), is non-finite or too
+            large in extent, has face indices out of range or degenerate faces; the
+            message names the file.
     """
     path = Path(path)
+    source = f"mesh file {str(path)!r}"
     if not path.is_file():
-        raise MeshError(f"mesh file {str(path)!r} does not exist (or is not a file)")
+        raise MeshError(f"{source} does not exist (or is not a file)")
     if path.stat().st_size == 0:
-        raise MeshError(f"mesh file {str(path)!r} is empty (0 bytes)")
+        raise MeshError(f"{source} is empty (0 bytes)")
+    _check_mesh_size(source, *declared_size(path), max_faces)
     try:
         # process=False: keep the file's data as is, so validation sees what is there
         mesh = trimesh.load(str(path), force="mesh", process=False)
     except Exception as exc:  # trimesh raises many unrelated types on bad input
-        raise MeshError(
-            f"mesh file {str(path)!r} could not be read: {type(exc).__name__}: {exc}"
-        ) from None
-    validate_mesh(mesh, f"mesh file {str(path)!r}")
+        raise MeshError(f"{source} could not be read as a mesh ({_read_failure(path, exc)}); "
+                        f"scenegen reads {', '.join('.' + f for f in MESH_FORMATS)}") from None
+    if isinstance(mesh, trimesh.Trimesh):
+        _check_mesh_size(source, len(mesh.vertices), len(mesh.faces), max_faces)
+    validate_mesh(mesh, source)
     return mesh
+
+
+def _read_failure(path: Path, exc: Exception) -> str:
+    """Why trimesh could not read ``path``, in a few words."""
+    if isinstance(exc, UnicodeError) or getattr(exc, "name", None) == "charset_normalizer":
+        # trimesh decodes text formats as UTF-8, then guesses with an optional package
+        return f"it is not UTF-8 text, as a {path.suffix or 'text'} mesh file must be"
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+
+
+def _check_mesh_size(source: str, vertices: int | None, faces: int | None, max_faces: int) -> None:
+    """Refuse a mesh of more than ``max_faces`` triangles, or of more than 3 x
+    ``max_faces`` vertices (more than any mesh within the budget can use); ``None``:
+    not known.
+
+    Raises:
+        MeshError: naming ``source``, the count and the key ``meshes.max_faces``.
+    """
+    for count, what, limit in ((faces, "triangles", max_faces), (vertices, "vertices", 3 * max_faces)):
+        if count is not None and count > limit:
+            raise MeshError(
+                f"{source} has at least {count:,} {what}, more than the {limit:,} that "
+                f"meshes.max_faces={max_faces:,} allows; simplify the mesh (decimate it) or "
+                f"raise meshes.max_faces"
+            )
+
+
+def declared_size(path: Path) -> tuple[int | None, int | None]:
+    """(vertices, triangles) a mesh file holds at least, read without building the mesh:
+    the headers of PLY, OFF and binary STL, the vertex and face lines of OBJ and ASCII
+    STL (streamed), the accessors of glTF and GLB. ``None`` where the format or a
+    malformed file does not tell (trimesh's own reading then reports what is wrong).
+    Polygons count as one triangle each, so the triangles may be more."""
+    reader = _SIZE_READERS.get(path.suffix.lower().lstrip("."))
+    try:
+        return reader(path) if reader else (None, None)
+    except (OSError, ValueError, LookupError, TypeError, AttributeError, struct.error):
+        return None, None
+
+
+def _ply_size(path: Path) -> tuple[int | None, int | None]:
+    """The vertex and face counts a PLY header declares."""
+    with open(path, "rb") as file:
+        header = file.read(_CHUNK)
+    end = header.find(b"end_header")
+    if not header.startswith(b"ply") or end < 0:
+        return None, None
+    counts = {}
+    for line in header[:end].splitlines():
+        words = line.split()
+        if len(words) == 3 and words[0] == b"element":
+            counts[words[1]] = int(words[2])
+    return counts.get(b"vertex"), counts.get(b"face")
+
+
+def _off_size(path: Path) -> tuple[int | None, int | None]:
+    """The vertex and face counts after an OFF file's keyword."""
+    with open(path, "rb") as file:
+        head = file.read(_CHUNK)
+    words = [word for line in head.splitlines() for word in line.split(b"#")[0].split()]
+    if not words or not words[0].endswith(b"OFF"):
+        return None, None
+    return int(words[1]), int(words[2])
+
+
+def _stl_size(path: Path) -> tuple[int | None, int | None]:
+    """A binary STL's face count (when the file's size matches it), else an ASCII
+    STL's facets; every facet has its own three vertices."""
+    with open(path, "rb") as file:
+        head = file.read(84)
+    if len(head) == 84:
+        (faces,) = struct.unpack("<I", head[80:])
+        if 84 + 50 * faces == path.stat().st_size:
+            return 3 * faces, faces
+    if not head.lstrip().startswith(b"solid"):
+        return None, None
+    (faces,) = _count_tokens(path, (b"endfacet",))
+    return 3 * faces, faces
+
+
+def _obj_size(path: Path) -> tuple[int | None, int | None]:
+    """An OBJ file's vertex and face lines."""
+    vertices, faces = _count_tokens(path, (b"\nv ", b"\nf "))
+    return vertices, faces
+
+
+def _gltf_size(path: Path) -> tuple[int | None, int | None]:
+    """Vertices and triangles of the triangle primitives of a glTF (JSON) or GLB file's
+    meshes, from its accessors (a mesh used by several nodes counts once)."""
+    with open(path, "rb") as file:
+        if path.suffix.lower() == ".glb":  # header, then the JSON chunk: length, type
+            magic, _, _, length, kind = struct.unpack("<4sIIII", file.read(20))
+            if magic != b"glTF" or kind != 0x4E4F534A:
+                return None, None
+            document = json.loads(file.read(length))
+        else:
+            document = json.load(file)
+    accessors, vertices, faces = document.get("accessors", []), 0, 0
+    for mesh in document.get("meshes", []):
+        for prim in mesh.get("primitives", []):
+            count = accessors[prim["attributes"]["POSITION"]]["count"]
+            vertices += count
+            if prim.get("mode", 4) == 4:  # triangles
+                indices = prim.get("indices")
+                faces += (count if indices is None else accessors[indices]["count"]) // 3
+    return vertices, faces
+
+
+def _count_tokens(path: Path, tokens: tuple[bytes, ...]) -> list[int]:
+    """How often each of ``tokens`` occurs in the file (read in chunks: bounded memory),
+    the file's start counting as a line start."""
+    counts, tail = [0] * len(tokens), b"\n"
+    with open(path, "rb") as file:
+        while chunk := file.read(_CHUNK):
+            for i, token in enumerate(tokens):
+                # the tail is shorter than the token: an occurrence is counted once
+                counts[i] += (tail[len(tail) - len(token) + 1:] + chunk).count(token)
+            tail = (tail + chunk)[-max(map(len, tokens)):]
+    return counts
+
+
+_SIZE_READERS = {"ply": _ply_size, "off": _off_size, "stl": _stl_size, "obj": _obj_size,
+                 "gltf": _gltf_size, "glb": _gltf_size}
 
 
 def split_creases(mesh: trimesh.Trimesh) -> trimesh.Trimesh:

@@ -26,22 +26,29 @@ manifest does not list it, so the dataset is the same however it was split into 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from omegaconf import OmegaConf
 
 from .config import shard_count
 from .coverage import CoverageTracker
-from .errors import ConfigError, PlacementError
+from .errors import ConfigError, DamagedFileError, PlacementError, ScenegenError
 from .fileio import read_json, sha256_file, write_json
-from .formats.files import RECORD_FOLDER, read_record, record_path, scene_stem
+from .formats.files import LAYER_FOLDERS, RECORD_FOLDER, read_record, record_path, scene_stem
 
 WORK_FOLDER = ".scenegen"  # the record of the work, beside the data (like .git)
 SHARD_FOLDER = f"{WORK_FOLDER}/shards"
 RUN_RECORD = f"{WORK_FOLDER}/run.json"
 SKIP_FOLDER = f"{WORK_FOLDER}/skipped"
-RUN_KEYS = ("out", "workers", "progress", "shard", "num_shards", "executor", "dask", "probe")  # keys that do not change the data
+# the folders of a dataset that scenegen writes: its layers, records, exports and work
+# records (the work folder and the BOP export nest folders of their own)
+DATASET_FOLDERS = (*LAYER_FOLDERS.values(), RECORD_FOLDER, "shards")
+DEEP_FOLDERS = (WORK_FOLDER, "bop")
+TEMPORARY_NAME = re.compile(r"\..+\.[A-Za-z0-9_]{8}\.tmp")  # tempfile.mkstemp's 8 random characters
+# keys that do not change the data (meshes: a budget that accepts or refuses a file, never changes a scene)
+RUN_KEYS = ("out", "workers", "progress", "shard", "num_shards", "executor", "dask", "probe", "meshes")
 
 
 def data_config(cfg) -> dict:
@@ -52,15 +59,37 @@ def data_config(cfg) -> dict:
     return data
 
 
-def shard_ranges(cfg) -> List[range]:
+class ShardRanges(Sequence):
+    """The shards of scenes ``0..n-1``: ``count`` contiguous ranges whose sizes differ by
+    at most one (empty when n < count), computed on demand, so that a dataset of 10^8
+    scenes costs no memory per shard."""
+
+    def __init__(self, n: int, count: int):
+        self.n, self.count = int(n), int(count)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self.count))]
+        if not -self.count <= i < self.count:
+            raise IndexError(f"shard {i} of {self.count}")
+        i %= self.count
+        return range(self.n * i // self.count, self.n * (i + 1) // self.count)
+
+    def of(self, index: int) -> int:
+        """The shard holding scene ``index`` (0 <= index < n)."""
+        return ((index + 1) * self.count - 1) // self.n
+
+
+def shard_ranges(cfg) -> ShardRanges:
     """The shards of scenes ``0..cfg.n-1``: :func:`scenegen.config.shard_count`
     contiguous ranges whose sizes differ by at most one (empty when n < num_shards)."""
-    n, k = int(cfg.n), shard_count(cfg)
-    bounds = [n * i // k for i in range(k + 1)]
-    return [range(a, b) for a, b in zip(bounds, bounds[1:])]
+    return ShardRanges(int(cfg.n), shard_count(cfg))
 
 
-def selected_shards(cfg) -> List[range]:
+def selected_shards(cfg) -> Sequence[range]:
     """The shards this run writes: all of them, or shard ``cfg.shard`` alone (its range
     is validated with the config)."""
     shards = shard_ranges(cfg)
@@ -86,7 +115,7 @@ def write_marker(root: str | Path, scenes: range, tracker: CoverageTracker) -> d
     for index in scenes:
         if index in skips:
             continue
-        record = read_record(root, index)
+        record = read_scene_record(root, index)
         tracker.add_record(record)
         for name in scene_files(record):
             files[name] = sha256_file(Path(root) / name)
@@ -94,6 +123,33 @@ def write_marker(root: str | Path, scenes: range, tracker: CoverageTracker) -> d
               "skipped": [skips[index] for index in sorted(skips)]}
     write_json(marker_path(root, scenes), marker)
     return marker
+
+
+RECORD_KEYS = ("index", "files", "objects", "scene")  # what every scene record holds
+
+
+def read_scene_record(root: str | Path, index: int) -> dict:
+    """The record of scene ``index`` of a dataset being written.
+
+    Raises:
+        DamagedFileError: the record is not a JSON object with :data:`RECORD_KEYS` and
+            its own index, saying how to have it written again.
+    """
+    path = record_path(root, index)
+    try:
+        record = read_record(root, index)
+        problem = "" if isinstance(record, dict) else f"it holds a JSON {type(record).__name__}, not an object"
+        missing = [key for key in RECORD_KEYS if not problem and key not in record]
+        problem = problem or (f"it lacks {', '.join(missing)}" if missing else "")
+        if not problem and record["index"] != index:
+            problem = f"its index is {record['index']!r}, not {index}"
+    except DamagedFileError as exc:
+        problem, record = f"it is not valid JSON ({exc.__cause__})", None
+    if not problem:
+        return record
+    stale = [str(marker_path(root, scenes)) for scenes in completed(root) if index in scenes]
+    raise DamagedFileError(f"{path} is damaged: {problem}; delete it{''.join(f' and {m}' for m in stale)} and run "
+                           f"the same command again: the scene is written again, the same bytes as before")
 
 
 def skip_path(root: str | Path, index: int) -> Path:
@@ -117,7 +173,9 @@ def read_skips(root: str | Path, scenes: Optional[range] = None) -> Dict[int, di
     found = {}
     for path in sorted(folder.glob("[0-9]*.json")):
         if path.stem.isdigit() and (scenes is None or int(path.stem) in scenes):
-            found[int(path.stem)] = read_json(path)
+            skip = _work_record(path, ("index", "directive", "reason"))
+            if skip is not None:
+                found[int(path.stem)] = skip
     return found
 
 
@@ -131,8 +189,24 @@ def _marker_files(root: str | Path) -> Dict[range, Path]:
 
 
 def read_markers(root: str | Path) -> Dict[range, dict]:
-    """The completion records in ``root``, by scene range."""
-    return {scenes: read_json(path) for scenes, path in _marker_files(root).items()}
+    """The completion records in ``root``, by scene range; a damaged one is dropped (see
+    :func:`_work_record`): its shard's scenes are then looked at again."""
+    found = {scenes: _work_record(path, ("files", "coverage")) for scenes, path in _marker_files(root).items()}
+    return {scenes: marker for scenes, marker in found.items() if marker is not None}
+
+
+def _work_record(path: Path, keys: tuple) -> Optional[dict]:
+    """The work record (a completion or skip record) in ``path``, or None when it is
+    damaged (not a JSON object with ``keys``): then it is deleted, which costs only the
+    work of making it again (the same bytes), as after a kill before it was written."""
+    try:
+        record = read_json(path)
+    except DamagedFileError:
+        record = None
+    if isinstance(record, dict) and all(key in record for key in keys):
+        return record
+    path.unlink(missing_ok=True)
+    return None
 
 
 def completed(root: str | Path) -> set:
@@ -161,31 +235,60 @@ def cover(root: str | Path, n: int) -> tuple[List[dict], List[range]]:
     return chosen, gaps
 
 
-def check_run(root: str | Path, cfg) -> None:
-    """Refuse ``cfg`` if the folder's scenes were made with another data config;
-    record ``cfg``'s when the folder has none yet, or when ``cfg`` only grows ``n``
-    (scene i depends only on the seed and i, so the scenes already written stay).
+def check_run(root: str | Path, cfg) -> bool:
+    """Refuse ``cfg`` if the folder's scenes were made with another data config. Changes
+    nothing; returns whether the run record must be written: the folder has none yet,
+    or ``cfg`` only grows ``n`` (scene i depends only on the seed and i, so the scenes
+    already written stay).
 
     Raises:
         ConfigError: the data configs differ, naming the keys; or ``n`` shrinks, or grows
             where the scenes after the old ``n`` are not random ones.
     """
     path = Path(root) / RUN_RECORD
+    if not path.is_file():
+        return True
     mine = data_config(cfg)
-    if path.is_file():
+    try:
         theirs = read_json(path)["config"]
-        differ = _differences(theirs, mine)
-        if differ and not _differences({**theirs, "n": None}, {**mine, "n": None}):
-            _check_growth(root, theirs, mine)
-        elif differ:
-            shown = "; ".join(differ[:6]) + (f"; and {len(differ) - 6} more" if len(differ) > 6 else "")
-            raise ConfigError(
-                f"{str(root)!r} holds scenes made with another config ({shown}); run with the folder's config "
-                f"to resume or complete it, or choose another out= (or delete the folder) for a new dataset"
-            )
-        else:
-            return
-    record_run(root, cfg)
+    except (DamagedFileError, KeyError, TypeError) as exc:
+        raise ScenegenError(
+            f"{path} is damaged ({exc}), so the config of the scenes in {str(root)!r} cannot be checked; generate "
+            f"into another out= (scene i depends only on the config, the seed and i: the same command there gives "
+            f"the same scenes)") from exc
+    differ = _differences(theirs, mine)
+    if differ and not _differences({**theirs, "n": None}, {**mine, "n": None}):
+        _check_growth(root, theirs, mine)
+    elif differ:
+        shown = "; ".join(differ[:6]) + (f"; and {len(differ) - 6} more" if len(differ) > 6 else "")
+        raise ConfigError(
+            f"{str(root)!r} holds scenes made with another config ({shown}); run with the folder's config "
+            f"to resume or complete it, or choose another out= (or delete the folder) for a new dataset"
+        )
+    return bool(differ)
+
+
+def claim_folder(root: str | Path) -> None:
+    """Refuse to write a dataset into a folder that holds anything but a scenegen
+    dataset: scenegen deletes and overwrites only files it wrote, and a folder without
+    its run record could hold anyone's. Changes nothing.
+
+    Raises:
+        ConfigError: ``root`` is a folder that is not empty and has no run record.
+    """
+    root = Path(root)
+    if not root.is_dir() or (root / RUN_RECORD).is_file():
+        return
+    with os.scandir(root) as entries:  # scenegen's work folder alone: a run killed before its run record
+        found = sorted(entry.name for entry in entries if entry.name != WORK_FOLDER)
+    if found:
+        shown = ", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+        raise ConfigError(
+            f"{str(root)!r} is not empty ({shown}) and holds no scenegen dataset ({RUN_RECORD} is missing): "
+            f"scenegen writes a dataset only into a new or empty folder, or into its own dataset of the same "
+            f"config, so that it never deletes or overwrites files it did not write; choose another out= "
+            f"(for example out={str(root / 'scenegen_out')!r})"
+        )
 
 
 def _check_growth(root: str | Path, theirs: dict, mine: dict) -> None:
@@ -219,16 +322,6 @@ def record_run(root: str | Path, cfg) -> None:
     write_json(Path(root) / RUN_RECORD, {"config": data_config(cfg)})
 
 
-def forget_run(root: str | Path) -> None:
-    """Drop the run record, the completion records and the skip records (the folder's
-    scenes are about to be written again)."""
-    (Path(root) / RUN_RECORD).unlink(missing_ok=True)
-    for name in (SHARD_FOLDER, SKIP_FOLDER):
-        folder = Path(root) / name
-        for path in folder.glob("*.json") if folder.is_dir() else ():
-            path.unlink()
-
-
 def _differences(old: Any, new: Any, prefix: str = "") -> List[str]:
     if isinstance(old, dict) and isinstance(new, dict):
         out = []
@@ -245,16 +338,22 @@ def _differences(old: Any, new: Any, prefix: str = "") -> List[str]:
 
 
 def remove_temporary_files(root: str | Path) -> int:
-    """Delete the temporary files an interrupted atomic write left anywhere under
-    ``root`` (``.NAME.XXXX.tmp``, see :func:`scenegen.fileio.atomic_writer`). Returns
-    how many."""
+    """Delete the temporary files an interrupted atomic write left in a dataset folder
+    (``.NAME.XXXXXXXX.tmp``, see :func:`scenegen.fileio.atomic_writer`): only in the
+    folder itself and in the folders scenegen writes (its layers, records, exports and
+    work records), never in a folder of someone else's. Returns how many."""
+    root = Path(root)
+    folders = [root, *(root / name for name in DATASET_FOLDERS)]
+    folders += [path for name in DEEP_FOLDERS if (root / name).is_dir() for path in (root / name).rglob("*")
+                if path.is_dir() and not path.is_symlink()]
     removed = 0
-    for path in Path(root).rglob(".*.tmp"):
-        try:
-            path.unlink()
-            removed += 1
-        except FileNotFoundError:
-            pass
+    for folder in folders:
+        if not folder.is_dir() or folder.is_symlink():
+            continue
+        for path in folder.glob(".*.tmp"):
+            if TEMPORARY_NAME.fullmatch(path.name) and path.is_file() and not path.is_symlink():
+                path.unlink(missing_ok=True)
+                removed += 1
     return removed
 
 

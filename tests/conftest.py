@@ -3,7 +3,16 @@ part of building one, and configs are read-only."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+# Under pytest-xdist every test process renders with llvmpipe, which starts one thread per
+# core: give each its share of the cores, as scenegen's own worker processes get theirs
+# (set before any GL context exists; processes the tests start inherit it).
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT") and "LP_NUM_THREADS" not in os.environ:
+    _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    os.environ["LP_NUM_THREADS"] = str(max(1, _cores // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
 
 from scenegen.config import load_config
 from scenegen.dictionary import ObjectDictionary

@@ -3,7 +3,8 @@ from omegaconf import OmegaConf
 from omegaconf.errors import ReadonlyConfigError
 
 from scenegen.config import SceneGenConfig, category_ids, config_from_dict, config_to_dict, load_config, output_formats
-from scenegen.errors import ConfigError
+from deadline import deadline
+from scenegen.errors import EXIT_INPUT, ConfigError
 
 
 def test_defaults_and_overrides(cfg):
@@ -48,12 +49,45 @@ def test_category_ids_start_at_one(cfg):
         (["factors.occlusion_partial_min=0.99"], "occlusion"),
         (["output.depth_scale=0"], "depth_scale"),
         (["dictionary=missing"], "dictionary"),
+        (["meshes.max_faces=0"], "meshes.max_faces must be a positive integer"),
+        (["grammar.max_depth=100000"], "grammar.max_depth must be between 1 and 64, got 100000"),
+        (["grammar.rules.scene=[{repeat: ball, count: [1000000, 1000000000]}]"], "grammar.rules.scene[0].count is"),
     ],
 )
 def test_bad_configs_name_the_problem(overrides, message):
-    with pytest.raises(ConfigError, match=None) as info:
+    with deadline(60), pytest.raises(ConfigError, match=None) as info:
         load_config(overrides)
     assert message in str(info.value)
+    assert info.value.exit_status == EXIT_INPUT
+
+
+BROKEN_YAML = """# @package _global_
+grammar:
+  start: scene
+  rules:
+    scene:
+      - {object: ball
+"""
+
+
+def test_a_yaml_syntax_error_in_a_users_file_names_the_file_and_line(tmp_path):
+    (tmp_path / "grammar").mkdir()
+    path = tmp_path / "grammar" / "broken.yaml"
+    path.write_text(BROKEN_YAML)
+    with pytest.raises(ConfigError) as info:
+        load_config([f"hydra.searchpath=[file://{tmp_path}]", "grammar=broken"])
+    message = str(info.value)
+    assert f"config file {str(path)!r} is not valid YAML at line 7, column 1" in message
+    assert "started at line 6, column 9" in message and len(message.splitlines()) == 1
+    assert info.value.exit_status == EXIT_INPUT
+
+
+def test_a_syntax_error_in_an_override_is_one_clean_line():
+    with pytest.raises(ConfigError) as info:
+        load_config(["grammar.rules.scene=[{repeat: ball, count: [1, 2]"])
+    message = str(info.value)
+    assert "grammar.rules.scene=" in message or "[{repeat: ball, count: [1, 2]" in message
+    assert not message.endswith("None") and len(message.splitlines()) == 1
 
 
 def test_output_formats_one_or_several_and_coco_always(cfg):

@@ -10,7 +10,7 @@ import pytest
 from scenegen import resources
 from scenegen.config import load_config
 from scenegen.dictionary import ObjectDictionary, ObjectEntry
-from scenegen.errors import ConfigError, MeshError
+from scenegen.errors import EXIT_INPUT, ConfigError, MeshError
 
 
 @pytest.fixture(scope="module")
@@ -234,3 +234,55 @@ def test_from_config_memo_key_includes_asset_paths_and_textures(tmp_path):
     plain = ObjectDictionary.from_config(load_config())
     contrast = ObjectDictionary.from_config(load_config(["textures.checker.contrast=0.9"]))
     assert contrast is not plain and contrast.textures["checker"].contrast == 0.9
+
+
+# -- mesh paths stay inside their search roots; meshes within meshes.max_faces ----------
+
+
+@pytest.fixture
+def roots(tmp_path):
+    """An asset folder ``root`` (with ``sub/``) and a mesh in a folder beside it."""
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (root / "sub").mkdir(parents=True)
+    outside.mkdir()
+    shutil.copy(resources.assets_dir() / "meshes" / "mug.ply", outside / "secret.ply")
+    shutil.copy(resources.assets_dir() / "meshes" / "mug.ply", root / "inside.ply")
+    return root, outside
+
+
+@pytest.mark.parametrize("mesh", ["../outside/secret.ply", "sub/../../outside/secret.ply"])
+def test_a_relative_mesh_path_cannot_climb_out_of_its_folder(roots, mesh):
+    root, _ = roots
+    with pytest.raises(MeshError) as info:
+        load_config([f"objects.bottle.mesh={mesh}", f"asset_paths=[{root}]"])
+    assert f"mesh path {mesh!r} climbs out of its asset folder" in str(info.value)
+    assert info.value.exit_status == EXIT_INPUT
+
+
+def test_a_symbolic_link_out_of_the_folder_is_refused(roots):
+    root, outside = roots
+    (root / "link.ply").symlink_to(outside / "secret.ply")
+    with pytest.raises(MeshError) as info:
+        load_config(["objects.bottle.mesh=link.ply", f"asset_paths=[{root}]"])
+    message = str(info.value)
+    assert f"'link.ply' found in asset folder {str(root)!r} resolves to {str(outside / 'secret.ply')!r}" in message
+
+
+def test_paths_that_stay_inside_their_folder_and_absolute_paths_are_used(roots):
+    root, outside = roots
+    (root / "sub" / "link.ply").symlink_to(root / "inside.ply")  # a link within the folder
+    for mesh in ("sub/../inside.ply", "sub/link.ply", str(outside / "secret.ply")):
+        objects = ObjectDictionary(load_config([f"objects.bottle.mesh={mesh}", f"asset_paths=[{root}]"]))
+        assert objects["bottle"].source == "mesh"
+
+
+def test_a_mesh_over_meshes_max_faces_fails_at_load_and_the_budget_keys_the_memo(tmp_path):
+    path = tmp_path / "dense.ply"
+    shutil.copy(resources.assets_dir() / "meshes" / "mug.ply", path)
+    faces = len(ObjectDictionary.from_config(load_config([f"objects.bottle.mesh={path}"]))["bottle"].variant().mesh().faces)
+    accepted = ObjectDictionary.from_config(load_config([f"objects.bottle.mesh={path}", f"meshes.max_faces={faces}"]))
+    assert accepted.max_faces == faces
+    with pytest.raises(MeshError) as info:  # not served from the memo of a larger budget
+        load_config([f"objects.bottle.mesh={path}", f"meshes.max_faces={faces - 1}"])
+    assert repr(str(path)) in str(info.value) and f"meshes.max_faces={faces - 1:,}" in str(info.value)
+    assert info.value.exit_status == EXIT_INPUT

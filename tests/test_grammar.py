@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 from scipy.stats import chisquare
 
-from scenegen.config import config_from_dict, config_to_dict
-from scenegen.errors import ConfigError
+from deadline import deadline
+from scenegen.config import MAX_OBJECTS, config_from_dict, config_to_dict
+from scenegen.errors import EXIT_INPUT, ConfigError
 from scenegen.factors import pose_levels
 from scenegen.grammar import (
+    MAX_DEPTH,
     Grammar,
     ObjectItem,
     RelationItem,
@@ -307,3 +309,52 @@ def test_list_selectors_are_items_everywhere(cfg):
             grammar.draw_category(node, "studio", rng)
         heads[nodes[0].category] += 1
     assert set(heads) == {"table", "crate", "ball", "can"}
+
+
+# -- bounded time: checked arithmetically before any expansion ---------------------------
+
+
+@pytest.mark.parametrize("count", [[1_000_000, 1_000_000_000], [1, 1_000_000_000], [1, MAX_OBJECTS + 1]])
+def test_repeat_count_beyond_any_scene_is_refused_at_once(cfg, count):
+    with deadline(60), pytest.raises(ConfigError) as info:
+        with_grammar(cfg, {"scene": [{"repeat": "ball", "count": count}]})
+    message = str(info.value)
+    assert f"grammar.rules.scene[0].count is {count}" in message
+    assert f"valid: 1 <= min <= max <= {MAX_OBJECTS}" in message
+    assert info.value.exit_status == EXIT_INPUT
+
+
+def test_repeat_counts_beyond_the_scene_are_not_expanded_but_keep_their_share(cfg):
+    # counts 4..64 cannot fit 3 objects: they are never expanded, yet each keeps its
+    # 1/64 of the repeat's probability (exact conditioning on the object count)
+    grammar = compile_grammar(with_grammar(cfg, {"scene": [{"repeat": "ball", "count": [1, MAX_OBJECTS]}]}))
+    p = grammar.poly(grammar._start_ref, grammar.max_depth, False, "studio", "p")
+    assert p == pytest.approx([0, 1 / MAX_OBJECTS, 1 / MAX_OBJECTS, 1 / MAX_OBJECTS])
+    rng = np.random.default_rng(0)
+    sizes = Counter(len(object_nodes(grammar.sample_derivation(rng, "studio"))) for _ in range(300))
+    assert set(sizes) == {1, 2, 3}
+
+
+@pytest.mark.parametrize("depth", [0, MAX_DEPTH + 1, 100_000])
+def test_max_depth_outside_its_range_is_refused(cfg, depth):
+    with deadline(60), pytest.raises(ConfigError, match=rf"grammar.max_depth must be between 1 and {MAX_DEPTH}, got {depth}"):
+        with_grammar(cfg, {"scene": [{"object": "ball"}]}, max_depth=depth)
+
+
+def test_the_most_expensive_grammar_within_the_limits_loads_counts_and_samples(cfg):
+    # every rule recursive, repeats of the largest count, the most objects and the
+    # deepest nesting: no RecursionError, and seconds, not minutes
+    rules = {"scene": [{"repeat": "scene", "count": [1, MAX_OBJECTS]}, {"object": "any"},
+                       {"relation": "near", "anchor": "scene", "other": "scene"}]}
+    with deadline(120):
+        grammar = compile_grammar(with_grammar(cfg, rules, objects=(1, MAX_OBJECTS), max_depth=MAX_DEPTH))
+        assert all(count > 0 for count in grammar.count_layouts().values())
+        rng = np.random.default_rng(0)
+        assert len(object_nodes(grammar.sample_derivation(rng, "room", count=MAX_OBJECTS))) == MAX_OBJECTS
+
+
+def test_a_start_that_yields_only_more_objects_than_any_scene_says_so(cfg):
+    rules = {"scene": [{"repeat": "pair", "count": [MAX_OBJECTS, MAX_OBJECTS]}],
+             "pair": [{"relation": "near", "anchor": "ball", "other": "ball"}]}
+    with pytest.raises(ConfigError, match=rf"it yields no object count up to {MAX_OBJECTS}"):
+        with_grammar(cfg, rules)

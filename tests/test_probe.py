@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +19,9 @@ from scipy.stats import binomtest
 
 import scenegen
 from scenegen.config import validate_config
-from scenegen.errors import ConfigError, PlacementError
-from scenegen.probe import ModelOutputError, box_iou, load_model, match_detections, run_probe, target_crop
+from scenegen.errors import ConfigError, PlacementError, ScenegenError
+from scenegen.probe import (ModelError, ModelOutputError, ModelTimeoutError, box_iou, load_model, match_detections,
+                            run_probe, target_crop)
 from scenegen.probe.model import model_settings, read_classes, read_detections
 from scenegen.probe.run import run_search
 from scenegen.probe.search import MAX_CONSECUTIVE_SKIPS
@@ -303,10 +305,16 @@ def test_read_detections_checks_shapes():
     for bad, message in [([{"boxes": [[0, 0, 1, 1]], "classes": []}], "lack ['scores']"),
                          ([([[0, 0, 1, 1]], ["mug", "mug"], [1, 1])], "1 boxes, 2 classes"),
                          ([([[2, 0, 1, 1]], ["mug"], [1])], "x1 >= x0"),
+                         ([([[0, 0, 1]], ["mug"], [1])], "boxes of shape (1, 3); expected (K, 4)"),
+                         ([(None, ["mug"], [1])], "boxes are None; expected (K, 4)"),
+                         ([([["a", "b", "c", "d"]], ["mug"], [1])], "boxes are [['a', 'b', 'c', 'd']]; expected"),
+                         ([([[0, 0, 1, 1]], None, [1])], "classes are None; expected K category names or ids"),
+                         ([([[0, 0, 1, 1]], ["mug"], [float("-inf")])], "scores are not finite: [-inf]"),
                          ({"boxes": []}, "expected a list of 1 detections")]:
         with pytest.raises(ModelOutputError) as error:
             read_detections(bad, 1, CATEGORIES)
         assert message in str(error.value)
+        assert error.value.images == (() if isinstance(bad, dict) else (0,))  # which image of the batch
 
 
 def test_load_model_from_module_and_file(tmp_path, monkeypatch):
@@ -492,11 +500,11 @@ def test_probe_skips_scenes_it_cannot_place_and_reports_them(tmp_path, monkeypat
 
 
 def test_scored_trials_stay_on_disk_when_the_probe_fails_midway(tmp_path):
-    calls = []
+    threads = []
 
     def fails_on_the_third_batch(images, truth):
-        calls.append(len(images))
-        if len(calls) == 3:
+        threads.append(threading.get_ident())
+        if len(threads) == 3:
             raise RuntimeError("out of GPU memory")
         return [t["category"] for t in truth]
 
@@ -504,11 +512,17 @@ def test_scored_trials_stay_on_disk_when_the_probe_fails_midway(tmp_path):
     out = tmp_path / "probe"
     out.mkdir()
     (out / "probe.json").write_text("{}")  # a previous run's report
-    with pytest.raises(RuntimeError, match="out of GPU memory"):
+    with pytest.raises(ModelError, match="fails_on_the_third_batch raised RuntimeError: out of GPU memory") as error:
         run_probe(cfg, fails_on_the_third_batch)
+    assert isinstance(error.value.__cause__, RuntimeError) and error.value.exit_status == 2  # the model's traceback
     lines = [json.loads(line) for line in (out / "trials.jsonl").read_text().splitlines()]
     assert [t["id"] for t in lines] == list(range(8)) and all(t["correct"] for t in lines)
     assert not (out / "probe.json").exists()  # never a report of one run beside the trials of another
+    assert len(set(threads)) == 1 and threads[0] != threading.get_ident()  # one worker thread for every call
+    threads.clear()
+    with pytest.raises(ModelError):  # probe.timeout=null: no limit, and the model runs on the caller's thread
+        run_probe(OmegaConf.merge(cfg, {"probe": {"timeout": None}}), fails_on_the_third_batch, write=False)
+    assert set(threads) == {threading.get_ident()}
 
 
 def test_probe_files_are_reproducible(tmp_path):
@@ -550,6 +564,93 @@ def test_cli_probe_refuses_bad_input(args, message):
     run = subprocess.run([sys.executable, "-m", "scenegen", "probe", *args], cwd=ROOT, capture_output=True, text=True,
                          timeout=120)
     assert run.returncode == 2 and message in run.stderr, run.stderr
+
+
+# -- a model that fails: one message naming the scenes, the trials so far kept ---------------
+
+FAULTY = ["width=32", "height=32", "progress=false", "probe.strategy=random", "probe.budget=12", "probe.batch=4",
+          "probe.factors=[category]", "probe.strength=1", "probe.timeout=0.5"]  # the faulty models fail on call 2
+ONE_SCENE = "on scene 1000005 (directive category="  # the faulty models' bad answer is for this scene alone
+WHOLE_BATCH = "on the batch of 4 scenes 1000004..1000007: 1000004 (directive category="
+
+
+@pytest.fixture(scope="module")
+def faulty_cfg():
+    return scenegen.load_config(FAULTY)
+
+
+def _check_stopped_after_one_batch(message: str, out: Path, expected) -> None:
+    """``message`` holds every ``expected`` text and says where the trials are; ``out``
+    holds the first batch's 4 trials and nothing else (no report of a run that stopped)."""
+    for text in [*expected, f"; the 4 scenes scored before are in {out / 'trials.jsonl'}"]:
+        assert text in message, message
+    trials = [json.loads(line) for line in (out / "trials.jsonl").read_text().splitlines()]
+    assert [(t["id"], t["index"]) for t in trials] == [(i, 1_000_000 + i) for i in range(4)]
+    assert sorted(p.name for p in out.iterdir()) == ["trials.jsonl"]
+
+
+@pytest.mark.parametrize("model, task, error, expected", [
+    ("nan_scores", "classification", ModelOutputError,
+     [ONE_SCENE, "image 1 of the batch", "scores that are not finite (nan in row 1)", "expected finite"]),
+    ("inf_scores", "classification", ModelOutputError, [ONE_SCENE, "scores that are not finite (inf in row 1)"]),
+    ("none_name", "classification", ModelOutputError,
+     [ONE_SCENE, "the model predicted None; expected a category name or an id"]),
+    ("nan_id", "classification", ModelOutputError,
+     [ONE_SCENE, "the model predicted nan; expected a category name or an id"]),
+    ("returns_none", "classification", ModelOutputError,
+     [WHOLE_BATCH, "the model returned NoneType None for 4 images; expected 4"]),
+    ("raises", "classification", ModelError,
+     [WHOLE_BATCH, "the model probe_models:raises raised RuntimeError: CUDA out of memory (at ", "probe_models.py:"]),
+    ("hangs", "classification", ModelTimeoutError,
+     [WHOLE_BATCH, "the model probe_models:hangs did not answer within probe.timeout=0.5 s"]),
+    ("detector_nan_box", "detection", ModelOutputError,
+     [ONE_SCENE, "detections of image 1: boxes are not finite: [[nan, 0.0, 4.0, 4.0]]"]),
+    ("detector_nan_score", "detection", ModelOutputError,
+     [ONE_SCENE, "detections of image 1: scores are not finite: [nan]"]),
+    ("detector_inf_score", "detection", ModelOutputError,
+     [ONE_SCENE, "detections of image 1: scores are not finite: [inf]"]),
+    ("detector_none_image", "detection", ModelOutputError,
+     [ONE_SCENE, "detections of image 1 are NoneType; expected a dict or"]),
+    ("detector_returns_none", "detection", ModelOutputError,
+     [WHOLE_BATCH, "the detector returned NoneType; expected a list of 4"]),
+])
+def test_a_failing_model_is_reported_with_its_scenes_and_the_trials_so_far_kept(tmp_path, faulty_cfg, model, task,
+                                                                                 error, expected):
+    import probe_models
+
+    probe_models.RELEASE.clear()
+    cfg = OmegaConf.merge(faulty_cfg, {"probe": {"task": task, "out": str(tmp_path)}})
+    try:
+        with pytest.raises(ScenegenError) as raised:
+            run_probe(cfg, getattr(probe_models, model))
+    finally:
+        probe_models.RELEASE.set()  # frees the hanging model's thread
+    assert type(raised.value) is error and raised.value.exit_status == 2
+    _check_stopped_after_one_batch(str(raised.value), tmp_path, expected)
+
+
+@pytest.mark.parametrize("model", ["nan_scores", "raises", "hangs"])
+def test_cli_probe_prints_a_failing_model_on_one_line(tmp_path, capsys, model):
+    from probe_models import RELEASE
+
+    from scenegen.cli import main
+
+    RELEASE.clear()
+    try:
+        status = main(["probe", f"model=probe_models:{model}", f"probe.out={tmp_path}", *FAULTY])
+    finally:
+        RELEASE.set()
+    captured = capsys.readouterr()
+    assert status == 2 and captured.out == ""
+    assert captured.err.count("\n") == 1 and captured.err.startswith("scenegen probe: error: the "), captured.err
+    _check_stopped_after_one_batch(captured.err, tmp_path, ["1000005 (directive category="])
+
+
+@pytest.mark.parametrize("value", [0.0, -1.0, float("inf"), float("nan")])
+def test_probe_timeout_must_be_positive_and_finite(base_cfg, value):
+    message = rf"probe.timeout must be a number of seconds > 0 \(null: no limit\), got {value}"
+    with pytest.raises(ConfigError, match=message):
+        validate_config(OmegaConf.merge(base_cfg, {"probe": {"timeout": value}}))
 
 
 def test_failure_gallery_keeps_the_worst_failure_of_each_scene():

@@ -13,7 +13,8 @@ from omegaconf import OmegaConf
 
 from scenegen.config import PRIMITIVE_SHAPES, PartConfig
 from scenegen.dictionary import Part, Variant
-from scenegen.errors import ConfigError, MeshError
+from scenegen.errors import EXIT_INPUT, ConfigError, MeshError
+from scenegen import shapes
 from scenegen.shapes import (
     CREASE_ANGLE_DEG,
     SECTIONS,
@@ -361,3 +362,90 @@ def test_make_meshes_is_deterministic(tmp_path):
     assert sorted(p.name for p in written) == ["bottle.ply", "mug.ply"]
     for path in written:
         assert path.read_bytes() == (MESHES / path.name).read_bytes(), path.name
+
+
+# --- mesh files the loader must refuse clearly, in bounded memory ---------------------
+
+SPHERE = trimesh.creation.icosphere(subdivisions=3)  # 642 vertices, 1,280 triangles
+
+
+def _export(mesh, path):
+    """Write ``mesh`` to ``path`` in the format its name says (``.ascii.stl``/``.ascii.ply``:
+    the text variant; ``.gltf``: JSON with embedded buffers)."""
+    if path.suffix == ".gltf":
+        data = trimesh.exchange.gltf.export_gltf(trimesh.Scene(mesh), embed_buffers=True)["model.gltf"]
+    elif path.name.endswith(".ascii.stl"):
+        data = mesh.export(file_type="stl_ascii")
+    else:
+        data = mesh.export(file_type=path.suffix[1:], **({"encoding": "ascii"} if path.name.endswith(".ascii.ply") else {}))
+    path.write_bytes(data.encode() if isinstance(data, str) else data)
+    return path
+
+
+@pytest.mark.parametrize(
+    "name, vertices",
+    [("m.ply", 642), ("m.ascii.ply", 642), ("m.off", 642), ("m.obj", 642), ("m.stl", 3 * 1280),
+     ("m.ascii.stl", 3 * 1280), ("m.glb", 642), ("m.gltf", 642)],
+)
+def test_a_mesh_over_the_face_budget_is_refused_from_its_header(tmp_path, monkeypatch, name, vertices):
+    path = _export(SPHERE, tmp_path / name)
+    assert shapes.declared_size(path) == (vertices, 1280)
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("the file was loaded before its size was checked")
+
+    monkeypatch.setattr(trimesh, "load", no_loading)
+    with pytest.raises(MeshError) as info:
+        load_mesh_file(path, max_faces=1000)
+    message = str(info.value)
+    assert repr(str(path)) in message and "1,280 triangles" in message and "meshes.max_faces=1,000" in message
+    assert info.value.exit_status == EXIT_INPUT
+
+
+def test_declared_sizes_are_counted_across_read_chunks(tmp_path, monkeypatch):
+    path = _export(SPHERE, tmp_path / "m.obj")
+    monkeypatch.setattr(shapes, "_CHUNK", 5)  # every token straddles some boundary
+    assert shapes.declared_size(path) == (642, 1280)
+
+
+def test_a_mesh_is_counted_exactly_once_loaded(tmp_path):
+    # 800 quads: the file declares 800 faces, which load as 1,600 triangles
+    lines = [f"v {x} {y} 0" for y in range(21) for x in range(41)]
+    lines += [f"f {1 + x + 41 * y} {2 + x + 41 * y} {43 + x + 41 * y} {42 + x + 41 * y}" for y in range(20) for x in range(40)]
+    path = tmp_path / "quads.obj"
+    path.write_text("\n".join(lines) + "\n")
+    assert shapes.declared_size(path) == (861, 800)
+    with pytest.raises(MeshError, match="has at least 1,600 triangles"):
+        load_mesh_file(path, max_faces=1000)
+    assert len(load_mesh_file(path, max_faces=1600).faces) == 1600
+
+
+def test_vertices_beyond_what_the_face_budget_can_use_are_refused(tmp_path):
+    vertices = TETRA_V + [(2 + i, 0, 0) for i in range(40)]  # unreferenced
+    path = tmp_path / "padded.ply"
+    path.write_text(_ascii_ply(vertices, TETRA_F))
+    with pytest.raises(MeshError, match=r"has at least 44 vertices, more than the 30 that meshes.max_faces=10 allows"):
+        load_mesh_file(path, max_faces=10)
+    assert len(load_mesh_file(path, max_faces=15).vertices) == 44
+
+
+def test_a_garbage_obj_is_not_a_mesh_naming_the_file_and_the_formats(tmp_path):
+    path = tmp_path / "garbage.obj"
+    path.write_bytes(b"\x00\xff not a mesh \x13\x37" * 50 + bytes(range(256)) * 4)
+    with pytest.raises(MeshError) as info:
+        load_mesh_file(path)
+    message = str(info.value)
+    assert f"mesh file {str(path)!r} could not be read as a mesh (it is not UTF-8 text" in message
+    assert "scenegen reads .glb, .gltf, .obj, .off, .ply, .stl" in message
+    assert "charset_normalizer" not in message
+
+
+@pytest.mark.parametrize("far", [1e30, -2e6])
+def test_a_vertex_far_away_is_reported_as_such_not_as_degenerate_faces(tmp_path, far):
+    path = tmp_path / "far.ply"
+    path.write_text(_ascii_ply(TETRA_V + [(0, far, 0)], TETRA_F + [(0, 1, 4)]))
+    with pytest.raises(MeshError) as info:
+        load_mesh_file(path)
+    message = str(info.value)
+    assert repr(str(path)) in message and "1 vertices lie more than 1e+06 from the origin" in message
+    assert f"largest coordinate {abs(far):.3g}" in message and "degenerate" not in message

@@ -88,7 +88,7 @@ def test_generate_skips_unplaceable_scenes_reports_them_and_resumes(tmp_path, un
 @pytest.mark.render
 def test_a_run_whose_every_scene_is_unplaceable_fails_with_the_reason(tmp_path, unplaceable, capsys):
     unplaceable({0, 1, 2})
-    assert main(["generate", f"out={tmp_path / 'd'}", "n=3", *SMALL]) == 1
+    assert main(["generate", f"out={tmp_path / 'd'}", "n=3", *SMALL]) == 2  # placement.* must change: input
     err = capsys.readouterr().err
     assert "none of the 3 scenes could be placed" in err and "could not place scene 0 (test)" in err
     assert "Traceback" not in err

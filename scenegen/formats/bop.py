@@ -71,7 +71,7 @@ from PIL import Image
 
 from ..errors import ScenegenError
 from ..fileio import FOLDER_MODE, dumps_json
-from ._dataset import finished_indices, manifest_config
+from ._dataset import dataset_config, finished_indices
 from .coco import rle_to_mask
 from .files import read_png, read_record, scene_stem
 
@@ -187,10 +187,9 @@ class _Models:
 
 def _dictionary_of(root: Path) -> "ObjectDictionary":
     """The dictionary of the config saved in ``manifest.json``."""
-    from ..config import config_from_dict
     from ..dictionary import ObjectDictionary
 
-    return ObjectDictionary.from_config(config_from_dict(manifest_config(root)))
+    return ObjectDictionary.from_config(dataset_config(root))
 
 
 def export_bop(

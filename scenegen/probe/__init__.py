@@ -14,8 +14,10 @@ See :mod:`scenegen.probe.model` for what a model may return, :mod:`scenegen.prob
 for the strategies and :mod:`scenegen.probe.stats` for the statistics.
 """
 
+from .calls import ModelError, ModelTimeoutError
 from .model import ModelOutputError, load_model
 from .run import ProbeResult, run_probe
 from .scoring import box_iou, match_detections, target_crop
 
-__all__ = ["run_probe", "ProbeResult", "load_model", "ModelOutputError", "target_crop", "box_iou", "match_detections"]
+__all__ = ["run_probe", "ProbeResult", "load_model", "ModelOutputError", "ModelError", "ModelTimeoutError",
+           "target_crop", "box_iou", "match_detections"]

@@ -20,11 +20,14 @@ from ..errors import PlacementError
 from ..render import Frame
 from ..scene import Scene
 from ..worker import SceneWorker
-from .model import model_settings, read_classes, read_detections, wants_truth
+from .calls import ModelCaller, ModelError
+from .model import ModelOutputError, model_name, model_settings, read_classes, read_detections, wants_truth
 from .scoring import box_iou, match_detections, target_crop, xywh_to_xyxy
+from .stats import key_text
 
 THUMBNAIL_SIDE = 128  # pixels, longer side of a failure thumbnail
 OUTLINE = (230, 40, 40)  # the target's amodal box on thumbnails
+SCENES_NAMED = 8  # scenes of a batch a model error lists
 
 
 @dataclass
@@ -152,15 +155,23 @@ class Evaluator:
     """Renders directed (or given) scenes, runs the model in batches, scores the target.
 
     Args:
-        cfg: the composed config (``cfg.probe`` says the task and the model input).
+        cfg: the composed config (``cfg.probe`` says the task, the model input and the
+            timeout of a model call).
         model: the callable under test (see :mod:`scenegen.probe.model`).
         worker: a SceneWorker to reuse (default: a new one).
+        name: how messages name the model (default: ``module:qualified.name``).
+
+    A model that fails on a batch (raises, runs over ``probe.timeout``, returns what
+    cannot be read) stops the evaluation with a :class:`~scenegen.probe.calls.ModelError`
+    or :class:`~scenegen.probe.model.ModelOutputError` whose message names the scenes
+    of the batch (or of the images at fault) and their directives.
     """
 
-    def __init__(self, cfg, model: Callable, worker: Optional[SceneWorker] = None):
+    def __init__(self, cfg, model: Callable, worker: Optional[SceneWorker] = None, name: Optional[str] = None):
         self.cfg = cfg
         self.probe = cfg.probe
         self.model = model
+        self.caller = ModelCaller(model, name or model_name(model), cfg.probe.timeout)
         self.worker = worker or SceneWorker(cfg, background=False)
         self.categories = list(cfg.categories)
         self.pass_truth = wants_truth(model)
@@ -172,6 +183,11 @@ class Evaluator:
     @property
     def sampler(self):
         return self.worker.sampler
+
+    def close(self) -> None:
+        """Release the renderer and the model's thread."""
+        self.caller.close()
+        self.worker.close()
 
     def evaluate(self, directives: Sequence[Dict[str, str]], phase: str = "sweep") -> List[Union[Trial, Skip]]:
         """Render one new scene per directive (indices continue from the last call) and
@@ -203,11 +219,16 @@ class Evaluator:
         kwargs = {}
         if self.pass_truth:
             kwargs["truth"] = [dict(target, scene=scene.index) for (scene, *_), target in zip(rendered, targets)]
-        output = self.model(images, **kwargs)
-        if self.probe.task == "detection":
-            verdicts = self._score_detections(output, rendered, targets)
-        else:
-            verdicts = self._score_classes(output, targets)
+        try:
+            output = self.caller(images, **kwargs)
+            if self.probe.task == "detection":
+                verdicts = self._score_detections(output, rendered, targets)
+            else:
+                verdicts = self._score_classes(output, targets)
+        except (ModelError, ModelOutputError) as exc:
+            # The same error, its message completed: the command line prints str(exc).
+            exc.args = (f"{exc}, {_batch_text(rendered, getattr(exc, 'images', ()))}",)
+            raise
         trials = []
         for (scene, frame, _, requested, change), target, (prediction, correct, score) in zip(rendered, targets, verdicts):
             trial = Trial(
@@ -256,3 +277,27 @@ class Evaluator:
                 prediction = found.classes[int(np.argmax(iou))] if len(iou) and iou.max() > 0 else None
             verdicts.append((prediction, correct, score))
         return verdicts
+
+
+def _batch_text(rendered: Sequence[tuple], images: Sequence[int] = ()) -> str:
+    """Which scenes a model error concerns: ``on scene 1000005 (directive category=mug),
+    image 1 of the batch of 4 scenes 1000004..1000007`` for ``images`` (positions in
+    the batch), ``on the batch of 4 scenes 1000004..1000007: 1000004 (directive ...),
+    ...`` without."""
+    if len(rendered) == 1:
+        return f"on scene {_scenes_text(rendered, [0])}"
+    batch = f"the batch of {len(rendered)} scenes {rendered[0][0].index}..{rendered[-1][0].index}"
+    if not images:
+        return f"on {batch}: {_scenes_text(rendered, range(len(rendered)))}"
+    scenes = "scene" if len(images) == 1 else "scenes"
+    positions = "image " if len(images) == 1 else "images "
+    return f"on {scenes} {_scenes_text(rendered, images)}, {positions}{', '.join(map(str, images))} of {batch}"
+
+
+def _scenes_text(rendered: Sequence[tuple], positions: Sequence[int]) -> str:
+    """``1000004 (directive category=chair), 1000005 (directive category=mug)``, at most
+    :data:`SCENES_NAMED` of them."""
+    named = [f"{rendered[i][0].index} (directive {key_text(tuple(rendered[i][3].items()))})"
+             for i in list(positions)[:SCENES_NAMED]]
+    more = len(positions) - SCENES_NAMED
+    return ", ".join(named) + (f" and {more} more" if more > 0 else "")

@@ -33,19 +33,21 @@ import importlib.util
 import inspect
 import os
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterator, List, Mapping, Optional, Sequence
 
 import numpy as np
 
 from ..config import PROBE_SCORES
-from ..errors import ConfigError, ScenegenError, choices
+from ..errors import EXIT_INPUT, ConfigError, ScenegenError, choices
 
 TASKS = ("classification", "detection")
 DEFAULT_CROP_SIZE = 64  # pixels, when neither probe.crop_size nor the model's input_size says
 DEFAULT_CROP_MARGIN = 0.5  # of the box's longer side, when neither probe.crop_margin nor the model says
 MAX_CROP_MARGIN = 10.0
+MAX_SHOWN = 80  # characters of a model's answer quoted in a message
 
 
 def load_model(spec: str) -> Callable:
@@ -98,6 +100,12 @@ def wants_truth(model: Callable) -> bool:
     except (TypeError, ValueError):
         return False
     return "truth" in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+
+
+def model_name(model: Callable) -> str:
+    """``module:qualified.name`` of a callable, as reports and messages name it."""
+    name = getattr(model, "__qualname__", type(model).__name__)
+    return f"{getattr(model, '__module__', '?')}:{name}"
 
 
 @dataclass(frozen=True)
@@ -173,7 +181,34 @@ class Detections:
 
 
 class ModelOutputError(ScenegenError):
-    """The model returned something the probe cannot read."""
+    """The model returned something the probe cannot read.
+
+    Attributes:
+        images: the positions in the batch of the images whose answers are wrong;
+            empty when the whole answer is.
+    """
+
+    exit_status = EXIT_INPUT  # the model must change
+
+    def __init__(self, message: str, images: Sequence[int] = ()):
+        super().__init__(message)
+        self.images = tuple(int(i) for i in images)
+
+
+@contextmanager
+def _on_image(i: int) -> Iterator[None]:
+    """Attribute a ModelOutputError raised inside to image ``i`` of the batch."""
+    try:
+        yield
+    except ModelOutputError as exc:
+        exc.images = exc.images or (i,)
+        raise
+
+
+def _short(value: Any) -> str:
+    """``value``'s repr, cut to :data:`MAX_SHOWN` characters."""
+    text = repr(value)
+    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + "..."
 
 
 def read_classes(output: Any, n: int, categories: Sequence[str],
@@ -202,7 +237,11 @@ def read_classes(output: Any, n: int, categories: Sequence[str],
     if len(values) != n:
         raise ModelOutputError(f"the model returned {len(values)} values for {n} images; expected {n} category "
                                f"names or ids")
-    return [_category_name(v, categories) for v in values], None
+    names = []
+    for i, value in enumerate(values):
+        with _on_image(i):
+            names.append(_category_name(value, categories))
+    return names, None
 
 
 def _as_array(output: Any) -> Any:
@@ -241,11 +280,17 @@ def class_probabilities(scores: np.ndarray, kind: str = "auto") -> np.ndarray:
             score) is the same either way; only the score of the true class differs.
 
     Raises:
-        ModelOutputError: non-finite scores, or negative ones read as probabilities.
+        ModelOutputError: non-finite scores (naming their rows), or negative ones read
+            as probabilities.
     """
     scores = np.asarray(scores, dtype=float)
-    if not np.all(np.isfinite(scores)):
-        raise ModelOutputError("the model returned scores that are not finite (NaN or infinite)")
+    finite = np.isfinite(scores)
+    if not finite.all():
+        rows = np.flatnonzero(~finite.all(axis=1))
+        found = ", ".join(f"{scores[r][~finite[r]][0]} in row {r}" for r in rows[:3])
+        found += ", ..." if len(rows) > 3 else ""
+        raise ModelOutputError(f"the model returned scores that are not finite ({found}); expected finite "
+                               f"probabilities or logits", images=rows)
     if kind == "auto":
         kind = "probabilities" if scores.min() >= 0.0 and scores.max() <= 1.0 else "logits"
     if kind == "logits":
@@ -279,7 +324,7 @@ def _category_name(value: Any, categories: Sequence[str]) -> str:
                 f"cfg.categories: {_in_order(categories)}"
             )
         return categories[int(value)]
-    raise ModelOutputError(f"the model predicted {value!r}; expected a category name or an id "
+    raise ModelOutputError(f"the model predicted {_short(value)}; expected a category name or an id "
                            f"({_in_order(categories)})")
 
 
@@ -287,31 +332,70 @@ def read_detections(output: Any, n: int, categories: Sequence[str]) -> List[Dete
     """One :class:`Detections` per image from a detector's output.
 
     Raises:
-        ModelOutputError: wrong length, missing keys, mismatched sizes, bad boxes.
+        ModelOutputError: not a list of ``n``, or an image's detections unreadable
+            (:func:`_detections`; the error's ``images`` says which).
     """
     items = None if isinstance(output, dict) else _as_list(output)
     if items is None or len(items) != n:
-        raise ModelOutputError(f"the detector returned {type(output).__name__}; expected a list of {n} detections "
+        returned = type(output).__name__ if items is None else f"{len(items)} detections"
+        raise ModelOutputError(f"the detector returned {returned}; expected a list of {n} detections "
                                f"({{'boxes', 'classes', 'scores'}} or (boxes, classes, scores))")
     found = []
     for i, item in enumerate(items):
-        if isinstance(item, dict):
-            missing = [k for k in ("boxes", "classes", "scores") if k not in item]
-            if missing:
-                raise ModelOutputError(f"detections of image {i} lack {missing}; expected keys boxes, classes, scores")
-            boxes, classes, scores = item["boxes"], item["classes"], item["scores"]
-        elif isinstance(item, (tuple, list)) and len(item) == 3:
-            boxes, classes, scores = item
-        else:
-            raise ModelOutputError(f"detections of image {i} are {type(item).__name__}; expected a dict or a "
-                                   f"(boxes, classes, scores) tuple")
-        boxes = np.asarray(boxes, dtype=float).reshape(-1, 4) if len(boxes) else np.zeros((0, 4))
-        scores = np.asarray(scores, dtype=float).reshape(-1)
-        names = [_category_name(c, categories) for c in classes]
-        if not len(boxes) == len(names) == len(scores):
-            raise ModelOutputError(f"detections of image {i}: {len(boxes)} boxes, {len(names)} classes, "
-                                   f"{len(scores)} scores; they must have the same length")
-        if np.any(~np.isfinite(boxes)) or np.any(boxes[:, 2:] < boxes[:, :2]):
-            raise ModelOutputError(f"detections of image {i}: boxes must be finite [x0, y0, x1, y1] with x1 >= x0, y1 >= y0")
-        found.append(Detections(boxes, names, scores))
+        with _on_image(i):
+            found.append(_detections(item, i, categories))
     return found
+
+
+def _detections(item: Any, i: int, categories: Sequence[str]) -> Detections:
+    """Image ``i``'s detections from a dict or a (boxes, classes, scores) tuple.
+
+    Raises:
+        ModelOutputError: missing keys, values that are not numbers or not finite,
+            mismatched sizes, boxes with x1 < x0 or y1 < y0, unknown classes.
+    """
+    if isinstance(item, dict):
+        missing = [k for k in ("boxes", "classes", "scores") if k not in item]
+        if missing:
+            raise ModelOutputError(f"detections of image {i} lack {missing}; expected keys boxes, classes, scores")
+        boxes, classes, scores = item["boxes"], item["classes"], item["scores"]
+    elif isinstance(item, (tuple, list)) and len(item) == 3:
+        boxes, classes, scores = item
+    else:
+        raise ModelOutputError(f"detections of image {i} are {type(item).__name__}; expected a dict or a "
+                               f"(boxes, classes, scores) tuple")
+    boxes = _finite_numbers(boxes, f"detections of image {i}: boxes", "(K, 4) [x0, y0, x1, y1] pixels")
+    if boxes.size % 4:
+        raise ModelOutputError(f"detections of image {i}: boxes of shape {boxes.shape}; expected (K, 4) "
+                               f"[x0, y0, x1, y1] pixels")
+    boxes = boxes.reshape(-1, 4)
+    scores = _finite_numbers(scores, f"detections of image {i}: scores", "K floats").reshape(-1)
+    labels = _as_list(_as_array(classes))
+    if labels is None:
+        raise ModelOutputError(f"detections of image {i}: classes are {_short(classes)}; expected K category "
+                               f"names or ids")
+    names = [_category_name(c, categories) for c in labels]
+    if not len(boxes) == len(names) == len(scores):
+        raise ModelOutputError(f"detections of image {i}: {len(boxes)} boxes, {len(names)} classes, "
+                               f"{len(scores)} scores; they must have the same length")
+    if np.any(boxes[:, 2:] < boxes[:, :2]):
+        raise ModelOutputError(f"detections of image {i}: boxes must be [x0, y0, x1, y1] with x1 >= x0, y1 >= y0, "
+                               f"got {_short(boxes.tolist())}")
+    return Detections(boxes, names, scores)
+
+
+def _finite_numbers(value: Any, what: str, expected: str) -> np.ndarray:
+    """``value`` as a float array.
+
+    Raises:
+        ModelOutputError: None, not numbers, or not finite (NaN, infinite).
+    """
+    if value is None:  # np.asarray would read it as NaN
+        raise ModelOutputError(f"{what} are None; expected {expected}")
+    try:
+        array = np.asarray(_as_array(value), dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ModelOutputError(f"{what} are {_short(value)}; expected {expected}") from exc
+    if not np.all(np.isfinite(array)):
+        raise ModelOutputError(f"{what} are not finite: {_short(array.tolist())}; expected finite {expected}")
+    return array

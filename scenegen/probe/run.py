@@ -8,10 +8,10 @@ from typing import Callable, Dict, List, Optional, Union
 
 import numpy as np
 
-from ..errors import ConfigError, PlacementError
+from ..errors import ConfigError, ScenegenError
 from ..progress import progress_bar, wanted
 from .evaluate import Evaluator, Skip, Trial
-from .model import load_model
+from .model import load_model, model_name
 from .report import TrialLog, build_report, format_summary, model_input, write_outputs
 from .search import STRATEGIES, DesignSpace, Search, run_adaptive
 from .stats import TupleStats
@@ -76,12 +76,17 @@ def run_probe(cfg, model: Union[Callable, str, None] = None, progress: Optional[
             string, or None for ``cfg.probe.model``.
         progress: a progress bar on stderr (default: ``cfg.progress`` and a terminal).
         write: write the report files into ``cfg.probe.out``: ``trials.jsonl`` batch by
-            batch as the trials are scored (so an error or Ctrl-C keeps them), the rest
-            at the end.
+            batch as the trials are scored (so an error or Ctrl-C keeps them, and an
+            error raised during the search says where), the rest at the end.
 
     Raises:
         ConfigError: no model, or one that cannot be loaded.
-        ModelOutputError: the model's answers cannot be read.
+        ModelOutputError: the model's answers cannot be read (this and the two below
+            name the scenes and directives of the batch at fault).
+        ModelError: the model raised (the exception is chained as ``__cause__``).
+        ModelTimeoutError: a model call ran over ``probe.timeout`` seconds (the call
+            itself is left running on its daemon thread: see
+            :mod:`scenegen.probe.calls`).
         PlacementError: the search gave up, too many directed scenes in a row could not
             be placed (a scene that cannot be placed is otherwise skipped and reported).
     """
@@ -92,10 +97,9 @@ def run_probe(cfg, model: Union[Callable, str, None] = None, progress: Optional[
                               "uint8 images)")
         name, model = model, load_model(model)
     else:
-        name = getattr(model, "__qualname__", type(model).__name__)
-        name = f"{getattr(model, '__module__', '?')}:{name}"
+        name = model_name(model)
     probe = cfg.probe
-    evaluator = Evaluator(cfg, model)
+    evaluator = Evaluator(cfg, model, name=name)
     with TrialLog(probe.out if write else None) as log, \
             progress_bar(int(probe.budget), wanted(cfg, progress), desc=f"probe ({probe.strategy})") as bar:
 
@@ -105,11 +109,12 @@ def run_probe(cfg, model: Union[Callable, str, None] = None, progress: Optional[
 
         try:
             search = run_search(cfg, evaluator, on_batch=on_batch)
-        except PlacementError as exc:
-            kept = f"; the {evaluator.renders} scenes scored before are in {log.path}" if log.path else ""
-            raise PlacementError(f"{exc}{kept}") from exc
+        except ScenegenError as exc:
+            if log.path:  # the same error, its message completed: the command line prints str(exc)
+                exc.args = (f"{exc}; the {evaluator.renders} scenes scored before are in {log.path}",)
+            raise
         finally:
-            evaluator.worker.close()
+            evaluator.close()
     report = build_report(cfg, name, search.stats, search.trials, evaluator.gallery.failures(), search.history,
                           search.local, search.skipped, model_input(cfg, evaluator.settings))
     thumbnails = evaluator.gallery.thumbnails()
