@@ -15,10 +15,10 @@ import time
 
 import numpy as np
 
-from scenegen.config import load_config
-from scenegen.coverage import CoverageTracker
-from scenegen.plan import coverage_universe
-from scenegen.sampler import Sampler
+from scenegen.config.load import load_config
+from scenegen.design.coverage import CoverageTracker
+from scenegen.design.plan import coverage_universe
+from scenegen.world.sampler import Sampler
 
 
 def make_records(levels: dict, n_objects: int, seed: int = 0) -> list[dict]:

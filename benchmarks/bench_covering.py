@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from scenegen.design import covering_array, verify_covering
+from scenegen.design.covering import covering_array, verify_covering
 
 
 def uniform(v: int, k: int) -> dict[str, list[str]]:

@@ -15,10 +15,10 @@ import argparse
 import time
 from collections import defaultdict
 
-from scenegen.config import load_config
-from scenegen.hitrate import directive_outcomes, hit_rates, random_directives
-from scenegen.render import Renderer
-from scenegen.sampler import Sampler
+from scenegen.config.load import load_config
+from scenegen.design.hitrate import directive_outcomes, hit_rates, random_directives
+from scenegen.render.raster import Renderer
+from scenegen.world.sampler import Sampler
 
 
 def main() -> None:

@@ -17,9 +17,9 @@ import argparse
 import tempfile
 import time
 
-from scenegen.config import load_config
-from scenegen.pipeline import generate
-from scenegen.shards import peak_memory_mib
+from scenegen.config.load import load_config
+from scenegen.dataset.pipeline import generate
+from scenegen.dataset.shards import peak_memory_mib
 
 
 def main() -> None:

@@ -36,9 +36,9 @@ import tempfile
 import time
 from collections import defaultdict
 
-from scenegen.config import load_config
-from scenegen.pipeline import INLINE_CHUNK_SCENES
-from scenegen.worker import SceneWorker
+from scenegen.config.load import load_config
+from scenegen.dataset.pipeline import INLINE_CHUNK_SCENES
+from scenegen.dataset.worker import SceneWorker
 
 # stages in order, as SceneWorker and the renderer report them: this thread's, then the
 # writer thread's; decode, labels, record and wait (the previous scene's) run while the

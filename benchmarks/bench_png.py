@@ -37,10 +37,10 @@ import fpng
 import numpy as np
 from PIL import Image
 
-from scenegen.config import load_config
-from scenegen.formats import files
-from scenegen.formats.files import LAYER_PNG_FILTERS, encode_png, normals_to_uint8, write_layers
-from scenegen.worker import SceneWorker
+from scenegen.config.load import load_config
+from scenegen.dataset import files
+from scenegen.dataset.files import LAYER_PNG_FILTERS, encode_png, normals_to_uint8, write_layers
+from scenegen.dataset.worker import SceneWorker
 
 from bench_pipeline import pipeline_round  # benchmarks/ is on sys.path when run as a script
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from scenegen.config import load_config
-from scenegen.sampler import Sampler
+from scenegen.config.load import load_config
+from scenegen.world.sampler import Sampler
 
 
 def scenes_per_second(objects: int, n: int) -> float:

@@ -11,28 +11,22 @@ The public API::
 """
 
 from ._version import __version__
-from .config import SceneGenConfig, load_config
-from .coverage import CoverageTracker
-from .dictionary import ObjectDictionary, ObjectEntry
-from .directives import Directive
-from .errors import (
-    ConfigError,
-    DepthOverflowError,
-    MeshError,
-    PlacementError,
-    RenderError,
-    ScenegenError,
-)
-from .grammar import Grammar, compile_grammar
-from .labels import object_labels
-from .pipeline import finish, generate
-from .worker import SceneWorker
-from .render import Frame, Renderer
-from .sampler import Sampler, sample_scene
-from .scene import Camera, Context, Light, ObjectInstance, Scene
-from .scene_graph import scene_relations
-from .space import describe_space
-from .stream import SceneStream
+from .config.load import SceneGenConfig, load_config
+from .design.coverage import CoverageTracker
+from .world.dictionary import ObjectDictionary, ObjectEntry
+from .world.directives import Directive
+from .errors import ConfigError, DepthOverflowError, MeshError, PlacementError, RenderError, ScenegenError
+from .world.grammar import Grammar, compile_grammar
+from .labels.objects import object_labels
+from .dataset.pipeline import finish, generate
+from .dataset.worker import SceneWorker
+from .render.raster import Renderer
+from .scene.frame import Frame
+from .world.sampler import Sampler, sample_scene
+from .scene.scene import Camera, Context, Light, ObjectInstance, Scene
+from .labels.scene_graph import scene_relations
+from .world.space import describe_space
+from .dataset.stream import SceneStream
 
 __all__ = [
     "__version__",

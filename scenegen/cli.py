@@ -124,8 +124,8 @@ def _pop_index(overrides: Sequence[str]) -> tuple[int, List[str]]:
 
 
 def _cmd_generate(args) -> int:
-    from .config import load_config, shard_count
-    from .pipeline import generate
+    from .config.load import load_config, shard_count
+    from .dataset.pipeline import generate
 
     cfg = load_config(args.overrides)
     stats: dict = {}
@@ -144,8 +144,8 @@ def _cmd_generate(args) -> int:
 
 
 def _cmd_finish(args) -> int:
-    from .config import load_config
-    from .pipeline import finish_dataset
+    from .config.load import load_config
+    from .dataset.pipeline import finish_dataset
 
     cfg = load_config(args.overrides)
     manifest = finish_dataset(cfg)
@@ -171,8 +171,8 @@ def _print_skipped(manifest: dict, shown: int = 5) -> None:
 
 
 def _cmd_verify(args) -> int:
-    from .formats._dataset import require_folder
-    from .verify import file_count, verify_dataset
+    from .dataset.read import require_folder
+    from .dataset.verify import file_count, verify_dataset
 
     require_folder(args.dataset)  # no folder at all: the argument is wrong (exit status 2)
     problems = verify_dataset(args.dataset)
@@ -205,8 +205,8 @@ def _print_design(manifest: dict) -> None:
 
 
 def _cmd_sample(args) -> int:
-    from .config import load_config
-    from .sampler import Sampler
+    from .config.load import load_config
+    from .world.sampler import Sampler
 
     index, overrides = _pop_index(args.overrides)
     scene = Sampler(load_config(overrides)).sample(index)
@@ -215,9 +215,9 @@ def _cmd_sample(args) -> int:
 
 
 def _cmd_space(args) -> int:
-    from .config import load_config
+    from .config.load import load_config
     from .fileio import dumps_json
-    from .space import describe_space, format_space
+    from .world.space import describe_space, format_space
 
     space = describe_space(load_config(args.overrides))
     print(dumps_json(space) if args.json else format_space(space))
@@ -225,7 +225,7 @@ def _cmd_space(args) -> int:
 
 
 def _cmd_coverage(args) -> int:
-    from .formats._dataset import MANIFEST, dataset_config, read_coverage, read_manifest, require_folder
+    from .dataset.read import MANIFEST, dataset_config, read_coverage, read_manifest, require_folder
 
     root = require_folder(args.dataset)
     tracker = read_coverage(root)
@@ -234,11 +234,11 @@ def _cmd_coverage(args) -> int:
     manifest = read_manifest(root) if not summary or (root / MANIFEST).is_file() else None
     split = manifest.get("split") if manifest else None
     if summary:
-        from .tway import format_split
+        from .reports.tway import format_split
 
         print(tracker.format_table() + (format_split(split, factor_order=list(tracker.levels)) if split else ""))
         return 0
-    from .tway import format_report, tway_of, write_html_report
+    from .reports.tway import format_report, tway_of, write_html_report
 
     cfg = dataset_config(root, manifest)
     factors = args.factors.split(",") if args.factors else None
@@ -254,7 +254,7 @@ def _cmd_coverage(args) -> int:
 
 
 def _cmd_probe(args) -> int:
-    from .config import load_config
+    from .config.load import load_config
     from .probe import run_probe
     from .probe.report import REPORT_HTML, REPORT_JSON, TRIALS
 
@@ -284,7 +284,7 @@ def _positive(name: str, value: str) -> int:
 
 
 def _cmd_preview(args) -> int:
-    from .formats.files import RECORD_FOLDER, record_indices
+    from .dataset.files import RECORD_FOLDER, record_indices
 
     count = _positive("--count", args.count)
     columns = _positive("--columns", args.columns)
@@ -298,7 +298,7 @@ def _cmd_preview(args) -> int:
     if args.out is not None and Path(args.out).is_dir():
         raise ConfigError(f"--out {args.out!r} is a folder; give a PNG file name")
     if folders:
-        from .preview import preview_dataset
+        from .reports.preview import preview_dataset
 
         root = Path(folders[0])
         if not root.is_dir():
@@ -308,8 +308,8 @@ def _cmd_preview(args) -> int:
                               "is it a dataset written by 'scenegen generate'?")
         path = preview_dataset(root, args.out, count=count, columns=columns)
     else:
-        from .config import load_config
-        from .preview import preview_config
+        from .config.load import load_config
+        from .reports.preview import preview_config
 
         if args.out is None:
             raise ConfigError("no dataset folder given: a config preview needs --out FILE")

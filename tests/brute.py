@@ -1,10 +1,10 @@
-"""Brute-force references shared by the design tests (independent of scenegen.plan)."""
+"""Brute-force references shared by the design tests (independent of scenegen.design.plan)."""
 
 import itertools
 
-from scenegen.directives import Directive, check_directive
+from scenegen.world.directives import Directive, check_directive
 from scenegen.errors import ConfigError
-from scenegen.factors import universe
+from scenegen.scene.factors import universe
 
 
 def feasible_full_rows(cfg, sampler, factors):

@@ -14,8 +14,8 @@ if os.environ.get("PYTEST_XDIST_WORKER_COUNT") and "LP_NUM_THREADS" not in os.en
     _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     os.environ["LP_NUM_THREADS"] = str(max(1, _cores // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
 
-from scenegen.config import load_config
-from scenegen.dictionary import ObjectDictionary
+from scenegen.config.load import load_config
+from scenegen.world.dictionary import ObjectDictionary
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +36,7 @@ def small_cfg():
 
 @pytest.fixture(scope="session")
 def renderer(dictionary):
-    from scenegen.render import Renderer
+    from scenegen.render.raster import Renderer
 
     with Renderer(dictionary) as r:
         yield r

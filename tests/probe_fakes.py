@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from scenegen.errors import PlacementError
-from scenegen.factors import universe
+from scenegen.scene.factors import universe
 from scenegen.probe.evaluate import Skip, Trial, sample_or_skip
-from scenegen.sampler import Sampler
+from scenegen.world.sampler import Sampler
 
 
 class FakeEvaluator:

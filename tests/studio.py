@@ -5,8 +5,8 @@ import math
 
 import numpy as np
 
-from scenegen.geometry import intrinsics_from_fov, look_at_opencv
-from scenegen.scene import Camera, Context, Light, ObjectInstance, Scene
+from scenegen.scene.geometry import intrinsics_from_fov, look_at_opencv
+from scenegen.scene.scene import Camera, Context, Light, ObjectInstance, Scene
 
 LIGHT = Light(direction=(1 / math.sqrt(2), 0.0, 1 / math.sqrt(2)), color=(1.0, 1.0, 1.0), intensity=3.0)
 STUDIO = Context(name="studio", background=(0.6, 0.6, 0.6), floor_color=(0.5, 0.5, 0.5), floor_size=12.0,

@@ -11,9 +11,9 @@ import pytest
 import trimesh
 
 from scenegen.errors import ScenegenError
-from scenegen.formats.bop import export_bop
-from scenegen.formats.files import read_png, read_record
-from scenegen.scene import Scene
+from scenegen.dataset.formats.bop import export_bop
+from scenegen.dataset.files import read_png, read_record
+from scenegen.scene.scene import Scene
 
 from datasets_fixture import N_SCENES, small_dataset  # noqa: F401  (fixture)
 

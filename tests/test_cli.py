@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from scenegen.config import load_config
-from scenegen.sampler import Sampler
+from scenegen.config.load import load_config
+from scenegen.world.sampler import Sampler
 
 
 def scenegen(*args, cwd=None, timeout=300):
@@ -94,7 +94,7 @@ def test_out_naming_a_file_says_a_folder_is_needed(tmp_path):
 
 def test_coverage_into_a_closed_pipe_exits_quietly(tmp_path):
     """`scenegen coverage DIR | head` : the reader leaves early; no traceback."""
-    from scenegen.coverage import CoverageTracker
+    from scenegen.design.coverage import CoverageTracker
     from scenegen.fileio import write_json
 
     tracker = CoverageTracker({"category": ["a", "b"], "pose": ["x", "y"], "context": ["c"]})

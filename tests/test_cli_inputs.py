@@ -8,9 +8,9 @@ import json
 import pytest
 
 from scenegen.cli import main
-from scenegen.coverage import CoverageTracker
+from scenegen.design.coverage import CoverageTracker
 from scenegen.errors import CoverageError, ScenegenError
-from scenegen.formats._dataset import finished_indices
+from scenegen.dataset.read import finished_indices
 
 from tiny_dataset import dataset_copy, tiny_dataset  # noqa: F401 (fixtures)
 

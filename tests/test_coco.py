@@ -18,8 +18,8 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from scenegen.fileio import dumps_json, read_json, sha256_file
-from scenegen.formats.coco import build_coco, mask_to_rle, rle_to_mask
-from scenegen.formats.files import read_record
+from scenegen.dataset.formats.coco import build_coco, mask_to_rle, rle_to_mask
+from scenegen.dataset.files import read_record
 
 from datasets_fixture import every_format, every_format_split  # noqa: F401  (fixtures)
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scenegen.coverage import CoverageError, CoverageTracker
+from scenegen.design.coverage import CoverageError, CoverageTracker
 from scenegen.fileio import dumps_json
 
 FACTORS = ("category", "pose", "context", "color")

@@ -1,4 +1,4 @@
-"""Covering arrays (scenegen.design), checked against an independent brute force."""
+"""Covering arrays (scenegen.design.covering), checked against an independent brute force."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scenegen.design import covering_array, feasible_tuples, lower_bound, verify_covering
+from scenegen.design.covering import covering_array, feasible_tuples, lower_bound, verify_covering
 from scenegen.errors import ConfigError
 
 

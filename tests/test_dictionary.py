@@ -1,4 +1,4 @@
-"""Tests of scenegen.dictionary over the built-in config."""
+"""Tests of scenegen.world.dictionary over the built-in config."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from scenegen import resources
-from scenegen.config import load_config
-from scenegen.dictionary import ObjectDictionary, ObjectEntry
+from scenegen.config.load import load_config
+from scenegen.world.dictionary import ObjectDictionary, ObjectEntry
 from scenegen.errors import EXIT_INPUT, ConfigError, MeshError
 
 

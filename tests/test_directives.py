@@ -8,12 +8,12 @@ import math
 import pytest
 
 from scenegen.cli import main
-from scenegen.config import config_from_dict, config_to_dict, load_config
-from scenegen.directives import Directive
+from scenegen.config.load import config_from_dict, config_to_dict, load_config
+from scenegen.world.directives import Directive
 from scenegen.errors import ConfigError
-from scenegen.factors import pose_bin, relative_azimuth
-from scenegen.hitrate import measure_hit_rates, random_directives
-from scenegen.sampler import Sampler, occlusion_targets
+from scenegen.scene.factors import pose_bin, relative_azimuth
+from scenegen.design.hitrate import measure_hit_rates, random_directives
+from scenegen.world.sampler import Sampler, occlusion_targets
 
 from physical import assert_physical
 
@@ -72,7 +72,7 @@ def test_infeasible_directives_are_refused(sampler, directive, message):
 
 
 def test_occlusion_needs_an_occlusion_pair_in_the_grammar(small_cfg):
-    from scenegen.config import config_from_dict, config_to_dict
+    from scenegen.config.load import config_from_dict, config_to_dict
 
     data = config_to_dict(small_cfg)
     data["grammar"]["rules"] = {"scene": [{"repeat": "any", "count": [2, 3], "arrange": "free"}]}

@@ -14,8 +14,8 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from scenegen.config import load_config
-from scenegen.dictionary import ObjectDictionary
+from scenegen.config.load import load_config
+from scenegen.world.dictionary import ObjectDictionary
 from scenegen.errors import MeshError
 from test_parts import contact_graph
 
@@ -96,7 +96,7 @@ def test_relative_search_path_and_asset_path_from_the_repository_root(monkeypatc
 
 
 def test_sampled_kitchens_show_the_new_categories(cfg, objects):
-    sampler_module = pytest.importorskip("scenegen.sampler")
+    sampler_module = pytest.importorskip("scenegen.world.sampler")
     sampler = sampler_module.Sampler(cfg, objects)
     seen = Counter()
     styles = set()

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scenegen.factors import (
+from scenegen.scene.factors import (
     AZIMUTH_BINS,
     bin_level,
     elevation_bin,

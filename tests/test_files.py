@@ -5,8 +5,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from scenegen.errors import DepthOverflowError
-from scenegen.formats import files
-from scenegen.formats.files import (
+from scenegen.dataset import files
+from scenegen.dataset.files import (
     LAYER_FOLDERS,
     LAYER_PNG_FILTERS,
     depth_to_uint16,
@@ -19,8 +19,8 @@ from scenegen.formats.files import (
     read_record,
     write_scene,
 )
-from scenegen.render import Frame
-from scenegen.sampler import Sampler
+from scenegen.scene.frame import Frame
+from scenegen.world.sampler import Sampler
 
 
 @given(arrays(np.float32, (7, 9), elements=st.floats(0, 30, width=32)), st.sampled_from([0.5, 1.0]))

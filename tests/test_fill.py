@@ -8,10 +8,10 @@ import shutil
 import pytest
 
 from scenegen.cli import main
-from scenegen.config import load_config
+from scenegen.config.load import load_config
 from scenegen.fileio import read_json
-from scenegen.pipeline import generate
-from scenegen.sampler import Sampler
+from scenegen.dataset.pipeline import generate
+from scenegen.world.sampler import Sampler
 
 from brute import feasible_full_rows
 from crash import Killed, fail_replace_after

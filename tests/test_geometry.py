@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scenegen.geometry import (
+from scenegen.scene.geometry import (
     box_corners,
     convex_polygon_contains,
     footprint,

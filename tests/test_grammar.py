@@ -12,10 +12,10 @@ import pytest
 from scipy.stats import chisquare
 
 from deadline import deadline
-from scenegen.config import MAX_OBJECTS, config_from_dict, config_to_dict
+from scenegen.config.load import MAX_OBJECTS, config_from_dict, config_to_dict
 from scenegen.errors import EXIT_INPUT, ConfigError
-from scenegen.factors import pose_levels
-from scenegen.grammar import (
+from scenegen.scene.factors import pose_levels
+from scenegen.world.grammar import (
     MAX_DEPTH,
     Grammar,
     ObjectItem,
@@ -25,7 +25,7 @@ from scenegen.grammar import (
     compile_grammar,
     object_nodes,
 )
-from scenegen.sampler import Sampler
+from scenegen.world.sampler import Sampler
 
 P_MIN = 1e-3  # chi-square tests fail below this p-value (fixed seeds: deterministic)
 

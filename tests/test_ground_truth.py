@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import trimesh
 
-from scenegen.formats.files import read_normals, write_scene
-from scenegen.geometry import intrinsics_from_fov, look_at_opencv
-from scenegen.labels import KEYPOINT_NAMES, KEYPOINT_SKELETON, object_labels
-from scenegen.sampler import Sampler
-from scenegen.scene import Camera, Context, Light, ObjectInstance, Scene
-from scenegen.scene_graph import scene_relations
+from scenegen.dataset.files import read_normals, write_scene
+from scenegen.scene.geometry import intrinsics_from_fov, look_at_opencv
+from scenegen.labels.objects import KEYPOINT_NAMES, KEYPOINT_SKELETON, object_labels
+from scenegen.world.sampler import Sampler
+from scenegen.scene.scene import Camera, Context, Light, ObjectInstance, Scene
+from scenegen.labels.scene_graph import scene_relations
 
 pytestmark = pytest.mark.render
 

@@ -14,9 +14,9 @@ import yaml
 
 from scenegen.errors import ScenegenError
 from scenegen.fileio import read_json, sha256_file
-from scenegen.formats._dataset import finished_indices
-from scenegen.formats.files import read_png, read_record
-from scenegen.formats.hf import COLUMNS, OBJECT_FIELDS, export_hf
+from scenegen.dataset.read import finished_indices
+from scenegen.dataset.files import read_png, read_record
+from scenegen.dataset.formats.hf import COLUMNS, OBJECT_FIELDS, export_hf
 
 from datasets_fixture import every_format, every_format_split  # noqa: F401  (fixtures)
 

@@ -6,9 +6,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from scenegen.labels import mask_box, object_labels
-from scenegen.render import Frame
-from scenegen.sampler import Sampler
+from scenegen.labels.objects import mask_box, object_labels
+from scenegen.scene.frame import Frame
+from scenegen.world.sampler import Sampler
 
 
 def test_mask_box():

@@ -19,11 +19,11 @@ import pytest
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from scenegen.config import PRIMITIVE_SHAPES, config_from_dict, config_to_dict, load_config
-from scenegen.dictionary import STYLE_ASSIGN, STYLE_SEPARATOR, ObjectDictionary, find_mesh_file
-from scenegen.geometry import direction
-from scenegen.render import Renderer
-from scenegen.shapes import compose_parts, load_mesh_file, part_transform
+from scenegen.config.load import PRIMITIVE_SHAPES, config_from_dict, config_to_dict, load_config
+from scenegen.world.dictionary import STYLE_ASSIGN, STYLE_SEPARATOR, ObjectDictionary, find_mesh_file
+from scenegen.scene.geometry import direction
+from scenegen.render.raster import Renderer
+from scenegen.world.shapes import compose_parts, load_mesh_file, part_transform
 from shipped_meshes import make_meshes_module
 from studio import lone_scene, make_camera, make_object
 
@@ -114,7 +114,7 @@ class BoxFace:
 
 
 def primitive_surfaces(shape, params):
-    """The smooth surfaces of ``scenegen.shapes.primitive(shape, params)`` (centred on
+    """The smooth surfaces of ``scenegen.world.shapes.primitive(shape, params)`` (centred on
     its bounding box, axis z), one per region between creases."""
     p = {key: float(value) for key, value in params.items()}
     if shape == "box":

@@ -97,7 +97,7 @@ def test_sigterm_stops_the_run_with_one_line_and_the_rerun_is_identical(tmp_path
 # the middle of writing a file; the coordinator does nothing but wait to be killed.
 HOLD_A_WRITE = """
 import time
-from scenegen.executors import _exit_with_coordinator
+from scenegen.dataset.executors import _exit_with_coordinator
 from scenegen.fileio import atomic_writer
 
 _exit_with_coordinator(lifeline)

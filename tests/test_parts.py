@@ -14,8 +14,8 @@ import pytest
 import trimesh
 from omegaconf import OmegaConf
 
-from scenegen.config import config_from_dict, config_to_dict, load_config
-from scenegen.dictionary import ObjectDictionary
+from scenegen.config.load import config_from_dict, config_to_dict, load_config
+from scenegen.world.dictionary import ObjectDictionary
 from scenegen.errors import ConfigError
 
 ATTACH_TOL = 1e-3  # canonical units: largest gap between two parts that still touch

@@ -12,16 +12,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scenegen.config import config_from_dict, config_to_dict, load_config
-from scenegen.dictionary import ObjectDictionary
+from scenegen.config.load import config_from_dict, config_to_dict, load_config
+from scenegen.world.dictionary import ObjectDictionary
 from scenegen.errors import DepthOverflowError, ScenegenError
 from scenegen.fileio import read_json, sha256_file
-from scenegen.formats.coco import rle_to_mask
-from scenegen.formats._dataset import manifest_config
-from scenegen.formats.files import read_depth, read_parts, read_png
-from scenegen.pipeline import generate
-from scenegen.sampler import Sampler
-from scenegen.scene import SCENE_SCHEMA_VERSION, Scene
+from scenegen.dataset.formats.coco import rle_to_mask
+from scenegen.dataset.read import manifest_config
+from scenegen.dataset.files import read_depth, read_parts, read_png
+from scenegen.dataset.pipeline import generate
+from scenegen.world.sampler import Sampler
+from scenegen.scene.scene import SCENE_SCHEMA_VERSION, Scene
 
 pytestmark = pytest.mark.render
 N = 8

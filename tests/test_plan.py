@@ -6,11 +6,11 @@ import itertools
 import pytest
 
 from scenegen.cli import main
-from scenegen.config import load_config
+from scenegen.config.load import load_config
 from scenegen.fileio import read_json
-from scenegen.pipeline import generate
-from scenegen.plan import covering_plan
-from scenegen.sampler import Sampler
+from scenegen.dataset.pipeline import generate
+from scenegen.design.plan import covering_plan
+from scenegen.world.sampler import Sampler
 
 from brute import feasible_full_rows
 

@@ -1,4 +1,4 @@
-"""scenegen.preview and 'scenegen preview': contact sheets of a dataset or a config."""
+"""scenegen.reports.preview and 'scenegen preview': contact sheets of a dataset or a config."""
 
 import os
 import subprocess
@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 import scenegen
-from scenegen.formats import files
-from scenegen.preview import (
+from scenegen.dataset import files
+from scenegen.reports.preview import (
     BACKGROUND,
     GAP,
     HEADER_HEIGHT,

@@ -18,15 +18,23 @@ from omegaconf import OmegaConf, read_write
 from scipy.stats import binomtest
 
 import scenegen
-from scenegen.config import validate_config
+from scenegen.config.load import validate_config
 from scenegen.errors import ConfigError, PlacementError, ScenegenError
-from scenegen.probe import (ModelError, ModelOutputError, ModelTimeoutError, box_iou, load_model, match_detections,
-                            run_probe, target_crop)
+from scenegen.probe import (
+    ModelError,
+    ModelOutputError,
+    ModelTimeoutError,
+    box_iou,
+    load_model,
+    match_detections,
+    run_probe,
+    target_crop,
+)
 from scenegen.probe.model import model_settings, read_classes, read_detections
 from scenegen.probe.run import run_search
 from scenegen.probe.search import MAX_CONSECUTIVE_SKIPS
 from scenegen.probe.stats import TupleStats, benjamini_hochberg, tuple_keys, wilson_interval
-from scenegen.sampler import Sampler
+from scenegen.world.sampler import Sampler
 
 sys.path.insert(0, str(Path(__file__).parent))
 from probe_fakes import FakeEvaluator, renders_to_find  # noqa: E402

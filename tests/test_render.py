@@ -10,11 +10,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from scenegen.config import load_config
+from scenegen.config.load import load_config
 from scenegen.errors import RenderError
-from scenegen.geometry import intrinsics_from_fov, look_at_opencv, project
-from scenegen.sampler import Sampler
-from scenegen.scene import Light, ObjectInstance, Scene
+from scenegen.scene.geometry import intrinsics_from_fov, look_at_opencv, project
+from scenegen.world.sampler import Sampler
+from scenegen.scene.scene import Light, ObjectInstance, Scene
 from studio import STUDIO, backproject, lone_scene, make_camera, make_object
 
 pytestmark = pytest.mark.render
@@ -102,7 +102,7 @@ def test_depth_matches_an_analytic_sphere(cfg, dictionary, renderer):
     radius = 0.15
     ball = ObjectInstance(entry="ball", category="ball", position=(0.0, 0.0, 0.0), yaw=0.3, scale=2 * radius,
                           color="red", rgb=(0.8, 0.1, 0.1), material="matte", metallic=0.0, roughness=0.9)
-    from scenegen.geometry import intrinsics_from_fov, look_at_opencv
+    from scenegen.scene.geometry import intrinsics_from_fov, look_at_opencv
 
     pose = look_at_opencv([1.2, -0.4, 0.6], [0, 0, radius])
     fx, fy, cx, cy = intrinsics_from_fov(math.radians(45), 120, 90)
@@ -269,7 +269,7 @@ def test_floor_tiles_are_repeats_per_metre(dictionary, renderer):
 def test_meshes_and_textures_are_cached_across_scenes(scenes_and_frames, dictionary):
     """Meshes are pooled by geometry (not by material) and stay in the GL context: a
     scene rendered again takes the same meshes, with the same GL buffers."""
-    from scenegen.render import Renderer
+    from scenegen.render.raster import Renderer
 
     scenes = [scene for scene, _ in scenes_and_frames]
     with Renderer(dictionary) as renderer:
@@ -293,7 +293,7 @@ def test_meshes_and_textures_are_cached_across_scenes(scenes_and_frames, diction
 
 
 def test_normals_can_be_switched_off(small_cfg, dictionary):
-    from scenegen.render import Renderer
+    from scenegen.render.raster import Renderer
 
     scene = Sampler(small_cfg, dictionary).sample(0)
     with Renderer(dictionary, normals=False) as plain:
@@ -332,8 +332,8 @@ def test_draw_order_and_so_depth_ties_do_not_depend_on_the_run():
     """Parts of one object tie in pyrender's distance sort; coplanar faces between them
     then depend on the draw order. Scene 23 of this plan has such a tie: rendering it
     again, with new node objects at new addresses, must give the same layers."""
-    from scenegen.plan import covering_plan
-    from scenegen.render import Renderer
+    from scenegen.design.plan import covering_plan
+    from scenegen.render.raster import Renderer
 
     cfg = load_config(["width=64", "height=48", "strategy=covering", "design_factors=[category,context]"])
     sampler = Sampler(cfg)
@@ -350,7 +350,7 @@ def test_amodal_masks_equal_each_object_rendered_alone(small_cfg, dictionary, re
     """The amodal pass (all silhouettes in one pass, one bit each) gives every object
     exactly the pixels it covers when it is drawn alone (no other object, no floor or
     walls: a floor coplanar with an object's base must not take its edge pixels)."""
-    import scenegen.render as render
+    import scenegen.render.raster as render
 
     sampler = Sampler(small_cfg, dictionary)
     compared = hidden = 0
@@ -370,7 +370,7 @@ def test_amodal_masks_equal_each_object_rendered_alone(small_cfg, dictionary, re
 def test_more_objects_than_one_amodal_pass_holds(dictionary, renderer, monkeypatch):
     """With fewer silhouette bits a pass than occludable objects, the extra passes give
     the same masks."""
-    import scenegen.render as render
+    import scenegen.render.raster as render
 
     scene = Sampler(load_config(["width=96", "height=72", "placement.objects=[5,5]"]), dictionary).sample(7)
     expected = renderer.render(scene).amodal

@@ -1,4 +1,4 @@
-"""scenegen.report_html: the self-contained HTML coverage page."""
+"""scenegen.reports.html: the self-contained HTML coverage page."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from scenegen.report_html import (
+from scenegen.reports.html import (
     LOW_COLOR,
     MAX_MISSING_ROWS,
     MISSING_COLOR,

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-import scenegen.pipeline as pipeline
+import scenegen.dataset.pipeline as pipeline
 from scenegen.cli import main
-from scenegen.config import load_config
-from scenegen.pipeline import generate
-from scenegen.verify import verify_dataset
+from scenegen.config.load import load_config
+from scenegen.dataset.pipeline import generate
+from scenegen.dataset.verify import verify_dataset
 
 SMALL = ["n=3", "width=48", "height=32", "progress=false"]
 

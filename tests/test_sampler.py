@@ -9,11 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scenegen.config import config_from_dict, config_to_dict, load_config
+from scenegen.config.load import config_from_dict, config_to_dict, load_config
 from scenegen.errors import PlacementError
-from scenegen.geometry import project
-from scenegen.sampler import Sampler, stage_rngs
-from scenegen.scene import Scene
+from scenegen.scene.geometry import project
+from scenegen.world.sampler import Sampler, stage_rngs
+from scenegen.scene.scene import Scene
 
 from physical import assert_physical, world_vertices
 

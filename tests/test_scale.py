@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from scenegen.cli import main
-from scenegen.config import load_config
+from scenegen.config.load import load_config
 from scenegen.errors import ConfigError, ScenegenError
 from scenegen.fileio import read_json
-from scenegen.pipeline import finish_dataset, generate
-from scenegen.verify import verify_dataset
+from scenegen.dataset.pipeline import finish_dataset, generate
+from scenegen.dataset.verify import verify_dataset
 
 from crash import Killed, fail_replace_after
 

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from scenegen.scene import ObjectInstance, Scene
+from scenegen.scene.scene import ObjectInstance, Scene
 
 
 def make_object(**kw):
@@ -19,7 +19,7 @@ def test_world_from_object_rotates_about_z_and_translates():
 
 
 def test_scene_round_trip_and_immutability(cfg, dictionary):
-    from scenegen.sampler import Sampler
+    from scenegen.world.sampler import Sampler
 
     scene = Sampler(cfg, dictionary).sample(4)
     again = Scene.from_json(scene.to_json())
@@ -30,7 +30,7 @@ def test_scene_round_trip_and_immutability(cfg, dictionary):
 
 
 def test_from_dict_rejects_unknown_keys(cfg, dictionary):
-    from scenegen.sampler import Sampler
+    from scenegen.world.sampler import Sampler
 
     data = Sampler(cfg, dictionary).sample(0).to_dict()
     data["objects"][0]["colour"] = "red"

@@ -7,10 +7,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from scenegen.config import load_config
-from scenegen.geometry import intrinsics_from_fov, look_at_opencv, project
-from scenegen.sampler import Sampler
-from scenegen.scene import Camera, Context, Light, ObjectInstance, Scene
+from scenegen.config.load import load_config
+from scenegen.scene.geometry import intrinsics_from_fov, look_at_opencv, project
+from scenegen.world.sampler import Sampler
+from scenegen.scene.scene import Camera, Context, Light, ObjectInstance, Scene
 
 pytestmark = pytest.mark.render
 

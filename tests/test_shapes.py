@@ -1,4 +1,4 @@
-"""Tests of scenegen.shapes and of the shipped meshes made by assets/make_meshes.py."""
+"""Tests of scenegen.world.shapes and of the shipped meshes made by assets/make_meshes.py."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
-from scenegen.config import PRIMITIVE_SHAPES, PartConfig
-from scenegen.dictionary import Part, Variant
+from scenegen.config.load import PRIMITIVE_SHAPES, PartConfig
+from scenegen.world.dictionary import Part, Variant
 from scenegen.errors import EXIT_INPUT, ConfigError, MeshError
-from scenegen import shapes
-from scenegen.shapes import (
+from scenegen.world import shapes
+from scenegen.world.shapes import (
     CREASE_ANGLE_DEG,
     SECTIONS,
     compose_parts,

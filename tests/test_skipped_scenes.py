@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 
 from scenegen.cli import main
-from scenegen.config import load_config
-from scenegen.directives import Directive
+from scenegen.config.load import load_config
+from scenegen.world.directives import Directive
 from scenegen.errors import PlacementError
 from scenegen.fileio import read_json
-from scenegen.labels import object_labels
-from scenegen.pipeline import generate
-from scenegen.render import Renderer
-from scenegen.sampler import Sampler
-from scenegen.stream import SkippedSceneWarning, iter_scenes
-from scenegen.verify import verify_dataset
+from scenegen.labels.objects import object_labels
+from scenegen.dataset.pipeline import generate
+from scenegen.render.raster import Renderer
+from scenegen.world.sampler import Sampler
+from scenegen.dataset.stream import SkippedSceneWarning, iter_scenes
+from scenegen.dataset.verify import verify_dataset
 
 SMALL = ["width=48", "height=32", "progress=false"]
 
@@ -119,7 +119,7 @@ def test_fill_skips_an_unplaceable_row_and_goes_on(tmp_path, unplaceable):
 
 
 def test_the_stream_leaves_an_unplaceable_scene_out_with_a_warning(unplaceable, monkeypatch):
-    import scenegen.stream as stream
+    import scenegen.dataset.stream as stream
 
     monkeypatch.setattr(stream, "SceneWorker", _NoWorker)
     monkeypatch.setattr(stream, "_refuse_inherited_gl", lambda: None)

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
 
-from scenegen.formats import files
-from scenegen.formats.files import (
+from scenegen.dataset import files
+from scenegen.dataset.files import (
     FPNG_COMPRESS_LEVEL,
     LAYER_FOLDERS,
     LAYER_PNG_FILTERS,
@@ -94,7 +94,7 @@ def test_fpng_takes_views_and_gives_the_same_bytes_in_another_process():
     flipped = array[::-1]  # as a GL read-back is: not contiguous
     data = encode_layer(flipped, FPNG_COMPRESS_LEVEL)
     np.testing.assert_array_equal(decode(data), flipped)
-    script = ("import sys, numpy as np; from scenegen.formats.files import encode_layer; "
+    script = ("import sys, numpy as np; from scenegen.dataset.files import encode_layer; "
               "a = np.random.default_rng(3).integers(0, 256, (48, 64, 3), dtype=np.uint8)[::-1]; "
               "sys.stdout.buffer.write(encode_layer(a, 1))")
     assert subprocess.run([sys.executable, "-c", script], capture_output=True, check=True).stdout == data

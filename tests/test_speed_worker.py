@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 import scenegen.fileio
-import scenegen.worker
-from scenegen.config import load_config
-from scenegen.formats.files import read_record, record_indices, write_scene
-from scenegen.labels import object_labels
-from scenegen.render import RenderError
-from scenegen.worker import SceneWorker
+import scenegen.dataset.worker
+from scenegen.config.load import load_config
+from scenegen.dataset.files import read_record, record_indices, write_scene
+from scenegen.labels.objects import object_labels
+from scenegen.render.raster import RenderError
+from scenegen.dataset.worker import SceneWorker
 
 pytestmark = pytest.mark.render
 
@@ -59,7 +59,7 @@ def test_flush_waits_for_every_scene_and_records_come_last(tmp_path, monkeypatch
         order.append(Path(path))
         real(path, data)
 
-    monkeypatch.setattr("scenegen.formats.files.atomic_write_bytes", spy)
+    monkeypatch.setattr("scenegen.dataset.files.atomic_write_bytes", spy)
     worker = SceneWorker(config(tmp_path))
     for index in range(5):
         assert worker.write(index) == index
@@ -82,14 +82,14 @@ def test_flush_waits_for_every_scene_and_records_come_last(tmp_path, monkeypatch
 
 
 def test_writer_errors_are_raised(tmp_path, monkeypatch):
-    real = scenegen.worker.write_layers
+    real = scenegen.dataset.worker.write_layers
 
     def failing(root, scene, *args, **kwargs):
         if scene.index == 2:
             raise OSError(28, "No space left on device")
         return real(root, scene, *args, **kwargs)
 
-    monkeypatch.setattr(scenegen.worker, "write_layers", failing)
+    monkeypatch.setattr(scenegen.dataset.worker, "write_layers", failing)
     worker = SceneWorker(config(tmp_path))
     with pytest.raises(OSError, match="No space left"):
         for index in range(8):
@@ -105,7 +105,7 @@ def test_close_raises_a_pending_error(tmp_path, monkeypatch):
     def failing(*args, **kwargs):
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(scenegen.worker, "write_layers", failing)
+    monkeypatch.setattr(scenegen.dataset.worker, "write_layers", failing)
     worker = SceneWorker(config(tmp_path))
     worker.write(0)  # drawn and read; its labels and files come with the next call or flush
     with pytest.raises(OSError, match="Input/output"):

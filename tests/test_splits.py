@@ -9,12 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scenegen.cli import main
-from scenegen.config import load_config
+from scenegen.config.load import load_config
 from scenegen.errors import ConfigError
 from scenegen.fileio import read_json
-from scenegen.pipeline import generate
-from scenegen.sampler import Sampler
-from scenegen.splits import assign_splits, held_out_tuples
+from scenegen.dataset.pipeline import generate
+from scenegen.world.sampler import Sampler
+from scenegen.design.splits import assign_splits, held_out_tuples
 
 SIZE = ["width=40", "height=32"]
 

@@ -19,15 +19,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import scenegen
-from scenegen import stream as stream_module
-from scenegen.config import load_config
+from scenegen.dataset import stream as stream_module
+from scenegen.config.load import load_config
 from scenegen.errors import ConfigError, RenderError
 from scenegen.fileio import dumps_json, read_json
-from scenegen.formats.files import depth_to_uint16, normals_to_uint8, read_png
-from scenegen.pipeline import generate
-from scenegen.render import Frame
-from scenegen.sampler import Sampler
-from scenegen.stream import LAYERS, SceneStream, collate, iter_scenes, loader_worker
+from scenegen.dataset.files import depth_to_uint16, normals_to_uint8, read_png
+from scenegen.dataset.pipeline import generate
+from scenegen.scene.frame import Frame
+from scenegen.world.sampler import Sampler
+from scenegen.dataset.stream import LAYERS, SceneStream, collate, iter_scenes, loader_worker
 
 SMALL = ["width=48", "height=32", "seed=7"]
 
@@ -130,7 +130,7 @@ def test_without_torch_the_process_is_one_worker(cfg48, monkeypatch):
 
 
 def test_import_scenegen_does_not_import_torch():
-    code = "import scenegen, scenegen.stream, sys; assert 'torch' not in sys.modules, 'torch imported'"
+    code = "import scenegen, scenegen.dataset.stream, sys; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -226,7 +226,7 @@ def test_directive_plan_sets_the_default_stop(cfg48):
 
 def test_covering_strategy_streams_the_covering_plan(fake_worker):
     cfg = load_config([*SMALL, "strategy=covering", "design_factors=[category,context]"])
-    from scenegen.plan import covering_plan
+    from scenegen.design.plan import covering_plan
 
     plan = covering_plan(cfg, Sampler(cfg))
     stream = SceneStream(cfg)
@@ -237,7 +237,7 @@ def test_covering_strategy_streams_the_covering_plan(fake_worker):
 
 
 def test_refuses_to_render_after_forking_a_gl_process(cfg48, fake_worker, monkeypatch):
-    render = sys.modules["scenegen.render"]
+    render = sys.modules["scenegen.render.raster"]
     monkeypatch.setattr(render, "_OFFSCREEN", object(), raising=False)
     monkeypatch.setattr(stream_module, "_INHERITED_GL_CONTEXT", False)
     stream_module._after_fork_in_child()  # what os.register_at_fork runs in a child

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from scenegen.dictionary import Texture
+from scenegen.world.dictionary import Texture
 from scenegen.errors import ConfigError
-from scenegen.shapes import primitive
-from scenegen.textures import (
+from scenegen.world.shapes import primitive
+from scenegen.render.textures import (
     NOISE_CELLS,
     PATTERNS,
     UV_AXES,

@@ -8,12 +8,12 @@ from collections import Counter
 import pytest
 
 from scenegen.cli import main
-from scenegen.config import load_config
-from scenegen.factors import universe
+from scenegen.config.load import load_config
+from scenegen.scene.factors import universe
 from scenegen.fileio import read_json
-from scenegen.pipeline import generate
-from scenegen.sampler import Sampler
-from scenegen.tway import format_report, tway_report
+from scenegen.dataset.pipeline import generate
+from scenegen.world.sampler import Sampler
+from scenegen.reports.tway import format_report, tway_report
 
 from brute import feasible_full_rows
 

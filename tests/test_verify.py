@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-import scenegen.verify
+import scenegen.dataset.verify
 from scenegen.cli import main
-from scenegen.verify import verify_dataset
+from scenegen.dataset.verify import verify_dataset
 
 from tiny_dataset import dataset_copy, make_tiny, tiny_dataset  # noqa: F401 (fixtures)
 
@@ -68,8 +68,8 @@ def test_a_file_a_record_names_that_is_unlisted_is_reported(dataset_copy):
 @pytest.mark.parametrize("name", ["../../../../etc/passwd", "/etc/shadow", "images/../../outside.txt", "./extra"])
 def test_manifest_paths_that_leave_the_folder_are_refused_unread(dataset_copy, monkeypatch, name):
     (dataset_copy.parent / "outside.txt").write_text("secret")
-    read, sha256_file = [], scenegen.verify.sha256_file
-    monkeypatch.setattr(scenegen.verify, "sha256_file", lambda path: read.append(path) or sha256_file(path))
+    read, sha256_file = [], scenegen.dataset.verify.sha256_file
+    monkeypatch.setattr(scenegen.dataset.verify, "sha256_file", lambda path: read.append(path) or sha256_file(path))
     edit_manifest(dataset_copy, lambda m: m["files"].__setitem__(name, "0" * 64))
     problems = verify_dataset(dataset_copy)
     assert problems == [f"refused: {name!r}, not a path inside the dataset folder (not read)"]

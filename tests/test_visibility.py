@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import trimesh
 
-from scenegen.geometry import intrinsics_from_fov, look_at_opencv
-from scenegen.scene import Camera
-from scenegen.visibility import visible_fraction
+from scenegen.scene.geometry import intrinsics_from_fov, look_at_opencv
+from scenegen.scene.scene import Camera
+from scenegen.world.visibility import visible_fraction
 
 
 def _camera(size: int = 200) -> Camera:

@@ -8,7 +8,7 @@ from typing import List, Sequence
 
 import numpy as np
 
-from scenegen.formats.files import read_png, read_record, record_indices
+from scenegen.dataset.files import read_png, read_record, record_indices
 from scenegen.probe.scoring import target_crop
 
 from examples.probe.classifier import CROP_MARGIN, CROP_SIZE

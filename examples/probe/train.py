@@ -24,7 +24,7 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
-from scenegen.config import load_config
+from scenegen.config.load import load_config
 
 from examples.probe.classifier import DEFAULT_WEIGHTS, forward, hidden, output, standardize
 from examples.probe.classifier import features as crop_features

@@ -17,9 +17,9 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from ..errors import PlacementError
-from ..render import Frame
-from ..scene import Scene
-from ..worker import SceneWorker
+from ..scene.frame import Frame
+from ..scene.scene import Scene
+from ..dataset.worker import SceneWorker
 from .calls import ModelCaller, ModelError
 from .model import ModelOutputError, model_name, model_settings, read_classes, read_detections, wants_truth
 from .scoring import box_iou, match_detections, target_crop, xywh_to_xyxy

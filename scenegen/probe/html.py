@@ -2,7 +2,7 @@
 
 A probe renders scenes, shows them to a model and measures its accuracy per factor level
 and per t-tuple of factor levels; the report dict (``schema`` 1) says where the model is
-worst. The page follows :mod:`scenegen.report_html`: one ``.html`` file with no network
+worst. The page follows :mod:`scenegen.reports.html`: one ``.html`` file with no network
 access (a Content-Security-Policy meta tag forbids it), styles inline, images as base64
 ``data:`` URIs, no JavaScript, all report text escaped with :func:`html.escape`, and
 output that depends only on the inputs. Accuracies are fractions in [0, 1], shown as
@@ -64,7 +64,7 @@ import numpy as np
 
 from ..fileio import atomic_write_bytes
 from .model import input_text
-from ..report_html import (
+from ..reports.html import (
     BAR_COLOR,
     FONT_STACK,
     HATCH_DARK,
@@ -164,7 +164,7 @@ svg text.tick{fill:#8a94a1;font-size:10.5px}
 
 
 def _css_all() -> str:
-    """The report page's stylesheet (:func:`scenegen.report_html._css`) plus the probe's."""
+    """The report page's stylesheet (:func:`scenegen.reports.html._css`) plus the probe's."""
     return _css() + PROBE_CSS % {
         "font": FONT_STACK, "bar": BAR_COLOR, "ref": REF_COLOR, "zero": ZERO_COLOR, "grey": GREY,
         "ramp": ",".join(ACCURACY_SCALE), "hatch_light": HATCH_LIGHT, "hatch_dark": HATCH_DARK,

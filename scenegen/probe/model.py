@@ -14,7 +14,7 @@ A model is any callable taking a batch of RGB images, (N, H, W, 3) uint8, and re
   classes, scores)``.
 
 A callable that accepts a keyword argument ``truth`` also receives, per image, the
-target's labels (a dict as in :mod:`scenegen.labels`, with ``"scene"``: its scene
+target's labels (a dict as in :mod:`scenegen.labels.objects`, with ``"scene"``: its scene
 index). That is for oracles and stubs whose failures are known, which is how the probe
 itself is tested.
 
@@ -40,7 +40,7 @@ from typing import Any, Callable, Iterator, List, Mapping, Optional, Sequence
 
 import numpy as np
 
-from ..config import PROBE_SCORES
+from ..config.load import PROBE_SCORES
 from ..errors import EXIT_INPUT, ConfigError, ScenegenError, choices
 
 TASKS = ("classification", "detection")

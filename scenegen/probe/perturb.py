@@ -2,7 +2,7 @@
 tuple: the target's yaw, the light intensity, an occluder's position, the target's
 texture and colour.
 
-Each change returns a new :class:`~scenegen.scene.Scene` (scenes are frozen) and a short
+Each change returns a new :class:`~scenegen.scene.scene.Scene` (scenes are frozen) and a short
 text saying what changed. Objects standing on the target turn with it. The scene's
 factor levels are measured again after rendering, so a change may move the target to
 another level (a yaw past a bin edge); the local search keeps only scenes still in its
@@ -17,7 +17,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from ..scene import Scene
+from ..scene.scene import Scene
 
 YAW_STEP_DEG = 15.0  # standard deviation of a yaw change, degrees
 LIGHT_STEP = 0.35  # standard deviation of the log intensity factor

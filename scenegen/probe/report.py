@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence
 
-from ..factors import universe
+from ..scene.factors import universe
 from ..fileio import atomic_write_bytes, to_plain, write_json
 from .evaluate import Skip, Trial
 from .model import ModelSettings, input_text

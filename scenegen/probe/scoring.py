@@ -7,7 +7,7 @@ as found when the greedy, class-aware IoU matching of :func:`match_detections` (
 rule: detections in descending score order, each to the unmatched ground-truth box it
 overlaps most) pairs it with a detection of its category.
 
-Boxes are in pixels. Labels store ``[x, y, w, h]`` (:mod:`scenegen.labels`); detections
+Boxes are in pixels. Labels store ``[x, y, w, h]`` (:mod:`scenegen.labels.objects`); detections
 are ``[x0, y0, x1, y1]`` with ``x1 = x + w`` (exclusive corner), so a label box ``b``
 is the detection box ``[b0, b1, b0 + b2, b1 + b3]``.
 """

@@ -39,9 +39,9 @@ from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from ..design import TupleSpace, covering_array
+from ..design.covering import TupleSpace, covering_array
 from ..errors import PlacementError, ScenegenError
-from ..plan import design_space, directive_allowed
+from ..design.plan import design_space, directive_allowed
 from .evaluate import Evaluator, Skip, Trial
 from .perturb import perturb
 from .stats import Key, TupleStats
@@ -55,7 +55,7 @@ ARM_SKIP_LIMIT = 3  # adaptive: a tuple is dropped once this many of its rows, a
 
 class DesignSpace:
     """The rows a probe may ask for: levels of ``factors`` a directive can set, with the
-    pairwise constraints of the config (:func:`scenegen.plan.design_space`).
+    pairwise constraints of the config (:func:`scenegen.design.plan.design_space`).
 
     Args:
         cfg: the composed config.

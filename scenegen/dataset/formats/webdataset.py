@@ -1,0 +1,226 @@
+"""WebDataset shards of a finished dataset folder.
+
+Layout written by :func:`export_webdataset` next to the dataset (``DIR``)::
+
+    shards/scenegen-000000.tar   scenes 0 .. shard_size-1
+    shards/scenegen-000001.tar   the next shard_size scenes, ...
+
+With a held-out split (``splits.json``, see :mod:`scenegen.design.splits`) the shards are per
+split instead, each split's scenes in scene order, numbered from 0 in each split::
+
+    shards/train-000000.tar      the first shard_size train scenes, then train-000001.tar, ...
+    shards/test-000000.tar       the first shard_size test scenes, ...
+
+One sample per scene, in scene order. Its key is the scene stem (``000000``: six digits,
+no dots, so WebDataset's "key = name up to the first dot" rule keeps it whole) and its
+members lie next to each other in this order::
+
+    000000.rgb.png        images/000000.png, bytes as in the folder (RGB, 8-bit)
+    000000.depth.png      depth/000000.png (uint16; value * depth_scale = millimetres)
+    000000.instances.png  instances/000000.png (uint16 ids; 0 background)
+    000000.semantic.png   semantic/000000.png (uint8 category ids)
+    000000.parts.png      parts/000000.png (uint8 part indices)
+    000000.normals.png    normals/000000.png (8-bit RGB camera-frame normals), when present
+    000000.json           scenes/000000.json, the scene record
+
+The shards are plain (uncompressed) POSIX ustar archives written with Python's
+``tarfile`` and fixed member metadata (mtime 0, uid/gid 0, uname/gname "", mode 0o644),
+so the same dataset always gives byte-identical shards. (``webdataset.TarWriter`` is not
+used: it sorts members by name and, unless given ``mtime``, stamps the current time.)
+Each shard is written to a temporary file and renamed into place; shards named
+``scenegen-*.tar``, ``train-*.tar`` or ``test-*.tar`` left over from an earlier export
+(with more shards, or another layout) are removed.
+
+Reading back with the ``webdataset`` library (``pip install webdataset``)::
+
+    from scenegen.formats.webdataset import read_webdataset
+    for sample in read_webdataset(sorted(glob("DIR/shards/*.tar"))):  # or "DIR/shards/train-*.tar"
+        sample["rgb"]        # (H, W, 3) uint8
+        sample["depth"]      # (H, W) float32 metres (0 = no surface); depth="uint16" keeps the PNG
+        sample["instances"]  # (H, W) uint16, exact
+        sample["semantic"], sample["parts"]  # (H, W) uint8
+        sample["normals"]    # (H, W, 3) float32 unit normals, camera frame (0 = no surface)
+        sample["record"]     # the scene record (dict)
+
+or, inside your own pipeline, ``wds.WebDataset(urls, shardshuffle=False)
+.decode(png_decoder).map(to_arrays)``. WebDataset's own image decoders
+(``.decode("rgb8")``, ``"l8"``, ...) reduce 16-bit PNGs to 8 bits: do not use them for
+depth or instances.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Sequence
+
+import numpy as np
+
+from ...errors import ConfigError, positive_int
+from ...fileio import atomic_writer
+from ...design.splits import SPLIT_NAMES, read_splits
+from ..read import finished_indices
+from ..files import normals_from_uint8, read_png, record_path, scene_stem
+
+SHARD_FOLDER = "shards"
+SHARD_PREFIX = "scenegen-"
+SPLIT_SHARD_PREFIX = "{split}-"  # instead of SHARD_PREFIX, with a held-out split
+#: sample members in order: (member suffix, layer name in the record's ``files``)
+MEMBERS = (
+    ("rgb.png", "rgb"),
+    ("depth.png", "depth"),
+    ("instances.png", "instances"),
+    ("semantic.png", "semantic"),
+    ("parts.png", "parts"),
+    ("normals.png", "normals"),  # only when the dataset has normals
+)
+RECORD_MEMBER = "json"
+MEMBER_MODE = 0o644
+
+
+def shard_name(number: int, prefix: str = SHARD_PREFIX) -> str:
+    """``<prefix>NNNNNN.tar``: shard ``number`` (from 0) of the scenes named by ``prefix``."""
+    return f"{prefix}{number:06d}.tar"
+
+
+def shard_groups(root: Path, indices: Sequence[int]) -> Dict[str, List[int]]:
+    """Shard name prefix -> the scene indices its shards hold, in order: every scene
+    under ``scenegen-``, or, when the dataset has a held-out split, each split's scenes
+    under ``<split>-`` (``train-``, ``test-``)."""
+    splits = read_splits(root, indices)
+    if splits is None:
+        return {SHARD_PREFIX: list(indices)}
+    return {SPLIT_SHARD_PREFIX.format(split=name): scenes for name, scenes in splits.items()}
+
+
+def _tarinfo(name: str, size: int) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.size = size
+    info.mtime = 0
+    info.mode = MEMBER_MODE
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    info.type = tarfile.REGTYPE
+    return info
+
+
+def _write_shard(path: Path, root: Path, indices: Sequence[int]) -> None:
+    with atomic_writer(path) as handle:
+        with tarfile.open(fileobj=handle, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+            for index in indices:
+                record_bytes = record_path(root, index).read_bytes()
+                record = json.loads(record_bytes)
+                key = scene_stem(index)
+                for suffix, layer in MEMBERS:
+                    if layer not in record["files"]:
+                        continue
+                    data = (root / record["files"][layer]).read_bytes()
+                    tar.addfile(_tarinfo(f"{key}.{suffix}", len(data)), io.BytesIO(data))
+                tar.addfile(_tarinfo(f"{key}.{RECORD_MEMBER}", len(record_bytes)), io.BytesIO(record_bytes))
+
+
+def export_webdataset(root: str | Path, shard_size: int = 1000, n: Optional[int] = None) -> List[Path]:
+    """Write the scenes of the finished dataset ``root`` as WebDataset shards.
+
+    Args:
+        root: dataset folder (with ``manifest.json``).
+        n: scene count, for a folder whose manifest is not written yet (``finish``).
+        shard_size: scenes per shard (the last shard may hold fewer).
+
+    Returns:
+        The paths of the shards written, in order: ``root/shards/scenegen-NNNNNN.tar``,
+        or, when ``root`` has a held-out split, ``train-NNNNNN.tar`` then
+        ``test-NNNNNN.tar`` (a split with no scene has no shard).
+
+    Raises:
+        ConfigError: ``shard_size`` is not a positive integer.
+        ScenegenError: ``root`` is not a finished dataset.
+    """
+    shard_size = positive_int(shard_size, "shard_size", "scenes per shard")
+    root = Path(root)
+    indices = finished_indices(root, n)
+    folder = root / SHARD_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for prefix, scenes in shard_groups(root, indices).items():
+        for number, start in enumerate(range(0, len(scenes), shard_size)):
+            path = folder / shard_name(number, prefix)
+            _write_shard(path, root, scenes[start : start + shard_size])
+            written.append(path)
+    keep = {p.name for p in written}
+    for prefix in (SHARD_PREFIX, *(SPLIT_SHARD_PREFIX.format(split=name) for name in SPLIT_NAMES)):
+        for stale in folder.glob(f"{prefix}[0-9]*.tar"):
+            if stale.name not in keep:
+                stale.unlink()
+    return written
+
+
+# -- reading ---------------------------------------------------------------------------
+
+
+def decode_png(data: bytes) -> np.ndarray:
+    """Array of PNG bytes with the bit depth kept (16-bit -> uint16, RGB -> uint8)."""
+    return read_png(io.BytesIO(data))
+
+
+def png_decoder(key: str, data: bytes):
+    """A WebDataset decoder handler (``.decode(png_decoder)``): every ``.png`` member to
+    an array with its bit depth kept (uint16 stays uint16), ``.json`` to a dict; other
+    members are left to WebDataset's default handlers."""
+    extension = key.lower().rsplit(".", 1)[-1]
+    if extension == "png":
+        return decode_png(data)
+    if extension == "json":
+        return json.loads(data)
+    return None
+
+
+def to_arrays(sample: dict, depth: str = "metres") -> dict:
+    """Rename a decoded sample's fields: ``rgb``, ``depth``, ``instances``, ``semantic``,
+    ``parts``, ``record`` (plus ``__key__``, ``__url__``).
+
+    Args:
+        sample: a sample decoded with :func:`png_decoder`.
+        depth: ``"metres"`` (float32 metres via the record's ``depth_scale``; 0 = no
+            surface) or ``"uint16"`` (the PNG's values, exact).
+    """
+    if depth not in ("metres", "uint16"):
+        raise ConfigError(f"depth must be 'metres' or 'uint16', got {depth!r}")
+    record = sample[RECORD_MEMBER]
+    out = {k: v for k, v in sample.items() if k.startswith("__")}
+    for suffix, layer in MEMBERS:
+        if suffix in sample:
+            out[layer] = sample[suffix]
+    if "normals" in out:
+        out["normals"] = normals_from_uint8(out["normals"])
+    if depth == "metres":
+        out["depth"] = (out["depth"].astype(np.float64) * (float(record["depth_scale"]) / 1000.0)).astype(np.float32)
+    out["record"] = record
+    return out
+
+
+def read_webdataset(urls: str | Iterable[str], depth: str = "metres"):
+    """The samples of shards written by :func:`export_webdataset`, through the
+    ``webdataset`` library, in shard and scene order.
+
+    Args:
+        urls: a shard path/URL, a brace pattern (``".../scenegen-{000000..000003}.tar"``)
+            or a list of them.
+        depth: see :func:`to_arrays`.
+
+    Returns:
+        An iterable ``webdataset.WebDataset`` pipeline of dicts with ``rgb`` (H, W, 3)
+        uint8, ``depth``, ``instances`` (uint16), ``semantic`` and ``parts`` (uint8),
+        ``record`` (dict), ``__key__`` and ``__url__``.
+    """
+    if depth not in ("metres", "uint16"):
+        raise ConfigError(f"depth must be 'metres' or 'uint16', got {depth!r}")
+    try:
+        import webdataset as wds
+    except ImportError as exc:  # optional dependency
+        raise ImportError("reading WebDataset shards needs the webdataset package: pip install webdataset") from exc
+    if not isinstance(urls, str):
+        urls = [str(u) for u in urls]
+    return wds.WebDataset(urls, shardshuffle=False).decode(png_decoder).map(lambda s: to_arrays(s, depth=depth))

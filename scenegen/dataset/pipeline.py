@@ -1,0 +1,471 @@
+"""generate(): shards of scene indices -> sample, render, label, write; then finish.
+
+Parallelism wraps the loop without changing it: each worker (a local process or a Dask
+worker, :mod:`scenegen.dataset.executors`) owns one Sampler and one Renderer and writes whole
+scenes; scene ``i`` depends only on (config, seed, i), so the dataset is the same
+whatever the executor and the number of workers. Scenes are grouped in shards
+(:mod:`scenegen.dataset.shards`): each shard records its completion last, a rerun of the same
+config skips what is complete, and one shard can run alone (a cluster job array).
+
+:func:`finish` then builds ``coco.json`` and ``coverage.json`` from the completed shards
+and writes ``manifest.json`` last, with the sha256 of every file; a manifest therefore
+exists only for a complete dataset.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import json
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Mapping, Optional, Sequence
+
+from omegaconf import OmegaConf
+
+from .._version import __version__
+from ..config.load import category_ids, config_from_dict, config_to_dict, output_formats
+from ..design.coverage import CoverageTracker
+from ..world.dictionary import ObjectDictionary
+from ..errors import ConfigError, PlacementError, ScenegenError
+from ..scene.factors import COVERAGE_COMBINATION
+from ..fileio import sha256_file, write_json
+from .formats.coco import build_coco, write_coco_splits
+from .executors import run_chunks
+from .read import MANIFEST
+from .files import record_indices, record_path
+from ..labels.objects import KEYPOINT_NAMES, KEYPOINT_SKELETON
+from ..design.plan import coverage_universe
+from ..design.splits import SPLIT_NAMES, SPLITS_FILE, complete_split, held_out_tuples, split_enabled, split_summary
+from ..world.sampler import Sampler
+from ..progress import progress_bar, wanted
+from .shards import (
+    RUN_RECORD,
+    check_run,
+    claim_folder,
+    completed,
+    cover,
+    data_config,
+    marker_path,
+    missing_scenes,
+    read_scene_record,
+    read_skips,
+    record_run,
+    remove_temporary_files,
+    scene_files,
+    selected_shards,
+    shard_ranges,
+    skip_path,
+    write_marker,
+)
+
+COCO = "coco.json"
+COVERAGE = "coverage.json"
+
+
+def output_folder(cfg) -> Path:
+    """``cfg.out`` as a path.
+
+    Raises:
+        ConfigError: ``out`` is empty (which would write into the working directory) or
+            names an existing file.
+    """
+    if not str(cfg.out).strip():
+        raise ConfigError("out is empty: give the dataset folder, e.g. out=scenegen_out (a folder that does not "
+                          "exist yet is created)")
+    out = Path(cfg.out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"out={str(out)!r} is a file, not a folder: give the dataset folder's path (a folder that "
+                          f"does not exist yet is created)")
+    return out
+
+
+def open_folder(out: Path) -> None:
+    """Create ``out`` if it is missing.
+
+    Raises:
+        ScenegenError: it cannot be created.
+    """
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ScenegenError(f"output folder {str(out)!r} (key 'out') is not writable: {exc.strerror or exc}") from exc
+
+
+@contextmanager
+def write_errors(out: Path, before: str = "the scenes already written are kept"):
+    """Turn an OSError of the block (a full disk, a folder made read-only meanwhile) into
+    a ScenegenError that names the file and says that the same command resumes."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno is None:  # not the file system's (a TimeoutError of an executor): as it is
+            raise
+        raise ScenegenError(f"could not write into {str(out)!r}: {exc.strerror or exc}"
+                            f"{f' ({exc.filename})' if exc.filename else ''}; {before}: free space or fix the "
+                            f"folder, then run the same command again to resume") from exc
+
+
+def generate(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[int], None]] = None,
+             stats: Optional[dict] = None) -> Optional[dict]:
+    """Generate the dataset described by ``cfg`` into ``cfg.out``, or resume it.
+
+    Scenes already written by an earlier run of the same config are kept (a killed run
+    resumes where it stopped, with the same bytes as an uninterrupted one); a folder
+    holding scenes of another config is refused. With ``cfg.shard`` set, only that shard
+    is written (a job of a cluster job array) and nothing is finished: run
+    :func:`finish_dataset` (``scenegen finish``) once every shard is done.
+
+    Args:
+        cfg: config from :func:`scenegen.config.load.load_config`.
+        progress: show a progress bar on stderr; default: ``cfg.progress`` and stderr is
+            a terminal.
+        on_scene: called with each finished scene index (in completion order).
+        stats: when given, filled with ``{"workers": {pid: {"rss_mib", "peak_mib"}}}``,
+            the resident and peak resident memory of each worker process after its last
+            chunk.
+
+    Returns:
+        The manifest (also written to ``cfg.out/manifest.json``); ``None`` for a
+        single shard.
+    """
+    if cfg.strategy == "fill":
+        from .fill import fill  # noqa: PLC0415 (fill builds on this module)
+
+        return fill(cfg, progress, on_scene)
+    cfg, plan = _with_plan(cfg)
+    progress = wanted(cfg, progress)
+    out = _open_run(cfg)
+    with write_errors(out):
+        write_shards(cfg, selected_shards(cfg), plan, progress, on_scene, stats)
+        if int(cfg.shard) >= 0:
+            return None
+        return _complete(cfg, plan, progress, on_scene)
+
+
+def finish_dataset(cfg, progress: Optional[bool] = None) -> dict:
+    """The finishing step of a dataset whose shards were written separately (a job
+    array): check that every shard is complete, complete the held-out split if one is
+    asked for, and build coco.json, coverage.json and manifest.json.
+
+    Raises:
+        ConfigError: ``cfg`` differs from the config the folder's scenes were made with.
+        ScenegenError: some shards are not complete (naming them).
+    """
+    cfg, plan = _with_plan(cfg)
+    out = output_folder(cfg)
+    if not (out / RUN_RECORD).is_file():
+        raise ConfigError(f"{str(out)!r} holds no scenes of a scenegen run; run 'scenegen generate' first")
+    progress = wanted(cfg, progress)
+    done = completed(out)
+    missing = [f"{i} (scenes {r.start}-{r.stop - 1})" for i, r in enumerate(shard_ranges(cfg)) if r and r not in done]
+    if missing:
+        raise ScenegenError(f"{len(missing)} of {len(shard_ranges(cfg))} shards are not complete: "
+                            f"{', '.join(missing[:10])}; run 'scenegen generate shard=I' for each")
+    _open_run(cfg)
+    with write_errors(out, "the shards are kept"):
+        return _complete(cfg, plan, progress, None)
+
+
+def _with_plan(cfg):
+    """``cfg`` with ``n`` set by its plan, and the plan: the directive of each scene
+    (``strategy=covering``), or none."""
+    if cfg.strategy != "covering":
+        return cfg, {}
+    from ..design.plan import covering_plan  # noqa: PLC0415
+
+    plan = dict(enumerate(covering_plan(cfg, Sampler(cfg))))
+    return config_from_dict({**config_to_dict(cfg), "n": len(plan)}), plan
+
+
+def _open_run(cfg) -> Path:
+    """Check that ``cfg.out`` may take the scenes of ``cfg``, then prepare it; returns
+    the folder.
+
+    Every check comes before any change: the config's directive and held-out tuples,
+    the folder (new, empty, or a scenegen dataset of the same config or of a smaller
+    ``n``; anything else is refused, so scenegen never deletes or overwrites files it did
+    not write). Then the run record is written (or rewritten, for a larger ``n``), the
+    manifest removed (it marks a complete dataset) and the temporary files of an
+    interrupted write deleted (scenegen's own, in its own folders).
+
+    Raises:
+        ConfigError: an infeasible directive or held-out tuple; a folder that is not
+            scenegen's, or holds scenes of another config.
+        ScenegenError: the folder cannot be created or written.
+    """
+    out = output_folder(cfg)
+    sampler = Sampler(cfg)  # refuses an infeasible directive
+    if cfg.split.held_out:
+        held_out_tuples(cfg, sampler)  # refuses an infeasible declared tuple
+    claim_folder(out)
+    changed = check_run(out, cfg)  # before the manifest goes: a refused run leaves a dataset whole
+    open_folder(out)
+    with write_errors(out, "nothing was changed"):
+        if changed:
+            record_run(out, cfg)
+        (out / MANIFEST).unlink(missing_ok=True)
+        remove_temporary_files(out)
+    return out
+
+
+def _complete(cfg, plan: Mapping[int, dict], progress: bool, on_scene) -> dict:
+    """After scenes 0..n-1: the held-out split's extra scenes, then :func:`finish`."""
+    held = None
+    if split_enabled(cfg):
+        sampler = Sampler(cfg)
+        held = held_out_tuples(cfg, sampler, load_records(cfg.out, int(cfg.n)))
+        n = complete_split(cfg, int(cfg.n), sampler, held, progress, on_scene)
+        cfg = config_from_dict({**config_to_dict(cfg), "n": n})
+    return finish(cfg, list(plan.values()), held_out=held)
+
+
+def write_scenes(cfg, indices: range, plan: Mapping[int, dict], progress: bool,
+                 on_scene: Optional[Callable[[int], None]] = None) -> None:
+    """Write the scenes of ``indices`` (one shard) into ``cfg.out``; scene ``i`` follows
+    the directive ``plan[i]`` when there is one."""
+    write_shards(cfg, [indices], plan, progress, on_scene)
+
+
+def write_shards(cfg, shards: Sequence[range], plan: Mapping[int, dict], progress: bool,
+                 on_scene: Optional[Callable[[int], None]] = None, stats: Optional[dict] = None) -> None:
+    """Write the scenes of ``shards`` that are not written yet, on ``cfg``'s executor,
+    with a progress bar; record each shard's completion (last) once all its scenes
+    are written.
+
+    Shards are looked at one by one as the executor asks for work, so the first scene
+    starts after work proportional to one shard, not to ``n``, and memory stays flat.
+    """
+    out = Path(cfg.out)
+    done = completed(out)
+    total = sum(len(shard) for shard in shards if shard not in done)  # those already there count as found
+    workers = max(1, int(cfg.workers))
+    inline = workers == 1 and cfg.executor == "local"
+    # a chunk ends with a flush (every scene on disk) that stalls the worker's overlap of
+    # rendering and writing: one process needs no spreading, so its chunks are longer
+    size = INLINE_CHUNK_SCENES if inline else max(1, min(CHUNK_SCENES, -(-total // (4 * workers))))
+    sampler = Sampler(cfg)
+    left: dict = {}  # shard -> its scenes not written yet, once the shard is looked at
+    looked: list = []  # the shards looked at, ascending
+
+    def complete(shard: range) -> None:
+        write_marker(out, shard, coverage_tracker(cfg, (), sampler))
+
+    def chunks(bar) -> Iterator[list]:
+        for shard in shards:
+            if shard in done or not len(shard):
+                continue
+            missing = missing_scenes(out, shard)
+            bar.update(len(shard) - len(missing))
+            looked.append(shard)
+            left[shard] = len(missing)
+            if not missing:
+                complete(shard)
+            for at in range(0, len(missing), size):
+                yield [(index, plan.get(index)) for index in missing[at:at + size]]
+
+    starts = _Starts(looked)
+    with progress_bar(total, progress) as bar:
+        for result in run_chunks(cfg, chunks(bar), -(-total // size)) if total else ():
+            bar.update(len(result.indices))
+            if stats is not None:
+                stats.setdefault("workers", {})[result.pid] = {"rss_mib": result.rss_mib, "peak_mib": result.peak_mib}
+            for index in result.indices:
+                if on_scene is not None:
+                    on_scene(index)
+                shard = looked[bisect.bisect_right(starts, index) - 1]
+                left[shard] -= 1
+                if left[shard] == 0:
+                    complete(shard)
+
+
+class _Starts(Sequence):
+    """The start indices of a growing list of ranges, as a sequence for ``bisect``."""
+
+    def __init__(self, ranges: list):
+        self.ranges = ranges
+
+    def __len__(self) -> int:
+        return len(self.ranges)
+
+    def __getitem__(self, i: int) -> int:
+        return self.ranges[i].start
+
+
+CHUNK_SCENES = 8  # most scenes per task: small enough to spread over workers
+INLINE_CHUNK_SCENES = 32  # scenes between flushes (and progress updates) with one worker
+
+
+def discard_records(out: Path, start: int = 0) -> None:
+    """Remove the scene records and skip records from index ``start`` on (their scenes
+    are then written again), and the completion records of shards reaching past
+    ``start``."""
+    for index in record_indices(out):
+        if index >= start:
+            record_path(out, index).unlink()
+    for index in read_skips(out, range(start, 1 << 62)):
+        skip_path(out, index).unlink()
+    for scenes in completed(out):
+        if scenes.stop > start:
+            marker_path(out, scenes).unlink()
+
+
+def load_records(root: str | Path, n: int, start: int = 0) -> list[dict]:
+    """The records of scenes ``start..n-1`` of a dataset folder being written, in index
+    order, leaving out the scenes skipped as unplaceable (their skip records).
+
+    Raises:
+        ScenegenError: a record is missing (the dataset is incomplete).
+    """
+    skipped = read_skips(root, range(start, n))
+    indices = [i for i in range(start, n) if i not in skipped]
+    missing = [i for i in indices if not record_path(root, i).is_file()]
+    if missing:
+        raise ScenegenError(
+            f"dataset {str(root)!r} is incomplete: {len(missing)} of {n} scene records are missing "
+            f"(first: {record_path(root, missing[0])})"
+        )
+    return [read_scene_record(root, i) for i in indices]
+
+
+_UNIVERSES: dict = {}  # (grammar, factors and appearance levels) -> the coverage universe
+
+
+def coverage_tracker(cfg, records: Iterable[dict] = (), sampler=None) -> CoverageTracker:
+    """A tracker over the config's coverage universe (``cfg.factors``), fed with
+    ``records``. ``sampler`` (of ``cfg``) is built when not given. The universe is found
+    once per process for a grammar (memoised on its config's content, so its identity
+    stands for that content) and the keys that add to it: the factors and the names of
+    the appearance levels."""
+    sampler = sampler or Sampler(cfg)
+    key = (id(sampler.grammar), json.dumps({name: OmegaConf.to_container(cfg[name], resolve=True)
+                                            for name in ("factors", "materials", "colors", "textures")},
+                                           sort_keys=True))
+    universe = _UNIVERSES.get(key)
+    if universe is None:
+        universe = _UNIVERSES[key] = coverage_universe(cfg, sampler)
+    levels, forbidden = universe
+    combination = [f for f in COVERAGE_COMBINATION if f in levels] or list(levels)[:3]
+    tracker = CoverageTracker(levels, combination=combination, forbidden=forbidden)
+    for record in records:
+        tracker.add_record(record)
+    return tracker
+
+
+def export_formats(cfg, out: Path) -> list[str]:
+    """Write the formats of ``cfg.format`` other than COCO, read back from the finished
+    per-scene files (so they are the same whatever the number of workers). Returns the
+    written paths relative to ``out``."""
+    written = []
+    for name in output_formats(cfg):
+        if name == "webdataset":
+            from .formats.webdataset import export_webdataset  # noqa: PLC0415 (optional format)
+
+            written += export_webdataset(out, shard_size=int(cfg.output.shard_size), n=int(cfg.n))
+        elif name == "hf":
+            from .formats.hf import export_hf  # noqa: PLC0415
+
+            written += export_hf(out, n=int(cfg.n))
+        elif name == "bop":
+            from .formats.bop import export_bop  # noqa: PLC0415
+
+            written += export_bop(out, ObjectDictionary.from_config(cfg), n=int(cfg.n))
+    return sorted(str(Path(p).resolve().relative_to(out.resolve())) for p in written)
+
+
+def design_summary(cfg, plan: Sequence[dict], records: Sequence[dict]) -> dict:
+    """The plan and the t-way coverage its target objects reached, measured from their
+    labels: ``{"strategy", "strength", "factors", "rows", "tuples", "covered",
+    "missing"}`` (t-tuples of design-factor levels the plan asks for)."""
+    factors, strength = list(cfg.design_factors), int(cfg.strength)
+    wanted = _tuples(plan, factors, strength)
+    seen = _tuples(
+        [record["objects"][record["scene"]["target"]]["factors"] for record in records if record["scene"]["target"] >= 0],
+        factors,
+        strength,
+    )
+    missing = sorted(wanted - seen)
+    return {
+        "strategy": str(cfg.strategy),
+        "strength": strength,
+        "factors": factors,
+        "rows": [dict(row) for row in plan],
+        "tuples": len(wanted),
+        "covered": len(wanted) - len(missing),
+        "missing": [dict(pairs) for pairs in missing],
+    }
+
+
+def _tuples(rows: Iterable[dict], factors: Sequence[str], strength: int) -> set:
+    """Every t-tuple (as sorted (factor, level) pairs) that ``rows`` show."""
+    return {
+        tuple((f, str(row[f])) for f in combo)
+        for row in rows
+        for combo in itertools.combinations(factors, strength)
+    }
+
+
+def finish(cfg, plan: Sequence[dict] = (), design: Optional[dict] = None,
+           held_out: Optional[Sequence[dict]] = None) -> dict:
+    """Build coco.json and coverage.json from the scene records of ``cfg.out``, export the
+    other formats of ``cfg.format``, then write manifest.json (last) with the sha256 of
+    every file of the dataset. The manifest's ``design`` is ``design`` when given, else
+    the summary of ``plan`` (the directives of scenes 0, 1, ...) if there is one. With
+    ``held_out`` tuples, the scenes are split (splits.json, coco_train.json, coco_test.json;
+    the other formats read splits.json) and the manifest's ``split`` records the tuples and
+    the guarantees (:mod:`scenegen.design.splits`)."""
+    out = Path(cfg.out)
+    sampler = Sampler(cfg)
+    markers, gaps = cover(out, int(cfg.n))
+    markers += [write_marker(out, scenes, coverage_tracker(cfg, (), sampler)) for scenes in gaps]
+    skipped = sorted((skip for marker in markers for skip in marker.get("skipped", ())), key=lambda s: s["index"])
+    records = load_records(out, int(cfg.n))
+    if skipped and not records:
+        raise PlacementError(f"none of the {cfg.n} scenes could be placed; the first: {skipped[0]['reason']}")
+    categories = sorted(category_ids(cfg), key=category_ids(cfg).get)
+    coco = build_coco(
+        records,
+        categories,
+        info={"description": "scenegen synthetic dataset", "version": __version__, "seed": int(cfg.seed)},
+        keypoint_names=KEYPOINT_NAMES,
+        skeleton=KEYPOINT_SKELETON,
+    )
+    write_json(out / COCO, coco)
+    tracker = coverage_tracker(cfg, (), sampler)
+    for marker in markers:  # exact: the same counts as one tracker over every record
+        tracker = tracker.merge(CoverageTracker.from_dict(marker["coverage"]))
+    write_json(out / COVERAGE, tracker.to_dict())
+    hashes = {name: digest for marker in markers for name, digest in marker["files"].items()}
+
+    files = [COCO, COVERAGE]
+    split = None
+    if held_out is not None:
+        split = split_summary(cfg, records, held_out, sampler)
+        scenes = {name: split.pop(name) for name in SPLIT_NAMES}
+        write_json(out / SPLITS_FILE, scenes)
+        files += [SPLITS_FILE, *(path.name for path in write_coco_splits(out, coco, scenes))]
+    for record in records:
+        files.extend(scene_files(record))
+    files.extend(export_formats(cfg, out))
+    manifest = {
+        "scenegen_version": __version__,
+        "seed": int(cfg.seed),
+        "n": int(cfg.n),
+        # YAML text rather than a JSON object: it keeps the key order (which names part
+        # styles); load it with scenegen.dataset.read.manifest_config. Keys of the
+        # run, not of the data (the folder, workers, the progress bar), are left out, so
+        # the manifest is the same wherever and however the dataset was made.
+        "config": OmegaConf.to_yaml(OmegaConf.create(data_config(cfg))),
+        "files": {name: hashes[name] if name in hashes else sha256_file(out / name) for name in sorted(files)},
+        # scenes that could not be placed within the sampler's bounds: no files, one
+        # entry each ({"index", "directive", "context", "rejections", "reason"})
+        "skipped": skipped,
+    }
+    if split is not None:
+        manifest["split"] = split
+    if design is not None:
+        manifest["design"] = design
+    elif plan:
+        manifest["design"] = design_summary(cfg, plan, records)
+    write_json(out / MANIFEST, manifest)
+    return manifest

@@ -1,0 +1,257 @@
+"""SceneWorker: what one process needs to produce scenes (sampler, renderer, labels,
+writer), built once and reused for every scene it makes.
+
+:meth:`SceneWorker.write` keeps the rasterizer, this thread and a writer thread busy at
+once. It draws scene i (:meth:`scenegen.render.raster.Renderer.begin`); while the rasterizer
+threads work on it, it decodes and labels scene i - 1, makes its JSON record and hands
+its PNG encoding and file writing to the writer thread, and, when the calls go through
+consecutive indices, samples scene i + 1 (a scene depends only on its index, so the
+files are the same); then it reads scene i's layers back. The writer's work (decoding
+the normals, PNG encoding, files) is numpy, zlib and system calls, which release the
+GIL, and fpng, which holds it for under a millisecond per colour image (measured:
+benchmarks/bench_png.py): Python-heavy work there would stall this thread, which
+releases the GIL at every GL call. (Measured: running the writer at the lowest priority
+gained nothing.)
+
+A scene that cannot be placed (:class:`scenegen.errors.PlacementError`) gets a skip
+record instead of files (:func:`scenegen.dataset.shards.write_skip`). A scene is on disk, its
+record written last and atomically, once
+:meth:`SceneWorker.flush` (or ``close``) returns; an error of the writer is raised by
+the next ``write``, ``flush`` or ``close``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from typing import Deque, Optional
+
+from ..world.dictionary import ObjectDictionary
+from ..errors import PlacementError
+from ..fileio import dumps_json
+from .files import scene_files, scene_record, write_layers
+from ..labels.objects import object_labels
+from ..render.raster import Renderer
+from ..scene.frame import Frame
+from ..world.sampler import Sampler
+from ..scene.scene import Scene
+from .shards import write_skip
+from ..timing import StepClock
+
+
+class SceneWorker:
+    """Everything one process needs to produce scenes: built once, reused per scene.
+
+    Args:
+        cfg: the composed config.
+        background: write files on a background thread (see the module docstring);
+            False writes each scene before :meth:`write` returns.
+        pending: most scenes handed to the writer and not yet on disk; :meth:`write`
+            waits for the oldest beyond that (so memory stays flat).
+    """
+
+    def __init__(self, cfg, background: bool = True, pending: int = 2):
+        self.cfg = cfg
+        self.dictionary = ObjectDictionary.from_config(cfg)
+        self.sampler = Sampler(cfg, self.dictionary)
+        self._factors = _plain(cfg.factors)  # read per object by the labels
+        self._renderer: Optional[Renderer] = None
+        self.background = background
+        self.max_pending = max(1, int(pending))
+        self._writer: Optional[ThreadPoolExecutor] = None
+        self._pending: Deque[tuple] = deque()  # (Future, its write_layers arguments)
+        self._previous: Optional[tuple] = None  # (scene, read PendingFrame, timings) not yet handed over
+        self._last: Optional[tuple] = None  # (index, directive) of the last write
+        self._ahead: Optional[tuple] = None  # (index, directive, scene) sampled ahead
+
+    @property
+    def renderer(self) -> Renderer:
+        if self._renderer is None:
+            self._renderer = Renderer(self.dictionary)
+        return self._renderer
+
+    def make(self, index: int, directive: Optional[dict] = None,
+             timings: Optional[dict] = None) -> tuple[Scene, Frame, list]:
+        """Sample (with ``directive``, default ``cfg.directive``), render and label scene
+        ``index``. ``timings``: seconds are added per stage (see :meth:`write`)."""
+        clock = StepClock(timings)
+        scene = self.sampler.sample(index, directive)
+        clock.lap("sample")
+        frame, labels = self.render_scene(scene, timings)
+        return scene, frame, labels
+
+    def render_scene(self, scene: Scene, timings: Optional[dict] = None) -> tuple[Frame, list]:
+        """Render and label a given scene (sampled here or changed afterwards)."""
+        frame = self.renderer.render(scene, timings=timings)
+        clock = StepClock(timings)
+        labels = object_labels(scene, frame, self.dictionary, self._factors)
+        clock.lap("labels")
+        return frame, labels
+
+    def write(self, index: int, directive: Optional[dict] = None, timings: Optional[dict] = None) -> int:
+        """Produce scene ``index`` (see :meth:`make`) and write its files into
+        ``cfg.out``. With ``background`` (the default) the files are complete once
+        :meth:`flush` returns: the scene's labels and record are made during the next
+        call's rendering, its PNG encoding and files on the writer thread. Returns
+        ``index``.
+
+        ``timings``: when given, seconds are added under ``"sample"``, the renderer's
+        steps (see :meth:`scenegen.render.raster.Renderer.render`), ``"labels"``,
+        ``"record"`` (its JSON) and ``"wait"`` (waiting for the writer) (this thread,
+        the last three while the rasterizer draws the next scene), and ``"encode"``
+        and ``"write"`` (PNG encoding and files, on the writer thread).
+
+        Raises:
+            an error of an earlier scene's labels or background write, first.
+        """
+        self._raise_failed()
+        if not self.background:
+            try:
+                scene, frame, labels = self.make(index, directive, timings)
+            except PlacementError as error:
+                write_skip(self.cfg.out, index, error)
+                return index
+            clock = StepClock(timings)
+            record_bytes = self._record(scene, frame, labels)
+            clock.lap("record")
+            write_layers(self.cfg.out, scene, frame, record_bytes, self.cfg.output, timings)
+            return index
+        clock = StepClock(timings)
+        try:
+            scene = self._take_ahead(index, directive)
+            if scene is None:
+                scene = self.sampler.sample(index, directive)
+                clock.lap("sample")
+        except PlacementError as error:  # unplaceable within the bounds: skipped, recorded
+            write_skip(self.cfg.out, index, error)
+            self._last = (index, directive)
+            return index
+        pending = self.renderer.begin(scene, timings)
+        try:
+            self._hand_over()  # the previous scene, while the rasterizer draws this one
+            if self._last == (index - 1, directive):  # a run of scenes: sample the next one now
+                self._sample_ahead(index + 1, directive, timings)
+        finally:
+            self._last = (index, directive)
+            self._previous = (scene, pending.read(), timings)
+        return index
+
+    def _sample_ahead(self, index: int, directive, timings: Optional[dict]) -> None:
+        """Sample scene ``index`` for the next :meth:`write` (scenes are the same in
+        any order); a scene that cannot be placed is kept as its PlacementError, any
+        other error is left to that call to report."""
+        clock = StepClock(timings)
+        try:
+            self._ahead = (index, directive, self.sampler.sample(index, directive))
+        except PlacementError as error:
+            self._ahead = (index, directive, error)
+        except Exception:
+            self._ahead = None
+        clock.lap("sample")
+
+    def _take_ahead(self, index: int, directive) -> Optional[Scene]:
+        """The scene sampled ahead for ``index`` and ``directive``, or None.
+
+        Raises:
+            PlacementError: the scene sampled ahead could not be placed.
+        """
+        ahead, self._ahead = self._ahead, None
+        if ahead is None or ahead[0] != index or ahead[1] != directive:
+            return None
+        if isinstance(ahead[2], PlacementError):
+            raise ahead[2]
+        return ahead[2]
+
+    def _record(self, scene: Scene, frame: Frame, labels: list, normals: Optional[bool] = None) -> bytes:
+        files = scene_files(scene, frame, normals)
+        record = scene_record(scene, labels, files, float(self.cfg.output.depth_scale))
+        return dumps_json(record).encode("utf-8")
+
+    def _hand_over(self) -> None:
+        """Decode and label the scene read last, make its record and hand its files to
+        the writer thread."""
+        if self._previous is None:
+            return
+        scene, pending, timings = self._previous
+        self._previous = None
+        frame = pending.frame(normals=False)  # the writer thread decodes the normals
+        normals = pending.normals if self.renderer.normals else None
+        clock = StepClock(timings)
+        labels = object_labels(scene, frame, self.dictionary, self._factors)
+        clock.lap("labels")
+        record_bytes = self._record(scene, frame, labels, normals is not None)
+        clock.lap("record")
+        error = None
+        while len(self._pending) >= self.max_pending:
+            exc = self._pending.popleft()[0].exception()  # waits for it
+            error = error or exc
+        clock.lap("wait")
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scenegen-writer")
+        job = (self.cfg.out, scene, frame, record_bytes, self.cfg.output, timings, normals)
+        self._pending.append((self._writer.submit(write_layers, *job), job))
+        if error is not None:  # an earlier scene's, raised once this one is handed over
+            raise error
+
+    def flush(self) -> None:
+        """Wait until every scene handed to :meth:`write` is on disk.
+
+        Raises:
+            the first error of those writes (after waiting for all of them).
+        """
+        error = None
+        try:
+            self._hand_over()
+        except Exception as exc:
+            error = exc
+        # writes the writer thread has not started are done here, beside it
+        for future, job in list(self._pending)[1:]:
+            if future.cancel():
+                try:
+                    write_layers(*job)
+                except Exception as exc:
+                    error = error or exc
+        while self._pending:
+            future = self._pending.popleft()[0]
+            exc = None if future.cancelled() else future.exception()
+            if exc is not None and error is None:
+                error = exc
+        if error is not None:
+            raise error
+
+    def _raise_failed(self) -> None:
+        """Raise the error of the oldest finished write that failed (without waiting)."""
+        while self._pending and self._pending[0][0].done():
+            self._pending.popleft()[0].result()
+
+    def close(self) -> None:
+        """Finish the pending writes (raising their first error), stop the writer and
+        free the renderer."""
+        try:
+            self.flush()
+        finally:
+            if self._writer is not None:
+                self._writer.shutdown(wait=True)
+                self._writer = None
+            if self._renderer is not None:
+                self._renderer.close()
+                self._renderer = None
+
+    def __enter__(self) -> "SceneWorker":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _plain(node):
+    """A config node as plain Python objects (its dataclass for a structured config):
+    attribute reads on it cost nothing, unlike on an OmegaConf node."""
+    try:
+        from omegaconf import DictConfig, OmegaConf  # noqa: PLC0415
+
+        return OmegaConf.to_object(node) if isinstance(node, DictConfig) else node
+    except Exception:
+        return node
+
+

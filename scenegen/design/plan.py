@@ -1,0 +1,115 @@
+"""Directive plans: which scenes a dataset should hold, one directive per scene.
+
+``strategy=covering`` turns a covering array (:mod:`scenegen.design.covering`) over
+``cfg.design_factors`` into a plan: row ``i`` is the directive of scene ``i``, so the
+dataset's target objects show every feasible t-way combination of levels (t =
+``cfg.strength``).
+
+Feasibility comes from the sampler's own directive checks: a pair of levels is
+forbidden when a directive asking for both is refused
+(:func:`scenegen.world.directives.check_directive`: a ball has only pose ``any``, lamps never
+appear outdoors, ...), and a level is dropped when it is refused alone. Every row of
+the plan is checked again as a whole directive, so a plan never asks the sampler for
+an impossible scene.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Dict, List
+
+import numpy as np
+
+from .covering import covering_array
+from ..world.directives import DIRECTIVE_FACTORS, Directive, check_directive
+from ..errors import ConfigError, choices
+from ..scene.factors import universe
+
+PLAN_ITERATIONS = 30_000  # fixed search budget: the plan depends only on the config
+PLAN_MAX_SECONDS = 600.0  # far beyond the budget's need; only a guard against a hang
+
+
+def directive_allowed(directive: Dict[str, str], sampler) -> bool:
+    """Whether the sampler accepts a directive (:func:`scenegen.world.directives.check_directive`)."""
+    try:
+        check_directive(Directive.from_mapping(directive), sampler.grammar, sampler.cfg)
+    except ConfigError:
+        return False
+    return True
+
+
+def design_space(cfg, sampler, factors=None) -> tuple[Dict[str, List[str]], List[Dict[str, str]]]:
+    """(levels of each factor that a directive can ask for alone, forbidden pairs of
+    levels) for ``factors`` (default ``cfg.design_factors``).
+
+    Raises:
+        ConfigError: a factor a directive cannot set.
+    """
+    factors = list(factors if factors is not None else cfg.design_factors)
+    all_levels, _ = universe(cfg)
+    unknown = [f for f in factors if f not in DIRECTIVE_FACTORS]
+    if unknown:
+        raise ConfigError(f"factor {unknown[0]!r} cannot be designed; valid: {choices(DIRECTIVE_FACTORS)}")
+    levels = {
+        factor: [level for level in all_levels[factor] if directive_allowed({factor: level}, sampler)]
+        for factor in factors
+    }
+    forbidden = [
+        {fa: la, fb: lb}
+        for fa, fb in itertools.combinations(factors, 2)
+        for la in levels[fa]
+        for lb in levels[fb]
+        if not directive_allowed({fa: la, fb: lb}, sampler)
+    ]
+    return levels, forbidden + _declared(cfg, levels)
+
+
+def _declared(cfg, levels: Dict[str, List[str]]) -> List[Dict[str, str]]:
+    """The ``factors.exclude`` constraints that involve only ``levels``' factors and
+    levels (the others cannot occur there anyway)."""
+    return [
+        dict(item)
+        for item in cfg.factors.exclude
+        if all(f in levels and lv in levels[f] for f, lv in item.items())
+    ]
+
+
+def coverage_universe(cfg, sampler) -> tuple[Dict[str, List[str]], List[Dict[str, str]]]:
+    """(levels, forbidden) of the coverage universe over ``cfg.factors.tracked``.
+
+    Factors a directive can set get the levels and pairwise constraints of
+    :func:`design_space`; the others (elevation, light) every level of
+    :func:`scenegen.scene.factors.universe`. ``factors.exclude`` adds declared constraints.
+    """
+    tracked = list(cfg.factors.tracked)
+    all_levels, _ = universe(cfg)
+    directed = [f for f in tracked if f in DIRECTIVE_FACTORS]
+    levels, forbidden = design_space(cfg, sampler, directed) if directed else ({}, [])
+    ordered = {f: levels[f] if f in levels else list(all_levels[f]) for f in tracked}
+    return ordered, forbidden + [c for c in _declared(cfg, ordered) if c not in forbidden]
+
+
+def covering_plan(cfg, sampler) -> List[Dict[str, str]]:
+    """One directive per scene: the rows of a covering array of strength
+    ``cfg.strength`` over ``cfg.design_factors``, seeded by ``cfg.seed``.
+
+    Raises:
+        ConfigError: a row the pairwise constraints allow is still infeasible as a whole
+            directive (a constraint among three or more factors).
+    """
+    levels, forbidden = design_space(cfg, sampler)
+    rows = covering_array(
+        levels,
+        int(cfg.strength),
+        np.random.default_rng(np.random.SeedSequence(int(cfg.seed), spawn_key=(0xC0, 0x7E))),
+        forbidden=forbidden,
+        iterations=PLAN_ITERATIONS,
+        max_seconds=PLAN_MAX_SECONDS,
+    )
+    for row in rows:
+        if not directive_allowed(row, sampler):
+            raise ConfigError(
+                f"covering plan row {row} is not a feasible directive although each pair of its "
+                f"levels is; lower strength or drop a factor from design_factors"
+            )
+    return rows

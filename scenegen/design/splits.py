@@ -1,0 +1,253 @@
+"""Held-out splits: test generalization to combinations the training data never showed.
+
+``cfg.split`` declares *held-out* t-tuples of design-factor levels (``held_out``, e.g.
+``{category: chair, context: outdoor}``) or a fraction of the feasible t-tuples drawn
+with the root seed (``fraction``, ``strength``). The split of each scene is decided
+from its labels: a scene is in **test** when any of its objects shows a held-out tuple,
+else in **train**. Three guarantees are then checked with coverage trackers of each
+split and recorded in the manifest:
+
+- ``train_has_no_held_out``: no train object shows a held-out tuple (true by
+  construction of the assignment, and re-counted);
+- ``sub_tuples_in_train``: every (t-1)-sub-tuple of every held-out tuple appears in train
+  (unseen combinations of seen parts);
+- ``test_has_every_held_out``: every held-out tuple appears in test.
+
+:func:`complete_split` adds directed scenes (bounded by ``cfg.budget``) until the last
+two hold: a directive asking for a missing held-out tuple, or a directive row that
+shows a missing sub-tuple while avoiding every held-out tuple.
+
+Declared tuples are refused when a guarantee is impossible: ``{category: ball, pose:
+any}`` (a ball has only pose ``any``, so no ball could be trained on). Random tuples are
+drawn among those the scenes generated so far make safe (:func:`held_out_tuples`), so
+the guarantees hold without extra scenes; the manifest records the tuples.
+
+The scene indices of each split are written to ``splits.json``; the exports read them
+back with :func:`read_splits` (COCO ``coco_<split>.json``, the Hugging Face splits,
+WebDataset ``shards/<split>-*.tar``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional, Sequence
+
+import numpy as np
+
+from .covering import TupleSpace, feasible_tuples, top_up_rows
+from ..errors import ConfigError
+from ..fileio import read_json
+from .plan import design_space
+
+SPLIT_NAMES = ("train", "test")
+SPLITS_FILE = "splits.json"  # the scene indices of each split, written by pipeline.finish
+STALLED_ROUNDS = 4  # completion rounds in a row without progress before giving up
+
+
+def split_enabled(cfg) -> bool:
+    return bool(cfg.split.held_out) or float(cfg.split.fraction) > 0
+
+
+def _sub_tuples(t: Mapping[str, str]) -> List[Dict[str, str]]:
+    """The (t-1)-sub-tuples of ``t``; for t = 1 the empty tuple, which every object
+    shows (so train must not be empty)."""
+    items = list(t.items())
+    return [dict(s) for s in itertools.combinations(items, len(items) - 1)]
+
+
+def _trainable(levels, forbidden, held: Sequence[Mapping[str, str]]) -> bool:
+    """Whether every (t-1)-sub-tuple of every held-out tuple has an allowed completion
+    that contains no held-out tuple."""
+    subs = [s for h in held for s in _sub_tuples(h) if s]
+    if not subs:
+        return True
+    try:
+        space = TupleSpace(levels, len(subs[0]), list(forbidden) + [dict(h) for h in held])
+    except ConfigError:  # nothing is allowed at all
+        return False
+    allowed = {tuple(sorted(t.items())) for t in (space.tuple_dict(int(g)) for g in np.flatnonzero(space.feasible))}
+    return all(tuple(sorted(s.items())) in allowed for s in subs)
+
+
+def held_out_tuples(cfg, sampler, records: Sequence[Mapping] = ()) -> List[Dict[str, str]]:
+    """The held-out t-tuples of ``cfg.split``, factors in ``cfg.design_factors`` order.
+
+    Declared tuples (``split.held_out``) are checked against the design space. A random
+    fraction (``split.fraction`` of the feasible ``split.strength``-tuples) is drawn in
+    a seeded random order among the tuples that ``records`` (the scenes generated so
+    far) already make safe to hold out: some scene shows the tuple, and once every scene
+    showing a held-out tuple goes to test, every (t-1)-sub-tuple of every held-out tuple
+    is still shown by a train scene. Fewer tuples are held out when not enough qualify.
+
+    Raises:
+        ConfigError: a declared tuple names a factor outside ``design_factors``, an
+            unknown or infeasible combination, tuples of different sizes, or tuples
+            whose sub-tuples could then never appear in train.
+    """
+    factors = list(cfg.design_factors)
+    levels, forbidden = design_space(cfg, sampler, factors)
+    if cfg.split.held_out:
+        return _declared(cfg, factors, levels, forbidden)
+    strength = int(cfg.split.strength)
+    if not 1 <= strength <= len(factors):
+        raise ConfigError(f"split.strength must be between 1 and {len(factors)} (the number of design_factors), "
+                          f"got {strength}")
+    pool = feasible_tuples(levels, strength, forbidden)
+    want = int(round(float(cfg.split.fraction) * len(pool)))
+    rng = np.random.default_rng(np.random.SeedSequence(int(cfg.seed), spawn_key=(0x5B, 0x17)))
+    scenes = [[obj["factors"] for obj in record["objects"]] for record in records]
+    train = set(range(len(scenes)))
+    held: List[Dict[str, str]] = []
+    for k in rng.permutation(len(pool)):
+        if len(held) == want:
+            break
+        candidate = pool[int(k)]
+        hit = {i for i in train if any(_shows(obj, candidate) for obj in scenes[i])}
+        shown = hit or any(_shows(obj, candidate) for i in range(len(scenes)) if i not in train for obj in scenes[i])
+        rest = train - hit
+        subs = [s for h in held + [candidate] for s in _sub_tuples(h)]
+        if shown and all(any(_shows(obj, s) for i in rest for obj in scenes[i]) for s in subs):
+            held.append(candidate)
+            train = rest
+    order = {tuple(t.items()): n for n, t in enumerate(pool)}
+    return sorted(held, key=lambda t: order[tuple(t.items())])
+
+
+def _declared(cfg, factors, levels, forbidden) -> List[Dict[str, str]]:
+    held = []
+    for i, item in enumerate(cfg.split.held_out):
+        bad = [f for f in item if f not in factors]
+        if bad:
+            raise ConfigError(f"split.held_out[{i}] names factor {bad[0]!r}; valid: the design_factors {factors}")
+        held.append({f: str(item[f]) for f in factors if f in item})
+    sizes = {len(h) for h in held}
+    if len(sizes) != 1:
+        raise ConfigError(f"split.held_out tuples must all have the same size, got sizes {sorted(sizes)}")
+    feasible = {tuple(t.items()) for t in feasible_tuples(levels, sizes.pop(), forbidden)}
+    for i, h in enumerate(held):
+        if tuple(h.items()) not in feasible:
+            raise ConfigError(f"split.held_out[{i}] {h} is not a feasible combination (nothing could show it); "
+                              f"levels: {levels}")
+    if not _trainable(levels, forbidden, held):
+        raise ConfigError(f"split.held_out {held}: some (t-1)-sub-tuple could then never appear in train "
+                          f"(every scene showing it would show a held-out tuple)")
+    return held
+
+
+def _shows(factors: Mapping[str, str], held: Mapping[str, str]) -> bool:
+    return all(factors.get(f) == lv for f, lv in held.items())
+
+
+def assign_splits(records: Sequence[Mapping], held: Sequence[Mapping[str, str]]) -> Dict[str, List[int]]:
+    """``{"train": [...], "test": [...]}``: scene indices, test when any object's labels
+    show a held-out tuple."""
+    out: Dict[str, List[int]] = {name: [] for name in SPLIT_NAMES}
+    for record in records:
+        test = any(_shows(obj["factors"], h) for obj in record["objects"] for h in held)
+        out["test" if test else "train"].append(int(record["index"]))
+    return out
+
+
+def split_summary(cfg, records: Sequence[Mapping], held: Sequence[Mapping[str, str]], sampler) -> dict:
+    """The split of ``records`` and its guarantees, counted by coverage trackers of the
+    train and test scenes: ``{"held_out", "strength", "train", "test", "train_scenes",
+    "test_scenes", "guarantees": {name: bool}, "missing_in_test", "sub_tuples_missing_in_train"}``."""
+    from ..dataset.pipeline import coverage_tracker  # noqa: PLC0415 (pipeline imports this module)
+
+    splits = assign_splits(records, held)
+    by_index = {int(r["index"]): r for r in records}
+    train = coverage_tracker(cfg, [by_index[i] for i in splits["train"]], sampler)
+    test = coverage_tracker(cfg, [by_index[i] for i in splits["test"]], sampler)
+    subs = _unique(s for h in held for s in _sub_tuples(h))
+    missing_subs = [s for s in subs if (train.count(s) if s else train.n_objects) == 0]
+    missing_test = [dict(h) for h in held if test.count(h) == 0]
+    return {
+        "held_out": [dict(h) for h in held],
+        "strength": len(held[0]) if held else int(cfg.split.strength),
+        "train": splits["train"],
+        "test": splits["test"],
+        "train_scenes": len(splits["train"]),
+        "test_scenes": len(splits["test"]),
+        "guarantees": {
+            "train_has_no_held_out": all(train.count(h) == 0 for h in held),
+            "sub_tuples_in_train": not missing_subs,
+            "test_has_every_held_out": not missing_test,
+        },
+        "missing_in_test": missing_test,
+        "sub_tuples_missing_in_train": missing_subs,
+    }
+
+
+def _unique(items) -> List[Dict[str, str]]:
+    seen, out = set(), []
+    for item in items:
+        key = tuple(item.items())
+        if key not in seen:
+            seen.add(key)
+            out.append(item)
+    return out
+
+
+def completion_rows(cfg, summary: dict, sampler, round_index: int) -> List[Dict[str, str]]:
+    """Directives for what the split still lacks: each held-out tuple missing from test
+    (as a directive of its own), then rows of design-factor levels that show the
+    sub-tuples missing from train and avoid every held-out tuple."""
+    rows = [dict(h) for h in summary["missing_in_test"]]
+    missing = [s for s in summary["sub_tuples_missing_in_train"] if s]
+    if len(missing) < len(summary["sub_tuples_missing_in_train"]):  # train is empty: any allowed scene
+        rng = np.random.default_rng(np.random.SeedSequence(int(cfg.seed), spawn_key=(0x5B, 0x2B, round_index)))
+        levels, forbidden = design_space(cfg, sampler, list(cfg.design_factors))
+        rows += top_up_rows(levels, 1, rng, [], forbidden=list(forbidden) + summary["held_out"])[:1]
+    if missing:
+        factors = list(cfg.design_factors)
+        levels, forbidden = design_space(cfg, sampler, factors)
+        t = len(missing[0])
+        wanted = {tuple(sorted(s.items())) for s in missing}
+        covered = [x for x in feasible_tuples(levels, t, forbidden) if tuple(sorted(x.items())) not in wanted]
+        rng = np.random.default_rng(np.random.SeedSequence(int(cfg.seed), spawn_key=(0x5B, 0x2A, round_index)))
+        rows += top_up_rows(levels, t, rng, covered, forbidden=list(forbidden) + summary["held_out"])
+    return rows
+
+
+def complete_split(cfg, n: int, sampler, held: Sequence[Mapping[str, str]], progress: bool, on_scene=None) -> int:
+    """Add directed scenes after scenes ``0..n-1`` of ``cfg.out`` until the split's
+    guarantees hold, ``cfg.budget`` scenes were added, or a round adds nothing new.
+    Returns the new number of scenes."""
+    from ..config.load import config_from_dict, config_to_dict  # noqa: PLC0415
+    from ..dataset.pipeline import load_records, write_scenes  # noqa: PLC0415 (pipeline imports this module)
+
+    records = load_records(cfg.out, n)
+    start, rounds, best, stalled = n, 0, None, 0
+    while n - start < int(cfg.budget):
+        summary = split_summary(cfg, records, held, sampler)
+        lacking = len(summary["missing_in_test"]) + len(summary["sub_tuples_missing_in_train"])
+        if lacking == 0:
+            break
+        # other objects of a directed scene can show a held-out tuple and send it to
+        # test: new scenes (new seeds) get new chances, up to STALLED_ROUNDS in a row
+        stalled = stalled + 1 if best is not None and lacking >= best else 0
+        if stalled >= STALLED_ROUNDS:
+            break
+        best = lacking if best is None else min(best, lacking)
+        rows = completion_rows(cfg, summary, sampler, rounds)[: int(cfg.budget) - (n - start)]
+        if not rows:
+            break
+        indices = range(n, n + len(rows))
+        write_scenes(config_from_dict({**config_to_dict(cfg), "n": indices.stop}), indices,
+                     dict(zip(indices, rows)), progress, on_scene)
+        records += load_records(cfg.out, indices.stop, indices.start)
+        n, rounds = indices.stop, rounds + 1
+    return n
+
+
+def read_splits(root, indices: Sequence[int]) -> Optional[Dict[str, List[int]]]:
+    """The held-out split of dataset folder ``root`` as the exports write it:
+    ``{"train": [...], "test": [...]}`` (the keys in :data:`SPLIT_NAMES` order), the scene
+    indices of each split among ``indices``, in the order of ``indices``; None when the
+    dataset has no split (no ``splits.json``)."""
+    path = Path(root) / SPLITS_FILE
+    if not path.is_file():
+        return None
+    members = {name: set(scenes) for name, scenes in read_json(path).items()}
+    return {name: [i for i in indices if i in members[name]] for name in SPLIT_NAMES}

@@ -1,0 +1,465 @@
+"""The object dictionary: every ``cfg.objects`` entry and the shapes it can take.
+
+An entry's geometry is one of: a primitive (``shape``), a mesh file (``mesh``), or
+parts (fixed ``parts`` plus ``part_rules``). Part rules make one category take many
+shapes: each rule slot contributes the parts of one of its styles, drawn by weight. A
+*style* string names one choice per slot in config order, ``"back=slats,legs=splayed"``
+(``""`` for an entry without part rules); :attr:`ObjectEntry.styles` lists them all (the
+product of the slot sizes) and :meth:`ObjectEntry.variant` builds the shape of one, a
+:class:`Variant`, on first use and then shares it.
+
+Canonical frame (per variant): the variant's parts jointly scaled and translated so the
+whole shape has largest bounding-box extent 1, base on z = 0 and is centred in x and y;
+its front faces local +x. Scenes scale it to a size (metres) drawn from
+``ObjectEntry.size``, the range of the largest extent, whatever the style.
+
+Relative mesh paths are looked up in each folder of ``cfg.asset_paths`` in order, then
+in the built-in ``assets/`` folder, and must stay inside the folder they are found in
+(``..`` and symbolic links included); absolute paths are used as they are. A mesh file
+may have at most ``cfg.meshes.max_faces`` triangles.
+
+Meshes are shared (entries are memoised per process): treat them as read-only and
+``copy()`` before transforming.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import trimesh
+from omegaconf import OmegaConf
+from scipy.spatial import ConvexHull  # scipy comes with pyrender
+
+from .. import resources
+from ..config.load import MAX_MESH_FACES
+from ..errors import ConfigError, MeshError, choices
+from .shapes import compose_parts, load_mesh_file, normalize_parts, primitive, split_creases
+
+STYLE_SEPARATOR = ","  # between the slots of a style string
+STYLE_ASSIGN = "="  # between a slot and its style
+
+
+@dataclass(frozen=True)
+class Texture:
+    """A procedural texture: ``pattern`` (see ``config.TEXTURE_PATTERNS``), ``repeats``
+    periods across an object's largest extent (per metre on floors and walls), and
+    ``contrast`` in [0, 1]."""
+
+    pattern: str
+    repeats: float
+    contrast: float
+
+
+@dataclass(frozen=True, eq=False)
+class Part:
+    """A named part; ``mesh`` vertices (V, 3) are in the canonical frame (unitless), and
+    its ``vertex_normals`` (V, 3) are those it is shaded with (see :mod:`scenegen.world.shapes`).
+
+    ``label`` is the part class shared across styles (e.g. ``"leg"``); ``index`` its
+    1-based position in its variant (the value of its pixels in the part image).
+    Primitive and mesh entries have one part, ``"body"``.
+    """
+
+    name: str
+    label: str
+    index: int
+    mesh: trimesh.Trimesh
+
+
+@dataclass(frozen=True, eq=False)
+class Variant:
+    """One shape of an entry: the parts of one style per part slot, normalised jointly.
+
+    Attributes:
+        style: ``"slot=style,slot=style"`` in slot order; ``""`` for an entry without
+            part rules.
+        parts: the parts in order (fixed parts first, then each slot's style parts in
+            slot order); ``parts[i].index == i + 1``.
+        extents: (3,) canonical bounding-box extents; ``max(extents) == 1``.
+    """
+
+    style: str
+    parts: tuple[Part, ...]
+    extents: tuple[float, float, float]
+    _mesh: trimesh.Trimesh | None = field(default=None, init=False, repr=False)
+    _top: np.ndarray | None = field(default=None, init=False, repr=False)
+
+    def mesh(self) -> trimesh.Trimesh:
+        """All parts as one mesh in the canonical frame (built once, then shared)."""
+        if self._mesh is None:
+            meshes = [part.mesh for part in self.parts]
+            # both keep the parts' vertex normals (see scenegen.world.shapes)
+            merged = meshes[0].copy(include_cache=True) if len(meshes) == 1 else trimesh.util.concatenate(meshes)
+            object.__setattr__(self, "_mesh", merged)  # a cache, not state: frozen otherwise
+        return self._mesh
+
+    @property
+    def top_outline(self) -> np.ndarray:
+        """(K, 2) counter-clockwise convex outline of the top face in the canonical frame:
+        the hull of the vertices within 1e-6 of the top. Objects stand inside it."""
+        if self._top is None:
+            vertices = self.mesh().vertices
+            top = vertices[vertices[:, 2] >= self.extents[2] - 1e-6][:, :2]
+            outline = top[ConvexHull(top).vertices]  # counter-clockwise in 2-D
+            object.__setattr__(self, "_top", outline)
+        return self._top
+
+    @property
+    def top_height(self) -> float:
+        """Canonical height of the object's top (max z; equals ``extents[2]``)."""
+        return self.extents[2]
+
+
+@dataclass(frozen=True, eq=False)
+class ObjectEntry:
+    """One dictionary entry. Its shapes (variants) are built on first use.
+
+    Attributes:
+        name: key in ``cfg.objects``.
+        category: category name; ``category_id`` is its 1-based id.
+        source: ``"primitive"``, ``"parts"`` or ``"mesh"``.
+        slots: ``((slot, ((style, weight), ...)), ...)`` part rules in config order;
+            ``()`` without part rules.
+        styles: every style string (one per variant), slot-major (the last slot varies
+            fastest); ``("",)`` for an entry without part rules.
+        size: (min, max) metres, range of the object's largest extent in a scene.
+        colors, materials, textures: names of the allowed appearance levels.
+        symmetry: order of rotational symmetry about z (0 continuous; 1, 2, 4, 8),
+            shared by every variant.
+        support: its flat top can hold other objects (in every variant).
+    """
+
+    name: str
+    category: str
+    category_id: int
+    source: str
+    slots: tuple
+    styles: tuple[str, ...]
+    size: tuple[float, float]
+    colors: tuple[str, ...]
+    materials: tuple[str, ...]
+    textures: tuple[str, ...]
+    symmetry: int
+    support: bool
+    _build: object = field(repr=False)  # style -> [(name, label, mesh)] before normalising
+    _variants: dict = field(default_factory=dict, init=False, repr=False)
+
+    def variant(self, style: str = "") -> Variant:
+        """The shape of ``style`` (``""``: the first style); built once, then shared.
+
+        Raises:
+            ConfigError: ``style`` is not one of :attr:`styles` (the message lists them).
+        """
+        style = style or self.styles[0]
+        found = self._variants.get(style)
+        if found is None:
+            if style not in self.styles:
+                raise ConfigError(
+                    f"objects.{self.name} has no style {style!r}; valid: {choices(self.styles)}"
+                )
+            raw = self._build(style)
+            normalised = normalize_parts([(name, mesh) for name, _, mesh in raw])
+            parts = tuple(
+                Part(name, label, i + 1, mesh)
+                for i, ((_, label, _), (name, mesh)) in enumerate(zip(raw, normalised))
+            )
+            low = np.min([p.mesh.bounds[0] for p in parts], axis=0)
+            high = np.max([p.mesh.bounds[1] for p in parts], axis=0)
+            found = Variant(style, parts, tuple(float(v) for v in high - low))
+            self._variants[style] = found
+        return found
+
+    def style_probabilities(self) -> np.ndarray:
+        """(len(styles),) float probability of each style, in :attr:`styles` order: the
+        product of its slots' style weights, each normalised within its slot."""
+        probabilities = np.ones(1)
+        for _, styles in self.slots:
+            weights = np.array([w for _, w in styles], dtype=float)
+            probabilities = np.outer(probabilities, weights / weights.sum()).ravel()
+        return probabilities
+
+    def sample_style(self, rng: np.random.Generator) -> str:
+        """One style string, each slot's style drawn by weight (one draw per slot)."""
+        if not self.slots:
+            return self.styles[0]
+        chosen = []
+        for slot, styles in self.slots:
+            weights = np.array([w for _, w in styles], dtype=float)
+            pick = int(rng.choice(len(styles), p=weights / weights.sum()))
+            chosen.append(f"{slot}{STYLE_ASSIGN}{styles[pick][0]}")
+        return STYLE_SEPARATOR.join(chosen)
+
+    @property
+    def max_extents(self) -> np.ndarray:
+        """(3,) the largest canonical extents over every variant (x, y, height); builds
+        every variant."""
+        return np.max([self.variant(style).extents for style in self.styles], axis=0)
+
+
+def _search_folders(asset_paths) -> list[Path]:
+    """The folders searched for a relative mesh path, in order: each of ``asset_paths``
+    (made absolute against the working directory), then the built-in assets."""
+    return [Path(folder).expanduser().absolute() for folder in asset_paths] + [
+        resources.assets_dir()
+    ]
+
+
+def find_mesh_file(relative: str, asset_paths=()) -> Path:
+    """Where the mesh file ``relative`` is: an absolute path as it is; a relative one in
+    the first folder of ``asset_paths`` (then the built-in ``assets/``) that holds it,
+    inside that folder.
+
+    Raises:
+        MeshError: a relative path that climbs out of its folder (``..``), one found in
+            no folder (the message names every folder searched), or one whose file lies
+            outside the folder it was found in (through a symbolic link).
+    """
+    path = Path(relative).expanduser()
+    if path.is_absolute():
+        return path
+    if os.path.normpath(path).split(os.sep)[0] == os.pardir:
+        raise MeshError(
+            f"mesh path {str(relative)!r} climbs out of its asset folder ('..'); a relative mesh "
+            f"path must stay inside a folder of asset_paths or scenegen's assets/ (or give an absolute path)"
+        )
+    folders = _search_folders(asset_paths)
+    for folder in folders:
+        if (folder / path).is_file():
+            return _inside(folder, path, relative)
+    raise MeshError(
+        f"mesh file {str(relative)!r} does not exist in any asset folder; searched, in "
+        f"order: {', '.join(repr(str(f)) for f in folders)} (add its folder to asset_paths)"
+    )
+
+
+def _inside(folder: Path, path: Path, relative: str) -> Path:
+    """``folder / path`` if the file it resolves to (symbolic links followed) is inside
+    ``folder`` (resolved too), else a MeshError naming both."""
+    found, root = (folder / path).resolve(), folder.resolve()
+    if not found.is_relative_to(root):
+        raise MeshError(
+            f"mesh path {str(relative)!r} found in asset folder {str(folder)!r} resolves to "
+            f"{str(found)!r}, outside that folder (through a symbolic link); add the folder the "
+            f"file is in to asset_paths, or give its absolute path"
+        )
+    return folder / path
+
+
+def mesh_face_budget(cfg) -> int:
+    """``cfg.meshes.max_faces``, or its default for a config built without the schema."""
+    return int(_get(cfg.get("meshes", None) or {}, "max_faces", MAX_MESH_FACES))
+
+
+def _get(node, key: str, default=None):
+    """``node.key``, or ``default`` when absent or null: works on schema-typed nodes and
+    on plain ones (a config built with ``OmegaConf.create``, without the schema's
+    defaults)."""
+    value = node.get(key, None) if hasattr(node, "get") else getattr(node, key, None)
+    return default if value is None else value
+
+
+def _part_list(parts) -> list:
+    return [(str(p.name), str(_get(p, "label") or p.name), p) for p in parts]
+
+
+def _check_name(name: str, what: str, key: str) -> None:
+    if not name or STYLE_SEPARATOR in name or STYLE_ASSIGN in name:
+        raise ConfigError(
+            f"{key}: {what} name {name!r} must be non-empty and contain no "
+            f"{STYLE_SEPARATOR!r} or {STYLE_ASSIGN!r}"
+        )
+
+
+def _build_entry(name: str, entry, category_ids: dict[str, int], asset_paths, max_faces: int) -> ObjectEntry:
+    key = f"objects.{name}"
+    for slot, options in entry.part_rules.items():
+        _check_name(str(slot), "part slot", f"{key}.part_rules")
+        for style in options:
+            _check_name(str(style), "style", f"{key}.part_rules.{slot}")
+    slots = tuple(
+        (str(slot), tuple((str(style), float(_get(cfg, "weight", 1.0))) for style, cfg in styles.items()))
+        for slot, styles in entry.part_rules.items()
+    )
+    styles = [""]
+    for slot, options in slots:
+        styles = [
+            f"{prefix}{STYLE_SEPARATOR if prefix else ''}{slot}{STYLE_ASSIGN}{style}"
+            for prefix in styles
+            for style, _ in options
+        ]
+
+    if entry.shape:
+        source = "primitive"
+        try:
+            body = primitive(entry.shape, entry.params)
+        except ConfigError as exc:
+            raise ConfigError(f"{key}: {exc}") from None
+
+        def build(style: str) -> list:
+            return [("body", "body", body)]
+
+    elif entry.mesh:
+        source = "mesh"
+        body = split_creases(load_mesh_file(find_mesh_file(entry.mesh, asset_paths), max_faces))
+
+        def build(style: str) -> list:
+            return [("body", "body", body)]
+
+    else:
+        source = "parts"
+        # every part of every style is built (and its params checked) once, at load;
+        # a variant only picks and normalises them
+        fixed = _part_list(entry.parts)
+        groups = {(): fixed}
+        for slot, options in entry.part_rules.items():
+            for style, cfg in options.items():
+                groups[(str(slot), str(style))] = _part_list(_get(cfg, "parts", []))
+        built_groups = {}
+        for group, parts in groups.items():
+            where = f"{key} style {STYLE_ASSIGN.join(group)!r}" if group else key
+            try:
+                meshes = compose_parts([part for _, _, part in parts])
+            except ConfigError as exc:
+                raise ConfigError(f"{where}: {exc}") from None
+            built_groups[group] = [(n, label, mesh) for (n, label, _), (_, mesh) in zip(parts, meshes)]
+
+        def build(style: str) -> list:
+            chosen = list(built_groups[()])
+            for item in filter(None, style.split(STYLE_SEPARATOR)):
+                chosen.extend(built_groups[tuple(item.split(STYLE_ASSIGN, 1))])
+            names = [n for n, _, _ in chosen]
+            if len(set(names)) != len(names):
+                repeated = sorted({n for n in names if names.count(n) > 1})
+                raise ConfigError(f"{key} style {style!r} has parts with the same name: {repeated}")
+            return chosen
+
+    return ObjectEntry(
+        name=name,
+        category=entry.category,
+        category_id=category_ids[entry.category],
+        source=source,
+        slots=slots,
+        styles=tuple(styles),
+        size=(float(entry.size[0]), float(entry.size[1])),
+        colors=tuple(entry.colors),
+        materials=tuple(entry.materials),
+        textures=tuple(entry.textures),
+        symmetry=int(entry.symmetry),
+        support=bool(entry.support),
+        _build=build,
+    )
+
+
+class ObjectDictionary:
+    """Every object entry of a config, in config order. Mesh files are read and part
+    params checked when it is built; each entry's variants are built on first use.
+
+    Args:
+        cfg: the validated ``DictConfig`` from :func:`scenegen.config.load.load_config`.
+
+    Attributes:
+        asset_paths: ``cfg.asset_paths``, the folders searched (in order, before the
+            built-in ``assets/``) for relative mesh paths.
+        max_faces: ``cfg.meshes.max_faces``, the most triangles a mesh file may have.
+        textures: texture name -> :class:`Texture`.
+
+    Raises:
+        MeshError: a mesh file is missing, broken, over ``meshes.max_faces`` or outside
+            its asset folder (the message names the file, or for a missing relative path
+            every folder searched).
+        ConfigError: bad primitive or part params (the message names the entry and
+            param), or a part slot or style name holding ``,`` or ``=``.
+    """
+
+    _memo: dict[str, "ObjectDictionary"] = {}  # see from_config
+
+    def __init__(self, cfg) -> None:
+        self._categories = tuple(str(c) for c in cfg.categories)
+        ids = {category: i + 1 for i, category in enumerate(self._categories)}
+        asset_paths = tuple(str(p) for p in cfg.get("asset_paths", None) or ())
+        self.asset_paths = asset_paths
+        self.max_faces = mesh_face_budget(cfg)
+        self._entries = {
+            str(name): _build_entry(str(name), entry, ids, asset_paths, self.max_faces)
+            for name, entry in cfg.objects.items()
+        }
+        self.textures = {
+            str(name): Texture(str(t.pattern), float(t.repeats), float(t.contrast))
+            for name, t in cfg.textures.items()
+        }
+
+    @classmethod
+    def from_config(cls, cfg) -> "ObjectDictionary":
+        """Like the constructor, but memoised per process on the categories, the
+        objects and textures sub-configs, ``asset_paths``, ``meshes.max_faces``, and the
+        resolved path, size and mtime of each mesh file an entry names."""
+        key = _memo_key(cfg)
+        if key not in cls._memo:
+            cls._memo[key] = cls(cfg)
+        return cls._memo[key]
+
+    def __getitem__(self, name: str) -> ObjectEntry:
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise ConfigError(
+                f"unknown object entry {name!r}; valid: {choices(self._entries)}"
+            ) from None
+
+    def __iter__(self):
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, name) -> bool:
+        return name in self._entries
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Entry names in config order."""
+        return tuple(self._entries)
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """Category names in id order (id = position + 1)."""
+        return self._categories
+
+    def category_id(self, category: str) -> int:
+        """1-based id of ``category``; ConfigError naming the valid ones if unknown."""
+        if category not in self._categories:
+            raise ConfigError(f"unknown category {category!r}; valid: {choices(self._categories)}")
+        return self._categories.index(category) + 1
+
+    def entries_of(self, category: str) -> tuple[ObjectEntry, ...]:
+        """The entries of ``category`` in config order (possibly none)."""
+        self.category_id(category)  # validates the name
+        return tuple(e for e in self._entries.values() if e.category == category)
+
+
+def _memo_key(cfg) -> str:
+    objects = OmegaConf.to_container(cfg.objects, resolve=True)
+    asset_paths = [str(p) for p in cfg.get("asset_paths", None) or ()]
+    files = {}
+    for name, entry in objects.items():
+        if entry.get("mesh"):
+            try:
+                path = find_mesh_file(entry["mesh"], asset_paths)
+                stat = path.stat()
+                files[name] = [str(path), stat.st_size, stat.st_mtime_ns]
+            except (MeshError, OSError):
+                files[name] = [str(entry["mesh"]), None, None]
+    payload = {
+        "categories": OmegaConf.to_container(cfg.categories, resolve=True),
+        "objects": objects,
+        "textures": OmegaConf.to_container(cfg.textures, resolve=True),
+        "asset_paths": [str(f) for f in _search_folders(asset_paths)],
+        "max_faces": mesh_face_budget(cfg),
+        "files": files,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

@@ -1,0 +1,175 @@
+"""Directives: requested factor levels for a target object and its scene.
+
+A directive is a mapping such as ``{category: chair, pose: back-left, context: room,
+occlusion: heavy, material: metal}``; every key is optional. The sampler realizes it
+(see :mod:`scenegen.world.sampler`); :func:`check_directive` refuses, with a clear error, a
+directive that the grammar or the dictionary can never satisfy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Mapping, Optional, Tuple
+
+from ..errors import ConfigError, choices
+from ..scene.factors import OCCLUSION_LEVELS, pose_levels
+from .grammar import Grammar, ObjectItem, RelationItem, RepeatItem, RuleRef
+
+DIRECTIVE_FACTORS = ("category", "pose", "context", "occlusion", "material", "color", "texture")
+
+
+@dataclass(frozen=True)
+class Directive:
+    """Wanted levels; ``None`` leaves a factor free."""
+
+    category: Optional[str] = None
+    pose: Optional[str] = None
+    context: Optional[str] = None
+    occlusion: Optional[str] = None
+    material: Optional[str] = None
+    color: Optional[str] = None
+    texture: Optional[str] = None
+
+    @classmethod
+    def from_mapping(cls, mapping: Optional[Mapping]) -> Optional["Directive"]:
+        """A directive from a mapping (``None`` or empty: no directive).
+
+        Raises:
+            ConfigError: an unknown factor name.
+        """
+        if not mapping:
+            return None
+        values = {}
+        for key, value in mapping.items():
+            if key not in DIRECTIVE_FACTORS:
+                raise ConfigError(f"directive has unknown factor {key!r}; valid: {choices(DIRECTIVE_FACTORS)}")
+            values[str(key)] = str(value)
+        return cls(**values)
+
+    def items(self) -> Tuple[Tuple[str, str], ...]:
+        """The requested (factor, level) pairs, sorted by factor."""
+        return tuple(sorted((f.name, getattr(self, f.name)) for f in fields(self) if getattr(self, f.name) is not None))
+
+    @property
+    def needs_object(self) -> bool:
+        return any(getattr(self, k) is not None for k in DIRECTIVE_FACTORS if k != "context")
+
+
+def matching_entries(directive: Directive, dictionary, category: str):
+    """Entries of ``category`` that can show every requested object level."""
+    found = []
+    for entry in dictionary.entries_of(category):
+        if directive.pose is not None and directive.pose not in pose_levels(entry.symmetry):
+            continue
+        if directive.material is not None and directive.material not in entry.materials:
+            continue
+        if directive.color is not None and directive.color not in entry.colors:
+            continue
+        if directive.texture is not None and directive.texture not in entry.textures:
+            continue
+        found.append(entry)
+    return found
+
+
+def _object_items(grammar: Grammar):
+    """Every object item of the grammar, and those heading a camera-front anchor."""
+    objects, occluded = [], []
+
+    def heads(item, seen):
+        if isinstance(item, ObjectItem):
+            return [item]
+        if isinstance(item, RuleRef):
+            if item.name in seen:
+                return []
+            return [h for a in grammar.rules[item.name] for h in heads(a.item, seen | {item.name})]
+        if isinstance(item, RelationItem):
+            return heads(item.anchor, seen)
+        return heads(item.item, seen)
+
+    def walk(item):
+        if isinstance(item, ObjectItem):
+            objects.append(item)
+        elif isinstance(item, RelationItem):
+            if "camera-front" in item.relations:
+                occluded.extend(heads(item.anchor, frozenset()))
+            walk(item.anchor)
+            walk(item.other)
+        elif isinstance(item, RepeatItem):
+            walk(item.item)
+
+    for alternatives in grammar.rules.values():
+        for alt in alternatives:
+            walk(alt.item)
+    return objects, occluded
+
+
+def feasible_contexts(directive: Directive, grammar: Grammar) -> Tuple[str, ...]:
+    """Contexts (with weight > 0, or the requested one) where the category may appear."""
+    contexts = [directive.context] if directive.context else [c for c in grammar.contexts if grammar.context_probability[c] > 0]
+    if directive.category is None:
+        return tuple(contexts)
+    objects, _ = _object_items(grammar)
+    found = []
+    for context in contexts:
+        if any(directive.category in sum(grammar.category_options(o.categories, context)[::2], []) for o in objects):
+            found.append(context)
+    return tuple(found)
+
+
+def check_directive(directive: Directive, grammar: Grammar, cfg) -> None:
+    """Refuse a directive that contradicts the grammar, the dictionary or the contexts.
+
+    Raises:
+        ConfigError: naming the factor, the level and what would be valid.
+    """
+    dictionary = grammar.dictionary
+    if directive.context is not None and directive.context not in grammar.contexts:
+        raise ConfigError(f"directive context {directive.context!r} is unknown; valid: {choices(grammar.contexts)}")
+    if directive.occlusion is not None and directive.occlusion not in OCCLUSION_LEVELS:
+        raise ConfigError(f"directive occlusion {directive.occlusion!r} is unknown; valid: {choices(OCCLUSION_LEVELS)}")
+    for factor, known in (("material", cfg.materials), ("color", cfg.colors), ("texture", cfg.textures)):
+        level = getattr(directive, factor)
+        if level is not None and level not in known:
+            raise ConfigError(f"directive {factor} {level!r} is unknown; valid: {choices(known.keys())}")
+    objects, occluded = _object_items(grammar)
+    categories = sorted({c for o in objects for c in o.categories}, key=grammar.categories.index)
+    if directive.category is not None:
+        if directive.category not in grammar.categories:
+            raise ConfigError(f"directive category {directive.category!r} is unknown; valid: {choices(grammar.categories)}")
+        if directive.category not in categories:
+            raise ConfigError(
+                f"directive category {directive.category!r} never appears in the grammar's "
+                f"selectors; valid: {choices(categories)}"
+            )
+        if not feasible_contexts(directive, grammar):
+            where = f"context {directive.context!r}" if directive.context else "any context"
+            raise ConfigError(
+                f"directive category {directive.category!r} never appears in {where}: its "
+                f"weight there is 0 (contexts.<name>.weights) and grammar.out_of_context is 0"
+            )
+        candidates = [directive.category]
+    else:
+        candidates = categories
+    if not any(matching_entries(directive, dictionary, c) for c in candidates):
+        levels = {
+            "pose": sorted({p for c in candidates for e in dictionary.entries_of(c) for p in pose_levels(e.symmetry)}),
+            "material": sorted({m for c in candidates for e in dictionary.entries_of(c) for m in e.materials}),
+            "color": sorted({m for c in candidates for e in dictionary.entries_of(c) for m in e.colors}),
+            "texture": sorted({m for c in candidates for e in dictionary.entries_of(c) for m in e.textures}),
+        }
+        what = directive.category or "any category"
+        asked = ", ".join(f"{k}={getattr(directive, k)}" for k in levels if getattr(directive, k) is not None)
+        valid = "; ".join(f"{k}: {choices(v)}" for k, v in levels.items() if getattr(directive, k) is not None)
+        raise ConfigError(f"directive {asked} is impossible for {what}: no dictionary entry has it; valid {valid}")
+    if directive.occlusion in ("partial", "heavy"):
+        heads = {c for o in occluded for c in o.categories}
+        wanted = directive.category
+        if not heads or (wanted is not None and wanted not in heads):
+            raise ConfigError(
+                f"directive occlusion {directive.occlusion!r} needs an occlusion pair (a "
+                f"'camera-front' relation) whose anchor can be {wanted or 'the target'!r}; "
+                f"the grammar's occlusion pairs can hide: {choices(sorted(heads)) if heads else '(none)'}"
+            )
+    lo, hi = grammar.count_range
+    if directive.occlusion in ("partial", "heavy") and hi < 2:
+        raise ConfigError("directive occlusion needs at least 2 objects (placement.objects)")

@@ -1,0 +1,326 @@
+"""Placement: a grammar derivation -> objects in the world, without interpenetration.
+
+Every object stands upright (rotated only about the up axis) on a surface: the ground,
+or the flat top of the head of an ``on`` anchor. Footprints are the rotated bounding
+rectangles of the objects' shapes; two objects whose height intervals overlap keep
+their footprints ``placement.gap`` apart, so no two objects interpenetrate. An object
+whose yaw is still to be chosen (a directive's target, turned towards its pose level
+once the camera is known) takes the square around its bounding circle instead, and the
+objects on it stay inside its top's inscribed circle, so turning it later is safe.
+
+Relations place an object's position from its anchor's: ``left-of``/``right-of``/
+``in-front-of``/``behind`` along the scene's +y/-y/+x/-x, ``near`` in a random
+direction, ``camera-front``/``camera-behind`` towards/away from the camera (whose
+direction is drawn before the layout), each at the anchors' footprints' distance plus
+``placement.gap`` plus up to ``grammar.near``. Retries are bounded by
+``placement.attempts_per_object``; a failure raises :class:`LayoutFailed`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from .dictionary import ObjectEntry
+from ..scene.geometry import box_corners, convex_polygon_contains, footprint, rectangles_overlap, yaw_rotation
+from .grammar import SCENE_RELATIONS, ObjectNode, RelationNode, RepeatNode, RuleNode
+
+FLOOR_MARGIN = 0.05  # metres kept free along the floor's edge (walls stand there)
+
+
+class LayoutFailed(Exception):
+    """An object found no free spot within its bounded attempts."""
+
+
+@dataclass
+class Placed:
+    """An object being placed. ``position`` (3,) is its base centre in metres."""
+
+    entry: ObjectEntry
+    style: str
+    node: ObjectNode
+    position: np.ndarray
+    yaw: float
+    scale: float
+    support: int = -1
+    relation: str = "ground"
+    anchor: int = -1
+    free_yaw: bool = False
+
+    @property
+    def extents(self) -> np.ndarray:
+        """(3,) metres."""
+        return np.asarray(self.entry.variant(self.style).extents) * self.scale
+
+    @property
+    def radius(self) -> float:
+        """Radius of the footprint's bounding circle, metres."""
+        return float(np.hypot(*self.extents[:2]) / 2)
+
+    @property
+    def z_range(self) -> tuple[float, float]:
+        return float(self.position[2]), float(self.position[2] + self.extents[2])
+
+    def _footprint(self) -> tuple[np.ndarray, float]:
+        """(half sizes (2,) metres, yaw) of the footprint: the bounding circle's square
+        while the yaw is still free (the target of a directive is turned later)."""
+        if self.free_yaw:
+            return np.array([self.radius, self.radius]), 0.0
+        return self.extents[:2] / 2, self.yaw
+
+    def corners(self) -> np.ndarray:
+        """(4, 2) footprint corners."""
+        half, yaw = self._footprint()
+        return footprint(self.position[:2], half, yaw)
+
+    def box(self) -> np.ndarray:
+        """(8, 3) world corners of the object's box over its footprint."""
+        half, yaw = self._footprint()
+        return box_corners(self.position, yaw, (2 * half[0], 2 * half[1], self.extents[2]))
+
+    @property
+    def top_inradius(self) -> float:
+        """Radius (metres) of the largest circle about the centre inside the top face:
+        what stays on the top whatever the yaw."""
+        outline = self.entry.variant(self.style).top_outline
+        edges = np.roll(outline, -1, axis=0) - outline
+        # distance from the canonical centre (0, 0) to each edge's line
+        distances = np.abs(edges[:, 0] * outline[:, 1] - edges[:, 1] * outline[:, 0]) / np.linalg.norm(edges, axis=1)
+        return float(distances.min()) * self.scale
+
+    def top_outline(self) -> np.ndarray:
+        """(K, 2) world outline of the top face, counter-clockwise (for supports)."""
+        local = self.entry.variant(self.style).top_outline * self.scale
+        return local @ yaw_rotation(self.yaw).T + self.position[:2]
+
+    def reach(self, direction: np.ndarray) -> float:
+        """How far the footprint extends from the centre along a unit xy ``direction``."""
+        return float(((self.corners() - self.position[:2]) @ direction).max())
+
+
+@dataclass(frozen=True)
+class Surface:
+    """Where objects stand: the ground (``support`` -1) or a support's top."""
+
+    z: float = 0.0
+    support: int = -1
+
+
+@dataclass
+class Layout:
+    """The result of placing a derivation: objects in placement order, and for each
+    derivation node the range of object indices it produced."""
+
+    placed: List[Placed] = field(default_factory=list)
+    spans: Dict[int, tuple[int, int]] = field(default_factory=dict)  # id(node) -> [start, stop)
+
+
+class Placer:
+    """Places one derivation. ``camera_azimuth`` (radians) orients the camera relations;
+    ``target`` is the directive's target node (placed with a free yaw)."""
+
+    def __init__(self, cfg, rng: np.random.Generator, camera_azimuth: float, floor_half: float, target=None):
+        # plain floats: these are read for every candidate and every pair of objects
+        self.gap = float(cfg.placement.gap)
+        self.area = float(cfg.placement.area)
+        self.attempts_per_object = int(cfg.placement.attempts_per_object)
+        self.near = float(cfg.grammar.near)
+        self.rng = rng
+        self.to_camera = np.array([math.cos(camera_azimuth), math.sin(camera_azimuth)])
+        self.floor_half = floor_half - FLOOR_MARGIN
+        self.target = target
+        self.layout = Layout()
+        self.entries: Dict[int, tuple[ObjectEntry, str]] = {}
+
+    @property
+    def placed(self) -> List[Placed]:
+        return self.layout.placed
+
+    def place(self, node, surface: Surface = Surface(), where=None) -> int:
+        """Place ``node``'s objects on ``surface``; ``where`` = (relation, anchor index,
+        direction or None) positions its head. Returns the head's index."""
+        start = len(self.placed)
+        if isinstance(node, ObjectNode):
+            head = self._place_object(node, surface, where)
+        elif isinstance(node, RuleNode):
+            head = self.place(node.child, surface, where)
+        elif isinstance(node, RelationNode):
+            head = self.place(node.anchor, surface, where)
+            if node.relation == "on":
+                self.place(node.other, Surface(self.placed[head].z_range[1], head), None)
+            else:
+                self.place(node.other, Surface(self.placed[head].position[2], self.placed[head].support), (node.relation, head, None))
+        else:
+            head = -1
+            row = None
+            if node.arrange == "row":
+                name = list(SCENE_RELATIONS)[int(self.rng.integers(len(SCENE_RELATIONS)))]
+                row = (name, np.asarray(SCENE_RELATIONS[name]))
+            previous = None
+            for j, child in enumerate(node.children):
+                if j == 0:
+                    child_where = where
+                elif node.arrange == "row":
+                    child_where = (row[0], previous, row[1])
+                elif node.arrange == "cluster":
+                    child_where = ("near", head, None)
+                else:
+                    child_where = None
+                # every child stands on the group's surface; the first child's head is the group's
+                child_head = self.place(child, surface, child_where)
+                if j == 0:
+                    head = child_head
+                previous = child_head
+        self.layout.spans[id(node)] = (start, len(self.placed))
+        return head
+
+    # -- one object ---------------------------------------------------------------------
+
+    def _place_object(self, node: ObjectNode, surface: Surface, where) -> int:
+        entry, style = self.entries[id(node)]
+        free_yaw = node is self.target
+        scales = self._scale_range(entry, style, surface)
+        for _ in range(self.attempts_per_object):
+            candidate = Placed(
+                entry=entry,
+                style=style,
+                node=node,
+                position=np.zeros(3),
+                yaw=float(self.rng.uniform(0.0, 2 * math.pi)),
+                scale=float(self.rng.uniform(*scales)),
+                support=surface.support,
+                relation="on" if surface.support >= 0 else "ground",
+                anchor=surface.support,
+                free_yaw=free_yaw,
+            )
+            xy = self._position(candidate, surface, where)
+            candidate.position = np.array([xy[0], xy[1], surface.z])
+            if where is not None:
+                candidate.relation, candidate.anchor = where[0], where[1]
+            if self.fits(candidate, self.placed, surface):
+                self.placed.append(candidate)
+                return len(self.placed) - 1
+        raise LayoutFailed(f"no free spot for a {entry.category!r} ({node.selector})")
+
+    def _scale_range(self, entry: ObjectEntry, style: str, surface: Surface) -> tuple[float, float]:
+        """The entry's size range, its top capped on a support so that the footprint's
+        bounding circle fits the circle inscribed in the top (any yaw then stays on it); never
+        below the entry's smallest size."""
+        low, high = (float(v) for v in entry.size)
+        if surface.support < 0:
+            return low, high
+        unit = np.asarray(entry.variant(style).extents)
+        fit = 2 * self.placed[surface.support].top_inradius / float(np.hypot(*unit[:2]))
+        return low, max(low, min(high, fit))
+
+    def _position(self, candidate: Placed, surface: Surface, where) -> np.ndarray:
+        rng = self.rng
+        if where is None:
+            if surface.support < 0:
+                return rng.uniform(-self.area, self.area, size=2)
+            base = self.placed[surface.support]
+            if base.free_yaw:  # inside the top's inscribed circle, which any yaw keeps
+                room = base.top_inradius - candidate.radius
+                angle, r = rng.uniform(0, 2 * math.pi), math.sqrt(rng.random()) * max(room, 0.0)
+                return base.position[:2] + r * np.array([math.cos(angle), math.sin(angle)])
+            room = self._room_on(base, candidate)
+            if (room < 0).any() and not candidate.free_yaw:
+                # too big for this yaw: square it with the top (crates stack aligned)
+                candidate.yaw = base.yaw + int(rng.integers(4)) * math.pi / 2
+                room = self._room_on(base, candidate)
+            local = rng.uniform(-1.0, 1.0, size=2) * np.maximum(room, 0.0)
+            c, s = math.cos(base.yaw), math.sin(base.yaw)
+            return base.position[:2] + np.array([c * local[0] - s * local[1], s * local[0] + c * local[1]])
+        relation, anchor_index, direction = where
+        anchor = self.placed[anchor_index]
+        lateral = 0.0
+        if direction is None:
+            if relation in SCENE_RELATIONS:
+                direction = np.asarray(SCENE_RELATIONS[relation])
+            elif relation == "near":
+                angle = rng.uniform(0, 2 * math.pi)
+                direction = np.array([math.cos(angle), math.sin(angle)])
+            elif relation == "camera-front":
+                direction = self.to_camera
+            else:  # camera-behind
+                direction = -self.to_camera
+        direction = np.asarray(direction, dtype=float)
+        if relation in ("camera-front", "camera-behind"):
+            lateral = rng.uniform(-1.0, 1.0) * 0.6 * (anchor.radius + candidate.radius)
+        elif relation != "near":
+            lateral = rng.uniform(-0.3, 0.3) * anchor.radius
+        distance = anchor.reach(direction) + candidate.reach(-direction) + self.gap
+        distance += rng.uniform(0.0, self.near)
+        side = np.array([-direction[1], direction[0]])
+        return anchor.position[:2] + distance * direction + lateral * side
+
+    @staticmethod
+    def _room_on(base: Placed, candidate: Placed) -> np.ndarray:
+        """(2,) metres the candidate's centre may move from the top's centre along the
+        top's axes with its footprint still on the top (negative: it cannot fit)."""
+        if candidate.free_yaw:
+            half = np.full(2, candidate.radius)
+        else:
+            c, s = abs(math.cos(candidate.yaw - base.yaw)), abs(math.sin(candidate.yaw - base.yaw))
+            ex, ey = candidate.extents[:2] / 2
+            half = np.array([c * ex + s * ey, s * ex + c * ey])
+        return base.extents[:2] / 2 - half
+
+    def fits(self, candidate: Placed, placed, surface: Surface, ignore=()) -> bool:
+        """Whether ``candidate`` stands on its surface and clears every other object."""
+        corners = candidate.corners()
+        if surface.support >= 0:
+            base = placed[surface.support]
+            if base.free_yaw:
+                room = base.top_inradius
+                if np.hypot(*(candidate.position[:2] - base.position[:2])) + candidate.radius > room + 1e-9:
+                    return False
+            elif not convex_polygon_contains(base.top_outline(), corners):
+                return False
+        elif np.abs(corners).max() > self.floor_half:
+            return False
+        z0, z1 = candidate.z_range
+        for i, other in enumerate(placed):
+            if i in ignore or other is candidate:
+                continue
+            o0, o1 = other.z_range
+            if z0 < o1 - 1e-9 and o0 < z1 - 1e-9 and rectangles_overlap(corners, other.corners(), self.gap):
+                return False
+        return True
+
+
+def dependents(placed: List[Placed], index: int) -> List[int]:
+    """Indices of the objects standing on ``index``, directly or through others."""
+    found, frontier = [], [index]
+    while frontier:
+        current = frontier.pop()
+        for i, p in enumerate(placed):
+            if p.support == current:
+                found.append(i)
+                frontier.append(i)
+    return sorted(found)
+
+
+def turn(placed: List[Placed], index: int, yaw: float) -> None:
+    """Set object ``index``'s yaw, turning the objects on it with it about its centre."""
+    delta = yaw - placed[index].yaw
+    c, s = math.cos(delta), math.sin(delta)
+    centre = placed[index].position[:2]
+    placed[index].yaw = yaw
+    for i in dependents(placed, index):
+        rel = placed[i].position[:2] - centre
+        placed[i].position = np.array([centre[0] + c * rel[0] - s * rel[1], centre[1] + s * rel[0] + c * rel[1], placed[i].position[2]])
+        placed[i].yaw = placed[i].yaw + delta
+
+
+def translate(placed: List[Placed], indices, offset_xy) -> None:
+    """Move objects ``indices`` by ``offset_xy`` metres (in place)."""
+    for i in indices:
+        placed[i].position = placed[i].position + np.array([offset_xy[0], offset_xy[1], 0.0])
+
+
+def copy_layout(placed: List[Placed]) -> List[Placed]:
+    return [replace(p, position=p.position.copy()) for p in placed]

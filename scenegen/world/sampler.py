@@ -1,0 +1,551 @@
+"""Sampler: (config, dictionary, seed, index) -> Scene, in independent stages.
+
+Scene ``index`` of root seed ``seed`` draws from ``SeedSequence(seed, spawn_key=(index,))``,
+so it is the same in any process and any order and can be regenerated alone. Each stage
+(context, layout, appearance, lights, camera) has its own child stream, so an extra draw
+in one stage never moves the values of another. The sampler never imports the renderer.
+
+A scene is drawn in stages: its context; the camera's direction (drawn before the
+layout, so camera relations know where the camera will be); a derivation of the
+placement grammar (:mod:`scenegen.world.grammar`) placed by :mod:`scenegen.world.placement`; for a
+directive, the target's pose and occlusion (:meth:`Sampler._realize`); the camera
+fitted to the objects; appearance; lights. Retries are bounded by
+``placement.attempts_per_object`` and ``placement.attempts_per_scene`` (times
+``DIRECTIVE_ATTEMPTS_FACTOR`` for directives, which then get
+``WIDENED_ATTEMPTS_SHARE`` of that again with a widened occluder search, derivations
+without a slot for the directive not counted); beyond them a :class:`PlacementError`
+names the directive, the context and the rejections.
+"""
+
+from __future__ import annotations
+
+import math
+import itertools
+from collections import Counter
+from dataclasses import dataclass, replace
+from typing import Mapping, Optional, Union
+
+import numpy as np
+
+from .dictionary import ObjectDictionary
+from .directives import Directive, check_directive, feasible_contexts, matching_entries
+from ..errors import PlacementError
+from ..scene.factors import AZIMUTH_BINS
+from ..scene.geometry import direction, intrinsics_from_fov, look_at_opencv, project
+from .grammar import RelationNode, compile_grammar, head, object_nodes, walk
+from .placement import LayoutFailed, Placer, Surface, copy_layout, dependents, translate, turn
+from ..scene.scene import Camera, Context, Light, ObjectInstance, Scene
+from .visibility import visible_fraction
+
+POSE_JITTER = math.radians(15.0)  # pose directives aim within +-15 degrees of the bin centre
+# Where, inside each occlusion level's band of visible fractions, the ray-cast estimate
+# must land (as fractions of the band), so that the rendered measure, which differs by a
+# few hundredths, still falls in the level: with the default bands 'none' needs >= 0.995,
+# 'partial' 0.62-0.88 and 'heavy' 0.08-0.40.
+AIM_WITHIN_BAND = {"none": (0.9, 1.0), "partial": (0.27, 0.84), "heavy": (0.16, 0.8)}
+OCCLUDER_DISTANCES = (0.0, 0.3)  # extra gap to the target, in target radii
+OCCLUDER_OFFSETS = (0.0, -0.25, 0.25, -0.5, 0.5, -0.75, 0.75)  # sideways, in summed radii
+OCCLUDER_MIN_HEIGHT = {"partial": 0.3, "heavy": 0.6}  # tallest occluder / target height
+GOOD_ENOUGH = 0.06  # stop searching within this distance of the band's centre
+DIRECTIVE_ATTEMPTS_FACTOR = 20  # directive scenes may reject more derivations
+# A derivation without a slot for the directive costs one grammar draw and no placement:
+# up to this many of them per attempt of the budget, so a rare slot does not use it up.
+SLOTLESS_DRAWS_PER_ATTEMPT = 10
+# Directive scenes that exhausted the budget get this share of it again, with the widened
+# occluder search (WIDE_*): every layout the first budget accepts is unchanged, so
+# scenes that placed before keep their values.
+WIDENED_ATTEMPTS_SHARE = 0.5
+WIDE_OCCLUDER_DISTANCES = (0.0, 0.3, 1.0, 2.0)  # target radii: nearer the camera looks bigger
+WIDE_ELEVATION_STEPS = 3  # views from the drawn elevation down to the lowest allowed one
+WIDE_MAX_EVALUATIONS = 160  # ray-cast visibility estimates per widened attempt
+
+STAGES = ("context", "layout", "appearance", "lights", "camera")
+
+
+def stage_rngs(seed: int, index: int) -> dict[str, np.random.Generator]:
+    """One independent generator per sampling stage for scene ``index`` of root ``seed``."""
+    root = np.random.SeedSequence(seed, spawn_key=(index,))
+    return {name: np.random.default_rng(child) for name, child in zip(STAGES, root.spawn(len(STAGES)))}
+
+
+class Sampler:
+    """Draws scenes from a validated config.
+
+    Args:
+        cfg: config from :func:`scenegen.config.load.load_config`.
+        dictionary: the object dictionary; built from ``cfg`` when omitted.
+
+    ``cfg.directive``, when not empty, is the directive of every scene it samples.
+    ``stats`` counts the bounded rejections (layouts that did not fit, derivations
+    without a slot for the directive, occlusion searches that missed their level).
+    """
+
+    def __init__(self, cfg, dictionary: Optional[ObjectDictionary] = None):
+        self.cfg = cfg
+        self.dictionary = dictionary if dictionary is not None else ObjectDictionary.from_config(cfg)
+        self.grammar = compile_grammar(cfg, self.dictionary)
+        self._context_names = list(cfg.contexts.keys())
+        self._context_weights = np.array([cfg.contexts[c].weight for c in self._context_names], float)
+        self.directive = Directive.from_mapping(cfg.directive)
+        if self.directive is not None:
+            check_directive(self.directive, self.grammar, cfg)
+        self.stats: Counter = Counter()
+        self._feasible: dict = {}  # directive -> contexts it can be realized in (checked)
+        self.occlusion_targets = occlusion_targets(cfg.factors)
+        # plain values read on every camera fit
+        self._size = (int(cfg.width), int(cfg.height))
+        self._clip = (float(cfg.camera.znear), float(cfg.camera.zfar))
+        self._gap = float(cfg.placement.gap)
+
+    def sample(self, index: int, directive: Union[Directive, Mapping, None] = None) -> Scene:
+        """Scene ``index`` of the config's root seed, realizing ``directive`` (default:
+        ``cfg.directive``).
+
+        Raises:
+            ConfigError: the directive is infeasible for this grammar and dictionary.
+            PlacementError: no layout was accepted within the bounded retries.
+        """
+        if index < 0:
+            raise ValueError(f"scene index must be >= 0, got {index}")
+        if directive is None:
+            directive = self.directive
+        elif not isinstance(directive, Directive):
+            directive = Directive.from_mapping(directive)
+        if directive is not None and directive not in self._feasible:
+            check_directive(directive, self.grammar, self.cfg)
+            self._feasible[directive] = feasible_contexts(directive, self.grammar)
+        rngs = stage_rngs(self.cfg.seed, index)
+        context_name = self._sample_context(rngs["context"], directive)
+        view = self._sample_view(rngs["camera"])
+        placed, camera, structure, target, attempts = self._sample_layout(rngs["layout"], context_name, view, directive)
+        objects = self._sample_appearance(rngs["appearance"], placed, target, directive)
+        lights = self._sample_lights(rngs["lights"])
+        return Scene(
+            index=index,
+            seed=int(self.cfg.seed),
+            context=self._context(context_name),
+            objects=objects,
+            lights=lights,
+            camera=camera,
+            structure=structure,
+            out_of_context=any(not p.node.in_context for p in placed),
+            directive=directive.items() if directive is not None else (),
+            target=target,
+            attempts=attempts,
+        )
+
+    # -- stages ---------------------------------------------------------------------
+
+    def _sample_context(self, rng: np.random.Generator, directive: Optional[Directive]) -> str:
+        names, weights = self._context_names, self._context_weights
+        if directive is not None and directive.context:
+            return directive.context
+        if directive is not None and directive.category:
+            allowed = self._feasible[directive]
+            weights = np.array([w if n in allowed else 0.0 for n, w in zip(names, weights)])
+        return names[int(rng.choice(len(names), p=weights / weights.sum()))]
+
+    def _context(self, name: str) -> Context:
+        c = self.cfg.contexts[name]
+        return Context(
+            name=name,
+            background=tuple(float(v) for v in c.background),
+            floor_color=tuple(float(v) for v in c.floor_color),
+            floor_size=float(c.floor_size),
+            walls=bool(c.walls),
+            wall_color=tuple(float(v) for v in c.wall_color),
+            wall_height=float(c.wall_height),
+            ambient=float(c.ambient),
+            floor_texture=str(c.floor_texture),
+            wall_texture=str(c.wall_texture),
+        )
+
+    def _sample_view(self, rng: np.random.Generator) -> "_View":
+        """The camera's direction, field of view and distance factor, drawn before the
+        layout so that camera relations know where the camera will be."""
+        camera_cfg = self.cfg.camera
+        return _View(
+            azimuth=math.radians(rng.uniform(*camera_cfg.azimuth)) % (2 * math.pi),
+            elevation=math.radians(rng.uniform(*camera_cfg.elevation)),
+            fov_y=math.radians(rng.uniform(*camera_cfg.fov)),
+            distance_factor=float(rng.uniform(*camera_cfg.distance)),
+        )
+
+    def _entries_for(self, node, category: str, directive: Optional[Directive] = None) -> list:
+        """The entries of ``category`` that ``node`` may take: supports only where it
+        carries others; for the target, only those allowing the directive's levels."""
+        members = self.dictionary.entries_of(category) if directive is None else matching_entries(directive, self.dictionary, category)
+        return [e for e in members if e.support or not node.support_head]
+
+    def _choose_entries(self, rng, nodes, target, directive) -> dict:
+        entries = {}
+        for node in nodes:
+            members = self._entries_for(node, node.category, directive if node is target else None)
+            entry = members[int(rng.integers(len(members)))]
+            entries[id(node)] = (entry, entry.sample_style(rng))
+        return entries
+
+    def _pick_target(self, rng, derivation, nodes, context: str, directive: Directive):
+        """The object node the directive applies to (its category drawn in place), or
+        None when this derivation has no suitable one."""
+        occluded = {id(head(n.anchor)) for n in walk(derivation) if isinstance(n, RelationNode) and n.relation == "camera-front"}
+        wanted = directive.occlusion
+        candidates = []
+        for node in nodes:
+            if wanted in ("partial", "heavy") and id(node) not in occluded:
+                continue
+            if wanted == "none" and id(node) in occluded:
+                continue
+            if directive.category is not None:
+                if not self.grammar.allows(node, directive.category, context):
+                    continue
+                if not self._entries_for(node, directive.category, directive):
+                    continue
+            candidates.append(node)
+        if not candidates:
+            return None
+        target = candidates[int(rng.integers(len(candidates)))]
+        if directive.category is not None:
+            inside, _, _ = self.grammar.category_options(target.categories, context, target.support_head)
+            target.category, target.in_context = directive.category, directive.category in inside
+        else:
+            for _ in range(64):
+                self.grammar.draw_category(target, context, rng)
+                if self._entries_for(target, target.category, directive):
+                    break
+            else:
+                return None
+        return target
+
+    def _sample_layout(self, rng, context: str, view: "_View", directive: Optional[Directive]):
+        """Draw derivations and place them until one is accepted: (placed, camera,
+        structure, target index, attempts). Attempts are bounded (see the module
+        docstring); a directive scene that used its budget up gets
+        ``WIDENED_ATTEMPTS_SHARE`` of it again with the widened occluder search.
+
+        Raises:
+            PlacementError: nothing accepted within the bounds, naming the directive.
+        """
+        placement = self.cfg.placement
+        floor_half = float(self.cfg.contexts[context].floor_size) / 2
+        directed = directive is not None and directive.needs_object
+        budget = placement.attempts_per_scene * (DIRECTIVE_ATTEMPTS_FACTOR if directed else 1)
+        widened = math.ceil(WIDENED_ATTEMPTS_SHARE * budget) if directed else 0
+        draws = (budget + widened) * (SLOTLESS_DRAWS_PER_ATTEMPT if directed else 1)
+        rejected: Counter = Counter()
+        tries = attempt = 0
+        while tries < budget + widened and attempt < draws:
+            attempt += 1
+            derivation = self.grammar.sample_derivation(rng, context)
+            nodes = object_nodes(derivation)
+            target = None
+            if directed:
+                target = self._pick_target(rng, derivation, nodes, context, directive)
+                if target is None:
+                    rejected["derivation without a slot for the directive"] += 1
+                    continue
+            tries += 1
+            for node in nodes:
+                if node is not target:
+                    self.grammar.draw_category(node, context, rng)
+            placer = Placer(self.cfg, rng, view.azimuth, floor_half, target)
+            placer.entries = self._choose_entries(rng, nodes, target, directive)
+            try:
+                placer.place(derivation)
+            except LayoutFailed:
+                rejected["layout did not fit"] += 1
+                continue
+            placed = placer.placed
+            camera = self._fit_camera(view, placed)
+            target_index = next((i for i, p in enumerate(placed) if p.node is target), -1)
+            if target is not None:
+                wide = attempt > budget  # the first budget's attempts are searched as before
+                camera = self._realize(rng, placer, derivation, target_index, camera, view, directive, context, wide)
+                if camera is None:
+                    rejected[f"occlusion {directive.occlusion} not reached"] += 1
+                    continue
+            if not self._all_in_view(placed, camera):
+                rejected["object out of view"] += 1
+                continue
+            self.stats.update(rejected)
+            return placed, camera, derivation.signature(), target_index, attempt
+        self.stats.update(rejected)
+        wanted = f"for directive {{{', '.join(f'{k}: {v}' for k, v in directive.items())}}} " if directive is not None else ""
+        raise PlacementError(
+            f"could not place a layout {wanted}in context {context!r} within {tries} attempts "
+            f"(placement.attempts_per_scene={placement.attempts_per_scene}) of "
+            f"placement.attempts_per_object={placement.attempts_per_object} tries per object; "
+            f"rejections: {dict(rejected)}; enlarge placement.area (now {placement.area} m) or "
+            f"contexts.{context}.floor_size (now {self.cfg.contexts[context].floor_size} m), lower "
+            f"placement.objects (now {list(placement.objects)}) or the entries' sizes"
+            + (", or request fewer levels in the directive" if directive is not None else ""),
+            directive=directive.items() if directive is not None else (),
+            context=context,
+            rejections=dict(rejected),
+        )
+
+    # -- directives -------------------------------------------------------------------
+
+    def _realize(self, rng, placer: Placer, derivation, target: int, camera: Camera, view, directive: Directive,
+                 context: str, wide: bool = False):
+        """Turn the target to its pose level and reach its occlusion level, measured by
+        ray casting with the final camera; returns that camera, or None when the
+        occlusion level was not reached (the layout is then rejected).
+
+        The occluder (the ``camera-front`` partner of the target) is moved to
+        candidate spots between the camera and the target, at the drawn camera
+        elevation and the lowest allowed one, at its drawn size and, when nothing stands
+        on it, at its entry's largest size. ``wide`` widens the search: more camera
+        elevations and distances, and any in-context entry the occluder's slot allows
+        (largest first) in its place.
+        """
+        placed = placer.placed
+        pose_offset = float(rng.uniform(-POSE_JITTER, POSE_JITTER))
+        free_yaw = float(rng.uniform(0, 2 * math.pi))
+
+        def apply_pose(objects, cam: Camera) -> None:
+            """Turn the target so the camera sees it at the wanted pose level."""
+            obj = objects[target]
+            to_eye = math.atan2(cam.position[1] - obj.position[1], cam.position[0] - obj.position[0])
+            if directive.pose is None or obj.entry.symmetry == 0:
+                relative = free_yaw
+            else:
+                relative = AZIMUTH_BINS.index(directive.pose) * math.radians(45.0) + pose_offset
+            turn(objects, target, (to_eye - relative) % (2 * math.pi))
+
+        apply_pose(placed, camera)
+        if directive.occlusion is None:
+            return camera
+        low, high = self.occlusion_targets[directive.occlusion]
+        if directive.occlusion == "none":
+            fraction = visible_fraction(_world_geometry(placed, {}), camera, target)
+            return camera if fraction >= low else None
+        relation = next(
+            n
+            for n in walk(derivation)
+            if isinstance(n, RelationNode) and n.relation == "camera-front" and head(n.anchor) is placed[target].node
+        )
+        start, stop = placer.layout.spans[id(relation.other)]
+        occluder = next(i for i in range(start, stop) if placed[i].node is head(relation.other))
+        moving = set(range(start, stop))  # the occluder's whole group moves with it
+        shapes = self._occluder_shapes(rng, placed, occluder, target, moving, directive.occlusion, context, wide)
+        if not shapes:
+            return None  # no occluder this slot can take is tall enough to hide enough
+        lowest = math.radians(self.cfg.camera.elevation[0])
+        if wide:
+            elevations = np.linspace(view.elevation, lowest, WIDE_ELEVATION_STEPS)
+            views = [replace(view, elevation=float(e)) for e in elevations]
+            candidates = itertools.product(shapes, views, WIDE_OCCLUDER_DISTANCES, OCCLUDER_OFFSETS)
+        else:
+            views = [view, replace(view, elevation=lowest)]
+            candidates = ((shape, v, d, o) for v, shape, d, o in
+                          itertools.product(views, shapes, OCCLUDER_DISTANCES, OCCLUDER_OFFSETS))
+        best = None
+        evaluations = 0
+        geometry_cache: dict = {}  # objects that stay put are transformed once
+        for (entry, style, scale), trial_view, extra, lateral in candidates:
+            trial = copy_layout(placed)
+            obj, blocker = trial[target], trial[occluder]
+            blocker.entry, blocker.style, blocker.scale = entry, style, scale
+            u = camera.position[:2] - obj.position[:2]
+            u /= np.linalg.norm(u)
+            side = np.array([-u[1], u[0]])
+            distance = obj.reach(u) + blocker.reach(-u) + self._gap + extra * obj.radius
+            spot = obj.position[:2] + distance * u + lateral * (obj.radius + blocker.radius) * side
+            translate(trial, moving, spot - blocker.position[:2])
+            # every moved object must clear the objects that stayed; the occluder, which
+            # may have grown, must also clear the objects that moved with it
+            if not all(
+                placer.fits(trial[i], trial, Surface(trial[i].position[2], trial[i].support),
+                            ignore=() if i == occluder else moving - {occluder})
+                for i in sorted(moving)
+            ):
+                continue
+            trial_camera = self._fit_camera(trial_view, trial)
+            apply_pose(trial, trial_camera)
+            fraction = visible_fraction(_world_geometry(trial, geometry_cache), trial_camera, target)
+            evaluations += 1
+            score = abs(fraction - (low + high) / 2)
+            if low <= fraction <= high and (best is None or score < best[0]):
+                best = (score, trial, trial_camera)
+                if score < GOOD_ENOUGH:
+                    break
+            if wide and evaluations >= WIDE_MAX_EVALUATIONS:
+                break
+        if best is None:
+            return None
+        placed[:] = best[1]
+        chosen = placed[occluder]
+        if chosen.entry.category != chosen.node.category:  # the widened search swapped it
+            chosen.node.category, chosen.node.in_context = chosen.entry.category, True
+        return best[2]
+
+    def _occluder_shapes(self, rng, placed, occluder: int, target: int, moving: set, level: str, context: str,
+                         wide: bool) -> list:
+        """(entry, style, scale) the occluder may take in the search, each tall enough
+        to hide ``level`` of the target: its own at its drawn size and, when nothing
+        stands on it, at its entry's largest size; with ``wide``, when it is alone in its
+        group, also every entry of every in-context category its slot allows, at its
+        largest size, largest (height x width) first."""
+        blocker = placed[occluder]
+        needed = OCCLUDER_MIN_HEIGHT[level] * placed[target].extents[2]
+
+        def height(entry, style, scale) -> float:
+            return float(entry.variant(style).extents[2]) * scale
+
+        if height(blocker.entry, blocker.style, float(blocker.entry.size[1])) < needed and not wide:
+            return []
+        shapes = [(blocker.entry, blocker.style, blocker.scale)]
+        free = not dependents(placed, occluder)
+        if free and float(blocker.entry.size[1]) != blocker.scale:
+            shapes.append((blocker.entry, blocker.style, float(blocker.entry.size[1])))  # nothing stands on it: may grow
+        if wide and free and moving == {occluder}:
+            node = blocker.node
+            inside, _, _ = self.grammar.category_options(node.categories, context, node.support_head)
+            others = [(entry, entry.sample_style(rng), float(entry.size[1]))
+                      for category in inside for entry in self._entries_for(node, category)
+                      if entry is not blocker.entry]
+            others.sort(key=lambda s: -height(*s) * float(np.hypot(*s[0].variant(s[1]).extents[:2])) * s[2])
+            shapes += others
+        return [shape for shape in shapes if height(*shape) >= needed] if wide else shapes
+
+    # -- camera ---------------------------------------------------------------------
+
+    def _fit_camera(self, view: "_View", placed) -> Camera:
+        """Aim at the centre of the objects' bounding box from the drawn direction, far
+        enough that their bounding sphere fits the narrower field of view, so every
+        object is inside the frame."""
+        width, height = self._size
+        corners = np.vstack([p.box() for p in placed])
+        target = (corners.min(axis=0) + corners.max(axis=0)) / 2
+        radius = float(np.linalg.norm(corners - target, axis=1).max())
+        fov_x = 2 * math.atan(math.tan(view.fov_y / 2) * width / height)
+        fit_distance = radius / math.sin(min(fov_x, view.fov_y) / 2)
+        distance = fit_distance * view.distance_factor
+        eye = target + distance * direction(view.azimuth, view.elevation)
+        pose = look_at_opencv(eye, target)
+        fx, fy, cx, cy = intrinsics_from_fov(view.fov_y, width, height)
+        return Camera(
+            width=width,
+            height=height,
+            fx=fx,
+            fy=fy,
+            cx=cx,
+            cy=cy,
+            world_from_camera=tuple(tuple(float(v) for v in row) for row in pose),
+            target=tuple(float(v) for v in target),
+            distance=float(distance),
+            azimuth=float(view.azimuth),
+            elevation=float(view.elevation),
+            znear=self._clip[0],
+            zfar=self._clip[1],
+        )
+
+    def _all_in_view(self, placed, camera: Camera) -> bool:
+        """Every object's box is in front of the camera and partly inside the image."""
+        camera_from_world = np.linalg.inv(camera.pose)
+        for p in placed:
+            corners = p.box()
+            depth = corners @ camera_from_world[2, :3] + camera_from_world[2, 3]
+            if depth.min() <= camera.znear or depth.max() >= camera.zfar:
+                return False
+            uv = project(corners, camera.K, camera.pose)
+            if uv[:, 0].max() < 0 or uv[:, 1].max() < 0 or uv[:, 0].min() > camera.width - 1 or uv[:, 1].min() > camera.height - 1:
+                return False
+        return True
+
+    # -- appearance and lights ---------------------------------------------------------
+
+    def _sample_appearance(self, rng: np.random.Generator, placed, target: int, directive) -> tuple:
+        objects = []
+        for i, p in enumerate(placed):
+            entry = p.entry
+            color = entry.colors[int(rng.integers(len(entry.colors)))]
+            material = entry.materials[int(rng.integers(len(entry.materials)))]
+            texture = entry.textures[int(rng.integers(len(entry.textures)))]
+            if i == target:
+                color = directive.color or color
+                material = directive.material or material
+                texture = directive.texture or texture
+            material_cfg = self.cfg.materials[material]
+            objects.append(
+                ObjectInstance(
+                    entry=entry.name,
+                    category=entry.category,
+                    position=tuple(float(v) for v in p.position),
+                    yaw=float(p.yaw % (2 * math.pi)),
+                    scale=p.scale,
+                    color=color,
+                    rgb=tuple(float(v) for v in self.cfg.colors[color]),
+                    material=material,
+                    metallic=float(material_cfg.metallic),
+                    roughness=float(material_cfg.roughness),
+                    support=p.support,
+                    style=p.style,
+                    texture=texture,
+                    relation=p.relation,
+                    anchor=p.anchor,
+                    slot=p.node.selector,
+                    in_context=p.node.in_context,
+                )
+            )
+        return tuple(objects)
+
+    def _sample_lights(self, rng: np.random.Generator) -> tuple:
+        lights_cfg = self.cfg.lights
+        lo, hi = lights_cfg.count
+        lights = []
+        for _ in range(int(rng.integers(lo, hi + 1))):
+            azimuth = math.radians(rng.uniform(*lights_cfg.azimuth))
+            elevation = math.radians(rng.uniform(*lights_cfg.elevation))
+            tint = lights_cfg.tints[int(rng.integers(len(lights_cfg.tints)))]
+            lights.append(
+                Light(
+                    direction=tuple(float(v) for v in direction(azimuth, elevation)),
+                    color=tuple(float(v) for v in tint),
+                    intensity=float(rng.uniform(*lights_cfg.intensity)),
+                    shadows=bool(lights_cfg.shadows),
+                )
+            )
+        return tuple(lights)
+
+
+@dataclass(frozen=True)
+class _View:
+    azimuth: float  # radians
+    elevation: float  # radians
+    fov_y: float  # radians
+    distance_factor: float  # multiple of the fit distance
+
+
+def _world_geometry(placed, cache: dict) -> list:
+    """(vertices (V, 3) world metres, faces (F, 3)) of every placed object; ``cache``
+    keeps those of objects that have not moved since an earlier call."""
+    geometry = []
+    for p in placed:
+        key = (p.entry.name, p.style, p.scale, p.yaw, *p.position)
+        found = cache.get(key)
+        if found is None:
+            mesh = p.entry.variant(p.style).mesh()
+            c, s = math.cos(p.yaw), math.sin(p.yaw)
+            rotation = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+            found = cache[key] = (np.asarray(mesh.vertices) * p.scale @ rotation.T + p.position, np.asarray(mesh.faces))
+        geometry.append(found)
+    return geometry
+
+
+def occlusion_targets(factors_cfg) -> dict:
+    """Occlusion level -> (low, high) visible fraction the ray-cast estimate must reach,
+    inside the level's band of ``cfg.factors`` (see ``AIM_WITHIN_BAND``)."""
+    none_min, partial_min = float(factors_cfg.occlusion_none_min), float(factors_cfg.occlusion_partial_min)
+    bands = {"none": (none_min, 1.0), "partial": (partial_min, none_min), "heavy": (0.0, partial_min)}
+    return {
+        level: (lo + a * (hi - lo), lo + b * (hi - lo))
+        for level, (lo, hi) in bands.items()
+        for a, b in [AIM_WITHIN_BAND[level]]
+    }
+
+
+def sample_scene(cfg, index: int, dictionary: Optional[ObjectDictionary] = None, directive=None) -> Scene:
+    """Scene ``index`` of ``cfg.seed`` (convenience wrapper around :class:`Sampler`)."""
+    return Sampler(cfg, dictionary).sample(index, directive)

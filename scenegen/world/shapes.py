@@ -1,0 +1,543 @@
+"""Procedural primitive meshes, part composition, mesh-file loading and normalisation.
+
+Units are metres and frames are Z-up. Part rotations are given in degrees (as in the
+config) and converted to radians here. Meshes are ``trimesh.Trimesh`` objects with
+``vertices`` of shape (V, 3) float64 (metres) and ``faces`` of shape (F, 3) int.
+
+Normals. Every mesh this module hands out carries the vertex normals it is shaded with
+(``vertex_normals``, (V, 3)), and its vertices are split where the surface has a crease,
+so that a vertex belongs to one smooth surface. A primitive's normals are exact: each
+vertex carries the analytic normal of its surface, and the apex of a cone, where the
+surface has none, carries a zero normal (see :func:`primitive`). A mesh file's are the
+mean of its faces' normals on each side of its creases (:func:`split_creases`).
+trimesh keeps normals that were set through ``apply_transform`` (which turns them with
+the mesh) and ``copy(include_cache=True)``; a plain ``copy()`` or new ``vertices`` drop
+them, and trimesh then recomputes them from the faces (still split at the creases, but
+no longer exact).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import trimesh
+
+from ..config.load import MAX_MESH_FACES, PRIMITIVE_SHAPES
+from ..errors import ConfigError, MeshError, choices
+
+SECTIONS = 32  # segments around round shapes; enough at 256-512 px
+SPHERE_SUBDIVISIONS = 3  # icosphere level: 1280 faces
+DEGENERATE_REL_EDGE = 1e-6  # a face is degenerate below (1e-6 * mesh size)^2 of area
+# mesh files: faces meeting at more than this are shaded apart (the shipped meshes' round
+# parts turn by at most 22.5 degrees a face, their designed creases by 37 or more)
+CREASE_ANGLE_DEG = 30.0
+MESH_FORMATS = ("glb", "gltf", "obj", "off", "ply", "stl")  # what trimesh reads without extras
+# metres: a vertex farther from the origin is a unit or export error, and would make every
+# face of an object-sized mesh degenerate at float64 precision
+MAX_COORDINATE = 1e6
+_CHUNK = 1 << 20  # bytes read at a time when counting the lines of a text mesh file
+
+_PARAMS = {
+    "box": ("x", "y", "z"),
+    "cylinder": ("radius", "height"),
+    "sphere": ("radius",),
+    "cone": ("radius", "height"),
+    "capsule": ("radius", "height"),
+    "torus": ("major_radius", "minor_radius"),
+}
+if set(_PARAMS) != set(PRIMITIVE_SHAPES):
+    raise RuntimeError("shapes._PARAMS is out of sync with config.PRIMITIVE_SHAPES")
+
+
+def _check_params(shape: str, params: Mapping[str, float]) -> dict[str, float]:
+    if shape not in PRIMITIVE_SHAPES:
+        raise ConfigError(f"unknown primitive shape {shape!r}; valid: {choices(PRIMITIVE_SHAPES)}")
+    expected = _PARAMS[shape]
+    given = dict(params.items())
+    for key in given:
+        if key not in expected:
+            raise ConfigError(
+                f"primitive {shape!r} has unknown param {key!r}; valid: {choices(expected)}"
+            )
+    values = {}
+    for key in expected:
+        if key not in given:
+            raise ConfigError(
+                f"primitive {shape!r} is missing param {key!r}; it needs: {choices(expected)}"
+            )
+        try:
+            value = float(given[key])
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"primitive {shape!r} param {key!r} must be a number, got {given[key]!r}"
+            ) from None
+        if not (math.isfinite(value) and value > 0):
+            raise ConfigError(
+                f"primitive {shape!r} param {key!r} must be a positive number of metres, "
+                f"got {given[key]!r}"
+            )
+        values[key] = value
+    if shape == "capsule" and values["height"] <= 2 * values["radius"]:
+        raise ConfigError(
+            f"primitive 'capsule' param 'height' (total height) must exceed 2 * 'radius', "
+            f"got height={values['height']}, radius={values['radius']}"
+        )
+    if shape == "torus" and values["minor_radius"] >= values["major_radius"]:
+        raise ConfigError(
+            f"primitive 'torus' param 'minor_radius' must be < 'major_radius', "
+            f"got {values['minor_radius']} >= {values['major_radius']}"
+        )
+    return values
+
+
+def primitive(shape: str, params: Mapping[str, float]) -> trimesh.Trimesh:
+    """Build a closed primitive mesh centred at its bounding-box centre, axis along z.
+
+    Its vertices are split between the smooth surfaces it is made of (a box's six faces;
+    a cylinder's side and two caps; a cone's side and base; a sphere, capsule or torus
+    is one surface), each vertex carrying the exact normal of its surface, so the
+    normals interpolated across a triangle are the surface's own: exactly on planes,
+    spheres, cylinders, capsules and cones (a cone's normal depends only on the angle
+    about its axis; its apex, where the surface has no normal, is one vertex per side
+    triangle with a zero normal, which gives it no weight in the interpolation), and
+    within 1.5 degrees on the torus, whose triangles curve both ways.
+
+    Args:
+        shape: one of ``config.PRIMITIVE_SHAPES``.
+        params: metres. box {x, y, z} full extents; cylinder, cone {radius, height};
+            sphere {radius}; capsule {radius, height} with height the total height
+            (> 2 * radius); torus {major_radius, minor_radius}, ring in the xy plane.
+
+    Returns:
+        A new mesh whose axis-aligned bounding box is centred at the origin, with
+        ``vertex_normals`` (V, 3): unit, except zero at a cone's apex.
+
+    Raises:
+        ConfigError: unknown shape, missing or extra param, or a non-positive value;
+            the message names the shape, the param and the valid choices.
+    """
+    p = _check_params(shape, params)
+    mesh = _tessellate(shape, p)
+    mesh.apply_translation(-mesh.bounds.mean(axis=0))
+    return _with_exact_normals(mesh, shape, p)
+
+
+def _tessellate(shape: str, p: Mapping[str, float]) -> trimesh.Trimesh:
+    """trimesh's closed mesh of primitive ``shape`` with checked params ``p`` (metres)."""
+    create = trimesh.creation
+    if shape == "box":
+        return create.box(extents=(p["x"], p["y"], p["z"]))
+    if shape == "cylinder":
+        return create.cylinder(radius=p["radius"], height=p["height"], sections=SECTIONS)
+    if shape == "sphere":
+        return create.icosphere(subdivisions=SPHERE_SUBDIVISIONS, radius=p["radius"])
+    if shape == "cone":
+        return create.cone(radius=p["radius"], height=p["height"], sections=SECTIONS)
+    if shape == "capsule":
+        # trimesh's height is the distance between the two hemisphere centres
+        return create.capsule(
+            height=p["height"] - 2 * p["radius"], radius=p["radius"], count=[SECTIONS, SECTIONS]
+        )
+    return create.torus(
+        major_radius=p["major_radius"],
+        minor_radius=p["minor_radius"],
+        major_sections=SECTIONS,
+        minor_sections=SECTIONS,
+    )
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    """(N, 3) ``vectors`` scaled to unit length; zero rows stay zero."""
+    length = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.divide(vectors, length, out=np.zeros_like(vectors), where=length > 0)
+
+
+def _curved_normals(shape: str, p: Mapping[str, float], points: np.ndarray) -> np.ndarray:
+    """(N, 3) exact outward normals of the curved surface of a centred primitive at its
+    (N, 3) surface ``points``; zero at a cone's apex. Not used for boxes."""
+    x, y, z = points.T
+    radial = _unit(np.column_stack([x, y, np.zeros_like(z)]))
+    if shape == "sphere":
+        return _unit(points)
+    if shape == "cylinder":
+        return radial
+    if shape == "cone":  # apex up: the normal leans up by the angle of the side to the axis
+        normals = _unit(radial + [0.0, 0.0, p["radius"] / p["height"]])
+        normals[np.hypot(x, y) <= 1e-9 * p["radius"]] = 0.0  # the apex
+        return normals
+    if shape == "capsule":  # from the nearest point of the segment joining the hemispheres' centres
+        half = p["height"] / 2 - p["radius"]
+        return _unit(points - np.column_stack([0 * x, 0 * y, np.clip(z, -half, half)]))
+    # torus: from the nearest point of the tube's centre circle
+    return _unit(points - p["major_radius"] * radial)
+
+
+def _flat_faces(shape: str, face_normals: np.ndarray) -> np.ndarray:
+    """(F,) bool: the faces on a plane of the primitive (a box's faces, the caps of a
+    cylinder or cone)."""
+    if shape == "box":
+        return np.ones(len(face_normals), dtype=bool)
+    if shape in ("cylinder", "cone"):
+        return np.abs(face_normals[:, 2]) > 1.0 - 1e-9
+    return np.zeros(len(face_normals), dtype=bool)
+
+
+def split_corners(faces: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split vertices so that face corners with different ``keys`` stop sharing them.
+
+    Args:
+        faces: (F, 3) int vertex indices.
+        keys: (F, 3) int, one per face corner; corners of one vertex with equal keys
+            keep sharing one vertex.
+
+    Returns:
+        (source (V',) int: the original vertex of each new vertex, (V',) int its key,
+        new faces (F, 3) int: the same triangles in the same order and winding).
+    """
+    corners = np.column_stack([np.asarray(faces).ravel(), np.asarray(keys).ravel()])
+    unique, inverse = np.unique(corners, axis=0, return_inverse=True)
+    return unique[:, 0], unique[:, 1], inverse.reshape(-1, 3)
+
+
+def _surface_keys(flat: np.ndarray, face_normals: np.ndarray, corner_normals: np.ndarray) -> np.ndarray:
+    """(F, 3) int: for each face corner, which smooth surface it is on (see
+    :func:`split_corners`): 0 the curved one, 1 + i the i-th plane (by its normal).
+    A corner where the curved surface has no normal (zero in ``corner_normals`` (F, 3,
+    3): a cone's apex) takes a key of its own per face, so that normals recomputed from
+    the faces (after a plain copy) are each face's own there, not the axis."""
+    keys = np.zeros(len(flat), dtype=np.int64)
+    if flat.any():
+        keys[flat] = 1 + np.unique(np.round(face_normals[flat], 6), axis=0, return_inverse=True)[1].ravel()
+    keys = np.repeat(keys[:, None], 3, axis=1)
+    singular = ~flat[:, None] & ~corner_normals.any(axis=2)
+    keys[singular] = -1 - np.nonzero(singular)[0]
+    return keys
+
+
+def _with_exact_normals(mesh: trimesh.Trimesh, shape: str, p: Mapping[str, float]) -> trimesh.Trimesh:
+    """``mesh`` (a centred primitive) split into its smooth surfaces, with exact normals
+    (see :func:`primitive`)."""
+    vertices, faces = np.asarray(mesh.vertices), np.asarray(mesh.faces)
+    face_normals = np.asarray(mesh.face_normals)
+    flat = _flat_faces(shape, face_normals)
+    curved = np.zeros((len(vertices), 3)) if flat.all() else _curved_normals(shape, p, vertices)
+    source, _, new_faces = split_corners(faces, _surface_keys(flat, face_normals, curved[faces]))
+    normals = curved[source]
+    normals[new_faces[flat]] = face_normals[flat][:, None, :]
+    return trimesh.Trimesh(vertices=vertices[source], faces=new_faces, vertex_normals=normals, process=False)
+
+
+def _field(part, key: str, default=None):
+    """``part[key]`` for mappings (dict, DictConfig), ``part.key`` for other objects."""
+    if isinstance(part, Mapping):
+        value = part.get(key, default)
+    else:
+        value = getattr(part, key, default)
+    if value is None:
+        if default is None:
+            raise ConfigError(f"part is missing {key!r}: {part!r}")
+        return default
+    return value
+
+
+def part_transform(position: Sequence[float], rotation_deg: Sequence[float]) -> np.ndarray:
+    """(4, 4) transform: rotate by xyz Euler angles in degrees (static axes, so
+    R = Rz @ Ry @ Rx) about the origin, then translate by ``position`` (metres)."""
+    if len(position) != 3 or len(rotation_deg) != 3:
+        raise ConfigError(
+            f"part position and rotation need 3 numbers each, got {list(position)} and "
+            f"{list(rotation_deg)}"
+        )
+    ax, ay, az = np.radians([float(a) for a in rotation_deg])
+    matrix = trimesh.transformations.euler_matrix(ax, ay, az, axes="sxyz")
+    matrix[:3, 3] = [float(v) for v in position]
+    return matrix
+
+
+def compose_parts(parts) -> list[tuple[str, trimesh.Trimesh]]:
+    """Build and place each part of a part-composed object.
+
+    Args:
+        parts: sequence of ``config.PartConfig``-like objects or mappings with
+            ``name``, ``shape``, ``params`` (metres), ``position`` (3,) metres where the
+            part's bounding-box centre goes, and ``rotation`` (3,) xyz Euler angles in
+            degrees applied about that centre before the translation.
+
+    Returns:
+        ``[(name, mesh), ...]`` in input order, meshes in the object's frame (metres).
+
+    Raises:
+        ConfigError: a bad shape or params (see :func:`primitive`), naming the part.
+    """
+    placed = []
+    for part in parts:
+        name = str(_field(part, "name"))
+        try:
+            mesh = primitive(str(_field(part, "shape")), _field(part, "params", {}))
+            position = list(_field(part, "position", [0.0, 0.0, 0.0]))
+            rotation = list(_field(part, "rotation", [0.0, 0.0, 0.0]))
+            mesh.apply_transform(part_transform(position, rotation))
+        except ConfigError as exc:
+            raise ConfigError(f"part {name!r}: {exc}") from None
+        placed.append((name, mesh))
+    return placed
+
+
+def validate_mesh(mesh, source: str) -> None:
+    """Check that ``mesh`` is usable for rendering.
+
+    Checks: a ``Trimesh`` with at least one vertex and one face; finite vertices, none
+    farther than :data:`MAX_COORDINATE` metres from the origin; face indices within
+    ``[0, V)``; no degenerate (near zero-area) triangles, where "near zero" is
+    ``(DEGENERATE_REL_EDGE * largest bbox extent)^2``.
+
+    Raises:
+        MeshError: naming ``source`` (a file path or description) and what is wrong.
+    """
+    if not isinstance(mesh, trimesh.Trimesh):
+        raise MeshError(f"{source}: not a triangle mesh (got {type(mesh).__name__})")
+    vertices = np.asarray(mesh.vertices, dtype=np.float64)
+    faces = np.asarray(mesh.faces)
+    if len(vertices) == 0 or len(faces) == 0:
+        raise MeshError(
+            f"{source}: empty mesh ({len(vertices)} vertices, {len(faces)} faces); "
+            f"is it a readable mesh file?"
+        )
+    bad = ~np.isfinite(vertices).all(axis=1)
+    if bad.any():
+        raise MeshError(
+            f"{source}: {int(bad.sum())} vertices are not finite "
+            f"(first: vertex {int(np.argmax(bad))})"
+        )
+    far = np.abs(vertices).max(axis=1) > MAX_COORDINATE
+    if far.any():
+        raise MeshError(
+            f"{source}: {int(far.sum())} vertices lie more than {MAX_COORDINATE:g} from the origin "
+            f"(largest coordinate {float(np.abs(vertices).max()):.3g}, first: vertex "
+            f"{int(np.argmax(far))}); mesh files are in metres: rescale or fix it"
+        )
+    if faces.min() < 0 or faces.max() >= len(vertices):
+        raise MeshError(
+            f"{source}: face indices out of range [0, {len(vertices)}): "
+            f"min {int(faces.min())}, max {int(faces.max())}"
+        )
+    triangles = vertices[faces]  # (F, 3, 3)
+    areas = 0.5 * np.linalg.norm(
+        np.cross(triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0]), axis=1
+    )
+    size = float(np.ptp(vertices, axis=0).max())
+    degenerate = areas <= (DEGENERATE_REL_EDGE * size) ** 2
+    if degenerate.any():
+        raise MeshError(
+            f"{source}: {int(degenerate.sum())} degenerate (zero-area) faces "
+            f"(first: face {int(np.argmax(degenerate))})"
+        )
+
+
+def load_mesh_file(path, max_faces: int = MAX_MESH_FACES) -> trimesh.Trimesh:
+    """Load a mesh file (any format trimesh reads) as one triangle mesh and validate it.
+
+    A file holding a scene of several geometries is concatenated into one mesh.
+    Vertices are in the file's units (expected metres; they are normalised later).
+    The file's size is checked against ``max_faces`` before it is read where its format
+    tells (see :func:`declared_size`), and exactly once it is read.
+
+    Raises:
+        MeshError: the file is missing, unreadable, empty, has more than ``max_faces``
+            triangles (or more than 3 x ``max_faces`` vertices), is non-finite or too
+            large in extent, has face indices out of range or degenerate faces; the
+            message names the file.
+    """
+    path = Path(path)
+    source = f"mesh file {str(path)!r}"
+    if not path.is_file():
+        raise MeshError(f"{source} does not exist (or is not a file)")
+    if path.stat().st_size == 0:
+        raise MeshError(f"{source} is empty (0 bytes)")
+    _check_mesh_size(source, *declared_size(path), max_faces)
+    try:
+        # process=False: keep the file's data as is, so validation sees what is there
+        mesh = trimesh.load(str(path), force="mesh", process=False)
+    except Exception as exc:  # trimesh raises many unrelated types on bad input
+        raise MeshError(f"{source} could not be read as a mesh ({_read_failure(path, exc)}); "
+                        f"scenegen reads {', '.join('.' + f for f in MESH_FORMATS)}") from None
+    if isinstance(mesh, trimesh.Trimesh):
+        _check_mesh_size(source, len(mesh.vertices), len(mesh.faces), max_faces)
+    validate_mesh(mesh, source)
+    return mesh
+
+
+def _read_failure(path: Path, exc: Exception) -> str:
+    """Why trimesh could not read ``path``, in a few words."""
+    if isinstance(exc, UnicodeError) or getattr(exc, "name", None) == "charset_normalizer":
+        # trimesh decodes text formats as UTF-8, then guesses with an optional package
+        return f"it is not UTF-8 text, as a {path.suffix or 'text'} mesh file must be"
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+
+
+def _check_mesh_size(source: str, vertices: int | None, faces: int | None, max_faces: int) -> None:
+    """Refuse a mesh of more than ``max_faces`` triangles, or of more than 3 x
+    ``max_faces`` vertices (more than any mesh within the budget can use); ``None``:
+    not known.
+
+    Raises:
+        MeshError: naming ``source``, the count and the key ``meshes.max_faces``.
+    """
+    for count, what, limit in ((faces, "triangles", max_faces), (vertices, "vertices", 3 * max_faces)):
+        if count is not None and count > limit:
+            raise MeshError(
+                f"{source} has at least {count:,} {what}, more than the {limit:,} that "
+                f"meshes.max_faces={max_faces:,} allows; simplify the mesh (decimate it) or "
+                f"raise meshes.max_faces"
+            )
+
+
+def declared_size(path: Path) -> tuple[int | None, int | None]:
+    """(vertices, triangles) a mesh file holds at least, read without building the mesh:
+    the headers of PLY, OFF and binary STL, the vertex and face lines of OBJ and ASCII
+    STL (streamed), the accessors of glTF and GLB. ``None`` where the format or a
+    malformed file does not tell (trimesh's own reading then reports what is wrong).
+    Polygons count as one triangle each, so the triangles may be more."""
+    reader = _SIZE_READERS.get(path.suffix.lower().lstrip("."))
+    try:
+        return reader(path) if reader else (None, None)
+    except (OSError, ValueError, LookupError, TypeError, AttributeError, struct.error):
+        return None, None
+
+
+def _ply_size(path: Path) -> tuple[int | None, int | None]:
+    """The vertex and face counts a PLY header declares."""
+    with open(path, "rb") as file:
+        header = file.read(_CHUNK)
+    end = header.find(b"end_header")
+    if not header.startswith(b"ply") or end < 0:
+        return None, None
+    counts = {}
+    for line in header[:end].splitlines():
+        words = line.split()
+        if len(words) == 3 and words[0] == b"element":
+            counts[words[1]] = int(words[2])
+    return counts.get(b"vertex"), counts.get(b"face")
+
+
+def _off_size(path: Path) -> tuple[int | None, int | None]:
+    """The vertex and face counts after an OFF file's keyword."""
+    with open(path, "rb") as file:
+        head = file.read(_CHUNK)
+    words = [word for line in head.splitlines() for word in line.split(b"#")[0].split()]
+    if not words or not words[0].endswith(b"OFF"):
+        return None, None
+    return int(words[1]), int(words[2])
+
+
+def _stl_size(path: Path) -> tuple[int | None, int | None]:
+    """A binary STL's face count (when the file's size matches it), else an ASCII
+    STL's facets; every facet has its own three vertices."""
+    with open(path, "rb") as file:
+        head = file.read(84)
+    if len(head) == 84:
+        (faces,) = struct.unpack("<I", head[80:])
+        if 84 + 50 * faces == path.stat().st_size:
+            return 3 * faces, faces
+    if not head.lstrip().startswith(b"solid"):
+        return None, None
+    (faces,) = _count_tokens(path, (b"endfacet",))
+    return 3 * faces, faces
+
+
+def _obj_size(path: Path) -> tuple[int | None, int | None]:
+    """An OBJ file's vertex and face lines."""
+    vertices, faces = _count_tokens(path, (b"\nv ", b"\nf "))
+    return vertices, faces
+
+
+def _gltf_size(path: Path) -> tuple[int | None, int | None]:
+    """Vertices and triangles of the triangle primitives of a glTF (JSON) or GLB file's
+    meshes, from its accessors (a mesh used by several nodes counts once)."""
+    with open(path, "rb") as file:
+        if path.suffix.lower() == ".glb":  # header, then the JSON chunk: length, type
+            magic, _, _, length, kind = struct.unpack("<4sIIII", file.read(20))
+            if magic != b"glTF" or kind != 0x4E4F534A:
+                return None, None
+            document = json.loads(file.read(length))
+        else:
+            document = json.load(file)
+    accessors, vertices, faces = document.get("accessors", []), 0, 0
+    for mesh in document.get("meshes", []):
+        for prim in mesh.get("primitives", []):
+            count = accessors[prim["attributes"]["POSITION"]]["count"]
+            vertices += count
+            if prim.get("mode", 4) == 4:  # triangles
+                indices = prim.get("indices")
+                faces += (count if indices is None else accessors[indices]["count"]) // 3
+    return vertices, faces
+
+
+def _count_tokens(path: Path, tokens: tuple[bytes, ...]) -> list[int]:
+    """How often each of ``tokens`` occurs in the file (read in chunks: bounded memory),
+    the file's start counting as a line start."""
+    counts, tail = [0] * len(tokens), b"\n"
+    with open(path, "rb") as file:
+        while chunk := file.read(_CHUNK):
+            for i, token in enumerate(tokens):
+                # the tail is shorter than the token: an occurrence is counted once
+                counts[i] += (tail[len(tail) - len(token) + 1:] + chunk).count(token)
+            tail = (tail + chunk)[-max(map(len, tokens)):]
+    return counts
+
+
+_SIZE_READERS = {"ply": _ply_size, "off": _off_size, "stl": _stl_size, "obj": _obj_size,
+                 "gltf": _gltf_size, "glb": _gltf_size}
+
+
+def split_creases(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
+    """A copy of ``mesh`` whose vertices are split along its creases, for shading.
+
+    Coincident vertices are merged first (a file may store each triangle's corners
+    apart), then faces meeting at more than :data:`CREASE_ANGLE_DEG` across an edge
+    (and large planar regions) stop sharing vertices, so the vertex normals (each the
+    angle-weighted mean of its faces' normals) are smooth everywhere but across creases.
+    The same triangles, with the same winding, possibly reordered.
+    """
+    merged = mesh.copy()
+    merged.merge_vertices(merge_tex=True, merge_norm=True)
+    split = trimesh.graph.smooth_shade(merged, angle=math.radians(CREASE_ANGLE_DEG))
+    return trimesh.Trimesh(vertices=split.vertices, faces=split.faces, process=False)
+
+
+def normalize_parts(parts: list[tuple[str, trimesh.Trimesh]]) -> list[tuple[str, trimesh.Trimesh]]:
+    """Scale and translate all parts jointly into the canonical frame.
+
+    Afterwards the union of the parts has a bounding box whose largest extent is 1,
+    whose minimum z is 0 and whose x/y centre is at the origin. Unitless (metres / size).
+
+    Args:
+        parts: ``[(name, mesh), ...]``; not modified.
+
+    Returns:
+        ``[(name, mesh_copy), ...]`` in the same order.
+
+    Raises:
+        ValueError: no parts, or the union has zero extent.
+    """
+    if not parts:
+        raise ValueError("normalize_parts needs at least one part")
+    bounds = np.array([mesh.bounds for _, mesh in parts])  # (P, 2, 3)
+    low, high = bounds[:, 0].min(axis=0), bounds[:, 1].max(axis=0)
+    size = float((high - low).max())
+    if not size > 0:
+        raise ValueError("cannot normalise parts whose union has zero extent")
+    offset = np.array([(low[0] + high[0]) / 2, (low[1] + high[1]) / 2, low[2]])
+    out = []
+    for name, mesh in parts:
+        copy = mesh.copy()
+        copy.vertices = (np.asarray(mesh.vertices) - offset) / size
+        copy.vertex_normals = mesh.vertex_normals  # a translation and a uniform scale keep them
+        out.append((name, copy))
+    return out
