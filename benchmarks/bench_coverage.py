@@ -15,9 +15,9 @@ import time
 
 import numpy as np
 
-from scenegen.config.load import load_config
+from scenegen import load_config
 from scenegen.design.coverage import CoverageTracker
-from scenegen.design.plan import coverage_universe
+from scenegen.design.universe import coverage_universe
 from scenegen.world.sampler import Sampler
 
 

@@ -15,7 +15,7 @@ import argparse
 import time
 from collections import defaultdict
 
-from scenegen.config.load import load_config
+from scenegen import load_config
 from scenegen.design.hitrate import directive_outcomes, hit_rates, random_directives
 from scenegen.render.raster import Renderer
 from scenegen.world.sampler import Sampler

@@ -17,8 +17,8 @@ import argparse
 import tempfile
 import time
 
-from scenegen.config.load import load_config
-from scenegen.dataset.pipeline import generate
+from scenegen import load_config
+from scenegen.dataset.generate import generate
 from scenegen.dataset.shards import peak_memory_mib
 
 

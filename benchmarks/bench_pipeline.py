@@ -36,7 +36,7 @@ import tempfile
 import time
 from collections import defaultdict
 
-from scenegen.config.load import load_config
+from scenegen import load_config
 from scenegen.dataset.pipeline import INLINE_CHUNK_SCENES
 from scenegen.dataset.worker import SceneWorker
 

@@ -35,14 +35,20 @@ from typing import Callable, Dict, Iterator, List
 
 import fpng
 import numpy as np
+from bench_pipeline import (
+    pipeline_round,  # benchmarks/ is on sys.path when run as a script
+)
 from PIL import Image
 
-from scenegen.config.load import load_config
+from scenegen import load_config
 from scenegen.dataset import files
-from scenegen.dataset.files import LAYER_PNG_FILTERS, encode_png, normals_to_uint8, write_layers
+from scenegen.dataset.files import (
+    LAYER_PNG_FILTERS,
+    encode_png,
+    normals_to_uint8,
+    write_layers,
+)
 from scenegen.dataset.worker import SceneWorker
-
-from bench_pipeline import pipeline_round  # benchmarks/ is on sys.path when run as a script
 
 STALL_S = 1e-4  # a longer gap between two turns of a Python loop: the thread stood still
 LABELS = {True: "with fpng", False: "without fpng"}

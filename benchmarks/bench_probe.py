@@ -26,8 +26,9 @@ from omegaconf import OmegaConf
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-import scenegen  # noqa: E402
 from probe_fakes import FakeEvaluator, renders_to_find  # noqa: E402
+
+import scenegen  # noqa: E402
 from scenegen.probe import run_probe  # noqa: E402
 from scenegen.probe.run import run_search  # noqa: E402
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from scenegen.config.load import load_config
+from scenegen import load_config
 from scenegen.world.sampler import Sampler
 
 

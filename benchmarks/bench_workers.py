@@ -21,8 +21,8 @@ import time
 
 CHILD = """
 import sys, time
-from scenegen.config import load_config
-from scenegen.pipeline import generate
+from scenegen import load_config
+from scenegen.dataset.pipeline import generate
 cfg = load_config(sys.argv[1:])
 start = time.perf_counter()
 generate(cfg, progress=False)

@@ -15,7 +15,12 @@ import numpy as np
 from PIL import Image
 
 from scenegen import Renderer, Sampler, SceneWorker, load_config
-from scenegen.reports.preview import colorize_depth, colorize_ids, outline, preview_config
+from scenegen.reports.preview import (
+    colorize_depth,
+    colorize_ids,
+    outline,
+    preview_config,
+)
 
 
 def crop_window(mask: np.ndarray, margin: float = 0.35) -> tuple:

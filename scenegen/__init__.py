@@ -11,22 +11,31 @@ The public API::
 """
 
 from ._version import __version__
-from .config.load import SceneGenConfig, load_config
-from .design.coverage import CoverageTracker
-from .world.dictionary import ObjectDictionary, ObjectEntry
-from .world.directives import Directive
-from .errors import ConfigError, DepthOverflowError, MeshError, PlacementError, RenderError, ScenegenError
-from .world.grammar import Grammar, compile_grammar
-from .labels.objects import object_labels
-from .dataset.pipeline import finish, generate
+from .config.load import SceneGenConfig
+from .dataset.generate import generate
+from .dataset.pipeline import finish
+from .dataset.stream import SceneStream
 from .dataset.worker import SceneWorker
+from .design.coverage import CoverageTracker
+from .errors import (
+    ConfigError,
+    DepthOverflowError,
+    MeshError,
+    PlacementError,
+    RenderError,
+    ScenegenError,
+)
+from .labels.objects import object_labels
+from .labels.scene_graph import scene_relations
 from .render.raster import Renderer
 from .scene.frame import Frame
-from .world.sampler import Sampler, sample_scene
 from .scene.scene import Camera, Context, Light, ObjectInstance, Scene
-from .labels.scene_graph import scene_relations
+from .world.compile import load_config
+from .world.dictionary import ObjectDictionary, ObjectEntry
+from .world.directives import Directive
+from .world.grammar import Grammar, compile_grammar
+from .world.sampler import Sampler, sample_scene
 from .world.space import describe_space
-from .dataset.stream import SceneStream
 
 __all__ = [
     "__version__",

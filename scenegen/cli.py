@@ -124,8 +124,9 @@ def _pop_index(overrides: Sequence[str]) -> tuple[int, List[str]]:
 
 
 def _cmd_generate(args) -> int:
-    from .config.load import load_config, shard_count
-    from .dataset.pipeline import generate
+    from .config.load import shard_count
+    from .dataset.generate import generate
+    from .world.compile import load_config
 
     cfg = load_config(args.overrides)
     stats: dict = {}
@@ -144,8 +145,8 @@ def _cmd_generate(args) -> int:
 
 
 def _cmd_finish(args) -> int:
-    from .config.load import load_config
-    from .dataset.pipeline import finish_dataset
+    from .dataset.generate import finish_dataset
+    from .world.compile import load_config
 
     cfg = load_config(args.overrides)
     manifest = finish_dataset(cfg)
@@ -205,7 +206,7 @@ def _print_design(manifest: dict) -> None:
 
 
 def _cmd_sample(args) -> int:
-    from .config.load import load_config
+    from .world.compile import load_config
     from .world.sampler import Sampler
 
     index, overrides = _pop_index(args.overrides)
@@ -215,8 +216,8 @@ def _cmd_sample(args) -> int:
 
 
 def _cmd_space(args) -> int:
-    from .config.load import load_config
     from .fileio import dumps_json
+    from .world.compile import load_config
     from .world.space import describe_space, format_space
 
     space = describe_space(load_config(args.overrides))
@@ -225,7 +226,13 @@ def _cmd_space(args) -> int:
 
 
 def _cmd_coverage(args) -> int:
-    from .dataset.read import MANIFEST, dataset_config, read_coverage, read_manifest, require_folder
+    from .dataset.layout import MANIFEST
+    from .dataset.read import (
+        dataset_config,
+        read_coverage,
+        read_manifest,
+        require_folder,
+    )
 
     root = require_folder(args.dataset)
     tracker = read_coverage(root)
@@ -254,9 +261,9 @@ def _cmd_coverage(args) -> int:
 
 
 def _cmd_probe(args) -> int:
-    from .config.load import load_config
     from .probe import run_probe
     from .probe.report import REPORT_HTML, REPORT_JSON, TRIALS
+    from .world.compile import load_config
 
     overrides = [f"probe.{item}" if item.startswith("model=") else item for item in args.overrides]
     cfg = load_config(overrides)
@@ -308,8 +315,8 @@ def _cmd_preview(args) -> int:
                               "is it a dataset written by 'scenegen generate'?")
         path = preview_dataset(root, args.out, count=count, columns=columns)
     else:
-        from .config.load import load_config
         from .reports.preview import preview_config
+        from .world.compile import load_config
 
         if args.out is None:
             raise ConfigError("no dataset folder given: a config preview needs --out FILE")

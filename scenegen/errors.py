@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numbers
 
-
 EXIT_FAULT = 1  # the environment or the run failed: retrying after fixing it may work
 EXIT_INPUT = 2  # the input must change: the same command fails the same way again
 

@@ -2,9 +2,9 @@
 
 import itertools
 
-from scenegen.world.directives import Directive, check_directive
 from scenegen.errors import ConfigError
 from scenegen.scene.factors import universe
+from scenegen.world.directives import Directive, check_directive
 
 
 def feasible_full_rows(cfg, sampler, factors):

@@ -14,7 +14,7 @@ if os.environ.get("PYTEST_XDIST_WORKER_COUNT") and "LP_NUM_THREADS" not in os.en
     _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     os.environ["LP_NUM_THREADS"] = str(max(1, _cores // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
 
-from scenegen.config.load import load_config
+from scenegen import load_config
 from scenegen.world.dictionary import ObjectDictionary
 
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from scenegen.errors import PlacementError
-from scenegen.scene.factors import universe
 from scenegen.probe.evaluate import Skip, Trial, sample_or_skip
+from scenegen.scene.factors import universe
 from scenegen.world.sampler import Sampler
 
 

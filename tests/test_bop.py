@@ -9,13 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import trimesh
-
-from scenegen.errors import ScenegenError
-from scenegen.dataset.formats.bop import export_bop
-from scenegen.dataset.files import read_png, read_record
-from scenegen.scene.scene import Scene
-
 from datasets_fixture import N_SCENES, small_dataset  # noqa: F401  (fixture)
+
+from scenegen.dataset.files import read_png, read_record
+from scenegen.dataset.formats.bop import export_bop
+from scenegen.errors import ScenegenError
+from scenegen.scene.scene import Scene
 
 
 @pytest.fixture(scope="module")

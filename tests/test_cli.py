@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from scenegen.config.load import load_config
+from scenegen import load_config
 from scenegen.world.sampler import Sampler
 
 

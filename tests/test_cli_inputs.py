@@ -6,13 +6,12 @@ import copy
 import json
 
 import pytest
+from tiny_dataset import dataset_copy, tiny_dataset  # noqa: F401 (fixtures)
 
 from scenegen.cli import main
+from scenegen.dataset.read import finished_indices
 from scenegen.design.coverage import CoverageTracker
 from scenegen.errors import CoverageError, ScenegenError
-from scenegen.dataset.read import finished_indices
-
-from tiny_dataset import dataset_copy, tiny_dataset  # noqa: F401 (fixtures)
 
 REPAIR = "rerun the 'scenegen generate' (or 'scenegen finish') command that wrote the dataset to rewrite it"
 FORMATS = ["text", "json", "md", "html"]

@@ -10,18 +10,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from datasets_fixture import every_format, every_format_split  # noqa: F401  (fixtures)
 from hypothesis import given, settings
-from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from scenegen.fileio import dumps_json, read_json, sha256_file
-from scenegen.dataset.formats.coco import build_coco, mask_to_rle, rle_to_mask
 from scenegen.dataset.files import read_record
-
-from datasets_fixture import every_format, every_format_split  # noqa: F401  (fixtures)
+from scenegen.dataset.formats.coco import build_coco
+from scenegen.fileio import dumps_json, read_json, sha256_file
+from scenegen.labels.masks import mask_to_rle, rle_to_mask
 
 # pycocotools' own decode (annToMask, COCOeval) warns under NumPy 2; not our code
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")

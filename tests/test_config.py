@@ -1,16 +1,16 @@
 import pytest
+from deadline import deadline
 from omegaconf import OmegaConf
 from omegaconf.errors import ReadonlyConfigError
 
+from scenegen import load_config
 from scenegen.config.load import (
     SceneGenConfig,
     category_ids,
     config_from_dict,
     config_to_dict,
-    load_config,
     output_formats,
 )
-from deadline import deadline
 from scenegen.errors import EXIT_INPUT, ConfigError
 
 

@@ -9,7 +9,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scenegen.design.covering import covering_array, feasible_tuples, lower_bound, verify_covering
+from scenegen.design.covering import (
+    covering_array,
+    feasible_tuples,
+    lower_bound,
+    verify_covering,
+)
 from scenegen.errors import ConfigError
 
 

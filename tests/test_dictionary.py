@@ -7,10 +7,9 @@ import shutil
 import numpy as np
 import pytest
 
-from scenegen import resources
-from scenegen.config.load import load_config
-from scenegen.world.dictionary import ObjectDictionary, ObjectEntry
+from scenegen import load_config, resources
 from scenegen.errors import EXIT_INPUT, ConfigError, MeshError
+from scenegen.world.dictionary import ObjectDictionary, ObjectEntry
 
 
 @pytest.fixture(scope="module")

@@ -6,16 +6,16 @@ from __future__ import annotations
 import math
 
 import pytest
+from physical import assert_physical
 
+from scenegen import load_config
 from scenegen.cli import main
-from scenegen.config.load import config_from_dict, config_to_dict, load_config
-from scenegen.world.directives import Directive
+from scenegen.config.load import config_from_dict, config_to_dict
+from scenegen.design.hitrate import measure_hit_rates, random_directives
 from scenegen.errors import ConfigError
 from scenegen.scene.factors import pose_bin, relative_azimuth
-from scenegen.design.hitrate import measure_hit_rates, random_directives
+from scenegen.world.directives import Directive
 from scenegen.world.sampler import Sampler, occlusion_targets
-
-from physical import assert_physical
 
 
 @pytest.fixture(scope="module")

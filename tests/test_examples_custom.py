@@ -13,11 +13,11 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-
-from scenegen.config.load import load_config
-from scenegen.world.dictionary import ObjectDictionary
-from scenegen.errors import MeshError
 from test_parts import contact_graph
+
+from scenegen import load_config
+from scenegen.errors import MeshError
+from scenegen.world.dictionary import ObjectDictionary
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "custom"
 CONF, MESHES = EXAMPLE / "conf", EXAMPLE / "meshes"

@@ -4,7 +4,13 @@ import os
 import numpy as np
 import pytest
 
-from scenegen.fileio import atomic_write_bytes, dumps_json, read_json, sha256_file, write_json
+from scenegen.fileio import (
+    atomic_write_bytes,
+    dumps_json,
+    read_json,
+    sha256_file,
+    write_json,
+)
 
 
 def test_json_is_canonical_and_plain(tmp_path):

@@ -4,21 +4,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from scenegen.errors import DepthOverflowError
 from scenegen.dataset import files
 from scenegen.dataset.files import (
     LAYER_FOLDERS,
     LAYER_PNG_FILTERS,
     depth_to_uint16,
     encode_png,
-    read_depth,
     normals_to_uint8,
+    read_depth,
     read_normals,
     read_parts,
     read_png,
     read_record,
     write_scene,
 )
+from scenegen.errors import DepthOverflowError
 from scenegen.scene.frame import Frame
 from scenegen.world.sampler import Sampler
 

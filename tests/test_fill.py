@@ -6,15 +6,14 @@ import itertools
 import shutil
 
 import pytest
-
-from scenegen.cli import main
-from scenegen.config.load import load_config
-from scenegen.fileio import read_json
-from scenegen.dataset.pipeline import generate
-from scenegen.world.sampler import Sampler
-
 from brute import feasible_full_rows
 from crash import Killed, fail_replace_after
+
+from scenegen import load_config
+from scenegen.cli import main
+from scenegen.dataset.generate import generate
+from scenegen.fileio import read_json
+from scenegen.world.sampler import Sampler
 
 pytestmark = pytest.mark.render
 FACTORS = ["category", "pose", "context", "occlusion"]

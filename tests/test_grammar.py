@@ -9,12 +9,13 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from deadline import deadline
 from scipy.stats import chisquare
 
-from deadline import deadline
 from scenegen.config.load import MAX_OBJECTS, config_from_dict, config_to_dict
 from scenegen.errors import EXIT_INPUT, ConfigError
 from scenegen.scene.factors import pose_levels
+from scenegen.world.compile import World
 from scenegen.world.grammar import (
     MAX_DEPTH,
     Grammar,
@@ -34,7 +35,7 @@ def with_grammar(cfg, rules, objects=(1, 3), max_depth=4, **extra):
     data = config_to_dict(cfg)
     data["grammar"] = {**data["grammar"], "rules": rules, "max_depth": max_depth, "start": "scene", **extra}
     data["placement"]["objects"] = list(objects)
-    return config_from_dict(data)
+    return World.of(config_from_dict(data)).cfg  # the grammar is checked when its world compiles
 
 
 SMALL_RULES = {

@@ -10,11 +10,11 @@ import pytest
 import trimesh
 
 from scenegen.dataset.files import read_normals, write_scene
-from scenegen.scene.geometry import intrinsics_from_fov, look_at_opencv
 from scenegen.labels.objects import KEYPOINT_NAMES, KEYPOINT_SKELETON, object_labels
-from scenegen.world.sampler import Sampler
-from scenegen.scene.scene import Camera, Context, Light, ObjectInstance, Scene
 from scenegen.labels.scene_graph import scene_relations
+from scenegen.scene.geometry import intrinsics_from_fov, look_at_opencv
+from scenegen.scene.scene import Camera, Context, Light, ObjectInstance, Scene
+from scenegen.world.sampler import Sampler
 
 pytestmark = pytest.mark.render
 

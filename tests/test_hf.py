@@ -11,14 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from datasets_fixture import every_format, every_format_split  # noqa: F401  (fixtures)
 
-from scenegen.errors import ScenegenError
-from scenegen.fileio import read_json, sha256_file
-from scenegen.dataset.read import finished_indices
 from scenegen.dataset.files import read_png, read_record
 from scenegen.dataset.formats.hf import COLUMNS, OBJECT_FIELDS, export_hf
-
-from datasets_fixture import every_format, every_format_split  # noqa: F401  (fixtures)
+from scenegen.dataset.read import finished_indices
+from scenegen.errors import ScenegenError
+from scenegen.fileio import read_json, sha256_file
 
 datasets = pytest.importorskip("datasets")
 

@@ -18,14 +18,20 @@ import numpy as np
 import pytest
 from scipy import ndimage
 from scipy.spatial import cKDTree
-
-from scenegen.config.load import PRIMITIVE_SHAPES, config_from_dict, config_to_dict, load_config
-from scenegen.world.dictionary import STYLE_ASSIGN, STYLE_SEPARATOR, ObjectDictionary, find_mesh_file
-from scenegen.scene.geometry import direction
-from scenegen.render.raster import Renderer
-from scenegen.world.shapes import compose_parts, load_mesh_file, part_transform
 from shipped_meshes import make_meshes_module
 from studio import lone_scene, make_camera, make_object
+
+from scenegen import load_config
+from scenegen.config.load import PRIMITIVE_SHAPES, config_from_dict, config_to_dict
+from scenegen.render.raster import Renderer
+from scenegen.scene.geometry import direction
+from scenegen.world.dictionary import (
+    STYLE_ASSIGN,
+    STYLE_SEPARATOR,
+    ObjectDictionary,
+    find_mesh_file,
+)
+from scenegen.world.shapes import compose_parts, load_mesh_file, part_transform
 
 pytestmark = pytest.mark.render
 

@@ -13,8 +13,14 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-
-from test_scale import _pgroup_members, _start, _wait_for_records, reference, run, snapshot  # noqa: F401 (a fixture)
+from test_scale import (  # noqa: F401 (a fixture)
+    _pgroup_members,
+    _start,
+    _wait_for_records,
+    reference,
+    run,
+    snapshot,
+)
 
 pytestmark = pytest.mark.render
 

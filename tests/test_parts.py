@@ -14,9 +14,11 @@ import pytest
 import trimesh
 from omegaconf import OmegaConf
 
-from scenegen.config.load import config_from_dict, config_to_dict, load_config
-from scenegen.world.dictionary import ObjectDictionary
+from scenegen import load_config
+from scenegen.config.load import config_from_dict, config_to_dict
 from scenegen.errors import ConfigError
+from scenegen.world.compile import World
+from scenegen.world.dictionary import ObjectDictionary
 
 ATTACH_TOL = 1e-3  # canonical units: largest gap between two parts that still touch
 FLOOR_TOL = 1e-4  # canonical units: how far above z = 0 a leg may end
@@ -339,7 +341,7 @@ def test_label_defaults_to_the_part_name():
 def test_bad_part_params_in_any_style_fail_at_load():
     data = _with_style([_part("backrest", params={"x": -1, "y": 0.4, "z": 0.3})])
     with pytest.raises(ConfigError, match=r"objects\.chair.*back=extra.*'backrest'.*'x'"):
-        config_from_dict(data)
+        World.of(config_from_dict(data))
 
 
 def test_same_part_name_in_two_slots_is_refused():

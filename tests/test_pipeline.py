@@ -12,16 +12,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scenegen.config.load import config_from_dict, config_to_dict, load_config
-from scenegen.world.dictionary import ObjectDictionary
+from scenegen import load_config
+from scenegen.config.load import config_from_dict, config_to_dict
+from scenegen.dataset.files import read_depth, read_parts, read_png
+from scenegen.dataset.generate import generate
+from scenegen.dataset.read import manifest_config
 from scenegen.errors import DepthOverflowError, ScenegenError
 from scenegen.fileio import read_json, sha256_file
-from scenegen.dataset.formats.coco import rle_to_mask
-from scenegen.dataset.read import manifest_config
-from scenegen.dataset.files import read_depth, read_parts, read_png
-from scenegen.dataset.pipeline import generate
-from scenegen.world.sampler import Sampler
+from scenegen.labels.masks import rle_to_mask
 from scenegen.scene.scene import SCENE_SCHEMA_VERSION, Scene
+from scenegen.world.dictionary import ObjectDictionary
+from scenegen.world.sampler import Sampler
 
 pytestmark = pytest.mark.render
 N = 8

@@ -4,15 +4,14 @@ reaches full t-way coverage measured from the rendered labels."""
 import itertools
 
 import pytest
-
-from scenegen.cli import main
-from scenegen.config.load import load_config
-from scenegen.fileio import read_json
-from scenegen.dataset.pipeline import generate
-from scenegen.design.plan import covering_plan
-from scenegen.world.sampler import Sampler
-
 from brute import feasible_full_rows
+
+from scenegen import load_config
+from scenegen.cli import main
+from scenegen.dataset.generate import generate
+from scenegen.design.plan import covering_plan
+from scenegen.fileio import read_json
+from scenegen.world.sampler import Sampler
 
 pytestmark = pytest.mark.render
 SMALL = ["width=64", "height=48", "progress=false"]

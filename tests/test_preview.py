@@ -9,7 +9,6 @@ import pytest
 from PIL import Image
 
 import scenegen
-from scenegen.dataset import files
 from scenegen.reports.preview import (
     BACKGROUND,
     GAP,

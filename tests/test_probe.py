@@ -33,7 +33,12 @@ from scenegen.probe import (
 from scenegen.probe.model import model_settings, read_classes, read_detections
 from scenegen.probe.run import run_search
 from scenegen.probe.search import MAX_CONSECUTIVE_SKIPS
-from scenegen.probe.stats import TupleStats, benjamini_hochberg, tuple_keys, wilson_interval
+from scenegen.probe.stats import (
+    TupleStats,
+    benjamini_hochberg,
+    tuple_keys,
+    wilson_interval,
+)
 from scenegen.world.sampler import Sampler
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -11,7 +11,13 @@ from html.parser import HTMLParser
 import pytest
 from PIL import Image
 
-from scenegen.probe.html import ACCURACY_SCALE, MAX_TUPLE_ROWS, accuracy_color, render_probe_html, write_probe_html
+from scenegen.probe.html import (
+    ACCURACY_SCALE,
+    MAX_TUPLE_ROWS,
+    accuracy_color,
+    render_probe_html,
+    write_probe_html,
+)
 
 EVIL = "<script>alert('x')</script>"  # a level name that must come out escaped
 FACTORS = ["category", "context", "occlusion"]

@@ -9,13 +9,13 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from studio import STUDIO, backproject, lone_scene, make_camera, make_object
 
-from scenegen.config.load import load_config
+from scenegen import load_config
 from scenegen.errors import RenderError
 from scenegen.scene.geometry import intrinsics_from_fov, look_at_opencv, project
-from scenegen.world.sampler import Sampler
 from scenegen.scene.scene import Light, ObjectInstance, Scene
-from studio import STUDIO, backproject, lone_scene, make_camera, make_object
+from scenegen.world.sampler import Sampler
 
 pytestmark = pytest.mark.render
 
@@ -102,7 +102,6 @@ def test_depth_matches_an_analytic_sphere(cfg, dictionary, renderer):
     radius = 0.15
     ball = ObjectInstance(entry="ball", category="ball", position=(0.0, 0.0, 0.0), yaw=0.3, scale=2 * radius,
                           color="red", rgb=(0.8, 0.1, 0.1), material="matte", metallic=0.0, roughness=0.9)
-    from scenegen.scene.geometry import intrinsics_from_fov, look_at_opencv
 
     pose = look_at_opencv([1.2, -0.4, 0.6], [0, 0, radius])
     fx, fy, cx, cy = intrinsics_from_fov(math.radians(45), 120, 90)

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 import scenegen.dataset.pipeline as pipeline
+from scenegen import load_config
 from scenegen.cli import main
-from scenegen.config.load import load_config
-from scenegen.dataset.pipeline import generate
+from scenegen.dataset.generate import generate
 from scenegen.dataset.verify import verify_dataset
 
 SMALL = ["n=3", "width=48", "height=32", "progress=false"]

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from physical import assert_physical, world_vertices
 
-from scenegen.config.load import config_from_dict, config_to_dict, load_config
+from scenegen import load_config
+from scenegen.config.load import config_from_dict, config_to_dict
 from scenegen.errors import PlacementError
 from scenegen.scene.geometry import project
-from scenegen.world.sampler import Sampler, stage_rngs
 from scenegen.scene.scene import Scene
-
-from physical import assert_physical, world_vertices
+from scenegen.world.sampler import Sampler, stage_rngs
 
 SEEDS = (0, 7, 2**31 + 5)
 

@@ -11,15 +11,14 @@ import time
 from pathlib import Path
 
 import pytest
+from crash import Killed, fail_replace_after
 
+from scenegen import load_config
 from scenegen.cli import main
-from scenegen.config.load import load_config
+from scenegen.dataset.generate import finish_dataset, generate
+from scenegen.dataset.verify import verify_dataset
 from scenegen.errors import ConfigError, ScenegenError
 from scenegen.fileio import read_json
-from scenegen.dataset.pipeline import finish_dataset, generate
-from scenegen.dataset.verify import verify_dataset
-
-from crash import Killed, fail_replace_after
 
 N = 14
 SMALL = [f"n={N}", "width=48", "height=32", "num_shards=3", "progress=false"]

@@ -7,10 +7,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from scenegen.config.load import load_config
+from scenegen import load_config
 from scenegen.scene.geometry import intrinsics_from_fov, look_at_opencv, project
-from scenegen.world.sampler import Sampler
 from scenegen.scene.scene import Camera, Context, Light, ObjectInstance, Scene
+from scenegen.world.sampler import Sampler
 
 pytestmark = pytest.mark.render
 

@@ -10,11 +10,12 @@ import trimesh
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
+from shipped_meshes import MESHES, make_meshes_module
 
 from scenegen.config.load import PRIMITIVE_SHAPES, PartConfig
-from scenegen.world.dictionary import Part, Variant
 from scenegen.errors import EXIT_INPUT, ConfigError, MeshError
 from scenegen.world import shapes
+from scenegen.world.dictionary import Part, Variant
 from scenegen.world.shapes import (
     CREASE_ANGLE_DEG,
     SECTIONS,
@@ -25,7 +26,6 @@ from scenegen.world.shapes import (
     split_creases,
     validate_mesh,
 )
-from shipped_meshes import MESHES, make_meshes_module
 
 # shape -> (params, expected bbox extents)
 PRIMITIVES = {

@@ -8,17 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from scenegen import load_config
 from scenegen.cli import main
-from scenegen.config.load import load_config
-from scenegen.world.directives import Directive
+from scenegen.dataset.generate import generate
+from scenegen.dataset.stream import SkippedSceneWarning, iter_scenes
+from scenegen.dataset.verify import verify_dataset
 from scenegen.errors import PlacementError
 from scenegen.fileio import read_json
 from scenegen.labels.objects import object_labels
-from scenegen.dataset.pipeline import generate
 from scenegen.render.raster import Renderer
+from scenegen.world.directives import Directive
 from scenegen.world.sampler import Sampler
-from scenegen.dataset.stream import SkippedSceneWarning, iter_scenes
-from scenegen.dataset.verify import verify_dataset
 
 SMALL = ["width=48", "height=32", "progress=false"]
 

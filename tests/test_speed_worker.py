@@ -6,13 +6,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import scenegen.fileio
 import scenegen.dataset.worker
-from scenegen.config.load import load_config
+import scenegen.fileio
+from scenegen import load_config
 from scenegen.dataset.files import read_record, record_indices, write_scene
+from scenegen.dataset.worker import SceneWorker
 from scenegen.labels.objects import object_labels
 from scenegen.render.raster import RenderError
-from scenegen.dataset.worker import SceneWorker
 
 pytestmark = pytest.mark.render
 

@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scenegen import load_config
 from scenegen.cli import main
-from scenegen.config.load import load_config
+from scenegen.dataset.generate import generate
+from scenegen.design.splits import assign_splits, held_out_tuples
 from scenegen.errors import ConfigError
 from scenegen.fileio import read_json
-from scenegen.dataset.pipeline import generate
 from scenegen.world.sampler import Sampler
-from scenegen.design.splits import assign_splits, held_out_tuples
 
 SIZE = ["width=40", "height=32"]
 

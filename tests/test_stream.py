@@ -19,15 +19,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import scenegen
+from scenegen import load_config
 from scenegen.dataset import stream as stream_module
-from scenegen.config.load import load_config
+from scenegen.dataset.files import depth_to_uint16, normals_to_uint8, read_png
+from scenegen.dataset.generate import generate
+from scenegen.dataset.stream import (
+    LAYERS,
+    SceneStream,
+    collate,
+    iter_scenes,
+    loader_worker,
+)
 from scenegen.errors import ConfigError, RenderError
 from scenegen.fileio import dumps_json, read_json
-from scenegen.dataset.files import depth_to_uint16, normals_to_uint8, read_png
-from scenegen.dataset.pipeline import generate
 from scenegen.scene.frame import Frame
 from scenegen.world.sampler import Sampler
-from scenegen.dataset.stream import LAYERS, SceneStream, collate, iter_scenes, loader_worker
 
 SMALL = ["width=48", "height=32", "seed=7"]
 

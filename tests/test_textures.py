@@ -3,9 +3,7 @@
 import numpy as np
 import pytest
 
-from scenegen.world.dictionary import Texture
 from scenegen.errors import ConfigError
-from scenegen.world.shapes import primitive
 from scenegen.render.textures import (
     NOISE_CELLS,
     PATTERNS,
@@ -15,6 +13,8 @@ from scenegen.render.textures import (
     uv_coordinates,
     uv_scale,
 )
+from scenegen.world.dictionary import Texture
+from scenegen.world.shapes import primitive
 
 
 def transitions(values: np.ndarray) -> int:

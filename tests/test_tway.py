@@ -6,16 +6,15 @@ import json
 from collections import Counter
 
 import pytest
-
-from scenegen.cli import main
-from scenegen.config.load import load_config
-from scenegen.scene.factors import universe
-from scenegen.fileio import read_json
-from scenegen.dataset.pipeline import generate
-from scenegen.world.sampler import Sampler
-from scenegen.reports.tway import format_report, tway_report
-
 from brute import feasible_full_rows
+
+from scenegen import load_config
+from scenegen.cli import main
+from scenegen.dataset.generate import generate
+from scenegen.fileio import read_json
+from scenegen.reports.tway import format_report, tway_report
+from scenegen.scene.factors import universe
+from scenegen.world.sampler import Sampler
 
 pytestmark = pytest.mark.render
 FACTORS = ["category", "pose", "context", "occlusion"]

@@ -8,12 +8,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from tiny_dataset import dataset_copy, make_tiny, tiny_dataset  # noqa: F401 (fixtures)
 
 import scenegen.dataset.verify
 from scenegen.cli import main
 from scenegen.dataset.verify import verify_dataset
-
-from tiny_dataset import dataset_copy, make_tiny, tiny_dataset  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.render
 

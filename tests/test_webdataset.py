@@ -9,13 +9,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from datasets_fixture import N_SCENES, every_format, every_format_split, small_dataset  # noqa: F401  (fixtures)
 
+from scenegen.dataset.files import read_depth, read_normals, read_png, read_record
+from scenegen.dataset.formats.webdataset import (
+    export_webdataset,
+    png_decoder,
+    read_webdataset,
+    to_arrays,
+)
 from scenegen.errors import ConfigError, ScenegenError
 from scenegen.fileio import read_json
-from scenegen.dataset.files import read_depth, read_normals, read_png, read_record
-from scenegen.dataset.formats.webdataset import export_webdataset, png_decoder, read_webdataset, to_arrays
-
-from datasets_fixture import N_SCENES, every_format, every_format_split, small_dataset  # noqa: F401  (fixtures)
 
 wds = pytest.importorskip("webdataset")
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from scenegen.config.load import load_config
-from scenegen.dataset.pipeline import generate
+from scenegen import load_config
+from scenegen.dataset.generate import generate
 
 TINY = ["n=3", "width=48", "height=32", "progress=false"]
 

@@ -8,10 +8,9 @@ from typing import List, Sequence
 
 import numpy as np
 
+from examples.probe.classifier import CROP_MARGIN, CROP_SIZE
 from scenegen.dataset.files import read_png, read_record, record_indices
 from scenegen.probe.scoring import target_crop
-
-from examples.probe.classifier import CROP_MARGIN, CROP_SIZE
 
 
 @dataclass

@@ -24,11 +24,16 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
-from scenegen.config.load import load_config
-
-from examples.probe.classifier import DEFAULT_WEIGHTS, forward, hidden, output, standardize
+from examples.probe.classifier import (
+    DEFAULT_WEIGHTS,
+    forward,
+    hidden,
+    output,
+    standardize,
+)
 from examples.probe.classifier import features as crop_features
 from examples.probe.data import Crops, load_crops
+from scenegen import load_config
 
 
 def split_scenes(scenes: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Typed configuration: Hydra structured-config schema and the one place configs are built.
 
 The schema dataclasses below back the YAML tree in ``conf/``; OmegaConf rejects unknown
-keys and wrong types against them. :func:`load_config` composes the tree with Hydra's
+keys and wrong types against them. :func:`compose_config` composes the tree with Hydra's
 compose API, so the CLI, Python scripts and tests all get exactly the same config, and
 then checks what a schema cannot express (cross references, ranges).
 
@@ -20,6 +20,8 @@ import yaml
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 from ..errors import ConfigError, choices, positive_int
+from ..resources import conf_dir
+from ..scene.factors import DIRECTIVE_FACTORS, FACTOR_NAMES, universe
 
 PRIMITIVE_SHAPES = ("box", "cylinder", "sphere", "cone", "capsule", "torus")
 MAX_IMAGE_SIDE = 8192  # below every GL driver's renderbuffer limit we target
@@ -351,8 +353,9 @@ def _register_schema() -> None:
     ConfigStore.instance().store(name=_SCHEMA_NAME, node=SceneGenConfig)
 
 
-def load_config(overrides: Sequence[str] = (), config_name: str = "config") -> DictConfig:
-    """Compose the config tree with Hydra and validate it.
+def compose_config(overrides: Sequence[str] = (), config_name: str = "config") -> DictConfig:
+    """Compose the config tree with Hydra and validate its values (the dictionary and the
+    grammar are checked against each other by :func:`scenegen.world.compile.load_config`).
 
     Args:
         overrides: Hydra override strings, e.g. ``["n=10", "width=512"]``.
@@ -370,7 +373,6 @@ def load_config(overrides: Sequence[str] = (), config_name: str = "config") -> D
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    from ..resources import conf_dir
 
     _register_schema()
     GlobalHydra.instance().clear()
@@ -399,20 +401,7 @@ def load_config(overrides: Sequence[str] = (), config_name: str = "config") -> D
     _fill_nested_defaults(cfg)
     validate_config(cfg)
     OmegaConf.set_readonly(cfg, True)
-    _check_grammar(cfg)
     return cfg
-
-
-def _check_grammar(cfg: DictConfig) -> None:
-    """Compile the grammar against the dictionary and check the directive against both,
-    so a bad one fails at load, before anything is written."""
-    from ..world.directives import Directive, check_directive  # noqa: PLC0415 (they import this module)
-    from ..world.grammar import compile_grammar  # noqa: PLC0415
-
-    grammar = compile_grammar(cfg)
-    directive = Directive.from_mapping(cfg.directive)
-    if directive is not None:
-        check_directive(directive, grammar, cfg)
 
 
 def _parse_directive(override: str) -> dict:
@@ -616,8 +605,6 @@ def validate_config(cfg: DictConfig) -> None:
         raise ConfigError("output.png_compress_level must be in 0..9")
     if cfg.strategy not in STRATEGIES:
         raise ConfigError(f"strategy is {cfg.strategy!r}; valid: {choices(STRATEGIES)}")
-    from ..world.directives import DIRECTIVE_FACTORS  # noqa: PLC0415 (directives imports this module)
-
     unknown = [f for f in cfg.design_factors if f not in DIRECTIVE_FACTORS]
     if unknown or len(set(cfg.design_factors)) != len(cfg.design_factors) or not cfg.design_factors:
         raise ConfigError(
@@ -646,8 +633,6 @@ PROBE_SCORES = ("auto", "probabilities", "logits")
 
 def _check_probe(probe) -> None:
     """The ``probe`` section: known choices, factors a directive can set, ranges."""
-    from ..world.directives import DIRECTIVE_FACTORS  # noqa: PLC0415 (directives imports this module)
-
     for key, value, valid in (("task", probe.task, PROBE_TASKS), ("strategy", probe.strategy, PROBE_STRATEGIES),
                               ("input", probe.input, PROBE_INPUTS), ("scores", probe.scores, PROBE_SCORES)):
         if value not in valid:
@@ -686,7 +671,6 @@ def _bins(edges, names, key: str, low: float, high: float = math.inf) -> None:
 
 def _check_factor_declarations(cfg) -> None:
     """factors.tracked names known factors once each; factors.exclude gives known levels."""
-    from ..scene.factors import FACTOR_NAMES, universe  # noqa: PLC0415 (factors is config-free)
 
     tracked = list(cfg.factors.tracked)
     bad = [f for f in tracked if f not in FACTOR_NAMES]
@@ -788,7 +772,6 @@ def config_from_dict(data: dict) -> DictConfig:
     _fill_nested_defaults(cfg)
     validate_config(cfg)
     OmegaConf.set_readonly(cfg, True)
-    _check_grammar(cfg)
     return cfg
 
 

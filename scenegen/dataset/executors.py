@@ -24,9 +24,9 @@ import multiprocessing
 import os
 import signal
 import threading
-from contextlib import contextmanager, suppress
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
@@ -35,6 +35,7 @@ from typing import Iterable, Iterator, List, Optional, Tuple
 from ..config.load import config_from_dict, config_to_dict
 from ..errors import ConfigError, ScenegenError
 from ..fileio import abandon_writes
+from ..render.raster import release_gl_context
 from .shards import peak_memory_mib
 from .worker import SceneWorker
 
@@ -219,8 +220,6 @@ def _chunk_on_dask(cfg_json: str, chunk: Chunk, threads: int) -> ChunkResult:
 def _close_on_dask() -> int:
     """Runs on a Dask worker, in the thread that rendered: close its SceneWorkers and
     release the GL context there (at the process's exit, another thread could not)."""
-    from ..render.raster import release_gl_context  # noqa: PLC0415
-
     closed = len(_DASK_WORKERS)
     for worker in _DASK_WORKERS.values():
         worker.close()

@@ -38,9 +38,9 @@ except ImportError:  # pragma: no cover (no wheels here; the tests hide fpng by 
 
 from ..errors import DepthOverflowError
 from ..fileio import atomic_write_bytes, dumps_json, read_json
+from ..labels.scene_graph import scene_relations
 from ..scene.frame import Frame
 from ..scene.scene import SCENE_SCHEMA_VERSION, Scene
-from ..labels.scene_graph import scene_relations
 
 LAYER_FOLDERS = {
     "rgb": "images",

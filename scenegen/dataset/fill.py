@@ -29,11 +29,15 @@ from omegaconf import OmegaConf
 
 from ..config.load import config_from_dict, config_to_dict
 from ..design.covering import feasible_tuples, top_up_rows
+from ..design.plan import design_space
+from ..design.splits import held_out_tuples, split_enabled
+from ..design.universe import coverage_tracker
 from ..errors import ConfigError
 from ..fileio import read_json, write_json
+from ..progress import wanted
+from ..world.sampler import Sampler
+from .layout import MANIFEST
 from .pipeline import (
-    MANIFEST,
-    coverage_tracker,
     discard_records,
     finish,
     load_records,
@@ -41,9 +45,6 @@ from .pipeline import (
     write_errors,
     write_scenes,
 )
-from ..design.plan import design_space
-from ..progress import wanted
-from ..world.sampler import Sampler
 from .shards import (
     RUN_KEYS,
     RUN_RECORD,
@@ -53,7 +54,7 @@ from .shards import (
     record_run,
     remove_temporary_files,
 )
-from ..design.splits import complete_split, held_out_tuples, split_enabled
+from .splitting import complete_split
 
 FILL_KEYS = ("n", "strategy", "strength", "design_factors", "budget")
 FILL_BASE = f"{WORK_FOLDER}/fill-base.json"  # the manifest being topped up, while a fill runs

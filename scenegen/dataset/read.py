@@ -13,7 +13,7 @@ repair it), never a traceback.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 import yaml
 from omegaconf import OmegaConf
@@ -21,12 +21,19 @@ from omegaconf.errors import OmegaConfBaseException
 
 from ..config.load import config_from_dict
 from ..design.coverage import CoverageTracker
-from ..errors import ConfigError, CoverageError, DamagedFileError, MeshError, ScenegenError
+from ..design.splits import SPLIT_NAMES
+from ..errors import (
+    ConfigError,
+    CoverageError,
+    DamagedFileError,
+    MeshError,
+    ScenegenError,
+)
 from ..fileio import read_json
-from .shards import read_skips
 from .files import record_indices, record_path
+from .layout import COVERAGE, MANIFEST, SPLITS
+from .shards import read_skips
 
-MANIFEST = "manifest.json"
 # the keys every manifest has, and the JSON type of each ("skipped" came later: optional)
 _MANIFEST_KEYS = {"n": int, "files": dict, "config": str}
 # checks the manifest's config is a YAML mapping (read_manifest) before OmegaConf, which
@@ -209,7 +216,6 @@ def read_coverage(root: str | Path) -> CoverageTracker:
             one), or a damaged one (missing while the manifest exists, not JSON,
             malformed or inconsistent counts).
     """
-    from .pipeline import COVERAGE  # noqa: PLC0415 (the pipeline imports the exporters)
 
     root = Path(root)
     path = root / COVERAGE
@@ -230,3 +236,15 @@ def _yaml_problem(exc: Exception) -> str:
 
 def _one_line(exc: Exception) -> str:
     return " ".join(str(exc).split())
+
+
+def read_splits(root, indices: Sequence[int]) -> Optional[Dict[str, List[int]]]:
+    """The held-out split of dataset folder ``root`` as the exports write it:
+    ``{"train": [...], "test": [...]}`` (the keys in :data:`SPLIT_NAMES` order), the scene
+    indices of each split among ``indices``, in the order of ``indices``; None when the
+    dataset has no split (no ``splits.json``)."""
+    path = Path(root) / SPLITS
+    if not path.is_file():
+        return None
+    members = {name: set(scenes) for name, scenes in read_json(path).items()}
+    return {name: [i for i in indices if i in members[name]] for name in SPLIT_NAMES}

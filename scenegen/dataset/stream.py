@@ -69,11 +69,12 @@ from typing import Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
-from ..world.directives import Directive, check_directive
+from ..design.plan import covering_plan
 from ..errors import ConfigError, PlacementError, RenderError, choices, positive_int
-from .files import scene_record
 from ..scene.frame import Frame
+from ..world.directives import Directive, check_directive
 from ..world.sampler import Sampler
+from .files import scene_record
 from .worker import SceneWorker
 
 LAYERS: Tuple[str, ...] = tuple(f.name for f in fields(Frame))  # valid ``layers`` names
@@ -136,8 +137,6 @@ def _resolve_directives(cfg, directive: DirectiveArg):
     if directive is None:
         if cfg.strategy != "covering":
             return None
-        from ..design.plan import covering_plan  # noqa: PLC0415 (plan is heavy and rarely needed)
-
         return [dict(row) for row in covering_plan(cfg, Sampler(cfg))]
     if isinstance(directive, (Mapping, Directive)):
         plan = [_plain_directive(directive)]

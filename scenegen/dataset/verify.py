@@ -22,8 +22,9 @@ from typing import Callable, Iterator, List, Optional
 
 from ..errors import DamagedFileError, ScenegenError
 from ..fileio import sha256_file
-from .read import MANIFEST, damaged, json_type, read_dataset_json, read_manifest, require_folder
 from .files import record_indices, record_path
+from .layout import MANIFEST
+from .read import damaged, json_type, read_dataset_json, read_manifest, require_folder
 from .shards import RUN_RECORD, WORK_FOLDER, completed, marker_path
 
 # files scenegen writes into a finished dataset, after its manifest ('scenegen preview

@@ -26,17 +26,17 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Deque, Optional
 
-from ..world.dictionary import ObjectDictionary
 from ..errors import PlacementError
 from ..fileio import dumps_json
-from .files import scene_files, scene_record, write_layers
 from ..labels.objects import object_labels
 from ..render.raster import Renderer
 from ..scene.frame import Frame
-from ..world.sampler import Sampler
 from ..scene.scene import Scene
-from .shards import write_skip
 from ..timing import StepClock
+from ..world.dictionary import ObjectDictionary
+from ..world.sampler import Sampler
+from .files import scene_files, scene_record, write_layers
+from .shards import write_skip
 
 
 class SceneWorker:

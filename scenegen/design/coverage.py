@@ -34,8 +34,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .covering import TupleSpace
 from ..errors import ConfigError, CoverageError
+from .covering import TupleSpace
 
 COVERAGE_SCHEMA_VERSION = 2
 DEFAULT_COMBINATION = ("category", "pose", "context")

@@ -15,9 +15,10 @@ from typing import Dict, Iterable, Iterator, List
 
 import numpy as np
 
-from ..world.directives import Directive, check_directive, matching_entries
 from ..errors import ConfigError, PlacementError
+from ..labels.objects import object_labels
 from ..scene.factors import OCCLUSION_LEVELS, pose_levels
+from ..world.directives import Directive, check_directive, matching_entries
 
 MAX_DRAWS_PER_DIRECTIVE = 200  # random draws allowed per feasible directive wanted
 
@@ -70,8 +71,6 @@ class Outcome:
 def directive_outcomes(sampler, renderer, directives: Iterable[Directive], first_index: int = 0) -> Iterator[Outcome]:
     """Sample (scene ``first_index + k`` for the k-th directive), render and label one
     scene per directive and compare the target's labels with the request."""
-    from ..labels.objects import object_labels  # noqa: PLC0415 (labels needs the renderer's Frame)
-
     for offset, directive in enumerate(directives):
         start = time.perf_counter()
         try:

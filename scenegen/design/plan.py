@@ -20,10 +20,10 @@ from typing import Dict, List
 
 import numpy as np
 
-from .covering import covering_array
-from ..world.directives import DIRECTIVE_FACTORS, Directive, check_directive
 from ..errors import ConfigError, choices
-from ..scene.factors import universe
+from ..scene.factors import DIRECTIVE_FACTORS, universe
+from ..world.directives import Directive, check_directive
+from .covering import covering_array
 
 PLAN_ITERATIONS = 30_000  # fixed search budget: the plan depends only on the config
 PLAN_MAX_SECONDS = 600.0  # far beyond the budget's need; only a guard against a hang
@@ -61,10 +61,10 @@ def design_space(cfg, sampler, factors=None) -> tuple[Dict[str, List[str]], List
         for lb in levels[fb]
         if not directive_allowed({fa: la, fb: lb}, sampler)
     ]
-    return levels, forbidden + _declared(cfg, levels)
+    return levels, forbidden + declared_constraints(cfg, levels)
 
 
-def _declared(cfg, levels: Dict[str, List[str]]) -> List[Dict[str, str]]:
+def declared_constraints(cfg, levels: Dict[str, List[str]]) -> List[Dict[str, str]]:
     """The ``factors.exclude`` constraints that involve only ``levels``' factors and
     levels (the others cannot occur there anyway)."""
     return [
@@ -72,21 +72,6 @@ def _declared(cfg, levels: Dict[str, List[str]]) -> List[Dict[str, str]]:
         for item in cfg.factors.exclude
         if all(f in levels and lv in levels[f] for f, lv in item.items())
     ]
-
-
-def coverage_universe(cfg, sampler) -> tuple[Dict[str, List[str]], List[Dict[str, str]]]:
-    """(levels, forbidden) of the coverage universe over ``cfg.factors.tracked``.
-
-    Factors a directive can set get the levels and pairwise constraints of
-    :func:`design_space`; the others (elevation, light) every level of
-    :func:`scenegen.scene.factors.universe`. ``factors.exclude`` adds declared constraints.
-    """
-    tracked = list(cfg.factors.tracked)
-    all_levels, _ = universe(cfg)
-    directed = [f for f in tracked if f in DIRECTIVE_FACTORS]
-    levels, forbidden = design_space(cfg, sampler, directed) if directed else ({}, [])
-    ordered = {f: levels[f] if f in levels else list(all_levels[f]) for f in tracked}
-    return ordered, forbidden + [c for c in _declared(cfg, ordered) if c not in forbidden]
 
 
 def covering_plan(cfg, sampler) -> List[Dict[str, str]]:

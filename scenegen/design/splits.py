@@ -30,18 +30,16 @@ WebDataset ``shards/<split>-*.tar``).
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Dict, List, Mapping, Sequence
 
 import numpy as np
 
-from .covering import TupleSpace, feasible_tuples, top_up_rows
 from ..errors import ConfigError
-from ..fileio import read_json
+from .covering import TupleSpace, feasible_tuples, top_up_rows
 from .plan import design_space
+from .universe import coverage_tracker
 
 SPLIT_NAMES = ("train", "test")
-SPLITS_FILE = "splits.json"  # the scene indices of each split, written by pipeline.finish
 STALLED_ROUNDS = 4  # completion rounds in a row without progress before giving up
 
 
@@ -153,8 +151,6 @@ def split_summary(cfg, records: Sequence[Mapping], held: Sequence[Mapping[str, s
     """The split of ``records`` and its guarantees, counted by coverage trackers of the
     train and test scenes: ``{"held_out", "strength", "train", "test", "train_scenes",
     "test_scenes", "guarantees": {name: bool}, "missing_in_test", "sub_tuples_missing_in_train"}``."""
-    from ..dataset.pipeline import coverage_tracker  # noqa: PLC0415 (pipeline imports this module)
-
     splits = assign_splits(records, held)
     by_index = {int(r["index"]): r for r in records}
     train = coverage_tracker(cfg, [by_index[i] for i in splits["train"]], sampler)
@@ -208,46 +204,3 @@ def completion_rows(cfg, summary: dict, sampler, round_index: int) -> List[Dict[
         rng = np.random.default_rng(np.random.SeedSequence(int(cfg.seed), spawn_key=(0x5B, 0x2A, round_index)))
         rows += top_up_rows(levels, t, rng, covered, forbidden=list(forbidden) + summary["held_out"])
     return rows
-
-
-def complete_split(cfg, n: int, sampler, held: Sequence[Mapping[str, str]], progress: bool, on_scene=None) -> int:
-    """Add directed scenes after scenes ``0..n-1`` of ``cfg.out`` until the split's
-    guarantees hold, ``cfg.budget`` scenes were added, or a round adds nothing new.
-    Returns the new number of scenes."""
-    from ..config.load import config_from_dict, config_to_dict  # noqa: PLC0415
-    from ..dataset.pipeline import load_records, write_scenes  # noqa: PLC0415 (pipeline imports this module)
-
-    records = load_records(cfg.out, n)
-    start, rounds, best, stalled = n, 0, None, 0
-    while n - start < int(cfg.budget):
-        summary = split_summary(cfg, records, held, sampler)
-        lacking = len(summary["missing_in_test"]) + len(summary["sub_tuples_missing_in_train"])
-        if lacking == 0:
-            break
-        # other objects of a directed scene can show a held-out tuple and send it to
-        # test: new scenes (new seeds) get new chances, up to STALLED_ROUNDS in a row
-        stalled = stalled + 1 if best is not None and lacking >= best else 0
-        if stalled >= STALLED_ROUNDS:
-            break
-        best = lacking if best is None else min(best, lacking)
-        rows = completion_rows(cfg, summary, sampler, rounds)[: int(cfg.budget) - (n - start)]
-        if not rows:
-            break
-        indices = range(n, n + len(rows))
-        write_scenes(config_from_dict({**config_to_dict(cfg), "n": indices.stop}), indices,
-                     dict(zip(indices, rows)), progress, on_scene)
-        records += load_records(cfg.out, indices.stop, indices.start)
-        n, rounds = indices.stop, rounds + 1
-    return n
-
-
-def read_splits(root, indices: Sequence[int]) -> Optional[Dict[str, List[int]]]:
-    """The held-out split of dataset folder ``root`` as the exports write it:
-    ``{"train": [...], "test": [...]}`` (the keys in :data:`SPLIT_NAMES` order), the scene
-    indices of each split among ``indices``, in the order of ``indices``; None when the
-    dataset has no split (no ``splits.json``)."""
-    path = Path(root) / SPLITS_FILE
-    if not path.is_file():
-        return None
-    members = {name: set(scenes) for name, scenes in read_json(path).items()}
-    return {name: [i for i in indices if i in members[name]] for name in SPLIT_NAMES}

@@ -58,7 +58,6 @@ from typing import List
 
 import numpy as np
 
-from ..world.dictionary import ObjectDictionary
 from ..scene.factors import (
     elevation_bin,
     light_bin,
@@ -67,10 +66,11 @@ from ..scene.factors import (
     relative_azimuth,
     relative_elevation,
 )
-from ..dataset.formats.coco import mask_to_rle
-from ..scene.geometry import box_corners, rigid_inverse, transform_points
 from ..scene.frame import Frame
+from ..scene.geometry import box_corners, rigid_inverse, transform_points
 from ..scene.scene import Scene
+from ..world.dictionary import ObjectDictionary
+from .masks import mask_to_rle
 
 
 def _corner_name(index: int) -> str:

@@ -16,12 +16,19 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 from PIL import Image, ImageDraw
 
+from ..dataset.worker import SceneWorker
 from ..errors import PlacementError
 from ..scene.frame import Frame
 from ..scene.scene import Scene
-from ..dataset.worker import SceneWorker
 from .calls import ModelCaller, ModelError
-from .model import ModelOutputError, model_name, model_settings, read_classes, read_detections, wants_truth
+from .model import (
+    ModelOutputError,
+    model_name,
+    model_settings,
+    read_classes,
+    read_detections,
+    wants_truth,
+)
 from .scoring import box_iou, match_detections, target_crop, xywh_to_xyxy
 from .stats import key_text
 

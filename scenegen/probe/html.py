@@ -63,7 +63,6 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from ..fileio import atomic_write_bytes
-from .model import input_text
 from ..reports.html import (
     BAR_COLOR,
     FONT_STACK,
@@ -81,6 +80,7 @@ from ..reports.html import (
     nav_links,
     tuple_cells,
 )
+from .model import input_text
 
 MAX_TUPLE_ROWS = 50  # rows of the worst-tuples table
 MAX_FINDING_ROWS = 200  # rows of the findings table

@@ -17,8 +17,8 @@ import json
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence
 
-from ..scene.factors import universe
 from ..fileio import atomic_write_bytes, to_plain, write_json
+from ..scene.factors import universe
 from .evaluate import Skip, Trial
 from .model import ModelSettings, input_text
 from .stats import TupleStats, key_text, summary_entry

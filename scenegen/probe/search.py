@@ -40,8 +40,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Union
 import numpy as np
 
 from ..design.covering import TupleSpace, covering_array
-from ..errors import PlacementError, ScenegenError
 from ..design.plan import design_space, directive_allowed
+from ..errors import PlacementError, ScenegenError
 from .evaluate import Evaluator, Skip, Trial
 from .perturb import perturb
 from .stats import Key, TupleStats

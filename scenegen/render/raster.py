@@ -59,14 +59,14 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from ..world.dictionary import ObjectDictionary, Texture
 from ..errors import RenderError, choices
-from ..scene.geometry import OPENCV_TO_OPENGL, box_corners, project
 from ..scene.frame import Frame
+from ..scene.geometry import OPENCV_TO_OPENGL, box_corners, project
 from ..scene.scene import Scene
+from ..timing import StepClock
+from ..world.dictionary import ObjectDictionary, Texture
 from ..world.shapes import primitive
 from .textures import srgb_encode, texture_image, uv_coordinates, uv_scale
-from ..timing import StepClock
 
 GL_PLATFORM_VARIABLE = "PYOPENGL_PLATFORM"
 DEFAULT_GL_PLATFORM = "egl"

@@ -23,8 +23,8 @@ import numpy as np
 import trimesh
 
 from ..config.load import TEXTURE_PATTERNS
-from ..world.dictionary import Texture
 from ..errors import ConfigError, choices
+from ..world.dictionary import Texture
 from ..world.shapes import split_corners
 
 PATTERNS = TEXTURE_PATTERNS  # the config schema validates against the same names

@@ -11,11 +11,15 @@ the pose from the camera). The counting is :meth:`scenegen.design.coverage.Cover
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Iterable, Mapping, Optional, Sequence
 
+from ..dataset.files import LAYER_FOLDERS, scene_stem
 from ..design.coverage import CoverageTracker
+from ..design.universe import coverage_tracker
 from ..errors import ConfigError, CoverageError
 from ..fileio import dumps_json
+from .html import thumbnail_png, write_html
 
 
 def tway_of(tracker: CoverageTracker, cfg, strength: int, factors: Optional[Sequence[str]] = None,
@@ -38,8 +42,6 @@ def tway_report(records: Iterable[Mapping], cfg, strength: int, sampler, factors
     Raises:
         ConfigError: unknown factors, a strength outside 1..len(factors), min_count < 1.
     """
-    from ..dataset.pipeline import coverage_tracker  # noqa: PLC0415 (pipeline imports the renderer)
-
     return tway_of(coverage_tracker(cfg, records, sampler), cfg, strength, factors, min_count, unit)
 
 
@@ -124,11 +126,6 @@ def write_html_report(root, tracker: CoverageTracker, report: dict, path, split:
     """Write the self-contained HTML coverage report of the dataset folder ``root`` to
     ``path``, with a thumbnail of the example scene of every covered pairwise cell.
     Returns the path written."""
-    from pathlib import Path  # noqa: PLC0415
-
-    from ..dataset.files import LAYER_FOLDERS, scene_stem  # noqa: PLC0415
-    from .html import thumbnail_png, write_html  # noqa: PLC0415
-
     data = html_data(tracker, report, f"scenegen coverage: {Path(root).resolve().name}", split)
     scenes = sorted({ex for pair in data["pairs"] for row in pair["examples"] for ex in row if ex is not None})
     thumbnails = {}

@@ -36,6 +36,8 @@ ANY_POSE = "any"
 OCCLUSION_LEVELS = ("none", "partial", "heavy")
 FACTOR_NAMES = ("category", "pose", "elevation", "context", "occlusion", "light", "color", "material", "texture")
 COVERAGE_COMBINATION = ("category", "pose", "context")
+# the factors a directive can request (the others, elevation and light, are only measured)
+DIRECTIVE_FACTORS = ("category", "pose", "context", "occlusion", "material", "color", "texture")
 
 _BIN_WIDTH = 2 * math.pi / len(AZIMUTH_BINS)
 

@@ -38,7 +38,13 @@ from scipy.spatial import ConvexHull  # scipy comes with pyrender
 from .. import resources
 from ..config.load import MAX_MESH_FACES
 from ..errors import ConfigError, MeshError, choices
-from .shapes import compose_parts, load_mesh_file, normalize_parts, primitive, split_creases
+from .shapes import (
+    compose_parts,
+    load_mesh_file,
+    normalize_parts,
+    primitive,
+    split_creases,
+)
 
 STYLE_SEPARATOR = ","  # between the slots of a style string
 STYLE_ASSIGN = "="  # between a slot and its style

@@ -12,10 +12,8 @@ from dataclasses import dataclass, fields
 from typing import Mapping, Optional, Tuple
 
 from ..errors import ConfigError, choices
-from ..scene.factors import OCCLUSION_LEVELS, pose_levels
+from ..scene.factors import DIRECTIVE_FACTORS, OCCLUSION_LEVELS, pose_levels
 from .grammar import Grammar, ObjectItem, RelationItem, RepeatItem, RuleRef
-
-DIRECTIVE_FACTORS = ("category", "pose", "context", "occlusion", "material", "color", "texture")
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import numpy as np
 
+from ..scene.geometry import (
+    box_corners,
+    convex_polygon_contains,
+    footprint,
+    rectangles_overlap,
+    yaw_rotation,
+)
 from .dictionary import ObjectEntry
-from ..scene.geometry import box_corners, convex_polygon_contains, footprint, rectangles_overlap, yaw_rotation
-from .grammar import SCENE_RELATIONS, ObjectNode, RelationNode, RepeatNode, RuleNode
+from .grammar import SCENE_RELATIONS, ObjectNode, RelationNode, RuleNode
 
 FLOOR_MARGIN = 0.05  # metres kept free along the floor's edge (walls stand there)
 

@@ -19,22 +19,30 @@ names the directive, the context and the rejections.
 
 from __future__ import annotations
 
-import math
 import itertools
+import math
 from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Mapping, Optional, Union
 
 import numpy as np
 
-from .dictionary import ObjectDictionary
-from .directives import Directive, check_directive, feasible_contexts, matching_entries
 from ..errors import PlacementError
 from ..scene.factors import AZIMUTH_BINS
 from ..scene.geometry import direction, intrinsics_from_fov, look_at_opencv, project
-from .grammar import RelationNode, compile_grammar, head, object_nodes, walk
-from .placement import LayoutFailed, Placer, Surface, copy_layout, dependents, translate, turn
 from ..scene.scene import Camera, Context, Light, ObjectInstance, Scene
+from .dictionary import ObjectDictionary
+from .directives import Directive, check_directive, feasible_contexts, matching_entries
+from .grammar import RelationNode, compile_grammar, head, object_nodes, walk
+from .placement import (
+    LayoutFailed,
+    Placer,
+    Surface,
+    copy_layout,
+    dependents,
+    translate,
+    turn,
+)
 from .visibility import visible_fraction
 
 POSE_JITTER = math.radians(15.0)  # pose directives aim within +-15 degrees of the bin centre

@@ -71,9 +71,10 @@ from PIL import Image
 
 from ...errors import ScenegenError
 from ...fileio import FOLDER_MODE, dumps_json
-from ..read import dataset_config, finished_indices
-from .coco import rle_to_mask
+from ...labels.masks import rle_to_mask
+from ...world.dictionary import ObjectDictionary
 from ..files import read_png, read_record, scene_stem
+from ..read import dataset_config, finished_indices
 
 BOP_FOLDER = "bop"
 SCENE_ID = 0
@@ -185,10 +186,8 @@ class _Models:
         return export_ply(self.meshes[obj_id], encoding="binary", vertex_normal=True, include_attributes=False)
 
 
-def _dictionary_of(root: Path) -> "ObjectDictionary":
+def _dictionary_of(root: Path) -> ObjectDictionary:
     """The dictionary of the config saved in ``manifest.json``."""
-    from ...world.dictionary import ObjectDictionary
-
     return ObjectDictionary.from_config(dataset_config(root))
 
 

@@ -54,11 +54,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from omegaconf import OmegaConf
 
+from ...design.splits import SPLIT_NAMES
 from ...fileio import atomic_write_bytes
-from ...design.splits import SPLIT_NAMES, read_splits
-from ..read import finished_indices
-from .coco import LICENSES
 from ..files import LAYER_FOLDERS, read_record
+from ..read import finished_indices, read_splits
+from .coco import LICENSES
 
 METADATA = "metadata.jsonl"
 SPLIT_METADATA = "metadata_{split}.jsonl"  # one per split name, with a held-out split

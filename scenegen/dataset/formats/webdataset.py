@@ -58,11 +58,11 @@ from typing import Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 
+from ...design.splits import SPLIT_NAMES
 from ...errors import ConfigError, positive_int
 from ...fileio import atomic_writer
-from ...design.splits import SPLIT_NAMES, read_splits
-from ..read import finished_indices
 from ..files import normals_from_uint8, read_png, record_path, scene_stem
+from ..read import finished_indices, read_splits
 
 SHARD_FOLDER = "shards"
 SHARD_PREFIX = "scenegen-"
