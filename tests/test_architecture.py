@@ -33,7 +33,11 @@ def module_name(path: Path) -> str:
 
 
 def modules() -> dict:
-    return {module_name(path): path for path in PACKAGE.rglob("*.py")}
+    """Every module of the package: the .py files of folders that are Python packages
+    (an installed wheel also holds data folders, assets/ and conf/, with scripts in them)."""
+    return {module_name(path): path for path in PACKAGE.rglob("*.py")
+            if all((folder / "__init__.py").is_file()
+                   for folder in [path.parent, *path.parent.parents] if folder.is_relative_to(PACKAGE))}
 
 
 def imports(name: str, path: Path, known: set) -> set:

@@ -18,6 +18,7 @@ no longer exact).
 
 from __future__ import annotations
 
+import codecs
 import json
 import math
 import struct
@@ -37,6 +38,7 @@ DEGENERATE_REL_EDGE = 1e-6  # a face is degenerate below (1e-6 * mesh size)^2 of
 # parts turn by at most 22.5 degrees a face, their designed creases by 37 or more)
 CREASE_ANGLE_DEG = 30.0
 MESH_FORMATS = ("glb", "gltf", "obj", "off", "ply", "stl")  # what trimesh reads without extras
+TEXT_MESH_FORMATS = ("gltf", "obj", "off")  # always text; PLY and STL may be binary
 # metres: a vertex farther from the origin is a unit or export error, and would make every
 # face of an object-sized mesh degenerate at float64 precision
 MAX_COORDINATE = 1e6
@@ -360,6 +362,12 @@ def load_mesh_file(path, max_faces: int = MAX_MESH_FACES) -> trimesh.Trimesh:
     if path.stat().st_size == 0:
         raise MeshError(f"{source} is empty (0 bytes)")
     _check_mesh_size(source, *declared_size(path), max_faces)
+    if path.suffix.lower().lstrip(".") in TEXT_MESH_FORMATS and not _is_utf8(path):
+        # checked here: with charset_normalizer installed, trimesh guesses an encoding
+        # for any bytes and reads garbage as an empty mesh
+        raise MeshError(f"{source} could not be read as a mesh (it is not UTF-8 text, as a "
+                        f"{path.suffix} mesh file must be); scenegen reads "
+                        f"{', '.join('.' + f for f in MESH_FORMATS)}")
     try:
         # process=False: keep the file's data as is, so validation sees what is there
         mesh = trimesh.load(str(path), force="mesh", process=False)
@@ -370,6 +378,19 @@ def load_mesh_file(path, max_faces: int = MAX_MESH_FACES) -> trimesh.Trimesh:
         _check_mesh_size(source, len(mesh.vertices), len(mesh.faces), max_faces)
     validate_mesh(mesh, source)
     return mesh
+
+
+def _is_utf8(path: Path) -> bool:
+    """Whether the file at ``path`` decodes as UTF-8, read in chunks."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with open(path, "rb") as file:
+            while chunk := file.read(_CHUNK):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _read_failure(path: Path, exc: Exception) -> str:
