@@ -13,16 +13,15 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
-
 from scenegen import load_config
 from scenegen.design.coverage import CoverageTracker
 from scenegen.design.universe import coverage_universe
+from scenegen.streams import Stream, generator
 from scenegen.world.sampler import Sampler
 
 
 def make_records(levels: dict, n_objects: int, seed: int = 0) -> list[dict]:
-    rng = np.random.default_rng(seed)
+    rng = generator(seed, Stream.BENCH_COVERAGE)
     factors = list(levels)
     picks = {f: rng.integers(len(levels[f]), size=n_objects) for f in factors}
     sizes = rng.integers(1, 7, size=n_objects)

@@ -21,9 +21,8 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
-
 from scenegen.design.covering import covering_array, verify_covering
+from scenegen.streams import Stream, generator
 
 
 def uniform(v: int, k: int) -> dict[str, list[str]]:
@@ -85,7 +84,7 @@ def main() -> None:
         sizes, seconds = [], []
         for seed in args.seeds:
             start = time.perf_counter()
-            rows = covering_array(levels, t, np.random.default_rng(seed), forbidden=forbidden,
+            rows = covering_array(levels, t, generator(seed, Stream.BENCH_COVERING), forbidden=forbidden,
                                   iterations=args.iterations, max_seconds=args.max_seconds)
             seconds.append(time.perf_counter() - start)
             assert verify_covering(rows, levels, t, forbidden) == [], name

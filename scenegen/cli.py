@@ -137,8 +137,8 @@ def _cmd_generate(args) -> int:
         print(f"wrote shard {cfg.shard} of {shard_count(cfg)} to {cfg.out}{memory}; once every shard is written, "
               f"run 'scenegen finish' with the same overrides (without shard=)", file=sys.stderr)
         return 0
-    written = manifest["n"] - len(manifest["skipped"])
-    print(f"wrote {written} scenes and {len(manifest['files'])} files to {cfg.out}{memory}", file=sys.stderr)
+    print(f"wrote {manifest.scenes_written} scenes and {len(manifest.files)} files to {cfg.out}{memory}",
+          file=sys.stderr)
     _print_skipped(manifest)
     _print_design(manifest)
     return 0
@@ -150,20 +150,22 @@ def _cmd_finish(args) -> int:
 
     cfg = load_config(args.overrides)
     manifest = finish_dataset(cfg)
-    written = manifest["n"] - len(manifest["skipped"])
-    print(f"finished {cfg.out}: {written} scenes and {len(manifest['files'])} files", file=sys.stderr)
+    print(f"finished {cfg.out}: {manifest.scenes_written} scenes and {len(manifest.files)} files", file=sys.stderr)
     _print_skipped(manifest)
     _print_design(manifest)
     return 0
 
 
-def _print_skipped(manifest: dict, shown: int = 5) -> None:
-    """One line per scene that could not be placed (the first ``shown``), to stderr."""
-    skipped = manifest["skipped"]
+def _print_skipped(manifest, shown: int = 5) -> None:
+    """One line per scene of ``manifest`` (a :class:`scenegen.dataset.manifest.Manifest`)
+    that could not be placed (the first ``shown``), to stderr."""
+    from .dataset.layout import MANIFEST
+
+    skipped = manifest.skipped
     if not skipped:
         return
-    print(f"skipped {len(skipped)} of {manifest['n']} scenes that could not be placed within the sampler's bounds "
-          f"(listed in manifest.json 'skipped'):", file=sys.stderr)
+    print(f"skipped {len(skipped)} of {manifest.n} scenes that could not be placed within the sampler's bounds "
+          f"(listed in {MANIFEST} 'skipped'):", file=sys.stderr)
     for skip in skipped[:shown]:
         wanted = ", ".join(f"{k}: {v}" for k, v in sorted(skip["directive"].items())) or "no directive"
         print(f"  scene {skip['index']}: {{{wanted}}} in context {skip['context']!r}", file=sys.stderr)
@@ -187,8 +189,10 @@ def _cmd_verify(args) -> int:
     return 0
 
 
-def _print_design(manifest: dict) -> None:
-    design = manifest.get("design")
+def _print_design(manifest) -> None:
+    """The design of ``manifest`` (a :class:`scenegen.dataset.manifest.Manifest`) and the
+    coverage it reached, when it has one, to stderr."""
+    design = manifest.design
     if design and design["strategy"] == "fill":
         print(
             f"fill: added {design['scenes_added']} scenes in {design['rounds']} round(s) to the {design['scenes_before']}; "
@@ -226,7 +230,7 @@ def _cmd_space(args) -> int:
 
 
 def _cmd_coverage(args) -> int:
-    from .dataset.layout import MANIFEST
+    from .dataset.layout import COVERAGE_HTML, MANIFEST
     from .dataset.read import (
         dataset_config,
         read_coverage,
@@ -252,7 +256,7 @@ def _cmd_coverage(args) -> int:
     strength = 2 if args.strength is None else args.strength
     report = tway_of(tracker, cfg, strength, factors, args.min_count, args.unit)
     if args.format == "html":
-        written = write_html_report(root, tracker, report, args.out or root / "coverage.html", split)
+        written = write_html_report(root, tracker, report, args.out or root / COVERAGE_HTML, split)
         print(f"wrote {written}: {report['covered']} of {report['tuples']} {strength}-tuples covered "
               f"({report['coverage']:.1%})", file=sys.stderr)
         return 0

@@ -145,7 +145,7 @@ def test_coverage_equals_a_recount_of_the_records(dataset):
 
 def test_manifest_lists_every_file_with_its_hash(dataset):
     out, cfg, manifest = dataset
-    assert read_json(out / "manifest.json") == json.loads(json.dumps(manifest))
+    assert read_json(out / "manifest.json") == manifest.to_dict()
     on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {"manifest.json"}
     work = {name for name in on_disk if name.startswith(".scenegen/")}  # the record of the work, not data
     assert work == {".scenegen/run.json", f".scenegen/shards/000000-{N:06d}.json"}

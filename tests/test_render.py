@@ -13,6 +13,9 @@ from studio import STUDIO, backproject, lone_scene, make_camera, make_object
 
 from scenegen import load_config
 from scenegen.errors import RenderError
+from scenegen.render import graph, raster
+from scenegen.render._pyrender import vertex_array
+from scenegen.render.flat import may_be_occluded
 from scenegen.scene.geometry import intrinsics_from_fov, look_at_opencv, project
 from scenegen.scene.scene import Light, ObjectInstance, Scene
 from scenegen.world.sampler import Sampler
@@ -125,6 +128,26 @@ def test_rendering_is_deterministic(scenes_and_frames, renderer):
         np.testing.assert_array_equal(layer, again.layers()[name], err_msg=name)
 
 
+def test_the_raster_engine_is_a_render_backend(dictionary, scenes_and_frames):
+    from importlib import metadata
+
+    from scenegen.errors import ConfigError
+    from scenegen.render import RenderBackend, make_renderer
+
+    scene, frame = scenes_and_frames[2]
+    with make_renderer(dictionary, "raster") as backend:
+        assert isinstance(backend, RenderBackend) and isinstance(backend, raster.Renderer)
+        assert backend.name == "raster" and metadata.version("pyrender-maintained") in backend.version
+        again = backend.render(scene)
+        assert set(again.layers()) == set(backend.layers) == set(frame.layers())
+        np.testing.assert_array_equal(again.rgb, frame.rgb)
+    with make_renderer(dictionary, normals=False) as backend:
+        assert "normals" not in backend.layers and set(backend.render(scene).layers()) == set(backend.layers)
+    with pytest.raises(ConfigError, match="unknown engine 'mitsuba'; valid: 'raster'") as error:
+        make_renderer(dictionary, "mitsuba")
+    assert error.value.exit_status == 2
+
+
 def test_missing_gl_platform_is_a_clear_error():
     code = (
         "from scenegen import Renderer, ObjectDictionary, load_config, Sampler\n"
@@ -132,7 +155,8 @@ def test_missing_gl_platform_is_a_clear_error():
         "Renderer(d).render(Sampler(cfg, d).sample(0))\n"
     )
     env = {**os.environ, "PYOPENGL_PLATFORM": "osmesa"}
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
+                            check=False)
     assert result.returncode != 0
     assert "RenderError" in result.stderr and "apt-get install" in result.stderr
 
@@ -153,9 +177,9 @@ def test_amodal_shortcut_equals_one_pass_per_object(small_cfg, dictionary, rende
     sampler = Sampler(small_cfg, dictionary)
     scenes = [sampler.sample(i) for i in range(100, 130)]
     fast = [renderer.render(s).amodal for s in scenes]
-    skipped = sum(int((~renderer._may_be_occluded(s)).sum()) for s in scenes)
+    skipped = sum(int((~may_be_occluded(s, dictionary)).sum()) for s in scenes)
     assert skipped > 0, "the shortcut was never taken: the test would prove nothing"
-    monkeypatch.setattr(type(renderer), "_may_be_occluded", lambda self, scene: np.ones(len(scene.objects), bool))
+    monkeypatch.setattr(raster, "may_be_occluded", lambda scene, dictionary: np.ones(len(scene.objects), bool))
     for scene, amodal in zip(scenes, fast):
         np.testing.assert_array_equal(renderer.render(scene).amodal, amodal)
 
@@ -268,34 +292,30 @@ def test_floor_tiles_are_repeats_per_metre(dictionary, renderer):
 def test_meshes_and_textures_are_cached_across_scenes(scenes_and_frames, dictionary):
     """Meshes are pooled by geometry (not by material) and stay in the GL context: a
     scene rendered again takes the same meshes, with the same GL buffers."""
-    from scenegen.render.raster import Renderer
-
     scenes = [scene for scene, _ in scenes_and_frames]
-    with Renderer(dictionary) as renderer:
+    with raster.Renderer(dictionary) as renderer:
         renderer.render(scenes[0])
-        pools = {key: list(pool) for key, pool in renderer._pools.items()}
-        textures = dict(renderer._textures)
-        buffers = {id(m): m.primitives[0]._vaid for pool in pools.values() for m in pool}
+        pools = {key: list(pool) for key, pool in renderer.meshes.pools.items()}
+        textures = dict(renderer.meshes.textures)
+        buffers = {id(m): vertex_array(m.primitives[0]) for pool in pools.values() for m in pool}
         for scene in scenes[1:]:
             renderer.render(scene)
         again = renderer.render(scenes[0])
         for key, pool in pools.items():
-            assert renderer._pools[key][: len(pool)] == pool
-        assert all(renderer._textures[name] is texture for name, texture in textures.items())
-        assert {id(m): m.primitives[0]._vaid for pool in pools.values() for m in pool} == buffers
+            assert renderer.meshes.pools[key][: len(pool)] == pool
+        assert all(renderer.meshes.textures[name] is texture for name, texture in textures.items())
+        assert {id(m): vertex_array(m.primitives[0]) for pool in pools.values() for m in pool} == buffers
         # one pool per geometry (and texture scale), whatever the colours and materials:
         # a pool holds as many meshes as one scene uses of that geometry at once
         most = max(len(scene.objects) for scene in scenes)
-        assert all(len(pool) <= most for pool in renderer._pools.values())
+        assert all(len(pool) <= most for pool in renderer.meshes.pools.values())
     for name, layer in scenes_and_frames[0][1].layers().items():
         np.testing.assert_array_equal(again.layers()[name], layer, err_msg=name)
 
 
 def test_normals_can_be_switched_off(small_cfg, dictionary):
-    from scenegen.render.raster import Renderer
-
     scene = Sampler(small_cfg, dictionary).sample(0)
-    with Renderer(dictionary, normals=False) as plain:
+    with raster.Renderer(dictionary, normals=False) as plain:
         frame = plain.render(scene)
     assert frame.normals is None and "normals" not in frame.layers()
 
@@ -332,12 +352,10 @@ def test_draw_order_and_so_depth_ties_do_not_depend_on_the_run():
     then depend on the draw order. Scene 23 of this plan has such a tie: rendering it
     again, with new node objects at new addresses, must give the same layers."""
     from scenegen.design.plan import covering_plan
-    from scenegen.render.raster import Renderer
-
     cfg = load_config(["width=64", "height=48", "strategy=covering", "design_factors=[category,context]"])
     sampler = Sampler(cfg)
     scene = sampler.sample(23, covering_plan(cfg, sampler)[23])
-    renderer = Renderer(sampler.dictionary)
+    renderer = raster.Renderer(sampler.dictionary)
     first = renderer.render(scene)
     for _ in range(6):
         again = renderer.render(scene)
@@ -349,8 +367,6 @@ def test_amodal_masks_equal_each_object_rendered_alone(small_cfg, dictionary, re
     """The amodal pass (all silhouettes in one pass, one bit each) gives every object
     exactly the pixels it covers when it is drawn alone (no other object, no floor or
     walls: a floor coplanar with an object's base must not take its edge pixels)."""
-    import scenegen.render.raster as render
-
     sampler = Sampler(small_cfg, dictionary)
     compared = hidden = 0
     for index in range(40, 52):
@@ -358,7 +374,7 @@ def test_amodal_masks_equal_each_object_rendered_alone(small_cfg, dictionary, re
         frame = renderer.render(scene)
         for i, obj in enumerate(scene.objects):
             with monkeypatch.context() as patch:
-                patch.setattr(render, "context_boxes", lambda scene: [])
+                patch.setattr(graph, "context_boxes", lambda scene: [])
                 alone = renderer.render(replace(scene, objects=(obj,)))
             np.testing.assert_array_equal(frame.amodal[i], alone.instances == 1, err_msg=f"scene {index} object {i}")
             compared += 1
@@ -369,9 +385,7 @@ def test_amodal_masks_equal_each_object_rendered_alone(small_cfg, dictionary, re
 def test_more_objects_than_one_amodal_pass_holds(dictionary, renderer, monkeypatch):
     """With fewer silhouette bits a pass than occludable objects, the extra passes give
     the same masks."""
-    import scenegen.render.raster as render
-
     scene = Sampler(load_config(["width=96", "height=72", "placement.objects=[5,5]"]), dictionary).sample(7)
     expected = renderer.render(scene).amodal
-    monkeypatch.setattr(render, "SILHOUETTE_BITS", 2)
+    monkeypatch.setattr(raster, "SILHOUETTE_BITS", 2)
     np.testing.assert_array_equal(renderer.render(scene).amodal, expected)

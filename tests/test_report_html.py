@@ -1,4 +1,4 @@
-"""scenegen.reports.html: the self-contained HTML coverage page."""
+"""scenegen.reports.coverage_page: the self-contained HTML coverage page."""
 
 from __future__ import annotations
 
@@ -14,16 +14,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from scenegen.reports.html import (
+from scenegen.reports.coverage_page import (
     LOW_COLOR,
     MAX_MISSING_ROWS,
     MISSING_COLOR,
     count_color,
     referenced_scenes,
     render_html,
-    thumbnail_png,
     write_html,
 )
+from scenegen.reports.html import thumbnail_png
 
 ROOT = Path(__file__).resolve().parents[1]
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}

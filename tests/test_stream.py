@@ -32,6 +32,7 @@ from scenegen.dataset.stream import (
 )
 from scenegen.errors import ConfigError, RenderError
 from scenegen.fileio import dumps_json, read_json
+from scenegen.render.context import GL_CONTEXT
 from scenegen.scene.frame import Frame
 from scenegen.world.sampler import Sampler
 
@@ -243,8 +244,7 @@ def test_covering_strategy_streams_the_covering_plan(fake_worker):
 
 
 def test_refuses_to_render_after_forking_a_gl_process(cfg48, fake_worker, monkeypatch):
-    render = sys.modules["scenegen.render.raster"]
-    monkeypatch.setattr(render, "_OFFSCREEN", object(), raising=False)
+    monkeypatch.setattr(GL_CONTEXT, "offscreen", object())  # as if this process had rendered
     monkeypatch.setattr(stream_module, "_INHERITED_GL_CONTEXT", False)
     stream_module._after_fork_in_child()  # what os.register_at_fork runs in a child
     with pytest.raises(RenderError, match="multiprocessing_context='spawn'"):

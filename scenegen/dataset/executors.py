@@ -35,7 +35,7 @@ from typing import Iterable, Iterator, List, Optional, Tuple
 from ..config.load import config_from_dict, config_to_dict
 from ..errors import ConfigError, ScenegenError
 from ..fileio import abandon_writes
-from ..render.raster import release_gl_context
+from ..render.context import release_gl_context
 from .shards import peak_memory_mib
 from .worker import SceneWorker
 

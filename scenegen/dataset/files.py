@@ -1,6 +1,7 @@
 """The dataset folder: per-scene PNG layers and the scene JSON record.
 
-Layout of a dataset folder ``DIR`` (paths in records are relative to ``DIR``)::
+The files of one scene in a dataset folder ``DIR`` (paths in records are relative to
+``DIR``; the names are :mod:`scenegen.dataset.layout`'s)::
 
     images/000000.png      RGB, 8-bit
     depth/000000.png       16-bit: depth in millimetres / depth_scale; 0 = no surface
@@ -41,15 +42,8 @@ from ..fileio import atomic_write_bytes, dumps_json, read_json
 from ..labels.scene_graph import scene_relations
 from ..scene.frame import Frame
 from ..scene.scene import SCENE_SCHEMA_VERSION, Scene
+from .layout import LAYER_FOLDERS, RECORD_FOLDER, RECORD_GLOB, layer_file, record_file
 
-LAYER_FOLDERS = {
-    "rgb": "images",
-    "depth": "depth",
-    "instances": "instances",
-    "parts": "parts",
-    "semantic": "semantic",
-    "normals": "normals",
-}
 # PNG row filter of each layer: the difference to the row above for smooth layers (about
 # 10-25% smaller files at zlib level 1), none for renders and flat label images
 LAYER_PNG_FILTERS = {
@@ -60,17 +54,12 @@ LAYER_PNG_FILTERS = {
     "semantic": "none",
     "normals": "up",
 }
-RECORD_FOLDER = "scenes"
 UINT16_MAX = np.iinfo(np.uint16).max
 
 
-def scene_stem(index: int) -> str:
-    """File stem of scene ``index``: six digits, zero padded."""
-    return f"{index:06d}"
-
-
 def record_path(root: str | Path, index: int) -> Path:
-    return Path(root) / RECORD_FOLDER / f"{scene_stem(index)}.json"
+    """The path of the record of scene ``index`` in the dataset folder ``root``."""
+    return Path(root) / record_file(index)
 
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -262,10 +251,9 @@ def scene_record(scene: Scene, labels: List[dict], files: dict, depth_scale: flo
 def scene_files(scene: Scene, frame: Frame, normals: Optional[bool] = None) -> dict:
     """Layer name -> file path (relative to the dataset folder) of one scene's layers
     (``normals``: whether there is a normals layer; default: whether the frame has one)."""
-    stem = scene_stem(scene.index)
     normals = frame.normals is not None if normals is None else normals
     names = [name for name in LAYER_FOLDERS if name != "normals" or normals]
-    return {name: f"{LAYER_FOLDERS[name]}/{stem}.png" for name in names}
+    return {name: layer_file(name, scene.index) for name in names}
 
 
 def write_scene(
@@ -339,4 +327,4 @@ def record_indices(root: str | Path) -> List[int]:
     folder = Path(root) / RECORD_FOLDER
     if not folder.is_dir():
         return []
-    return sorted(int(p.stem) for p in folder.glob("[0-9]*.json") if p.stem.isdigit())
+    return sorted(int(p.stem) for p in folder.glob(RECORD_GLOB) if p.stem.isdigit())

@@ -24,7 +24,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Optional
 
-import numpy as np
 from omegaconf import OmegaConf
 
 from ..config.load import config_from_dict, config_to_dict
@@ -35,8 +34,11 @@ from ..design.universe import coverage_tracker
 from ..errors import ConfigError
 from ..fileio import read_json, write_json
 from ..progress import wanted
+from ..streams import Stream, generator
 from ..world.sampler import Sampler
-from .layout import MANIFEST
+from .damage import read_dataset_json
+from .layout import FILL_BASE, MANIFEST, RUN_RECORD
+from .manifest import Manifest
 from .pipeline import (
     discard_records,
     finish,
@@ -47,8 +49,6 @@ from .pipeline import (
 )
 from .shards import (
     RUN_KEYS,
-    RUN_RECORD,
-    WORK_FOLDER,
     claim_folder,
     data_config,
     record_run,
@@ -57,22 +57,21 @@ from .shards import (
 from .splitting import complete_split
 
 FILL_KEYS = ("n", "strategy", "strength", "design_factors", "budget")
-FILL_BASE = f"{WORK_FOLDER}/fill-base.json"  # the manifest being topped up, while a fill runs
 
 
-def _base_manifest(cfg, out: Path) -> dict:
+def _base_manifest(cfg, out: Path) -> Manifest:
     """The manifest of the dataset being topped up: ``manifest.json``, or, when a fill of
     ``cfg`` was interrupted (its run record is ``cfg``'s), the copy it kept
     (``FILL_BASE``). ConfigError when there is none or when ``cfg`` changes its data
-    keys."""
+    keys; DamagedFileError when the manifest is damaged."""
     if (out / MANIFEST).is_file():
-        manifest = read_json(out / MANIFEST)
+        manifest = Manifest.read(out)
     elif (out / FILL_BASE).is_file() and _resuming(cfg, out):
-        manifest = read_json(out / FILL_BASE)
+        manifest = Manifest.from_dict(read_dataset_json(out / FILL_BASE), out / FILL_BASE)
     else:
         raise ConfigError(f"strategy=fill tops up a finished dataset, but {str(out)!r} has no {MANIFEST}; "
                           f"generate it first (strategy=random or covering)")
-    made = config_to_dict(config_from_dict(OmegaConf.to_container(OmegaConf.create(manifest["config"]))))
+    made = config_to_dict(config_from_dict(OmegaConf.to_container(OmegaConf.create(manifest.config))))
     given = config_to_dict(cfg)
     differ = sorted(k for k in set(made) | set(given)
                     if k not in FILL_KEYS + RUN_KEYS and made.get(k) != given.get(k))
@@ -88,7 +87,7 @@ def _resuming(cfg, out: Path) -> bool:
     return (out / RUN_RECORD).is_file() and read_json(out / RUN_RECORD)["config"] == data_config(cfg)
 
 
-def fill(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[int], None]] = None) -> dict:
+def fill(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[int], None]] = None) -> Manifest:
     """Add directed scenes to the dataset in ``cfg.out`` until its labels cover every
     feasible t-tuple of ``cfg.design_factors`` or ``cfg.budget`` scenes were added.
 
@@ -100,7 +99,7 @@ def fill(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[int]
     out = output_folder(cfg)
     claim_folder(out)
     base = _base_manifest(cfg, out)
-    n_before, held = int(base["n"]), base.get("split", {}).get("held_out")
+    n_before, held = base.n, (base.split or {}).get("held_out")
     sampler = Sampler(cfg)
     tracker = coverage_tracker(cfg, load_records(out, n_before), sampler)
     factors, strength = list(cfg.design_factors), int(cfg.strength)
@@ -114,7 +113,7 @@ def fill(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[int]
     report, n, rows, rounds = before, n_before, [], 0
     with write_errors(out):  # every check has passed: the folder changes from here
         if (out / MANIFEST).is_file():
-            write_json(out / FILL_BASE, base)  # the way back if this fill is interrupted
+            write_json(out / FILL_BASE, base.to_dict())  # the way back if this fill is interrupted
         if not _resuming(cfg, out):
             discard_records(out, n_before)  # scenes of an interrupted fill with other fill keys
             record_run(out, cfg)
@@ -123,7 +122,7 @@ def fill(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[int]
         while report["missing"] and n - n_before < int(cfg.budget):
             missing = {tuple(t.items()) for t in report["missing"]}
             covered = [t for t in feasible_tuples(levels, strength, forbidden) if tuple(t.items()) not in missing]
-            rng = np.random.default_rng(np.random.SeedSequence(int(cfg.seed), spawn_key=(0xF1, rounds)))
+            rng = generator(int(cfg.seed), Stream.FILL_ROUND, rounds)
             planned = top_up_rows(levels, strength, rng, covered, forbidden=forbidden)
             planned = planned[: int(cfg.budget) - (n - n_before)]
             indices = range(n, n + len(planned))

@@ -19,7 +19,8 @@ from ..errors import ConfigError, ScenegenError
 from ..progress import wanted
 from ..world.sampler import Sampler
 from .fill import fill
-from .layout import MANIFEST
+from .layout import MANIFEST, RUN_RECORD
+from .manifest import Manifest
 from .pipeline import (
     finish,
     load_records,
@@ -29,7 +30,6 @@ from .pipeline import (
     write_shards,
 )
 from .shards import (
-    RUN_RECORD,
     check_run,
     claim_folder,
     completed,
@@ -42,7 +42,7 @@ from .splitting import complete_split
 
 
 def generate(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[int], None]] = None,
-             stats: Optional[dict] = None) -> Optional[dict]:
+             stats: Optional[dict] = None) -> Optional[Manifest]:
     """Generate the dataset described by ``cfg`` into ``cfg.out``, or resume it.
 
     Scenes already written by an earlier run of the same config are kept (a killed run
@@ -61,8 +61,8 @@ def generate(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[
             chunk.
 
     Returns:
-        The manifest (also written to ``cfg.out/manifest.json``); ``None`` for a
-        single shard.
+        The :class:`~scenegen.dataset.manifest.Manifest` (also written to
+        ``cfg.out/manifest.json``); ``None`` for a single shard.
     """
     if cfg.strategy == "fill":
         return fill(cfg, progress, on_scene)
@@ -76,10 +76,11 @@ def generate(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[
         return _complete(cfg, plan, progress, on_scene)
 
 
-def finish_dataset(cfg, progress: Optional[bool] = None) -> dict:
+def finish_dataset(cfg, progress: Optional[bool] = None) -> Manifest:
     """The finishing step of a dataset whose shards were written separately (a job
     array): check that every shard is complete, complete the held-out split if one is
-    asked for, and build coco.json, coverage.json and manifest.json.
+    asked for, and build coco.json, coverage.json and manifest.json. Returns the
+    :class:`~scenegen.dataset.manifest.Manifest`.
 
     Raises:
         ConfigError: ``cfg`` differs from the config the folder's scenes were made with.
@@ -140,7 +141,7 @@ def _open_run(cfg) -> Path:
     return out
 
 
-def _complete(cfg, plan: Mapping[int, dict], progress: bool, on_scene) -> dict:
+def _complete(cfg, plan: Mapping[int, dict], progress: bool, on_scene) -> Manifest:
     """After scenes 0..n-1: the held-out split's extra scenes, then :func:`finish`."""
     held = None
     if split_enabled(cfg):

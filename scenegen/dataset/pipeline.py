@@ -36,8 +36,8 @@ from ..world.sampler import Sampler
 from .executors import run_chunks
 from .files import record_indices, record_path
 from .formats.coco import build_coco, write_coco_splits
-from .layout import MANIFEST
-from .layout import SPLITS as SPLITS_FILE
+from .layout import COCO, COVERAGE, SPLITS
+from .manifest import Manifest
 from .shards import (
     completed,
     cover,
@@ -50,9 +50,6 @@ from .shards import (
     skip_path,
     write_marker,
 )
-
-COCO = "coco.json"
-COVERAGE = "coverage.json"
 
 
 def output_folder(cfg) -> Path:
@@ -260,7 +257,7 @@ def _tuples(rows: Iterable[dict], factors: Sequence[str], strength: int) -> set:
 
 
 def finish(cfg, plan: Sequence[dict] = (), design: Optional[dict] = None,
-           held_out: Optional[Sequence[dict]] = None) -> dict:
+           held_out: Optional[Sequence[dict]] = None) -> Manifest:
     """Build coco.json and coverage.json from the scene records of ``cfg.out``, export the
     other formats of ``cfg.format``, then write manifest.json (last) with the sha256 of
     every file of the dataset. The manifest's ``design`` is ``design`` when given, else
@@ -296,30 +293,28 @@ def finish(cfg, plan: Sequence[dict] = (), design: Optional[dict] = None,
     if held_out is not None:
         split = split_summary(cfg, records, held_out, sampler)
         scenes = {name: split.pop(name) for name in SPLIT_NAMES}
-        write_json(out / SPLITS_FILE, scenes)
-        files += [SPLITS_FILE, *(path.name for path in write_coco_splits(out, coco, scenes))]
+        write_json(out / SPLITS, scenes)
+        files += [SPLITS, *(path.name for path in write_coco_splits(out, coco, scenes))]
     for record in records:
         files.extend(scene_files(record))
     files.extend(export_formats(cfg, out))
-    manifest = {
-        "scenegen_version": __version__,
-        "seed": int(cfg.seed),
-        "n": int(cfg.n),
+    if design is None and plan:
+        design = design_summary(cfg, plan, records)
+    manifest = Manifest(
+        scenegen_version=__version__,
+        seed=int(cfg.seed),
+        n=int(cfg.n),
         # YAML text rather than a JSON object: it keeps the key order (which names part
         # styles); load it with scenegen.dataset.read.manifest_config. Keys of the
         # run, not of the data (the folder, workers, the progress bar), are left out, so
         # the manifest is the same wherever and however the dataset was made.
-        "config": OmegaConf.to_yaml(OmegaConf.create(data_config(cfg))),
-        "files": {name: hashes[name] if name in hashes else sha256_file(out / name) for name in sorted(files)},
+        config=OmegaConf.to_yaml(OmegaConf.create(data_config(cfg))),
+        files={name: hashes[name] if name in hashes else sha256_file(out / name) for name in sorted(files)},
         # scenes that could not be placed within the sampler's bounds: no files, one
         # entry each ({"index", "directive", "context", "rejections", "reason"})
-        "skipped": skipped,
-    }
-    if split is not None:
-        manifest["split"] = split
-    if design is not None:
-        manifest["design"] = design
-    elif plan:
-        manifest["design"] = design_summary(cfg, plan, records)
-    write_json(out / MANIFEST, manifest)
+        skipped=skipped,
+        split=split,
+        design=design,
+    )
+    manifest.write(out)  # last: the dataset is complete
     return manifest

@@ -26,7 +26,6 @@ manifest does not list it, so the dataset is the same however it was split into 
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
@@ -36,17 +35,24 @@ from ..config.load import shard_count
 from ..design.coverage import CoverageTracker
 from ..errors import ConfigError, DamagedFileError, PlacementError, ScenegenError
 from ..fileio import read_json, sha256_file, write_json
-from .files import LAYER_FOLDERS, RECORD_FOLDER, read_record, record_path, scene_stem
+from .files import read_record, record_path
+from .layout import (
+    DATASET_FOLDERS,
+    DEEP_FOLDERS,
+    RECORD_GLOB,
+    RUN_RECORD,
+    SHARD_RECORD_FOLDER,
+    SHARD_RECORD_GLOB,
+    SKIP_RECORD_FOLDER,
+    TEMPORARY_GLOB,
+    TEMPORARY_NAME,
+    WORK_FOLDER,
+    record_file,
+    shard_record_file,
+    shard_record_scenes,
+    skip_record_file,
+)
 
-WORK_FOLDER = ".scenegen"  # the record of the work, beside the data (like .git)
-SHARD_FOLDER = f"{WORK_FOLDER}/shards"
-RUN_RECORD = f"{WORK_FOLDER}/run.json"
-SKIP_FOLDER = f"{WORK_FOLDER}/skipped"
-# the folders of a dataset that scenegen writes: its layers, records, exports and work
-# records (the work folder and the BOP export nest folders of their own)
-DATASET_FOLDERS = (*LAYER_FOLDERS.values(), RECORD_FOLDER, "shards")
-DEEP_FOLDERS = (WORK_FOLDER, "bop")
-TEMPORARY_NAME = re.compile(r"\..+\.[A-Za-z0-9_]{8}\.tmp")  # tempfile.mkstemp's 8 random characters
 # keys that do not change the data (meshes: a budget that accepts or refuses a file, never changes a scene)
 RUN_KEYS = ("out", "workers", "progress", "shard", "num_shards", "executor", "dask", "probe", "meshes")
 
@@ -97,12 +103,13 @@ def selected_shards(cfg) -> Sequence[range]:
 
 
 def marker_path(root: str | Path, scenes: range) -> Path:
-    return Path(root) / SHARD_FOLDER / f"{scenes.start:06d}-{scenes.stop:06d}.json"
+    """The path of the completion record of ``scenes`` in the dataset folder ``root``."""
+    return Path(root) / shard_record_file(scenes)
 
 
 def scene_files(record: Mapping[str, Any]) -> List[str]:
     """The files of one scene, relative to the dataset folder: its layers and record."""
-    return sorted(record["files"].values()) + [f"{RECORD_FOLDER}/{scene_stem(record['index'])}.json"]
+    return sorted(record["files"].values()) + [record_file(record["index"])]
 
 
 def write_marker(root: str | Path, scenes: range, tracker: CoverageTracker) -> dict:
@@ -153,7 +160,8 @@ def read_scene_record(root: str | Path, index: int) -> dict:
 
 
 def skip_path(root: str | Path, index: int) -> Path:
-    return Path(root) / SKIP_FOLDER / f"{scene_stem(index)}.json"
+    """The path of the skip record of scene ``index`` in the dataset folder ``root``."""
+    return Path(root) / skip_record_file(index)
 
 
 def write_skip(root: str | Path, index: int, error: PlacementError) -> dict:
@@ -167,11 +175,11 @@ def write_skip(root: str | Path, index: int, error: PlacementError) -> dict:
 
 def read_skips(root: str | Path, scenes: Optional[range] = None) -> Dict[int, dict]:
     """The skip records in ``root`` (of the scenes in ``scenes``, default all), by index."""
-    folder = Path(root) / SKIP_FOLDER
+    folder = Path(root) / SKIP_RECORD_FOLDER
     if not folder.is_dir():
         return {}
     found = {}
-    for path in sorted(folder.glob("[0-9]*.json")):
+    for path in sorted(folder.glob(RECORD_GLOB)):
         if path.stem.isdigit() and (scenes is None or int(path.stem) in scenes):
             skip = _work_record(path, ("index", "directive", "reason"))
             if skip is not None:
@@ -181,11 +189,10 @@ def read_skips(root: str | Path, scenes: Optional[range] = None) -> Dict[int, di
 
 def _marker_files(root: str | Path) -> Dict[range, Path]:
     """The completion records in ``root`` by scene range (from their names)."""
-    folder = Path(root) / SHARD_FOLDER
+    folder = Path(root) / SHARD_RECORD_FOLDER
     if not folder.is_dir():
         return {}
-    return {range(*(int(part) for part in path.stem.split("-"))): path
-            for path in sorted(folder.glob("[0-9]*-[0-9]*.json"))}
+    return {shard_record_scenes(path.stem): path for path in sorted(folder.glob(SHARD_RECORD_GLOB))}
 
 
 def read_markers(root: str | Path) -> Dict[range, dict]:
@@ -350,7 +357,7 @@ def remove_temporary_files(root: str | Path) -> int:
     for folder in folders:
         if not folder.is_dir() or folder.is_symlink():
             continue
-        for path in folder.glob(".*.tmp"):
+        for path in folder.glob(TEMPORARY_GLOB):
             if TEMPORARY_NAME.fullmatch(path.name) and path.is_file() and not path.is_symlink():
                 path.unlink(missing_ok=True)
                 removed += 1

@@ -71,6 +71,7 @@ import numpy as np
 
 from ..design.plan import covering_plan
 from ..errors import ConfigError, PlacementError, RenderError, choices, positive_int
+from ..render.context import GL_CONTEXT
 from ..scene.frame import Frame
 from ..world.directives import Directive, check_directive
 from ..world.sampler import Sampler
@@ -172,8 +173,7 @@ _INHERITED_GL_CONTEXT = False
 
 def _after_fork_in_child() -> None:
     global _INHERITED_GL_CONTEXT
-    render = sys.modules.get("scenegen.render.raster")
-    if render is not None and getattr(render, "_OFFSCREEN", None) is not None:
+    if GL_CONTEXT.started:
         _INHERITED_GL_CONTEXT = True
 
 

@@ -22,14 +22,12 @@ from typing import Callable, Iterator, List, Optional
 
 from ..errors import DamagedFileError, ScenegenError
 from ..fileio import sha256_file
-from .files import record_indices, record_path
-from .layout import MANIFEST
-from .read import damaged, json_type, read_dataset_json, read_manifest, require_folder
-from .shards import RUN_RECORD, WORK_FOLDER, completed, marker_path
-
-# files scenegen writes into a finished dataset, after its manifest ('scenegen preview
-# DIR', 'scenegen coverage DIR --format html'): not part of the dataset, not tampering
-AFTER_MANIFEST = ("preview.png", "coverage.html")
+from .damage import damaged, json_type, read_dataset_json
+from .files import record_indices
+from .layout import AFTER_MANIFEST, MANIFEST, RUN_RECORD, WORK_FOLDER, record_file
+from .manifest import Manifest
+from .read import require_folder
+from .shards import completed, marker_path
 
 
 def verify_dataset(root: str | Path, on_file: Optional[Callable[[str], None]] = None) -> List[str]:
@@ -41,13 +39,13 @@ def verify_dataset(root: str | Path, on_file: Optional[Callable[[str], None]] = 
         require_folder(root)
         if not (root / MANIFEST).is_file():
             return [_incomplete(root)]
-        manifest = read_manifest(root)
+        manifest = Manifest.read(root)
     except ScenegenError as exc:
         return [str(exc)]
     folder = _Folder(root)
     return [
-        *_listed_problems(folder, manifest["files"], on_file),
-        *_unlisted_problems(folder, manifest["files"]),
+        *_listed_problems(folder, manifest.files, on_file),
+        *_unlisted_problems(folder, manifest.files),
         *_record_problems(folder, manifest),
     ]
 
@@ -103,14 +101,13 @@ def _unlisted_problems(folder: _Folder, files: dict) -> Iterator[str]:
                 yield f"unlisted: {name} (not in the manifest{'; ' + outside if outside else ''})"
 
 
-def _record_problems(folder: _Folder, manifest: dict) -> Iterator[str]:
+def _record_problems(folder: _Folder, manifest: Manifest) -> Iterator[str]:
     """Scene records missing, present for skipped scenes or beyond n, damaged, or naming
     files the manifest does not list."""
-    n, files = manifest["n"], manifest["files"]
-    skipped = {skip["index"] for skip in manifest["skipped"]}
+    n, files, skipped = manifest.n, manifest.files, manifest.skipped_indices
     missing, first_missing = 0, None
     for index in range(n):
-        name = record_path("", index).as_posix()
+        name = record_file(index)
         if index in skipped or folder.outside(name):
             continue  # a record outside the folder is refused or reported above, and not read
         if os.path.isfile(folder.path(name)):
@@ -119,7 +116,7 @@ def _record_problems(folder: _Folder, manifest: dict) -> Iterator[str]:
             missing, first_missing = missing + 1, index if first_missing is None else first_missing
     if missing:
         yield f"{missing} of {n - len(skipped)} scene records are missing (first: scene {first_missing})"
-    unexpected = sorted(i for i in skipped if record_path(folder.root, i).is_file())
+    unexpected = sorted(i for i in skipped if os.path.isfile(folder.path(record_file(i))))
     if unexpected:
         yield f"{len(unexpected)} scenes the manifest lists as skipped have a record (first: scene {unexpected[0]})"
     extra = [i for i in record_indices(folder.root) if i >= n]
@@ -181,4 +178,4 @@ def _incomplete(root: Path) -> str:
 
 def file_count(root: str | Path) -> int:
     """How many files the manifest of ``root`` lists (0 without a manifest)."""
-    return len(read_manifest(root)["files"]) if (Path(root) / MANIFEST).is_file() else 0
+    return len(Manifest.read(root).files) if (Path(root) / MANIFEST).is_file() else 0

@@ -13,11 +13,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, Iterator, List
 
-import numpy as np
-
 from ..errors import ConfigError, PlacementError
 from ..labels.objects import object_labels
 from ..scene.factors import OCCLUSION_LEVELS, pose_levels
+from ..streams import Stream, generator
 from ..world.directives import Directive, check_directive, matching_entries
 
 MAX_DRAWS_PER_DIRECTIVE = 200  # random draws allowed per feasible directive wanted
@@ -26,7 +25,7 @@ MAX_DRAWS_PER_DIRECTIVE = 200  # random draws allowed per feasible directive wan
 def random_directives(sampler, count: int, seed: int = 0) -> List[Directive]:
     """``count`` feasible directives with a category, context, pose, occlusion and
     material each (drawn uniformly, infeasible draws skipped)."""
-    rng = np.random.default_rng(seed)
+    rng = generator(seed, Stream.HIT_RATE_DIRECTIVES)
     grammar, dictionary = sampler.grammar, sampler.dictionary
     found: List[Directive] = []
     for _ in range(MAX_DRAWS_PER_DIRECTIVE * count):

@@ -18,10 +18,9 @@ from __future__ import annotations
 import itertools
 from typing import Dict, List
 
-import numpy as np
-
 from ..errors import ConfigError, choices
 from ..scene.factors import DIRECTIVE_FACTORS, universe
+from ..streams import Stream, generator
 from ..world.directives import Directive, check_directive
 from .covering import covering_array
 
@@ -86,7 +85,7 @@ def covering_plan(cfg, sampler) -> List[Dict[str, str]]:
     rows = covering_array(
         levels,
         int(cfg.strength),
-        np.random.default_rng(np.random.SeedSequence(int(cfg.seed), spawn_key=(0xC0, 0x7E))),
+        generator(int(cfg.seed), Stream.COVERING_PLAN),
         forbidden=forbidden,
         iterations=PLAN_ITERATIONS,
         max_seconds=PLAN_MAX_SECONDS,

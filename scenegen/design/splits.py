@@ -35,6 +35,7 @@ from typing import Dict, List, Mapping, Sequence
 import numpy as np
 
 from ..errors import ConfigError
+from ..streams import Stream, generator
 from .covering import TupleSpace, feasible_tuples, top_up_rows
 from .plan import design_space
 from .universe import coverage_tracker
@@ -93,7 +94,7 @@ def held_out_tuples(cfg, sampler, records: Sequence[Mapping] = ()) -> List[Dict[
                           f"got {strength}")
     pool = feasible_tuples(levels, strength, forbidden)
     want = int(round(float(cfg.split.fraction) * len(pool)))
-    rng = np.random.default_rng(np.random.SeedSequence(int(cfg.seed), spawn_key=(0x5B, 0x17)))
+    rng = generator(int(cfg.seed), Stream.SPLIT_HELD_OUT)
     scenes = [[obj["factors"] for obj in record["objects"]] for record in records]
     train = set(range(len(scenes)))
     held: List[Dict[str, str]] = []
@@ -192,7 +193,7 @@ def completion_rows(cfg, summary: dict, sampler, round_index: int) -> List[Dict[
     rows = [dict(h) for h in summary["missing_in_test"]]
     missing = [s for s in summary["sub_tuples_missing_in_train"] if s]
     if len(missing) < len(summary["sub_tuples_missing_in_train"]):  # train is empty: any allowed scene
-        rng = np.random.default_rng(np.random.SeedSequence(int(cfg.seed), spawn_key=(0x5B, 0x2B, round_index)))
+        rng = generator(int(cfg.seed), Stream.SPLIT_ANY_ROW, round_index)
         levels, forbidden = design_space(cfg, sampler, list(cfg.design_factors))
         rows += top_up_rows(levels, 1, rng, [], forbidden=list(forbidden) + summary["held_out"])[:1]
     if missing:
@@ -201,6 +202,6 @@ def completion_rows(cfg, summary: dict, sampler, round_index: int) -> List[Dict[
         t = len(missing[0])
         wanted = {tuple(sorted(s.items())) for s in missing}
         covered = [x for x in feasible_tuples(levels, t, forbidden) if tuple(sorted(x.items())) not in wanted]
-        rng = np.random.default_rng(np.random.SeedSequence(int(cfg.seed), spawn_key=(0x5B, 0x2A, round_index)))
+        rng = generator(int(cfg.seed), Stream.SPLIT_TRAIN_ROWS, round_index)
         rows += top_up_rows(levels, t, rng, covered, forbidden=list(forbidden) + summary["held_out"])
     return rows

@@ -2,21 +2,23 @@
 
 A probe renders scenes, shows them to a model and measures its accuracy per factor level
 and per t-tuple of factor levels; the report dict (``schema`` 1) says where the model is
-worst. The page follows :mod:`scenegen.reports.html`: one ``.html`` file with no network
-access (a Content-Security-Policy meta tag forbids it), styles inline, images as base64
-``data:`` URIs, no JavaScript, all report text escaped with :func:`html.escape`, and
-output that depends only on the inputs. Accuracies are fractions in [0, 1], shown as
-percentages; ``ci`` is the ``[low, high]`` confidence interval at ``confidence``.
-Sections, top to bottom:
+worst. The page is drawn by ``scenegen/probe/templates/probe.html`` on the reports' page
+kit (:mod:`scenegen.reports.html`): one ``.html`` file with no network access (a
+Content-Security-Policy meta tag forbids it), styles inline (the packaged
+``report.css`` and ``probe.css``), images as base64 ``data:`` URIs, no JavaScript, all
+report text escaped, and output that depends only on the inputs; this module only
+prepares the data. Accuracies are fractions in [0, 1], shown as percentages; ``ci`` is
+the ``[low, high]`` confidence interval at ``confidence``. Sections, top to bottom:
 
 1. **Header** - title, model, task, what the model saw (``input``), strategy, renders /
    budget, seed, strength, the scenes skipped, and the overall accuracy with its
    interval as text and as a bar with a whisker.
-2. **Findings** - the minimal tuples significantly worse than the other tuples of their size, worst first: the
-   tuple (``category=chair · context=outdoor``), accuracy, interval, a bar with a
-   whisker and the overall accuracy as a dashed reference line, correct / n. Each row
-   carries ``data-tuple``, ``data-accuracy`` and ``data-n``. When there are none, the
-   message "No tuple is significantly worse than the other tuples of its size".
+2. **Findings** - the minimal tuples significantly worse than the other tuples of their
+   size, worst first: the tuple (``category=chair · context=outdoor``), accuracy,
+   interval, a bar with a whisker and the overall accuracy as a dashed reference line,
+   correct / n. Each row carries ``data-tuple``, ``data-accuracy`` and ``data-n``. When
+   there are none, the message "No tuple is significantly worse than the other tuples
+   of its size".
 3. **Mean vs min over cells** - one row per strength 1..t: cells (tuples with n >= 1),
    overall (micro) accuracy, mean over cells (macro), and the min cell with its
    accuracy and interval.
@@ -53,33 +55,15 @@ other entries of ``thumbnails`` are ignored.
 
 from __future__ import annotations
 
-import base64
-import math
-import os
 from itertools import combinations
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-import numpy as np
-
-from ..fileio import atomic_write_bytes
-from ..reports.html import (
-    BAR_COLOR,
-    FONT_STACK,
-    HATCH_DARK,
-    HATCH_LIGHT,
-    ZERO_COLOR,
-    _css,
-    _esc,
-    _hex_to_rgb,
-    _missing_columns,
-    _num,
-    _pct,
-    _text_color,
-    _truncate,
-    nav_links,
-    tuple_cells,
-)
+from ..reports.charts import line_chart
+from ..reports.formatting import num, pct, truncate
+from ..reports.html import embedded_thumbnails, int_keys, plain_tuple, tuple_columns, write_page
+from ..reports.palette import BAR_COLOR, ZERO_COLOR, css_variables, scale_color, text_color
+from ..reports.templating import render
 from .model import input_text
 
 MAX_TUPLE_ROWS = 50  # rows of the worst-tuples table
@@ -93,91 +77,17 @@ REF_COLOR = "#e07b00"  # the overall accuracy as a reference line
 UPPER_COLOR = "#3a78d4"  # history: the worst finding's upper bound
 WORST_COLOR = "#d23b3b"  # history: the worst finding's accuracy
 GREY = "#a3abb6"  # levels not seen
-CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
-
-PROBE_CSS = """
-header .sub2{font-size:13.5px;color:#3b4552;margin:2px 0 0}
-header code,section code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px;
- background:#f1f3f7;border-radius:4px;padding:1px 5px}
-.stat.hi b{color:#1c2530;font-size:26px}
-.stat.warn b{color:%(zero)s}
-.cib{position:relative;height:14px;background:#e9edf2;border-radius:4px;min-width:180px;margin:2px 0}
-.cib.big{height:20px;border-radius:6px;margin:10px 0 4px}
-.cib .fill{position:absolute;left:0;top:0;bottom:0;background:%(bar)s;opacity:.8;border-radius:4px 0 0 4px}
-.cib .wh{position:absolute;top:50%%;height:0;border-top:2px solid #1c2530}
-.cib .wh::before,.cib .wh::after{content:"";position:absolute;top:-6px;height:10px;border-left:2px solid #1c2530}
-.cib .wh::before{left:-1px}.cib .wh::after{right:-1px}
-.cib .ref{position:absolute;top:-4px;bottom:-4px;border-left:2px dashed %(ref)s}
-.axis{display:flex;justify-content:space-between;font-size:11px;color:#8a94a1;min-width:180px}
-.legend b.refl{display:inline-block;width:0;height:14px;border-left:2px dashed %(ref)s;vertical-align:-3px;
- margin-right:6px}
-.legend b.whl{display:inline-block;width:22px;height:8px;border:2px solid #1c2530;border-top:0;border-bottom:0;
- position:relative;vertical-align:0;margin-right:6px}
-.legend b.whl::after{content:"";position:absolute;left:0;right:0;top:3px;border-top:2px solid #1c2530}
-.tup{white-space:nowrap}
-.tup .k{color:#66717f}
-.tup .sep{color:#b0b8c3;padding:0 5px}
-td.accv{font-weight:650}
-td.accv.bad{color:%(zero)s}
-table.data td.cis{color:#56616f;font-size:12.5px;white-space:nowrap}
-table.hm.acc td{width:46px;min-width:46px;height:38px;line-height:1.1;font-weight:600;font-size:12px}
-table.hm.acc td small{display:block;font-weight:400;font-size:10px;opacity:.8}
-table.hm.acc td.none{background:repeating-linear-gradient(45deg,%(hatch_light)s 0 4px,%(hatch_dark)s 4px 8px);
- color:#98a0aa;font-weight:400}
-table.hm.acc td.finding{outline:2px solid #1c2530;outline-offset:-2px}
-table.hm.acc td:hover{outline:2px solid #1c2530;outline-offset:0}
-.aramp{display:inline-block;width:140px;height:12px;border-radius:3px;vertical-align:-2px;margin:0 5px;
- background:linear-gradient(90deg,%(ramp)s)}
-svg.lv text,svg.chart text{font-family:%(font)s;font-size:12px;fill:#3b4552}
-svg.lv text.val{fill:#56616f;font-variant-numeric:tabular-nums;font-size:11.5px}
-svg.lv text.unseen{fill:%(grey)s;font-style:italic}
-svg.lv text.bad{fill:%(zero)s;font-weight:700}
-svg text.tick{fill:#8a94a1;font-size:10.5px}
-.fails{display:grid;grid-template-columns:repeat(auto-fill,minmax(168px,1fr));gap:14px}
-.fail{border:1px solid #e6eaf0;border-radius:10px;padding:10px;background:#fff;font-size:12px}
-.thumb{width:128px;height:128px;margin:0 auto 8px;border-radius:6px;background-color:#f1f3f7;
- background-size:contain;background-repeat:no-repeat;background-position:center;border:1px solid #e1e5eb}
-.thumb.none{display:flex;align-items:center;justify-content:center;color:#98a0aa;font-size:11px;
- background:repeating-linear-gradient(45deg,%(hatch_light)s 0 6px,%(hatch_dark)s 6px 12px)}
-.fail .tp{font-size:13px;font-weight:600;margin:0 0 3px;word-break:break-word}
-.fail .tp .pred{color:%(zero)s}
-.fail .score{font-variant-numeric:tabular-nums;color:#3b4552}
-.chips{display:flex;flex-wrap:wrap;gap:4px;margin:6px 0}
-.chip{background:#eef2f8;border-radius:10px;padding:1px 7px;font-size:11px;color:#2f3a47;max-width:100%%;
- overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
-.chip.off{background:#fff4e0;color:#7a4a00}
-.phase{display:inline-block;border-radius:4px;padding:0 5px;font-size:10.5px;font-weight:600;
- text-transform:uppercase;letter-spacing:.03em;background:#e9edf2;color:#56616f}
-.phase.local{background:#efe6fb;color:#6a3fb0}
-.ls{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}
-.ls .pair{display:flex;align-items:center;gap:14px}
-.ls .pair .arrow{font-size:28px;color:#8a94a1}
-.ls figure{margin:0;text-align:center;font-size:12px;color:#56616f}
-.ls figure b{display:block;font-size:18px;color:#1c2530;font-variant-numeric:tabular-nums}
-.line-legend{display:flex;gap:18px;font-size:12px;color:#56616f;margin:0 0 6px}
-.line-legend i{display:inline-block;width:22px;height:0;border-top:3px solid;vertical-align:3px;margin-right:6px}
-.line-legend i.dash{border-top-style:dashed;border-top-width:2px}
-"""
-
-
-# -- small helpers ---------------------------------------------------------------------
-
-
-def _css_all() -> str:
-    """The report page's stylesheet (:func:`scenegen.reports.html._css`) plus the probe's."""
-    return _css() + PROBE_CSS % {
-        "font": FONT_STACK, "bar": BAR_COLOR, "ref": REF_COLOR, "zero": ZERO_COLOR, "grey": GREY,
-        "ramp": ",".join(ACCURACY_SCALE), "hatch_light": HATCH_LIGHT, "hatch_dark": HATCH_DARK,
-    }
+# the geometry of a level chart, px
+LEVEL_ROW, LEVEL_LABEL, LEVEL_PLOT, LEVEL_TEXT, LEVEL_TOP, LEVEL_AXIS = 22, 104, 140, 98, 6, 20
 
 
 def accuracy_color(accuracy: float) -> str:
     """The ``#rrggbb`` fill of a heatmap cell: ``accuracy`` (a fraction, clipped to
     [0, 1]) interpolated linearly between the stops of :data:`ACCURACY_SCALE`."""
-    stops = np.linspace(0.0, 1.0, len(ACCURACY_SCALE))
-    channels = np.array([_hex_to_rgb(c) for c in ACCURACY_SCALE], dtype=float).T  # (3, stops)
-    t = min(1.0, max(0.0, float(accuracy)))
-    return "#%02x%02x%02x" % tuple(int(round(float(np.interp(t, stops, ch)))) for ch in channels)
+    return scale_color(ACCURACY_SCALE, accuracy)
+
+
+# -- an entry's numbers as text ----------------------------------------------------------
 
 
 def _has_value(entry: Optional[Mapping]) -> bool:
@@ -189,7 +99,7 @@ def _acc_text(entry: Mapping) -> str:
     """An entry's accuracy as "41.7%" (never "100.0%" unless all correct), or "–"."""
     if not _has_value(entry):
         return "–"
-    return _pct(float(entry["accuracy"]), int(entry.get("correct", 0)) >= int(entry["n"]))
+    return pct(float(entry["accuracy"]), int(entry.get("correct", 0)) >= int(entry["n"]))
 
 
 def _acc_short(entry: Mapping) -> str:
@@ -205,10 +115,10 @@ def _acc_short(entry: Mapping) -> str:
 
 def _fraction_text(value: Optional[float]) -> str:
     """A fraction as "72.5%" ("100.0%" only for exactly 1), or "–" for None."""
-    return "–" if value is None else _pct(float(value), float(value) >= 1.0)
+    return "–" if value is None else pct(float(value), float(value) >= 1.0)
 
 
-def _ci_text(entry: Mapping) -> str:
+def _ci_text(entry: Optional[Mapping]) -> str:
     """An entry's interval as "25.0–58.3%", or "–" without one."""
     ci = entry.get("ci") if entry else None
     if not ci:
@@ -216,204 +126,21 @@ def _ci_text(entry: Mapping) -> str:
     return f"{100.0 * float(ci[0]):.1f}–{100.0 * float(ci[1]):.1f}%"
 
 
-def _attr_accuracy(entry: Optional[Mapping]) -> str:
-    """``data-accuracy`` / ``data-n`` attributes: the exact accuracy (``repr`` of the
+def _percent(fraction: float) -> str:
+    """A fraction as a short percentage number: 0.95 -> "95"."""
+    return f"{100.0 * fraction:g}"
+
+
+def _accuracy_attrs(entry: Optional[Mapping]) -> dict:
+    """The ``data-accuracy`` / ``data-n`` values: the exact accuracy (``repr`` of the
     float) or ``none``, and n."""
-    if not entry:
-        return 'data-accuracy="none" data-n="0"'
-    accuracy = entry.get("accuracy")
-    shown = "none" if accuracy is None else repr(float(accuracy))
-    return f'data-accuracy="{shown}" data-n="{int(entry.get("n") or 0)}"'
+    accuracy = entry.get("accuracy") if entry else None
+    return {"accuracy": "none" if accuracy is None else repr(float(accuracy)),
+            "n": int(entry.get("n") or 0) if entry else 0}
 
 
 def _clip_pct(value: float) -> float:
     return 100.0 * min(1.0, max(0.0, float(value)))
-
-
-def _ci_bar(entry: Optional[Mapping], ref: Optional[float] = None, big: bool = False) -> str:
-    """A CSS bar filled to the entry's accuracy, with its interval as a whisker and
-    ``ref`` (a fraction, e.g. the overall accuracy) as a dashed line."""
-    parts = []
-    if _has_value(entry):
-        parts.append(f'<div class="fill" style="width:{_clip_pct(entry["accuracy"]):.2f}%"></div>')
-        ci = entry.get("ci")
-        if ci:
-            low, high = _clip_pct(ci[0]), _clip_pct(ci[1])
-            parts.append(f'<div class="wh" style="left:{low:.2f}%;width:{max(high - low, 0.0):.2f}%"></div>')
-    if ref is not None:
-        parts.append(f'<div class="ref" style="left:{_clip_pct(ref):.2f}%"></div>')
-    title = f"accuracy {_acc_text(entry)}, interval {_ci_text(entry)}" if entry else "no data"
-    return f'<div class="cib{" big" if big else ""}" title="{_esc(title)}">{"".join(parts)}</div>'
-
-
-def _ordered_items(report: Mapping, t: Mapping) -> List[Tuple[str, Any]]:
-    """The (factor, level) pairs of tuple ``t``: report factor order first, then others."""
-    plain = {str(k): v for k, v in t.items()}
-    return [(k, plain[k]) for k in _missing_columns(report, [plain])]
-
-
-def _tuple_plain(report: Mapping, t: Mapping) -> str:
-    """Tuple ``t`` as plain text: ``category=chair · context=outdoor``."""
-    return " · ".join(f"{k}={v}" for k, v in _ordered_items(report, t))
-
-
-def _tuple_html(report: Mapping, t: Mapping) -> str:
-    """Tuple ``t`` as escaped HTML (factor names muted, levels bold)."""
-    items = '<span class="sep">·</span>'.join(
-        f'<span class="k">{_esc(k)}</span>=<b>{_esc(v)}</b>' for k, v in _ordered_items(report, t)
-    )
-    return f'<span class="tup">{items}</span>'
-
-
-def _tuple_key(t: Mapping) -> frozenset:
-    return frozenset((str(k), str(v)) for k, v in t.items())
-
-
-def _level_names(report: Mapping, factor: str) -> List[str]:
-    """The levels of ``factor`` in ``report["levels"]`` order, as text."""
-    return [str(e["level"]) for e in report.get("levels", {}).get(factor, [])]
-
-
-def _nice_step(span: float, ticks: int = 6) -> float:
-    """A 1/2/5 x 10^k step that cuts ``span`` into at most about ``ticks`` parts."""
-    raw = max(span, 1e-12) / ticks
-    magnitude = 10.0 ** math.floor(math.log10(raw))
-    return next(m * magnitude for m in (1.0, 2.0, 5.0, 10.0) if m * magnitude >= raw)
-
-
-def _fmt_renders(x: float) -> str:
-    return _num(int(round(x)))
-
-
-def _fmt_accuracy(y: float) -> str:
-    return f"{100.0 * y:.0f}%"
-
-
-def _fmt_score(y: float) -> str:
-    return f"{y:.2f}"
-
-
-# -- charts ----------------------------------------------------------------------------
-
-
-def _line_chart(series: Sequence[Tuple[str, str, bool, Sequence[Tuple[float, Optional[float], str]]]],
-                x_max: float, y_range: Tuple[float, float], y_format, ref: Optional[Tuple[float, str]] = None,
-                x_label: str = "renders", width: int = 760, height: int = 250, label: str = "") -> str:
-    """An inline SVG line chart.
-
-    Args:
-        series: ``(name, colour, dashed, points)``; points are ``(x, y, title)`` with
-            ``y`` None for a gap; each point gets a marker whose tooltip is ``title``.
-        x_max: right end of the x axis (the left end is 0).
-        y_range: ``(low, high)`` of the y axis.
-        y_format: y value -> tick text.
-        ref: ``(y, text)`` drawn as a dashed horizontal reference line.
-    """
-    left, right, top, bottom = 52, 110, 12, 36
-    plot_w, plot_h = width - left - right, height - top - bottom
-    x_max = max(float(x_max), 1.0)
-    low, high = float(y_range[0]), float(y_range[1])
-    high = high if high > low else low + 1.0
-
-    def sx(x: float) -> float:
-        return left + plot_w * min(max(float(x), 0.0), x_max) / x_max
-
-    def sy(y: float) -> float:
-        return top + plot_h * (1.0 - (min(max(float(y), low), high) - low) / (high - low))
-
-    parts = [f'<svg class="chart" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-             f'role="img" aria-label="{_esc(label)}">']
-    for i in range(5):
-        y = low + (high - low) * i / 4
-        parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{sy(y):.1f}" y2="{sy(y):.1f}" '
-                     f'stroke="{"#c9d0da" if i == 0 else "#edf0f4"}"/>'
-                     f'<text class="tick" x="{left - 6}" y="{sy(y) + 4:.1f}" text-anchor="end">'
-                     f"{_esc(y_format(y))}</text>")
-    step = max(1.0, _nice_step(x_max))
-    for k in range(int(x_max // step) + 1):
-        x = k * step
-        parts.append(f'<line x1="{sx(x):.1f}" x2="{sx(x):.1f}" y1="{top + plot_h}" y2="{top + plot_h + 4}" '
-                     f'stroke="#c9d0da"/><text class="tick" x="{sx(x):.1f}" y="{top + plot_h + 16}" '
-                     f'text-anchor="middle">{_fmt_renders(x)}</text>')
-    parts.append(f'<text class="tick" x="{left + plot_w / 2:.1f}" y="{height - 4}" '
-                 f'text-anchor="middle">{_esc(x_label)}</text>')
-    if ref is not None:
-        y = sy(ref[0])
-        parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="{REF_COLOR}" '
-                     f'stroke-width="1.5" stroke-dasharray="5 4"/>'
-                     f'<text x="{left + plot_w + 6}" y="{y + 4:.1f}" fill="{REF_COLOR}">{_esc(ref[1])}</text>')
-    for name, color, dashed, points in series:
-        runs: List[List[Tuple[float, float]]] = [[]]
-        for x, y, _ in points:
-            if y is None:
-                runs.append([])
-            else:
-                runs[-1].append((sx(x), sy(y)))
-        dash = ' stroke-dasharray="6 4"' if dashed else ""
-        for run in runs:
-            if len(run) > 1:
-                d = " ".join(f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(run))
-                parts.append(f'<path d="{d}" fill="none" stroke="{color}" stroke-width="2"{dash} '
-                             f'stroke-linejoin="round"/>')
-        marks = [f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3" fill="{color}"><title>{_esc(title)}</title>'
-                 f"</circle>" for x, y, title in points if y is not None]
-        parts.append(f'<g data-series="{_esc(name)}">{"".join(marks)}</g>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _level_chart(factor: str, entries: Sequence[Mapping], overall: Optional[float], bad: set) -> str:
-    """An inline SVG chart of the accuracy per level of ``factor``: a bar per level, the
-    interval as a whisker, ``n`` printed; unseen levels grey; levels in ``bad`` red."""
-    row_h, label_w, plot_w, text_w, top, axis_h = 22, 104, 140, 98, 6, 20
-    width, height = label_w + plot_w + text_w, top + row_h * len(entries) + axis_h
-
-    def sx(fraction: float) -> float:
-        return label_w + plot_w * min(1.0, max(0.0, float(fraction)))
-
-    parts = [f'<svg class="lv" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-             f'role="img" aria-label="{_esc(factor)}: accuracy per level">']
-    bottom = top + row_h * len(entries)
-    for fraction in (0.0, 0.5, 1.0):
-        x = sx(fraction)
-        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{bottom}" stroke="#edf0f4"/>'
-                     f'<text class="tick" x="{x:.1f}" y="{bottom + 14}" text-anchor="middle">'
-                     f"{fraction * 100:.0f}%</text>")
-    for i, entry in enumerate(entries):
-        y, level = top + i * row_h, str(entry["level"])
-        seen = _has_value(entry)
-        n = int(entry.get("n") or 0)
-        label_class = ' class="bad"' if level in bad else ("" if seen else ' class="unseen"')
-        title = (f"{factor}={level}: {_acc_text(entry)} ({_num(entry.get('correct', 0))} / {_num(n)} correct), "
-                 f"interval {_ci_text(entry)}" if seen else f"{factor}={level}: not seen")
-        parts.append(f'<g data-level="{_esc(level)}" {_attr_accuracy(entry)}><title>{_esc(title)}</title>')
-        parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{plot_w}" height="{row_h - 8}" fill="#f1f3f7" rx="2"/>')
-        parts.append(f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end"{label_class}>'
-                     f"{_esc(_truncate(level, 15))}</text>")
-        if seen:
-            accuracy = float(entry["accuracy"])
-            parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{max(sx(accuracy) - label_w, 1.0):.1f}" '
-                         f'height="{row_h - 8}" fill="{ZERO_COLOR if level in bad else BAR_COLOR}" '
-                         f'opacity=".8" rx="2"/>')
-            ci = entry.get("ci")
-            if ci:
-                x0, x1, mid = sx(ci[0]), sx(ci[1]), y + row_h / 2
-                parts.append(f'<path d="M{x0:.1f},{mid - 4:.1f}V{mid + 4:.1f}M{x0:.1f},{mid:.1f}H{x1:.1f}'
-                             f'M{x1:.1f},{mid - 4:.1f}V{mid + 4:.1f}" stroke="#1c2530" stroke-width="1.5" '
-                             f'fill="none"/>')
-            value = f"{_acc_text(entry)} · n={_num(n)}"
-            parts.append(f'<text class="val" x="{label_w + plot_w + 8}" y="{y + 15}">{value}</text></g>')
-        else:
-            parts.append(f'<text class="unseen" x="{label_w + 8}" y="{y + 15}">not seen</text></g>')
-    if overall is not None:
-        x = sx(overall)
-        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top - 4}" y2="{bottom + 2}" stroke="{REF_COLOR}" '
-                     f'stroke-width="1.5" stroke-dasharray="4 3"/>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-# -- page sections ---------------------------------------------------------------------
 
 
 def _overall(report: Mapping) -> Optional[float]:
@@ -421,38 +148,61 @@ def _overall(report: Mapping) -> Optional[float]:
     return float(overall["accuracy"]) if _has_value(overall) else None
 
 
-def _header(report: Mapping) -> str:
-    """Title, the run's settings, summary cards and the overall accuracy bar."""
+def _ci_bar(entry: Optional[Mapping], ref: Optional[float] = None, big: bool = False) -> dict:
+    """A bar filled to the entry's accuracy (%), with its interval as a whisker
+    (left, width in %) and ``ref`` (a fraction, e.g. the overall accuracy) as a line."""
+    bar: Dict[str, Any] = {"big": big, "fill": None, "whisker": None, "ref": None if ref is None else _clip_pct(ref),
+                           "title": f"accuracy {_acc_text(entry)}, interval {_ci_text(entry)}" if entry else "no data"}
+    if _has_value(entry):
+        bar["fill"] = _clip_pct(entry["accuracy"])
+        ci = entry.get("ci")
+        if ci:
+            low, high = _clip_pct(ci[0]), _clip_pct(ci[1])
+            bar["whisker"] = (low, max(high - low, 0.0))
+    return bar
+
+
+def _entry(report: Mapping, entry: Mapping) -> dict:
+    """A tuple entry's row cells: accuracy (red when the whole interval lies below the
+    overall accuracy), interval, bar, correct / n, and its data attributes."""
+    overall, ci = _overall(report), entry.get("ci")
+    return {"acc": _acc_text(entry), "ci": _ci_text(entry), "bar": _ci_bar(entry, overall),
+            "below": overall is not None and bool(ci) and float(ci[1]) < overall,
+            "correct": entry.get("correct", 0), "n": entry.get("n", 0), "attrs": _accuracy_attrs(entry)}
+
+
+# -- tuples ------------------------------------------------------------------------------
+
+
+def _tuple_items(report: Mapping, t: Mapping) -> List[Tuple[str, Any]]:
+    """The (factor, level) pairs of tuple ``t``: report factor order first, then others."""
+    plain = plain_tuple(t)
+    return [(k, plain[k]) for k in tuple_columns(report.get("factors", []), [plain])]
+
+
+def _tuple_plain(report: Mapping, t: Mapping) -> str:
+    """Tuple ``t`` as plain text: ``category=chair · context=outdoor``."""
+    return " · ".join(f"{k}={v}" for k, v in _tuple_items(report, t))
+
+
+def _tuple_key(t: Mapping) -> frozenset:
+    return frozenset((str(k), str(v)) for k, v in t.items())
+
+
+def _tuple_row(report: Mapping, entry: Mapping) -> dict:
+    """A row of the findings or worst-tuples table."""
+    t = plain_tuple(entry.get("tuple") or {})
+    return {"plain": _tuple_plain(report, t), "levels": _tuple_items(report, t), "tuple": t, **_entry(report, entry)}
+
+
+# -- sections ----------------------------------------------------------------------------
+
+
+def _header(report: Mapping) -> dict:
+    """The run's settings, the summary cards, the overall accuracy bar, the links."""
     overall = report.get("overall") or {}
-    confidence = float(report.get("confidence", 0.95))
     findings = report.get("findings") or []
-    settings = [
-        f"model <code>{_esc(report.get('model', '?'))}</code>",
-        f"task <b>{_esc(report.get('task', '?'))}</b>",
-        f"strategy <b>{_esc(report.get('strategy', '?'))}</b>",
-        f"seed <b>{_esc(report.get('seed', '?'))}</b>",
-        f"strength <b>{_esc(report.get('strength', '?'))}</b>",
-        f"confidence <b>{100.0 * confidence:g}%</b>",
-        f"searched factors <b>{_esc(', '.join(str(f) for f in report.get('factors', [])))}</b>",
-    ]
-    if report.get("input"):
-        settings.append(f"the model saw {_esc(input_text(report['input']))}")
     skipped = report.get("skipped") or []
-    renders = f"{_num(report.get('renders', 0))} / {_num(report.get('budget', 0))}"
-    summary = (f"overall accuracy {_acc_text(overall)} ({_num(overall.get('correct', 0))} / "
-               f"{_num(overall.get('n', 0))} correct), {100.0 * confidence:g}% interval {_ci_text(overall)}; "
-               f"{renders} renders")
-    stats = [
-        ("hi", _acc_text(overall), f"overall accuracy · {100.0 * confidence:g}% CI {_ci_text(overall)}"),
-        ("", f"{_num(overall.get('correct', 0))} / {_num(overall.get('n', 0))}", "correct / evaluated"),
-        ("", renders, "renders / budget"),
-        ("warn" if findings else "", _num(len(findings)), "findings"),
-        ("", _num(len(report.get("failures") or [])), "failures shown"),
-    ]
-    if skipped:
-        stats.append(("warn", _num(len(skipped)), "scenes skipped (not placed)"))
-    cards = "".join(f'<div class="stat {css}"><b>{value}</b><span>{_esc(label)}</span></div>'
-                    for css, value, label in stats)
     links = [("findings", "Findings"), ("strengths", "Mean vs min"), ("levels", "Per level"),
              ("heatmaps", "Heatmaps"), ("tuples", "Worst tuples"), ("failures", "Failures")]
     if report.get("local_search"):
@@ -460,90 +210,71 @@ def _header(report: Mapping) -> str:
     if skipped:
         links.append(("skipped", "Skipped"))
     links.append(("history", "History"))
-    return (
-        f'<header><h1>{_esc(report["title"])}</h1>'
-        f'<div class="sub2">{" · ".join(settings)}</div>'
-        f'<div class="muted" id="summary">{summary}</div>'
-        f'<div class="stats">{cards}</div>{_ci_bar(overall, big=True)}'
-        '<div class="axis"><span>0%</span><span>50%</span><span>100%</span></div>'
-        f"{nav_links(links)}</header>"
-    )
+    return {
+        "model": report.get("model", "?"), "task": report.get("task", "?"), "strategy": report.get("strategy", "?"),
+        "seed": report.get("seed", "?"), "strength": report.get("strength", "?"),
+        "factors": ", ".join(str(f) for f in report.get("factors", [])),
+        "input": input_text(report["input"]) if report.get("input") else None,
+        "accuracy": _acc_text(overall), "ci": _ci_text(overall), "correct": overall.get("correct", 0),
+        "n": overall.get("n", 0), "renders": f"{num(report.get('renders', 0))} / {num(report.get('budget', 0))}",
+        "findings": len(findings), "failures": len(report.get("failures") or []), "skipped": len(skipped),
+        "bar": _ci_bar(overall, big=True), "links": links,
+    }
 
 
-def _bar_legend(report: Mapping, extra: str = "") -> str:
-    """The legend of :func:`_ci_bar` (``extra``: more legend items, HTML, first)."""
-    overall = _overall(report)
-    confidence = 100.0 * float(report.get("confidence", 0.95))
-    ref = (f'<span><b class="refl"></b>overall accuracy {_acc_text(report.get("overall") or {})}</span>'
-           if overall is not None else "")
-    return (f'<div class="legend">{extra}<span><i style="background:{BAR_COLOR};opacity:.8"></i>accuracy</span>'
-            f'<span><b class="whl"></b>{confidence:g}% interval</span>{ref}</div>')
-
-
-def _entry_cells(report: Mapping, entry: Mapping) -> str:
-    """The accuracy, interval, bar and correct / n cells of a tuple entry's row; the
-    accuracy is red when the whole interval lies below the overall accuracy."""
-    overall, ci = _overall(report), entry.get("ci")
-    below = overall is not None and bool(ci) and float(ci[1]) < overall
-    return (f'<td class="n accv{" bad" if below else ""}">{_acc_text(entry)}</td><td class="cis">{_ci_text(entry)}</td>'
-            f"<td>{_ci_bar(entry, _overall(report))}</td>"
-            f'<td class="n">{_num(entry.get("correct", 0))} / {_num(entry.get("n", 0))}</td>')
-
-
-def _findings(report: Mapping) -> str:
-    """The findings table, or a message when there are none."""
+def _findings(report: Mapping) -> dict:
+    """The findings table (the first :data:`MAX_FINDING_ROWS`) and how many more."""
     findings = list(report.get("findings") or [])
-    if not findings:
-        return ('<section id="findings"><h2>Findings</h2><p class="ok" id="no-findings">'
-                "No tuple is significantly worse than the other tuples of its size.</p></section>")
-    rows = []
-    for i, entry in enumerate(findings[:MAX_FINDING_ROWS], 1):
-        t = entry.get("tuple") or {}
-        rows.append(f'<tr data-tuple="{_esc(_tuple_plain(report, t))}" {_attr_accuracy(entry)}>'
-                    f'<td class="n muted">{i}</td><td>{_tuple_html(report, t)}</td><td class="n">{len(t)}</td>'
-                    f"{_entry_cells(report, entry)}</tr>")
-    more = len(findings) - MAX_FINDING_ROWS
-    tail = f'<p class="muted">… and {_num(more)} more</p>' if more > 0 else ""
-    confidence = 100.0 * float(report.get("confidence", 0.95))
-    intro = (f"{_num(len(findings))} minimal tuple{'s' if len(findings) != 1 else ''} whose accuracy is "
-             f"significantly below the mean accuracy of the other tuples of their size (a one-sided binomial test, "
-             f"Benjamini-Hochberg over all tuples at {100.0 - confidence:g}%), worst first; "
-             f"the dashed line is the overall accuracy.")
-    return (
-        f'<section id="findings"><h2>Findings</h2><p class="muted">{intro}</p>{_bar_legend(report)}'
-        '<table class="data" id="findings-table"><thead><tr><th>#</th><th>tuple</th><th>t</th><th>accuracy</th>'
-        f'<th>interval</th><th></th><th>correct / n</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
-        f"{tail}</section>"
-    )
+    return {"total": len(findings), "rows": [_tuple_row(report, e) for e in findings[:MAX_FINDING_ROWS]],
+            "more": len(findings) - MAX_FINDING_ROWS}
 
 
-def _strengths(report: Mapping) -> str:
+def _strengths(report: Mapping) -> List[dict]:
     """One row per strength: cells, micro (overall) and macro (mean) accuracy, min cell."""
     rows = []
     for s in report.get("strengths") or []:
         low = s.get("min")
-        mean = s.get("mean")
-        overall = s.get("overall")
-        cell = (f"<td>{_tuple_html(report, low.get('tuple') or {})}</td>{_entry_cells(report, low)}"
-                if low else '<td class="muted" colspan="5">no cells</td>')
-        rows.append(
-            f'<tr data-strength="{int(s["strength"])}"><td class="n">{int(s["strength"])}</td>'
-            f'<td class="n">{_num(s.get("cells", 0))}</td>'
-            f'<td class="n">{_fraction_text(overall)}</td><td class="n">{_fraction_text(mean)}</td>{cell}</tr>'
-        )
-    body = "".join(rows) or '<tr><td colspan="9" class="muted">no strengths</td></tr>'
-    return (
-        '<section id="strengths"><h2>Mean vs min over cells</h2>'
-        '<p class="muted">Cells are the t-tuples of searched factor levels seen at least once. Overall is the '
-        "accuracy over all evaluations (micro), mean the average of the cells' accuracies (macro), min the "
-        "worst cell.</p>"
-        '<table class="data" id="strengths-table"><thead><tr><th>t</th><th>cells</th><th>overall (micro)</th>'
-        "<th>mean over cells (macro)</th><th>min cell</th><th>accuracy</th><th>interval</th><th></th>"
-        f"<th>correct / n</th></tr></thead><tbody>{body}</tbody></table></section>"
-    )
+        rows.append({"strength": int(s["strength"]), "cells": s.get("cells", 0),
+                     "overall": _fraction_text(s.get("overall")), "mean": _fraction_text(s.get("mean")),
+                     "min": _tuple_row(report, low) if low else None})
+    return rows
 
 
-def _levels(report: Mapping) -> str:
+def _level_chart(factor: str, entries: Sequence[Mapping], overall: Optional[float], bad: set) -> dict:
+    """The geometry of the accuracy-per-level chart of ``factor``: a bar per level, the
+    interval as a whisker, ``n`` printed; unseen levels grey; levels in ``bad`` red."""
+    width = LEVEL_LABEL + LEVEL_PLOT + LEVEL_TEXT
+    bottom = LEVEL_TOP + LEVEL_ROW * len(entries)
+
+    def sx(fraction: float) -> float:
+        return LEVEL_LABEL + LEVEL_PLOT * min(1.0, max(0.0, float(fraction)))
+
+    rows = []
+    for i, entry in enumerate(entries):
+        y, level = LEVEL_TOP + i * LEVEL_ROW, str(entry["level"])
+        seen, n = _has_value(entry), int(entry.get("n") or 0)
+        row = {"level": level, "label": truncate(level, 15), "attrs": _accuracy_attrs(entry), "seen": seen,
+               "label_class": "bad" if level in bad else None if seen else "unseen",
+               "title": (f"{factor}={level}: {_acc_text(entry)} ({num(entry.get('correct', 0))} / {num(n)} correct), "
+                         f"interval {_ci_text(entry)}" if seen else f"{factor}={level}: not seen"),
+               "y": y + 4, "text_y": y + 15}
+        if seen:
+            ci, mid = entry.get("ci"), y + LEVEL_ROW / 2
+            x0, x1 = (sx(ci[0]), sx(ci[1])) if ci else (0.0, 0.0)
+            row.update(bar_width=max(sx(float(entry["accuracy"])) - LEVEL_LABEL, 1.0),
+                       fill=ZERO_COLOR if level in bad else BAR_COLOR,
+                       whisker=(f"M{x0:.1f},{mid - 4:.1f}V{mid + 4:.1f}M{x0:.1f},{mid:.1f}H{x1:.1f}"
+                                f"M{x1:.1f},{mid - 4:.1f}V{mid + 4:.1f}") if ci else None,
+                       value=f"{_acc_text(entry)} · n={num(n)}")
+        rows.append(row)
+    return {"width": width, "height": bottom + LEVEL_AXIS, "top": LEVEL_TOP, "bottom": bottom,
+            "label_x": LEVEL_LABEL - 8, "plot_x": LEVEL_LABEL, "plot_width": LEVEL_PLOT, "bar_height": LEVEL_ROW - 8,
+            "value_x": LEVEL_LABEL + LEVEL_PLOT + 8, "unseen_x": LEVEL_LABEL + 8,
+            "grid": [(sx(f), f"{f * 100:.0f}%") for f in (0.0, 0.5, 1.0)], "rows": rows,
+            "ref_x": None if overall is None else sx(overall), "ref_color": REF_COLOR}
+
+
+def _levels(report: Mapping) -> List[dict]:
     """One card per measured factor with its accuracy-per-level chart."""
     overall = _overall(report)
     bad: Dict[str, set] = {}
@@ -558,13 +289,14 @@ def _levels(report: Mapping) -> str:
         unseen = sum(1 for e in entries if not _has_value(e))
         sub = f"{len(entries)} levels" + (f" · {unseen} not seen" if unseen else "")
         sub += " · searched" if str(factor) in searched else " · not searched"
-        chart = _level_chart(str(factor), entries, overall, bad.get(str(factor), set()))
-        cards.append(f'<div class="card" data-factor="{_esc(factor)}"><h3>{_esc(factor)}</h3>'
-                     f'<div class="sub">{sub}</div>{chart}</div>')
-    legend = _bar_legend(report, f'<span><i style="background:{ZERO_COLOR};opacity:.8"></i>a finding</span>'
-                                 '<span><i style="background:#f1f3f7"></i>not seen</span>')
-    return (f'<section id="levels"><h2>Accuracy per factor level</h2>{legend}'
-            f'<div class="cards">{"".join(cards)}</div></section>')
+        cards.append({"factor": factor, "sub": sub,
+                      "chart": _level_chart(str(factor), entries, overall, bad.get(str(factor), set()))})
+    return cards
+
+
+def _level_names(report: Mapping, factor: str) -> List[str]:
+    """The levels of ``factor`` in ``report["levels"]`` order, as text."""
+    return [str(e["level"]) for e in report.get("levels", {}).get(factor, [])]
 
 
 def _pairs_present(report: Mapping) -> List[Tuple[str, str]]:
@@ -575,210 +307,140 @@ def _pairs_present(report: Mapping) -> List[Tuple[str, str]]:
     return [(a, b) for a, b in combinations(factors, 2) if frozenset((a, b)) in present]
 
 
-def _heatmap(report: Mapping, a: str, b: str, cells: Mapping[frozenset, Mapping], findings: set) -> str:
-    """One card: levels of ``a`` x levels of ``b``, each cell an entry of ``tuples`` or "–"."""
-    rows, cols = _level_names(report, a), _level_names(report, b)
-    head = "".join(f'<th class="col" title="{_esc(y)}"><span>{_esc(y)}</span></th>' for y in cols)
-    body, shown = [], 0
-    for x in rows:
-        tds = []
-        for y in cols:
-            key = frozenset(((a, x), (b, y)))
-            entry = cells.get(key)
-            if not _has_value(entry):
-                title = f"{a}={x}, {b}={y}: not among the reported tuples"
-                tds.append(f'<td class="none" {_attr_accuracy(entry)} title="{_esc(title)}">–</td>')
-                continue
-            shown += 1
-            fill = accuracy_color(entry["accuracy"])
-            title = (f"{a}={x}, {b}={y}: {_acc_text(entry)} ({_num(entry.get('correct', 0))} / "
-                     f"{_num(entry['n'])} correct), interval {_ci_text(entry)}"
-                     + ("; a finding" if key in findings else ""))
-            css = "v finding" if key in findings else "v"
-            tds.append(f'<td class="{css}" {_attr_accuracy(entry)} style="background:{fill};'
-                       f'color:{_text_color(fill)}" title="{_esc(title)}">{_acc_short(entry)}'
-                       f"<small>n={_num(entry['n'])}</small></td>")
-        body.append(f'<tr><th class="row" title="{_esc(x)}">{_esc(x)}</th>{"".join(tds)}</tr>')
-    return (
-        f'<div class="card" data-pair="{_esc(a)}|{_esc(b)}"><h3>{_esc(a)} × {_esc(b)}</h3>'
-        f'<div class="sub">{shown} of {len(rows) * len(cols)} cells among the reported tuples</div>'
-        f'<table class="hm acc"><thead><tr><th class="corner">{_esc(a)} ↓ {_esc(b)} →</th>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table></div>"
-    )
+def _heat_cell(where: str, entry: Optional[Mapping], finding: bool) -> dict:
+    """One heatmap cell (``where`` names it: ``a=x, b=y``): an entry's accuracy, or none."""
+    if not _has_value(entry):
+        return {"value": False, "attrs": _accuracy_attrs(entry), "title": f"{where}: not among the reported tuples"}
+    fill = accuracy_color(entry["accuracy"])
+    title = (f"{where}: {_acc_text(entry)} ({num(entry.get('correct', 0))} / {num(entry['n'])} correct), "
+             f"interval {_ci_text(entry)}" + ("; a finding" if finding else ""))
+    return {"value": True, "attrs": _accuracy_attrs(entry), "title": title, "finding": finding, "fill": fill,
+            "text": text_color(fill), "short": _acc_short(entry), "n": entry["n"]}
 
 
-def _heatmaps(report: Mapping) -> str:
-    """The pairwise heatmaps section: a legend and one card per pair of searched factors."""
+def _heatmaps(report: Mapping) -> dict:
+    """One card per pair of searched factors: levels of ``a`` x levels of ``b``."""
     cells: Dict[frozenset, Mapping] = {}
     for entry in report.get("tuples") or []:
         cells.setdefault(_tuple_key(entry.get("tuple") or {}), entry)
     findings = {_tuple_key(e.get("tuple") or {}) for e in report.get("findings") or []}
-    cards = "".join(_heatmap(report, a, b, cells, findings) for a, b in _pairs_present(report))
-    if not cards:
-        cards = '<div class="muted">no strength-2 tuples in the report</div>'
-    legend = (
-        '<div class="legend"><span>0%<span class="aramp"></span>100% accuracy</span>'
-        '<span><i style="outline:2px solid #1c2530;outline-offset:-2px;background:#fff"></i>a finding</span>'
-        f'<span><i style="background:repeating-linear-gradient(45deg,{HATCH_LIGHT} 0 4px,{HATCH_DARK} 4px 8px)">'
-        f"</i>– not among the {_num(len(report.get('tuples') or []))} reported tuples</span></div>"
-    )
-    return (f'<section id="heatmaps"><h2>Pairwise accuracy heatmaps</h2>{legend}'
-            f'<div class="cards">{cards}</div></section>')
+    cards = []
+    for a, b in _pairs_present(report):
+        rows, cols = _level_names(report, a), _level_names(report, b)
+        body = []
+        for x in rows:
+            keys = [frozenset(((a, x), (b, y))) for y in cols]
+            body.append({"level": x, "cells": [_heat_cell(f"{a}={x}, {b}={y}", cells.get(key), key in findings)
+                                               for y, key in zip(cols, keys)]})
+        shown = sum(cell["value"] for row in body for cell in row["cells"])
+        cards.append({"a": a, "b": b, "columns": cols, "rows": body,
+                      "sub": f"{shown} of {len(rows) * len(cols)} cells among the reported tuples"})
+    return {"cards": cards, "reported": len(report.get("tuples") or [])}
 
 
-def _worst_tuples(report: Mapping) -> str:
+def _worst_tuples(report: Mapping) -> dict:
     """The first :data:`MAX_TUPLE_ROWS` entries of ``tuples``, one column per factor."""
     entries = list(report.get("tuples") or [])
-    if not entries:
-        return '<section id="tuples"><h2>Worst tuples</h2><p class="muted">No tuples.</p></section>'
-    shown = entries[:MAX_TUPLE_ROWS]
-    columns = _missing_columns(report, [e.get("tuple") or {} for e in shown])
-    head = "<th>#</th><th>t</th>" + "".join(f"<th>{_esc(c)}</th>" for c in columns)
-    rows = []
-    for i, entry in enumerate(shown, 1):
-        t = {str(k): v for k, v in (entry.get("tuple") or {}).items()}
-        rows.append(f'<tr data-tuple="{_esc(_tuple_plain(report, t))}" {_attr_accuracy(entry)}>'
-                    f'<td class="n muted">{i}</td><td class="n">{len(t)}</td>{tuple_cells(t, columns)}'
-                    f'{_entry_cells(report, entry)}</tr>')
-    more = len(entries) - len(shown)
-    tail = f'<p class="muted" id="tuples-more">… and {_num(more)} more</p>' if more > 0 else ""
-    return (
-        f'<section id="tuples"><h2>Worst tuples</h2>{_bar_legend(report)}<div class="scroll">'
-        f'<table class="data" id="tuples-table"><thead><tr>{head}<th>accuracy</th><th>interval</th><th></th>'
-        f"<th>correct / n</th></tr></thead><tbody>{''.join(rows)}</tbody></table></div>{tail}</section>"
-    )
+    rows = [_tuple_row(report, e) for e in entries[:MAX_TUPLE_ROWS]]
+    return {"rows": rows, "columns": tuple_columns(report.get("factors", []), [r["tuple"] for r in rows]),
+            "more": len(entries) - len(rows)}
 
 
-def _thumb(scene_id: Any, thumbs: Mapping[int, bytes], label: str) -> str:
-    """A thumbnail box: the embedded ``.t<id>`` image, or a placeholder without one."""
-    if scene_id is not None and int(scene_id) in thumbs:
-        return f'<div class="thumb t{int(scene_id)}" role="img" aria-label="{_esc(label)}"></div>'
-    return '<div class="thumb none">no image</div>'
+def _thumb(scene_id: Any, thumbs: Mapping[int, bytes], label: str) -> dict:
+    """A thumbnail box: the embedded ``.t<id>`` image, or a placeholder (class None)."""
+    has = scene_id is not None and int(scene_id) in thumbs
+    return {"css": f"t{int(scene_id)}" if has else None, "label": label}
 
 
-def _failures(report: Mapping, thumbs: Mapping[int, bytes]) -> str:
-    """A grid of cards, one per failure."""
+def _failures(report: Mapping, thumbs: Mapping[int, bytes]) -> List[dict]:
+    """One card per failure."""
     factors = [str(f) for f in report.get("factors", [])]
     cards = []
     for failure in report.get("failures") or []:
         levels = failure.get("factors") or {}
         requested = failure.get("requested") or {}
-        chips = "".join(
-            f'<span class="chip{" off" if f in requested and str(requested[f]) != str(levels.get(f)) else ""}" '
-            f'title="{_esc(f)}={_esc(levels.get(f, "?"))}">{_esc(f)}={_esc(levels.get(f, "?"))}</span>'
-            for f in factors
-        )
-        others = ", ".join(f"{k}={v}" for k, v in levels.items() if str(k) not in factors)
         truth, prediction = failure.get("truth"), failure.get("prediction")
         shown_prediction = "nothing" if prediction is None else prediction
-        phase = str(failure.get("phase", ""))
         label = f"scene {failure.get('index', '?')}: {truth} predicted as {shown_prediction}"
-        cards.append(
-            f'<div class="fail" data-id="{int(failure["id"])}" title="{_esc(others)}">'
-            f"{_thumb(failure['id'], thumbs, label)}"
-            f'<div class="tp">{_esc(truth)} → <span class="pred">{_esc(shown_prediction)}</span></div>'
-            f'<div class="score">score {_fmt_score(float(failure.get("score", 0.0)))}</div>'
-            f'<div class="chips">{chips}</div>'
-            f'<div class="muted">scene {_esc(failure.get("index", "?"))} '
-            f'<span class="phase {_esc(phase)}">{_esc(phase)}</span></div></div>'
-        )
-    if not cards:
-        return '<section id="failures"><h2>Failures</h2><p class="muted">No failures.</p></section>'
-    return (f'<section id="failures"><h2>Failures</h2><p class="muted">The worst {_num(len(cards))} failures, lowest '
-            "score first; the target object is outlined. Amber chips: a level that differs from the one "
-            f'requested. Hover a card for the other factors.</p><div class="fails">{"".join(cards)}</div></section>')
+        cards.append({
+            "id": int(failure["id"]), "thumb": _thumb(failure["id"], thumbs, label), "truth": truth,
+            "prediction": shown_prediction, "score": f"{float(failure.get('score', 0.0)):.2f}",
+            "chips": [(f"{f}={levels.get(f, '?')}", f in requested and str(requested[f]) != str(levels.get(f)))
+                      for f in factors],
+            "others": ", ".join(f"{k}={v}" for k, v in levels.items() if str(k) not in factors),
+            "index": failure.get("index", "?"), "phase": str(failure.get("phase", "")),
+        })
+    return cards
 
 
-def _local_search(report: Mapping, thumbs: Mapping[int, bytes]) -> str:
-    """The local-search summary, steps table and score chart (empty when null)."""
+def _score(value: Optional[float]) -> str:
+    return "–" if value is None else f"{float(value):.2f}"
+
+
+def _local_search(report: Mapping, thumbs: Mapping[int, bytes]) -> Optional[dict]:
+    """The local search's start and best, summary, steps and score chart (None when null)."""
     local = report.get("local_search")
     if not local:
-        return ""
+        return None
     start, best = local.get("start") or {}, local.get("best") or {}
     steps = list(local.get("steps") or [])
-
-    def figure(name: str, point: Mapping) -> str:
-        score = point.get("score")
-        return (f"<figure>{_thumb(point.get('id'), thumbs, f'{name} scene')}"
-                f"<b>{'–' if score is None else _fmt_score(float(score))}</b>{name} score</figure>")
-
-    summary = (f'<div class="pair">{figure("start", start)}<span class="arrow">→</span>{figure("best", best)}</div>'
-               f'<div><table class="data" id="local-summary">'
-               f"<tr><th>tuple</th><td>{_tuple_html(report, local.get('tuple') or {})}</td></tr>"
-               f'<tr><th>renders</th><td class="n">{_num(local.get("renders", 0))}</td></tr>'
-               f'<tr><th>failures</th><td class="n">{_num(local.get("failures", 0))}</td></tr>'
-               f'<tr><th>steps</th><td class="n">{_num(len(steps))}</td></tr></table></div>')
-    rows = "".join(f'<tr><td class="n muted">{i}</td><td class="n">{_num(s.get("renders", 0))}</td>'
-                   f'<td class="n">{_fmt_score(float(s.get("score", 0.0)))}</td><td>{_esc(s.get("change", ""))}</td>'
-                   "</tr>" for i, s in enumerate(steps, 1))
-    chart = ""
+    chart = None
     if steps:
-        scores = [float(s.get("score", 0.0)) for s in steps] + [float(start.get("score") or 0.0)]
-        points = [(0.0, start.get("score"), f"start: score {_fmt_score(float(start.get('score') or 0.0))}")]
+        start_score = float(start.get("score") or 0.0)
+        scores = [float(s.get("score", 0.0)) for s in steps] + [start_score]
+        points = [(0.0, start.get("score"), f"start: score {_score(start_score)}")]
         points += [(float(s.get("renders", 0)), float(s.get("score", 0.0)),
-                    f"after {s.get('renders', 0)} renders: score {_fmt_score(float(s.get('score', 0.0)))}"
-                    f" ({s.get('change', '')})") for s in steps]
-        chart = _line_chart([("score", WORST_COLOR, False, points)], max(float(local.get("renders", 0)), 1.0),
-                            (min(0.0, min(scores)), max(1.0, max(scores))), _fmt_score,
-                            width=520, height=200, label="local search: score vs renders")
-    table = (f'<div class="scroll"><table class="data" id="local-steps"><thead><tr><th>#</th><th>renders</th>'
-             f"<th>score</th><th>change</th></tr></thead><tbody>{rows}</tbody></table></div>" if steps else
-             '<p class="muted">No steps.</p>')
-    return (f'<section id="local"><h2>Local search</h2><p class="muted">Starting from a failing scene of the worst '
-            "tuple, scene parameters were changed step by step to lower the model's score. These scenes are not "
-            "counted in the accuracies above.</p>"
-            f'<div class="ls">{summary}</div><div class="ls" style="margin-top:16px">{table}{chart}</div></section>')
+                    f"after {s.get('renders', 0)} renders: score {_score(s.get('score', 0.0))} ({s.get('change', '')})")
+                   for s in steps]
+        chart = line_chart([("score", WORST_COLOR, False, points)], max(float(local.get("renders", 0)), 1.0),
+                           (min(0.0, min(scores)), max(1.0, max(scores))), _score,
+                           width=520, height=200, label="local search: score vs renders")
+    return {
+        "figures": [(name, _thumb(point.get("id"), thumbs, f"{name} scene"), _score(point.get("score")))
+                    for name, point in (("start", start), ("best", best))],
+        "tuple": _tuple_items(report, local.get("tuple") or {}), "renders": local.get("renders", 0),
+        "failures": local.get("failures", 0),
+        "steps": [{"renders": s.get("renders", 0), "score": _score(s.get("score", 0.0)), "change": s.get("change", "")}
+                  for s in steps],
+        "chart": chart,
+    }
 
 
-def _skipped(report: Mapping) -> str:
-    """The directed scenes that could not be placed (empty when there are none)."""
-    skipped = list(report.get("skipped") or [])
-    if not skipped:
-        return ""
-    rows = "".join(f'<tr data-index="{_esc(skip.get("index", "?"))}"><td class="n">{_esc(skip.get("index", "?"))}</td>'
-                   f'<td>{_tuple_html(report, skip.get("requested") or {})}</td><td>{_esc(skip.get("error", ""))}</td></tr>'
-                   for skip in skipped)
-    return (f'<section id="skipped"><h2>Skipped scenes</h2><p class="muted">{_num(len(skipped))} directed '
-            f"scene{'' if len(skipped) == 1 else 's'} could not be placed: not rendered, not scored and not counted in "
-            "the budget (the search moved on to its next scene).</p><div class=\"scroll\">"
-            '<table class="data" id="skipped-table"><thead><tr><th>scene</th><th>requested</th><th>error</th></tr>'
-            f"</thead><tbody>{rows}</tbody></table></div></section>")
+def _skipped(report: Mapping) -> List[dict]:
+    """The directed scenes that could not be placed."""
+    return [{"index": skip.get("index", "?"), "requested": _tuple_items(report, skip.get("requested") or {}),
+             "error": skip.get("error", "")} for skip in report.get("skipped") or []]
 
 
-def _history(report: Mapping) -> str:
-    """The line chart of the worst finding's upper bound and accuracy vs renders."""
+def _history(report: Mapping) -> Optional[dict]:
+    """The line chart of the worst finding's upper bound and accuracy vs renders, and
+    the renders at which the worst finding changed (None without history)."""
     history = list(report.get("history") or [])
     if not history:
-        return '<section id="history"><h2>Search history</h2><p class="muted">No history.</p></section>'
+        return None
     upper, accuracy, changes, last = [], [], [], None
     for h in history:
         x, worst = float(h.get("renders", 0)), h.get("worst")
         text = _tuple_plain(report, worst) if worst else "no finding"
         for points, key in ((upper, "upper"), (accuracy, "accuracy")):
             value = h.get(key) if worst else None
-            shown = "–" if value is None else _fmt_accuracy(float(value))
+            shown = "–" if value is None else f"{100.0 * float(value):.0f}%"
             points.append((x, None if value is None else float(value),
-                           f"after {_num(int(x))} renders: {text}; {key} {shown}"))
+                           f"after {num(int(x))} renders: {text}; {key} {shown}"))
         if text != last:
-            changes.append(f'<li><b>{_num(int(x))}</b> renders: '
-                           f'{_tuple_html(report, worst) if worst else "no finding"}</li>')
+            changes.append((int(x), _tuple_items(report, worst) if worst else None))
             last = text
     x_max = max([float(report.get("budget") or 0), float(report.get("renders") or 0)] + [p[0] for p in upper])
     overall = _overall(report)
-    ref = (overall, f"overall {_fmt_accuracy(overall)}") if overall is not None else None
-    chart = _line_chart([("upper", UPPER_COLOR, False, upper), ("accuracy", WORST_COLOR, True, accuracy)],
-                        x_max, (0.0, 1.0), _fmt_accuracy, ref=ref, label="worst finding vs renders")
-    legend = (f'<div class="line-legend"><span><i style="border-color:{UPPER_COLOR}"></i>upper bound of the worst '
-              f'finding</span><span><i class="dash" style="border-color:{WORST_COLOR}"></i>its accuracy</span>'
-              f'<span><i class="dash" style="border-color:{REF_COLOR}"></i>overall accuracy</span></div>')
-    return (f'<section id="history"><h2>Search history</h2><p class="muted">After each batch of renders: the current '
-            "worst finding's accuracy and the upper end of its interval (gaps: no finding yet).</p>"
-            f'{legend}<div class="ls">{chart}<div><h3>worst finding since</h3>'
-            f'<ul class="muted" id="history-changes">{"".join(changes)}</ul></div></div></section>')
+    ref = (overall, f"overall {100.0 * overall:.0f}%", REF_COLOR) if overall is not None else None
+    chart = line_chart([("upper", UPPER_COLOR, False, upper), ("accuracy", WORST_COLOR, True, accuracy)],
+                       x_max, (0.0, 1.0), lambda y: f"{100.0 * y:.0f}%", ref=ref, label="worst finding vs renders")
+    return {"chart": chart, "changes": changes,
+            "colors": {"upper": UPPER_COLOR, "accuracy": WORST_COLOR, "ref": REF_COLOR}}
 
 
 def _referenced_ids(report: Mapping) -> List[int]:
-    """The sorted ids of failures and of the local search's start and best scenes."""
+    """The ids of failures and of the local search's start and best scenes."""
     ids = {int(f["id"]) for f in report.get("failures") or []}
     local = report.get("local_search") or {}
     for key in ("start", "best"):
@@ -788,17 +450,7 @@ def _referenced_ids(report: Mapping) -> List[int]:
     return sorted(ids)
 
 
-def _thumbnail_rules(report: Mapping, thumbs: Mapping[int, bytes]) -> str:
-    """One ``.t<id>`` CSS rule per referenced id with a thumbnail, in id order."""
-    rules = []
-    for scene_id in _referenced_ids(report):
-        if scene_id in thumbs:
-            encoded = base64.b64encode(bytes(thumbs[scene_id])).decode("ascii")
-            rules.append(f".t{scene_id}{{background-image:url(data:image/png;base64,{encoded})}}")
-    return "\n".join(rules)
-
-
-# -- public API ------------------------------------------------------------------------
+# -- public API --------------------------------------------------------------------------
 
 
 def render_probe_html(report: dict, thumbnails: Mapping[int, bytes]) -> str:
@@ -808,36 +460,33 @@ def render_probe_html(report: dict, thumbnails: Mapping[int, bytes]) -> str:
         report: the probe report dict (``schema`` 1), read only. Required: ``title``;
             the rest are read with defaults: ``model, task, input, strategy, budget,
             renders, skipped, seed, strength, confidence, factors, overall, levels,
-            strengths, tuples, findings, failures, local_search, history``. Accuracies and interval ends
-            are fractions in [0, 1]; an entry with ``n`` 0 has ``accuracy`` None.
+            strengths, tuples, findings, failures, local_search, history``. Accuracies
+            and interval ends are fractions in [0, 1]; an entry with ``n`` 0 has
+            ``accuracy`` None.
         thumbnails: failure ``id`` -> PNG bytes (longest side ~128 px). Only ids of
             ``failures`` and of ``local_search`` start / best are embedded, each once.
 
     Raises:
         KeyError: ``title`` or an entry's ``id`` / ``level`` / ``strength`` is missing.
     """
-    thumbs = {int(k): v for k, v in thumbnails.items()}
-    sections = [
-        _header(report), _findings(report), _strengths(report), _levels(report), _heatmaps(report),
-        _worst_tuples(report), _failures(report, thumbs), _local_search(report, thumbs), _skipped(report),
-        _history(report),
-        "<footer>generated by scenegen probe · self-contained page, no network access</footer>",
-    ]
-    head = [
-        '<meta charset="utf-8">',
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_esc(report['title'])}</title>",
-        f"<style>{_css_all()}</style>",
-        f"<style>\n{_thumbnail_rules(report, thumbs)}\n</style>",
-    ]
-    return (f'<!DOCTYPE html>\n<html lang="en"><head>{chr(10).join(head)}</head><body>\n'
-            f'{"".join(sections)}\n</body></html>\n')
+    thumbs = int_keys(thumbnails)
+    confidence = float(report.get("confidence", 0.95))
+    overall = _overall(report)
+    return render(
+        "probe.html", __package__,
+        title=str(report["title"]), generator="scenegen probe",
+        palette=css_variables(ref=REF_COLOR, grey=GREY, aramp=",".join(ACCURACY_SCALE)),
+        thumbnails=embedded_thumbnails("t", _referenced_ids(report), thumbs),
+        confidence=_percent(confidence), significance=f"{100.0 - 100.0 * confidence:g}",
+        overall=None if overall is None else _acc_text(report["overall"]),
+        header=_header(report), findings=_findings(report), strengths=_strengths(report), levels=_levels(report),
+        heatmaps=_heatmaps(report), tuples=_worst_tuples(report), failures=_failures(report, thumbs),
+        local=_local_search(report, thumbs), skipped=_skipped(report), history=_history(report),
+    )
 
 
 def write_probe_html(path, report: dict, thumbnails: Mapping[int, bytes]) -> Path:
     """Render ``report`` (see :func:`render_probe_html`) and write it to ``path`` as
     UTF-8, atomically (temporary file + rename); returns ``path`` as a Path."""
-    path = Path(os.fspath(path))
-    atomic_write_bytes(path, render_probe_html(report, thumbnails).encode("utf-8"))
-    return path
+    return write_page(path, render_probe_html(report, thumbnails))
+

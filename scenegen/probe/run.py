@@ -6,17 +6,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Union
 
-import numpy as np
-
 from ..errors import ConfigError, ScenegenError
 from ..progress import progress_bar, wanted
+from ..streams import Stream, generator
 from .evaluate import Evaluator, Skip, Trial
 from .model import load_model, model_name
 from .report import TrialLog, build_report, format_summary, model_input, write_outputs
 from .search import STRATEGIES, DesignSpace, Search, run_adaptive
 from .stats import TupleStats
 
-_STRATEGY_KEYS = {"covering": 1, "random": 2, "adaptive": 3}
+_STRATEGY_STREAMS = {"covering": Stream.PROBE_COVERING, "random": Stream.PROBE_RANDOM, "adaptive": Stream.PROBE_ADAPTIVE}
 
 
 @dataclass
@@ -56,7 +55,7 @@ def run_search(cfg, evaluator, on_batch: Optional[Callable[[List[Trial]], None]]
     probe = cfg.probe
     space = DesignSpace(cfg, evaluator.sampler, probe.factors, probe.strength)
     stats = TupleStats(probe.factors, probe.strength, probe.confidence)
-    rng = np.random.default_rng(np.random.SeedSequence(int(cfg.seed), spawn_key=(0x9B0E, _STRATEGY_KEYS[probe.strategy])))
+    rng = generator(int(cfg.seed), _STRATEGY_STREAMS[probe.strategy])
     search = Search(evaluator, space, stats, probe.budget, probe.batch, on_batch=on_batch)
     if probe.strategy == "adaptive":
         run_adaptive(search, rng, float(probe.local_fraction))

@@ -31,6 +31,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from ..dataset.layout import PREVIEW
 from ..errors import ConfigError, ScenegenError, positive_int
 from ..fileio import atomic_write_bytes
 
@@ -421,7 +422,7 @@ def preview_dataset(root: str | os.PathLike, out_png: str | os.PathLike | None =
         the path written.
     """
     items = dataset_items(root, count)
-    out_png = Path(root) / "preview.png" if out_png is None else out_png
+    out_png = Path(root) / PREVIEW if out_png is None else out_png
     sheet = contact_sheet(items, columns=columns, scale=scale, title=_title(str(root), items))
     return write_sheet(out_png, sheet)
 

@@ -14,12 +14,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable, Mapping, Optional, Sequence
 
-from ..dataset.files import LAYER_FOLDERS, scene_stem
+from ..dataset.layout import layer_file
 from ..design.coverage import CoverageTracker
 from ..design.universe import coverage_tracker
 from ..errors import ConfigError, CoverageError
 from ..fileio import dumps_json
-from .html import thumbnail_png, write_html
+from .coverage_page import write_html
+from .html import thumbnail_png
+from .templating import render
 
 
 def tway_of(tracker: CoverageTracker, cfg, strength: int, factors: Optional[Sequence[str]] = None,
@@ -45,14 +47,45 @@ def tway_report(records: Iterable[Mapping], cfg, strength: int, sampler, factors
     return tway_of(coverage_tracker(cfg, records, sampler), cfg, strength, factors, min_count, unit)
 
 
+TEXT_STYLES = ("md", "text")
+SEPARATOR = {"md": "\n\n", "text": "\n"}  # between the coverage and the split
+
+
 def format_report(report: dict, style: str = "text", max_missing: int = 40, split: Optional[dict] = None,
                   factor_order: Sequence[str] = ()) -> str:
-    """``report`` as ``"json"``, ``"md"`` (Markdown) or ``"text"``; with the manifest's
-    ``split`` (held-out tuples and guarantees) when given, its tuples' factors listed
-    in ``factor_order``."""
+    """``report`` as ``"json"``, ``"md"`` (Markdown, ``templates/tway.md``) or ``"text"``
+    (``templates/tway.txt``); with the manifest's ``split`` (held-out tuples and
+    guarantees) when given, its tuples' factors listed in ``factor_order``.
+
+    Raises:
+        ConfigError: another ``style``.
+    """
     if style == "json":
         return dumps_json({**report, "split": split} if split else report)
-    return _format_coverage(report, style, max_missing) + (format_split(split, style, factor_order) if split else "")
+    if style not in TEXT_STYLES:
+        raise ConfigError(f"format {style!r} is unknown; valid: 'json', 'md', 'text'")
+    missing = report["missing"]
+    shown = [", ".join(f"{f}={v}" for f, v in t.items()) for t in missing[:max_missing]]
+    if len(missing) > max_missing:
+        shown.append(f"... and {len(missing) - max_missing} more")
+    head = (
+        f"{report['strength']}-way coverage over {', '.join(report['factors'])} "
+        f"(at least {report['min_count']} {_unit_noun(report)} each): {report['covered']} of {report['tuples']} "
+        f"feasible tuples ({report['coverage']:.1%}), {report['objects']} objects in {report.get('scenes', 0)} scenes"
+    )
+    rows = [(combo, c, n) for combo, (c, n) in report["per_combination"].items()]
+    width = max((len(combo) for combo, _, _ in rows), default=0)
+    text = _render(f"tway.{_extension(style)}", head=head, rows=rows, width=width, missing=len(missing), shown=shown)
+    return text + (format_split(split, style, factor_order) if split else "")
+
+
+def _extension(style: str) -> str:
+    return "txt" if style == "text" else style
+
+
+def _render(template: str, **data) -> str:
+    """A text template's lines, without the newline after the last."""
+    return render(template, **data).removesuffix("\n")
 
 
 def _unit_noun(report: dict) -> str:
@@ -62,7 +95,8 @@ def _unit_noun(report: dict) -> str:
 
 def format_split(split: dict, style: str = "text", factor_order: Sequence[str] = ()) -> str:
     """The held-out split of a dataset's manifest (``manifest["split"]``) as lines to
-    append to a report: sizes, held-out tuples (factors in ``factor_order``, the
+    append to a report (``templates/split.txt`` or ``.md``, after a line break or, in
+    Markdown, a blank line): sizes, held-out tuples (factors in ``factor_order``, the
     manifest's JSON having sorted them), guarantees."""
     rank = {f: i for i, f in enumerate(factor_order)}
     held = [", ".join(f"{f}={t[f]}" for f in sorted(t, key=lambda f: (rank.get(f, len(rank)), f)))
@@ -70,38 +104,12 @@ def format_split(split: dict, style: str = "text", factor_order: Sequence[str] =
     marks = [f"{'yes' if ok else 'NO'}  {name.replace('_', ' ')}" for name, ok in split.get("guarantees", {}).items()]
     head = (f"split: {split.get('train_scenes', 0)} train and {split.get('test_scenes', 0)} test scenes, "
             f"{len(held)} held-out {split.get('strength', '')}-tuple{'' if len(held) == 1 else 's'}")
-    if style == "md":
-        return "\n\n" + "\n".join([f"**{head}**", ""] + [f"- held out: {t}" for t in held] +
-                                    [f"- guarantee: {m}" for m in marks])
-    return "\n" + "\n".join([head] + [f"  held out: {t}" for t in held] + [f"  {m}" for m in marks])
-
-
-def _format_coverage(report: dict, style: str, max_missing: int) -> str:
-    head = (
-        f"{report['strength']}-way coverage over {', '.join(report['factors'])} "
-        f"(at least {report['min_count']} {_unit_noun(report)} each): {report['covered']} of {report['tuples']} "
-        f"feasible tuples ({report['coverage']:.1%}), {report['objects']} objects in {report.get('scenes', 0)} scenes"
-    )
-    missing = report["missing"]
-    shown = [", ".join(f"{f}={v}" for f, v in t.items()) for t in missing[:max_missing]]
-    more = [f"... and {len(missing) - max_missing} more"] if len(missing) > max_missing else []
-    if style == "md":
-        lines = [f"**{head}**", "", "| factors | covered | feasible |", "| --- | --- | --- |"]
-        lines += [f"| {combo} | {c} | {n} |" for combo, (c, n) in report["per_combination"].items()]
-        if missing:
-            lines += ["", f"Missing ({len(missing)}):", ""] + [f"- {t}" for t in shown + more]
-        return "\n".join(lines)
-    if style != "text":
-        raise ConfigError(f"format {style!r} is unknown; valid: 'json', 'md', 'text'")
-    width = max(len(c) for c in report["per_combination"])
-    lines = [head] + [f"  {combo:<{width}}  {c:>6} / {n:<6}" for combo, (c, n) in report["per_combination"].items()]
-    if missing:
-        lines += [f"missing ({len(missing)}):"] + [f"  {t}" for t in shown + more]
-    return "\n".join(lines)
+    style = "md" if style == "md" else "text"
+    return SEPARATOR[style] + _render(f"split.{_extension(style)}", head=head, held=held, marks=marks)
 
 
 def html_data(tracker: CoverageTracker, report: dict, title: str, split: Optional[dict] = None) -> dict:
-    """The input of :func:`scenegen.reports.html.render_html`: ``report`` (a
+    """The input of :func:`scenegen.reports.coverage_page.render_html`: ``report`` (a
     :meth:`CoverageTracker.tway` dict) with the levels, the level counts and a pairwise
     table (counts and example scenes) for every pair of its factors."""
     factors = report["factors"]
@@ -130,7 +138,7 @@ def write_html_report(root, tracker: CoverageTracker, report: dict, path, split:
     scenes = sorted({ex for pair in data["pairs"] for row in pair["examples"] for ex in row if ex is not None})
     thumbnails = {}
     for index in scenes:
-        image = Path(root) / LAYER_FOLDERS["rgb"] / f"{scene_stem(index)}.png"
+        image = Path(root) / layer_file("rgb", index)
         if image.is_file():
             thumbnails[index] = thumbnail_png(image, thumbnail_size)
     return write_html(path, data, thumbnails)

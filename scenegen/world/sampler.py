@@ -1,9 +1,10 @@
 """Sampler: (config, dictionary, seed, index) -> Scene, in independent stages.
 
-Scene ``index`` of root seed ``seed`` draws from ``SeedSequence(seed, spawn_key=(index,))``,
-so it is the same in any process and any order and can be regenerated alone. Each stage
-(context, layout, appearance, lights, camera) has its own child stream, so an extra draw
-in one stage never moves the values of another. The sampler never imports the renderer.
+Scene ``index`` of root seed ``seed`` draws from the children of
+``SeedSequence(seed, spawn_key=(index,))`` (:mod:`scenegen.streams`, which owns every
+stream), so it is the same in any process and any order and can be regenerated alone.
+Each stage (context, layout, appearance, lights, camera) has its own child stream, so an
+extra draw in one stage never moves the values of another. The sampler never imports the renderer.
 
 A scene is drawn in stages: its context; the camera's direction (drawn before the
 layout, so camera relations know where the camera will be); a derivation of the
@@ -31,6 +32,7 @@ from ..errors import PlacementError
 from ..scene.factors import AZIMUTH_BINS
 from ..scene.geometry import direction, intrinsics_from_fov, look_at_opencv, project
 from ..scene.scene import Camera, Context, Light, ObjectInstance, Scene
+from ..streams import STAGE_NAMES, scene_generators
 from .dictionary import ObjectDictionary
 from .directives import Directive, check_directive, feasible_contexts, matching_entries
 from .grammar import RelationNode, compile_grammar, head, object_nodes, walk
@@ -67,13 +69,13 @@ WIDE_OCCLUDER_DISTANCES = (0.0, 0.3, 1.0, 2.0)  # target radii: nearer the camer
 WIDE_ELEVATION_STEPS = 3  # views from the drawn elevation down to the lowest allowed one
 WIDE_MAX_EVALUATIONS = 160  # ray-cast visibility estimates per widened attempt
 
-STAGES = ("context", "layout", "appearance", "lights", "camera")
+STAGES = STAGE_NAMES  # ("context", "layout", "appearance", "lights", "camera")
 
 
 def stage_rngs(seed: int, index: int) -> dict[str, np.random.Generator]:
-    """One independent generator per sampling stage for scene ``index`` of root ``seed``."""
-    root = np.random.SeedSequence(seed, spawn_key=(index,))
-    return {name: np.random.default_rng(child) for name, child in zip(STAGES, root.spawn(len(STAGES)))}
+    """One independent generator per sampling stage for scene ``index`` of root ``seed``
+    (:func:`scenegen.streams.scene_generators`)."""
+    return scene_generators(seed, index)
 
 
 class Sampler:

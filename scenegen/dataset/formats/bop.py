@@ -73,12 +73,19 @@ from ...errors import ScenegenError
 from ...fileio import FOLDER_MODE, dumps_json
 from ...labels.masks import rle_to_mask
 from ...world.dictionary import ObjectDictionary
-from ..files import read_png, read_record, scene_stem
+from ..files import read_png, read_record
+from ..layout import BOP_FOLDER, BOP_MODELS_MAP, BOP_SCENE_ID, BOP_SPLIT, TEMPORARY_SUFFIX
 from ..read import dataset_config, finished_indices
 
-BOP_FOLDER = "bop"
-SCENE_ID = 0
 EMPTY_BOX = [-1, -1, -1, -1]
+# the names inside BOP_FOLDER below are the BOP format's own (bop_toolkit,
+# docs/bop_datasets_format.md); BOP_FOLDER, BOP_MODELS_MAP, the split and the scene id
+# are scenegen's choices (scenegen.dataset.layout)
+
+
+def _bop_id(number: int) -> str:
+    """A scene, image, ground-truth or object id in a BOP file name: six digits."""
+    return f"{number:06d}"
 
 
 def _png(mask: np.ndarray) -> bytes:
@@ -194,7 +201,7 @@ def _dictionary_of(root: Path) -> ObjectDictionary:
 def export_bop(
     root: str | Path,
     dictionary=None,
-    split: str = "train",
+    split: str = BOP_SPLIT,
     n: Optional[int] = None,
 ) -> List[Path]:
     """Write the finished dataset ``root`` in the BOP format under ``root/bop/``.
@@ -222,7 +229,7 @@ def export_bop(
         dictionary = _dictionary_of(root)
 
     final = root / BOP_FOLDER
-    build = Path(tempfile.mkdtemp(prefix=f".{BOP_FOLDER}.", suffix=".tmp", dir=root))
+    build = Path(tempfile.mkdtemp(prefix=f".{BOP_FOLDER}.", suffix=TEMPORARY_SUFFIX, dir=root))
     os.chmod(build, FOLDER_MODE)  # mkdtemp makes it 0700; it becomes bop/
     written: List[str] = []
 
@@ -234,13 +241,13 @@ def export_bop(
 
     try:
         models = _Models(dictionary)
-        scene_dir = f"{split}/{scene_stem(SCENE_ID)}"
+        scene_dir = f"{split}/{_bop_id(BOP_SCENE_ID)}"
         scene_camera, scene_gt, scene_gt_info = {}, {}, {}
         first_camera = None
         for index in indices:
             record = read_record(root, index)
             scene = Scene.from_dict(record["scene"])
-            stem = scene_stem(index)
+            stem = _bop_id(index)
             K = np.asarray(record["camera"]["K"], dtype=float)
             world_from_camera = np.asarray(record["camera"]["world_from_camera"], dtype=float)
             camera_from_world = np.linalg.inv(world_from_camera)
@@ -300,7 +307,7 @@ def export_bop(
                         "visib_fract": px_visib / px_all if px_all else 0.0,
                     }
                 )
-                gt_stem = f"{stem}_{g:06d}"
+                gt_stem = f"{stem}_{_bop_id(g)}"
                 write(f"{scene_dir}/mask/{gt_stem}.png", _png(amodal))
                 write(f"{scene_dir}/mask_visib/{gt_stem}.png", _png(visible))
             scene_gt[str(index)] = gts
@@ -310,13 +317,13 @@ def export_bop(
         write(f"{scene_dir}/scene_gt.json", dumps_json(scene_gt).encode("utf-8"))
         write(f"{scene_dir}/scene_gt_info.json", dumps_json(scene_gt_info).encode("utf-8"))
         for obj_id in sorted(models.meshes):
-            write(f"models/obj_{obj_id:06d}.ply", models.ply(obj_id))
+            write(f"models/obj_{_bop_id(obj_id)}.ply", models.ply(obj_id))
         write(
             "models/models_info.json",
             dumps_json({str(i): models.info(i) for i in sorted(models.meshes)}).encode("utf-8"),
         )
         write(
-            "scenegen_models.json",
+            BOP_MODELS_MAP,
             dumps_json(
                 {str(i): {k: v for k, v in models.meta[i].items() if k != "symmetry"} for i in sorted(models.meta)}
             ).encode("utf-8"),

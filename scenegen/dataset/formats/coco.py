@@ -16,6 +16,7 @@ from typing import Any, Iterable, List, Mapping, Sequence
 
 from ...errors import choices
 from ...fileio import write_json
+from ..layout import COCO_SPLIT
 
 DEFAULT_INFO = {
     "description": "scenegen synthetic scenes",
@@ -26,7 +27,6 @@ DEFAULT_INFO = {
 LICENSES = [{"id": 1, "name": "CC0-1.0", "url": ""}]
 # label keys copied into each annotation when present (FiftyOne keeps them as attributes)
 EXTRA_KEYS = ("amodal_bbox", "box3d_camera", "cam_R_m2c", "cam_t_m2c", "occluders")
-SPLIT_FILE = "coco_{split}.json"  # one per split name, next to coco.json
 
 
 def build_coco(
@@ -179,7 +179,7 @@ def write_coco_splits(root: str | Path, coco: Mapping[str, Any], splits: Mapping
     whole dataset's dict). Returns the paths written, in the order of ``splits``."""
     written = []
     for split, indices in splits.items():
-        path = Path(root) / SPLIT_FILE.format(split=split)
+        path = Path(root) / COCO_SPLIT.format(split=split)
         write_json(path, coco_subset(coco, indices))
         written.append(path)
     return written

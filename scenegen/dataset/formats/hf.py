@@ -56,14 +56,23 @@ from omegaconf import OmegaConf
 
 from ...design.splits import SPLIT_NAMES
 from ...fileio import atomic_write_bytes
-from ..files import LAYER_FOLDERS, read_record
+from ..files import read_record
+from ..layout import (
+    BOP_FOLDER,
+    BOP_SPLIT,
+    COCO,
+    HF_CARD,
+    HF_METADATA,
+    HF_SPLIT_METADATA,
+    MANIFEST,
+    RECORD_FOLDER,
+    SPLITS,
+    layer_glob,
+)
 from ..read import finished_indices, read_splits
 from .coco import LICENSES
 
-METADATA = "metadata.jsonl"
-SPLIT_METADATA = "metadata_{split}.jsonl"  # one per split name, with a held-out split
-CARD = "README.md"
-IMAGES = f"{LAYER_FOLDERS['rgb']}/*.png"
+IMAGES = layer_glob("rgb")  # the images of every scene, in each split's data files
 #: record object keys copied into ``objects`` (as lists), with their types
 OBJECT_FIELDS = (
     ("instance_id", int),
@@ -81,7 +90,7 @@ LAYERS = ("depth", "instances", "semantic", "parts", "normals")  # those the rec
 #: the loaded dataset's columns, as the card documents them
 COLUMNS = {
     "image": "the RGB image (PIL, 8-bit), from `file_name` in the metadata",
-    "index": "scene index; `scenes/NNNNNN.json` is the scene's full record",
+    "index": f"scene index; `{RECORD_FOLDER}/NNNNNN.json` is the scene's full record",
     "seed": "root seed of the dataset",
     "context": "context name (`studio`, `room`, `outdoor` or one of your own)",
     "width": "image width, pixels",
@@ -122,8 +131,8 @@ def hf_splits(root: Path, indices: Sequence[int]) -> Dict[str, Tuple[str, List[i
     ``metadata_<split>.jsonl`` per split that has scenes."""
     splits = read_splits(root, indices)
     if splits is None:
-        return {"train": (METADATA, list(indices))}
-    return {name: (SPLIT_METADATA.format(split=name), scenes) for name, scenes in splits.items() if scenes}
+        return {"train": (HF_METADATA, list(indices))}
+    return {name: (HF_SPLIT_METADATA.format(split=name), scenes) for name, scenes in splits.items() if scenes}
 
 
 def _write_metadata(path: Path, root: Path, indices: Sequence[int]) -> None:
@@ -161,7 +170,7 @@ def dataset_card(splits: Dict[str, Tuple[str, List[int]]]) -> str:
     n = sum(len(scenes) for _, scenes in splits.values())
     listing = "\n".join(f"- `{name}`: {len(scenes)} scenes (`{file}`)" for name, (file, scenes) in splits.items())
     held_out = ("\nThe `test` scenes show the combinations of factor levels held out of `train` (listed in\n"
-                "`manifest.json`, `split`; the scene indices are in `splits.json`).\n") if "test" in splits else ""
+                f"`{MANIFEST}`, `split`; the scene indices are in `{SPLITS}`).\n") if "test" in splits else ""
     columns = "\n".join(f"| `{name}` | {text} |" for name, text in COLUMNS.items())
     return f"""---
 {card_header(splits)}---
@@ -185,7 +194,7 @@ ds = datasets.load_dataset("path/to/this/folder")
 ```
 
 The header of this card declares each split's files. `datasets.load_dataset("imagefolder",
-data_dir=...)` does not read it and takes folders of the other exports (`bop/train/`, ...)
+data_dir=...)` does not read it and takes folders of the other exports (`{BOP_FOLDER}/{BOP_SPLIT}/`, ...)
 for splits: load the folder path as above.
 
 ## Columns
@@ -197,7 +206,7 @@ for splits: load the folder path as above.
 The 16-bit layers are paths, not images, so that nothing decodes them to 8 bits: read
 them with Pillow (`numpy.asarray(PIL.Image.open(path))` gives `uint16`) or
 `scenegen.dataset.files.read_png`. The folder also holds every scene's full record
-(`scenes/`), COCO annotations (`coco.json`) and `manifest.json`, which lists every file
+(`{RECORD_FOLDER}/`), COCO annotations (`{COCO}`) and `{MANIFEST}`, which lists every file
 with its sha256.
 """
 
@@ -223,8 +232,9 @@ def export_hf(root: str | Path, n: Optional[int] = None) -> List[Path]:
     for metadata, indices in splits.values():
         _write_metadata(root / metadata, root, indices)
         written.append(root / metadata)
-    for stale in {METADATA, *(SPLIT_METADATA.format(split=name) for name in SPLIT_NAMES)} - {p.name for p in written}:
-        (root / stale).unlink(missing_ok=True)  # left by an export with(out) a split
-    card = root / CARD
+    stale = {HF_METADATA, *(HF_SPLIT_METADATA.format(split=name) for name in SPLIT_NAMES)} - {p.name for p in written}
+    for name in stale:
+        (root / name).unlink(missing_ok=True)  # left by an export with(out) a split
+    card = root / HF_CARD
     atomic_write_bytes(card, dataset_card(splits).encode("utf-8"))
     return written + [card]

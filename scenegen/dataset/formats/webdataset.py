@@ -33,7 +33,7 @@ Each shard is written to a temporary file and renamed into place; shards named
 
 Reading back with the ``webdataset`` library (``pip install webdataset``)::
 
-    from scenegen.formats.webdataset import read_webdataset
+    from scenegen.dataset.formats.webdataset import read_webdataset
     for sample in read_webdataset(sorted(glob("DIR/shards/*.tar"))):  # or "DIR/shards/train-*.tar"
         sample["rgb"]        # (H, W, 3) uint8
         sample["depth"]      # (H, W) float32 metres (0 = no surface); depth="uint16" keeps the PNG
@@ -61,12 +61,17 @@ import numpy as np
 from ...design.splits import SPLIT_NAMES
 from ...errors import ConfigError, positive_int
 from ...fileio import atomic_writer
-from ..files import normals_from_uint8, read_png, record_path, scene_stem
+from ..files import normals_from_uint8, read_png, record_path
+from ..layout import (
+    WEBDATASET_FOLDER,
+    WEBDATASET_PREFIX,
+    WEBDATASET_SPLIT_PREFIX,
+    WEBDATASET_SUFFIX,
+    scene_stem,
+    webdataset_shard,
+)
 from ..read import finished_indices, read_splits
 
-SHARD_FOLDER = "shards"
-SHARD_PREFIX = "scenegen-"
-SPLIT_SHARD_PREFIX = "{split}-"  # instead of SHARD_PREFIX, with a held-out split
 #: sample members in order: (member suffix, layer name in the record's ``files``)
 MEMBERS = (
     ("rgb.png", "rgb"),
@@ -80,19 +85,14 @@ RECORD_MEMBER = "json"
 MEMBER_MODE = 0o644
 
 
-def shard_name(number: int, prefix: str = SHARD_PREFIX) -> str:
-    """``<prefix>NNNNNN.tar``: shard ``number`` (from 0) of the scenes named by ``prefix``."""
-    return f"{prefix}{number:06d}.tar"
-
-
 def shard_groups(root: Path, indices: Sequence[int]) -> Dict[str, List[int]]:
     """Shard name prefix -> the scene indices its shards hold, in order: every scene
     under ``scenegen-``, or, when the dataset has a held-out split, each split's scenes
     under ``<split>-`` (``train-``, ``test-``)."""
     splits = read_splits(root, indices)
     if splits is None:
-        return {SHARD_PREFIX: list(indices)}
-    return {SPLIT_SHARD_PREFIX.format(split=name): scenes for name, scenes in splits.items()}
+        return {WEBDATASET_PREFIX: list(indices)}
+    return {WEBDATASET_SPLIT_PREFIX.format(split=name): scenes for name, scenes in splits.items()}
 
 
 def _tarinfo(name: str, size: int) -> tarfile.TarInfo:
@@ -141,17 +141,17 @@ def export_webdataset(root: str | Path, shard_size: int = 1000, n: Optional[int]
     shard_size = positive_int(shard_size, "shard_size", "scenes per shard")
     root = Path(root)
     indices = finished_indices(root, n)
-    folder = root / SHARD_FOLDER
+    folder = root / WEBDATASET_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for prefix, scenes in shard_groups(root, indices).items():
         for number, start in enumerate(range(0, len(scenes), shard_size)):
-            path = folder / shard_name(number, prefix)
+            path = folder / webdataset_shard(number, prefix)
             _write_shard(path, root, scenes[start : start + shard_size])
             written.append(path)
     keep = {p.name for p in written}
-    for prefix in (SHARD_PREFIX, *(SPLIT_SHARD_PREFIX.format(split=name) for name in SPLIT_NAMES)):
-        for stale in folder.glob(f"{prefix}[0-9]*.tar"):
+    for prefix in (WEBDATASET_PREFIX, *(WEBDATASET_SPLIT_PREFIX.format(split=name) for name in SPLIT_NAMES)):
+        for stale in folder.glob(f"{prefix}[0-9]*{WEBDATASET_SUFFIX}"):
             if stale.name not in keep:
                 stale.unlink()
     return written

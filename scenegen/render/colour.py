@@ -1,0 +1,86 @@
+"""The colour pass: shadow maps and pyrender's lit forward pass, and reading its image.
+
+pyrender's forward pass (4x multisampled) draws one node per object with scenegen's copy
+of pyrender's mesh shaders (``scenegen/render/shaders/mesh.*``). Lights whose
+``shadows`` is set cast shadows: one shadow map per light
+(:data:`scenegen.render.meshes.SHADOW_MAP_SIZE` texels a side), drawn from the objects
+only and framed on them, so objects shade each other, the floor and the walls (floor and
+walls cast none), sampled with the GPU's depth comparison (4 bilinear lookups, a
+3x3-texel percentage-closer filter) where pyrender's own shader makes 36 separate
+fetches (measured on llvmpipe: shadows make the colour pass 1.5-1.65 times as long,
+where pyrender's shader made it 2.7-2.8 times as long).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _pyrender
+from .graph import Graph
+from .opengl import gl
+
+
+def colour_pass(renderer, graph: Graph, programs, read_back: bool = True) -> tuple[np.ndarray, np.ndarray] | None:
+    """Draw ``graph``'s shadow maps (lights that cast shadows) and pyrender's forward pass
+    with pyrender's ``renderer`` (context current) and ``programs`` (the
+    ``ShaderProgramCache`` of scenegen's shaders). Returns (colour (H, W, 3) uint8,
+    depth (H, W) float32 metres) as pyrender reads them back; with ``read_back`` False,
+    None (:func:`read_colour` reads the colour later)."""
+    from pyrender.constants import RenderFlags
+
+    renderer.viewport_width, renderer.viewport_height = graph.width, graph.height
+    flags = RenderFlags.OFFSCREEN
+    if graph.shadows:
+        flags |= RenderFlags.SHADOWS_DIRECTIONAL
+        for node, casts in graph.lights:
+            _shadow_map(renderer, graph, node, flags, casts)
+    return _pyrender.forward_pass(renderer, graph.scene, flags, programs, read_back=read_back)
+
+
+def _shadow_map(renderer, graph: Graph, node, flags: int, casts: bool) -> None:
+    """Render the shadow map of light ``node`` from the casters (pyrender's shadow pass,
+    on scenegen's casters and map size); a light that casts no shadows gets an empty
+    map."""
+    from pyrender.constants import ProgramFlags, RenderFlags
+
+    GL = gl()
+    texture = node.light.shadow_texture
+    GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, _pyrender.shadow_framebuffer(renderer))
+    _pyrender.attach_depth_texture(texture)
+    GL.glActiveTexture(GL.GL_TEXTURE0)
+    _pyrender.bind(texture)
+    GL.glDrawBuffer(GL.GL_NONE)
+    GL.glReadBuffer(GL.GL_NONE)
+    GL.glViewport(0, 0, texture.width, texture.height)
+    GL.glEnable(GL.GL_DEPTH_TEST)
+    GL.glDepthMask(GL.GL_TRUE)
+    GL.glDepthFunc(GL.GL_LESS)
+    GL.glDepthRange(0.0, 1.0)
+    GL.glDisable(GL.GL_CULL_FACE)
+    GL.glDisable(GL.GL_BLEND)
+    GL.glClear(GL.GL_DEPTH_BUFFER_BIT)
+    if casts:
+        V, P = _pyrender.light_matrices(renderer, graph.scene, node, flags)
+        program = None
+        for primitive, pose in graph.casters:
+            program = _pyrender.primitive_program(renderer, primitive, flags, ProgramFlags.NONE)
+            _pyrender.bind(program)
+            program.set_uniform("V", V)
+            program.set_uniform("P", P)
+            _pyrender.draw_primitive(renderer, primitive, pose, program, RenderFlags.DEPTH_ONLY)
+        if program is not None:
+            _pyrender.unbind_program(program)
+    GL.glFlush()
+
+
+def read_colour(renderer, width: int, height: int) -> np.ndarray:
+    """(H, W, 3) uint8 of pyrender's main framebuffer: its multisampled colour resolved
+    and read as pyrender reads it (without pyrender's depth read-back)."""
+    GL = gl()
+    multisampled, resolved = _pyrender.main_framebuffers(renderer)
+    GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, multisampled)
+    GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, resolved)
+    GL.glBlitFramebuffer(0, 0, width, height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_LINEAR)
+    GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, resolved)
+    data = GL.glReadPixels(0, 0, width, height, GL.GL_RGB, GL.GL_UNSIGNED_BYTE)
+    return np.ascontiguousarray(np.frombuffer(data, dtype=np.uint8).reshape(height, width, 3)[::-1])

@@ -1,0 +1,205 @@
+"""Graph: what one scene draws (pyrender scene, primitives and poses), built from a Scene
+and a MeshPool, and put in the GL context by :func:`upload_graph`.
+
+Each object is drawn as its variant's parts: the colour pass draws an object of several
+parts as one mesh, the flat passes draw each part (for the part image).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import RenderError
+from ..scene.geometry import OPENCV_TO_OPENGL
+from ..scene.scene import Scene
+from . import _pyrender
+from .decode import MAX_INSTANCES, MAX_PARTS
+from .meshes import MeshPool
+from .opengl import gl
+
+CONTEXT_THICKNESS = 0.05  # metres, of the floor slab and the walls
+
+
+def context_boxes(scene: Scene) -> list[tuple[tuple[float, float, float], np.ndarray, bool]]:
+    """The floor and wall boxes of ``scene``'s context as (extents (metres), (4, 4) world
+    pose of the box centre, is_wall): the floor slab has its top at z = 0; walled
+    contexts add the two walls behind the objects as seen from the camera (so walls
+    never stand between the camera and the objects)."""
+    context = scene.context
+    size, thickness = context.floor_size, CONTEXT_THICKNESS
+    floor_pose = np.eye(4)
+    floor_pose[2, 3] = -thickness / 2
+    boxes = [((size, size, thickness), floor_pose, False)]
+    if context.walls:
+        eye = scene.camera.position
+        half, height = size / 2, context.wall_height
+        for axis in (0, 1):
+            side = -1.0 if eye[axis] > 0 else 1.0
+            extents = [size, size, height]
+            extents[axis] = thickness
+            pose = np.eye(4)
+            pose[axis, 3] = side * (half + thickness / 2)
+            pose[2, 3] = height / 2
+            boxes.append((tuple(extents), pose, True))
+    return boxes
+
+
+@dataclass
+class Graph:
+    """What one scene draws: its pyrender scene (colour pass) and the primitives and
+    poses of the flat passes.
+
+    Attributes:
+        scene: the pyrender.Scene of the colour pass: floor and walls, one node per
+            object, the lights and the camera.
+        objects: per object of the Scene, ``(primitive, (4, 4) float32 pose, part
+            index)`` of each part.
+        context: ``(primitive, pose)`` of the floor and walls.
+        casters: ``(primitive, pose)`` of what casts shadows (one per object).
+        lights: ``(pyrender node, casts shadows)`` of each light.
+        width, height, znear, zfar: the camera's image size (pixels) and clip planes.
+        meshes: every pyrender.Mesh drawn.
+    """
+
+    scene: object
+    objects: list[list[tuple]]
+    context: list[tuple]
+    casters: list[tuple]
+    lights: list[tuple]
+    width: int
+    height: int
+    znear: float
+    zfar: float
+    meshes: list[object] = field(default_factory=list)
+
+    @property
+    def shadows(self) -> bool:
+        """Whether some light casts shadows (and there is something to cast them)."""
+        return bool(self.casters) and any(casts for _, casts in self.lights)
+
+
+def _light_pose(direction) -> np.ndarray:
+    """(4, 4) pose of a directional light shining along ``direction`` (its node's -z axis)."""
+    pose = np.eye(4)
+    z = np.asarray(direction, dtype=float)
+    x = np.cross([0.0, 0.0, 1.0], z) if abs(z[2]) < 0.999 else np.array([1.0, 0.0, 0.0])
+    x /= np.linalg.norm(x)
+    pose[:3, 0], pose[:3, 1], pose[:3, 2] = x, np.cross(z, x), z
+    return pose
+
+
+def build_graph(scene: Scene, pool: MeshPool) -> Graph:
+    """The :class:`Graph` of ``scene`` (no GL). Its meshes come from ``pool`` and carry
+    this scene's materials until the next build: render a Graph before building another.
+
+    Raises:
+        RenderError: an unknown texture, or too many objects or parts.
+    """
+    pr, dictionary = pool.pyrender, pool.dictionary
+    context = scene.context
+    if len(scene.objects) > MAX_INSTANCES:
+        raise RenderError(f"{len(scene.objects)} objects exceed the id pass's {MAX_INSTANCES}")
+    taken: dict[tuple, int] = {}
+    meshes = []
+
+    def take(geometry_key, scale, material=None):
+        index = taken.get((geometry_key, scale), 0)
+        taken[(geometry_key, scale)] = index + 1
+        mesh = pool.mesh(geometry_key, scale, index)
+        if material is not None:
+            mesh.primitives[0].material = material
+        meshes.append(mesh)
+        return mesh
+
+    pr_scene = pr.Scene(bg_color=[*context.background, 1.0], ambient_light=[context.ambient] * 3)
+    _pyrender.keep_insertion_order(pr_scene)
+    context_draws = []
+    for extents, pose, is_wall in context_boxes(scene):
+        colour, texture = (
+            (context.wall_color, context.wall_texture) if is_wall else (context.floor_color, context.floor_texture)
+        )
+        material = pool.material(colour, 0.0, 0.9, texture)
+        mesh = take(("box", tuple(extents)), pool.uv_scale(texture), material)
+        pr_scene.add_node(_pyrender.matrix_node(pr, pose, mesh=mesh))
+        context_draws.append((mesh.primitives[0], pose.astype(np.float32)))
+
+    objects, casters, corners = [], [], []
+    for obj in scene.objects:
+        variant = dictionary[obj.entry].variant(obj.style)
+        if len(variant.parts) > MAX_PARTS:
+            raise RenderError(
+                f"objects.{obj.entry} style {variant.style!r} has {len(variant.parts)} parts; "
+                f"the part image holds at most {MAX_PARTS}"
+            )
+        pose = obj.world_from_object() @ np.diag([obj.scale, obj.scale, obj.scale, 1.0])
+        pose32 = pose.astype(np.float32)
+        material = pool.material(obj.rgb, obj.metallic, obj.roughness, obj.texture)
+        scale = pool.uv_scale(obj.texture)
+        if len(variant.parts) == 1:  # the colour pass draws the part itself
+            part = variant.parts[0]
+            colour_key = (obj.entry, variant.style, part.index)
+            colour_mesh = take(colour_key, scale, material)
+            parts = [(colour_mesh.primitives[0], pose32, part.index)]
+        else:  # the colour pass draws all parts as one mesh, the flat passes each part
+            parts = [
+                (take((obj.entry, variant.style, part.index), None).primitives[0], pose32, part.index)
+                for part in variant.parts
+            ]
+            colour_key = (obj.entry, variant.style, None)
+            colour_mesh = take(colour_key, scale, material)
+        pr_scene.add_node(_pyrender.matrix_node(pr, pose, mesh=colour_mesh))
+        objects.append(parts)
+        casters.append((colour_mesh.primitives[0], pose))
+        low, high = pool.geometry_of(colour_key)[4]
+        box = np.array([[x, y, z, 1.0] for x in (low[0], high[0]) for y in (low[1], high[1]) for z in (low[2], high[2])])
+        corners.append(box @ pose.T)
+
+    lights = []
+    # with shadows in the scene every light needs a map: pyrender's shader reads one
+    # per directional light (empty for a light that casts none)
+    maps = any(light.shadows for light in scene.lights)
+    for index, light in enumerate(scene.lights):
+        pr_light = pool.light(index, maps)
+        pr_light.color, pr_light.intensity = list(light.color), light.intensity
+        node = _pyrender.matrix_node(pr, _light_pose(light.direction), light=pr_light)
+        pr_scene.add_node(node)
+        lights.append((node, bool(light.shadows)))
+    cam = scene.camera
+    # pyrender's window coordinates put pixel centres at +0.5; OpenCV's at integers
+    camera = pr.IntrinsicsCamera(
+        fx=cam.fx, fy=cam.fy, cx=cam.cx + 0.5, cy=cam.cy + 0.5, znear=cam.znear, zfar=cam.zfar
+    )
+    pr_scene.add_node(_pyrender.matrix_node(pr, cam.pose @ OPENCV_TO_OPENGL, camera=camera))
+    if corners:
+        # pyrender frames each directional shadow map on the scene's bounds: the
+        # casters' bounds (not the floor's), so the map's texels are spent on them
+        points = np.vstack(corners)[:, :3]
+        _pyrender.set_bounds(pr_scene, np.array([points.min(axis=0), points.max(axis=0)]))
+    return Graph(scene=pr_scene, objects=objects, context=context_draws, casters=casters, lights=lights,
+                 width=cam.width, height=cam.height, znear=cam.znear, zfar=cam.zfar, meshes=meshes)
+
+
+def upload_graph(renderer, graph: Graph) -> None:
+    """Put ``graph``'s meshes, textures and shadow maps in the current GL context (those
+    not there yet), and tell pyrender's ``renderer`` they are there."""
+    textures, shadow_maps = [], []
+    for mesh in graph.meshes:
+        for part in mesh.primitives:
+            _pyrender.upload(part)
+            for texture in part.material.textures:
+                _pyrender.upload(texture)
+                textures.append(texture)
+    for node, _ in graph.lights:
+        texture = node.light.shadow_texture
+        if texture is not None and graph.shadows:
+            if _pyrender.upload(texture):
+                # mesh.frag samples it as a sampler2DShadow: compare in the sampler
+                GL = gl()
+                GL.glBindTexture(GL.GL_TEXTURE_2D, _pyrender.texture_id(texture))
+                GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_COMPARE_MODE, GL.GL_COMPARE_REF_TO_TEXTURE)
+                GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_COMPARE_FUNC, GL.GL_LEQUAL)
+                GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
+            shadow_maps.append(texture)
+    _pyrender.track(renderer, meshes=graph.meshes, textures=textures, shadow_textures=shadow_maps)

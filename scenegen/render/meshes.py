@@ -1,0 +1,174 @@
+"""MeshPool: the pyrender meshes, materials, textures and lights of one object dictionary.
+
+Meshes are pooled by *geometry* (entry, style, part or whole object, texture scale): a
+scene takes the pool's meshes it needs and gives each its material (colour, metallic,
+roughness, texture) for that scene, so the GL context holds one copy of each shape
+however many colours and materials the dictionary allows. Lights are pooled too (their
+shadow maps stay allocated).
+
+A texture other than ``plain`` is a repeating base-colour texture (see
+:mod:`scenegen.render.textures`) on box-projected UVs in the canonical frame, so its
+pattern scales with the object; floors and walls take their context's textures with
+UVs in metres.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import RenderError, choices
+from ..world.dictionary import ObjectDictionary, Texture
+from ..world.shapes import primitive
+from . import _pyrender
+from .opengl import gl
+from .textures import srgb_encode, texture_image, uv_coordinates, uv_scale
+
+SHADOW_MAP_SIZE = 1024  # texels a side of each light's shadow map
+
+
+class MeshPool:
+    """Pyrender objects for the scenes of ``dictionary``, made once and reused.
+
+    Args:
+        pyrender: the pyrender module (see :func:`scenegen.render.opengl.import_pyrender`).
+        dictionary: the object dictionary the scenes refer to.
+    """
+
+    def __init__(self, pyrender, dictionary: ObjectDictionary):
+        self.pyrender = pyrender
+        self.dictionary = dictionary
+        # geometry key -> (positions, normals, uv, indices, (2, 3) bounds)
+        self.geometry: dict[tuple, tuple] = {}
+        # (geometry key, texture scale or None) -> pool of pyrender.Mesh of that geometry
+        self.pools: dict[tuple, list] = {}
+        # (rgb, metallic, roughness, texture) -> pyrender material
+        self.materials: dict[tuple, object] = {}
+        self.textures: dict[str, object] = {}  # texture name -> pyrender.Texture
+        self.lights: list = []  # pool of pyrender.DirectionalLight
+
+    def close(self, renderer) -> None:
+        """Delete the pool's meshes, textures and shadow maps from the GL context (when
+        ``renderer``, pyrender's renderer of the current context, is given) and forget
+        them."""
+        if renderer is not None:
+            meshes = [mesh for pool in self.pools.values() for mesh in pool]
+            for mesh in meshes:
+                for part in mesh.primitives:
+                    part.delete()
+            for texture in self.textures.values():
+                texture.delete()
+            shadow_maps = [light.shadow_texture for light in self.lights if light.shadow_texture is not None]
+            for texture in shadow_maps:
+                texture.delete()
+            _pyrender.untrack(renderer, meshes=meshes, textures=self.textures.values(), shadow_textures=shadow_maps)
+        self.geometry.clear()
+        self.pools.clear()
+        self.materials.clear()
+        self.textures.clear()
+        self.lights.clear()
+
+    # -- textures and materials -------------------------------------------------------
+
+    def texture(self, name: str) -> Texture:
+        """The dictionary's texture ``name``.
+
+        Raises:
+            RenderError: no such texture (with the valid names).
+        """
+        try:
+            return self.dictionary.textures[name]
+        except KeyError:
+            raise RenderError(
+                f"unknown texture {name!r}; valid: {choices(self.dictionary.textures)}"
+            ) from None
+
+    def _gl_texture(self, name: str):
+        """The pyrender Texture of texture ``name`` (one tile, repeating sampler)."""
+        found = self.textures.get(name)
+        if found is None:
+            pr = self.pyrender
+            # the shader decodes base-colour textures from sRGB: encode the linear modulation
+            image = srgb_encode(texture_image(self.texture(name)))
+            sampler = pr.Sampler(wrapS=pr.GLTF.REPEAT, wrapT=pr.GLTF.REPEAT)
+            found = self.textures[name] = pr.Texture(
+                name=name, sampler=sampler, source=image, source_channels="RGB"
+            )
+        return found
+
+    def uv_scale(self, texture: str) -> float | None:
+        """Texture coordinates per mesh unit of ``texture``; None for ``plain``."""
+        found = self.texture(texture)
+        return None if found.pattern == "plain" else uv_scale(found)
+
+    def material(self, rgb, metallic: float, roughness: float, texture: str):
+        """The pyrender material of linear ``rgb`` (3 floats in [0, 1]), ``metallic``,
+        ``roughness`` and ``texture`` (a dictionary texture name)."""
+        key = (tuple(rgb), float(metallic), float(roughness), texture)
+        material = self.materials.get(key)
+        if material is None:
+            kwargs = {}
+            if self.texture(texture).pattern != "plain":
+                kwargs["baseColorTexture"] = self._gl_texture(texture)
+            material = self.materials[key] = self.pyrender.MetallicRoughnessMaterial(
+                baseColorFactor=[*rgb, 1.0], metallicFactor=metallic, roughnessFactor=roughness, **kwargs
+            )
+        return material
+
+    # -- meshes and lights ------------------------------------------------------------
+
+    def geometry_of(self, key: tuple) -> tuple:
+        """(positions (V, 3), normals (V, 3), uv (V, 2) in mesh units, indices (F, 3),
+        bounds (2, 3)) of geometry ``key``: ``("box", extents)``, ``(entry, style, part
+        index)`` or ``(entry, style, None)`` (all parts as one mesh)."""
+        found = self.geometry.get(key)
+        if found is None:
+            if key[0] == "box":
+                x, y, z = key[1]
+                mesh = primitive("box", {"x": x, "y": y, "z": z})
+            else:
+                entry, style, index = key
+                variant = self.dictionary[entry].variant(style)
+                mesh = variant.mesh() if index is None else next(p for p in variant.parts if p.index == index).mesh
+            textured = uv_coordinates(mesh)
+            positions = np.asarray(textured.vertices, dtype=np.float32)
+            found = self.geometry[key] = (
+                positions,
+                np.asarray(textured.vertex_normals, dtype=np.float32),
+                np.asarray(textured.visual.uv, dtype=np.float32),
+                np.asarray(textured.faces, dtype=np.uint32),
+                np.array([positions.min(axis=0), positions.max(axis=0)], dtype=float),
+            )
+        return found
+
+    def mesh(self, geometry_key: tuple, scale: float | None, index: int):
+        """Mesh ``index`` of the pool of ``geometry_key`` with texture coordinates times
+        ``scale`` (None: none), made when the pool holds fewer."""
+        pool = self.pools.setdefault((geometry_key, scale), [])
+        if index == len(pool):
+            pool.append(self._new_mesh(geometry_key, scale))
+        return pool[index]
+
+    def _new_mesh(self, geometry_key: tuple, scale: float | None):
+        pr = self.pyrender
+        positions, normals, uv, indices, _ = self.geometry_of(geometry_key)
+        texcoord = None if scale is None else (uv * scale).astype(np.float32)
+        part = pr.Primitive(positions=positions, normals=normals, texcoord_0=texcoord, indices=indices)
+        return pr.Mesh(primitives=[part], name="/".join(str(k) for k in geometry_key))
+
+    def light(self, index: int, shadow_map: bool):
+        """Directional light ``index`` of the pool; with a shadow map texture
+        (:data:`SHADOW_MAP_SIZE` texels a side) when ``shadow_map``."""
+        pr = self.pyrender
+        while len(self.lights) <= index:
+            self.lights.append(pr.DirectionalLight())
+        light = self.lights[index]
+        if shadow_map and light.shadow_texture is None:
+            GL = gl()
+            # outside the map (clamped to its border, depth 1): lit
+            sampler = pr.Sampler(magFilter=GL.GL_LINEAR, minFilter=GL.GL_LINEAR,
+                                 wrapS=GL.GL_CLAMP_TO_BORDER, wrapT=GL.GL_CLAMP_TO_BORDER)
+            light.shadow_texture = pr.Texture(
+                width=SHADOW_MAP_SIZE, height=SHADOW_MAP_SIZE, source_channels="D",
+                data_format=GL.GL_FLOAT, sampler=sampler,
+            )
+        return light
