@@ -46,7 +46,7 @@ def main() -> None:
     parser.add_argument("--objects", type=int, default=1_000_000)
     args = parser.parse_args()
     cfg = load_config([])
-    levels, forbidden = coverage_universe(cfg, Sampler(cfg))
+    levels, forbidden = coverage_universe(Sampler(cfg).world)
     records = make_records(levels, args.objects)
     print(f"{args.objects:,} objects in {len(records):,} scenes, {len(levels)} factors, {len(forbidden)} constraints")
 

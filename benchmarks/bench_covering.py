@@ -10,7 +10,7 @@ are all orthogonal arrays or proven optimal. For the constrained cases of the
 scenegen factors (category 10 x pose 9 x context 3 x occlusion 3) "best" is a proven
 optimum: forbidding outdoor lamps leaves all 10 x 9 category-pose pairs, one row each,
 and 90 rows suffice; restricting "ball" to pose "any" as well leaves 81 + 1 pairs, but
-the ball must also meet 3 contexts, hence 81 + 3 = 84 (see tests/test_design.py).
+the ball must also meet 3 contexts, hence 81 + 3 = 84 (see tests/design/test_design.py).
 allpairspy (``pip install allpairspy``) only does strength 2; its column is blank when
 it is not installed, and notes the feasible pairs its output misses (with a filter it
 can drop some).

@@ -11,7 +11,7 @@ browser fails or the screenshot is missing or blank (fewer than ``--min-colors``
 distinct colours).
 
 The helpers :func:`find_browser`, :func:`screenshot` and :func:`distinct_colors` are
-also used by ``tests/test_report_html.py``.
+also used by ``tests/reports/test_report_html.py``.
 """
 
 from __future__ import annotations

@@ -4,15 +4,17 @@ The public API::
 
     import scenegen
     cfg = scenegen.load_config(["n=4", "out=/tmp/demo"])
-    scene = scenegen.Sampler(cfg).sample(0)          # pure data, no OpenGL
-    with scenegen.Renderer(scenegen.ObjectDictionary.from_config(cfg)) as renderer:
+    world = scenegen.World.of(cfg)                   # dictionary + grammar, compiled once
+    scene = scenegen.Sampler(world).sample(0)        # pure data, no OpenGL
+    with scenegen.Renderer(world.dictionary) as renderer:
         frame = renderer.render(scene)               # rgb, depth, instances, semantic, amodal
     scenegen.generate(cfg)                           # the whole dataset
+    print(scenegen.coverage_report(cfg.out))         # what `scenegen coverage DIR` prints
 """
 
 from ._version import __version__
-from .config.load import SceneGenConfig
-from .dataset.generate import generate
+from .config.schema import SceneGenConfig
+from .dataset.generate import finish_dataset, generate
 from .dataset.pipeline import finish
 from .dataset.stream import SceneStream
 from .dataset.worker import SceneWorker
@@ -28,9 +30,10 @@ from .errors import (
 from .labels.objects import object_labels
 from .labels.scene_graph import scene_relations
 from .render.raster import Renderer
+from .reports.coverage import coverage_report
 from .scene.frame import Frame
 from .scene.scene import Camera, Context, Light, ObjectInstance, Scene
-from .world.compile import load_config
+from .world.compile import World, load_config
 from .world.dictionary import ObjectDictionary, ObjectEntry
 from .world.directives import Directive
 from .world.grammar import Grammar, compile_grammar
@@ -61,9 +64,12 @@ __all__ = [
     "SceneWorker",
     "ScenegenError",
     "Sampler",
+    "World",
     "compile_grammar",
+    "coverage_report",
     "describe_space",
     "finish",
+    "finish_dataset",
     "generate",
     "load_config",
     "object_labels",

@@ -40,6 +40,25 @@ EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, as a shell reports a Ctrl-C
 EXIT_TERMINATED = 128 + signal.SIGTERM  # 143, as a shell reports a SIGTERM
 
 
+class _KeysHelp(argparse.Action):
+    """``-h``: the usual help, then every config key with its default and one line (read
+    from the schema, so it is never out of date)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from .config.keys import format_keys  # only for help: the config stack is not needed to parse
+
+        try:
+            parser.print_help()
+            print("\nconfig keys (KEY=VALUE; a <name> is an entry of a mapping, [i] an item of a list):")
+            print(format_keys(), flush=True)
+        except BrokenPipeError:  # the reader went away (`scenegen generate -h | head`)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scenegen", description="Procedural 3D scene synthesizer for combinatorial datasets."
@@ -47,7 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"scenegen {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    generate = commands.add_parser("generate", help="generate a dataset")
+    generate = commands.add_parser("generate", help="generate a dataset", add_help=False)
+    generate.add_argument("-h", "--help", action=_KeysHelp, help="show this help and every config key, then exit")
     generate.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides, e.g. out=/tmp/d n=20")
 
     finish = commands.add_parser("finish", help="finish a dataset whose shards were generated separately (shard=I)")
@@ -124,7 +144,7 @@ def _pop_index(overrides: Sequence[str]) -> tuple[int, List[str]]:
 
 
 def _cmd_generate(args) -> int:
-    from .config.load import shard_count
+    from .config.schema import shard_count
     from .dataset.generate import generate
     from .world.compile import load_config
 
@@ -230,37 +250,16 @@ def _cmd_space(args) -> int:
 
 
 def _cmd_coverage(args) -> int:
-    from .dataset.layout import COVERAGE_HTML, MANIFEST
-    from .dataset.read import (
-        dataset_config,
-        read_coverage,
-        read_manifest,
-        require_folder,
-    )
+    from .reports.coverage import coverage_report
 
-    root = require_folder(args.dataset)
-    tracker = read_coverage(root)
-    summary = args.strength is None and args.format == "text" and args.factors is None
-    # the summary shows the split when there is a manifest; a t-way report needs its config
-    manifest = read_manifest(root) if not summary or (root / MANIFEST).is_file() else None
-    split = manifest.get("split") if manifest else None
-    if summary:
-        from .reports.tway import format_split
-
-        print(tracker.format_table() + (format_split(split, factor_order=list(tracker.levels)) if split else ""))
-        return 0
-    from .reports.tway import format_report, tway_of, write_html_report
-
-    cfg = dataset_config(root, manifest)
-    factors = args.factors.split(",") if args.factors else None
-    strength = 2 if args.strength is None else args.strength
-    report = tway_of(tracker, cfg, strength, factors, args.min_count, args.unit)
+    report: dict = {}
+    result = coverage_report(args.dataset, args.strength, args.factors or None, args.min_count, args.unit,
+                             args.format, args.out or None, details=report)
     if args.format == "html":
-        written = write_html_report(root, tracker, report, args.out or root / COVERAGE_HTML, split)
-        print(f"wrote {written}: {report['covered']} of {report['tuples']} {strength}-tuples covered "
+        print(f"wrote {result}: {report['covered']} of {report['tuples']} {report['strength']}-tuples covered "
               f"({report['coverage']:.1%})", file=sys.stderr)
         return 0
-    print(format_report(report, args.format, split=split, factor_order=list(tracker.levels)))
+    print(result)
     return 0
 
 

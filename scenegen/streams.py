@@ -23,7 +23,7 @@ the prefix is common, so two streams are the same exactly when their key words a
   least two: it differs from all of them even for ``s == NOISE_ROOT``.
 
 So for any root seed, any scene index and any indices, two distinct (stream, indices)
-are distinct word sequences, hence distinct streams (``tests/test_streams.py`` checks
+are distinct word sequences, hence distinct streams (``tests/project/test_streams.py`` checks
 it over random indices and streams, by key words, pools and draws). Before this
 module the literal keys collided: fill round ``r`` drew ``(0xF1, r)``, which is scene
 241's stage ``r``; the probe's ``(0x9B0E, 1..3)`` were scene 39694's layout,
@@ -88,13 +88,14 @@ assert [stage.tag for stage in SCENE_STAGES] == list(range(len(SCENE_STAGES)))
 assert END > len(SCENE_STAGES) - 1 and len({s.tag for s in Stream}) == len(Stream)
 
 
-def _word(value, what: str, stream: Stream) -> int:
+def _word(value, what: str) -> int:
+    """``value`` as a non-negative int; ``what`` names it in the errors."""
     try:
         value = operator.index(value)
     except TypeError:
-        raise TypeError(f"stream {stream.name}: {what} must be an integer, got {value!r}") from None
+        raise TypeError(f"{what} must be an integer, got {value!r}") from None
     if value < 0:
-        raise ValueError(f"stream {stream.name}: {what} must be >= 0, got {value}")
+        raise ValueError(f"{what} must be >= 0, got {value}")
     return value
 
 
@@ -110,7 +111,7 @@ def spawn_key(stream: Stream, *indices: int) -> tuple[int, ...]:
     if len(indices) != len(stream.indices):
         names = ", ".join(stream.indices) or "none"
         raise TypeError(f"stream {stream.name} takes {len(stream.indices)} index(es) ({names}), got {len(indices)}")
-    words = tuple(_word(v, name, stream) for v, name in zip(indices, stream.indices))
+    words = tuple(_word(v, f"stream {stream.name}: {name}") for v, name in zip(indices, stream.indices))
     if stream.is_scene_stage:
         return (words[0], stream.tag)
     too_big = [v for v in words if v > END]
@@ -122,13 +123,7 @@ def spawn_key(stream: Stream, *indices: int) -> tuple[int, ...]:
 def seed_sequence(seed: int, stream: Stream, *indices: int) -> np.random.SeedSequence:
     """``SeedSequence(seed, spawn_key=spawn_key(stream, *indices))``; ``seed`` >= 0."""
     key = spawn_key(stream, *indices)
-    try:
-        seed = operator.index(seed)
-    except TypeError:
-        raise TypeError(f"root seed must be an integer, got {seed!r}") from None
-    if seed < 0:
-        raise ValueError(f"root seed must be >= 0, got {seed}")
-    return np.random.SeedSequence(seed, spawn_key=key)
+    return np.random.SeedSequence(_word(seed, "root seed"), spawn_key=key)
 
 
 def generator(seed: int, stream: Stream, *indices: int) -> np.random.Generator:

@@ -17,6 +17,9 @@ if os.environ.get("PYTEST_XDIST_WORKER_COUNT") and "LP_NUM_THREADS" not in os.en
 from scenegen import load_config
 from scenegen.world.dictionary import ObjectDictionary
 
+# fixtures shared by several test modules, defined beside the helpers they use
+pytest_plugins = ("datasets_fixture", "tiny_dataset", "scaled_runs")
+
 
 @pytest.fixture(scope="session")
 def cfg():

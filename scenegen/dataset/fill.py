@@ -35,7 +35,7 @@ from ..errors import ConfigError
 from ..fileio import read_json, write_json
 from ..progress import wanted
 from ..streams import Stream, generator
-from ..world.sampler import Sampler
+from ..world.compile import World
 from .damage import read_dataset_json
 from .layout import FILL_BASE, MANIFEST, RUN_RECORD
 from .manifest import Manifest
@@ -100,10 +100,10 @@ def fill(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[int]
     claim_folder(out)
     base = _base_manifest(cfg, out)
     n_before, held = base.n, (base.split or {}).get("held_out")
-    sampler = Sampler(cfg)
-    tracker = coverage_tracker(cfg, load_records(out, n_before), sampler)
+    world = World.of(cfg)
+    tracker = coverage_tracker(world, load_records(out, n_before))
     factors, strength = list(cfg.design_factors), int(cfg.strength)
-    levels, forbidden = design_space(cfg, sampler, factors)
+    levels, forbidden = design_space(world, factors)
     progress = wanted(cfg, progress)
 
     def measure() -> dict:
@@ -136,9 +136,9 @@ def fill(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[int]
                 break  # the last round landed nothing new: more of the same would not either
         if split_enabled(cfg):  # the dataset's own held-out tuples (its config is cfg's)
             if held is None:
-                held = held_out_tuples(cfg, sampler, load_records(out, n_before))
+                held = held_out_tuples(world, load_records(out, n_before))
             n = complete_split(config_from_dict({**config_to_dict(cfg), "budget": int(cfg.budget) - (n - n_before)}),
-                               n, sampler, held, progress, on_scene)
+                               n, world, held, progress, on_scene)
         final = config_from_dict({**config_to_dict(cfg), "n": n})
         design = {
             "strategy": "fill",

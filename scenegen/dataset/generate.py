@@ -17,7 +17,7 @@ from ..design.plan import covering_plan
 from ..design.splits import held_out_tuples, split_enabled
 from ..errors import ConfigError, ScenegenError
 from ..progress import wanted
-from ..world.sampler import Sampler
+from ..world.compile import World
 from .fill import fill
 from .layout import MANIFEST, RUN_RECORD
 from .manifest import Manifest
@@ -106,7 +106,7 @@ def _with_plan(cfg):
     (``strategy=covering``), or none."""
     if cfg.strategy != "covering":
         return cfg, {}
-    plan = dict(enumerate(covering_plan(cfg, Sampler(cfg))))
+    plan = dict(enumerate(covering_plan(World.of(cfg))))
     return config_from_dict({**config_to_dict(cfg), "n": len(plan)}), plan
 
 
@@ -127,9 +127,9 @@ def _open_run(cfg) -> Path:
         ScenegenError: the folder cannot be created or written.
     """
     out = output_folder(cfg)
-    sampler = Sampler(cfg)  # refuses an infeasible directive
+    world = World.of(cfg)  # refuses an infeasible directive
     if cfg.split.held_out:
-        held_out_tuples(cfg, sampler)  # refuses an infeasible declared tuple
+        held_out_tuples(world)  # refuses an infeasible declared tuple
     claim_folder(out)
     changed = check_run(out, cfg)  # before the manifest goes: a refused run leaves a dataset whole
     open_folder(out)
@@ -145,8 +145,8 @@ def _complete(cfg, plan: Mapping[int, dict], progress: bool, on_scene) -> Manife
     """After scenes 0..n-1: the held-out split's extra scenes, then :func:`finish`."""
     held = None
     if split_enabled(cfg):
-        sampler = Sampler(cfg)
-        held = held_out_tuples(cfg, sampler, load_records(cfg.out, int(cfg.n)))
-        n = complete_split(cfg, int(cfg.n), sampler, held, progress, on_scene)
+        world = World.of(cfg)
+        held = held_out_tuples(world, load_records(cfg.out, int(cfg.n)))
+        n = complete_split(cfg, int(cfg.n), world, held, progress, on_scene)
         cfg = config_from_dict({**config_to_dict(cfg), "n": n})
     return finish(cfg, list(plan.values()), held_out=held)

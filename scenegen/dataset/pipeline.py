@@ -23,7 +23,8 @@ from typing import Callable, Iterable, Iterator, Mapping, Optional, Sequence
 from omegaconf import OmegaConf
 
 from .._version import __version__
-from ..config.load import category_ids, output_formats
+from ..config.schema import category_ids
+from ..config.validate import output_formats
 from ..design.coverage import CoverageTracker
 from ..design.splits import SPLIT_NAMES, split_summary
 from ..design.universe import coverage_tracker
@@ -31,8 +32,7 @@ from ..errors import ConfigError, PlacementError, ScenegenError
 from ..fileio import sha256_file, write_json
 from ..labels.objects import KEYPOINT_NAMES, KEYPOINT_SKELETON
 from ..progress import progress_bar
-from ..world.dictionary import ObjectDictionary
-from ..world.sampler import Sampler
+from ..world.compile import World
 from .executors import run_chunks
 from .files import record_indices, record_path
 from .formats.coco import build_coco, write_coco_splits
@@ -119,12 +119,12 @@ def write_shards(cfg, shards: Sequence[range], plan: Mapping[int, dict], progres
     # a chunk ends with a flush (every scene on disk) that stalls the worker's overlap of
     # rendering and writing: one process needs no spreading, so its chunks are longer
     size = INLINE_CHUNK_SCENES if inline else max(1, min(CHUNK_SCENES, -(-total // (4 * workers))))
-    sampler = Sampler(cfg)
+    world = World.of(cfg)
     left: dict = {}  # shard -> its scenes not written yet, once the shard is looked at
     looked: list = []  # the shards looked at, ascending
 
     def complete(shard: range) -> None:
-        write_marker(out, shard, coverage_tracker(cfg, (), sampler))
+        write_marker(out, shard, coverage_tracker(world))
 
     def chunks(bar) -> Iterator[list]:
         for shard in shards:
@@ -220,7 +220,7 @@ def export_formats(cfg, out: Path) -> list[str]:
         elif name == "bop":
             from .formats.bop import export_bop  # noqa: PLC0415
 
-            written += export_bop(out, ObjectDictionary.from_config(cfg), n=int(cfg.n))
+            written += export_bop(out, World.of(cfg).dictionary, n=int(cfg.n))
     return sorted(str(Path(p).resolve().relative_to(out.resolve())) for p in written)
 
 
@@ -266,9 +266,9 @@ def finish(cfg, plan: Sequence[dict] = (), design: Optional[dict] = None,
     the other formats read splits.json) and the manifest's ``split`` records the tuples and
     the guarantees (:mod:`scenegen.design.splits`)."""
     out = Path(cfg.out)
-    sampler = Sampler(cfg)
+    world = World.of(cfg)
     markers, gaps = cover(out, int(cfg.n))
-    markers += [write_marker(out, scenes, coverage_tracker(cfg, (), sampler)) for scenes in gaps]
+    markers += [write_marker(out, scenes, coverage_tracker(world)) for scenes in gaps]
     skipped = sorted((skip for marker in markers for skip in marker.get("skipped", ())), key=lambda s: s["index"])
     records = load_records(out, int(cfg.n))
     if skipped and not records:
@@ -282,7 +282,7 @@ def finish(cfg, plan: Sequence[dict] = (), design: Optional[dict] = None,
         skeleton=KEYPOINT_SKELETON,
     )
     write_json(out / COCO, coco)
-    tracker = coverage_tracker(cfg, (), sampler)
+    tracker = coverage_tracker(world)
     for marker in markers:  # exact: the same counts as one tracker over every record
         tracker = tracker.merge(CoverageTracker.from_dict(marker["coverage"]))
     write_json(out / COVERAGE, tracker.to_dict())
@@ -291,7 +291,7 @@ def finish(cfg, plan: Sequence[dict] = (), design: Optional[dict] = None,
     files = [COCO, COVERAGE]
     split = None
     if held_out is not None:
-        split = split_summary(cfg, records, held_out, sampler)
+        split = split_summary(world, records, held_out)
         scenes = {name: split.pop(name) for name in SPLIT_NAMES}
         write_json(out / SPLITS, scenes)
         files += [SPLITS, *(path.name for path in write_coco_splits(out, coco, scenes))]

@@ -31,7 +31,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from omegaconf import OmegaConf
 
-from ..config.load import shard_count
+from ..config.schema import shard_count
 from ..design.coverage import CoverageTracker
 from ..errors import ConfigError, DamagedFileError, PlacementError, ScenegenError
 from ..fileio import read_json, sha256_file, write_json
@@ -90,7 +90,7 @@ class ShardRanges(Sequence):
 
 
 def shard_ranges(cfg) -> ShardRanges:
-    """The shards of scenes ``0..cfg.n-1``: :func:`scenegen.config.load.shard_count`
+    """The shards of scenes ``0..cfg.n-1``: :func:`scenegen.config.schema.shard_count`
     contiguous ranges whose sizes differ by at most one (empty when n < num_shards)."""
     return ShardRanges(int(cfg.n), shard_count(cfg))
 

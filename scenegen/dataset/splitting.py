@@ -7,17 +7,18 @@ from typing import Mapping, Sequence
 
 from ..config.load import config_from_dict, config_to_dict
 from ..design.splits import STALLED_ROUNDS, completion_rows, split_summary
+from ..world.compile import World
 from .pipeline import load_records, write_scenes
 
 
-def complete_split(cfg, n: int, sampler, held: Sequence[Mapping[str, str]], progress: bool, on_scene=None) -> int:
+def complete_split(cfg, n: int, world: World, held: Sequence[Mapping[str, str]], progress: bool, on_scene=None) -> int:
     """Add directed scenes after scenes ``0..n-1`` of ``cfg.out`` until the split's
     guarantees hold, ``cfg.budget`` scenes were added, or a round adds nothing new.
-    Returns the new number of scenes."""
+    ``world``: the World of ``cfg``'s scenes. Returns the new number of scenes."""
     records = load_records(cfg.out, n)
     start, rounds, best, stalled = n, 0, None, 0
     while n - start < int(cfg.budget):
-        summary = split_summary(cfg, records, held, sampler)
+        summary = split_summary(world, records, held)
         lacking = len(summary["missing_in_test"]) + len(summary["sub_tuples_missing_in_train"])
         if lacking == 0:
             break
@@ -27,7 +28,7 @@ def complete_split(cfg, n: int, sampler, held: Sequence[Mapping[str, str]], prog
         if stalled >= STALLED_ROUNDS:
             break
         best = lacking if best is None else min(best, lacking)
-        rows = completion_rows(cfg, summary, sampler, rounds)[: int(cfg.budget) - (n - start)]
+        rows = completion_rows(world, summary, rounds)[: int(cfg.budget) - (n - start)]
         if not rows:
             break
         indices = range(n, n + len(rows))

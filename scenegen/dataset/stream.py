@@ -73,8 +73,8 @@ from ..design.plan import covering_plan
 from ..errors import ConfigError, PlacementError, RenderError, choices, positive_int
 from ..render.context import GL_CONTEXT
 from ..scene.frame import Frame
+from ..world.compile import World
 from ..world.directives import Directive, check_directive
-from ..world.sampler import Sampler
 from .files import scene_record
 from .worker import SceneWorker
 
@@ -138,7 +138,7 @@ def _resolve_directives(cfg, directive: DirectiveArg):
     if directive is None:
         if cfg.strategy != "covering":
             return None
-        return [dict(row) for row in covering_plan(cfg, Sampler(cfg))]
+        return [dict(row) for row in covering_plan(World.of(cfg))]
     if isinstance(directive, (Mapping, Directive)):
         plan = [_plain_directive(directive)]
         single = True
@@ -152,7 +152,7 @@ def _resolve_directives(cfg, directive: DirectiveArg):
         )
     distinct = {tuple(sorted(d.items())) for d in plan if d is not None}
     if distinct:
-        grammar = Sampler(cfg).grammar
+        grammar = World.of(cfg).grammar
         for item in sorted(distinct):
             check_directive(Directive.from_mapping(dict(item)), grammar, cfg)
     return plan[0] if single else plan

@@ -33,7 +33,7 @@ from ..render.raster import Renderer
 from ..scene.frame import Frame
 from ..scene.scene import Scene
 from ..timing import StepClock
-from ..world.dictionary import ObjectDictionary
+from ..world.compile import as_world
 from ..world.sampler import Sampler
 from .files import scene_files, scene_record, write_layers
 from .shards import write_skip
@@ -43,18 +43,20 @@ class SceneWorker:
     """Everything one process needs to produce scenes: built once, reused per scene.
 
     Args:
-        cfg: the composed config.
+        world: the :class:`scenegen.world.compile.World` of the config (a config is a
+            shortcut for ``World.of(cfg)``).
         background: write files on a background thread (see the module docstring);
             False writes each scene before :meth:`write` returns.
         pending: most scenes handed to the writer and not yet on disk; :meth:`write`
             waits for the oldest beyond that (so memory stays flat).
     """
 
-    def __init__(self, cfg, background: bool = True, pending: int = 2):
-        self.cfg = cfg
-        self.dictionary = ObjectDictionary.from_config(cfg)
-        self.sampler = Sampler(cfg, self.dictionary)
-        self._factors = _plain(cfg.factors)  # read per object by the labels
+    def __init__(self, world, background: bool = True, pending: int = 2):
+        self.world = world = as_world(world)
+        self.cfg = world.cfg
+        self.dictionary = world.dictionary
+        self.sampler = Sampler(world)
+        self._factors = world.factors  # read per object by the labels
         self._renderer: Optional[Renderer] = None
         self.background = background
         self.max_pending = max(1, int(pending))
@@ -242,16 +244,4 @@ class SceneWorker:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def _plain(node):
-    """A config node as plain Python objects (its dataclass for a structured config):
-    attribute reads on it cost nothing, unlike on an OmegaConf node."""
-    try:
-        from omegaconf import DictConfig, OmegaConf  # noqa: PLC0415
-
-        return OmegaConf.to_object(node) if isinstance(node, DictConfig) else node
-    except Exception:
-        return node
-
 

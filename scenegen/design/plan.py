@@ -19,8 +19,9 @@ import itertools
 from typing import Dict, List
 
 from ..errors import ConfigError, choices
-from ..scene.factors import DIRECTIVE_FACTORS, universe
+from ..scene.factors import DIRECTIVE_FACTORS
 from ..streams import Stream, generator
+from ..world.compile import World
 from ..world.directives import Directive, check_directive
 from .covering import covering_array
 
@@ -28,29 +29,31 @@ PLAN_ITERATIONS = 30_000  # fixed search budget: the plan depends only on the co
 PLAN_MAX_SECONDS = 600.0  # far beyond the budget's need; only a guard against a hang
 
 
-def directive_allowed(directive: Dict[str, str], sampler) -> bool:
-    """Whether the sampler accepts a directive (:func:`scenegen.world.directives.check_directive`)."""
+def directive_allowed(directive: Dict[str, str], world: World) -> bool:
+    """Whether the world's sampler accepts a directive
+    (:func:`scenegen.world.directives.check_directive`)."""
     try:
-        check_directive(Directive.from_mapping(directive), sampler.grammar, sampler.cfg)
+        check_directive(Directive.from_mapping(directive), world.grammar, world.cfg)
     except ConfigError:
         return False
     return True
 
 
-def design_space(cfg, sampler, factors=None) -> tuple[Dict[str, List[str]], List[Dict[str, str]]]:
+def design_space(world: World, factors=None) -> tuple[Dict[str, List[str]], List[Dict[str, str]]]:
     """(levels of each factor that a directive can ask for alone, forbidden pairs of
-    levels) for ``factors`` (default ``cfg.design_factors``).
+    levels) for ``factors`` (default ``cfg.design_factors``) in ``world``.
 
     Raises:
         ConfigError: a factor a directive cannot set.
     """
+    cfg = world.cfg
     factors = list(factors if factors is not None else cfg.design_factors)
-    all_levels, _ = universe(cfg)
+    all_levels, _ = world.factor_levels
     unknown = [f for f in factors if f not in DIRECTIVE_FACTORS]
     if unknown:
         raise ConfigError(f"factor {unknown[0]!r} cannot be designed; valid: {choices(DIRECTIVE_FACTORS)}")
     levels = {
-        factor: [level for level in all_levels[factor] if directive_allowed({factor: level}, sampler)]
+        factor: [level for level in all_levels[factor] if directive_allowed({factor: level}, world)]
         for factor in factors
     }
     forbidden = [
@@ -58,7 +61,7 @@ def design_space(cfg, sampler, factors=None) -> tuple[Dict[str, List[str]], List
         for fa, fb in itertools.combinations(factors, 2)
         for la in levels[fa]
         for lb in levels[fb]
-        if not directive_allowed({fa: la, fb: lb}, sampler)
+        if not directive_allowed({fa: la, fb: lb}, world)
     ]
     return levels, forbidden + declared_constraints(cfg, levels)
 
@@ -73,15 +76,16 @@ def declared_constraints(cfg, levels: Dict[str, List[str]]) -> List[Dict[str, st
     ]
 
 
-def covering_plan(cfg, sampler) -> List[Dict[str, str]]:
-    """One directive per scene: the rows of a covering array of strength
-    ``cfg.strength`` over ``cfg.design_factors``, seeded by ``cfg.seed``.
+def covering_plan(world: World) -> List[Dict[str, str]]:
+    """One directive per scene of ``world``'s config: the rows of a covering array of
+    strength ``cfg.strength`` over ``cfg.design_factors``, seeded by ``cfg.seed``.
 
     Raises:
         ConfigError: a row the pairwise constraints allow is still infeasible as a whole
             directive (a constraint among three or more factors).
     """
-    levels, forbidden = design_space(cfg, sampler)
+    cfg = world.cfg
+    levels, forbidden = design_space(world)
     rows = covering_array(
         levels,
         int(cfg.strength),
@@ -91,7 +95,7 @@ def covering_plan(cfg, sampler) -> List[Dict[str, str]]:
         max_seconds=PLAN_MAX_SECONDS,
     )
     for row in rows:
-        if not directive_allowed(row, sampler):
+        if not directive_allowed(row, world):
             raise ConfigError(
                 f"covering plan row {row} is not a feasible directive although each pair of its "
                 f"levels is; lower strength or drop a factor from design_factors"

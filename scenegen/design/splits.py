@@ -36,6 +36,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..streams import Stream, generator
+from ..world.compile import World
 from .covering import TupleSpace, feasible_tuples, top_up_rows
 from .plan import design_space
 from .universe import coverage_tracker
@@ -69,8 +70,9 @@ def _trainable(levels, forbidden, held: Sequence[Mapping[str, str]]) -> bool:
     return all(tuple(sorted(s.items())) in allowed for s in subs)
 
 
-def held_out_tuples(cfg, sampler, records: Sequence[Mapping] = ()) -> List[Dict[str, str]]:
-    """The held-out t-tuples of ``cfg.split``, factors in ``cfg.design_factors`` order.
+def held_out_tuples(world: World, records: Sequence[Mapping] = ()) -> List[Dict[str, str]]:
+    """The held-out t-tuples of ``cfg.split`` (the config of ``world``), factors in
+    ``cfg.design_factors`` order.
 
     Declared tuples (``split.held_out``) are checked against the design space. A random
     fraction (``split.fraction`` of the feasible ``split.strength``-tuples) is drawn in
@@ -84,8 +86,9 @@ def held_out_tuples(cfg, sampler, records: Sequence[Mapping] = ()) -> List[Dict[
             unknown or infeasible combination, tuples of different sizes, or tuples
             whose sub-tuples could then never appear in train.
     """
+    cfg = world.cfg
     factors = list(cfg.design_factors)
-    levels, forbidden = design_space(cfg, sampler, factors)
+    levels, forbidden = design_space(world, factors)
     if cfg.split.held_out:
         return _declared(cfg, factors, levels, forbidden)
     strength = int(cfg.split.strength)
@@ -148,20 +151,21 @@ def assign_splits(records: Sequence[Mapping], held: Sequence[Mapping[str, str]])
     return out
 
 
-def split_summary(cfg, records: Sequence[Mapping], held: Sequence[Mapping[str, str]], sampler) -> dict:
-    """The split of ``records`` and its guarantees, counted by coverage trackers of the
+def split_summary(world: World, records: Sequence[Mapping], held: Sequence[Mapping[str, str]]) -> dict:
+    """The split of ``records`` (scenes of ``world``'s config) and its guarantees,
+    counted by coverage trackers of the
     train and test scenes: ``{"held_out", "strength", "train", "test", "train_scenes",
     "test_scenes", "guarantees": {name: bool}, "missing_in_test", "sub_tuples_missing_in_train"}``."""
     splits = assign_splits(records, held)
     by_index = {int(r["index"]): r for r in records}
-    train = coverage_tracker(cfg, [by_index[i] for i in splits["train"]], sampler)
-    test = coverage_tracker(cfg, [by_index[i] for i in splits["test"]], sampler)
+    train = coverage_tracker(world, [by_index[i] for i in splits["train"]])
+    test = coverage_tracker(world, [by_index[i] for i in splits["test"]])
     subs = _unique(s for h in held for s in _sub_tuples(h))
     missing_subs = [s for s in subs if (train.count(s) if s else train.n_objects) == 0]
     missing_test = [dict(h) for h in held if test.count(h) == 0]
     return {
         "held_out": [dict(h) for h in held],
-        "strength": len(held[0]) if held else int(cfg.split.strength),
+        "strength": len(held[0]) if held else int(world.cfg.split.strength),
         "train": splits["train"],
         "test": splits["test"],
         "train_scenes": len(splits["train"]),
@@ -186,19 +190,20 @@ def _unique(items) -> List[Dict[str, str]]:
     return out
 
 
-def completion_rows(cfg, summary: dict, sampler, round_index: int) -> List[Dict[str, str]]:
+def completion_rows(world: World, summary: dict, round_index: int) -> List[Dict[str, str]]:
     """Directives for what the split still lacks: each held-out tuple missing from test
     (as a directive of its own), then rows of design-factor levels that show the
     sub-tuples missing from train and avoid every held-out tuple."""
+    cfg = world.cfg
     rows = [dict(h) for h in summary["missing_in_test"]]
     missing = [s for s in summary["sub_tuples_missing_in_train"] if s]
     if len(missing) < len(summary["sub_tuples_missing_in_train"]):  # train is empty: any allowed scene
         rng = generator(int(cfg.seed), Stream.SPLIT_ANY_ROW, round_index)
-        levels, forbidden = design_space(cfg, sampler, list(cfg.design_factors))
+        levels, forbidden = design_space(world, list(cfg.design_factors))
         rows += top_up_rows(levels, 1, rng, [], forbidden=list(forbidden) + summary["held_out"])[:1]
     if missing:
         factors = list(cfg.design_factors)
-        levels, forbidden = design_space(cfg, sampler, factors)
+        levels, forbidden = design_space(world, factors)
         t = len(missing[0])
         wanted = {tuple(sorted(s.items())) for s in missing}
         covered = [x for x in feasible_tuples(levels, t, forbidden) if tuple(sorted(x.items())) not in wanted]

@@ -8,24 +8,25 @@ from typing import Dict, Iterable, List
 
 from omegaconf import OmegaConf
 
-from ..scene.factors import COVERAGE_COMBINATION, DIRECTIVE_FACTORS, universe
-from ..world.sampler import Sampler
+from ..scene.factors import COVERAGE_COMBINATION, DIRECTIVE_FACTORS
+from ..world.compile import World, as_world
 from .coverage import CoverageTracker
 from .plan import declared_constraints as _declared
 from .plan import design_space
 
 
-def coverage_universe(cfg, sampler) -> tuple[Dict[str, List[str]], List[Dict[str, str]]]:
-    """(levels, forbidden) of the coverage universe over ``cfg.factors.tracked``.
+def coverage_universe(world: World) -> tuple[Dict[str, List[str]], List[Dict[str, str]]]:
+    """(levels, forbidden) of the coverage universe of ``world`` over ``cfg.factors.tracked``.
 
     Factors a directive can set get the levels and pairwise constraints of
     :func:`design_space`; the others (elevation, light) every level of
     :func:`scenegen.scene.factors.universe`. ``factors.exclude`` adds declared constraints.
     """
+    cfg = world.cfg
     tracked = list(cfg.factors.tracked)
-    all_levels, _ = universe(cfg)
+    all_levels, _ = world.factor_levels
     directed = [f for f in tracked if f in DIRECTIVE_FACTORS]
-    levels, forbidden = design_space(cfg, sampler, directed) if directed else ({}, [])
+    levels, forbidden = design_space(world, directed) if directed else ({}, [])
     ordered = {f: levels[f] if f in levels else list(all_levels[f]) for f in tracked}
     return ordered, forbidden + [c for c in _declared(cfg, ordered) if c not in forbidden]
 
@@ -33,19 +34,20 @@ def coverage_universe(cfg, sampler) -> tuple[Dict[str, List[str]], List[Dict[str
 _UNIVERSES: dict = {}  # (grammar, factors and appearance levels) -> the coverage universe
 
 
-def coverage_tracker(cfg, records: Iterable[dict] = (), sampler=None) -> CoverageTracker:
-    """A tracker over the config's coverage universe (``cfg.factors``), fed with
-    ``records``. ``sampler`` (of ``cfg``) is built when not given. The universe is found
-    once per process for a grammar (memoised on its config's content, so its identity
-    stands for that content) and the keys that add to it: the factors and the names of
-    the appearance levels."""
-    sampler = sampler or Sampler(cfg)
-    key = (id(sampler.grammar), json.dumps({name: OmegaConf.to_container(cfg[name], resolve=True)
+def coverage_tracker(world, records: Iterable[dict] = ()) -> CoverageTracker:
+    """A tracker over the coverage universe of ``world`` (a
+    :class:`scenegen.world.compile.World`, or a config: its World) and its
+    ``cfg.factors``, fed with ``records``. The universe is found once per process for a
+    grammar (memoised on its config's content, so its identity stands for that content)
+    and the keys that add to it: the factors and the names of the appearance levels."""
+    world = as_world(world)
+    cfg = world.cfg
+    key = (id(world.grammar), json.dumps({name: OmegaConf.to_container(cfg[name], resolve=True)
                                             for name in ("factors", "materials", "colors", "textures")},
                                            sort_keys=True))
     universe = _UNIVERSES.get(key)
     if universe is None:
-        universe = _UNIVERSES[key] = coverage_universe(cfg, sampler)
+        universe = _UNIVERSES[key] = coverage_universe(world)
     levels, forbidden = universe
     combination = [f for f in COVERAGE_COMBINATION if f in levels] or list(levels)[:3]
     tracker = CoverageTracker(levels, combination=combination, forbidden=forbidden)

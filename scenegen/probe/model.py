@@ -40,7 +40,7 @@ from typing import Any, Callable, Iterator, List, Mapping, Optional, Sequence
 
 import numpy as np
 
-from ..config.load import PROBE_SCORES
+from ..config.schema import PROBE_SCORES
 from ..errors import EXIT_INPUT, ConfigError, ScenegenError, choices
 
 TASKS = ("classification", "detection")

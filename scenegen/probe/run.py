@@ -9,6 +9,7 @@ from typing import Callable, Dict, List, Optional, Union
 from ..errors import ConfigError, ScenegenError
 from ..progress import progress_bar, wanted
 from ..streams import Stream, generator
+from ..world.compile import World
 from .evaluate import Evaluator, Skip, Trial
 from .model import load_model, model_name
 from .report import TrialLog, build_report, format_summary, model_input, write_outputs
@@ -53,7 +54,7 @@ def run_search(cfg, evaluator, on_batch: Optional[Callable[[List[Trial]], None]]
     finished :class:`~scenegen.probe.search.Search`; ``on_batch`` gets each batch's
     trials as they are scored."""
     probe = cfg.probe
-    space = DesignSpace(cfg, evaluator.sampler, probe.factors, probe.strength)
+    space = DesignSpace(World.of(cfg), probe.factors, probe.strength)
     stats = TupleStats(probe.factors, probe.strength, probe.confidence)
     rng = generator(int(cfg.seed), _STRATEGY_STREAMS[probe.strategy])
     search = Search(evaluator, space, stats, probe.budget, probe.batch, on_batch=on_batch)

@@ -58,15 +58,14 @@ class DesignSpace:
     pairwise constraints of the config (:func:`scenegen.design.plan.design_space`).
 
     Args:
-        cfg: the composed config.
-        sampler: its Sampler (directive checks).
+        world: the :class:`scenegen.world.compile.World` of the config (directive checks).
         factors: the searched factors; strength: t of the t-tuples.
     """
 
-    def __init__(self, cfg, sampler, factors: Sequence[str], strength: int):
-        self.sampler = sampler
+    def __init__(self, world, factors: Sequence[str], strength: int):
+        self.world = world
         self.factors = list(factors)
-        self.levels, self.forbidden = design_space(cfg, sampler, self.factors)
+        self.levels, self.forbidden = design_space(world, self.factors)
         self.space = TupleSpace(self.levels, strength, self.forbidden)
         self._checked: Dict[tuple, bool] = {}
 
@@ -89,7 +88,7 @@ class DesignSpace:
         key = tuple(row[f] for f in self.factors)
         if key not in self._checked:
             enc = self.space.encode_rows([row])
-            self._checked[key] = bool(self.space.row_allowed(enc)[0]) and directive_allowed(row, self.sampler)
+            self._checked[key] = bool(self.space.row_allowed(enc)[0]) and directive_allowed(row, self.world)
         return self._checked[key]
 
     def random_row(self, rng: np.random.Generator, fixed: Optional[Dict[str, str]] = None) -> Dict[str, str]:

@@ -8,7 +8,7 @@ scenegen touches a name of pyrender that starts with an underscore: they call th
 
 :data:`PRIVATE_MEMBERS` lists each member used here, by the pyrender class that defines
 it. ``pyproject.toml`` pins ``pyrender-maintained`` exactly, and
-``tests/test_render_internals.py`` checks that every listed member exists on the
+``tests/render/test_render_internals.py`` checks that every listed member exists on the
 installed pyrender (with the parameters called here) and that this module uses no other,
 so an upgrade of pyrender fails there, in one place.
 

@@ -22,7 +22,7 @@ import zlib
 import numpy as np
 import trimesh
 
-from ..config.load import TEXTURE_PATTERNS
+from ..config.schema import TEXTURE_PATTERNS
 from ..errors import ConfigError, choices
 from ..world.dictionary import Texture
 from ..world.shapes import split_corners

@@ -19,6 +19,7 @@ from ..design.coverage import CoverageTracker
 from ..design.universe import coverage_tracker
 from ..errors import ConfigError, CoverageError
 from ..fileio import dumps_json
+from ..world.compile import World
 from .coverage_page import write_html
 from .html import thumbnail_png
 from .templating import render
@@ -36,15 +37,15 @@ def tway_of(tracker: CoverageTracker, cfg, strength: int, factors: Optional[Sequ
         raise ConfigError(str(exc)) from None
 
 
-def tway_report(records: Iterable[Mapping], cfg, strength: int, sampler, factors: Optional[Sequence[str]] = None,
+def tway_report(records: Iterable[Mapping], world: World, strength: int, factors: Optional[Sequence[str]] = None,
                 min_count: int = 1, unit: str = "objects") -> dict:
-    """The t-way coverage of ``records`` (scene records of a dataset of ``cfg``): the
-    dict of :meth:`CoverageTracker.tway`.
+    """The t-way coverage of ``records`` (scene records of a dataset of ``world``'s
+    config): the dict of :meth:`CoverageTracker.tway`.
 
     Raises:
         ConfigError: unknown factors, a strength outside 1..len(factors), min_count < 1.
     """
-    return tway_of(coverage_tracker(cfg, records, sampler), cfg, strength, factors, min_count, unit)
+    return tway_of(coverage_tracker(world, records), world.cfg, strength, factors, min_count, unit)
 
 
 TEXT_STYLES = ("md", "text")

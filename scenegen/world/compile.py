@@ -9,21 +9,26 @@ dictionary cannot satisfy, fails at load, before anything is written.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Sequence
+from functools import cached_property
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from ..config.load import compose_config
-from .dictionary import ObjectDictionary
+from ..scene.factors import universe
+from .dictionary import ObjectDictionary, _memo_key
 from .directives import Directive, check_directive
 from .grammar import Grammar, compile_grammar
 
 
 @dataclass(frozen=True, eq=False)
 class World:
-    """What the stages share about a config: its dictionary and its grammar (both
-    memoised per process on the config's content, so compiling a world again is cheap).
+    """What the stages share about a config: its dictionary and its grammar, compiled
+    once per process (:meth:`of` is memoised on the config's content and the mesh files
+    it names), and what the stages read from them. The stages (the sampler, the scene
+    workers, the designs, the exports) take a World instead of compiling from a config.
 
     Attributes:
         cfg: the config (read-only).
@@ -44,12 +49,56 @@ class World:
                 directive can never be realized.
             MeshError: a mesh file of the dictionary is missing or broken.
         """
-        dictionary = ObjectDictionary.from_config(cfg)
+        key = (json.dumps(OmegaConf.to_container(cfg, resolve=True), sort_keys=True), _memo_key(cfg))
+        world = _WORLDS.get(key)
+        if world is None:
+            world = cls.build(cfg)
+            _WORLDS[key] = world
+        return world
+
+    @classmethod
+    def build(cls, cfg: DictConfig, dictionary: Optional[ObjectDictionary] = None) -> "World":
+        """Like :meth:`of`, not memoised, with ``dictionary`` (default: the config's)."""
+        dictionary = dictionary if dictionary is not None else ObjectDictionary.from_config(cfg)
         grammar = compile_grammar(cfg, dictionary)
-        directive = Directive.from_mapping(cfg.directive)
-        if directive is not None:
-            check_directive(directive, grammar, cfg)
-        return cls(cfg, dictionary, grammar)
+        world = cls(cfg, dictionary, grammar)
+        if world.directive is not None:
+            check_directive(world.directive, grammar, cfg)
+        return world
+
+    @cached_property
+    def directive(self) -> Optional[Directive]:
+        """The config's directive (of every scene without one of its own), or None."""
+        return Directive.from_mapping(self.cfg.directive)
+
+    @cached_property
+    def factors(self):
+        """``cfg.factors`` as plain Python objects (its dataclass): what the labels read
+        per object, where an attribute read on an OmegaConf node would cost."""
+        factors = self.cfg.factors
+        try:
+            return OmegaConf.to_object(factors) if isinstance(factors, DictConfig) else factors
+        except Exception:  # a node OmegaConf cannot turn into objects: read it as it is
+            return factors
+
+    @cached_property
+    def factor_levels(self) -> Tuple[Dict[str, List[str]], List[Tuple[str, str, str]]]:
+        """(levels of every factor, the factor definitions):
+        :func:`scenegen.scene.factors.universe` of the config."""
+        return universe(self.cfg)
+
+    @property
+    def categories(self) -> Tuple[str, ...]:
+        """Category names in id order (id = position + 1)."""
+        return self.dictionary.categories
+
+
+_WORLDS: Dict[tuple, World] = {}  # (config content, mesh files) -> its World; see World.of
+
+
+def as_world(source: Union[World, DictConfig]) -> World:
+    """``source`` if it is a World, else the World of the config ``source``."""
+    return source if isinstance(source, World) else World.of(source)
 
 
 def load_config(overrides: Sequence[str] = (), config_name: str = "config") -> DictConfig:
@@ -61,7 +110,7 @@ def load_config(overrides: Sequence[str] = (), config_name: str = "config") -> D
 
     Returns:
         A read-only, fully resolved ``DictConfig`` typed by
-        :class:`scenegen.config.load.SceneGenConfig`.
+        :class:`scenegen.config.schema.SceneGenConfig`.
 
     Raises:
         ConfigError: an unknown key, a wrong type, an inconsistent value, a grammar that

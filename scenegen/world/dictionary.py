@@ -36,7 +36,7 @@ from omegaconf import OmegaConf
 from scipy.spatial import ConvexHull  # scipy comes with pyrender
 
 from .. import resources
-from ..config.load import MAX_MESH_FACES
+from ..config.schema import MAX_MESH_FACES
 from ..errors import ConfigError, MeshError, choices
 from .shapes import (
     compose_parts,

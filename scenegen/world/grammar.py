@@ -43,7 +43,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..config.load import MAX_OBJECTS, ProductionConfig
+from ..config.schema import MAX_OBJECTS, ProductionConfig
 from ..errors import ConfigError, choices
 from ..scene.factors import pose_levels
 

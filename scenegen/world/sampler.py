@@ -27,15 +27,17 @@ from dataclasses import dataclass, replace
 from typing import Mapping, Optional, Union
 
 import numpy as np
+from omegaconf import DictConfig
 
 from ..errors import PlacementError
 from ..scene.factors import AZIMUTH_BINS
 from ..scene.geometry import direction, intrinsics_from_fov, look_at_opencv, project
 from ..scene.scene import Camera, Context, Light, ObjectInstance, Scene
 from ..streams import STAGE_NAMES, scene_generators
+from .compile import World
 from .dictionary import ObjectDictionary
 from .directives import Directive, check_directive, feasible_contexts, matching_entries
-from .grammar import RelationNode, compile_grammar, head, object_nodes, walk
+from .grammar import RelationNode, head, object_nodes, walk
 from .placement import (
     LayoutFailed,
     Placer,
@@ -82,23 +84,29 @@ class Sampler:
     """Draws scenes from a validated config.
 
     Args:
-        cfg: config from :func:`scenegen.config.load.load_config`.
-        dictionary: the object dictionary; built from ``cfg`` when omitted.
+        world: the compiled :class:`scenegen.world.compile.World` of a config; a config
+            from :func:`scenegen.load_config` is a shortcut for ``World.of(cfg)``.
+        dictionary: with a config: the object dictionary to sample from instead of the
+            config's.
 
     ``cfg.directive``, when not empty, is the directive of every scene it samples.
     ``stats`` counts the bounded rejections (layouts that did not fit, derivations
     without a slot for the directive, occlusion searches that missed their level).
     """
 
-    def __init__(self, cfg, dictionary: Optional[ObjectDictionary] = None):
-        self.cfg = cfg
-        self.dictionary = dictionary if dictionary is not None else ObjectDictionary.from_config(cfg)
-        self.grammar = compile_grammar(cfg, self.dictionary)
+    def __init__(self, world: Union[World, DictConfig], dictionary: Optional[ObjectDictionary] = None):
+        if isinstance(world, World):
+            if dictionary is not None and dictionary is not world.dictionary:
+                raise TypeError("Sampler(world) samples from world.dictionary; pass a config to use another one")
+        else:
+            world = World.of(world) if dictionary is None else World.build(world, dictionary)
+        self.world = world
+        cfg = self.cfg = world.cfg
+        self.dictionary = world.dictionary
+        self.grammar = world.grammar
         self._context_names = list(cfg.contexts.keys())
         self._context_weights = np.array([cfg.contexts[c].weight for c in self._context_names], float)
-        self.directive = Directive.from_mapping(cfg.directive)
-        if self.directive is not None:
-            check_directive(self.directive, self.grammar, cfg)
+        self.directive = world.directive  # checked by the World
         self.stats: Counter = Counter()
         self._feasible: dict = {}  # directive -> contexts it can be realized in (checked)
         self.occlusion_targets = occlusion_targets(cfg.factors)
@@ -557,5 +565,6 @@ def occlusion_targets(factors_cfg) -> dict:
 
 
 def sample_scene(cfg, index: int, dictionary: Optional[ObjectDictionary] = None, directive=None) -> Scene:
-    """Scene ``index`` of ``cfg.seed`` (convenience wrapper around :class:`Sampler`)."""
+    """Scene ``index`` of ``cfg.seed`` (convenience wrapper around :class:`Sampler`;
+    ``cfg``: a config or a World)."""
     return Sampler(cfg, dictionary).sample(index, directive)

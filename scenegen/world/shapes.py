@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
-from ..config.load import MAX_MESH_FACES, PRIMITIVE_SHAPES
+from ..config.schema import MAX_MESH_FACES, PRIMITIVE_SHAPES
 from ..errors import ConfigError, MeshError, choices
 
 SECTIONS = 32  # segments around round shapes; enough at 256-512 px

@@ -72,6 +72,7 @@ from PIL import Image
 from ...errors import ScenegenError
 from ...fileio import FOLDER_MODE, dumps_json
 from ...labels.masks import rle_to_mask
+from ...world.compile import World
 from ...world.dictionary import ObjectDictionary
 from ..files import read_png, read_record
 from ..layout import BOP_FOLDER, BOP_MODELS_MAP, BOP_SCENE_ID, BOP_SPLIT, TEMPORARY_SUFFIX
@@ -195,7 +196,7 @@ class _Models:
 
 def _dictionary_of(root: Path) -> ObjectDictionary:
     """The dictionary of the config saved in ``manifest.json``."""
-    return ObjectDictionary.from_config(dataset_config(root))
+    return World.of(dataset_config(root)).dictionary
 
 
 def export_bop(
