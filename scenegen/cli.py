@@ -294,7 +294,8 @@ def _positive(name: str, value: str) -> int:
 
 
 def _cmd_preview(args) -> int:
-    from .dataset.files import RECORD_FOLDER, record_indices
+    from .reports.preview import preview_config, preview_dataset
+    from .world.compile import load_config
 
     count = _positive("--count", args.count)
     columns = _positive("--columns", args.columns)
@@ -305,24 +306,11 @@ def _cmd_preview(args) -> int:
     if folders and overrides:
         raise ConfigError(f"overrides ({', '.join(overrides)}) apply to a config preview, not to a dataset "
                           f"folder ({folders[0]!r})")
-    if args.out is not None and Path(args.out).is_dir():
-        raise ConfigError(f"--out {args.out!r} is a folder; give a PNG file name")
     if folders:
-        from .reports.preview import preview_dataset
-
-        root = Path(folders[0])
-        if not root.is_dir():
-            raise ConfigError(f"dataset folder {folders[0]!r} not found")
-        if not record_indices(root):
-            raise ConfigError(f"dataset folder {folders[0]!r} holds no scene records ({RECORD_FOLDER}/NNNNNN.json): "
-                              "is it a dataset written by 'scenegen generate'?")
-        path = preview_dataset(root, args.out, count=count, columns=columns)
+        path = preview_dataset(folders[0], args.out, count=count, columns=columns)
+    elif args.out is None:
+        raise ConfigError("no dataset folder given: a config preview needs --out FILE")
     else:
-        from .reports.preview import preview_config
-        from .world.compile import load_config
-
-        if args.out is None:
-            raise ConfigError("no dataset folder given: a config preview needs --out FILE")
         path = preview_config(load_config(overrides), args.out, count=count, columns=columns)
     print(f"wrote {path}", file=sys.stderr)
     return 0

@@ -31,6 +31,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from ..dataset import files
 from ..dataset.layout import PREVIEW
 from ..errors import ConfigError, ScenegenError, positive_int
 from ..fileio import atomic_write_bytes
@@ -342,9 +343,25 @@ def encode_sheet(sheet: np.ndarray, compress_level: int = 6) -> bytes:
 
 
 def write_sheet(path: str | os.PathLike, sheet: np.ndarray) -> Path:
-    """Write a sheet as a PNG, atomically; return the path."""
-    path = Path(path)
+    """Write a sheet as a PNG, atomically; return the path.
+
+    Raises:
+        ConfigError: ``path`` is a folder.
+    """
+    path = _png_target(path)
     atomic_write_bytes(path, encode_sheet(sheet))
+    return path
+
+
+def _png_target(path: str | os.PathLike) -> Path:
+    """``path`` as a Path, checked to be where a PNG file can go (not a folder).
+
+    Raises:
+        ConfigError: ``path`` is a folder.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"--out {str(path)!r} is a folder; give a PNG file name")
     return path
 
 
@@ -355,18 +372,16 @@ def dataset_items(root: str | os.PathLike, count: int = 16) -> List[PreviewItem]
     """The first ``count`` scenes (by index) of the dataset folder ``root``.
 
     Raises:
-        ScenegenError: ``root`` is not a folder or holds no scene records, or a layer
-            file a record names is missing.
+        ConfigError: ``root`` is not a folder or holds no scene records.
+        ScenegenError: a layer file a record names is missing.
     """
-    from ..dataset import files
-
     count = positive_int(count, "count")
     root = Path(root)
     if not root.is_dir():
-        raise ScenegenError(f"dataset folder {str(root)!r} not found")
+        raise ConfigError(f"dataset folder {str(root)!r} not found")
     indices = files.record_indices(root)[:count]
     if not indices:
-        raise ScenegenError(f"{str(root)!r} holds no scene records ({files.RECORD_FOLDER}/NNNNNN.json): "
+        raise ConfigError(f"{str(root)!r} holds no scene records ({files.RECORD_FOLDER}/NNNNNN.json): "
                             "is it a dataset written by 'scenegen generate'?")
     items = []
     for index in indices:
@@ -421,8 +436,8 @@ def preview_dataset(root: str | os.PathLike, out_png: str | os.PathLike | None =
     Returns:
         the path written.
     """
+    out_png = Path(root) / PREVIEW if out_png is None else _png_target(out_png)
     items = dataset_items(root, count)
-    out_png = Path(root) / PREVIEW if out_png is None else out_png
     sheet = contact_sheet(items, columns=columns, scale=scale, title=_title(str(root), items))
     return write_sheet(out_png, sheet)
 
@@ -431,6 +446,7 @@ def preview_config(cfg, out_png: str | os.PathLike, count: int = 16, columns: in
                    scale: Optional[int] = None, start: int = 0) -> Path:
     """Render scenes of ``cfg`` in memory and write their contact sheet to ``out_png``
     (the only file written). Returns the path written."""
+    out_png = _png_target(out_png)  # before the scenes are rendered
     items = config_items(cfg, count, start)
     sheet = contact_sheet(items, columns=columns, scale=scale, title=_title("config preview", items))
     return write_sheet(out_png, sheet)
