@@ -44,6 +44,8 @@ PROBE_STRATEGIES = ("covering", "random", "adaptive")
 PROBE_INPUTS = ("crop", "image")
 PROBE_SCORES = ("auto", "probabilities", "logits")
 SYMMETRIES = (0, 1, 2, 4, 8)  # orders of rotational symmetry about the up axis (0: continuous)
+MESH_AXES = ("z", "-z", "y", "-y", "x", "-x")  # a mesh file's up and front axes (objects.<name>.up, .front)
+MESH_UNITS = ("m", "cm", "mm")  # a mesh file's length unit (objects.<name>.units)
 # choices named rather than listed: the factor names of scenegen.scene.factors
 # (FACTOR_NAMES, DIRECTIVE_FACTORS), resolved where the rules are checked
 VOCABULARIES = ("factors", "directive factors")
@@ -126,6 +128,24 @@ class ObjectEntryConfig:
     params: Dict[str, float] = setting({}, "the primitive's parameters, metres")
     parts: List[PartConfig] = setting([], "named primitive parts")
     mesh: Optional[str] = setting(None, "mesh file, relative to asset_paths or assets/")
+    appearance: Optional[str] = setting(
+        None, "a mesh file's look: file (its material, textures, vertex colours) or dictionary (colors, "
+        "materials, textures); unset: file when the file carries one", choices=("file", "dictionary"))
+    # mesh files only: how the file's coordinates map into the object frame (see
+    # scenegen.config.mesh_frame): `transform` (or `rotation` + `translation`) first, then
+    # the `up` axis turned to +z and `front` to +x, then `units` (null: scaled by `size`)
+    up: Optional[str] = setting(None, "the mesh file's up axis (null: y for .glb/.gltf, z otherwise)",
+                                choices=MESH_AXES)
+    front: Optional[str] = setting(None, "the mesh file's front axis, perpendicular to up (null: x)",
+                                   choices=MESH_AXES)
+    transform: Optional[List[Any]] = setting(
+        None, "4x4 matrix applied to the mesh file's coordinates first (rotation and uniform scale)")
+    rotation: Optional[List[float]] = setting(None, "instead of transform: xyz Euler angles applied first",
+                                              unit="degrees")
+    translation: Optional[List[float]] = setting(None, "instead of transform: [x, y, z] added after `rotation`, "
+                                                 "in the file's units")
+    units: Optional[str] = setting(None, "the mesh file's length unit: the object keeps its size "
+                                   "(null: scaled to `size`)", choices=MESH_UNITS)
     # part rules: slot -> style -> parts; each slot contributes the parts of one style,
     # drawn by weight, added to ``parts`` (so one entry has many shapes)
     part_rules: Dict[str, Dict[str, PartStyleConfig]] = setting(
@@ -191,6 +211,28 @@ class PlacementConfig:
     attempts_per_scene: int = setting(10, "bounded retries of the whole layout", ge=1)
 
 
+FRAMING_OBJECTS = ("target", "all")  # camera.framing.objects
+
+
+@dataclass
+class FramingConfig:
+    """Object-centric framing (:meth:`scenegen.world.sampler.Sampler._fit_camera`): the
+    camera comes nearer (and, when the near plane stops it, narrows its field of view
+    within ``camera.fov``) until the target's projected box, clipped to the image, is at
+    least this large; the drawn azimuth and elevation are kept. Both 0: off."""
+
+    target_fraction: float = setting(0.0, "least fraction of the image area the target's box covers (0: off)",
+                                     ge=0, le=1,
+                                     message="{key} must be a fraction in (0, 1] of the image area (0: off), "
+                                             "got {value!r}")
+    min_pixels: int = setting(0, "least side of the target's box, below the image size (0: off)", ge=0,
+                              unit="pixels",
+                              message="{key} must be a number of pixels >= 1 and below the image size "
+                                      "(0: off), got {value!r}")
+    objects: str = setting("target", "target: the directive's target (else the first object), framed; "
+                           "all: every object, as far as all stay in view", choices=FRAMING_OBJECTS)
+
+
 @dataclass
 class CameraConfig:
     # multiples of the distance at which the objects' bounding sphere just fills the view
@@ -201,6 +243,7 @@ class CameraConfig:
     fov: List[float] = setting([40.0, 60.0], "range of the vertical field of view, degrees", pair=True, ge=5, le=150)
     znear: float = setting(0.05, "near clipping plane (0 < znear < zfar)", gt=0, unit="metres")
     zfar: float = setting(100.0, "far clipping plane", unit="metres")
+    framing: FramingConfig = setting(FramingConfig, "object-centric framing: least size of the target's box")
 
 
 @dataclass

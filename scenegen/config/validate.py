@@ -19,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ..errors import ConfigError, choices
 from ..scene.factors import DIRECTIVE_FACTORS, FACTOR_NAMES, universe
+from .mesh_frame import check_mesh_frame
 from .schema import CONFIG_GROUPS, FORMATS, MAX_PART_VARIANTS, SceneGenConfig, shard_count
 
 VOCABULARIES = {"factors": FACTOR_NAMES, "directive factors": DIRECTIVE_FACTORS}
@@ -278,6 +279,7 @@ def _check_dictionary(cfg) -> None:
             raise ConfigError(f"{key}.category is {entry.category!r}, which is not a known category;"
                               f"{did_you_mean(entry.category, cfg.categories)} valid: {choices(cfg.categories)}")
         _check_source(entry, key)
+        check_mesh_frame(entry, key)
         _check_part_rules(entry, key)
         _check_levels(entry.textures, cfg.textures, f"{key}.textures", "texture")
         _check_levels(entry.colors, cfg.colors, f"{key}.colors", "colour")
@@ -360,6 +362,11 @@ def _check_contexts(cfg) -> None:
 def _check_camera(cfg) -> None:
     if not cfg.camera.znear < cfg.camera.zfar:
         raise ConfigError("camera.znear and camera.zfar must satisfy 0 < znear < zfar")
+    side = min(int(cfg.width), int(cfg.height))
+    pixels = cfg.camera.framing.min_pixels
+    if pixels and not 1 <= pixels < side:
+        raise ConfigError(f"camera.framing.min_pixels must be a number of pixels >= 1 and below the image size "
+                          f"(min(width, height) = {side}), or 0 for off; got {pixels}")
 
 
 def _check_factors(cfg) -> None:

@@ -31,7 +31,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from omegaconf import OmegaConf
 
-from ..config.schema import shard_count
+from ..config.schema import SceneGenConfig, shard_count
 from ..design.coverage import CoverageTracker
 from ..errors import ConfigError, DamagedFileError, PlacementError, ScenegenError
 from ..fileio import read_json, sha256_file, write_json
@@ -57,12 +57,34 @@ from .layout import (
 RUN_KEYS = ("out", "workers", "progress", "shard", "num_shards", "executor", "dask", "probe", "meshes")
 
 
+# sections added after datasets were made, left out of the record while at their default
+# (off), so that such datasets keep every byte of their manifest and still resume
+OFF_SECTIONS = (("camera", "framing"),)
+# keys of an object entry added the same way, left out of the record while unset (null)
+UNSET_ENTRY_KEYS = ("appearance", "up", "front", "transform", "rotation", "translation", "units")
+
+
 def data_config(cfg) -> dict:
-    """``cfg`` without the keys of the run (``RUN_KEYS``): what the scenes depend on."""
+    """``cfg`` without the keys of the run (``RUN_KEYS``), the sections of
+    ``OFF_SECTIONS`` at their default and the ``UNSET_ENTRY_KEYS`` of object entries
+    left null: what the scenes depend on."""
     data = OmegaConf.to_container(cfg, resolve=True)
     for key in RUN_KEYS:
         data.pop(key, None)
+    for parent, name in OFF_SECTIONS:
+        section = data.get(parent)
+        if isinstance(section, dict) and section.get(name) == _section_default(parent, name):
+            del section[name]
+    for entry in data.get("objects", {}).values():
+        for key in UNSET_ENTRY_KEYS:
+            if entry.get(key, 0) is None:
+                del entry[key]
     return data
+
+
+def _section_default(parent: str, name: str) -> Any:
+    """The default of section ``parent.name`` of the schema, as plain containers."""
+    return OmegaConf.to_container(OmegaConf.structured(SceneGenConfig)[parent][name], resolve=True)
 
 
 class ShardRanges(Sequence):

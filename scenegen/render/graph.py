@@ -135,8 +135,11 @@ def build_graph(scene: Scene, pool: MeshPool) -> Graph:
             )
         pose = obj.world_from_object() @ np.diag([obj.scale, obj.scale, obj.scale, 1.0])
         pose32 = pose.astype(np.float32)
-        material = pool.material(obj.rgb, obj.metallic, obj.roughness, obj.texture)
-        scale = pool.uv_scale(obj.texture)
+        if dictionary[obj.entry].file_appearance is not None:  # the mesh file's own look
+            material, scale = pool.file_material(obj.entry), pool.file_uv_scale(obj.entry)
+        else:
+            material = pool.material(obj.rgb, obj.metallic, obj.roughness, obj.texture)
+            scale = pool.uv_scale(obj.texture)
         if len(variant.parts) == 1:  # the colour pass draws the part itself
             part = variant.parts[0]
             colour_key = (obj.entry, variant.style, part.index)

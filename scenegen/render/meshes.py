@@ -15,11 +15,13 @@ UVs in metres.
 from __future__ import annotations
 
 import numpy as np
+import trimesh
 
 from ..errors import RenderError, choices
 from ..world.dictionary import ObjectDictionary, Texture
 from ..world.shapes import primitive
 from . import _pyrender
+from .file_materials import file_material
 from .opengl import gl
 from .textures import srgb_encode, texture_image, uv_coordinates, uv_scale
 
@@ -43,7 +45,8 @@ class MeshPool:
         self.pools: dict[tuple, list] = {}
         # (rgb, metallic, roughness, texture) -> pyrender material
         self.materials: dict[tuple, object] = {}
-        self.textures: dict[str, object] = {}  # texture name -> pyrender.Texture
+        self.textures: dict[str, object] = {}  # texture name (file:<entry>:<map> for files) -> pyrender.Texture
+        self.colors: dict[tuple, np.ndarray] = {}  # geometry key -> (V, 4) vertex colours of a file's look
         self.lights: list = []  # pool of pyrender.DirectionalLight
 
     def close(self, renderer) -> None:
@@ -65,6 +68,7 @@ class MeshPool:
         self.pools.clear()
         self.materials.clear()
         self.textures.clear()
+        self.colors.clear()
         self.lights.clear()
 
     # -- textures and materials -------------------------------------------------------
@@ -114,6 +118,21 @@ class MeshPool:
             )
         return material
 
+    def file_material(self, entry: str):
+        """The pyrender material of entry ``entry``'s mesh-file look (made once)."""
+        key = ("file", entry)
+        material = self.materials.get(key)
+        if material is None:
+            material, textures = file_material(self.pyrender, self.dictionary[entry].file_appearance, entry)
+            self.materials[key] = material
+            self.textures.update((f"file:{entry}:{i}", texture) for i, texture in enumerate(textures))
+        return material
+
+    def file_uv_scale(self, entry: str) -> float | None:
+        """Texture-coordinate scale of entry ``entry``'s file look: 1.0 when it draws a
+        texture (the file's own coordinates), else None."""
+        return 1.0 if self.dictionary[entry].file_appearance.textured else None
+
     # -- meshes and lights ------------------------------------------------------------
 
     def geometry_of(self, key: tuple) -> tuple:
@@ -129,7 +148,15 @@ class MeshPool:
                 entry, style, index = key
                 variant = self.dictionary[entry].variant(style)
                 mesh = variant.mesh() if index is None else next(p for p in variant.parts if p.index == index).mesh
-            textured = uv_coordinates(mesh)
+                look = self.dictionary[entry].file_appearance
+            if key[0] != "box" and look is not None:  # the file's own coordinates and colours
+                textured = mesh.copy(include_cache=True)
+                textured.visual = trimesh.visual.TextureVisuals(
+                    uv=np.zeros((len(mesh.vertices), 2)) if look.uv is None else look.uv)
+                if look.colors is not None:
+                    self.colors[key] = look.colors
+            else:
+                textured = uv_coordinates(mesh)
             positions = np.asarray(textured.vertices, dtype=np.float32)
             found = self.geometry[key] = (
                 positions,
@@ -152,7 +179,8 @@ class MeshPool:
         pr = self.pyrender
         positions, normals, uv, indices, _ = self.geometry_of(geometry_key)
         texcoord = None if scale is None else (uv * scale).astype(np.float32)
-        part = pr.Primitive(positions=positions, normals=normals, texcoord_0=texcoord, indices=indices)
+        part = pr.Primitive(positions=positions, normals=normals, texcoord_0=texcoord, indices=indices,
+                            color_0=self.colors.get(geometry_key))
         return pr.Mesh(primitives=[part], name="/".join(str(k) for k in geometry_key))
 
     def light(self, index: int, shadow_map: bool):

@@ -36,8 +36,10 @@ from omegaconf import OmegaConf
 from scipy.spatial import ConvexHull  # scipy comes with pyrender
 
 from .. import resources
+from ..config.mesh_frame import file_to_object
 from ..config.schema import MAX_MESH_FACES
 from ..errors import ConfigError, MeshError, choices
+from .appearance import FILE_LEVEL, FileAppearance, read_appearance, resolve_appearance, split_creases_keeping
 from .shapes import (
     compose_parts,
     load_mesh_file,
@@ -138,6 +140,9 @@ class ObjectEntry:
         symmetry: order of rotational symmetry about z (0 continuous; 1, 2, 4, 8),
             shared by every variant.
         support: its flat top can hold other objects (in every variant).
+        file_appearance: the mesh file's look (its per-vertex data follow the canonical
+            mesh's vertices) when the entry wears it, else None; then ``colors``,
+            ``materials`` and ``textures`` are ``("file",)``.
     """
 
     name: str
@@ -154,6 +159,7 @@ class ObjectEntry:
     support: bool
     _build: object = field(repr=False)  # style -> [(name, label, mesh)] before normalising
     _variants: dict = field(default_factory=dict, init=False, repr=False)
+    file_appearance: FileAppearance | None = field(default=None, repr=False)
 
     def variant(self, style: str = "") -> Variant:
         """The shape of ``style`` (``""``: the first style); built once, then shared.
@@ -291,6 +297,7 @@ def _build_entry(name: str, entry, category_ids: dict[str, int], asset_paths, ma
         (str(slot), tuple((str(style), float(_get(cfg, "weight", 1.0))) for style, cfg in styles.items()))
         for slot, styles in entry.part_rules.items()
     )
+    size = (float(entry.size[0]), float(entry.size[1]))
     styles = [""]
     for slot, options in slots:
         styles = [
@@ -299,6 +306,10 @@ def _build_entry(name: str, entry, category_ids: dict[str, int], asset_paths, ma
             for style, _ in options
         ]
 
+    file_look = None
+    if _get(entry, "appearance") == "file" and not entry.mesh:
+        raise ConfigError(f"{key}.appearance is 'file' but the entry has no mesh file; "
+                          f"only mesh entries can wear their file's look")
     if entry.shape:
         source = "primitive"
         try:
@@ -311,7 +322,19 @@ def _build_entry(name: str, entry, category_ids: dict[str, int], asset_paths, ma
 
     elif entry.mesh:
         source = "mesh"
-        body = split_creases(load_mesh_file(find_mesh_file(entry.mesh, asset_paths), max_faces))
+        # the file's coordinates into the object frame's axes (see config.mesh_frame); a
+        # proper rotation and a positive scale keep the faces' winding
+        matrix, metres = file_to_object(entry, key)
+        body = load_mesh_file(find_mesh_file(entry.mesh, asset_paths), max_faces)
+        if not np.array_equal(matrix, np.eye(4)):
+            body.apply_transform(matrix)
+        file_look = resolve_appearance(_get(entry, "appearance"), read_appearance(body), key)
+        if file_look is None:
+            body = split_creases(body)
+        else:  # the file's texture coordinates and colours follow the split vertices
+            body, file_look = split_creases_keeping(body, file_look)
+        if metres is not None:  # the file's own size, in metres
+            size = (float(np.ptp(body.vertices, axis=0).max()),) * 2
 
         def build(style: str) -> list:
             return [("body", "body", body)]
@@ -351,13 +374,14 @@ def _build_entry(name: str, entry, category_ids: dict[str, int], asset_paths, ma
         source=source,
         slots=slots,
         styles=tuple(styles),
-        size=(float(entry.size[0]), float(entry.size[1])),
-        colors=tuple(entry.colors),
-        materials=tuple(entry.materials),
-        textures=tuple(entry.textures),
+        size=size,
+        colors=(FILE_LEVEL,) if file_look else tuple(entry.colors),
+        materials=(FILE_LEVEL,) if file_look else tuple(entry.materials),
+        textures=(FILE_LEVEL,) if file_look else tuple(entry.textures),
         symmetry=int(entry.symmetry),
         support=bool(entry.support),
         _build=build,
+        file_appearance=file_look,
     )
 
 

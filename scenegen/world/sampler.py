@@ -28,6 +28,7 @@ from typing import Mapping, Optional, Union
 
 import numpy as np
 from omegaconf import DictConfig
+from scipy.spatial import ConvexHull, QhullError
 
 from ..errors import PlacementError
 from ..scene.factors import AZIMUTH_BINS
@@ -114,6 +115,8 @@ class Sampler:
         self._size = (int(cfg.width), int(cfg.height))
         self._clip = (float(cfg.camera.znear), float(cfg.camera.zfar))
         self._gap = float(cfg.placement.gap)
+        self._framing = _Framing.of(cfg)  # None: off
+        self._silhouettes: dict = {}  # id(variant) -> (K, 3) canonical hull vertices, for framing
 
     def sample(self, index: int, directive: Union[Directive, Mapping, None] = None) -> Scene:
         """Scene ``index`` of the config's root seed, realizing ``directive`` (default:
@@ -274,15 +277,18 @@ class Sampler:
                 rejected["layout did not fit"] += 1
                 continue
             placed = placer.placed
-            camera = self._fit_camera(view, placed)
             target_index = next((i for i, p in enumerate(placed) if p.node is target), -1)
+            camera = self._fit_camera(view, placed, target_index)
+            if camera is None:
+                rejected["framing not reached"] += 1
+                continue
             if target is not None:
                 wide = attempt > budget  # the first budget's attempts are searched as before
                 camera = self._realize(rng, placer, derivation, target_index, camera, view, directive, context, wide)
                 if camera is None:
                     rejected[f"occlusion {directive.occlusion} not reached"] += 1
                     continue
-            if not self._all_in_view(placed, camera):
+            if not self._all_in_view(placed, camera, target_index):
                 rejected["object out of view"] += 1
                 continue
             self.stats.update(rejected)
@@ -332,6 +338,10 @@ class Sampler:
             turn(objects, target, (to_eye - relative) % (2 * math.pi))
 
         apply_pose(placed, camera)
+        if self._framing is not None:  # the turn changed the target's box: frame it again
+            camera = self._fit_camera(view, placed, target)
+            if camera is None:
+                return None
         if directive.occlusion is None:
             return camera
         low, high = self.occlusion_targets[directive.occlusion]
@@ -379,8 +389,14 @@ class Sampler:
                 for i in sorted(moving)
             ):
                 continue
-            trial_camera = self._fit_camera(trial_view, trial)
+            trial_camera = self._fit_camera(trial_view, trial, target)
+            if trial_camera is None:
+                continue
             apply_pose(trial, trial_camera)
+            if self._framing is not None:  # framed on the turned target; the camera clear of every object
+                trial_camera = self._fit_camera(trial_view, trial, target)
+                if trial_camera is None or not self._clear_of_camera(trial, trial_camera):
+                    continue
             fraction = visible_fraction(_world_geometry(trial, geometry_cache), trial_camera, target)
             evaluations += 1
             score = abs(fraction - (low + high) / 2)
@@ -429,20 +445,32 @@ class Sampler:
 
     # -- camera ---------------------------------------------------------------------
 
-    def _fit_camera(self, view: "_View", placed) -> Camera:
+    def _fit_camera(self, view: "_View", placed, target: int = -1) -> Optional[Camera]:
         """Aim at the centre of the objects' bounding box from the drawn direction, far
         enough that their bounding sphere fits the narrower field of view, so every
-        object is inside the frame."""
+        object is inside the frame.
+
+        With ``camera.framing`` on, :meth:`_frame` then aims and brings the camera
+        nearer (the direction kept) so the framed objects are as large as asked;
+        ``target`` is the directive's target (-1: none, the first object is framed).
+        Returns None when framing cannot reach its size within ``camera.fov``.
+        """
         width, height = self._size
         corners = np.vstack([p.box() for p in placed])
-        target = (corners.min(axis=0) + corners.max(axis=0)) / 2
-        radius = float(np.linalg.norm(corners - target, axis=1).max())
+        target_point = (corners.min(axis=0) + corners.max(axis=0)) / 2
+        radius = float(np.linalg.norm(corners - target_point, axis=1).max())
         fov_x = 2 * math.atan(math.tan(view.fov_y / 2) * width / height)
         fit_distance = radius / math.sin(min(fov_x, view.fov_y) / 2)
         distance = fit_distance * view.distance_factor
-        eye = target + distance * direction(view.azimuth, view.elevation)
-        pose = look_at_opencv(eye, target)
-        fx, fy, cx, cy = intrinsics_from_fov(view.fov_y, width, height)
+        fov_y = view.fov_y
+        if self._framing is not None:
+            framed = self._frame(view, placed, max(target, 0), target_point, distance)
+            if framed is None:
+                return None
+            target_point, distance, fov_y = framed
+        eye = target_point + distance * direction(view.azimuth, view.elevation)
+        pose = look_at_opencv(eye, target_point)
+        fx, fy, cx, cy = intrinsics_from_fov(fov_y, width, height)
         return Camera(
             width=width,
             height=height,
@@ -451,7 +479,7 @@ class Sampler:
             cx=cx,
             cy=cy,
             world_from_camera=tuple(tuple(float(v) for v in row) for row in pose),
-            target=tuple(float(v) for v in target),
+            target=tuple(float(v) for v in target_point),
             distance=float(distance),
             azimuth=float(view.azimuth),
             elevation=float(view.elevation),
@@ -459,11 +487,116 @@ class Sampler:
             zfar=self._clip[1],
         )
 
-    def _all_in_view(self, placed, camera: Camera) -> bool:
-        """Every object's box is in front of the camera and partly inside the image."""
-        camera_from_world = np.linalg.inv(camera.pose)
+    def _silhouette(self, p) -> np.ndarray:
+        """(K, 3) world vertices of the convex hull of ``p``'s mesh: their projection's
+        box is the object's projected (amodal) box."""
+        variant = p.entry.variant(p.style)
+        cached = self._silhouettes.get(id(variant))
+        if cached is None:
+            vertices = np.asarray(variant.mesh().vertices, dtype=float)
+            try:
+                hull = vertices[ConvexHull(vertices).vertices]
+            except QhullError:  # flat or degenerate: every vertex
+                hull = vertices
+            cached = self._silhouettes[id(variant)] = (variant, hull)  # the variant kept: its id stays its own
+        local = cached[1]
+        c, s = math.cos(p.yaw), math.sin(p.yaw)
+        rotation = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+        return local * p.scale @ rotation.T + p.position
+
+    def _frame(self, view: "_View", placed, target: int, aim: np.ndarray, distance: float):
+        """(aim point, distance, vertical field of view) of a framed camera, or None.
+
+        The camera stays on the drawn direction from the aim point, so in camera
+        coordinates a point at distance d is ``q + (0, 0, d)`` (``q`` its coordinates
+        with the camera at the aim point): its pixel is ``c + f q_xy / (q_z + d)``, each
+        monotone in d and linear in the focal length f. The largest d (at most the
+        unframed ``distance``) at which the framed boxes are large enough is found by
+        bisection on that closed form (no rendering, no random draw).
+
+        objects=target: aim at the centre of the target's box; if even at the near
+        plane (every target vertex beyond ``znear``) the box is too small, narrow the
+        field of view (down to ``camera.fov[0]``); None when that is not enough.
+        objects=all: keep the aim; come no nearer than keeps every object entirely in
+        the image (then the size is reached as far as the layout allows).
+        """
+        framing = self._framing
+        width, height = self._size
+        znear = self._clip[0]
+        rotation = look_at_opencv(direction(view.azimuth, view.elevation), np.zeros(3))[:3, :3]
+        focal = intrinsics_from_fov(view.fov_y, width, height)[0]
+        centre = np.array([(width - 1) / 2.0, (height - 1) / 2.0])
+
+        def local(points: np.ndarray, point: np.ndarray) -> np.ndarray:
+            return (points - point) @ rotation  # camera coordinates with the eye at ``point``
+
+        if framing.objects == "target":
+            points = self._silhouette(placed[target])
+            aim = (points.min(axis=0) + points.max(axis=0)) / 2
+            groups = [local(points, aim)]
+        else:
+            groups = [local(self._silhouette(p), aim) for p in placed]
+        nearest = max(float((-q[:, 2]).max()) for q in groups) + znear * (1 + 1e-6) + 1e-9
+
+        def boxes(d: float, scale: float = 1.0) -> np.ndarray:
+            """(G, 4) projected boxes (u0, v0, u1, v1) of the groups at distance d."""
+            out = []
+            for q in groups:
+                uv = centre + focal * scale * q[:, :2] / (q[:, 2:3] + d)
+                out.append([*uv.min(axis=0), *uv.max(axis=0)])
+            return np.array(out)
+
+        def large(d: float, scale: float = 1.0) -> bool:
+            return bool(framing.large_enough(boxes(d, scale), width, height).all())
+
+        def inside(d: float) -> bool:
+            b = boxes(d)
+            return bool((b[:, :2] >= -0.5).all() and (b[:, 2] <= width - 0.5).all() and (b[:, 3] <= height - 0.5).all())
+
+        far = max(distance, nearest)
+        if large(far):
+            return aim, far, view.fov_y
+        if framing.objects == "all":
+            if not inside(far):
+                return aim, far, view.fov_y
+            low = nearest if inside(nearest) else _bisect(inside, nearest, far)
+            if not large(low):
+                return aim, low, view.fov_y  # as large as the layout allows with every object in view
+            return aim, _bisect(large, low, far), view.fov_y
+        if large(nearest):
+            return aim, _bisect(large, nearest, far), view.fov_y
+        widest = math.tan(view.fov_y / 2) / math.tan(math.radians(float(self.cfg.camera.fov[0])) / 2)
+        if not large(nearest, widest):
+            return None
+        scale = _bisect(lambda k: large(nearest, k), 1.0, widest)
+        return aim, nearest, 2 * math.atan(math.tan(view.fov_y / 2) / scale)
+
+    def _clear_of_camera(self, placed, camera: Camera) -> bool:
+        """No object's axis-aligned box (grown by the near distance) holds the camera."""
+        eye = np.asarray(camera.pose[:3, 3])
         for p in placed:
-            corners = p.box()
+            corners = self._silhouette(p)
+            if ((eye >= corners.min(axis=0) - camera.znear) & (eye <= corners.max(axis=0) + camera.znear)).all():
+                return False
+        return True
+
+    def _all_in_view(self, placed, camera: Camera, target: int = -1) -> bool:
+        """Every object's box is in front of the camera and partly inside the image.
+
+        With ``camera.framing.objects=target`` only the framed object must be (the
+        others may leave the frame), and the camera must be clear of every object."""
+        if self._framing is not None and self._framing.objects == "target":
+            if not self._clear_of_camera(placed, camera):
+                return False
+            framed = self._silhouette(placed[max(target, 0)])
+            return self._boxes_in_view([framed], camera)
+        return self._boxes_in_view([p.box() for p in placed], camera)
+
+    @staticmethod
+    def _boxes_in_view(boxes, camera: Camera) -> bool:
+        """Every (N, 3) point set is in front of the camera and partly inside the image."""
+        camera_from_world = np.linalg.inv(camera.pose)
+        for corners in boxes:
             depth = corners @ camera_from_world[2, :3] + camera_from_world[2, 3]
             if depth.min() <= camera.znear or depth.max() >= camera.zfar:
                 return False
@@ -485,7 +618,10 @@ class Sampler:
                 color = directive.color or color
                 material = directive.material or material
                 texture = directive.texture or texture
-            material_cfg = self.cfg.materials[material]
+            # an entry wearing its file's look has the single level "file" of each (no
+            # palette values: the renderer draws the file's material)
+            own = entry.file_appearance is not None
+            material_cfg = None if own else self.cfg.materials[material]
             objects.append(
                 ObjectInstance(
                     entry=entry.name,
@@ -494,10 +630,10 @@ class Sampler:
                     yaw=float(p.yaw % (2 * math.pi)),
                     scale=p.scale,
                     color=color,
-                    rgb=tuple(float(v) for v in self.cfg.colors[color]),
+                    rgb=(1.0, 1.0, 1.0) if own else tuple(float(v) for v in self.cfg.colors[color]),
                     material=material,
-                    metallic=float(material_cfg.metallic),
-                    roughness=float(material_cfg.roughness),
+                    metallic=0.0 if own else float(material_cfg.metallic),
+                    roughness=1.0 if own else float(material_cfg.roughness),
                     support=p.support,
                     style=p.style,
                     texture=texture,
@@ -526,6 +662,49 @@ class Sampler:
                 )
             )
         return tuple(lights)
+
+
+@dataclass(frozen=True)
+class _Framing:
+    """``camera.framing``: the least size of a framed object's projected box."""
+
+    fraction: float  # of the image area, 0: no bound
+    pixels: float  # least side, pixels, 0: no bound
+    objects: str  # "target" or "all"
+
+    @classmethod
+    def of(cls, cfg) -> Optional["_Framing"]:
+        """The config's framing, or None when it is off."""
+        framing = cfg.camera.get("framing")
+        if framing is None or not (float(framing.target_fraction) > 0 or int(framing.min_pixels) > 0):
+            return None
+        return cls(float(framing.target_fraction), float(framing.min_pixels), str(framing.objects))
+
+    def large_enough(self, boxes: np.ndarray, width: int, height: int) -> np.ndarray:
+        """(G,) bool: each (u0, v0, u1, v1) box, clipped to the image ([-0.5, width - 0.5]
+        by [-0.5, height - 0.5], pixel centres at integers), is large enough; with a
+        margin of 1e-7 so that the camera as recorded (rounded) still reaches it."""
+        w = np.clip(boxes[:, 2], -0.5, width - 0.5) - np.clip(boxes[:, 0], -0.5, width - 0.5)
+        h = np.clip(boxes[:, 3], -0.5, height - 0.5) - np.clip(boxes[:, 1], -0.5, height - 0.5)
+        ok = np.ones(len(boxes), bool)
+        if self.fraction > 0:
+            ok &= w * h >= min(self.fraction * (1 + 1e-7), 1.0) * width * height
+        if self.pixels > 0:
+            ok &= np.minimum(w, h) >= self.pixels + 1e-6
+        return ok
+
+
+def _bisect(holds, low: float, high: float, iterations: int = 60) -> float:
+    """Where ``holds`` changes between ``low`` and ``high`` (it holds at exactly one of
+    them): the end of the last bracket at which it holds."""
+    held_low = holds(low)
+    for _ in range(iterations):
+        middle = (low + high) / 2
+        if holds(middle) == held_low:
+            low = middle
+        else:
+            high = middle
+    return low if held_low else high
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,137 @@
+"""Mesh files keep their look: glTF PBR textures, vertex colours, OBJ+MTL, PLY colours."""
+
+import copy
+
+import numpy as np
+import pytest
+import trimesh
+from omegaconf import OmegaConf
+from PIL import Image
+from studio import lone_scene, make_camera, make_object
+
+from scenegen import load_config
+from scenegen.config.schema import ObjectEntryConfig
+from scenegen.errors import ConfigError
+from scenegen.render.file_materials import pyrender_metallic_roughness
+from scenegen.render.raster import Renderer
+from scenegen.world.dictionary import ObjectDictionary
+
+RED, GREEN = [255, 0, 0], [0, 255, 0]
+
+
+def _box_uv():
+    box = trimesh.creation.box((1.0, 1.0, 1.0))
+    v = np.asarray(box.vertices)
+    return box, np.column_stack([v[:, 1] + 0.5, v[:, 2] + 0.5])  # u across y: left/right halves
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("looks")
+    box, uv = _box_uv()
+    two = np.zeros((8, 64, 3), np.uint8)
+    two[:, :32], two[:, 32:] = RED, GREEN
+    textured = trimesh.Trimesh(box.vertices, box.faces, process=False)
+    textured.visual = trimesh.visual.TextureVisuals(
+        uv=uv, material=trimesh.visual.material.PBRMaterial(baseColorTexture=Image.fromarray(two)))
+    textured.export(folder / "two.glb")
+    obj = trimesh.Trimesh(box.vertices, box.faces, process=False)
+    obj.visual = trimesh.visual.TextureVisuals(
+        uv=uv, material=trimesh.visual.material.SimpleMaterial(image=Image.fromarray(two)))
+    obj.export(folder / "two.obj")
+    red = box.copy()
+    red.visual = trimesh.visual.ColorVisuals(red, vertex_colors=np.tile([255, 0, 0, 255], (8, 1)).astype(np.uint8))
+    red.export(folder / "red.glb")
+    red.export(folder / "red.ply")
+    mr = np.zeros((4, 4, 3), np.uint8)
+    mr[..., 0], mr[..., 1], mr[..., 2] = 17, 200, 50  # glTF: roughness in G, metallic in B
+    rough = trimesh.Trimesh(box.vertices, box.faces, process=False)
+    rough.visual = trimesh.visual.TextureVisuals(uv=uv, material=trimesh.visual.material.PBRMaterial(
+        baseColorFactor=[200, 200, 200, 255], metallicRoughnessTexture=Image.fromarray(mr)))
+    rough.export(folder / "rough.glb")
+    plain = trimesh.creation.box((1.0, 1.0, 1.0))
+    plain.export(folder / "plain.ply")
+    return folder
+
+
+def _dictionary(files, **entries):
+    cfg = copy.deepcopy(load_config())
+    OmegaConf.set_readonly(cfg, False)
+    for name, (mesh, extra) in entries.items():
+        cfg.objects[name] = ObjectEntryConfig(category="ball", mesh=str(files / mesh), colors=["blue"],
+                                              materials=["matte"], **extra)
+    return ObjectDictionary(cfg)
+
+
+@pytest.fixture(scope="module")
+def world(files):
+    dictionary = _dictionary(files, two=("two.glb", {}), obj=("two.obj", {}), red=("red.glb", {}),
+                             ply=("red.ply", {}), rough=("rough.glb", {}), plain=("plain.ply", {}),
+                             palette=("red.glb", {"appearance": "dictionary"}))
+    with Renderer(dictionary) as renderer:
+        yield dictionary, renderer
+
+
+def _pixels(world, entry, rgb=(0.1, 0.1, 0.8)):
+    """The rendered colours (N, 3) float inside the object's instance mask."""
+    dictionary, renderer = world
+    obj = make_object(dictionary, entry, scale=1.0, yaw=0.0)
+    obj = type(obj)(**{**obj.__dict__, "rgb": rgb})
+    camera = make_camera((2.2, 0.0, 1.2), (0.0, 0.0, 0.5), 96, 72)
+    frame = renderer.render(lone_scene(obj, camera))
+    mask = frame.instances == 1
+    assert mask.sum() > 200
+    return frame.rgb[mask].astype(float)
+
+
+def test_levels_and_defaults(world):
+    dictionary, _ = world
+    for name in ("two", "obj", "red", "ply", "rough"):
+        entry = dictionary[name]
+        assert entry.file_appearance is not None and entry.colors == entry.materials == entry.textures == ("file",)
+    for name in ("plain", "palette"):
+        assert dictionary[name].file_appearance is None and dictionary[name].colors == ("blue",)
+
+
+@pytest.mark.parametrize("entry", ["red", "ply"])
+def test_vertex_coloured_red_file_renders_red(world, entry):
+    pixels = _pixels(world, entry)
+    r, g, b = pixels.mean(axis=0)
+    assert r > 60 and r > 3 * g and r > 3 * b
+
+
+@pytest.mark.parametrize("entry", ["two", "obj"])
+def test_two_colour_texture_shows_both_colours(world, entry):
+    pixels = _pixels(world, entry)
+    red = (pixels[:, 0] > 2 * pixels[:, 1] + 20) & (pixels[:, 0] > 2 * pixels[:, 2] + 20)
+    green = (pixels[:, 1] > 2 * pixels[:, 0] + 20) & (pixels[:, 1] > 2 * pixels[:, 2] + 20)
+    assert red.mean() > 0.15 and green.mean() > 0.15
+
+
+def test_appearance_dictionary_brings_back_the_palette(world):
+    r, g, b = _pixels(world, "palette", rgb=(0.1, 0.1, 0.8)).mean(axis=0)
+    assert b > 2 * r and b > 2 * g
+
+
+def test_metallic_roughness_is_swizzled_for_the_shader(world):
+    dictionary, renderer = world
+    look = dictionary["rough"].file_appearance
+    assert (look.metallic_roughness_texture[0, 0] == [17, 200, 50]).all()  # as in the file
+    _pixels(world, "rough")  # the pool makes the material
+    material = renderer.meshes.file_material("rough")
+    source = np.asarray(material.metallicRoughnessTexture.source)
+    assert (source[..., 0] == 200).all() and (source[..., 1] == 50).all()  # R roughness, G metallic
+    np.testing.assert_array_equal(pyrender_metallic_roughness(np.array([[[1, 2, 3]]], np.uint8)), [[[2, 3, 0]]])
+
+
+def test_labels_do_not_depend_on_appearance(world):
+    dictionary, renderer = world
+    camera = make_camera((2.2, 0.0, 1.2), (0.0, 0.0, 0.5), 96, 72)
+    frames = [renderer.render(lone_scene(make_object(dictionary, e), camera)) for e in ("red", "palette")]
+    for layer in ("instances", "depth"):
+        np.testing.assert_array_equal(getattr(frames[0], layer), getattr(frames[1], layer))
+
+
+def test_file_appearance_without_one_is_refused(files):
+    with pytest.raises(ConfigError, match="appearance"):
+        _dictionary(files, plain=("plain.ply", {"appearance": "file"}))
