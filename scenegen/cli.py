@@ -149,6 +149,7 @@ def _cmd_generate(args) -> int:
     from .world.compile import load_config
 
     cfg = load_config(args.overrides)
+    _print_libraries(cfg)
     stats: dict = {}
     manifest = generate(cfg, stats=stats)
     peaks = sorted(round(w["peak_mib"]) for w in stats.get("workers", {}).values())
@@ -161,6 +162,7 @@ def _cmd_generate(args) -> int:
           file=sys.stderr)
     _print_skipped(manifest)
     _print_design(manifest)
+    _print_licenses(manifest)
     return 0
 
 
@@ -174,6 +176,26 @@ def _cmd_finish(args) -> int:
     _print_skipped(manifest)
     _print_design(manifest)
     return 0
+
+
+def _print_libraries(cfg) -> None:
+    """One line per asset library of ``cfg``: its entries, skipped and unmapped files."""
+    from .world.compile import World
+
+    for report in World.of(cfg).dictionary.library_reports:
+        print(report.summary(), file=sys.stderr)
+
+
+def _print_licenses(manifest) -> None:
+    """Say how many library assets the dataset used, and warn of non-commercial ones."""
+    assets = manifest.get("assets") or {}
+    if not assets:
+        return
+    restricted = sorted(name for name, asset in assets.items() if asset.get("non_commercial"))
+    print(f"used {len(assets)} library assets; licences and attributions in manifest.json 'assets'", file=sys.stderr)
+    if restricted:
+        print(f"NOTE: {len(restricted)} of them are under non-commercial licences (e.g. {restricted[0]}): "
+              f"this dataset may be used for non-commercial purposes only", file=sys.stderr)
 
 
 def _print_skipped(manifest, shown: int = 5) -> None:

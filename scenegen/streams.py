@@ -71,6 +71,7 @@ class Stream(enum.Enum):
                                     "is measured (benchmarks/bench_directives.py)"))
     BENCH_COVERING = (25, (), "benchmarks/bench_covering.py: the covering-array search of each case")
     BENCH_COVERAGE = (26, (), "benchmarks/bench_coverage.py: the synthetic records' factor levels and sizes")
+    BENCH_LIBRARIES = (27, (), "benchmarks/bench_libraries.py: the proportions and surface noise of its meshes")
 
     def __init__(self, tag: int, indices: tuple[str, ...], purpose: str):
         self.tag = tag

@@ -8,7 +8,9 @@ import threading
 
 import numpy as np
 
-CATEGORIES = ("table", "chair", "lamp", "ball", "can", "crate", "cone", "bottle", "mug", "book")
+from scenegen import load_config
+
+CATEGORIES = tuple(load_config().categories)  # the built-in dictionary's, in id order
 
 
 def _wrong(category: str) -> str:

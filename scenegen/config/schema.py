@@ -34,7 +34,7 @@ from typing import Any, Dict, List, Optional
 
 from omegaconf import MISSING
 
-PRIMITIVE_SHAPES = ("box", "cylinder", "sphere", "cone", "capsule", "torus")
+PRIMITIVE_SHAPES = ("box", "cylinder", "sphere", "cone", "capsule", "torus", "vessel")
 TEXTURE_PATTERNS = ("plain", "checker", "stripes", "noise")
 FORMATS = ("coco", "webdataset", "hf", "bop")  # dataset formats (scenegen.dataset.formats)
 STRATEGIES = ("random", "covering", "fill")  # how generate chooses its scenes
@@ -46,6 +46,7 @@ PROBE_SCORES = ("auto", "probabilities", "logits")
 SYMMETRIES = (0, 1, 2, 4, 8)  # orders of rotational symmetry about the up axis (0: continuous)
 MESH_AXES = ("z", "-z", "y", "-y", "x", "-x")  # a mesh file's up and front axes (objects.<name>.up, .front)
 MESH_UNITS = ("m", "cm", "mm")  # a mesh file's length unit (objects.<name>.units)
+LIBRARY_LAYOUTS = ("generic", "gso", "shapenet", "objaverse")  # libraries.<name>.layout (scenegen.world.libraries)
 # choices named rather than listed: the factor names of scenegen.scene.factors
 # (FACTOR_NAMES, DIRECTIVE_FACTORS), resolved where the rules are checked
 VOCABULARIES = ("factors", "directive factors")
@@ -151,8 +152,8 @@ class ObjectEntryConfig:
     part_rules: Dict[str, Dict[str, PartStyleConfig]] = setting(
         {}, "slot -> style -> parts: each slot adds the parts of one style, drawn by weight", entry="slot")
     size: List[float] = setting([0.3, 0.6], "range of its largest extent", pair=True, gt=0, unit="metres")
-    colors: List[str] = setting([], "its colours, names in `colors`")
-    materials: List[str] = setting([], "its materials, names in `materials`")
+    colors: List[str] = setting([], "its colours, names in `colors` (empty: every colour)")
+    materials: List[str] = setting([], "its materials, names in `materials` (empty: every material)")
     textures: List[str] = setting(["plain"], "its textures, names in `textures`")
     symmetry: int = setting(1, "order of rotational symmetry about up (0: continuous)", choices=SYMMETRIES)
     support: bool = setting(False, "its flat top can hold other objects")
@@ -166,6 +167,22 @@ class MeshesConfig:
     max_faces: int = setting(MAX_MESH_FACES, "most triangles a mesh file may have (and 3x as many vertices)",
                              ge=1, unit="triangles",
                              message="{key} must be a positive integer (triangles a mesh file may have), got {value!r}")
+
+
+@dataclass
+class LibraryConfig:
+    """An asset library: a folder of mesh files in one of :data:`LIBRARY_LAYOUTS`, indexed
+    once (see :mod:`scenegen.world.libraries`); its files become dictionary entries."""
+
+    path: str = setting(MISSING, "the library's folder")
+    layout: str = setting("generic", "how the folder is laid out", choices=LIBRARY_LAYOUTS)
+    categories: Dict[str, str] = setting({}, "source category -> scenegen category (empty: the same names)",
+                                         entry="source category")
+    sizes: Dict[str, List[float]] = setting({}, "scenegen category -> [min, max] largest extent (size prior)",
+                                            each=True, pair=True, gt=0, unit="metres", entry="category")
+    annotations: Optional[str] = setting(None, "objaverse: JSON file uid -> {category, license, author, name}")
+    max_faces: Optional[int] = setting(None, "most triangles per file; larger ones are skipped "
+                                       "(null: meshes.max_faces)", ge=1, unit="triangles")
 
 
 @dataclass
@@ -406,6 +423,8 @@ class SceneGenConfig:
     progress: bool = setting(True, "progress bar on stderr (only when it is a terminal)")
     asset_paths: List[str] = setting([], "folders searched for relative mesh paths, before assets/")
     meshes: MeshesConfig = setting(MeshesConfig, "limits on mesh files")
+    libraries: Dict[str, LibraryConfig] = setting({}, "asset libraries: name -> folder, layout, category mapping",
+                                                  entry="library")
     categories: List[str] = setting(MISSING, "category names; category id = position + 1",
                                     nonempty=True, distinct=True, max_items=MAX_CATEGORIES, entry="category")
     objects: Dict[str, ObjectEntryConfig] = setting(MISSING, "dictionary entries by name", nonempty=True,

@@ -193,7 +193,7 @@ def _check_value(value: Any, key: str, rules) -> None:
     if "choices" in rules:
         _check_choices(value, key, rules["choices"])
     if rules.get("rgb"):
-        values = list(value)
+        values = _as_list(value)
         if len(values) != 3 or not all(_number(v) and 0.0 <= float(v) <= 1.0 for v in values):
             _fail(f"{key} must be 3 numbers in [0, 1], got {values}", values)
     bounds = {b: rules[b] for b in ("ge", "gt", "le", "lt") if rules.get(b) is not None}
@@ -214,8 +214,13 @@ def _check_choices(value: Any, key: str, valid) -> None:
         _fail(f"{key} is {value!r};{did_you_mean(value, valid)} valid: {choices(valid)}", value)
 
 
+def _as_list(value: Any) -> list:
+    """``value`` as a list of its items (a lone value: one item), for rules on lists."""
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
 def _check_pair(value: Any, key: str, bounds: dict, unit: str) -> None:
-    values = list(value)
+    values = _as_list(value)
     ok = len(values) == 2 and all(_number(v) for v in values) and values[0] <= values[1]
     if not ok or not all(_within(v, bounds) for v in values):
         each = f", each {_bounds_phrase(bounds, values[0])}" if bounds else ""
@@ -282,8 +287,8 @@ def _check_dictionary(cfg) -> None:
         check_mesh_frame(entry, key)
         _check_part_rules(entry, key)
         _check_levels(entry.textures, cfg.textures, f"{key}.textures", "texture")
-        _check_levels(entry.colors, cfg.colors, f"{key}.colors", "colour")
-        _check_levels(entry.materials, cfg.materials, f"{key}.materials", "material")
+        _check_levels(entry.colors, cfg.colors, f"{key}.colors", "colour", empty_is_all=True)
+        _check_levels(entry.materials, cfg.materials, f"{key}.materials", "material", empty_is_all=True)
 
 
 def _check_source(entry, key: str) -> None:
@@ -329,9 +334,10 @@ def _part_names(parts, key: str) -> List[str]:
     return names
 
 
-def _check_levels(levels, palette, key: str, what: str) -> None:
-    """``levels`` is a non-empty list of names defined in ``palette``."""
-    if not levels:
+def _check_levels(levels, palette, key: str, what: str, empty_is_all: bool = False) -> None:
+    """``levels`` is a list of names defined in ``palette``, non-empty unless
+    ``empty_is_all`` (an empty list then stands for the whole palette)."""
+    if not levels and not empty_is_all:
         raise ConfigError(f"{key} is empty; valid: {choices(palette.keys())}")
     for level in levels:
         if level not in palette:

@@ -10,7 +10,10 @@ lists every file of the dataset with its sha256 and says how the dataset was mad
      "files": {"coco.json": "<sha256>", "images/000000.png": ..., ...},
      "skipped": [{"index", "directive", "context", "rejections", "reason"}, ...],
      "split": {...},                     # only with a held-out split (scenegen.design.splits)
-     "design": {...}}                    # only for a covering plan or a fill
+     "design": {...},                    # only for a covering plan or a fill
+     "assets": {"<library>:<path>": {"library", "layout", "path", "category", "name",
+                "license", "attribution", "non_commercial", "sha256"}}}
+                                         # only when scenes used files of asset libraries
 
 :meth:`Manifest.read` checks what it reads and names a damaged manifest with how to
 repair it (:mod:`scenegen.dataset.damage`). :meth:`Manifest.to_dict` gives the JSON
@@ -37,7 +40,7 @@ from .layout import MANIFEST
 # the keys every manifest has and the JSON type of each, in the order they are checked
 # (the first three first: their messages came first)
 _REQUIRED = {"n": int, "files": dict, "config": str, "scenegen_version": str, "seed": int}
-_OPTIONAL = ("split", "design")  # JSON objects, present only when there is one
+_OPTIONAL = ("split", "design", "assets")  # JSON objects, present only when there is one
 # the keys in the order of the JSON object (written with sorted keys, so for reading only)
 _KEYS = ("scenegen_version", "seed", "n", "config", "files", "skipped", *_OPTIONAL)
 # checks the config is a YAML mapping before OmegaConf, which fails on a scalar with a
@@ -61,6 +64,8 @@ class Manifest(Mapping):
             each: ``{"index", "directive", "context", "rejections", "reason"}``.
         split: the held-out split (tuples and guarantees), or None.
         design: the plan of a covering design or fill and the coverage it reached, or None.
+        assets: the asset-library files the scenes used (entry name -> licence,
+            attribution, non_commercial, ...), or None when they used none.
 
     The constructor takes the values as they are; :meth:`from_dict` and :meth:`read`
     check them.
@@ -74,6 +79,7 @@ class Manifest(Mapping):
     skipped: List[dict] = field(default_factory=list)
     split: Optional[dict] = None
     design: Optional[dict] = None
+    assets: Optional[dict] = None
 
     # -- JSON ---------------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ from ..fileio import sha256_file, write_json
 from ..labels.objects import KEYPOINT_NAMES, KEYPOINT_SKELETON
 from ..progress import progress_bar
 from ..world.compile import World
+from ..world.libraries import assets_used
 from .executors import run_chunks
 from .files import record_indices, record_path
 from .formats.coco import build_coco, write_coco_splits
@@ -315,6 +316,8 @@ def finish(cfg, plan: Sequence[dict] = (), design: Optional[dict] = None,
         skipped=skipped,
         split=split,
         design=design,
+        # the files of asset libraries the scenes used, with their licences (none: no key)
+        assets=assets_used(world.dictionary, (o["entry"] for r in records for o in r["objects"])) or None,
     )
     manifest.write(out)  # last: the dataset is complete
     return manifest

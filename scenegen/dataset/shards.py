@@ -60,6 +60,8 @@ RUN_KEYS = ("out", "workers", "progress", "shard", "num_shards", "executor", "da
 # sections added after datasets were made, left out of the record while at their default
 # (off), so that such datasets keep every byte of their manifest and still resume
 OFF_SECTIONS = (("camera", "framing"),)
+# top-level keys added later, left out of the record while empty (no asset library)
+OFF_KEYS = ("libraries",)
 # keys of an object entry added the same way, left out of the record while unset (null)
 UNSET_ENTRY_KEYS = ("appearance", "up", "front", "transform", "rotation", "translation", "units")
 
@@ -71,6 +73,9 @@ def data_config(cfg) -> dict:
     data = OmegaConf.to_container(cfg, resolve=True)
     for key in RUN_KEYS:
         data.pop(key, None)
+    for key in OFF_KEYS:
+        if not data.get(key):
+            data.pop(key, None)
     for parent, name in OFF_SECTIONS:
         section = data.get(parent)
         if isinstance(section, dict) and section.get(name) == _section_default(parent, name):

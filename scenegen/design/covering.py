@@ -128,6 +128,10 @@ class TupleSpace:
             self.forbidden.append(tuple(sorted(pairs)))
         self.forbidden = sorted(set(self.forbidden))
         self.constrained = bool(self.forbidden)
+        # each constraint under its first (factor, level): a row breaks it only if it holds that pair
+        self._forbidden_by_first: dict[tuple[int, int], list[tuple]] = {}
+        for constraint in self.forbidden:
+            self._forbidden_by_first.setdefault(constraint[0], []).append(constraint)
         # factors that occur in some constraint: only these need backtracking
         self.constrained_factors = sorted({i for f in self.forbidden for i, _ in f})
         self._memo: dict[tuple, bool] = {}
@@ -163,9 +167,13 @@ class TupleSpace:
 
     # -- constraints -------------------------------------------------------------------
     def violates(self, assign: Mapping[int, int]) -> bool:
-        for f in self.forbidden:
-            if all(assign.get(i, -1) == lv for i, lv in f):
-                return True
+        """Whether the partial row ``assign`` (factor -> level index) holds every pair of
+        some forbidden combination."""
+        by_first = self._forbidden_by_first
+        for pair in assign.items():
+            for constraint in by_first.get(pair, ()):
+                if all(assign.get(i, -1) == lv for i, lv in constraint[1:]):
+                    return True
         return False
 
     def completable(self, pairs: tuple[tuple[int, int], ...]) -> bool:

@@ -9,6 +9,7 @@ from typing import Dict, Iterable, List
 from omegaconf import OmegaConf
 
 from ..scene.factors import COVERAGE_COMBINATION, DIRECTIVE_FACTORS
+from ..world.appearance import APPEARANCE_FACTORS, FILE_LEVEL
 from ..world.compile import World, as_world
 from .coverage import CoverageTracker
 from .plan import declared_constraints as _declared
@@ -28,6 +29,9 @@ def coverage_universe(world: World) -> tuple[Dict[str, List[str]], List[Dict[str
     directed = [f for f in tracked if f in DIRECTIVE_FACTORS]
     levels, forbidden = design_space(world, directed) if directed else ({}, [])
     ordered = {f: levels[f] if f in levels else list(all_levels[f]) for f in tracked}
+    for factor in APPEARANCE_FACTORS:  # a directive cannot ask for a file's look, yet objects show it
+        if factor in ordered and FILE_LEVEL in all_levels[factor] and FILE_LEVEL not in ordered[factor]:
+            ordered[factor] = [*ordered[factor], FILE_LEVEL]
     return ordered, forbidden + [c for c in _declared(cfg, ordered) if c not in forbidden]
 
 
@@ -42,9 +46,9 @@ def coverage_tracker(world, records: Iterable[dict] = ()) -> CoverageTracker:
     and the keys that add to it: the factors and the names of the appearance levels."""
     world = as_world(world)
     cfg = world.cfg
-    key = (id(world.grammar), json.dumps({name: OmegaConf.to_container(cfg[name], resolve=True)
-                                            for name in ("factors", "materials", "colors", "textures")},
-                                           sort_keys=True))
+    key = (id(world.grammar), world.file_looks,
+           json.dumps({name: OmegaConf.to_container(cfg[name], resolve=True)
+                       for name in ("factors", "materials", "colors", "textures")}, sort_keys=True))
     universe = _UNIVERSES.get(key)
     if universe is None:
         universe = _UNIVERSES[key] = coverage_universe(world)

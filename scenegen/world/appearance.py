@@ -28,6 +28,7 @@ from .shapes import CREASE_ANGLE_DEG
 
 APPEARANCES = ("file", "dictionary")
 FILE_LEVEL = "file"  # colour, material and texture level of an object wearing its file's look
+APPEARANCE_FACTORS = ("color", "material", "texture")  # the factors FILE_LEVEL is a level of
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,6 +118,8 @@ def read_appearance(mesh: trimesh.Trimesh) -> FileAppearance | None:
         material = visual.material
         if material is None:
             return None
+        # glTF's default metallic factor is 1; an MTL material has none and is a dielectric
+        default_metallic = 1.0 if isinstance(material, trimesh.visual.material.PBRMaterial) else 0.0
         if not isinstance(material, trimesh.visual.material.PBRMaterial):
             material = material.to_pbr()
         uv = None if visual.uv is None or len(visual.uv) != len(mesh.vertices) else np.asarray(
@@ -124,7 +127,7 @@ def read_appearance(mesh: trimesh.Trimesh) -> FileAppearance | None:
         colors = visual.vertex_attributes.get("color") if hasattr(visual, "vertex_attributes") else None
         return FileAppearance(
             base_color=_factor(material.baseColorFactor, 4, 1.0),
-            metallic=float(1.0 if material.metallicFactor is None else material.metallicFactor),
+            metallic=float(default_metallic if material.metallicFactor is None else material.metallicFactor),
             roughness=float(1.0 if material.roughnessFactor is None else material.roughnessFactor),
             emissive=_factor(material.emissiveFactor, 3, 0.0),
             base_color_texture=_image(material.baseColorTexture, 4),

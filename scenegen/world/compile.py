@@ -18,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ..config.load import compose_config
 from ..scene.factors import universe
+from .appearance import APPEARANCE_FACTORS, FILE_LEVEL
 from .dictionary import ObjectDictionary, _memo_key
 from .directives import Directive, check_directive
 from .grammar import Grammar, compile_grammar
@@ -83,9 +84,20 @@ class World:
 
     @cached_property
     def factor_levels(self) -> Tuple[Dict[str, List[str]], List[Tuple[str, str, str]]]:
-        """(levels of every factor, the factor definitions):
-        :func:`scenegen.scene.factors.universe` of the config."""
-        return universe(self.cfg)
+        """(levels of every factor, the feasible (category, pose, context) tuples):
+        :func:`scenegen.scene.factors.universe` of the config, with the level ``file``
+        of colour, material and texture when some entry wears its file's look."""
+        levels, feasible = universe(self.cfg)
+        if self.file_looks:
+            for factor in APPEARANCE_FACTORS:
+                levels[factor] = [*levels[factor], FILE_LEVEL]
+        return levels, feasible
+
+    @cached_property
+    def file_looks(self) -> bool:
+        """Whether some entry of the dictionary wears its file's look (its colour,
+        material and texture level is ``file``)."""
+        return any(FILE_LEVEL in self.dictionary[name].colors for name in self.dictionary.names)
 
     @property
     def categories(self) -> Tuple[str, ...]:

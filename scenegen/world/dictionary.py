@@ -40,6 +40,7 @@ from ..config.mesh_frame import file_to_object
 from ..config.schema import MAX_MESH_FACES
 from ..errors import ConfigError, MeshError, choices
 from .appearance import FILE_LEVEL, FileAppearance, read_appearance, resolve_appearance, split_creases_keeping
+from .libraries import library_assets
 from .shapes import (
     compose_parts,
     load_mesh_file,
@@ -160,6 +161,16 @@ class ObjectEntry:
     _build: object = field(repr=False)  # style -> [(name, label, mesh)] before normalising
     _variants: dict = field(default_factory=dict, init=False, repr=False)
     file_appearance: FileAppearance | None = field(default=None, repr=False)
+    # (3,) normalised extents known without building the shape (a library file's, from
+    # its index), so that checking a grammar does not read every file of a library
+    known_extents: tuple[float, float, float] | None = field(default=None, repr=False)
+
+    def extents(self, style: str = "") -> tuple[float, float, float]:
+        """(3,) extents of ``style``'s shape along x, y, z, largest 1 (unitless: times the
+        entry's size gives metres); not building it where they are known."""
+        if self.known_extents is not None:
+            return self.known_extents
+        return self.variant(style).extents
 
     def variant(self, style: str = "") -> Variant:
         """The shape of ``style`` (``""``: the first style); built once, then shared.
@@ -287,7 +298,8 @@ def _check_name(name: str, what: str, key: str) -> None:
         )
 
 
-def _build_entry(name: str, entry, category_ids: dict[str, int], asset_paths, max_faces: int) -> ObjectEntry:
+def _build_entry(name: str, entry, category_ids: dict[str, int], asset_paths, max_faces: int,
+                 palettes: tuple[tuple[str, ...], tuple[str, ...]]) -> ObjectEntry:
     key = f"objects.{name}"
     for slot, options in entry.part_rules.items():
         _check_name(str(slot), "part slot", f"{key}.part_rules")
@@ -375,13 +387,28 @@ def _build_entry(name: str, entry, category_ids: dict[str, int], asset_paths, ma
         slots=slots,
         styles=tuple(styles),
         size=size,
-        colors=(FILE_LEVEL,) if file_look else tuple(entry.colors),
-        materials=(FILE_LEVEL,) if file_look else tuple(entry.materials),
+        colors=(FILE_LEVEL,) if file_look else tuple(entry.colors) or palettes[0],
+        materials=(FILE_LEVEL,) if file_look else tuple(entry.materials) or palettes[1],
         textures=(FILE_LEVEL,) if file_look else tuple(entry.textures),
         symmetry=int(entry.symmetry),
         support=bool(entry.support),
         _build=build,
         file_appearance=file_look,
+    )
+
+
+def _library_entry(asset, category_ids: dict[str, int], cfg) -> ObjectEntry:
+    """The entry of a library asset: one body read from its file on first use, wearing the
+    file's look when it has one, else any colour and material of the palette, plain."""
+    textures = ("plain",) if "plain" in cfg.textures else (str(next(iter(cfg.textures))),)
+    return ObjectEntry(
+        name=asset.name, category=asset.category, category_id=category_ids[asset.category], source="mesh",
+        slots=(), styles=("",), size=(float(asset.size[0]), float(asset.size[1])),
+        colors=(FILE_LEVEL,) if asset.has_look else tuple(str(c) for c in cfg.colors),
+        materials=(FILE_LEVEL,) if asset.has_look else tuple(str(m) for m in cfg.materials),
+        textures=(FILE_LEVEL,) if asset.has_look else textures,
+        symmetry=int(asset.symmetry), support=False, _build=asset.build, file_appearance=asset.appearance(),
+        known_extents=asset.extents,
     )
 
 
@@ -393,6 +420,8 @@ class ObjectDictionary:
         cfg: the validated ``DictConfig`` from :func:`scenegen.config.load.load_config`.
 
     Attributes:
+        library_reports: one :class:`scenegen.world.libraries.LibraryReport` per library.
+        library_assets: library entry name -> its source (licence, attribution, ...).
         asset_paths: ``cfg.asset_paths``, the folders searched (in order, before the
             built-in ``assets/``) for relative mesh paths.
         max_faces: ``cfg.meshes.max_faces``, the most triangles a mesh file may have.
@@ -414,14 +443,23 @@ class ObjectDictionary:
         asset_paths = tuple(str(p) for p in cfg.get("asset_paths", None) or ())
         self.asset_paths = asset_paths
         self.max_faces = mesh_face_budget(cfg)
+        # an entry without colours or materials takes the whole palette
+        palettes = (tuple(str(c) for c in cfg.colors), tuple(str(m) for m in cfg.materials))
         self._entries = {
-            str(name): _build_entry(str(name), entry, ids, asset_paths, self.max_faces)
+            str(name): _build_entry(str(name), entry, ids, asset_paths, self.max_faces, palettes)
             for name, entry in cfg.objects.items()
         }
         self.textures = {
             str(name): Texture(str(t.pattern), float(t.repeats), float(t.contrast))
             for name, t in cfg.textures.items()
         }
+        # asset libraries (scenegen.world.libraries): their files join as entries, loaded on first use
+        assets, self.library_reports = library_assets(cfg, self.max_faces)
+        self.library_assets = {asset.name: asset.source for asset in assets}
+        for asset in assets:
+            if asset.name in self._entries:
+                raise ConfigError(f"objects.{asset.name}: the name of a library entry; rename the object")
+            self._entries[asset.name] = _library_entry(asset, ids, cfg)
 
     @classmethod
     def from_config(cls, cfg) -> "ObjectDictionary":
@@ -492,4 +530,6 @@ def _memo_key(cfg) -> str:
         "max_faces": mesh_face_budget(cfg),
         "files": files,
     }
+    if cfg.get("libraries", None):  # their files are checked by their index, reused when unchanged
+        payload["libraries"] = OmegaConf.to_container(cfg.libraries, resolve=True)
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

@@ -610,18 +610,18 @@ class Grammar:
                     f"{sorted(self._heads(relation.anchor))} has none; supports: {choices(valid)}"
                 )
             top = max(
-                (sorted(np.asarray(e.variant(s).extents[:2]) * e.size[1]) for e in supports for s in e.styles),
+                (sorted(np.asarray(e.extents(s)[:2]) * e.size[1]) for e in supports for s in e.styles),
                 key=lambda t: t[0] * t[1],
             )
             for category in sorted(self._bases(relation.other)):
                 smallest = min(
-                    (sorted(np.asarray(e.variant(s).extents[:2]) * e.size[0]) for e in self.dictionary.entries_of(category) for s in e.styles),
+                    (sorted(np.asarray(e.extents(s)[:2]) * e.size[0]) for e in self.dictionary.entries_of(category) for s in e.styles),
                     key=lambda t: t[0] * t[1],
                 )
                 fits = any(
                     smallest[0] <= sorted_top[0] and smallest[1] <= sorted_top[1]
                     for sorted_top in (
-                        sorted(np.asarray(e.variant(s).extents[:2]) * e.size[1]) for e in supports for s in e.styles
+                        sorted(np.asarray(e.extents(s)[:2]) * e.size[1]) for e in supports for s in e.styles
                     )
                 )
                 if not fits:

@@ -425,7 +425,7 @@ class Sampler:
         needed = OCCLUDER_MIN_HEIGHT[level] * placed[target].extents[2]
 
         def height(entry, style, scale) -> float:
-            return float(entry.variant(style).extents[2]) * scale
+            return float(entry.extents(style)[2]) * scale
 
         if height(blocker.entry, blocker.style, float(blocker.entry.size[1])) < needed and not wide:
             return []
@@ -439,7 +439,7 @@ class Sampler:
             others = [(entry, entry.sample_style(rng), float(entry.size[1]))
                       for category in inside for entry in self._entries_for(node, category)
                       if entry is not blocker.entry]
-            others.sort(key=lambda s: -height(*s) * float(np.hypot(*s[0].variant(s[1]).extents[:2])) * s[2])
+            others.sort(key=lambda s: -height(*s) * float(np.hypot(*s[0].extents(s[1])[:2])) * s[2])
             shapes += others
         return [shape for shape in shapes if height(*shape) >= needed] if wide else shapes
 

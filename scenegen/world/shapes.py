@@ -33,6 +33,10 @@ from ..errors import ConfigError, MeshError, choices
 
 SECTIONS = 32  # segments around round shapes; enough at 256-512 px
 SPHERE_SUBDIVISIONS = 3  # icosphere level: 1280 faces
+# a torus's flat triangles cut inside its ring by up to major * (1 - cos(pi / sections)); its
+# sections round the ring grow with major / minor (in eights, from SECTIONS) so that this stays
+# within TORUS_SAG_DEG degrees of the tube's normal
+TORUS_SAG_DEG = 0.5
 DEGENERATE_REL_EDGE = 1e-6  # a face is degenerate below (1e-6 * mesh size)^2 of area
 # mesh files: faces meeting at more than this are shaded apart (the shipped meshes' round
 # parts turn by at most 22.5 degrees a face, their designed creases by 37 or more)
@@ -51,6 +55,7 @@ _PARAMS = {
     "cone": ("radius", "height"),
     "capsule": ("radius", "height"),
     "torus": ("major_radius", "minor_radius"),
+    "vessel": ("radius", "bottom_radius", "height", "thickness"),
 }
 if set(_PARAMS) != set(PRIMITIVE_SHAPES):
     raise RuntimeError("shapes._PARAMS is out of sync with config.PRIMITIVE_SHAPES")
@@ -94,26 +99,51 @@ def _check_params(shape: str, params: Mapping[str, float]) -> dict[str, float]:
             f"primitive 'torus' param 'minor_radius' must be < 'major_radius', "
             f"got {values['minor_radius']} >= {values['major_radius']}"
         )
+    if shape == "vessel" and not (values["thickness"] < values["height"] and _vessel_floor_radius(values) > 0):
+        raise ConfigError(
+            f"primitive 'vessel' param 'thickness' must be < 'height' and leave an inner floor "
+            f"(thickness < bottom_radius, about), got thickness={values['thickness']}, "
+            f"height={values['height']}, bottom_radius={values['bottom_radius']}"
+        )
     return values
+
+
+def _vessel_floor_radius(p: Mapping[str, float]) -> float:
+    """Radius of a vessel's inner floor: its outer wall's radius at height ``thickness``
+    above the base, less the wall's (horizontal) thickness."""
+    return p["bottom_radius"] + (p["radius"] - p["bottom_radius"]) * p["thickness"] / p["height"] - p["thickness"]
+
+
+def _vessel_profile(p: Mapping[str, float]) -> np.ndarray:
+    """(6, 2) (rho, z) profile of a centred vessel, from the bottom's centre up the
+    outside, over the rim and down the inside to the inner floor's centre."""
+    r, rb, t, top = p["radius"], p["bottom_radius"], p["thickness"], p["height"] / 2
+    return np.array([(0.0, -top), (rb, -top), (r, top), (r - t, top), (_vessel_floor_radius(p), t - top), (0.0, t - top)])
 
 
 def primitive(shape: str, params: Mapping[str, float]) -> trimesh.Trimesh:
     """Build a closed primitive mesh centred at its bounding-box centre, axis along z.
 
     Its vertices are split between the smooth surfaces it is made of (a box's six faces;
-    a cylinder's side and two caps; a cone's side and base; a sphere, capsule or torus
-    is one surface), each vertex carrying the exact normal of its surface, so the
-    normals interpolated across a triangle are the surface's own: exactly on planes,
-    spheres, cylinders, capsules and cones (a cone's normal depends only on the angle
-    about its axis; its apex, where the surface has no normal, is one vertex per side
-    triangle with a zero normal, which gives it no weight in the interpolation), and
-    within 1.5 degrees on the torus, whose triangles curve both ways.
+    a cylinder's side and two caps; a cone's side and base; a vessel's base, outer wall,
+    rim, inner wall and inner floor; a sphere, capsule or torus is one surface), each
+    vertex carrying the exact normal of its surface, so the normals interpolated across
+    a triangle are the surface's own: exactly on planes, spheres, cylinders, capsules,
+    cones and a vessel's walls (each a cone's side, the inner one facing the axis; a
+    cone's normal depends only on the angle about its axis; its apex, where the surface
+    has no normal, is one vertex per side triangle with a zero normal, which gives it no
+    weight in the interpolation), and within 1.5 degrees on the torus, whose triangles
+    curve both ways (its ring has :func:`torus_sections` segments, more for a thin tube).
 
     Args:
         shape: one of ``config.PRIMITIVE_SHAPES``.
         params: metres. box {x, y, z} full extents; cylinder, cone {radius, height};
             sphere {radius}; capsule {radius, height} with height the total height
-            (> 2 * radius); torus {major_radius, minor_radius}, ring in the xy plane.
+            (> 2 * radius); torus {major_radius, minor_radius}, ring in the xy plane;
+            vessel {radius, bottom_radius, height, thickness}: an open cup (a solid of
+            revolution) whose outer wall runs straight from ``bottom_radius`` at the base
+            to ``radius`` at the rim, with a wall ``thickness`` thick (horizontally) and a
+            floor as thick.
 
     Returns:
         A new mesh whose axis-aligned bounding box is centred at the origin, with
@@ -140,6 +170,8 @@ def _tessellate(shape: str, p: Mapping[str, float]) -> trimesh.Trimesh:
         return create.icosphere(subdivisions=SPHERE_SUBDIVISIONS, radius=p["radius"])
     if shape == "cone":
         return create.cone(radius=p["radius"], height=p["height"], sections=SECTIONS)
+    if shape == "vessel":  # revolve's triangles are wound outwards, the mesh is closed
+        return create.revolve(_vessel_profile(p), sections=SECTIONS)
     if shape == "capsule":
         # trimesh's height is the distance between the two hemisphere centres
         return create.capsule(
@@ -148,9 +180,18 @@ def _tessellate(shape: str, p: Mapping[str, float]) -> trimesh.Trimesh:
     return create.torus(
         major_radius=p["major_radius"],
         minor_radius=p["minor_radius"],
-        major_sections=SECTIONS,
+        major_sections=torus_sections(p["major_radius"], p["minor_radius"]),
         minor_sections=SECTIONS,
     )
+
+
+def torus_sections(major_radius: float, minor_radius: float) -> int:
+    """Segments round a torus's ring: the fewest (a multiple of 8, at least SECTIONS)
+    whose chords stay within TORUS_SAG_DEG of the tube, i.e. major * (1 - cos(pi / n))
+    <= minor * radians(TORUS_SAG_DEG)."""
+    tolerance = minor_radius * math.radians(TORUS_SAG_DEG) / major_radius
+    needed = math.pi / math.acos(max(1.0 - tolerance, -1.0))
+    return max(SECTIONS, 8 * math.ceil(needed / 8))
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
@@ -172,6 +213,12 @@ def _curved_normals(shape: str, p: Mapping[str, float], points: np.ndarray) -> n
         normals = _unit(radial + [0.0, 0.0, p["radius"] / p["height"]])
         normals[np.hypot(x, y) <= 1e-9 * p["radius"]] = 0.0  # the apex
         return normals
+    if shape == "vessel":  # the outer wall leans by (bottom_radius - radius) / height; the inner one
+        # (nearer the axis than the wall's middle) is parallel to it and faces the axis
+        rho = np.hypot(x, y)
+        outer_radius = p["bottom_radius"] + (p["radius"] - p["bottom_radius"]) * (z / p["height"] + 0.5)
+        sign = np.where(rho > outer_radius - p["thickness"] / 2, 1.0, -1.0)[:, None]
+        return _unit(sign * (p["height"] * radial + [0.0, 0.0, p["bottom_radius"] - p["radius"]]))
     if shape == "capsule":  # from the nearest point of the segment joining the hemispheres' centres
         half = p["height"] / 2 - p["radius"]
         return _unit(points - np.column_stack([0 * x, 0 * y, np.clip(z, -half, half)]))
@@ -181,10 +228,10 @@ def _curved_normals(shape: str, p: Mapping[str, float], points: np.ndarray) -> n
 
 def _flat_faces(shape: str, face_normals: np.ndarray) -> np.ndarray:
     """(F,) bool: the faces on a plane of the primitive (a box's faces, the caps of a
-    cylinder or cone)."""
+    cylinder or cone, a vessel's base, rim and inner floor)."""
     if shape == "box":
         return np.ones(len(face_normals), dtype=bool)
-    if shape in ("cylinder", "cone"):
+    if shape in ("cylinder", "cone", "vessel"):
         return np.abs(face_normals[:, 2]) > 1.0 - 1e-9
     return np.zeros(len(face_normals), dtype=bool)
 
@@ -341,8 +388,13 @@ def validate_mesh(mesh, source: str) -> None:
         )
 
 
-def load_mesh_file(path, max_faces: int = MAX_MESH_FACES) -> trimesh.Trimesh:
+def load_mesh_file(path, max_faces: int = MAX_MESH_FACES, search: Sequence[Path] = ()) -> trimesh.Trimesh:
     """Load a mesh file (any format trimesh reads) as one triangle mesh and validate it.
+
+    The files it refers to (an OBJ's material library and textures) are looked up beside
+    it and then in the folders ``search`` (by their name there, or by a relative path
+    leading into them, such as ``../materials/textures/texture.png`` of Google Scanned
+    Objects): never elsewhere.
 
     A file holding a scene of several geometries is concatenated into one mesh.
     Vertices are in the file's units (expected metres; they are normalised later).
@@ -370,7 +422,7 @@ def load_mesh_file(path, max_faces: int = MAX_MESH_FACES) -> trimesh.Trimesh:
                         f"{', '.join('.' + f for f in MESH_FORMATS)}")
     try:
         # process=False: keep the file's data as is, so validation sees what is there
-        mesh = trimesh.load(str(path), force="mesh", process=False)
+        mesh = trimesh.load(str(path), force="mesh", process=False, resolver=_Resolver(path, search))
     except Exception as exc:  # trimesh raises many unrelated types on bad input
         raise MeshError(f"{source} could not be read as a mesh ({_read_failure(path, exc)}); "
                         f"scenegen reads {', '.join('.' + f for f in MESH_FORMATS)}") from None
@@ -391,6 +443,29 @@ def _is_utf8(path: Path) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+class _Resolver(trimesh.resolvers.FilePathResolver):
+    """trimesh's resolver of the files a mesh file refers to (restricted to its folder),
+    extended to the folders ``search``."""
+
+    def __init__(self, path: Path, search: Sequence[Path]):
+        super().__init__(str(path))
+        self.mesh_folder = Path(path).resolve().parent
+        self.search = tuple(Path(folder).resolve() for folder in search)
+
+    def get(self, name: str) -> bytes:
+        try:
+            return super().get(name)
+        except (FileNotFoundError, ValueError):
+            if not self.search:
+                raise
+        relative = (self.mesh_folder / name.strip()).resolve()
+        for folder in self.search:
+            for found in (relative, folder / Path(name.strip()).name):
+                if found.is_relative_to(folder) and found.is_file():
+                    return found.read_bytes()
+        raise FileNotFoundError(name)
 
 
 def _read_failure(path: Path, exc: Exception) -> str:

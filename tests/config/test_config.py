@@ -47,7 +47,7 @@ def test_category_ids_start_at_one(cfg):
         (["objects.ball.symmetry=3"], "symmetry"),
         (["objects.ball.mesh=meshes/mug.ply"], "exactly one of"),
         (["objects.ball.shape=pyramid"], "'pyramid'"),
-        (["contexts.room.weights={sofa: 1.0}"], "'sofa'"),
+        (["contexts.room.weights={piano: 1.0}"], "'piano'"),
         (["contexts.studio.default_weight=0"], "weight 0 to every category"),
         (["factors.occlusion_partial_min=0.99"], "occlusion"),
         (["output.depth_scale=0"], "depth_scale"),

@@ -250,11 +250,10 @@ def test_a_field_with_bounds_rejects_just_outside_and_accepts_the_bound(path, cl
     kind = int if _number_type(hint) is int else float
 
     def wrap(x):
-        if rules.get("pair"):
-            return [x, x]
+        value = [x, x] if rules.get("pair") else x
         if rules.get("each"):
-            return {"k": x} if typing.get_origin(_unwrap(hint)) is dict else [x]
-        return x
+            return {"k": value} if typing.get_origin(_unwrap(hint)) is dict else [value]
+        return value
 
     for rule, bound in ((r, rules[r]) for r in ("ge", "gt", "le", "lt") if r in rules):
         bound = kind(bound)
@@ -264,3 +263,10 @@ def test_a_field_with_bounds_rejects_just_outside_and_accepts_the_bound(path, cl
             _check(path, cls, f.name, wrap(outside))
         assert _example_path(path) in str(info.value), (rule, str(info.value))
         _check(path, cls, f.name, wrap(inside))
+
+
+@pytest.mark.parametrize("override, key", [("camera.distance=0.5", "camera.distance"),
+                                           ("colors.red=0.5", "colors.red")])
+def test_a_lone_number_where_a_list_is_due_is_a_config_error(override, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        load_config([override])

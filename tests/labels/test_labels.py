@@ -63,7 +63,8 @@ def test_labels_of_a_constructed_frame(cfg, dictionary):
 def test_pose_bin_follows_the_camera(cfg, dictionary):
     """Turn a chair so the camera sees it from each of the 8 sides."""
     scene = Sampler(cfg, dictionary).sample(0)
-    chair = replace(scene.objects[0], entry="chair", category="chair", position=(0.0, 0.0, 0.0))
+    chair = replace(scene.objects[0], entry="chair", category="chair", style=dictionary["chair"].styles[0],
+                    position=(0.0, 0.0, 0.0))
     eye = scene.camera.position
     camera_azimuth = math.atan2(eye[1], eye[0])
     h, w = 4, 4

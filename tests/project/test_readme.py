@@ -16,7 +16,7 @@ def test_readme_python_examples_run(capsys):
         exec(compile(block, "README.md", "exec"), {"__name__": "readme"})
     printed = capsys.readouterr().out
     assert "files in" in printed
-    assert "impossible for ball" in printed and "layouts (10^15." in printed
+    assert "impossible for ball" in printed and "layouts (10^16." in printed  # 10^16.81 (README: Space size)
 
 
 def test_readme_quickstart_matches_ci():

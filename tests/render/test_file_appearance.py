@@ -1,6 +1,7 @@
 """Mesh files keep their look: glTF PBR textures, vertex colours, OBJ+MTL, PLY colours."""
 
 import copy
+import json
 
 import numpy as np
 import pytest
@@ -135,3 +136,26 @@ def test_labels_do_not_depend_on_appearance(world):
 def test_file_appearance_without_one_is_refused(files):
     with pytest.raises(ConfigError, match="appearance"):
         _dictionary(files, plain=("plain.ply", {"appearance": "file"}))
+
+
+def test_a_dataset_with_file_looks_counts_the_file_level_in_its_coverage(files, tmp_path):
+    """Objects wearing their file's look record colour, material and texture 'file'; the
+    coverage universe has that level (a directive cannot ask for it), so generate counts
+    them instead of refusing their records."""
+    from scenegen.dataset.generate import generate
+    from scenegen.dataset.read import read_coverage
+
+    out = tmp_path / "looks"
+    group = tmp_path / "conf" / "extra"
+    group.mkdir(parents=True)
+    (group / "looks.yaml").write_text(f"# @package _global_\nobjects:\n  redball: {{category: ball, mesh: "
+                                      f"{files / 'red.glb'}}}\n")
+    cfg = load_config([f"out={out}", "n=8", "width=64", "height=48", "progress=false", "directive={category: ball}",
+                       f"hydra.searchpath=[file://{tmp_path / 'conf'}]", "+extra=looks"])
+    generate(cfg, progress=False)
+    records = [json.loads(p.read_text()) for p in sorted((out / "scenes").glob("*.json"))]
+    looks = [o for r in records for o in r["objects"] if o["entry"] == "redball"]
+    assert looks and all(o["factors"]["color"] == o["factors"]["material"] == o["factors"]["texture"] == "file"
+                         for o in looks)
+    tracker = read_coverage(out)
+    assert "file" in tracker.levels["color"] and "file" in tracker.levels["texture"]

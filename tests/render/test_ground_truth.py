@@ -9,11 +9,15 @@ import numpy as np
 import pytest
 import trimesh
 
+from scenegen import load_config
 from scenegen.dataset.files import read_normals, write_scene
 from scenegen.labels.objects import KEYPOINT_NAMES, KEYPOINT_SKELETON, object_labels
 from scenegen.labels.scene_graph import scene_relations
+from scenegen.render.raster import Renderer
 from scenegen.scene.geometry import intrinsics_from_fov, look_at_opencv
 from scenegen.scene.scene import Camera, Context, Light, ObjectInstance, Scene
+from scenegen.world.compile import World
+from scenegen.world.dictionary import ObjectDictionary
 from scenegen.world.sampler import Sampler
 
 pytestmark = pytest.mark.render
@@ -21,15 +25,66 @@ pytestmark = pytest.mark.render
 N_SCENES = 20
 
 
+def write_library(root):
+    """A generic-layout asset library whose files test what built-in shapes do not: a
+    hollow tube, a capsule, a Y-up GLB (turned on load), an OBJ in centimetres, each
+    with its own proportions. Returns the config group folder naming it."""
+    shapes = {  # category -> (file, mesh, meta.yaml): three of each, so library objects are common
+        "mug": [(f"tube{i}.ply", trimesh.creation.annulus(r_min=0.03 + 0.005 * i, r_max=0.045 + 0.005 * i,
+                                                           height=0.1, sections=32), "") for i in range(3)],
+        "bottle": [(f"capsule{i}.obj", trimesh.creation.capsule(height=0.2 + 0.05 * i, radius=0.04, count=[16, 16]), "")
+                   for i in range(3)],
+        "ball": [(f"ico{i}.glb", trimesh.creation.icosphere(subdivisions=1 + i, radius=0.1), "") for i in range(3)],
+        "book": [(f"slab{i}.obj", trimesh.creation.box(extents=(21.0, 2.0 + i, 28.0)), "units: cm\nup: y\n")
+                 for i in range(3)],
+    }
+    for category, files in shapes.items():
+        folder = root / category
+        folder.mkdir(parents=True)
+        for name, mesh, meta in files:
+            mesh.export(folder / name)
+            if meta:
+                (folder / "meta.yaml").write_text(meta)
+    conf = root.parent / "conf" / "library"
+    conf.mkdir(parents=True)
+    (conf / "truth.yaml").write_text(f"# @package _global_\nlibraries:\n  truth:\n    path: {root}\n")
+    return conf.parent
+
+
+@pytest.fixture(scope="module", params=["built-in", "library"])
+def source(request, small_cfg, dictionary, renderer, tmp_path_factory):
+    """(config, dictionary, renderer) of the built-in objects, or of them with an asset
+    library added (its files drawn among the built-in entries of their categories)."""
+    if request.param == "built-in":
+        yield small_cfg, dictionary, renderer
+        return
+    tmp = tmp_path_factory.mktemp("truth")
+    conf = write_library(tmp / "library")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SCENEGEN_CACHE", str(tmp / "cache"))  # the library's index, not in ~/.cache
+        cfg = load_config(["width=96", "height=72", f"hydra.searchpath=[file://{conf}]", "+library=truth"])
+        library_dictionary = World.of(cfg).dictionary
+        with Renderer(library_dictionary) as library_renderer:
+            yield cfg, library_dictionary, library_renderer
+
+
 @pytest.fixture(scope="module")
-def rendered(small_cfg, dictionary, renderer):
-    sampler = Sampler(small_cfg, dictionary)
+def rendered(source):
+    cfg, dictionary, renderer = source
+    sampler = Sampler(cfg, dictionary)
     out = []
     for i in range(N_SCENES):
         scene = sampler.sample(i)
         frame = renderer.render(scene)
-        out.append((scene, frame, object_labels(scene, frame, dictionary, small_cfg.factors)))
+        out.append((scene, frame, object_labels(scene, frame, dictionary, cfg.factors)))
+    library_objects = sum(o.entry.startswith("truth:") for scene, _, _ in out for o in scene.objects)
+    assert library_objects >= (5 if cfg.libraries else 0), "too few library objects for the checks to reach them"
     return out
+
+
+@pytest.fixture(scope="module")
+def source_dictionary(source):
+    return source[1]
 
 
 # -- independent geometry -------------------------------------------------------------
@@ -78,11 +133,11 @@ def rays(scene, u, v):
 # -- sampled scenes -------------------------------------------------------------------
 
 
-def test_projected_3d_boxes_enclose_each_visible_mask(rendered, dictionary):
+def test_projected_3d_boxes_enclose_each_visible_mask(rendered, source_dictionary):
     checked = 0
     for scene, frame, labels in rendered:
         for i, (obj, label) in enumerate(zip(scene.objects, labels)):
-            corners = world_points(obj, local_corners(dictionary, obj))
+            corners = world_points(obj, local_corners(source_dictionary, obj))
             camera_points = to_camera(scene, corners)
             # the labels' boxes are the same 8 corners (their order is box_corners')
             gaps = np.linalg.norm(np.asarray(label["box3d_world"])[:, None] - corners[None], axis=-1)
@@ -98,18 +153,18 @@ def test_projected_3d_boxes_enclose_each_visible_mask(rendered, dictionary):
     assert checked > 2 * N_SCENES
 
 
-def test_pose_m2c_maps_object_frame_corners_to_camera_corners(rendered, dictionary):
+def test_pose_m2c_maps_object_frame_corners_to_camera_corners(rendered, source_dictionary):
     for scene, _, labels in rendered:
         for obj, label in zip(scene.objects, labels):
             R = np.asarray(label["cam_R_m2c"]).reshape(3, 3)
             t = np.asarray(label["cam_t_m2c"])
             np.testing.assert_allclose(R @ R.T, np.eye(3), atol=1e-9)
-            local_mm = local_corners(dictionary, obj) * 1000.0
-            expected_mm = to_camera(scene, world_points(obj, local_corners(dictionary, obj))) * 1000.0
+            local_mm = local_corners(source_dictionary, obj) * 1000.0
+            expected_mm = to_camera(scene, world_points(obj, local_corners(source_dictionary, obj))) * 1000.0
             np.testing.assert_allclose(local_mm @ R.T + t, expected_mm, atol=1e-6)
 
 
-def test_depth_equals_ray_cast_distance_along_the_optical_axis(rendered, dictionary):
+def test_depth_equals_ray_cast_distance_along_the_optical_axis(rendered, source_dictionary):
     rng = np.random.default_rng(0)
     compared = 0
     for scene, frame, _ in rendered:
@@ -120,7 +175,7 @@ def test_depth_equals_ray_cast_distance_along_the_optical_axis(rendered, diction
             pick = rng.choice(u.size, size=min(20, u.size), replace=False)
             u, v = u[pick].astype(float), v[pick].astype(float)
             origins, directions, local = rays(scene, u, v)
-            locations, index_ray, _ = object_mesh(dictionary, obj).ray.intersects_location(origins, directions)
+            locations, index_ray, _ = object_mesh(source_dictionary, obj).ray.intersects_location(origins, directions)
             nearest = np.full(len(u), np.inf)
             np.minimum.at(nearest, index_ray, np.linalg.norm(locations - origins[index_ray], axis=1))
             hit = np.isfinite(nearest)
@@ -188,7 +243,7 @@ def test_normals_face_the_camera(rendered):
         assert (np.einsum("ij,ij->i", frame.normals[v, u], ray) <= 1e-6).all()
 
 
-def test_relations_follow_supports_and_are_antisymmetric(rendered, dictionary):
+def test_relations_follow_supports_and_are_antisymmetric(rendered, source_dictionary):
     converse = {"left-of": "right-of", "right-of": "left-of", "in-front-of": "behind", "behind": "in-front-of",
                 "on": "supports", "supports": "on"}
     stacked = 0
@@ -232,8 +287,23 @@ def make_camera(eye, target, width=W, height=H):
                   azimuth=0.0, elevation=0.0, znear=0.05, zfar=100.0)
 
 
+@pytest.fixture(scope="module")
+def box_world(cfg):
+    """(dictionary, renderer) of the built-in dictionary plus ``solid_box``, a solid
+    1 x 1 x 0.7 box of category crate (the built-in crate has boards with gaps)."""
+    from scenegen.config.load import config_from_dict, config_to_dict
+
+    data = config_to_dict(cfg)
+    data["objects"]["solid_box"] = {**data["objects"]["ball"], "category": "crate", "shape": "box",
+                                    "params": {"x": 1.0, "y": 1.0, "z": 0.7}, "symmetry": 4}
+    dictionary = ObjectDictionary(config_from_dict(data))
+    with Renderer(dictionary) as renderer:
+        yield dictionary, renderer
+
+
 def crate(position, yaw=0.0, support=-1):
-    return ObjectInstance(entry="crate", category="crate", position=tuple(map(float, position)), yaw=yaw,
+    """A solid box, 0.5 x 0.5 x 0.35 m (``solid_box`` of :func:`box_world`)."""
+    return ObjectInstance(entry="solid_box", category="crate", position=tuple(map(float, position)), yaw=yaw,
                           scale=SIDE, color="gray", rgb=(0.5, 0.5, 0.5), material="matte", metallic=0.0,
                           roughness=0.9, support=support)
 
@@ -243,13 +313,14 @@ def constructed(objects, camera):
 
 
 @pytest.fixture(scope="module")
-def occluded(cfg, dictionary, renderer):
+def occluded(cfg, box_world):
     """Crate A at the origin; crate B nearer the camera (on +x) and shifted to the
     camera's right (world +y), hiding A's right part. The camera at A's mid height looks
     along -x, so A shows only its front face (x = +0.25) and B's left edge in the image
     is its back-left vertical edge."""
     camera = make_camera([5.0, 0.0, EYE_HEIGHT], [0.0, 0.0, EYE_HEIGHT])
     scene = constructed([crate((0.0, 0.0, 0.0)), crate((2.0, 0.35, 0.0))], camera)
+    dictionary, renderer = box_world
     frame = renderer.render(scene)
     return scene, frame, object_labels(scene, frame, dictionary, cfg.factors)
 
@@ -276,7 +347,7 @@ def test_occluders_of_the_occluded_crate(occluded):
     assert b["occluders"] == []
 
 
-def test_front_face_and_floor_normals_are_analytic(cfg, dictionary, renderer):
+def test_front_face_and_floor_normals_are_analytic(cfg, box_world):
     """A crate turned by 0.3 rad seen from above and aside: pixels on its front face
     (back-projected within 1 mm of the x = +0.25 plane, away from the edges) have the
     face's normal; floor pixels have the up normal; both within 1 degree, also after
@@ -284,6 +355,7 @@ def test_front_face_and_floor_normals_are_analytic(cfg, dictionary, renderer):
     yaw = 0.3
     camera = make_camera([2.5, 1.2, 1.4], [0.0, 0.0, 0.15])
     scene = constructed([crate((0.0, 0.0, 0.0), yaw=yaw)], camera)
+    dictionary, renderer = box_world
     frame = renderer.render(scene)
     cam = scene.camera
     v, u = np.nonzero(frame.instances == 1)
@@ -335,12 +407,13 @@ def test_keypoint_hidden_behind_another_object_is_flagged_1(occluded):
     np.testing.assert_allclose(a["keypoints"][8][:2], centre, atol=1e-9)
 
 
-def test_keypoints_outside_the_image_are_flagged_0(cfg, dictionary, renderer):
+def test_keypoints_outside_the_image_are_flagged_0(cfg, box_world):
     """A crate at the left image border: its corners at world y = -2 (image x < 0) are
     outside; those at y = -1.5 inside and, on the front face, visible."""
     camera = make_camera([5.0, 0.0, EYE_HEIGHT], [0.0, 0.0, EYE_HEIGHT])
     assert camera.cx / camera.fx * 4.75 < 2.0 and camera.cx / camera.fx * 4.75 > 1.5
     scene = constructed([crate((0.0, -1.75, 0.0))], camera)
+    dictionary, renderer = box_world
     frame = renderer.render(scene)
     (label,) = object_labels(scene, frame, dictionary, cfg.factors)
     flags = keypoint_flags(label)

@@ -153,8 +153,8 @@ def test_outline_pixels_have_their_instance_colour(dataset):
             panel = sheet[py:py + HEIGHT * s, px:px + WIDTH * s]
             ids = np.repeat(np.repeat(item.instances, s, axis=0), s, axis=1)
             for obj in item.objects:
-                if obj["visible_pixels"] == 0:
-                    continue
+                if obj["visible_pixels"] == 0 or (labels and obj["visible_pixels"] < 100):
+                    continue  # a label may cover the whole outline of a small object
                 edge = border(ids == obj["instance_id"])
                 match = (panel[edge] == instance_color(obj["instance_id"])).all(axis=-1).mean()
                 # Without labels every outline pixel is painted; labels may cover a few.

@@ -62,8 +62,9 @@ def test_universe_respects_symmetry_and_context_weights(cfg):
     feasible = set(feasible)
     # ball and can are continuous: one pose level
     assert {p for c, p, _ in feasible if c == "ball"} == {"any"}
-    # crate has 4-fold symmetry, table 2-fold, chair none
-    assert {p for c, p, _ in feasible if c == "crate"} == {"front", "front-left"}
+    # cone has 4-fold symmetry (its square base), crate and table 2-fold, chair none
+    assert {p for c, p, _ in feasible if c == "cone"} == {"front", "front-left"}
+    assert {p for c, p, _ in feasible if c == "crate"} == {"front", "front-left", "left", "back-left"}
     assert len({p for c, p, _ in feasible if c == "table"}) == 4
     assert len({p for c, p, _ in feasible if c == "chair"}) == 8
     # the outdoor context gives lamps weight 0

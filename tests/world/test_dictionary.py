@@ -105,7 +105,7 @@ def test_variants_differ_in_shape(objects):
 
 
 def test_entries_of(objects):
-    assert [e.name for e in objects.entries_of("mug")] == ["mug"]
+    assert [e.name for e in objects.entries_of("mug")] == ["mug", "mug_mesh"]
     for category in objects.categories:
         assert all(e.category == category for e in objects.entries_of(category))
     assert sum(len(objects.entries_of(c)) for c in objects.categories) == len(objects)
@@ -132,14 +132,14 @@ def test_broken_mesh_file_fails_at_construction(tmp_path, content):
     # a bad mesh fails when the config is loaded (the grammar is checked against the
     # dictionary), before any scene is drawn
     with pytest.raises(MeshError) as info:
-        load_config([f"objects.bottle.mesh={path}"])
+        load_config([f"objects.bottle_mesh.mesh={path}"])
     assert str(path) in str(info.value)
 
 
 def test_missing_mesh_file_fails(tmp_path):
     path = tmp_path / "gone.ply"
     with pytest.raises(MeshError, match="does not exist") as info:
-        ObjectDictionary(load_config([f"objects.mug.mesh={path}"]))
+        ObjectDictionary(load_config([f"objects.mug_mesh.mesh={path}"]))
     assert str(path) in str(info.value)
 
 
@@ -150,9 +150,9 @@ def _extents(objects, name):
 def test_absolute_mesh_path_is_used_as_is(tmp_path):
     path = tmp_path / "copy.ply"
     shutil.copy(resources.assets_dir() / "meshes" / "mug.ply", path)
-    objects = ObjectDictionary(load_config([f"objects.bottle.mesh={path}", f"asset_paths=[{tmp_path}]"]))
+    objects = ObjectDictionary(load_config([f"objects.bottle_mesh.mesh={path}", f"asset_paths=[{tmp_path}]"]))
     np.testing.assert_allclose(
-        _extents(objects, "bottle"), _extents(ObjectDictionary(load_config()), "mug"), atol=1e-12
+        _extents(objects, "bottle_mesh"), _extents(ObjectDictionary(load_config()), "mug_mesh"), atol=1e-12
     )
 
 
@@ -162,23 +162,23 @@ def test_relative_mesh_path_searches_asset_paths_in_order(tmp_path):
         (folder / "meshes").mkdir(parents=True)
         shutil.copy(resources.assets_dir() / "meshes" / source, folder / "meshes" / "thing.ply")
     builtin = ObjectDictionary(load_config())
-    overrides = ["objects.bottle.mesh=meshes/thing.ply"]
+    overrides = ["objects.bottle_mesh.mesh=meshes/thing.ply"]
     objects = ObjectDictionary(load_config(overrides + [f"asset_paths=[{first},{second}]"]))
-    np.testing.assert_allclose(_extents(objects, "bottle"), _extents(builtin, "mug"), atol=1e-12)
+    np.testing.assert_allclose(_extents(objects, "bottle_mesh"), _extents(builtin, "mug_mesh"), atol=1e-12)
     objects = ObjectDictionary(load_config(overrides + [f"asset_paths=[{second},{first}]"]))
-    np.testing.assert_allclose(_extents(objects, "bottle"), _extents(builtin, "bottle"), atol=1e-12)
+    np.testing.assert_allclose(_extents(objects, "bottle_mesh"), _extents(builtin, "bottle_mesh"), atol=1e-12)
     # a path in no user folder falls back to the built-in assets/
     objects = ObjectDictionary(load_config([f"asset_paths=[{first}]"]))
-    np.testing.assert_allclose(_extents(objects, "mug"), _extents(builtin, "mug"), atol=1e-12)
+    np.testing.assert_allclose(_extents(objects, "mug_mesh"), _extents(builtin, "mug_mesh"), atol=1e-12)
 
 
 def test_relative_asset_path_is_taken_from_the_working_directory(tmp_path, monkeypatch):
     (tmp_path / "mine").mkdir()
     shutil.copy(resources.assets_dir() / "meshes" / "mug.ply", tmp_path / "mine" / "cup.ply")
     monkeypatch.chdir(tmp_path)
-    objects = ObjectDictionary(load_config(["objects.bottle.mesh=cup.ply", "asset_paths=[mine]"]))
+    objects = ObjectDictionary(load_config(["objects.bottle_mesh.mesh=cup.ply", "asset_paths=[mine]"]))
     np.testing.assert_allclose(
-        _extents(objects, "bottle"), _extents(ObjectDictionary(load_config()), "mug"), atol=1e-12
+        _extents(objects, "bottle_mesh"), _extents(ObjectDictionary(load_config()), "mug_mesh"), atol=1e-12
     )
 
 
@@ -186,7 +186,7 @@ def test_missing_relative_mesh_names_every_folder_searched(tmp_path):
     first, second = tmp_path / "first", tmp_path / "second"
     first.mkdir()
     with pytest.raises(MeshError) as info:
-        load_config(["objects.mug.mesh=meshes/nowhere.ply", f"asset_paths=[{first},{second}]"])
+        load_config(["objects.mug_mesh.mesh=meshes/nowhere.ply", f"asset_paths=[{first},{second}]"])
     message = str(info.value)
     assert "'meshes/nowhere.ply'" in message
     for folder in (first, second, resources.assets_dir()):
@@ -209,12 +209,12 @@ def test_from_config_memoises_on_content(cfg, tmp_path):
     # a changed mesh file at the same path is rebuilt, not served stale
     path = tmp_path / "thing.ply"
     shutil.copy(resources.assets_dir() / "meshes" / "mug.ply", path)
-    overrides = [f"objects.bottle.mesh={path}"]
+    overrides = [f"objects.bottle_mesh.mesh={path}"]
     before = ObjectDictionary.from_config(load_config(overrides))
     shutil.copy(resources.assets_dir() / "meshes" / "bottle.ply", path)
     after = ObjectDictionary.from_config(load_config(overrides))
     assert after is not before
-    assert _extents(after, "bottle") != _extents(before, "bottle")
+    assert _extents(after, "bottle_mesh") != _extents(before, "bottle_mesh")
 
 
 def test_from_config_memo_key_includes_asset_paths_and_textures(tmp_path):
@@ -222,10 +222,10 @@ def test_from_config_memo_key_includes_asset_paths_and_textures(tmp_path):
     for folder, source in ((first, "mug.ply"), (second, "bottle.ply")):
         folder.mkdir()
         shutil.copy(resources.assets_dir() / "meshes" / source, folder / "thing.ply")
-    overrides = ["objects.bottle.mesh=thing.ply"]
+    overrides = ["objects.bottle_mesh.mesh=thing.ply"]
     a = ObjectDictionary.from_config(load_config(overrides + [f"asset_paths=[{first}]"]))
     b = ObjectDictionary.from_config(load_config(overrides + [f"asset_paths=[{second}]"]))
-    assert a is not b and _extents(a, "bottle") != _extents(b, "bottle")
+    assert a is not b and _extents(a, "bottle_mesh") != _extents(b, "bottle_mesh")
     assert ObjectDictionary.from_config(load_config(overrides + [f"asset_paths=[{first}]"])) is a
     # the same mesh found through another folder list is still another dictionary
     c = ObjectDictionary.from_config(load_config(overrides + [f"asset_paths=[{first},{second}]"]))
@@ -253,7 +253,7 @@ def roots(tmp_path):
 def test_a_relative_mesh_path_cannot_climb_out_of_its_folder(roots, mesh):
     root, _ = roots
     with pytest.raises(MeshError) as info:
-        load_config([f"objects.bottle.mesh={mesh}", f"asset_paths=[{root}]"])
+        load_config([f"objects.bottle_mesh.mesh={mesh}", f"asset_paths=[{root}]"])
     assert f"mesh path {mesh!r} climbs out of its asset folder" in str(info.value)
     assert info.value.exit_status == EXIT_INPUT
 
@@ -262,7 +262,7 @@ def test_a_symbolic_link_out_of_the_folder_is_refused(roots):
     root, outside = roots
     (root / "link.ply").symlink_to(outside / "secret.ply")
     with pytest.raises(MeshError) as info:
-        load_config(["objects.bottle.mesh=link.ply", f"asset_paths=[{root}]"])
+        load_config(["objects.bottle_mesh.mesh=link.ply", f"asset_paths=[{root}]"])
     message = str(info.value)
     assert f"'link.ply' found in asset folder {str(root)!r} resolves to {str(outside / 'secret.ply')!r}" in message
 
@@ -271,17 +271,17 @@ def test_paths_that_stay_inside_their_folder_and_absolute_paths_are_used(roots):
     root, outside = roots
     (root / "sub" / "link.ply").symlink_to(root / "inside.ply")  # a link within the folder
     for mesh in ("sub/../inside.ply", "sub/link.ply", str(outside / "secret.ply")):
-        objects = ObjectDictionary(load_config([f"objects.bottle.mesh={mesh}", f"asset_paths=[{root}]"]))
-        assert objects["bottle"].source == "mesh"
+        objects = ObjectDictionary(load_config([f"objects.bottle_mesh.mesh={mesh}", f"asset_paths=[{root}]"]))
+        assert objects["bottle_mesh"].source == "mesh"
 
 
 def test_a_mesh_over_meshes_max_faces_fails_at_load_and_the_budget_keys_the_memo(tmp_path):
     path = tmp_path / "dense.ply"
     shutil.copy(resources.assets_dir() / "meshes" / "mug.ply", path)
-    faces = len(ObjectDictionary.from_config(load_config([f"objects.bottle.mesh={path}"]))["bottle"].variant().mesh().faces)
-    accepted = ObjectDictionary.from_config(load_config([f"objects.bottle.mesh={path}", f"meshes.max_faces={faces}"]))
+    faces = len(ObjectDictionary.from_config(load_config([f"objects.bottle_mesh.mesh={path}"]))["bottle_mesh"].variant().mesh().faces)
+    accepted = ObjectDictionary.from_config(load_config([f"objects.bottle_mesh.mesh={path}", f"meshes.max_faces={faces}"]))
     assert accepted.max_faces == faces
     with pytest.raises(MeshError) as info:  # not served from the memo of a larger budget
-        load_config([f"objects.bottle.mesh={path}", f"meshes.max_faces={faces - 1}"])
+        load_config([f"objects.bottle_mesh.mesh={path}", f"meshes.max_faces={faces - 1}"])
     assert repr(str(path)) in str(info.value) and f"meshes.max_faces={faces - 1:,}" in str(info.value)
     assert info.value.exit_status == EXIT_INPUT

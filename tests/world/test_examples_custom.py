@@ -21,7 +21,7 @@ from scenegen.world.dictionary import ObjectDictionary
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "custom"
 CONF, MESHES = EXAMPLE / "conf", EXAMPLE / "meshes"
-BUILTIN_CATEGORIES = ["table", "chair", "lamp", "ball", "can", "crate", "cone", "bottle", "mug", "book"]
+BUILTIN_CATEGORIES = list(load_config().categories)  # the built-in dictionary's, in id order
 
 
 def overrides(root: Path = EXAMPLE) -> list[str]:

@@ -126,8 +126,10 @@ def test_default_grammar_count_is_huge_and_exact_integers(cfg):
 def test_counting_distinguishes_relations_and_pose_levels(cfg):
     rules = {"scene": [{"relation": ["left-of", "right-of"], "anchor": "mug", "other": "ball"}]}
     grammar = compile_grammar(with_grammar(cfg, rules, objects=(2, 2)))
-    mug, ball = grammar.dictionary["mug"], grammar.dictionary["ball"]
-    expected = 2 * (len(pose_levels(mug.symmetry)) * len(mug.materials)) * (len(ball.materials))
+    mugs, ball = grammar.dictionary.entries_of("mug"), grammar.dictionary["ball"]
+    # per mug entry (the part-composed mug and mug_mesh): its styles x pose levels x materials
+    mug = sum(len(m.styles) * len(pose_levels(m.symmetry)) * len(m.materials) for m in mugs)
+    expected = 2 * mug * len(ball.materials)
     assert grammar.count_layouts()["studio"] == expected
 
 
@@ -238,7 +240,9 @@ def test_out_of_context_switch_draws_and_labels_atypical_objects(cfg):
     on = Sampler(config_from_dict({**config_to_dict(cfg), "grammar": {**config_to_dict(cfg)["grammar"], "out_of_context": 1.0}}))
     scenes = [on.sample(i) for i in range(60)]
     outdoor = [o for s in scenes if s.context.name == "outdoor" for o in s.objects]
-    never_outdoors = ("lamp", "book")
+    weights = cfg.contexts.outdoor.weights  # lamp, book, laptop and sofa have weight 0 outdoors
+    never_outdoors = tuple(c for c in cfg.categories if weights.get(c, cfg.contexts.outdoor.default_weight) == 0)
+    assert {"lamp", "book"} <= set(never_outdoors)
     assert all(o.in_context == (o.category not in never_outdoors) for o in outdoor)
     assert sum(not o.in_context for o in outdoor) > len(outdoor) / 2
     assert all(s.out_of_context == any(not o.in_context for o in s.objects) for s in scenes)

@@ -64,8 +64,8 @@ def assert_same_points(actual, expected, atol: float) -> None:
 
 
 def entry(overrides):
-    cfg = load_config([f"objects.bottle.{o}" for o in overrides])
-    return ObjectDictionary(cfg)["bottle"]
+    cfg = load_config([f"objects.bottle_mesh.{o}" for o in overrides])
+    return ObjectDictionary(cfg)["bottle_mesh"]
 
 
 def assert_stands(item):
@@ -108,7 +108,7 @@ def test_units_keep_the_file_size_in_metres(tmp_path):
     mm = entry([f"mesh={write(tmp_path / 'mm.obj', metres_per_unit=0.001)}", "units=mm", "size=[0.3,0.6]"])
     assert mm.size == pytest.approx((HEIGHT, HEIGHT), abs=1e-6)
     # without units the size range scales it as before
-    assert entry([f"mesh={path}"]).size == tuple(load_config().objects.bottle.size)
+    assert entry([f"mesh={path}"]).size == tuple(load_config().objects.bottle_mesh.size)
 
 
 def test_transform_is_applied_first(tmp_path):
@@ -153,24 +153,24 @@ def test_all_24_pairs_and_only_those_are_valid():
 
 
 @pytest.mark.parametrize("overrides, words", [
-    (["up=q"], ["objects.bottle.up", "'q'", "'-x'", "'z'"]),
-    (["front=sideways"], ["objects.bottle.front", "valid"]),
-    (["units=inch"], ["objects.bottle.units", "'cm'", "'m'", "'mm'"]),
-    (["up=z", "front=-z"], ["objects.bottle.front", "perpendicular", "'x'", "'-y'"]),
-    (["front=y"], ["objects.bottle.front", "default 'y' for this file"]),  # a .glb: y up
-    (["transform=[[1,0,0,0],[0,1,0,0],[0,0,-1,0],[0,0,0,1]]"], ["objects.bottle.transform", "determinant"]),
-    (["transform=[[1,0,0,0],[0,2,0,0],[0,0,1,0],[0,0,0,1]]"], ["objects.bottle.transform", "uniform scale"]),
-    (["transform=[[1,0.5,0,0],[0,1,0,0],[0,0,1,0],[0,0,0,1]]"], ["objects.bottle.transform", "shears"]),
-    (["transform=[[1,0,0],[0,1,0],[0,0,1]]"], ["objects.bottle.transform", "4x4"]),
-    (["transform=[[1,0,0,0],[0,1,0,0],[0,0,1,0],[1,0,0,1]]"], ["objects.bottle.transform", "last row"]),
-    (["transform=[[1,0,0,0],[0,1,0,0],[0,0,1,0],[0,0,0,1]]", "rotation=[0,0,90]"], ["objects.bottle", "not both"]),
-    (["rotation=[0,90]"], ["objects.bottle.rotation", "3 finite numbers"]),
+    (["up=q"], ["objects.bottle_mesh.up", "'q'", "'-x'", "'z'"]),
+    (["front=sideways"], ["objects.bottle_mesh.front", "valid"]),
+    (["units=inch"], ["objects.bottle_mesh.units", "'cm'", "'m'", "'mm'"]),
+    (["up=z", "front=-z"], ["objects.bottle_mesh.front", "perpendicular", "'x'", "'-y'"]),
+    (["front=y"], ["objects.bottle_mesh.front", "default 'y' for this file"]),  # a .glb: y up
+    (["transform=[[1,0,0,0],[0,1,0,0],[0,0,-1,0],[0,0,0,1]]"], ["objects.bottle_mesh.transform", "determinant"]),
+    (["transform=[[1,0,0,0],[0,2,0,0],[0,0,1,0],[0,0,0,1]]"], ["objects.bottle_mesh.transform", "uniform scale"]),
+    (["transform=[[1,0.5,0,0],[0,1,0,0],[0,0,1,0],[0,0,0,1]]"], ["objects.bottle_mesh.transform", "shears"]),
+    (["transform=[[1,0,0],[0,1,0],[0,0,1]]"], ["objects.bottle_mesh.transform", "4x4"]),
+    (["transform=[[1,0,0,0],[0,1,0,0],[0,0,1,0],[1,0,0,1]]"], ["objects.bottle_mesh.transform", "last row"]),
+    (["transform=[[1,0,0,0],[0,1,0,0],[0,0,1,0],[0,0,0,1]]", "rotation=[0,0,90]"], ["objects.bottle_mesh", "not both"]),
+    (["rotation=[0,90]"], ["objects.bottle_mesh.rotation", "3 finite numbers"]),
     (["units=cm", "size=[1,2]"], ["'units'", "'size'", "not both"]),
 ])
 def test_invalid_keys_name_the_key_and_choices(tmp_path, overrides, words):
     path = write(tmp_path / "thing.glb", up="y")
     with pytest.raises(ConfigError) as caught:
-        load_config([f"objects.bottle.mesh={path}"] + [f"objects.bottle.{o}" for o in overrides])
+        load_config([f"objects.bottle_mesh.mesh={path}"] + [f"objects.bottle_mesh.{o}" for o in overrides])
     for word in words:
         assert word in str(caught.value)
 
@@ -181,9 +181,9 @@ def test_keys_belong_to_mesh_entries():
 
 
 def test_cli_exits_2_on_a_bad_key(tmp_path, capsys):
-    status = main(["generate", f"out={tmp_path / 'out'}", "n=1", "objects.bottle.up=sideways"])
+    status = main(["generate", f"out={tmp_path / 'out'}", "n=1", "objects.bottle_mesh.up=sideways"])
     assert status == EXIT_INPUT
-    assert "objects.bottle.up" in capsys.readouterr().err
+    assert "objects.bottle_mesh.up" in capsys.readouterr().err
 
 
 def test_a_y_up_glb_stands_in_a_render(tmp_path):
@@ -196,9 +196,9 @@ def test_a_y_up_glb_stands_in_a_render(tmp_path):
     path = write(tmp_path / "thing.glb", up="y")
     spans = {}
     for up in ("y", "z"):
-        dictionary = ObjectDictionary(load_config([f"objects.bottle.mesh={path}", f"objects.bottle.up={up}"]))
+        dictionary = ObjectDictionary(load_config([f"objects.bottle_mesh.mesh={path}", f"objects.bottle_mesh.up={up}"]))
         camera = make_camera((3.0, 0.0, 0.3), (0.0, 0.0, 0.3), 64, 64)
-        scene = lone_scene(make_object(dictionary, "bottle", scale=0.6), camera)
+        scene = lone_scene(make_object(dictionary, "bottle_mesh", scale=0.6), camera)
         with Renderer(dictionary) as renderer:
             frame = renderer.render(scene)
         v, u = np.nonzero(frame.instances == 1)

@@ -5,8 +5,8 @@ shipped meshes) is rendered alone from a few views. Every pixel is back-projecte
 the depth layer into the local frame of its part, where the analytic surface it lies on
 gives the expected normal: a box's face normal, radial on a sphere, from the axis on a
 cylinder's side and a capsule, from the tube's centre circle on a torus, from the angle
-about the axis and the half-angle on a cone, the axis on caps; the shipped meshes are
-surfaces of revolution of the profiles of ``assets/make_meshes.py``. Pixels within
+about the axis and the half-angle on a cone and on a vessel's walls (the inner one
+facing the axis), the axis on caps; the shipped meshes are surfaces of revolution of the profiles of ``assets/make_meshes.py``. Pixels within
 MARGIN_PX pixels of a silhouette, a depth jump, another part or a crease (where two of
 a part's surfaces meet) are left out.
 """
@@ -47,12 +47,14 @@ SAMPLES = 4000  # points per profile piece
 P95_DEG, MEDIAN_DEG = 2.0, 0.5
 MIN_PIXELS = 200  # per part, over its entry's styles and views
 
-# entries added to the built-in dictionary: the primitives it does not use
+# entries added to the built-in dictionary: the primitives it does not use alone
 EXTRA_ENTRIES = {
     "pill": {"shape": "capsule", "params": {"radius": 0.2, "height": 1.0}},
     "ring": {"shape": "torus", "params": {"major_radius": 0.4, "minor_radius": 0.12}},
+    "beaker": {"shape": "vessel", "params": {"radius": 0.4, "bottom_radius": 0.3, "height": 0.6, "thickness": 0.06}},
 }
-ENTRIES = ("ball", "can", "crate", "cone", "book", "pill", "ring", "table", "chair", "lamp", "bottle", "mug")
+ENTRIES = ("ball", "can", "crate", "cone", "book", "pill", "ring", "beaker", "table", "chair", "lamp", "bottle",
+           "mug", "laptop", "bench", "sofa", "bowl", "bucket", "flowerpot", "dumbbell", "bottle_mesh", "mug_mesh")
 
 
 # -- reference surfaces ---------------------------------------------------------------
@@ -133,6 +135,11 @@ def primitive_surfaces(shape, params):
         return [Revolved(arc((p["major_radius"], 0), p["minor_radius"], -180, 180))]
     r = p["radius"]
     top = p["height"] / 2
+    if shape == "vessel":  # base, outer wall, rim, inner wall, inner floor (as shapes.py's profile)
+        rb, t = p["bottom_radius"], p["thickness"]
+        floor = rb + (r - rb) * t / p["height"] - t
+        corners = [(0, -top), (rb, -top), (r, top), (r - t, top), (floor, t - top), (0, t - top)]
+        return [Revolved(segment(a, b)) for a, b in zip(corners[:-1], corners[1:])]
     if shape == "capsule":
         a = top - r  # the hemispheres' centres
         return [Revolved(joined(arc((0, -a), r, -90, 0), segment((r, -a), (r, a)), arc((0, a), r, 0, 90)))]
@@ -199,7 +206,7 @@ def variant_references(cfg, entry, style):
     spec = cfg.objects[entry]
     if spec.mesh:
         mm = make_meshes_module()
-        surfaces = {"bottle": bottle_surfaces, "mug": mug_surfaces}[entry](mm)
+        surfaces = {"meshes/bottle.ply": bottle_surfaces, "meshes/mug.ply": mug_surfaces}[spec.mesh](mm)
         meshes = [load_mesh_file(find_mesh_file(spec.mesh))]
         parts = [PartReference("body/mesh", surfaces, np.eye(4))]
     else:

@@ -35,6 +35,7 @@ PRIMITIVES = {
     "cone": ({"radius": 0.3, "height": 0.8}, (0.6, 0.6, 0.8)),
     "capsule": ({"radius": 0.1, "height": 0.6}, (0.2, 0.2, 0.6)),
     "torus": ({"major_radius": 0.4, "minor_radius": 0.1}, (1.0, 1.0, 0.2)),
+    "vessel": ({"radius": 0.3, "bottom_radius": 0.2, "height": 0.5, "thickness": 0.05}, (0.6, 0.6, 0.5)),
 }
 
 
@@ -121,6 +122,8 @@ def test_cone_apex_points_up():
         ("cone", {"radius": "wide", "height": 1}, ["'cone'", "'radius'"]),
         ("capsule", {"radius": 0.5, "height": 1.0}, ["'capsule'", "'height'"]),
         ("torus", {"major_radius": 0.1, "minor_radius": 0.2}, ["'torus'", "'minor_radius'"]),
+        ("vessel", {"radius": 0.3, "bottom_radius": 0.2, "height": 0.1, "thickness": 0.1}, ["'vessel'", "'thickness'"]),
+        ("vessel", {"radius": 0.3, "bottom_radius": 0.05, "height": 0.5, "thickness": 0.1}, ["'vessel'", "inner floor"]),
     ],
 )
 def test_bad_primitive_raises_config_error_naming_param(shape, params, words):
@@ -128,6 +131,21 @@ def test_bad_primitive_raises_config_error_naming_param(shape, params, words):
         primitive(shape, params)
     for word in words:
         assert word in str(info.value)
+
+
+def test_thin_torus_gets_more_ring_sections():
+    """A torus's ring segments grow with major / minor, so its chords stay within
+    TORUS_SAG_DEG of the tube (the normals test measures the rendered result)."""
+    from scenegen.world.shapes import TORUS_SAG_DEG, torus_sections
+
+    assert torus_sections(0.4, 0.3) == SECTIONS
+    for major, minor in ((0.4, 0.1), (0.1, 0.008), (0.146, 0.008)):
+        n = torus_sections(major, minor)
+        assert n % 8 == 0 and n >= SECTIONS
+        assert major * (1 - math.cos(math.pi / n)) <= minor * math.radians(TORUS_SAG_DEG)
+        assert n == SECTIONS or major * (1 - math.cos(math.pi / (n - 8))) > minor * math.radians(TORUS_SAG_DEG)
+        mesh = primitive("torus", {"major_radius": major, "minor_radius": minor})
+        assert len(mesh.faces) == 2 * n * SECTIONS
 
 
 def test_compose_places_parts_and_honours_degrees():
