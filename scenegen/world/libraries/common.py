@@ -64,6 +64,22 @@ def texture_folders(root: Path, candidate: Candidate) -> tuple[Path, ...]:
     return tuple(root / folder for folder in candidate.extra.get("textures", ()))
 
 
+def model_file(root: Path, folder: Path, mesh: Path, what: str, scan: Scan) -> Optional[Path]:
+    """The mesh file ``folder / mesh`` of a layout's model folder, or None (recorded in
+    ``scan.skipped`` with the reason) when the folder or the file leads outside ``root``
+    or the file is missing; ``what`` names the folder in that reason ("a GSO object
+    folder")."""
+    path = folder / mesh
+    rel = relative(root, path)
+    if escapes(root, folder) or (path.exists() and escapes(root, path)):
+        scan.skipped[rel] = "leads outside the library's folder (a symbolic link); it is not read"
+        return None
+    if not path.is_file():
+        scan.skipped[rel] = f"missing: {what} holds {mesh.as_posix()}"
+        return None
+    return path
+
+
 def escapes(root: Path, path: Path) -> bool:
     """Whether ``path`` (inside ``root``, resolved) resolves outside ``root``."""
     try:

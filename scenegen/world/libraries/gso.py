@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .common import Candidate, Scan, escapes, non_commercial, relative
+from .common import Candidate, Scan, escapes, model_file, non_commercial, relative
 
 MESH = Path("meshes") / "model.obj"
 METADATA = "metadata.pbtxt"
@@ -119,14 +119,10 @@ def scan(root: Path, library) -> Scan:
     """The candidates of a GSO library at the resolved folder ``root``."""
     found = Scan()
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-        mesh = folder / MESH
+        mesh = model_file(root, folder, MESH, "a GSO object folder", found)
+        if mesh is None:
+            continue
         rel = relative(root, mesh)
-        if escapes(root, folder) or (mesh.exists() and escapes(root, mesh)):
-            found.skipped[rel] = "leads outside the library's folder (a symbolic link); it is not read"
-            continue
-        if not mesh.is_file():
-            found.skipped[rel] = f"missing: a GSO object folder holds {MESH.as_posix()}"
-            continue
         meta, category, name, license_text = {}, folder.name, folder.name, LICENSE
         path = folder / METADATA
         if path.is_file() and not escapes(root, path):

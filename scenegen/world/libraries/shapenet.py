@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 
 from ...errors import ConfigError
-from .common import Candidate, Scan, escapes, relative
+from .common import Candidate, Scan, escapes, model_file, relative
 
 TAXONOMY = "taxonomy.json"
 MODEL = Path("models") / "model_normalized.obj"
@@ -57,14 +57,10 @@ def scan(root: Path, library) -> Scan:
             continue
         options = source_names(synset.name, names.get(synset.name, ""))
         for model in sorted(p for p in synset.iterdir() if p.is_dir()):
-            mesh = model / MODEL
+            mesh = model_file(root, model, MODEL, "a ShapeNet model folder", found)
+            if mesh is None:
+                continue
             rel = relative(root, mesh)
-            if escapes(root, model) or (mesh.exists() and escapes(root, mesh)):
-                found.skipped[rel] = "leads outside the library's folder (a symbolic link); it is not read"
-                continue
-            if not mesh.is_file():
-                found.skipped[rel] = f"missing: a ShapeNet model folder holds {MODEL.as_posix()}"
-                continue
             found.candidates.append(Candidate(
                 path=rel, source_category=options[-1], name=f"{synset.name}/{model.name}", up="y", front="-z",
                 license=LICENSE, attribution=ATTRIBUTION, non_commercial=True,
