@@ -48,7 +48,7 @@ from .placement import (
     translate,
     turn,
 )
-from .visibility import visible_fraction
+from .visibility import Body, visible_fraction
 
 POSE_JITTER = math.radians(15.0)  # pose directives aim within +-15 degrees of the bin centre
 # Where, inside each occlusion level's band of visible fractions, the ray-cast estimate
@@ -346,7 +346,7 @@ class Sampler:
             return camera
         low, high = self.occlusion_targets[directive.occlusion]
         if directive.occlusion == "none":
-            fraction = visible_fraction(_world_geometry(placed, {}), camera, target)
+            fraction = visible_fraction(_bodies(placed), camera, target)
             return camera if fraction >= low else None
         relation = next(
             n
@@ -370,7 +370,6 @@ class Sampler:
                           itertools.product(views, shapes, OCCLUDER_DISTANCES, OCCLUDER_OFFSETS))
         best = None
         evaluations = 0
-        geometry_cache: dict = {}  # objects that stay put are transformed once
         for (entry, style, scale), trial_view, extra, lateral in candidates:
             trial = copy_layout(placed)
             obj, blocker = trial[target], trial[occluder]
@@ -397,7 +396,7 @@ class Sampler:
                 trial_camera = self._fit_camera(trial_view, trial, target)
                 if trial_camera is None or not self._clear_of_camera(trial, trial_camera):
                     continue
-            fraction = visible_fraction(_world_geometry(trial, geometry_cache), trial_camera, target)
+            fraction = visible_fraction(_bodies(trial), trial_camera, target)
             evaluations += 1
             score = abs(fraction - (low + high) / 2)
             if low <= fraction <= high and (best is None or score < best[0]):
@@ -715,20 +714,10 @@ class _View:
     distance_factor: float  # multiple of the fit distance
 
 
-def _world_geometry(placed, cache: dict) -> list:
-    """(vertices (V, 3) world metres, faces (F, 3)) of every placed object; ``cache``
-    keeps those of objects that have not moved since an earlier call."""
-    geometry = []
-    for p in placed:
-        key = (p.entry.name, p.style, p.scale, p.yaw, *p.position)
-        found = cache.get(key)
-        if found is None:
-            mesh = p.entry.variant(p.style).mesh()
-            c, s = math.cos(p.yaw), math.sin(p.yaw)
-            rotation = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
-            found = cache[key] = (np.asarray(mesh.vertices) * p.scale @ rotation.T + p.position, np.asarray(mesh.faces))
-        geometry.append(found)
-    return geometry
+def _bodies(placed) -> list[Body]:
+    """Every placed object as a ray-casting :class:`Body` (its variant's shared mesh)."""
+    return [Body(p.entry.variant(p.style).mesh(), p.yaw, p.scale, tuple(float(c) for c in p.position))
+            for p in placed]
 
 
 def occlusion_targets(factors_cfg) -> dict:

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import trimesh
 
-from scenegen.scene.geometry import intrinsics_from_fov, look_at_opencv
+from scenegen.scene.geometry import intrinsics_from_fov, look_at_opencv, project
 from scenegen.scene.scene import Camera
-from scenegen.world.visibility import visible_fraction
+from scenegen.world.visibility import Body, box_body, pixel_rays, visible_fraction
 
 
 def _camera(size: int = 200) -> Camera:
@@ -18,9 +18,8 @@ def _camera(size: int = 200) -> Camera:
                   azimuth=0.0, elevation=0.0, znear=0.05, zfar=100.0)
 
 
-def _box(extents, centre):
-    mesh = trimesh.creation.box(extents=extents)
-    return np.asarray(mesh.vertices) + centre, np.asarray(mesh.faces)
+def _box(extents, centre) -> Body:
+    return box_body(extents, centre)
 
 
 def test_alone_fully_visible_and_fully_hidden():
@@ -51,3 +50,43 @@ def test_object_outside_the_image_has_no_rays():
     camera = _camera()
     far_left = _box([0.2, 0.2, 0.2], [0.0, 30.0, 0.0])
     assert visible_fraction([far_left], camera, 0) == 0.0
+
+
+def _world_scene_fraction(bodies, camera, index, grid=40) -> float:
+    """The estimate computed the direct way: every body moved into the world as one mesh,
+    first hits from one intersector over all of them."""
+    meshes = [trimesh.Trimesh(b.world_vertices(), np.asarray(b.mesh.faces), process=False) for b in bodies]
+    uv = project(meshes[index].vertices, camera.K, camera.pose)
+    low = np.clip(np.floor(uv.min(axis=0)), 0, [camera.width - 1, camera.height - 1])
+    high = np.clip(np.ceil(uv.max(axis=0)), 0, [camera.width - 1, camera.height - 1])
+    us = np.unique(np.round(np.linspace(low[0], high[0], grid)))
+    vs = np.unique(np.round(np.linspace(low[1], high[1], grid)))
+    u, v = (a.ravel() for a in np.meshgrid(us, vs))
+    origins, directions = pixel_rays(camera, u, v)
+    on_target = meshes[index].ray.intersects_any(origins, directions)
+    if not on_target.any():
+        return 0.0
+    scene = trimesh.util.concatenate(meshes)
+    owner = np.repeat(np.arange(len(meshes)), [len(m.faces) for m in meshes])
+    first = scene.ray.intersects_first(origins[on_target], directions[on_target])
+    return float(((first >= 0) & (owner[np.maximum(first, 0)] == index)).sum() / on_target.sum())
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_bodies_in_their_own_frames_agree_with_one_world_mesh(seed):
+    """Turned, scaled and moved bodies (a cylinder target behind boxes, cones and
+    spheres): casting rays in each body's frame gives the fraction that one world-frame
+    mesh of all of them gives, to within the rays that graze an edge (1 %)."""
+    rng = np.random.default_rng(seed)
+    shapes = [trimesh.creation.box(extents=[1.0, 0.6, 0.8]), trimesh.creation.cone(0.5, 1.0),
+              trimesh.creation.icosphere(2, 0.5)]
+    bodies = [Body(trimesh.creation.cylinder(0.4, 1.0), float(rng.uniform(0, 6.3)), float(rng.uniform(0.5, 2.0)),
+                   (0.0, 0.0, 0.0))]
+    for _ in range(4):
+        bodies.append(Body(shapes[int(rng.integers(len(shapes)))], float(rng.uniform(0, 6.3)),
+                           float(rng.uniform(0.3, 1.5)),
+                           (float(rng.uniform(0.5, 4.0)), float(rng.uniform(-1.2, 1.2)), float(rng.uniform(-0.8, 0.8)))))
+    camera = _camera(300)
+    for index in range(len(bodies)):
+        expected = _world_scene_fraction(bodies, camera, index)
+        assert visible_fraction(bodies, camera, index) == pytest.approx(expected, abs=0.01)
