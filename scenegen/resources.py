@@ -7,6 +7,7 @@ repository root beside the package. Every lookup of shipped data goes through he
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -30,3 +31,12 @@ def conf_dir() -> Path:
 def assets_dir() -> Path:
     """Absolute path of the shipped assets (meshes, dictionary data)."""
     return _data_dir("assets")
+
+
+def cache_dir() -> Path:
+    """Where scenegen keeps what it can rebuild (library indexes, composed configs):
+    ``$SCENEGEN_CACHE``, else ``$XDG_CACHE_HOME/scenegen``, else ``~/.cache/scenegen``."""
+    if os.environ.get("SCENEGEN_CACHE"):
+        return Path(os.environ["SCENEGEN_CACHE"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "scenegen"

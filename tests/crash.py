@@ -1,9 +1,12 @@
 """Simulated crashes for resume tests: every file scenegen writes is moved into place by
 ``os.replace``, so failing the k-th replace stops a run between two writes (inside a
 scene, between a scene's files and its record, before a shard's completion record,
-while finishing)."""
+while finishing). Writes into scenegen's cache folder (composed configs, library
+indexes) are not the dataset's and always go through."""
 
 import os
+
+from scenegen.resources import cache_dir
 
 
 class Killed(BaseException):
@@ -16,6 +19,8 @@ def fail_replace_after(monkeypatch, writes: int, error: BaseException = None) ->
     real_replace, calls = os.replace, []
 
     def replace(src, dst):
+        if os.path.abspath(dst).startswith(str(cache_dir().absolute()) + os.sep):
+            return real_replace(src, dst)
         if len(calls) >= writes:
             raise error if error is not None else Killed()
         calls.append(dst)

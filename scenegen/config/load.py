@@ -10,14 +10,19 @@ YAML's errors become one line naming the key or file, with the valid choices.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+import dataclasses
+import functools
+import typing
+from typing import Any, Optional, Sequence
 
 import yaml
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import MISSING, DictConfig, OmegaConf, ValidationError
+from omegaconf.nodes import BooleanNode, FloatNode, IntegerNode, StringNode
 
 from ..errors import ConfigError
 from ..resources import conf_dir
-from .schema import CONFIG_GROUPS, PartStyleConfig, ProductionConfig, SceneGenConfig
+from .memo import compose_key, data_key, remembered
+from .schema import CONFIG_GROUPS, SceneGenConfig, field_default
 from .validate import check_fields, override_key_problem, unknown_name, validate_config
 
 _SCHEMA_NAME = "scenegen_schema"
@@ -31,7 +36,8 @@ def _register_schema() -> None:
 
 def compose_config(overrides: Sequence[str] = (), config_name: str = "config") -> DictConfig:
     """Compose the config tree with Hydra and validate its values (the dictionary and the
-    grammar are checked against each other by :func:`scenegen.world.compile.load_config`).
+    grammar are checked against each other by :func:`scenegen.world.compile.load_config`);
+    the same inputs give the same config, kept in :mod:`scenegen.config.memo`.
 
     Args:
         overrides: Hydra override strings, e.g. ``["n=10", "width=512"]``.
@@ -44,6 +50,12 @@ def compose_config(overrides: Sequence[str] = (), config_name: str = "config") -
         ConfigError: an unknown key, a wrong type, or an inconsistent value; the message
             names the key.
     """
+    overrides = list(overrides)
+    return remembered(compose_key(overrides, config_name), lambda: _compose(overrides, config_name))
+
+
+def _compose(overrides: list, config_name: str) -> DictConfig:
+    """:func:`compose_config` without the memo."""
     from hydra import MissingConfigException, compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import HydraException
@@ -63,7 +75,7 @@ def compose_config(overrides: Sequence[str] = (), config_name: str = "config") -
         # An appended key (``+nn=5``) or one a searchpath file sets slips past compose:
         # named here with a did-you-mean; merging into the schema then checks the types.
         check_fields(data, rules=False)
-        cfg = OmegaConf.merge(OmegaConf.structured(SceneGenConfig), data)
+        cfg = OmegaConf.merge(OmegaConf.structured(SceneGenConfig), _with_nested_defaults(data, SceneGenConfig))
         OmegaConf.resolve(cfg)
         missing = sorted(OmegaConf.missing_keys(cfg))
     except MissingConfigException as exc:  # no such file in a config group (dictionary=foo)
@@ -76,7 +88,6 @@ def compose_config(overrides: Sequence[str] = (), config_name: str = "config") -
         GlobalHydra.instance().clear()
     if missing:
         raise ConfigError(f"config keys without a value: {', '.join(missing)}")
-    _fill_nested_defaults(cfg)
     validate_config(cfg)
     OmegaConf.set_readonly(cfg, True)
     return cfg
@@ -140,19 +151,58 @@ def _parse_directive(override: str) -> dict:
     return {str(k): str(v) for k, v in value.items()}
 
 
-def _fill_nested_defaults(cfg: DictConfig) -> None:
-    """Give structured configs nested in containers of containers their defaults.
+def _with_nested_defaults(value: Any, hint: Any, key: str = "", nested: bool = False) -> Any:
+    """``value`` (plain containers at config key ``key``) with every schema dataclass that
+    its type ``hint`` nests inside lists and mappings filled with its defaults and its
+    values converted to their types, at any depth.
 
-    OmegaConf types but does not fill such nodes (``grammar.rules.<rule>[i]``,
-    ``objects.<name>.part_rules.<slot>.<style>``), so they are merged into their schema.
+    OmegaConf neither fills nor converts such nodes (``grammar.rules.<rule>[i]``,
+    ``objects.<name>.part_rules.<slot>.<style>`` and its parts), so that is done here, in
+    plain data, before the one merge into the schema; the fields of the schema's own
+    sections (``nested`` False) are left to that merge.
+
+    Raises:
+        ConfigError: a nested value that its type cannot take, naming its key.
     """
-    for alternatives in cfg.grammar.rules.values():
-        for i, alternative in enumerate(alternatives):
-            alternatives[i] = OmegaConf.merge(OmegaConf.structured(ProductionConfig), alternative)
-    for entry in cfg.objects.values():
-        for styles in entry.part_rules.values():
-            for style in list(styles.keys()):
-                styles[style] = OmegaConf.merge(OmegaConf.structured(PartStyleConfig), styles[style])
+    if dataclasses.is_dataclass(hint) and isinstance(value, dict):
+        hints = _type_hints(hint)
+        filled = {}  # in the schema's order, as OmegaConf orders a typed node
+        for schema_field in dataclasses.fields(hint):
+            name = schema_field.name
+            if name in value:
+                item = value[name]
+            elif not nested:
+                continue  # the merge fills the schema's own sections
+            else:
+                item = field_default(schema_field)
+                if item is MISSING:
+                    continue  # required: the merge names it
+            filled[name] = _with_nested_defaults(item, hints[name], f"{key}.{name}".lstrip("."), nested)
+        return {**filled, **{k: v for k, v in value.items() if k not in filled}}  # unknown keys: the merge names them
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is dict and isinstance(value, dict):
+        return {k: _with_nested_defaults(item, args[1], f"{key}.{k}", True) for k, item in value.items()}
+    if origin is list and isinstance(value, list):
+        return [_with_nested_defaults(item, args[0], f"{key}[{i}]", True) for i, item in enumerate(value)]
+    if origin is typing.Union:
+        typed = [arg for arg in args if arg is not type(None)]
+        return value if value is None or len(typed) != 1 else _with_nested_defaults(value, typed[0], key, nested)
+    leaf = _LEAF_NODES.get(hint)
+    if nested and leaf is not None and value is not None:
+        try:
+            return leaf(value)._value()
+        except ValidationError:
+            raise ConfigError(f"invalid config key {key!r}: {value!r} is not {_TYPE_NAMES[hint]}") from None
+    return value
+
+
+_LEAF_NODES = {float: FloatNode, int: IntegerNode, bool: BooleanNode, str: StringNode}
+_TYPE_NAMES = {float: "a number", int: "an integer", bool: "true or false", str: "a string"}
+
+
+@functools.lru_cache(maxsize=None)
+def _type_hints(schema: type) -> dict:
+    return typing.get_type_hints(schema)
 
 
 def _yaml_message(exc: yaml.YAMLError) -> str:
@@ -187,9 +237,13 @@ def _clean_hydra_message(exc: BaseException) -> str:
 
 def config_from_dict(data: dict) -> DictConfig:
     """Rebuild a validated, read-only config from :func:`config_to_dict` output (used to
-    hand a config to worker processes)."""
-    cfg = OmegaConf.merge(OmegaConf.structured(SceneGenConfig), data)
-    _fill_nested_defaults(cfg)
+    hand a config to worker processes); kept in :mod:`scenegen.config.memo`."""
+    return remembered(data_key(data), lambda: _from_dict(data))
+
+
+def _from_dict(data: dict) -> DictConfig:
+    """:func:`config_from_dict` without the memo."""
+    cfg = OmegaConf.merge(OmegaConf.structured(SceneGenConfig), _with_nested_defaults(data, SceneGenConfig))
     validate_config(cfg)
     OmegaConf.set_readonly(cfg, True)
     return cfg

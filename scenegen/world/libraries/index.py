@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -15,18 +14,11 @@ import numpy as np
 from ...config.schema import SYMMETRIES
 from ...errors import ConfigError, MeshError
 from ...fileio import read_json, sha256_file, write_json
+from ...resources import cache_dir
 from .asset import load_body
 from .common import Candidate, texture_folders
 
 INDEX_VERSION = 3  # 2: records hold the three extents; 3: textures found in the layout's folders
-
-
-def cache_dir() -> Path:
-    """``$SCENEGEN_CACHE``, else ``$XDG_CACHE_HOME/scenegen``, else ``~/.cache/scenegen``."""
-    if os.environ.get("SCENEGEN_CACHE"):
-        return Path(os.environ["SCENEGEN_CACHE"]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base).expanduser() / "scenegen"
 
 
 def index_path(root: Path, layout: str, max_faces: int) -> Path:

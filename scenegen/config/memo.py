@@ -1,0 +1,108 @@
+"""A content-keyed memo of validated configs, in this process and in the cache folder.
+
+Composing the config tree with Hydra and typing it by the schema takes about 1.5 s, and
+every process (each CLI call, each worker, each job-array shard) and every rebuild of a
+config from a manifest or a worker message paid it again. A config is pure data: the
+same inputs give the same read-only config. So it is kept, pickled, under a sha256 of
+everything it is made from: the inputs (overrides or the config's data), the files of
+``conf/``, the source of this package (schema, validation, composition) and the versions
+of scenegen, Hydra and OmegaConf; in this process in memory, across processes in
+``cache_dir()/configs/`` (written atomically, rebuilt when missing or unreadable). Each
+call unpickles its own copy (about 15 ms), so a caller that makes its copy writable
+changes no one else's.
+
+Inputs that read something else than those files are never kept: overrides of
+``hydra.*`` (a search path adds folders) and interpolations (``${oc.env:...}``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+from functools import lru_cache
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+from omegaconf import DictConfig
+
+from .._version import __version__
+from ..fileio import atomic_write_bytes
+from ..resources import cache_dir, conf_dir
+
+_IN_PROCESS: dict[str, bytes] = {}  # key -> pickled config
+_IN_PROCESS_MAX = 64  # configs kept in this process (each about 350 kB pickled)
+
+
+@lru_cache(maxsize=1)
+def _code_fingerprint() -> str:
+    """sha256 of what shapes a config besides its inputs: this package's source and the
+    versions of scenegen, Hydra and OmegaConf (the same for the life of the process)."""
+    digest = hashlib.sha256()
+    for part in (__version__, version("hydra-core"), version("omegaconf")):
+        digest.update(part.encode() + b"\0")
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _conf_fingerprint() -> str:
+    """sha256 of every file of ``conf/`` (names and bytes): read on every call, since
+    a checkout's files may change while a process lives."""
+    digest = hashlib.sha256()
+    root = conf_dir()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def compose_key(overrides: Sequence[str], config_name: str) -> Optional[str]:
+    """The memo key of composing ``config_name`` with ``overrides``; None when the
+    result may depend on more than ``conf/`` (a ``hydra.*`` override, an interpolation)."""
+    if any(o.lstrip("~+").startswith("hydra") or "${" in o for o in overrides):
+        return None
+    return _key(["compose", config_name, list(overrides), _conf_fingerprint()])
+
+
+def data_key(data: dict) -> Optional[str]:
+    """The memo key of a config rebuilt from plain ``data``; None when it holds an
+    interpolation (resolved against the environment)."""
+    text = json.dumps(data, sort_keys=True, default=str)
+    return None if "${" in text else _key(["data", text])
+
+
+def _key(parts: list) -> str:
+    return hashlib.sha256(json.dumps([_code_fingerprint(), parts]).encode()).hexdigest()
+
+
+def remembered(key: Optional[str], build: Callable[[], DictConfig]) -> DictConfig:
+    """A copy of the config kept under ``key``, else ``build()`` (then kept; errors are
+    not)."""
+    if key is None:
+        return build()
+    data = _IN_PROCESS.get(key)
+    if data is not None:
+        return pickle.loads(data)
+    path = cache_dir() / "configs" / f"{key[:32]}.pickle"
+    try:
+        data = path.read_bytes()
+        found: Any = pickle.loads(data)
+    except Exception:  # noqa: BLE001 - missing, torn or from another version: rebuilt below
+        found = None
+    if not isinstance(found, DictConfig):
+        found = build()
+        data = pickle.dumps(found, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            atomic_write_bytes(path, data)
+        except OSError:
+            pass  # a read-only or full cache folder costs time, not correctness
+    if len(_IN_PROCESS) >= _IN_PROCESS_MAX:
+        _IN_PROCESS.pop(next(iter(_IN_PROCESS)))
+    _IN_PROCESS[key] = data
+    return found
+
+
+def forget() -> None:
+    """Drop this process's memo (the cache folder's files stay)."""
+    _IN_PROCESS.clear()
