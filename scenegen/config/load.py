@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
+import pickle
 import typing
 from typing import Any, Optional, Sequence
 
@@ -55,7 +57,73 @@ def compose_config(overrides: Sequence[str] = (), config_name: str = "config") -
 
 
 def _compose(overrides: list, config_name: str) -> DictConfig:
-    """:func:`compose_config` without the memo."""
+    """:func:`compose_config` without the memo: the defaults' config with the overrides
+    set on it where that is the same config, else Hydra's composition."""
+    found = _defaults_with(overrides, config_name)
+    return found if found is not None else _compose_with_hydra(overrides, config_name)
+
+
+def _defaults_with(overrides: list, config_name: str) -> Optional[DictConfig]:
+    """The config of ``overrides`` made by setting each on a copy of the defaults' config
+    (remembered), as Hydra sets an override on the composed tree, without composing the
+    YAML files again; None where only Hydra's composition gives the config or its error:
+    a config group, an append or deletion, a key the defaults lack, an interpolation, a
+    list or mapping for a node that holds schema dataclasses in containers (filled by
+    :func:`_with_nested_defaults`), or any value the schema or validation refuses."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    if not overrides:
+        return None
+    directive = [o for o in overrides if o.startswith("directive=")]
+    try:
+        parsed = OverridesParser.create().parse_overrides([o for o in overrides if not o.startswith("directive=")])
+    except HydraException:
+        return None
+    changes = []
+    for override in parsed:
+        key = override.key_or_group
+        if (override.package is not None or override.is_add() or override.is_force_add() or override.is_delete()
+                or override.is_sweep_override() or key in CONFIG_GROUPS or key.startswith("hydra")):
+            return None
+        value = override.value()
+        text = json.dumps(value, default=str)
+        if "${" in text or value == "???" or (isinstance(value, (dict, list)) and _holds_nested_schema(key)):
+            return None
+        changes.append((key, value))
+    cfg = compose_config((), config_name)  # a writable copy once unlocked
+    OmegaConf.set_readonly(cfg, False)
+    OmegaConf.set_struct(cfg, True)  # as Hydra's tree: no new keys in any mapping without +
+    try:
+        for key, value in changes:
+            if OmegaConf.select(cfg, key, default=_ABSENT, throw_on_missing=False) is _ABSENT:
+                return None
+            OmegaConf.update(cfg, key, value, merge=True)
+        OmegaConf.set_struct(cfg, None)
+        if directive:
+            cfg.directive = _parse_directive(directive[-1])
+        validate_config(cfg)
+    except (OmegaConfBaseException, ConfigError, ValueError, HydraException):
+        return None
+    OmegaConf.set_readonly(cfg, True)
+    return cfg
+
+
+_ABSENT = object()
+
+
+def _holds_nested_schema(key: str) -> bool:
+    """Whether the node at ``key`` is or holds schema dataclasses inside containers
+    (an object entry, its parts and part rules, the grammar's rules)."""
+    path = key.split(".")
+    if path[0] == "objects":
+        return len(path) <= 2 or "parts" in path or "part_rules" in path
+    return path[0] == "grammar" and (len(path) == 1 or path[1] == "rules")
+
+
+def _compose_with_hydra(overrides: list, config_name: str) -> DictConfig:
+    """The config of ``overrides`` composed from the YAML files by Hydra."""
     from hydra import MissingConfigException, compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import HydraException
@@ -247,6 +315,30 @@ def _from_dict(data: dict) -> DictConfig:
     validate_config(cfg)
     OmegaConf.set_readonly(cfg, True)
     return cfg
+
+
+def config_with(cfg: DictConfig, **values: Any) -> DictConfig:
+    """A validated, read-only copy of ``cfg`` with its top-level ``values`` changed
+    (``config_with(cfg, n=40)``): what ``config_from_dict({**config_to_dict(cfg), "n": 40})``
+    gives, without merging the whole tree into the schema again.
+
+    Raises:
+        ConfigError: a key the config lacks, or a value its schema or validation refuses.
+    """
+    from omegaconf.errors import OmegaConfBaseException
+
+    changed = pickle.loads(pickle.dumps(cfg, protocol=pickle.HIGHEST_PROTOCOL))
+    OmegaConf.set_readonly(changed, False)
+    for key, value in values.items():
+        if key not in changed:
+            raise ConfigError(unknown_name("config key", key, list(changed.keys())))
+        try:
+            changed[key] = value
+        except OmegaConfBaseException as exc:
+            raise ConfigError(_clean_hydra_message(exc)) from None
+    validate_config(changed)
+    OmegaConf.set_readonly(changed, True)
+    return changed
 
 
 def config_to_dict(cfg: DictConfig) -> dict:

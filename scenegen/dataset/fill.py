@@ -26,7 +26,7 @@ from typing import Callable, Optional
 
 from omegaconf import OmegaConf
 
-from ..config.load import config_from_dict, config_to_dict
+from ..config.load import config_from_dict, config_to_dict, config_with
 from ..design.covering import feasible_tuples, top_up_rows
 from ..design.plan import design_space
 from ..design.splits import held_out_tuples, split_enabled
@@ -126,7 +126,7 @@ def fill(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[int]
             planned = top_up_rows(levels, strength, rng, covered, forbidden=forbidden)
             planned = planned[: int(cfg.budget) - (n - n_before)]
             indices = range(n, n + len(planned))
-            round_cfg = config_from_dict({**config_to_dict(cfg), "n": indices.stop})
+            round_cfg = config_with(cfg, n=indices.stop)
             write_scenes(round_cfg, indices, dict(zip(indices, planned)), progress, on_scene)
             for record in load_records(out, indices.stop, indices.start):  # skipped scenes have none
                 tracker.add_record(record)
@@ -137,9 +137,9 @@ def fill(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[int]
         if split_enabled(cfg):  # the dataset's own held-out tuples (its config is cfg's)
             if held is None:
                 held = held_out_tuples(world, load_records(out, n_before))
-            n = complete_split(config_from_dict({**config_to_dict(cfg), "budget": int(cfg.budget) - (n - n_before)}),
+            n = complete_split(config_with(cfg, budget=int(cfg.budget) - (n - n_before)),
                                n, world, held, progress, on_scene)
-        final = config_from_dict({**config_to_dict(cfg), "n": n})
+        final = config_with(cfg, n=n)
         design = {
             "strategy": "fill",
             "strength": strength,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Mapping, Optional
 
-from ..config.load import config_from_dict, config_to_dict
+from ..config.load import config_with
 from ..design.plan import covering_plan
 from ..design.splits import held_out_tuples, split_enabled
 from ..errors import ConfigError, ScenegenError
@@ -107,7 +107,7 @@ def _with_plan(cfg):
     if cfg.strategy != "covering":
         return cfg, {}
     plan = dict(enumerate(covering_plan(World.of(cfg))))
-    return config_from_dict({**config_to_dict(cfg), "n": len(plan)}), plan
+    return config_with(cfg, n=len(plan)), plan
 
 
 def _open_run(cfg) -> Path:
@@ -148,5 +148,5 @@ def _complete(cfg, plan: Mapping[int, dict], progress: bool, on_scene) -> Manife
         world = World.of(cfg)
         held = held_out_tuples(world, load_records(cfg.out, int(cfg.n)))
         n = complete_split(cfg, int(cfg.n), world, held, progress, on_scene)
-        cfg = config_from_dict({**config_to_dict(cfg), "n": n})
+        cfg = config_with(cfg, n=n)
     return finish(cfg, list(plan.values()), held_out=held)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-from ..config.load import config_from_dict, config_to_dict
+from ..config.load import config_with
 from ..design.splits import STALLED_ROUNDS, completion_rows, split_summary
 from ..world.compile import World
 from .pipeline import load_records, write_scenes
@@ -32,7 +32,7 @@ def complete_split(cfg, n: int, world: World, held: Sequence[Mapping[str, str]],
         if not rows:
             break
         indices = range(n, n + len(rows))
-        write_scenes(config_from_dict({**config_to_dict(cfg), "n": indices.stop}), indices,
+        write_scenes(config_with(cfg, n=indices.stop), indices,
                      dict(zip(indices, rows)), progress, on_scene)
         records += load_records(cfg.out, indices.stop, indices.start)
         n, rounds = indices.stop, rounds + 1

@@ -1,13 +1,14 @@
 """The config memo: the same inputs give the same config without composing again, any
 change of an input or of conf/ gives a new one, and no caller can change another's."""
 
+import json
 import shutil
 
 import pytest
 from omegaconf import OmegaConf
 
 from scenegen.config import load, memo
-from scenegen.config.load import compose_config, config_from_dict, config_to_dict
+from scenegen.config.load import compose_config, config_from_dict, config_to_dict, config_with
 from scenegen.errors import ConfigError
 
 
@@ -26,7 +27,8 @@ def _counting(monkeypatch) -> list:
     real = load._compose
 
     def counted(overrides, config_name):
-        calls.append(list(overrides))
+        if overrides:  # not the defaults' config, which overrides are set on
+            calls.append(list(overrides))
         return real(overrides, config_name)
 
     monkeypatch.setattr(load, "_compose", counted)
@@ -48,8 +50,10 @@ def test_same_inputs_compose_once_and_each_caller_gets_its_own_copy(cache, monke
 
 
 def test_another_process_reads_the_cache_folder_and_a_damaged_file_is_rebuilt(cache, monkeypatch):
+    compose_config([])
+    before = set(cache.glob("*.pickle"))
     made = compose_config(["seed=6"])
-    files = list(cache.glob("*.pickle"))
+    files = list(set(cache.glob("*.pickle")) - before)
     assert len(files) == 1
     memo.forget()  # as a new process would start
     calls = _counting(monkeypatch)
@@ -91,4 +95,46 @@ def test_errors_are_not_kept(cache, monkeypatch):
     for _ in range(2):
         with pytest.raises(ConfigError, match="width"):
             compose_config(["width=-3"])
-    assert len(calls) == 2 and not list(cache.glob("*.pickle"))
+    assert len(calls) == 2 and len(list(cache.glob("*.pickle"))) == 1  # the defaults' config only
+
+
+def _ordered(cfg) -> str:
+    """The config as JSON in its own key order: equal strings mean equal values, types
+    (1 vs 1.0) and order."""
+    return json.dumps(config_to_dict(cfg))
+
+
+@pytest.mark.parametrize("overrides", [
+    ["seed=91", "width=100", "n=3"],
+    ["directive={category:chair,pose:back}", "camera.elevation=[10,30]"],
+    ["contexts.room.weight=3", "format=[coco,bop]", "split.held_out=[{category: chair}]"],
+    ["colors.red=[1.0,0,0]", "camera.framing={target_fraction: 0.2}", "placement.objects=[2,3]"],
+    ["objects.chair.size=[0.5,0.9]", "grammar.sets={}", "grammar.out_of_context=0.5"],
+])
+def test_overrides_set_on_the_defaults_give_hydras_config(overrides):
+    fast = load._defaults_with(overrides, "config")
+    assert fast is not None and OmegaConf.is_readonly(fast)
+    assert _ordered(fast) == _ordered(load._compose_with_hydra(overrides, "config"))
+
+
+@pytest.mark.parametrize("overrides", [
+    ["dictionary=builtin"], ["+extra=1"], ["~seed"], ["nn=3"], ["width=abc"], ["objects.chair={category: chair}"],
+    ["grammar.rules.scene=[{object: chair}]"], ["objects.table.part_rules.top.rect.parts=[]"],
+    ["grammar.sets={big: [table, chair]}"], ["out=${oc.env:HOME}"], ["hydra.searchpath=[file:///tmp]"],
+    ["seed=1,2"],
+])
+def test_what_only_hydra_can_tell_goes_to_hydra(overrides):
+    assert load._defaults_with(overrides, "config") is None
+
+
+def test_config_with_changes_top_level_values_as_a_rebuild_would():
+    cfg = compose_config(["seed=2"])
+    changed = config_with(cfg, n=40, budget=7)
+    assert _ordered(changed) == _ordered(config_from_dict({**config_to_dict(cfg), "n": 40, "budget": 7}))
+    assert OmegaConf.is_readonly(changed) and cfg.n == 20  # the original stays as it was
+    with pytest.raises(ConfigError, match="unknown config key 'nn'; did you mean 'n'"):
+        config_with(cfg, nn=3)
+    with pytest.raises(ConfigError, match="'n'"):
+        config_with(cfg, n="many")
+    with pytest.raises(ConfigError, match="n"):
+        config_with(cfg, n=-1)
