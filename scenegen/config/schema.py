@@ -104,6 +104,8 @@ class PartConfig:
     position: List[float] = setting([0.0, 0.0, 0.0], "part centre [x, y, z], metres")
     rotation: List[float] = setting([0.0, 0.0, 0.0], "xyz Euler angles, degrees")
     label: Optional[str] = setting(None, "part class shared across styles (e.g. leg); null: the name")
+    color: Optional[str] = setting(None, "a colour of `colors` the part always wears, untextured; null: the object's")
+    material: Optional[str] = setting(None, "a material of `materials` the part always has; null: the object's")
 
 
 @dataclass

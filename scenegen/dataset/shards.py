@@ -64,12 +64,14 @@ OFF_SECTIONS = (("camera", "framing"),)
 OFF_KEYS = ("libraries",)
 # keys of an object entry added the same way, left out of the record while unset (null)
 UNSET_ENTRY_KEYS = ("appearance", "up", "front", "transform", "rotation", "translation", "units")
+# keys of a part (of ``parts`` and of each style of ``part_rules``) added the same way
+UNSET_PART_KEYS = ("color", "material")
 
 
 def data_config(cfg) -> dict:
     """``cfg`` without the keys of the run (``RUN_KEYS``), the sections of
-    ``OFF_SECTIONS`` at their default and the ``UNSET_ENTRY_KEYS`` of object entries
-    left null: what the scenes depend on."""
+    ``OFF_SECTIONS`` at their default and the ``UNSET_ENTRY_KEYS`` of object entries and
+    ``UNSET_PART_KEYS`` of their parts left null: what the scenes depend on."""
     data = OmegaConf.to_container(cfg, resolve=True)
     for key in RUN_KEYS:
         data.pop(key, None)
@@ -84,6 +86,11 @@ def data_config(cfg) -> dict:
         for key in UNSET_ENTRY_KEYS:
             if entry.get(key, 0) is None:
                 del entry[key]
+        styles = [style for slot in (entry.get("part_rules") or {}).values() for style in slot.values()]
+        for part in [*(entry.get("parts") or []), *(p for style in styles for p in style.get("parts") or [])]:
+            for key in UNSET_PART_KEYS:
+                if part.get(key, 0) is None:
+                    del part[key]
     return data
 
 

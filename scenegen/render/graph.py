@@ -135,27 +135,28 @@ def build_graph(scene: Scene, pool: MeshPool) -> Graph:
             )
         pose = obj.world_from_object() @ np.diag([obj.scale, obj.scale, obj.scale, 1.0])
         pose32 = pose.astype(np.float32)
-        if dictionary[obj.entry].file_appearance is not None:  # the mesh file's own look
-            material, scale = pool.file_material(obj.entry), pool.file_uv_scale(obj.entry)
-        else:
-            material = pool.material(obj.rgb, obj.metallic, obj.roughness, obj.texture)
-            scale = pool.uv_scale(obj.texture)
+        colour_meshes = []
+        for indices, look in _look_groups(variant):
+            if dictionary[obj.entry].file_appearance is not None:  # the mesh file's own look
+                material, scale = pool.file_material(obj.entry), pool.file_uv_scale(obj.entry)
+            else:
+                material, scale = _material(pool, obj, look)
+            # the whole variant, one part, or the parts that share a look of their own
+            key = indices[0] if len(indices) == 1 else None if len(indices) == len(variant.parts) else indices
+            colour_meshes.append(take((obj.entry, variant.style, key), scale, material))
         if len(variant.parts) == 1:  # the colour pass draws the part itself
-            part = variant.parts[0]
-            colour_key = (obj.entry, variant.style, part.index)
-            colour_mesh = take(colour_key, scale, material)
-            parts = [(colour_mesh.primitives[0], pose32, part.index)]
-        else:  # the colour pass draws all parts as one mesh, the flat passes each part
+            parts = [(colour_meshes[0].primitives[0], pose32, variant.parts[0].index)]
+        else:  # the flat passes draw each part
             parts = [
                 (take((obj.entry, variant.style, part.index), None).primitives[0], pose32, part.index)
                 for part in variant.parts
             ]
-            colour_key = (obj.entry, variant.style, None)
-            colour_mesh = take(colour_key, scale, material)
-        pr_scene.add_node(_pyrender.matrix_node(pr, pose, mesh=colour_mesh))
+        for colour_mesh in colour_meshes:
+            pr_scene.add_node(_pyrender.matrix_node(pr, pose, mesh=colour_mesh))
+            casters.append((colour_mesh.primitives[0], pose))
         objects.append(parts)
-        casters.append((colour_mesh.primitives[0], pose))
-        low, high = pool.geometry_of(colour_key)[4]
+        whole = (obj.entry, variant.style, variant.parts[0].index if len(variant.parts) == 1 else None)
+        low, high = pool.geometry_of(whole)[4]
         box = np.array([[x, y, z, 1.0] for x in (low[0], high[0]) for y in (low[1], high[1]) for z in (low[2], high[2])])
         corners.append(box @ pose.T)
 
@@ -182,6 +183,27 @@ def build_graph(scene: Scene, pool: MeshPool) -> Graph:
         _pyrender.set_bounds(pr_scene, np.array([points.min(axis=0), points.max(axis=0)]))
     return Graph(scene=pr_scene, objects=objects, context=context_draws, casters=casters, lights=lights,
                  width=cam.width, height=cam.height, znear=cam.znear, zfar=cam.zfar, meshes=meshes)
+
+
+def _look_groups(variant) -> list[tuple[tuple[int, ...], object]]:
+    """The parts of ``variant`` grouped by look, in part order: ((part indices), the
+    PartLook they share, or None for the object's own look), the object's group first."""
+    groups: dict = {}
+    for part in variant.parts:
+        groups.setdefault(part.look, []).append(part.index)
+    ordered = sorted(groups.items(), key=lambda item: (item[0] is not None, item[1][0]))
+    return [(tuple(indices), look) for look, indices in ordered]
+
+
+def _material(pool, obj, look) -> tuple:
+    """(pyrender material, texture-coordinate scale or None) of object ``obj`` for parts
+    wearing ``look`` (a PartLook; None: the object's own colour, material and texture)."""
+    if look is None:
+        return pool.material(obj.rgb, obj.metallic, obj.roughness, obj.texture), pool.uv_scale(obj.texture)
+    rgb = obj.rgb if look.rgb is None else look.rgb
+    metallic, roughness = (obj.metallic, obj.roughness) if look.finish is None else look.finish
+    texture = obj.texture if look.rgb is None else None  # a colour of its own is untextured
+    return pool.material(rgb, metallic, roughness, texture), None if texture is None else pool.uv_scale(texture)
 
 
 def upload_graph(renderer, graph: Graph) -> None:

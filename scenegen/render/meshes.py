@@ -104,14 +104,14 @@ class MeshPool:
         found = self.texture(texture)
         return None if found.pattern == "plain" else uv_scale(found)
 
-    def material(self, rgb, metallic: float, roughness: float, texture: str):
+    def material(self, rgb, metallic: float, roughness: float, texture: str | None):
         """The pyrender material of linear ``rgb`` (3 floats in [0, 1]), ``metallic``,
-        ``roughness`` and ``texture`` (a dictionary texture name)."""
+        ``roughness`` and ``texture`` (a dictionary texture name; None: untextured)."""
         key = (tuple(rgb), float(metallic), float(roughness), texture)
         material = self.materials.get(key)
         if material is None:
             kwargs = {}
-            if self.texture(texture).pattern != "plain":
+            if texture is not None and self.texture(texture).pattern != "plain":
                 kwargs["baseColorTexture"] = self._gl_texture(texture)
             material = self.materials[key] = self.pyrender.MetallicRoughnessMaterial(
                 baseColorFactor=[*rgb, 1.0], metallicFactor=metallic, roughnessFactor=roughness, **kwargs
@@ -138,7 +138,8 @@ class MeshPool:
     def geometry_of(self, key: tuple) -> tuple:
         """(positions (V, 3), normals (V, 3), uv (V, 2) in mesh units, indices (F, 3),
         bounds (2, 3)) of geometry ``key``: ``("box", extents)``, ``(entry, style, part
-        index)`` or ``(entry, style, None)`` (all parts as one mesh)."""
+        index)``, ``(entry, style, (part indices))`` (those parts as one mesh) or
+        ``(entry, style, None)`` (all parts as one mesh)."""
         found = self.geometry.get(key)
         if found is None:
             if key[0] == "box":
@@ -147,7 +148,12 @@ class MeshPool:
             else:
                 entry, style, index = key
                 variant = self.dictionary[entry].variant(style)
-                mesh = variant.mesh() if index is None else next(p for p in variant.parts if p.index == index).mesh
+                if index is None:
+                    mesh = variant.mesh()
+                elif isinstance(index, tuple):  # keeps the parts' vertex normals (see scenegen.world.shapes)
+                    mesh = trimesh.util.concatenate([p.mesh for p in variant.parts if p.index in index])
+                else:
+                    mesh = next(p for p in variant.parts if p.index == index).mesh
                 look = self.dictionary[entry].file_appearance
             if key[0] != "box" and look is not None:  # the file's own coordinates and colours
                 textured = mesh.copy(include_cache=True)

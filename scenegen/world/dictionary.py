@@ -78,6 +78,17 @@ class Part:
     label: str
     index: int
     mesh: trimesh.Trimesh
+    look: "PartLook | None" = None  # a look of its own, whatever the object's
+
+
+@dataclass(frozen=True)
+class PartLook:
+    """What a part always wears, whatever colour and material the object draws: ``rgb``
+    (3 linear floats in [0, 1]; the part is then untextured) and ``finish``
+    (metallic, roughness); None keeps the object's."""
+
+    rgb: tuple[float, float, float] | None = None
+    finish: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -185,11 +196,12 @@ class ObjectEntry:
                 raise ConfigError(
                     f"objects.{self.name} has no style {style!r}; valid: {choices(self.styles)}"
                 )
-            raw = self._build(style)
-            normalised = normalize_parts([(name, mesh) for name, _, mesh in raw])
+            # (name, label, mesh) per part, and its PartLook where the entry gives it one
+            raw = [(*item, None)[:4] for item in self._build(style)]
+            normalised = normalize_parts([(name, mesh) for name, _, mesh, _ in raw])
             parts = tuple(
-                Part(name, label, i + 1, mesh)
-                for i, ((_, label, _), (name, mesh)) in enumerate(zip(raw, normalised))
+                Part(name, label, i + 1, mesh, look)
+                for i, ((_, label, _, look), (name, mesh)) in enumerate(zip(raw, normalised))
             )
             low = np.min([p.mesh.bounds[0] for p in parts], axis=0)
             high = np.max([p.mesh.bounds[1] for p in parts], axis=0)
@@ -286,8 +298,37 @@ def _get(node, key: str, default=None):
     return default if value is None else value
 
 
-def _part_list(parts) -> list:
-    return [(str(p.name), str(_get(p, "label") or p.name), p) for p in parts]
+def _part_list(parts, tables: "Tables", where: str) -> list:
+    """(name, label, part config, PartLook or None) of each part config."""
+    return [(str(p.name), str(_get(p, "label") or p.name), p, _part_look(p, tables, f"{where}.{p.name}"))
+            for p in parts]
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The config's colours (name -> (3,) linear RGB) and materials (name -> (metallic,
+    roughness)): an entry without colours or materials takes every name."""
+
+    colors: dict
+    materials: dict
+
+
+def _part_look(part, tables: Tables, where: str) -> "PartLook | None":
+    """The PartLook of a part config's ``color`` and ``material`` names, or None.
+
+    Raises:
+        ConfigError: a name that is not in ``colors`` or ``materials`` (listing them).
+    """
+    color, material = _get(part, "color"), _get(part, "material")
+    if color is None and material is None:
+        return None
+    if color is not None and str(color) not in tables.colors:
+        raise ConfigError(f"{where}.color: unknown colour {str(color)!r}; valid: {choices(tables.colors)}")
+    if material is not None and str(material) not in tables.materials:
+        raise ConfigError(f"{where}.material: unknown material {str(material)!r}; "
+                          f"valid: {choices(tables.materials)}")
+    return PartLook(rgb=None if color is None else tables.colors[str(color)],
+                    finish=None if material is None else tables.materials[str(material)])
 
 
 def _check_name(name: str, what: str, key: str) -> None:
@@ -299,7 +340,7 @@ def _check_name(name: str, what: str, key: str) -> None:
 
 
 def _build_entry(name: str, entry, category_ids: dict[str, int], asset_paths, max_faces: int,
-                 palettes: tuple[tuple[str, ...], tuple[str, ...]]) -> ObjectEntry:
+                 tables: Tables) -> ObjectEntry:
     key = f"objects.{name}"
     for slot, options in entry.part_rules.items():
         _check_name(str(slot), "part slot", f"{key}.part_rules")
@@ -355,25 +396,26 @@ def _build_entry(name: str, entry, category_ids: dict[str, int], asset_paths, ma
         source = "parts"
         # every part of every style is built (and its params checked) once, at load;
         # a variant only picks and normalises them
-        fixed = _part_list(entry.parts)
+        fixed = _part_list(entry.parts, tables, f"{key}.parts")
         groups = {(): fixed}
         for slot, options in entry.part_rules.items():
             for style, cfg in options.items():
-                groups[(str(slot), str(style))] = _part_list(_get(cfg, "parts", []))
+                groups[(str(slot), str(style))] = _part_list(_get(cfg, "parts", []), tables,
+                                                            f"{key}.part_rules.{slot}.{style}.parts")
         built_groups = {}
         for group, parts in groups.items():
             where = f"{key} style {STYLE_ASSIGN.join(group)!r}" if group else key
             try:
-                meshes = compose_parts([part for _, _, part in parts])
+                meshes = compose_parts([part for _, _, part, _ in parts])
             except ConfigError as exc:
                 raise ConfigError(f"{where}: {exc}") from None
-            built_groups[group] = [(n, label, mesh) for (n, label, _), (_, mesh) in zip(parts, meshes)]
+            built_groups[group] = [(n, label, mesh, look) for (n, label, _, look), (_, mesh) in zip(parts, meshes)]
 
         def build(style: str) -> list:
             chosen = list(built_groups[()])
             for item in filter(None, style.split(STYLE_SEPARATOR)):
                 chosen.extend(built_groups[tuple(item.split(STYLE_ASSIGN, 1))])
-            names = [n for n, _, _ in chosen]
+            names = [n for n, _, _, _ in chosen]
             if len(set(names)) != len(names):
                 repeated = sorted({n for n in names if names.count(n) > 1})
                 raise ConfigError(f"{key} style {style!r} has parts with the same name: {repeated}")
@@ -387,8 +429,8 @@ def _build_entry(name: str, entry, category_ids: dict[str, int], asset_paths, ma
         slots=slots,
         styles=tuple(styles),
         size=size,
-        colors=(FILE_LEVEL,) if file_look else tuple(entry.colors) or palettes[0],
-        materials=(FILE_LEVEL,) if file_look else tuple(entry.materials) or palettes[1],
+        colors=(FILE_LEVEL,) if file_look else tuple(entry.colors) or tuple(tables.colors),
+        materials=(FILE_LEVEL,) if file_look else tuple(entry.materials) or tuple(tables.materials),
         textures=(FILE_LEVEL,) if file_look else tuple(entry.textures),
         symmetry=int(entry.symmetry),
         support=bool(entry.support),
@@ -443,10 +485,12 @@ class ObjectDictionary:
         asset_paths = tuple(str(p) for p in cfg.get("asset_paths", None) or ())
         self.asset_paths = asset_paths
         self.max_faces = mesh_face_budget(cfg)
-        # an entry without colours or materials takes the whole palette
-        palettes = (tuple(str(c) for c in cfg.colors), tuple(str(m) for m in cfg.materials))
+        tables = Tables(
+            colors={str(n): tuple(float(v) for v in rgb) for n, rgb in cfg.colors.items()},
+            materials={str(n): (float(m.metallic), float(m.roughness)) for n, m in cfg.materials.items()},
+        )
         self._entries = {
-            str(name): _build_entry(str(name), entry, ids, asset_paths, self.max_faces, palettes)
+            str(name): _build_entry(str(name), entry, ids, asset_paths, self.max_faces, tables)
             for name, entry in cfg.objects.items()
         }
         self.textures = {
@@ -464,8 +508,9 @@ class ObjectDictionary:
     @classmethod
     def from_config(cls, cfg) -> "ObjectDictionary":
         """Like the constructor, but memoised per process on the categories, the
-        objects and textures sub-configs, ``asset_paths``, ``meshes.max_faces``, and the
-        resolved path, size and mtime of each mesh file an entry names."""
+        objects, textures, colours and materials sub-configs, ``asset_paths``,
+        ``meshes.max_faces``, and the resolved path, size and mtime of each mesh file an
+        entry names."""
         key = _memo_key(cfg)
         if key not in cls._memo:
             cls._memo[key] = cls(cfg)
@@ -526,6 +571,8 @@ def _memo_key(cfg) -> str:
         "categories": OmegaConf.to_container(cfg.categories, resolve=True),
         "objects": objects,
         "textures": OmegaConf.to_container(cfg.textures, resolve=True),
+        "colors": OmegaConf.to_container(cfg.colors, resolve=True),  # the parts' own looks
+        "materials": OmegaConf.to_container(cfg.materials, resolve=True),
         "asset_paths": [str(f) for f in _search_folders(asset_paths)],
         "max_faces": mesh_face_budget(cfg),
         "files": files,

@@ -9,8 +9,10 @@ import pytest
 import trimesh
 from PIL import Image
 
+from scenegen import load_config
 from scenegen.errors import ConfigError
 from scenegen.world import libraries
+from scenegen.world.compile import World
 from scenegen.world.libraries import index as index_module
 from scenegen.world.libraries import load_library
 from scenegen.world.libraries.gso import metadata_category, parse_pbtxt
@@ -276,3 +278,14 @@ def test_a_world_with_a_library_reads_only_the_files_its_scenes_use(tmp_path, mo
     for index in range(12):
         used |= {o.entry.split("/")[-1] for o in sampler.sample(index).objects if o.entry.startswith("lazy:")}
     assert used and sorted(loads) == sorted(used)  # each file used read once, no other
+
+
+def test_a_library_given_on_the_command_line(tmp_path, monkeypatch):
+    """``+libraries={mine:{path:DIR}}`` adds a library without a config file."""
+    monkeypatch.setenv("SCENEGEN_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "lib" / "ball").mkdir(parents=True)
+    trimesh.creation.icosphere(2, 0.1).export(tmp_path / "lib" / "ball" / "pebble.ply")
+    cfg = load_config([f"+libraries={{mine:{{path:{tmp_path / 'lib'}}}}}"])
+    entry = World.of(cfg).dictionary["mine:ball/pebble.ply"]
+    assert entry.category == "ball" and entry.source == "mesh"
+    assert [r.entries for r in World.of(cfg).dictionary.library_reports] == [1]
