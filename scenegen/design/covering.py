@@ -135,7 +135,7 @@ class TupleSpace:
         # factors that occur in some constraint: only these need backtracking
         self.constrained_factors = sorted({i for f in self.forbidden for i, _ in f})
         self._memo: dict[tuple, bool] = {}
-        self._fmat: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._fmat: dict[int, tuple] = {}  # combo (-1: all) -> (pair tables, longer combinations)
         self._nodes = 0
 
         # t-way factor combinations and a flat numbering of all t-tuples ("gid")
@@ -216,15 +216,26 @@ class TupleSpace:
         got = self._fmat.get(key)
         if got is None:
             items = [f for f in self.forbidden if combo is None or any(i in self.combos[combo] for i, _ in f)]
-            want = np.full((len(items), self.k), -1, dtype=np.int64)  # -1: any level
-            for n, f in enumerate(items):
+            # forbidden pairs as one (levels x levels) table per pair of factors, looked up
+            # by each row's two levels; longer combinations compared level by level
+            tables: dict[tuple[int, int], np.ndarray] = {}
+            pairs = [f for f in items if len(f) == 2 and f[0][0] != f[1][0]]
+            longer = [f for f in items if f not in pairs]
+            for f in pairs:
+                (a, la), (b, lb) = sorted(f)
+                table = tables.setdefault((a, b), np.zeros((int(self.v[a]), int(self.v[b])), dtype=bool))
+                table[la, lb] = True
+            want = np.full((len(longer), self.k), -1, dtype=np.int64)  # -1: any level
+            for n, f in enumerate(longer):
                 for i, lv in f:
                     want[n, i] = lv
-            got = self._fmat[key] = (want, want < 0)
-        want, free = got
-        if not len(want):
-            return np.ones(len(rows), dtype=bool)
-        hit = ((rows[:, None, :] == want[None]) | free[None]).all(axis=2).any(axis=1)
+            got = self._fmat[key] = (list(tables.items()), want, want < 0)
+        tables, want, free = got
+        hit = np.zeros(len(rows), dtype=bool)
+        for (a, b), table in tables:
+            hit |= table[rows[:, a], rows[:, b]]
+        if len(want):
+            hit |= ((rows[:, None, :] == want[None]) | free[None]).all(axis=2).any(axis=1)
         return ~hit
 
     def _feasible_mask(self) -> np.ndarray:
