@@ -9,7 +9,9 @@ dictionary cannot satisfy, fails at load, before anything is written.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import weakref
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -50,7 +52,7 @@ class World:
                 directive can never be realized.
             MeshError: a mesh file of the dictionary is missing or broken.
         """
-        key = (json.dumps(OmegaConf.to_container(cfg, resolve=True), sort_keys=True), _memo_key(cfg))
+        key = _world_key(cfg)
         world = _WORLDS.get(key)
         if world is None:
             world = cls.build(cfg)
@@ -106,6 +108,24 @@ class World:
 
 
 _WORLDS: Dict[tuple, World] = {}  # (config content, mesh files) -> its World; see World.of
+_KEYS: Dict[int, tuple] = {}  # id of a live read-only config -> (weak reference to it, its World key)
+
+
+def _world_key(cfg: DictConfig) -> tuple:
+    """(sha256 of the config's content, the dictionary's memo key of its mesh files):
+    worked out once per read-only config object while it lives (a read-only config does
+    not change), since a run hands the same config to many stages."""
+    locked = OmegaConf.is_readonly(cfg)
+    if locked:
+        found = _KEYS.get(id(cfg))
+        if found is not None and found[0]() is cfg:
+            return found[1]
+    content = json.dumps(OmegaConf.to_container(cfg, resolve=True), sort_keys=True)
+    key = (hashlib.sha256(content.encode()).hexdigest(), _memo_key(cfg))
+    if locked:
+        ident = id(cfg)
+        _KEYS[ident] = (weakref.ref(cfg, lambda _: _KEYS.pop(ident, None)), key)
+    return key
 
 
 def as_world(source: Union[World, DictConfig]) -> World:

@@ -3,6 +3,7 @@ to the stages; and the public calls the CLI's commands are thin layers over."""
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
@@ -25,6 +26,24 @@ def test_world_is_memoised_on_the_config_content(small_cfg):
     assert World.of(load_config(["width=96", "height=72"])) is world  # same content, another object
     other = World.of(load_config(["width=64", "height=48"]))
     assert other is not world and other.dictionary is world.dictionary and other.grammar is world.grammar
+
+
+def test_the_world_key_is_worked_out_once_per_config_object(monkeypatch):
+    """A run hands one read-only config to many stages: its content is keyed once while
+    the object lives; another object with the same content finds the same World."""
+    calls = []
+    real = world_compile._memo_key
+    monkeypatch.setattr(world_compile, "_memo_key", lambda c: calls.append(1) or real(c))
+    cfg = load_config(["seed=12"])  # checks its World
+    world = World.of(cfg)
+    assert World.of(cfg) is world and World.of(cfg) is world and len(calls) == 1
+    other = load_config(["seed=12"])
+    assert other is not cfg and World.of(other) is world and len(calls) == 2
+    ident = id(other)
+    assert ident in world_compile._KEYS
+    del other
+    gc.collect()
+    assert ident not in world_compile._KEYS  # forgotten with the config
 
 
 def test_stages_share_the_world(small_cfg):
