@@ -169,6 +169,8 @@ class MeshesConfig:
     max_faces: int = setting(MAX_MESH_FACES, "most triangles a mesh file may have (and 3x as many vertices)",
                              ge=1, unit="triangles",
                              message="{key} must be a positive integer (triangles a mesh file may have), got {value!r}")
+    simplify: bool = setting(False, "decimate a mesh file over max_faces (up to 20x) to max_faces instead of refusing "
+                                    "it (pip install 'scenegen[simplify]'); not files with texture coordinates or colours")
 
 
 @dataclass

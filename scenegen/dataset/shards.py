@@ -53,11 +53,12 @@ from .layout import (
     skip_record_file,
 )
 
-# keys that do not change the data (meshes: a budget that accepts or refuses a file, never changes a scene)
+# keys that do not change the data (meshes: a budget that accepts or refuses a file, never changes a
+# scene, unless meshes.simplify decimates files to it: then it is the data's and recorded)
 RUN_KEYS = ("out", "workers", "progress", "shard", "num_shards", "executor", "dask", "probe", "meshes")
 
 
-# sections added after datasets were made, left out of the record while at their default
+# sections and keys added after datasets were made, left out of the record while at their default
 # (off), so that such datasets keep every byte of their manifest and still resume
 OFF_SECTIONS = (("camera", "framing"),)
 # top-level keys added later, left out of the record while empty (no asset library)
@@ -73,8 +74,10 @@ def data_config(cfg) -> dict:
     ``OFF_SECTIONS`` at their default and the ``UNSET_ENTRY_KEYS`` of object entries and
     ``UNSET_PART_KEYS`` of their parts left null: what the scenes depend on."""
     data = OmegaConf.to_container(cfg, resolve=True)
+    decimating = bool((data.get("meshes") or {}).get("simplify"))
     for key in RUN_KEYS:
-        data.pop(key, None)
+        if not (key == "meshes" and decimating):
+            data.pop(key, None)
     for key in OFF_KEYS:
         if not data.get(key):
             data.pop(key, None)
@@ -96,7 +99,8 @@ def data_config(cfg) -> dict:
 
 def _section_default(parent: str, name: str) -> Any:
     """The default of section ``parent.name`` of the schema, as plain containers."""
-    return OmegaConf.to_container(OmegaConf.structured(SceneGenConfig)[parent][name], resolve=True)
+    value = OmegaConf.structured(SceneGenConfig)[parent][name]
+    return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
 
 
 class ShardRanges(Sequence):

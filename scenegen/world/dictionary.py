@@ -290,6 +290,11 @@ def mesh_face_budget(cfg) -> int:
     return int(_get(cfg.get("meshes", None) or {}, "max_faces", MAX_MESH_FACES))
 
 
+def mesh_simplify(cfg) -> bool:
+    """``cfg.meshes.simplify`` (False for a config built without the schema)."""
+    return bool(_get(cfg.get("meshes", None) or {}, "simplify", False))
+
+
 def _get(node, key: str, default=None):
     """``node.key``, or ``default`` when absent or null: works on schema-typed nodes and
     on plain ones (a config built with ``OmegaConf.create``, without the schema's
@@ -340,7 +345,7 @@ def _check_name(name: str, what: str, key: str) -> None:
 
 
 def _build_entry(name: str, entry, category_ids: dict[str, int], asset_paths, max_faces: int,
-                 tables: Tables) -> ObjectEntry:
+                 tables: Tables, simplify: bool = False) -> ObjectEntry:
     key = f"objects.{name}"
     for slot, options in entry.part_rules.items():
         _check_name(str(slot), "part slot", f"{key}.part_rules")
@@ -378,7 +383,7 @@ def _build_entry(name: str, entry, category_ids: dict[str, int], asset_paths, ma
         # the file's coordinates into the object frame's axes (see config.mesh_frame); a
         # proper rotation and a positive scale keep the faces' winding
         matrix, metres = file_to_object(entry, key)
-        body = load_mesh_file(find_mesh_file(entry.mesh, asset_paths), max_faces)
+        body = load_mesh_file(find_mesh_file(entry.mesh, asset_paths), max_faces, simplify=simplify)
         if not np.array_equal(matrix, np.eye(4)):
             body.apply_transform(matrix)
         file_look = resolve_appearance(_get(entry, "appearance"), read_appearance(body), key)
@@ -467,6 +472,7 @@ class ObjectDictionary:
         asset_paths: ``cfg.asset_paths``, the folders searched (in order, before the
             built-in ``assets/``) for relative mesh paths.
         max_faces: ``cfg.meshes.max_faces``, the most triangles a mesh file may have.
+        simplify: ``cfg.meshes.simplify``, whether a file over the budget is decimated.
         textures: texture name -> :class:`Texture`.
 
     Raises:
@@ -485,12 +491,13 @@ class ObjectDictionary:
         asset_paths = tuple(str(p) for p in cfg.get("asset_paths", None) or ())
         self.asset_paths = asset_paths
         self.max_faces = mesh_face_budget(cfg)
+        self.simplify = mesh_simplify(cfg)
         tables = Tables(
             colors={str(n): tuple(float(v) for v in rgb) for n, rgb in cfg.colors.items()},
             materials={str(n): (float(m.metallic), float(m.roughness)) for n, m in cfg.materials.items()},
         )
         self._entries = {
-            str(name): _build_entry(str(name), entry, ids, asset_paths, self.max_faces, tables)
+            str(name): _build_entry(str(name), entry, ids, asset_paths, self.max_faces, tables, self.simplify)
             for name, entry in cfg.objects.items()
         }
         self.textures = {
@@ -498,7 +505,7 @@ class ObjectDictionary:
             for name, t in cfg.textures.items()
         }
         # asset libraries (scenegen.world.libraries): their files join as entries, loaded on first use
-        assets, self.library_reports = library_assets(cfg, self.max_faces)
+        assets, self.library_reports = library_assets(cfg, self.max_faces, self.simplify)
         self.library_assets = {asset.name: asset.source for asset in assets}
         for asset in assets:
             if asset.name in self._entries:
@@ -575,6 +582,7 @@ def _memo_key(cfg) -> str:
         "materials": OmegaConf.to_container(cfg.materials, resolve=True),
         "asset_paths": [str(f) for f in _search_folders(asset_paths)],
         "max_faces": mesh_face_budget(cfg),
+        "simplify": mesh_simplify(cfg),
         "files": files,
     }
     if cfg.get("libraries", None):  # their files are checked by their index, reused when unchanged

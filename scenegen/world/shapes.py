@@ -388,7 +388,11 @@ def validate_mesh(mesh, source: str) -> None:
         )
 
 
-def load_mesh_file(path, max_faces: int = MAX_MESH_FACES, search: Sequence[Path] = ()) -> trimesh.Trimesh:
+SIMPLIFY_HEADROOM = 20  # with simplify, files of up to this many times max_faces are read and decimated
+
+
+def load_mesh_file(path, max_faces: int = MAX_MESH_FACES, search: Sequence[Path] = (),
+                   simplify: bool = False) -> trimesh.Trimesh:
     """Load a mesh file (any format trimesh reads) as one triangle mesh and validate it.
 
     The files it refers to (an OBJ's material library and textures) are looked up beside
@@ -399,13 +403,15 @@ def load_mesh_file(path, max_faces: int = MAX_MESH_FACES, search: Sequence[Path]
     A file holding a scene of several geometries is concatenated into one mesh.
     Vertices are in the file's units (expected metres; they are normalised later).
     The file's size is checked against ``max_faces`` before it is read where its format
-    tells (see :func:`declared_size`), and exactly once it is read.
+    tells (see :func:`declared_size`), and exactly once it is read. With ``simplify``, a
+    file of up to ``SIMPLIFY_HEADROOM`` x ``max_faces`` triangles is read and decimated to
+    ``max_faces`` (quadric decimation, :func:`decimate`).
 
     Raises:
         MeshError: the file is missing, unreadable, empty, has more than ``max_faces``
-            triangles (or more than 3 x ``max_faces`` vertices), is non-finite or too
-            large in extent, has face indices out of range or degenerate faces; the
-            message names the file.
+            triangles (or more than 3 x ``max_faces`` vertices) and may not or cannot be
+            decimated, is non-finite or too large in extent, has face indices out of
+            range or degenerate faces; the message names the file.
     """
     path = Path(path)
     source = f"mesh file {str(path)!r}"
@@ -413,7 +419,7 @@ def load_mesh_file(path, max_faces: int = MAX_MESH_FACES, search: Sequence[Path]
         raise MeshError(f"{source} does not exist (or is not a file)")
     if path.stat().st_size == 0:
         raise MeshError(f"{source} is empty (0 bytes)")
-    _check_mesh_size(source, *declared_size(path), max_faces)
+    _check_mesh_size(source, *declared_size(path), max_faces, SIMPLIFY_HEADROOM if simplify else 1)
     if path.suffix.lower().lstrip(".") in TEXT_MESH_FORMATS and not _is_utf8(path):
         # checked here: with charset_normalizer installed, trimesh guesses an encoding
         # for any bytes and reads garbage as an empty mesh
@@ -427,9 +433,34 @@ def load_mesh_file(path, max_faces: int = MAX_MESH_FACES, search: Sequence[Path]
         raise MeshError(f"{source} could not be read as a mesh ({_read_failure(path, exc)}); "
                         f"scenegen reads {', '.join('.' + f for f in MESH_FORMATS)}") from None
     if isinstance(mesh, trimesh.Trimesh):
+        if simplify and len(mesh.faces) > max_faces:
+            mesh = decimate(mesh, max_faces, source)
         _check_mesh_size(source, len(mesh.vertices), len(mesh.faces), max_faces)
     validate_mesh(mesh, source)
     return mesh
+
+
+def decimate(mesh: trimesh.Trimesh, max_faces: int, source: str) -> trimesh.Trimesh:
+    """``mesh`` decimated to at most ``max_faces`` triangles by quadric error
+    decimation (trimesh with the ``fast-simplification`` package: deterministic).
+
+    Raises:
+        MeshError: the mesh carries texture coordinates or vertex or face colours (which
+            decimation does not keep), or the package is missing (the install hint).
+    """
+    kind = getattr(mesh.visual, "kind", None)
+    if kind in ("texture", "vertex", "face"):
+        what = "texture coordinates" if kind == "texture" else f"{kind} colours"
+        raise MeshError(f"{source} has {len(mesh.faces):,} triangles, more than meshes.max_faces={max_faces:,}, "
+                        f"and carries {what}, which decimation would not keep; decimate it in a mesh "
+                        f"editor or raise meshes.max_faces")
+    try:
+        found = mesh.simplify_quadric_decimation(face_count=max_faces)
+    except ImportError:
+        raise MeshError(f"{source} has {len(mesh.faces):,} triangles, more than meshes.max_faces={max_faces:,}; "
+                        f"meshes.simplify needs the fast-simplification package: "
+                        f"pip install 'scenegen[simplify]'") from None
+    return trimesh.Trimesh(vertices=found.vertices, faces=found.faces, process=False)
 
 
 def _is_utf8(path: Path) -> bool:
@@ -477,21 +508,28 @@ def _read_failure(path: Path, exc: Exception) -> str:
     return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
 
 
-def _check_mesh_size(source: str, vertices: int | None, faces: int | None, max_faces: int) -> None:
-    """Refuse a mesh of more than ``max_faces`` triangles, or of more than 3 x
-    ``max_faces`` vertices (more than any mesh within the budget can use); ``None``:
-    not known.
+def _check_mesh_size(source: str, vertices: int | None, faces: int | None, max_faces: int,
+                     headroom: int = 1) -> None:
+    """Refuse a mesh of more than ``headroom`` x ``max_faces`` triangles, or of more than
+    3 x as many vertices (more than any mesh within the budget can use); ``None``: not
+    known. ``headroom`` > 1: what ``meshes.simplify`` may still decimate.
 
     Raises:
-        MeshError: naming ``source``, the count and the key ``meshes.max_faces``.
+        MeshError: naming ``source``, the count and the keys to change.
     """
-    for count, what, limit in ((faces, "triangles", max_faces), (vertices, "vertices", 3 * max_faces)):
-        if count is not None and count > limit:
-            raise MeshError(
-                f"{source} has at least {count:,} {what}, more than the {limit:,} that "
-                f"meshes.max_faces={max_faces:,} allows; simplify the mesh (decimate it) or "
-                f"raise meshes.max_faces"
-            )
+    for count, what, limit in ((faces, "triangles", headroom * max_faces), (vertices, "vertices", 3 * headroom * max_faces)):
+        if count is None or count <= limit:
+            continue
+        if headroom > 1:
+            raise MeshError(f"{source} has at least {count:,} {what}, more than the {limit:,} that meshes.simplify "
+                            f"decimates ({headroom}x meshes.max_faces={max_faces:,}); decimate it in a mesh editor "
+                            f"or raise meshes.max_faces")
+        raise MeshError(
+            f"{source} has at least {count:,} {what}, more than the {limit:,} that "
+            f"meshes.max_faces={max_faces:,} allows; simplify the mesh (decimate it), set "
+            f"meshes.simplify=true (decimates files of up to {SIMPLIFY_HEADROOM}x the budget) or raise "
+            f"meshes.max_faces"
+        )
 
 
 def declared_size(path: Path) -> tuple[int | None, int | None]:

@@ -40,20 +40,22 @@ __all__ = ["LibraryAsset", "LazyAppearance", "LibraryReport", "cache_dir", "inde
            "load_body", "load_library", "assets_used", "ADAPTERS"]
 
 
-def library_assets(cfg, max_faces: int) -> tuple[list, list]:
+def library_assets(cfg, max_faces: int, simplify: bool = False) -> tuple[list, list]:
     """Every library of ``cfg.libraries``, in config order: (its assets, in each library's
     sorted path order; one :class:`LibraryReport` per library)."""
     assets, reports = [], []
     for name, library in (cfg.get("libraries", None) or {}).items():
-        found, report = load_library(str(name), library, list(cfg.categories), max_faces)
+        found, report = load_library(str(name), library, list(cfg.categories), max_faces, simplify)
         assets += found
         reports.append(report)
     return assets, reports
 
 
-def load_library(name: str, library, categories: list, max_faces: int) -> tuple[list, LibraryReport]:
+def load_library(name: str, library, categories: list, max_faces: int,
+                 simplify: bool = False) -> tuple[list, LibraryReport]:
     """One library's assets and report. ``library`` is its config node (or a mapping with
-    the same keys); ``max_faces`` the budget when the library sets none.
+    the same keys); ``max_faces`` the budget when the library sets none; ``simplify``
+    whether files over it are decimated (``meshes.simplify``).
 
     Raises:
         ConfigError: a missing folder, an unknown layout, a mapping to an unknown
@@ -81,14 +83,15 @@ def load_library(name: str, library, categories: list, max_faces: int) -> tuple[
     scan = objaverse.scan(root, library, key) if layout == "objaverse" else ADAPTERS[layout](root, library)
 
     mapped = []
-    report = LibraryReport(name, layout, root, index_path(root, layout, budget), skipped=dict(scan.skipped))
+    report = LibraryReport(name, layout, root, index_path(root, layout, budget, simplify), skipped=dict(scan.skipped))
     for candidate in scan.candidates:
         target = _target(candidate, mapping, categories)
         if target is None:
             report.unmapped[candidate.source_category] = report.unmapped.get(candidate.source_category, 0) + 1
         else:
             mapped.append((candidate, target))
-    records, report.index, report.read = refresh(root, layout, [c for c, _ in mapped], budget, scan.skipped)
+    records, report.index, report.read = refresh(root, layout, [c for c, _ in mapped], budget, scan.skipped,
+                                                 simplify)
 
     assets = []
     for candidate, category in mapped:
@@ -103,7 +106,8 @@ def load_library(name: str, library, categories: list, max_faces: int) -> tuple[
         extents = np.asarray(record["extents"], float)
         assets.append(LibraryAsset(f"{name}:{candidate.path}", category, size, candidate.symmetry, bool(record["look"]),
                                    source, root, candidate.up, candidate.front, budget,
-                                   tuple(float(v) for v in extents / extents.max()), texture_folders(root, candidate)))
+                                   tuple(float(v) for v in extents / extents.max()), texture_folders(root, candidate),
+                                   simplify))
         report.non_commercial += bool(candidate.non_commercial)
     report.entries = len(assets)
     return assets, report

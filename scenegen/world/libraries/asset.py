@@ -16,7 +16,7 @@ from ..appearance import read_appearance, split_creases_keeping
 from ..shapes import load_mesh_file, split_creases
 
 
-def load_body(path: Path, up: str, front: str, max_faces: int, key: str, search: tuple = ()):
+def load_body(path: Path, up: str, front: str, max_faces: int, key: str, search: tuple = (), simplify: bool = False):
     """The mesh of a library file in the object frame's axes (file units) and its look
     (a FileAppearance, or None when the file carries none). ``search``: folders where
     the files it refers to (textures) may also lie.
@@ -26,7 +26,7 @@ def load_body(path: Path, up: str, front: str, max_faces: int, key: str, search:
         ConfigError: a bad ``up``/``front`` (naming ``key``).
     """
     matrix, _ = file_to_object({"mesh": str(path), "up": up, "front": front}, key)
-    body = load_mesh_file(path, max_faces, search)
+    body = load_mesh_file(path, max_faces, search, simplify)
     if not np.array_equal(matrix, np.eye(4)):
         body.apply_transform(matrix)
     look = read_appearance(body)
@@ -51,12 +51,13 @@ class LibraryAsset:
     """
 
     def __init__(self, name: str, category: str, size: tuple, symmetry: int, has_look: bool, source: dict,
-                 root: Path, up: str, front: str, max_faces: int, extents: tuple, search: tuple = ()):
+                 root: Path, up: str, front: str, max_faces: int, extents: tuple, search: tuple = (),
+                 simplify: bool = False):
         self.name, self.category, self.size, self.symmetry = name, category, size, symmetry
         self.extents = extents
         self._search = search
         self.has_look, self.source = has_look, source
-        self._root, self._up, self._front, self._max_faces = root, up, front, max_faces
+        self._root, self._up, self._front, self._max_faces, self._simplify = root, up, front, max_faces, simplify
         self._loaded: Optional[tuple] = None
 
     @property
@@ -73,7 +74,7 @@ class LibraryAsset:
             if not self.path.resolve().is_relative_to(self._root):
                 raise MeshError(f"library file {str(self.path)!r} now leads outside its library's folder")
             self._loaded = load_body(self.path, self._up, self._front, self._max_faces, f"libraries.{self.name}",
-                                     self._search)
+                                     self._search, self._simplify)
         return self._loaded
 
     def build(self, style: str) -> list:

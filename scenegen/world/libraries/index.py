@@ -21,13 +21,14 @@ from .common import Candidate, texture_folders
 INDEX_VERSION = 3  # 2: records hold the three extents; 3: textures found in the layout's folders
 
 
-def index_path(root: Path, layout: str, max_faces: int) -> Path:
-    """The index file of a library: named by a hash of its resolved folder, layout and budget."""
-    key = json.dumps([str(root), layout, int(max_faces), INDEX_VERSION])
+def index_path(root: Path, layout: str, max_faces: int, simplify: bool = False) -> Path:
+    """The index file of a library: named by a hash of its resolved folder, layout and
+    budget (and ``simplify`` when on)."""
+    key = json.dumps([str(root), layout, int(max_faces), INDEX_VERSION, *(["simplify"] if simplify else [])])
     return cache_dir() / "libraries" / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
 
 
-def inspect_file(path: Path, candidate: Candidate, max_faces: int, root: Path) -> dict:
+def inspect_file(path: Path, candidate: Candidate, max_faces: int, root: Path, simplify: bool = False) -> dict:
     """Read one file: its sha256, faces, look, largest extent and (3,) extents along the
     object frame's axes (file units, after its axes are turned), or the reason it cannot
     be used."""
@@ -36,7 +37,7 @@ def inspect_file(path: Path, candidate: Candidate, max_faces: int, root: Path) -
         if candidate.symmetry not in SYMMETRIES:
             raise ConfigError(f"symmetry {candidate.symmetry} is not one of {list(SYMMETRIES)}")
         body, look = load_body(path, candidate.up, candidate.front, max_faces, candidate.path,
-                               texture_folders(root, candidate))
+                               texture_folders(root, candidate), simplify)
     except (MeshError, ConfigError) as exc:
         return {**record, "reason": str(exc)}
     extents = np.ptp(body.vertices, axis=0)
@@ -48,11 +49,11 @@ def inspect_file(path: Path, candidate: Candidate, max_faces: int, root: Path) -
 
 
 def refresh(root: Path, layout: str, candidates: list, max_faces: int,
-            skipped: dict | None = None) -> tuple[dict, Path, int]:
+            skipped: dict | None = None, simplify: bool = False) -> tuple[dict, Path, int]:
     """The index records of ``candidates`` (relative path -> record), reusing those of the
     cached index whose file, size, mtime and settings are unchanged, and writing the
     index (atomically, with the ``skipped`` files of the scan) when something changed. Returns (records, index path, files read)."""
-    path = index_path(root, layout, max_faces)
+    path = index_path(root, layout, max_faces, simplify)
     try:
         cached = read_json(path) if path.is_file() else {}
     except (OSError, ValueError):
@@ -68,7 +69,7 @@ def refresh(root: Path, layout: str, candidates: list, max_faces: int,
                 and record.get("settings") == settings):
             read += 1
             record = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "settings": settings,
-                      **inspect_file(file, candidate, max_faces, root)}
+                      **inspect_file(file, candidate, max_faces, root, simplify)}
         records[candidate.path] = record
     skipped = dict(sorted((skipped or {}).items()))
     if records != old or skipped != cached.get("skipped") or not path.is_file():
