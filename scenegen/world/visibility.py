@@ -36,6 +36,19 @@ def pixel_rays(camera: Camera, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray
     return np.repeat(pose[:3, 3][None], len(u), axis=0), directions
 
 
+def box_rays(vertices: np.ndarray, camera: Camera, grid: int = GRID) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 3) origins and unit directions (world) of a grid of at most ``grid`` x ``grid``
+    pixel rays over the image box of ``vertices`` (V, 3) world metres, clipped to the
+    image (N <= grid**2: rounded pixels are taken once)."""
+    uv = project(vertices, camera.K, camera.pose)
+    low = np.clip(np.floor(uv.min(axis=0)), 0, [camera.width - 1, camera.height - 1])
+    high = np.clip(np.ceil(uv.max(axis=0)), 0, [camera.width - 1, camera.height - 1])
+    us = np.unique(np.round(np.linspace(low[0], high[0], grid)))
+    vs = np.unique(np.round(np.linspace(low[1], high[1], grid)))
+    u, v = (a.ravel() for a in np.meshgrid(us, vs))
+    return pixel_rays(camera, u, v)
+
+
 @dataclass(frozen=True)
 class Body:
     """A mesh placed in the world: ``world = scale * R(yaw) @ canonical + position``.
@@ -89,13 +102,7 @@ def visible_fraction(bodies: Sequence[Body], camera: Camera, index: int, grid: i
     the body covers no ray of the grid. A ray counts as visible where the body's first
     hit is not farther than any other body's (touching surfaces count as visible)."""
     target = bodies[index]
-    uv = project(target.world_vertices(), camera.K, camera.pose)
-    low = np.clip(np.floor(uv.min(axis=0)), 0, [camera.width - 1, camera.height - 1])
-    high = np.clip(np.ceil(uv.max(axis=0)), 0, [camera.width - 1, camera.height - 1])
-    us = np.unique(np.round(np.linspace(low[0], high[0], grid)))
-    vs = np.unique(np.round(np.linspace(low[1], high[1], grid)))
-    u, v = (a.ravel() for a in np.meshgrid(us, vs))
-    origins, directions = pixel_rays(camera, u, v)
+    origins, directions = box_rays(target.world_vertices(), camera, grid)
     own = target.hit_distances(origins, directions)
     on_target = np.isfinite(own)
     if not on_target.any():

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import trimesh
 
-from scenegen.scene.geometry import intrinsics_from_fov, look_at_opencv, project
+from scenegen.scene.geometry import intrinsics_from_fov, look_at_opencv
 from scenegen.scene.scene import Camera
-from scenegen.world.visibility import Body, box_body, pixel_rays, visible_fraction
+from scenegen.world.visibility import Body, box_body, box_rays, visible_fraction
 
 
 def _camera(size: int = 200) -> Camera:
@@ -56,13 +56,7 @@ def _world_scene_fraction(bodies, camera, index, grid=40) -> float:
     """The estimate computed the direct way: every body moved into the world as one mesh,
     first hits from one intersector over all of them."""
     meshes = [trimesh.Trimesh(b.world_vertices(), np.asarray(b.mesh.faces), process=False) for b in bodies]
-    uv = project(meshes[index].vertices, camera.K, camera.pose)
-    low = np.clip(np.floor(uv.min(axis=0)), 0, [camera.width - 1, camera.height - 1])
-    high = np.clip(np.ceil(uv.max(axis=0)), 0, [camera.width - 1, camera.height - 1])
-    us = np.unique(np.round(np.linspace(low[0], high[0], grid)))
-    vs = np.unique(np.round(np.linspace(low[1], high[1], grid)))
-    u, v = (a.ravel() for a in np.meshgrid(us, vs))
-    origins, directions = pixel_rays(camera, u, v)
+    origins, directions = box_rays(meshes[index].vertices, camera, grid)
     on_target = meshes[index].ray.intersects_any(origins, directions)
     if not on_target.any():
         return 0.0
