@@ -1,0 +1,77 @@
+"""Diffuse lighting from an environment map: 9 spherical-harmonic coefficients.
+
+The first piece of environment lighting (issue 16): an equirectangular radiance map is
+projected onto the real spherical harmonics of degree <= 2, whose convolution with the
+clamped cosine gives the irradiance at any surface normal to within a few percent
+(Ramamoorthi and Hanrahan, "An Efficient Representation for Irradiance Environment
+Maps", SIGGRAPH 2001); a shader evaluates it with one quadratic form per pixel.
+
+Map convention (world frame: z up): pixel row ``r`` of ``H`` looks at polar angle
+``theta = pi (r + 0.5) / H`` from +z (row 0 at the zenith), column ``c`` of ``W`` at
+azimuth ``phi = 2 pi (c + 0.5) / W`` from +x towards +y. A map turned by ``rotation``
+radians about z lights the scene as if every pixel's azimuth were ``phi + rotation``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+# the clamped cosine's coefficients per degree l (Ramamoorthi and Hanrahan, eq. 8)
+COSINE_LOBE = (math.pi, 2.0 * math.pi / 3.0, math.pi / 4.0)
+DEGREE_OF = (0, 1, 1, 1, 2, 2, 2, 2, 2)  # degree l of each of the 9 basis functions
+
+
+def map_directions(height: int, width: int, rotation: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """((H, W, 3) unit world directions of the map's pixel centres, (H, W) solid angle
+    of each pixel in steradians, summing to 4 pi), for a map turned by ``rotation``
+    radians about z."""
+    theta = math.pi * (np.arange(height) + 0.5) / height
+    phi = 2.0 * math.pi * (np.arange(width) + 0.5) / width + rotation
+    sin_theta = np.sin(theta)[:, None]
+    directions = np.stack(np.broadcast_arrays(sin_theta * np.cos(phi)[None], sin_theta * np.sin(phi)[None],
+                                              np.cos(theta)[:, None]), axis=-1)
+    # the exact solid angle of each row's band, shared by its pixels
+    edges = math.pi * np.arange(height + 1) / height
+    band = (np.cos(edges[:-1]) - np.cos(edges[1:])) * (2.0 * math.pi / width)
+    return directions, np.broadcast_to(band[:, None], (height, width))
+
+
+def sh_basis(directions: np.ndarray) -> np.ndarray:
+    """(..., 9) real spherical harmonics of degree <= 2 at unit ``directions`` (..., 3),
+    in the order (0,0), (1,-1), (1,0), (1,1), (2,-2), (2,-1), (2,0), (2,1), (2,2)."""
+    x, y, z = directions[..., 0], directions[..., 1], directions[..., 2]
+    return np.stack([
+        np.full_like(x, 0.282095),
+        0.488603 * y, 0.488603 * z, 0.488603 * x,
+        1.092548 * x * y, 1.092548 * y * z, 0.315392 * (3.0 * z * z - 1.0), 1.092548 * x * z,
+        0.546274 * (x * x - y * y),
+    ], axis=-1)
+
+
+def sh_coefficients(radiance: np.ndarray, rotation: float = 0.0) -> np.ndarray:
+    """(9, C) coefficients of an equirectangular ``radiance`` map (H, W, C), linear
+    units, turned by ``rotation`` radians about z."""
+    radiance = np.asarray(radiance, dtype=np.float64)
+    directions, solid_angle = map_directions(radiance.shape[0], radiance.shape[1], rotation)
+    weighted = sh_basis(directions) * solid_angle[..., None]  # (H, W, 9)
+    return np.einsum("hwk,hwc->kc", weighted, radiance)
+
+
+def irradiance(coefficients: np.ndarray, normals: np.ndarray) -> np.ndarray:
+    """(N, C) irradiance (radiance units x steradians: a white Lambertian surface's
+    outgoing radiance is this / pi) at unit ``normals`` (N, 3) from ``coefficients``
+    (9, C) of :func:`sh_coefficients`."""
+    lobe = np.array([COSINE_LOBE[degree] for degree in DEGREE_OF])
+    return sh_basis(np.asarray(normals, dtype=np.float64)) @ (lobe[:, None] * coefficients)
+
+
+def brightest_direction(radiance: np.ndarray, rotation: float = 0.0) -> np.ndarray:
+    """(3,) unit world direction towards the map's brightest pixel (luminance, Rec. 709
+    weights): where a sun or a studio key light is, for a shadow-casting light."""
+    radiance = np.asarray(radiance, dtype=np.float64)
+    luminance = radiance[..., :3] @ np.array([0.2126, 0.7152, 0.0722]) if radiance.shape[-1] >= 3 else radiance[..., 0]
+    row, column = np.unravel_index(int(np.argmax(luminance)), luminance.shape)
+    directions, _ = map_directions(radiance.shape[0], radiance.shape[1], rotation)
+    return directions[row, column]
