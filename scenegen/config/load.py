@@ -19,6 +19,7 @@ from typing import Any, Optional, Sequence
 
 import yaml
 from omegaconf import MISSING, DictConfig, OmegaConf, ValidationError
+from omegaconf.errors import OmegaConfBaseException
 from omegaconf.nodes import BooleanNode, FloatNode, IntegerNode, StringNode
 
 from ..errors import ConfigError
@@ -72,13 +73,12 @@ def _defaults_with(overrides: list, config_name: str) -> Optional[DictConfig]:
     :func:`_with_nested_defaults`), or any value the schema or validation refuses."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
 
     if not overrides:
         return None
-    directive = [o for o in overrides if o.startswith("directive=")]
+    overrides, directive = _split_directive(overrides)
     try:
-        parsed = OverridesParser.create().parse_overrides([o for o in overrides if not o.startswith("directive=")])
+        parsed = OverridesParser.create().parse_overrides(overrides)
     except HydraException:
         return None
     changes = []
@@ -101,8 +101,8 @@ def _defaults_with(overrides: list, config_name: str) -> Optional[DictConfig]:
                 return None
             OmegaConf.update(cfg, key, value, merge=True)
         OmegaConf.set_struct(cfg, None)
-        if directive:
-            cfg.directive = _parse_directive(directive[-1])
+        if directive is not None:
+            cfg.directive = _parse_directive(directive)
         validate_config(cfg)
     except (OmegaConfBaseException, ConfigError, ValueError, HydraException):
         return None
@@ -111,6 +111,14 @@ def _defaults_with(overrides: list, config_name: str) -> Optional[DictConfig]:
 
 
 _ABSENT = object()
+
+
+def _split_directive(overrides: list) -> tuple[list, Optional[str]]:
+    """(the overrides other than ``directive=...``, the last ``directive=...`` or None):
+    the directive is a free mapping of factor -> level, parsed by :func:`_parse_directive`
+    and checked against the world later, not by Hydra."""
+    directives = [o for o in overrides if o.startswith("directive=")]
+    return [o for o in overrides if not o.startswith("directive=")], directives[-1] if directives else None
 
 
 def _holds_nested_schema(key: str) -> bool:
@@ -127,19 +135,16 @@ def _compose_with_hydra(overrides: list, config_name: str) -> DictConfig:
     from hydra import MissingConfigException, compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
 
     _register_schema()
     GlobalHydra.instance().clear()
     try:
-        # the directive is a free mapping of factor -> level: parsed here, checked later
-        directive = [o for o in overrides if o.startswith("directive=")]
-        overrides = [o for o in overrides if not o.startswith("directive=")]
+        overrides, directive = _split_directive(overrides)
         with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-            cfg = compose(config_name=config_name, overrides=list(overrides))
+            cfg = compose(config_name=config_name, overrides=overrides)
         data = OmegaConf.to_container(cfg)
-        if directive:
-            data["directive"] = _parse_directive(directive[-1])
+        if directive is not None:
+            data["directive"] = _parse_directive(directive)
         # An appended key (``+nn=5``) or one a searchpath file sets slips past compose:
         # named here with a did-you-mean; merging into the schema then checks the types.
         check_fields(data, rules=False)
@@ -181,7 +186,6 @@ def _unknown_override(overrides: Sequence[str], config_name: str) -> Optional[st
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
 
     def key_of(override: str) -> str:
         return override.lstrip("~+").split("=", 1)[0].strip()
@@ -325,8 +329,6 @@ def config_with(cfg: DictConfig, **values: Any) -> DictConfig:
     Raises:
         ConfigError: a key the config lacks, or a value its schema or validation refuses.
     """
-    from omegaconf.errors import OmegaConfBaseException
-
     changed = pickle.loads(pickle.dumps(cfg, protocol=pickle.HIGHEST_PROTOCOL))
     OmegaConf.set_readonly(changed, False)
     for key, value in values.items():

@@ -169,7 +169,7 @@ class ObjectEntry:
     textures: tuple[str, ...]
     symmetry: int
     support: bool
-    _build: object = field(repr=False)  # style -> [(name, label, mesh)] before normalising
+    _build: object = field(repr=False)  # style -> [(name, label, mesh, PartLook or None)] before normalising
     _variants: dict = field(default_factory=dict, init=False, repr=False)
     file_appearance: FileAppearance | None = field(default=None, repr=False)
     # (3,) normalised extents known without building the shape (a library file's, from
@@ -196,8 +196,7 @@ class ObjectEntry:
                 raise ConfigError(
                     f"objects.{self.name} has no style {style!r}; valid: {choices(self.styles)}"
                 )
-            # (name, label, mesh) per part, and its PartLook where the entry gives it one
-            raw = [(*item, None)[:4] for item in self._build(style)]
+            raw = self._build(style)  # (name, label, mesh, PartLook or None) per part
             normalised = normalize_parts([(name, mesh) for name, _, mesh, _ in raw])
             parts = tuple(
                 Part(name, label, i + 1, mesh, look)
@@ -376,7 +375,7 @@ def _build_entry(name: str, entry, category_ids: dict[str, int], asset_paths, ma
             raise ConfigError(f"{key}: {exc}") from None
 
         def build(style: str) -> list:
-            return [("body", "body", body)]
+            return [("body", "body", body, None)]
 
     elif entry.mesh:
         source = "mesh"
@@ -395,7 +394,7 @@ def _build_entry(name: str, entry, category_ids: dict[str, int], asset_paths, ma
             size = (float(np.ptp(body.vertices, axis=0).max()),) * 2
 
         def build(style: str) -> list:
-            return [("body", "body", body)]
+            return [("body", "body", body, None)]
 
     else:
         source = "parts"
@@ -444,15 +443,15 @@ def _build_entry(name: str, entry, category_ids: dict[str, int], asset_paths, ma
     )
 
 
-def _library_entry(asset, category_ids: dict[str, int], cfg) -> ObjectEntry:
+def _library_entry(asset, category_ids: dict[str, int], cfg, tables: Tables) -> ObjectEntry:
     """The entry of a library asset: one body read from its file on first use, wearing the
     file's look when it has one, else any colour and material of the palette, plain."""
     textures = ("plain",) if "plain" in cfg.textures else (str(next(iter(cfg.textures))),)
     return ObjectEntry(
         name=asset.name, category=asset.category, category_id=category_ids[asset.category], source="mesh",
         slots=(), styles=("",), size=(float(asset.size[0]), float(asset.size[1])),
-        colors=(FILE_LEVEL,) if asset.has_look else tuple(str(c) for c in cfg.colors),
-        materials=(FILE_LEVEL,) if asset.has_look else tuple(str(m) for m in cfg.materials),
+        colors=(FILE_LEVEL,) if asset.has_look else tuple(tables.colors),
+        materials=(FILE_LEVEL,) if asset.has_look else tuple(tables.materials),
         textures=(FILE_LEVEL,) if asset.has_look else textures,
         symmetry=int(asset.symmetry), support=False, _build=asset.build, file_appearance=asset.appearance(),
         known_extents=asset.extents,
@@ -510,14 +509,14 @@ class ObjectDictionary:
         for asset in assets:
             if asset.name in self._entries:
                 raise ConfigError(f"objects.{asset.name}: the name of a library entry; rename the object")
-            self._entries[asset.name] = _library_entry(asset, ids, cfg)
+            self._entries[asset.name] = _library_entry(asset, ids, cfg, tables)
 
     @classmethod
     def from_config(cls, cfg) -> "ObjectDictionary":
         """Like the constructor, but memoised per process on the categories, the
         objects, textures, colours and materials sub-configs, ``asset_paths``,
-        ``meshes.max_faces``, and the resolved path, size and mtime of each mesh file an
-        entry names."""
+        ``meshes.max_faces`` and ``meshes.simplify``, and the resolved path, size and mtime
+        of each mesh file an entry names."""
         key = _memo_key(cfg)
         if key not in cls._memo:
             cls._memo[key] = cls(cfg)

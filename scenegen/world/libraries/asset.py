@@ -78,8 +78,9 @@ class LibraryAsset:
         return self._loaded
 
     def build(self, style: str) -> list:
-        """The entry's parts before normalising (the ``_build`` of an ObjectEntry)."""
-        return [("body", "body", self.load()[0])]
+        """The entry's parts before normalising (the ``_build`` of an ObjectEntry): its one
+        body, with no look of its own."""
+        return [("body", "body", self.load()[0], None)]
 
     def appearance(self):
         """A stand-in for the file's look that reads the file when first used, or None."""
