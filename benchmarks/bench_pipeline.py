@@ -21,6 +21,12 @@ For each image size, with the default lights (which cast shadows) and again with
     mostly waiting for the rasterizer); and, on the writer thread (overlapping the next
     scenes, not on the critical path), PNG encoding and writing the files.
 
+Then the looks (``--looks``): the same pipeline under ``preset=realistic`` (environment
+maps with their key light's shadows, the map seen behind, tone mapping, camera effects
+drawn per scene), without its camera effects, and without the map behind the scene, so
+each costs what the differences say; and each camera effect alone on a rendered image
+(ms per image, at the preset's strongest setting).
+
 Each figure is the best of ``--rounds`` rounds (pipeline and bare loop alternate), so
 load from other processes on the machine skews the ratio as little as possible.
 
@@ -35,10 +41,13 @@ import argparse
 import tempfile
 import time
 from collections import defaultdict
+from dataclasses import replace
 
 from scenegen import load_config
 from scenegen.dataset.pipeline import INLINE_CHUNK_SCENES
 from scenegen.dataset.worker import SceneWorker
+from scenegen.render.effects import apply_effects
+from scenegen.scene.scene import CameraEffects
 
 # stages in order, as SceneWorker and the renderer report them: this thread's, then the
 # writer thread's; decode, labels, record and wait (the previous scene's) run while the
@@ -75,10 +84,29 @@ def bare_round(worker: SceneWorker, n: int, shadows: bool) -> float:
     return total
 
 
-def bench(size: int, n: int, warmup: int, rounds: int, shadows: bool) -> dict:
+REALISTIC = ["preset=realistic"]
+NO_EFFECTS = [*REALISTIC, *(f"camera.effects.{name}.weight=0" for name in ("phone", "portrait", "low-light"))]
+LOOKS = {  # name -> overrides
+    "flat": [],
+    "realistic": REALISTIC,
+    "realistic, no camera effects": NO_EFFECTS,
+    "realistic, no effects, no map behind": [*NO_EFFECTS, "lighting.background=false"],
+}
+# each camera effect alone, at the realistic preset's strongest setting
+EFFECTS = {
+    "sensor noise": CameraEffects(name="noise", seed=1, noise=0.06),
+    "white balance": CameraEffects(name="wb", white_balance=(1.35, 1.0, 0.62)),
+    "JPEG q60": CameraEffects(name="jpeg", jpeg_quality=60),
+    "depth of field (3 cm)": CameraEffects(name="dof", aperture=0.03, focus_distance=1.0),
+    "motion blur (8 px)": CameraEffects(name="motion", motion_blur=8.0, motion_angle=0.5),
+    "vignetting": CameraEffects(name="vignette", vignetting=0.3),
+}
+
+
+def bench(size: int, n: int, warmup: int, rounds: int, shadows: bool, overrides=(), bare: bool = True) -> dict:
     with tempfile.TemporaryDirectory() as out:
         cfg = load_config([f"width={size}", f"height={size}", f"out={out}", f"n={n}",
-                           f"lights.shadows={str(shadows).lower()}"])
+                           f"lights.shadows={str(shadows).lower()}", *overrides])
         worker = SceneWorker(cfg)
         try:
             for index in range(warmup):  # GL context, shader compilation, mesh pools
@@ -89,7 +117,8 @@ def bench(size: int, n: int, warmup: int, rounds: int, shadows: bool) -> dict:
                 seconds, stage = pipeline_round(worker, n)
                 if seconds < best_pipeline:
                     best_pipeline, best_stage = seconds, stage
-                best_bare = min(best_bare, bare_round(worker, n, shadows))
+                if bare:
+                    best_bare = min(best_bare, bare_round(worker, n, shadows))
         finally:
             worker.close()
     return {
@@ -101,12 +130,52 @@ def bench(size: int, n: int, warmup: int, rounds: int, shadows: bool) -> dict:
     }
 
 
+def effect_ms(size: int, repeats: int = 10) -> dict:
+    """ms per image of each camera effect of :data:`EFFECTS` alone on a rendered
+    realistic scene of ``size`` pixels a side (best of ``repeats``)."""
+    cfg = load_config([f"width={size}", f"height={size}", *NO_EFFECTS])
+    worker = SceneWorker(cfg)
+    try:
+        scene = worker.sampler.sample(0)
+        frame = worker.renderer.render(scene)
+    finally:
+        worker.close()
+    costs = {}
+    for name, effects in EFFECTS.items():
+        effects = replace(effects, focus_distance=scene.camera.distance) if effects.aperture else effects
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            apply_effects(frame.rgb, frame.depth, scene.camera.fx, effects)
+            best = min(best, time.perf_counter() - start)
+        costs[name] = 1000 * best
+    return costs
+
+
+def print_looks(sizes, n: int, warmup: int, rounds: int) -> None:
+    """Pipeline scenes/s of each look of :data:`LOOKS`, and each camera effect's cost."""
+    print("looks (pipeline scenes/s; ms per scene):")
+    for size in sizes:
+        base = None
+        for name, overrides in LOOKS.items():
+            result = bench(size, n, warmup, rounds, True, overrides, bare=False)
+            ms = 1000 / result["pipeline"]
+            base = ms if base is None else base
+            print(f"  {size}: {name:<38} {result['pipeline']:>6.1f} scenes/s  {ms:>6.2f} ms  "
+                  f"({ms / base:.2f}x flat)")
+        costs = effect_ms(size)
+        print(f"  {size}: each camera effect alone, ms per image: "
+              + ", ".join(f"{name} {ms:.2f}" for name, ms in costs.items()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=60, help="scenes per size")
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512], help="square image sides, pixels")
     parser.add_argument("--warmup", type=int, default=20, help="scenes written first, outside the clock")
     parser.add_argument("--rounds", type=int, default=2, help="rounds per figure; the best is kept")
+    parser.add_argument("--looks", action=argparse.BooleanOptionalAction, default=True,
+                        help="also measure the realistic preset and the cost of its parts")
     args = parser.parse_args()
     results = [bench(size, args.n, args.warmup, args.rounds, shadows)
                for size in args.sizes for shadows in (True, False)]
@@ -127,6 +196,8 @@ def main() -> None:
         print("  " + ", ".join(f"{name} {ms.get(name, 0.0):.2f}" for name in MAIN_STAGES))
         print("  writer thread (overlaps the next scene): "
               + ", ".join(f"{name} {ms.get(name, 0.0):.2f}" for name in WRITER_STAGES))
+    if args.looks:
+        print_looks(args.sizes, args.n, args.warmup, args.rounds)
 
 
 if __name__ == "__main__":

@@ -56,6 +56,8 @@ CONFIG_GROUPS = {
     "dictionary": ("builtin", "object dictionary", ("categories", "objects", "colors", "materials", "textures")),
     "contexts": ("builtin", "the contexts (settings) of the scenes", ("contexts",)),
     "grammar": ("builtin", "placement grammar", ("grammar",)),
+    "preset": ("flat", "the look: flat (the lights on plain colours, fastest) or realistic (environment maps, "
+                       "tone mapping, camera effects)", ()),
 }
 
 MAX_IMAGE_SIDE = 8192  # below every GL driver's renderbuffer limit we target
@@ -255,6 +257,28 @@ class FramingConfig:
 
 
 @dataclass
+class EffectsConfig:
+    """A camera-effects profile (``camera.effects.<name>``): the range each effect's
+    strength is drawn from per scene; [0, 0] (6500 for the temperature) leaves it off."""
+
+    weight: float = setting(1.0, "relative probability of drawing this profile", ge=0)
+    noise: List[float] = setting([0.0, 0.0], "range of the sensor noise's standard deviation at mid-grey, "
+                                             "linear [0, 1] units", pair=True, ge=0, le=0.5)
+    temperature: List[float] = setting([6500.0, 6500.0], "range of the colour temperature the white balance "
+                                                         "tints the image to (6500: neutral)", pair=True,
+                                       ge=1700, le=15000, unit="kelvin")
+    jpeg_quality: List[int] = setting([0, 0], "range of the JPEG quality 1..100 (0: no compression)",
+                                      pair=True, ge=0, le=100)
+    aperture: List[float] = setting([0.0, 0.0], "range of the lens aperture's diameter (0: all in focus); "
+                                                "focused on the camera's target", pair=True, ge=0, le=0.2,
+                                    unit="metres")
+    motion_blur: List[float] = setting([0.0, 0.0], "range of the motion blur's length", pair=True, ge=0, le=64,
+                                       unit="pixels")
+    vignetting: List[float] = setting([0.0, 0.0], "range of the light lost at the image corners (fraction)",
+                                      pair=True, ge=0, lt=1)
+
+
+@dataclass
 class CameraConfig:
     # multiples of the distance at which the objects' bounding sphere just fills the view
     distance: List[float] = setting([1.0, 1.3], "range, in multiples of the distance that just fits the objects",
@@ -265,6 +289,8 @@ class CameraConfig:
     znear: float = setting(0.05, "near clipping plane (0 < znear < zfar)", gt=0, unit="metres")
     zfar: float = setting(100.0, "far clipping plane", unit="metres")
     framing: FramingConfig = setting(FramingConfig, "object-centric framing: least size of the target's box")
+    effects: Dict[str, EffectsConfig] = setting({}, "camera-effects profiles, one drawn per scene by weight "
+                                                    "(empty: no effects)", entry="effects profile")
 
 
 @dataclass
@@ -277,6 +303,29 @@ class LightsConfig:
                                        "light colours (RGB), one drawn per light", nonempty=True, each=True, rgb=True,
                                        entry="colour")
     shadows: bool = setting(True, "the lights cast shadows (objects, floor, walls)")
+
+
+ENVIRONMENT_CHOICES = ("none", "random")  # lighting.environment besides a map's name
+
+
+@dataclass
+class LightingConfig:
+    """Image-based lighting (:mod:`scenegen.render.environment`): an environment map
+    around each scene lights it, its key light casts the shadows, it is seen behind."""
+
+    environment: str = setting("none", "none (the lights alone); random (a map of `environments` per scene, by "
+                                       "weight, among those its context allows); or one map's name")
+    environments: str = setting("builtin", "the maps: builtin (procedural skies, a studio, an interior) or a "
+                                           "folder of .hdr/.exr maps (with an optional meta.yaml)")
+    rotation: List[float] = setting([0.0, 360.0], "range of the map's turn about the vertical, degrees", pair=True)
+    intensity: List[float] = setting([1.5, 5.0], "range of the irradiance of an upward-facing surface, W/m^2 "
+                                                 "(as the lights')", pair=True, gt=0)
+    exposure: float = setting(0.0, "exposure compensation, stops (EV)", ge=-10, le=10)
+    background: bool = setting(True, "the map is seen behind the scene where no floor or wall is")
+    shadows: bool = setting(True, "the map's key light (sun, softbox, window) casts shadows")
+    contexts: Dict[str, List[str]] = setting({}, "environment=random: context -> the environment levels drawn "
+                                                 "there (a context not listed, or none of whose levels the maps "
+                                                 "have: any)", entry="context")
 
 
 @dataclass
@@ -444,6 +493,7 @@ class SceneGenConfig:
     placement: PlacementConfig = setting(PlacementConfig, "object count and placement")
     camera: CameraConfig = setting(CameraConfig, "camera ranges")
     lights: LightsConfig = setting(LightsConfig, "light ranges")
+    lighting: LightingConfig = setting(LightingConfig, "environment-map lighting (lighting.environment=none: off)")
     factors: FactorsConfig = setting(FactorsConfig, "coverage factors: bins, tracked, excluded")
     split: SplitConfig = setting(SplitConfig, "held-out combinations")
     output: OutputConfig = setting(OutputConfig, "output files")

@@ -265,8 +265,8 @@ def validate_config(cfg: DictConfig) -> None:
         ConfigError: naming the key and the valid choices.
     """
     check_fields(OmegaConf.to_container(cfg, resolve=True))
-    for check in (_check_shard, _check_dictionary, _check_contexts, _check_camera, _check_factors,
-                  _check_design, _check_probe):
+    for check in (_check_shard, _check_dictionary, _check_contexts, _check_camera, _check_lighting,
+                  _check_factors, _check_design, _check_probe):
         check(cfg)
 
 
@@ -375,6 +375,23 @@ def _check_camera(cfg) -> None:
                           f"(min(width, height) = {side}), or 0 for off; got {pixels}")
 
 
+def _check_lighting(cfg) -> None:
+    """Camera-effects profiles with some weight; the environment and effects factors
+    used (tracked, designed, probed) only where scenes have them."""
+    profiles = cfg.camera.effects
+    if profiles and not any(profile.weight > 0 for profile in profiles.values()):
+        raise ConfigError("camera.effects: every profile has weight 0; give one a positive weight")
+    off = {"environment": cfg.lighting.environment == "none", "effects": not profiles}
+    how = {"environment": "set lighting.environment=random (or a map's name)",
+           "effects": "give camera.effects profiles (or preset=realistic)"}
+    for key, factors in (("factors.tracked", cfg.factors.tracked), ("design_factors", cfg.design_factors),
+                         ("probe.factors", cfg.probe.factors)):
+        for factor in factors:
+            if off.get(factor):
+                raise ConfigError(f"{key} names {factor!r}, which scenes do not have: {how[factor]}, "
+                                  f"or leave it out of {key}")
+
+
 def _check_factors(cfg) -> None:
     """Occlusion thresholds in order, one level per bin, exclusions of known levels."""
     factors = cfg.factors
@@ -391,7 +408,7 @@ def _check_factors(cfg) -> None:
             if factor not in tracked:
                 raise ConfigError(f"factors.exclude[{i}] names factor {factor!r}, which is not tracked;"
                                   f"{did_you_mean(factor, tracked)} valid: {choices(tracked)}")
-            if level not in levels[factor]:
+            if levels.get(factor) and level not in levels[factor]:  # a folder's maps: listed by the World
                 raise ConfigError(f"factors.exclude[{i}]: {level!r} is not a level of {factor!r};"
                                   f"{did_you_mean(level, levels[factor])} valid: {choices(levels[factor])}")
 

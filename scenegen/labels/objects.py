@@ -170,7 +170,14 @@ def object_labels(scene: Scene, frame: Frame, dictionary: ObjectDictionary, fact
     camera = scene.camera
     eye = camera.position
     camera_from_world = rigid_inverse(camera.pose)
-    light = light_bin([lamp.intensity for lamp in scene.lights], factors_cfg)
+    # under an environment map, how brightly it lights an upward-facing surface
+    lit = [scene.environment.intensity] if scene.environment is not None else [lamp.intensity for lamp in scene.lights]
+    light = light_bin(lit, factors_cfg)
+    scene_levels = {}  # written only when the scene has them (earlier records have neither)
+    if scene.environment is not None:
+        scene_levels["environment"] = scene.environment.level
+    if scene.effects is not None:
+        scene_levels["effects"] = scene.effects.name
     labels = []
     for i, obj in enumerate(scene.objects):
         entry = dictionary[obj.entry]
@@ -204,6 +211,7 @@ def object_labels(scene: Scene, frame: Frame, dictionary: ObjectDictionary, fact
             "color": obj.color,
             "material": obj.material,
             "texture": obj.texture,
+            **scene_levels,
         }
         labels.append(
             {

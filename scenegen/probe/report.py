@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence
 
 from ..fileio import atomic_write_bytes, to_plain, write_json
-from ..scene.factors import universe
+from ..world.compile import World
 from .evaluate import Skip, Trial
 from .model import ModelSettings, input_text
 from .stats import TupleStats, key_text, summary_entry
@@ -71,7 +71,7 @@ def _remove_previous_run(out: Path) -> None:
 def level_table(cfg, trials: Sequence[Trial], confidence: float) -> Dict[str, List[dict]]:
     """Accuracy per level of every measured factor (levels in the universe's order;
     levels never seen have n 0)."""
-    levels, _ = universe(cfg)
+    levels, _ = World.of(cfg).factor_levels
     table = {}
     for factor, names in levels.items():
         counts = {name: [0, 0] for name in names}

@@ -31,6 +31,7 @@ PRIVATE_MEMBERS: dict[str, dict[str, tuple[str, ...] | None]] = {
     },
     "pyrender.renderer.Renderer": {
         "_forward_pass": ("scene", "flags"),
+        "_bind_lighting": ("scene", "program", "node", "flags"),
         "_read_main_framebuffer": ("scene", "flags"),
         "_program_cache": None,
         "_get_camera_matrices": ("scene",),
@@ -106,22 +107,34 @@ def inner_renderer(offscreen):
 # -- pyrender.Renderer's passes ----------------------------------------------------------
 
 
-def forward_pass(renderer, scene, flags, programs, read_back: bool = True):
+def forward_pass(renderer, scene, flags, programs, read_back: bool = True, bind_extra=None):
     """pyrender's lit forward pass of ``scene`` (``Renderer._forward_pass``) drawn with the
     programs of ``programs`` (a ``ShaderProgramCache``, swapped in for
     ``Renderer._program_cache``: scenegen's copy of the mesh shaders). Returns its
     (colour (H, W, 3) uint8, depth (H, W) float32 metres); with ``read_back`` False
     returns None and leaves the image in the multisampled framebuffer (pyrender's
-    ``Renderer._read_main_framebuffer`` is skipped: :func:`main_framebuffers` reads it)."""
+    ``Renderer._read_main_framebuffer`` is skipped: :func:`main_framebuffers` reads it).
+    ``bind_extra(program)``, when given, sets more uniforms on each bound program after
+    pyrender's lights (``Renderer._bind_lighting``)."""
     saved, renderer._program_cache = renderer._program_cache, programs
     if not read_back:
         renderer._read_main_framebuffer = _no_read
+    if bind_extra is not None:
+        bind_lighting = renderer._bind_lighting
+
+        def bind_lighting_and_extra(scene, program, node, flags):
+            bind_lighting(scene, program, node, flags)
+            bind_extra(program)
+
+        renderer._bind_lighting = bind_lighting_and_extra
     try:
         return renderer._forward_pass(scene, flags)
     finally:
         renderer._program_cache = saved
         if not read_back:
             del renderer._read_main_framebuffer
+        if bind_extra is not None:
+            del renderer._bind_lighting
 
 
 def _no_read(scene, flags):

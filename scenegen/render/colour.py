@@ -20,12 +20,14 @@ from .graph import Graph
 from .opengl import gl
 
 
-def colour_pass(renderer, graph: Graph, programs, read_back: bool = True) -> tuple[np.ndarray, np.ndarray] | None:
-    """Draw ``graph``'s shadow maps (lights that cast shadows) and pyrender's forward pass
-    with pyrender's ``renderer`` (context current) and ``programs`` (the
-    ``ShaderProgramCache`` of scenegen's shaders). Returns (colour (H, W, 3) uint8,
-    depth (H, W) float32 metres) as pyrender reads them back; with ``read_back`` False,
-    None (:func:`read_colour` reads the colour later)."""
+def colour_pass(renderer, graph: Graph, programs, read_back: bool = True, occlusion: int = 0) -> np.ndarray | None:
+    """Draw ``graph``'s shadow maps (lights that cast shadows), pyrender's forward pass
+    and, for a scene with an environment seen behind it, the sky pass, with pyrender's
+    ``renderer`` (context current) and ``programs`` (scenegen's
+    :class:`~scenegen.render.programs.ShaderPrograms`). A scene with an environment
+    reads the ambient-occlusion texture ``occlusion`` (GL name, of
+    :func:`~scenegen.render.occlusion.draw_occlusion`; 0: none, no occlusion). Returns the colour (H, W, 3) uint8; with ``read_back`` False, None
+    (:func:`read_colour` reads it later)."""
     from pyrender.constants import RenderFlags
 
     renderer.viewport_width, renderer.viewport_height = graph.width, graph.height
@@ -34,7 +36,17 @@ def colour_pass(renderer, graph: Graph, programs, read_back: bool = True) -> tup
         flags |= RenderFlags.SHADOWS_DIRECTIONAL
         for node, casts in graph.lights:
             _shadow_map(renderer, graph, node, flags, casts)
-    return _pyrender.forward_pass(renderer, graph.scene, flags, programs, read_back=read_back)
+    environment = graph.environment
+    if environment is None:
+        _pyrender.forward_pass(renderer, graph.scene, flags, programs.cache, read_back=False)
+    else:
+        environment.bind_texture()
+        environment.bind_occlusion(occlusion)
+        _pyrender.forward_pass(renderer, graph.scene, flags, programs.environment_cache, read_back=False,
+                               bind_extra=environment.bind_lighting)
+        if environment.background:
+            environment.draw_background(programs, graph.camera)
+    return read_colour(renderer, graph.width, graph.height) if read_back else None
 
 
 def _shadow_map(renderer, graph: Graph, node, flags: int, casts: bool) -> None:

@@ -11,7 +11,11 @@ from .opengl import gl
 class FlatTarget:
     """Single-sample framebuffer of the flat passes, ``width`` x ``height`` pixels: colour
     targets 0 (ids) and 1 (normals) of the id pass, 2 (silhouette bits) of the amodal
-    pass, all RGBA8, and a 24-bit depth buffer (as pyrender's).
+    pass, all RGBA8 renderbuffers, and a 24-bit depth texture (as pyrender's depth
+    buffer; a texture so that the ambient-occlusion pass can read the id pass's depth:
+    :attr:`depth_texture`); and the ambient-occlusion pass's own framebuffer
+    (:attr:`occlusion_framebuffer`) and RG16F texture (:attr:`occlusion_texture`: per
+    pixel the share of light not occluded and the view-space depth, metres).
 
     Made and deleted while its GL context is current.
 
@@ -19,7 +23,7 @@ class FlatTarget:
         RenderError: the driver cannot make the framebuffer.
     """
 
-    FORMATS = ("GL_RGBA8", "GL_RGBA8", "GL_RGBA8", "GL_DEPTH_COMPONENT24")
+    FORMATS = ("GL_RGBA8", "GL_RGBA8", "GL_RGBA8")  # the colour targets
 
     def __init__(self, width: int, height: int):
         GL = gl()
@@ -30,9 +34,17 @@ class FlatTarget:
         for i, (buffer, name) in enumerate(zip(self.buffers, self.FORMATS)):
             GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, buffer)
             GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, getattr(GL, name), width, height)
-            attachment = GL.GL_DEPTH_ATTACHMENT if "DEPTH" in name else GL.GL_COLOR_ATTACHMENT0 + i
-            GL.glFramebufferRenderbuffer(GL.GL_FRAMEBUFFER, attachment, GL.GL_RENDERBUFFER, buffer)
+            GL.glFramebufferRenderbuffer(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0 + i, GL.GL_RENDERBUFFER, buffer)
+        self.depth_texture = _texture(GL.GL_DEPTH_COMPONENT24, GL.GL_DEPTH_COMPONENT, width, height)
+        GL.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, GL.GL_TEXTURE_2D, self.depth_texture, 0)
         status = GL.glCheckFramebufferStatus(GL.GL_FRAMEBUFFER)
+        self.occlusion_framebuffer = GL.glGenFramebuffers(1)
+        self.occlusion_texture = _texture(GL.GL_RG16F, GL.GL_RG, width, height)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self.occlusion_framebuffer)
+        GL.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_TEXTURE_2D,
+                                  self.occlusion_texture, 0)
+        if status == GL.GL_FRAMEBUFFER_COMPLETE:
+            status = GL.glCheckFramebufferStatus(GL.GL_FRAMEBUFFER)
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
         if status != GL.GL_FRAMEBUFFER_COMPLETE:
             self.delete()
@@ -56,7 +68,24 @@ class FlatTarget:
         return np.frombuffer(data, dtype=np.float32).reshape(height, width)[::-1]
 
     def delete(self) -> None:
-        """Delete the framebuffer and its renderbuffers from the current GL context."""
+        """Delete the framebuffer, its renderbuffers and depth texture from the current GL
+        context."""
         GL = gl()
         GL.glDeleteRenderbuffers(len(self.buffers), self.buffers)
-        GL.glDeleteFramebuffers(1, [self.framebuffer])
+        GL.glDeleteTextures([self.depth_texture, self.occlusion_texture])
+        GL.glDeleteFramebuffers(2, [self.framebuffer, self.occlusion_framebuffer])
+
+
+def _texture(internal_format: int, data_format: int, width: int, height: int) -> int:
+    """GL name of a new ``width`` x ``height`` texture of ``internal_format``, sampled
+    texel by texel (nearest, clamped)."""
+    GL = gl()
+    texture = int(GL.glGenTextures(1))
+    GL.glBindTexture(GL.GL_TEXTURE_2D, texture)
+    GL.glTexImage2D(GL.GL_TEXTURE_2D, 0, internal_format, width, height, 0, data_format, GL.GL_FLOAT, None)
+    for parameter in (GL.GL_TEXTURE_MIN_FILTER, GL.GL_TEXTURE_MAG_FILTER):
+        GL.glTexParameteri(GL.GL_TEXTURE_2D, parameter, GL.GL_NEAREST)
+    for parameter in (GL.GL_TEXTURE_WRAP_S, GL.GL_TEXTURE_WRAP_T):
+        GL.glTexParameteri(GL.GL_TEXTURE_2D, parameter, GL.GL_CLAMP_TO_EDGE)
+    GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
+    return texture

@@ -13,9 +13,10 @@ import numpy as np
 
 from ..errors import RenderError
 from ..scene.geometry import OPENCV_TO_OPENGL
-from ..scene.scene import Scene
+from ..scene.scene import Camera, Scene
 from . import _pyrender
 from .decode import MAX_INSTANCES, MAX_PARTS
+from .environment import EnvironmentDraw, EnvironmentPool
 from .meshes import MeshPool
 from .opengl import gl
 
@@ -61,6 +62,9 @@ class Graph:
         lights: ``(pyrender node, casts shadows)`` of each light.
         width, height, znear, zfar: the camera's image size (pixels) and clip planes.
         meshes: every pyrender.Mesh drawn.
+        camera: the Scene's camera.
+        environment: what the colour pass draws of the scene's environment map (None:
+            no environment; the context's ambient light and background colour).
     """
 
     scene: object
@@ -73,6 +77,8 @@ class Graph:
     znear: float
     zfar: float
     meshes: list[object] = field(default_factory=list)
+    camera: Camera | None = None
+    environment: EnvironmentDraw | None = None
 
     @property
     def shadows(self) -> bool:
@@ -90,12 +96,14 @@ def _light_pose(direction) -> np.ndarray:
     return pose
 
 
-def build_graph(scene: Scene, pool: MeshPool) -> Graph:
+def build_graph(scene: Scene, pool: MeshPool, environments: EnvironmentPool | None = None) -> Graph:
     """The :class:`Graph` of ``scene`` (no GL). Its meshes come from ``pool`` and carry
     this scene's materials until the next build: render a Graph before building another.
+    A scene with an environment takes its map from ``environments``.
 
     Raises:
-        RenderError: an unknown texture, or too many objects or parts.
+        RenderError: an unknown texture, too many objects or parts, or an environment
+            map that cannot be had (or no ``environments`` to take it from).
     """
     pr, dictionary = pool.pyrender, pool.dictionary
     context = scene.context
@@ -113,7 +121,14 @@ def build_graph(scene: Scene, pool: MeshPool) -> Graph:
         meshes.append(mesh)
         return mesh
 
-    pr_scene = pr.Scene(bg_color=[*context.background, 1.0], ambient_light=[context.ambient] * 3)
+    environment = None
+    if scene.environment is not None:
+        if environments is None:
+            raise RenderError("the scene has an environment map and the renderer has no EnvironmentPool")
+        environment = EnvironmentDraw.of(scene.environment, environments)
+    # under an environment map the sky lights the scene in place of the ambient light
+    ambient = 0.0 if environment is not None else context.ambient
+    pr_scene = pr.Scene(bg_color=[*context.background, 1.0], ambient_light=[ambient] * 3)
     _pyrender.keep_insertion_order(pr_scene)
     context_draws = []
     for extents, pose, is_wall in context_boxes(scene):
@@ -182,7 +197,8 @@ def build_graph(scene: Scene, pool: MeshPool) -> Graph:
         points = np.vstack(corners)[:, :3]
         _pyrender.set_bounds(pr_scene, np.array([points.min(axis=0), points.max(axis=0)]))
     return Graph(scene=pr_scene, objects=objects, context=context_draws, casters=casters, lights=lights,
-                 width=cam.width, height=cam.height, znear=cam.znear, zfar=cam.zfar, meshes=meshes)
+                 width=cam.width, height=cam.height, znear=cam.znear, zfar=cam.zfar, meshes=meshes,
+                 camera=cam, environment=environment)
 
 
 def _look_groups(variant) -> list[tuple[tuple[int, ...], object]]:

@@ -18,24 +18,11 @@ import math
 
 import numpy as np
 
+from ..world.skies import map_directions
+
 # the clamped cosine's coefficients per degree l (Ramamoorthi and Hanrahan, eq. 8)
 COSINE_LOBE = (math.pi, 2.0 * math.pi / 3.0, math.pi / 4.0)
 DEGREE_OF = (0, 1, 1, 1, 2, 2, 2, 2, 2)  # degree l of each of the 9 basis functions
-
-
-def map_directions(height: int, width: int, rotation: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """((H, W, 3) unit world directions of the map's pixel centres, (H, W) solid angle
-    of each pixel in steradians, summing to 4 pi), for a map turned by ``rotation``
-    radians about z."""
-    theta = math.pi * (np.arange(height) + 0.5) / height
-    phi = 2.0 * math.pi * (np.arange(width) + 0.5) / width + rotation
-    sin_theta = np.sin(theta)[:, None]
-    directions = np.stack(np.broadcast_arrays(sin_theta * np.cos(phi)[None], sin_theta * np.sin(phi)[None],
-                                              np.cos(theta)[:, None]), axis=-1)
-    # the exact solid angle of each row's band, shared by its pixels
-    edges = math.pi * np.arange(height + 1) / height
-    band = (np.cos(edges[:-1]) - np.cos(edges[1:])) * (2.0 * math.pi / width)
-    return directions, np.broadcast_to(band[:, None], (height, width))
 
 
 def sh_basis(directions: np.ndarray) -> np.ndarray:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from . import _pyrender
+from .opengl import gl
 
 SHADER_DIR = Path(__file__).with_name("shaders")  # scenegen's shaders (colour and flat passes)
 
@@ -15,9 +17,12 @@ _ATTRIBUTES = ("NORMAL", "TANGENT", "TEXCOORD_0", "TEXCOORD_1", "COLOR_0", "JOIN
 
 class ShaderPrograms:
     """The programs of ``scenegen/render/shaders``: ``mesh.*`` (the colour pass, a copy of
-    pyrender's mesh shaders, drawn by pyrender's forward pass from :attr:`cache`), and
-    ``ids.vert`` with ``ids.frag`` or ``silhouette.frag`` (the flat passes, one program
-    per vertex layout: :meth:`flat`).
+    pyrender's mesh shaders, drawn by pyrender's forward pass from :attr:`cache`, or from
+    :attr:`environment_cache` for scenes lit by an environment map), ``ids.vert`` with
+    ``ids.frag`` or ``silhouette.frag`` (the flat passes, one program per vertex layout:
+    :meth:`flat`), and the full-screen passes, ``screen.vert`` with ``sky.frag`` (the
+    environment behind the scene) or ``occlusion.frag`` (ambient occlusion):
+    :meth:`screen`.
 
     Made while the GL context is current; :meth:`clear` deletes the programs (while it
     is current again).
@@ -27,7 +32,10 @@ class ShaderPrograms:
         from pyrender.shader_program import ShaderProgramCache
 
         self.cache = ShaderProgramCache(shader_dir=str(SHADER_DIR))
+        self.environment_cache = _defining_cache(ShaderProgramCache)(
+            {"ENVIRONMENT_LIGHT": 1}, shader_dir=str(SHADER_DIR))
         self._flat: dict[tuple, object] = {}  # (vertex buffer flags, fragment shader) -> program
+        self._empty_vertex_array = 0
 
     def flat(self, primitive, fragment_shader: str):
         """The flat passes' program (in the context) for ``primitive``'s vertex layout
@@ -51,7 +59,52 @@ class ShaderPrograms:
         self._flat[key] = program
         return program
 
+    def screen(self, fragment_shader: str):
+        """The program (in the context) of a full-screen pass: ``screen.vert`` with
+        ``fragment_shader`` (``"sky.frag"`` or ``"occlusion.frag"``); draw it with
+        :meth:`draw_screen`."""
+        program = self.cache.get_program(vertex_shader="screen.vert", fragment_shader=fragment_shader)
+        _pyrender.upload(program)
+        return program
+
+    def draw_screen(self) -> None:
+        """Draw the full-screen triangle with the bound program."""
+        GL = gl()
+        GL.glBindVertexArray(self.empty_vertex_array())
+        GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
+        GL.glBindVertexArray(0)
+
+    def empty_vertex_array(self) -> int:
+        """A vertex array with no buffers (the full-screen passes make their vertices
+        themselves; a core profile draws only with a vertex array bound)."""
+        if not self._empty_vertex_array:
+            self._empty_vertex_array = int(gl().glGenVertexArrays(1))
+        return self._empty_vertex_array
+
     def clear(self) -> None:
-        """Delete every program from the current GL context."""
+        """Delete every program (and the empty vertex array) from the current GL context."""
         self.cache.clear()
+        self.environment_cache.clear()
         self._flat.clear()
+        if self._empty_vertex_array:
+            gl().glDeleteVertexArrays(1, [self._empty_vertex_array])
+            self._empty_vertex_array = 0
+
+
+@cache
+def _defining_cache(base: type) -> type:
+    """A subclass of pyrender's ``ShaderProgramCache`` class ``base`` that adds fixed
+    defines to the programs of ``mesh.frag`` it makes (cached apart from the others, as
+    pyrender keys programs by their defines)."""
+
+    class DefiningCache(base):
+        def __init__(self, defines: dict, **kwargs):
+            super().__init__(**kwargs)
+            self.extra_defines = dict(defines)
+
+        def get_program(self, vertex_shader, fragment_shader, geometry_shader=None, defines=None):
+            if fragment_shader == "mesh.frag":
+                defines = {**(defines or {}), **self.extra_defines}
+            return super().get_program(vertex_shader, fragment_shader, geometry_shader, defines)
+
+    return DefiningCache

@@ -31,10 +31,13 @@ from .backend import FRAME_LAYERS, RenderBackend
 from .colour import colour_pass, read_colour
 from .context import GL_CONTEXT
 from .decode import decode_amodal, decode_ids, decode_normals, linear_depth
+from .effects import apply_effects
+from .environment import EnvironmentPool
 from .flat import SILHOUETTE_BITS, draw_amodal_pass, draw_id_pass, may_be_occluded
 from .framebuffer import FlatTarget
 from .graph import Graph, build_graph, upload_graph
 from .meshes import MeshPool
+from .occlusion import draw_occlusion
 from .opengl import gl, import_pyrender
 
 PYRENDER_DISTRIBUTION = "pyrender-maintained"  # the package pyrender is installed from
@@ -59,6 +62,7 @@ class Renderer(RenderBackend):
         self.dictionary = dictionary
         self.normals = normals
         self.meshes = MeshPool(import_pyrender(), dictionary)
+        self.environments = EnvironmentPool()
 
     @property
     def layers(self) -> tuple[str, ...]:
@@ -73,6 +77,7 @@ class Renderer(RenderBackend):
         The process's GL context stays (see :func:`scenegen.render.context.release_gl_context`)."""
         with GL_CONTEXT.current_if_started() as renderer:
             self.meshes.close(renderer)
+            self.environments.close(in_context=renderer is not None)
 
     def build(self, scene: Scene) -> Graph:
         """The :class:`~scenegen.render.graph.Graph` of ``scene`` (no GL). Its meshes come
@@ -82,15 +87,15 @@ class Renderer(RenderBackend):
         Raises:
             RenderError: an unknown texture, or too many objects or parts.
         """
-        return build_graph(scene, self.meshes)
+        return build_graph(scene, self.meshes, self.environments)
 
-    def render_colour(self, graph: Graph) -> tuple[np.ndarray, np.ndarray]:
-        """(rgb (H, W, 3) uint8, depth (H, W) float32 metres) of a built Graph: the
-        colour pass alone (shadow maps and pyrender's forward pass, with pyrender's
-        multisampled depth). For benchmarks: what drawing the image costs."""
+    def render_colour(self, graph: Graph) -> np.ndarray:
+        """rgb (H, W, 3) uint8 of a built Graph: the colour pass alone (shadow maps,
+        pyrender's forward pass, the environment behind). For benchmarks: what drawing
+        the image costs."""
         with GL_CONTEXT.current(graph.width, graph.height) as renderer:
             upload_graph(renderer, graph)
-            return colour_pass(renderer, graph, GL_CONTEXT.programs().cache)
+            return colour_pass(renderer, graph, GL_CONTEXT.programs())
 
     def render(self, scene: Scene, timings: dict[str, float] | None = None) -> Frame:
         """Render every layer of ``scene`` (:meth:`begin`, then its ``finish``).
@@ -101,7 +106,8 @@ class Renderer(RenderBackend):
                 ``"build"``, ``"rgb pass"`` (drawing the colour pass and its shadow
                 maps), ``"flat passes"`` (drawing the id, normals and amodal passes),
                 ``"readback"`` (waiting for the rasterizer and reading every layer) and
-                ``"decode"`` (ids, depth, normals, amodal masks) (for benchmarks).
+                ``"decode"`` (ids, depth, normals, amodal masks, and the camera effects on
+                the image) (for benchmarks).
 
         Raises:
             RenderError: no GL context could be made, the size exceeds the driver's, or
@@ -134,12 +140,15 @@ class Renderer(RenderBackend):
             clock.lap("build")
 
             programs = GL_CONTEXT.programs()
-            colour_pass(renderer, graph, programs.cache, read_back=False)  # read resolves and reads it
+            target = GL_CONTEXT.target(cam.width, cam.height)
+            renderer.viewport_width, renderer.viewport_height = cam.width, cam.height
+            V, P = (np.asarray(m, dtype=np.float32) for m in camera_matrices(renderer, graph.scene))
+            # the id pass first: ambient occlusion under an environment map reads its depth
+            draw_id_pass(programs, target, graph, V, P)
+            occlusion = draw_occlusion(programs, target, P) if graph.environment is not None else 0
+            colour_pass(renderer, graph, programs, read_back=False, occlusion=occlusion)
             clock.lap("rgb pass")
 
-            target = GL_CONTEXT.target(cam.width, cam.height)
-            V, P = (np.asarray(m, dtype=np.float32) for m in camera_matrices(renderer, graph.scene))
-            draw_id_pass(programs, target, graph, V, P)
             occludable = may_be_occluded(scene, self.dictionary)
             hidden = [i for i in range(len(scene.objects)) if occludable[i]]
             groups = [hidden[start:start + SILHOUETTE_BITS] for start in range(0, len(hidden), SILHOUETTE_BITS)]
@@ -222,8 +231,11 @@ class PendingFrame:
         )
         self._linear = depth
         normals = self.normals() if normals and self.renderer.normals else None
+        rgb = self._rgb
+        if scene.effects is not None:  # the image only: every label layer is as drawn
+            rgb = apply_effects(rgb, depth, scene.camera.fx, scene.effects)
         frame = Frame(
-            rgb=self._rgb,
+            rgb=rgb,
             depth=depth,
             instances=instances,
             semantic=category_of_instance[instances],

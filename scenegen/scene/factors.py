@@ -34,10 +34,16 @@ AZIMUTH_BINS = (
 )
 ANY_POSE = "any"
 OCCLUSION_LEVELS = ("none", "partial", "heavy")
-FACTOR_NAMES = ("category", "pose", "elevation", "context", "occlusion", "light", "color", "material", "texture")
+FACTOR_NAMES = ("category", "pose", "elevation", "context", "occlusion", "light", "color", "material", "texture",
+                "environment", "effects")
 COVERAGE_COMBINATION = ("category", "pose", "context")
 # the factors a directive can request (the others, elevation and light, are only measured)
-DIRECTIVE_FACTORS = ("category", "pose", "context", "occlusion", "material", "color", "texture")
+DIRECTIVE_FACTORS = ("category", "pose", "context", "occlusion", "material", "color", "texture", "environment",
+                     "effects")
+SCENE_FACTORS = ("context", "environment", "effects")  # directive factors of the whole scene, not its target
+# the environment maps scenegen makes itself (scenegen.world.skies), in order: the
+# levels of factor environment under lighting.environments=builtin
+BUILTIN_ENVIRONMENTS = ("clear-noon", "clear-morning", "clear-sunset", "overcast", "studio", "interior")
 
 _BIN_WIDTH = 2 * math.pi / len(AZIMUTH_BINS)
 
@@ -118,6 +124,16 @@ def context_allows(context_cfg, category: str, out_of_context: float = 0.0) -> b
     return out_of_context > 0 or float(context_cfg.weights.get(category, context_cfg.default_weight)) > 0
 
 
+def environment_levels(cfg) -> List[str]:
+    """The ``environment`` levels the config alone tells: the built-in maps' names (or
+    the one named); none for a folder's maps (its files', read by
+    :class:`scenegen.world.compile.World`) or without an environment."""
+    lighting = cfg.lighting
+    if lighting.environment == "none" or lighting.environments != "builtin":
+        return []
+    return list(BUILTIN_ENVIRONMENTS) if lighting.environment == "random" else [str(lighting.environment)]
+
+
 def universe(cfg) -> Tuple[Dict[str, List[str]], List[Tuple[str, str, str]]]:
     """The levels of every factor and the feasible (category, pose, context) tuples.
 
@@ -140,6 +156,12 @@ def universe(cfg) -> Tuple[Dict[str, List[str]], List[Tuple[str, str, str]]]:
         "material": list(cfg.materials.keys()),
         "texture": [t for t in cfg.textures.keys() if any(t in e.textures for e in cfg.objects.values())],
     }
+    # factors of the look, only where scenes have them (a folder's maps: levels unknown
+    # here, filled by the World)
+    if cfg.lighting.environment != "none":
+        levels["environment"] = environment_levels(cfg)
+    if cfg.camera.effects:
+        levels["effects"] = list(cfg.camera.effects.keys())
     feasible = sorted(
         (category, pose, context)
         for category, poses in cat_poses.items()

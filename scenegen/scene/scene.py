@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import MISSING, asdict, dataclass, fields
-from typing import Any, Tuple
+from typing import Any, Optional, Tuple
 
 import numpy as np
 
@@ -170,6 +170,70 @@ class Context:
 
 
 @dataclass(frozen=True)
+class Environment:
+    """Image-based lighting: an equirectangular radiance map around the scene.
+
+    Attributes:
+        source: where the map comes from: ``"builtin"`` (scenegen's procedural maps) or
+            the folder of ``lighting.environments``, as configured.
+        name: the map's name in its source (a built-in name, or the file name without
+            its extension).
+        level: its ``environment`` factor level (the name, or the level a folder's
+            ``meta.yaml`` gives it).
+        rotation: radians the map is turned by about world z (see
+            :mod:`scenegen.world.environments` for the map's axes).
+        intensity: irradiance of an upward-facing surface under the whole map (sky and
+            sun), in the units of the lights' intensities: the map is scaled to it.
+        exposure: exposure compensation of the image, stops (EV): 0 leaves it, +1
+            doubles the light reaching the sensor.
+        background: the map is seen behind the scene, where no surface is.
+    """
+
+    source: str
+    name: str
+    level: str
+    rotation: float
+    intensity: float
+    exposure: float = 0.0
+    background: bool = True
+
+
+@dataclass(frozen=True)
+class CameraEffects:
+    """Camera effects applied to the RGB image after rendering, never to the labels.
+    Each parameter has an "off" value; the renderer draws no random numbers: the sensor
+    noise comes from ``seed``, drawn by the sampler.
+
+    Attributes:
+        name: the effects profile (``camera.effects`` key), its ``effects`` factor level.
+        seed: seed of the sensor noise, in [0, 2**32).
+        noise: standard deviation of the sensor noise at mid-grey, in linear [0, 1]
+            image units (0: off); shot noise grows with the signal's square root.
+        white_balance: (3,) gains of the linear R, G, B channels ((1, 1, 1): off).
+        jpeg_quality: JPEG quality 1..100 the image goes through (0: off).
+        aperture: lens aperture diameter, metres (0: pinhole, all sharp): the thin-lens
+            circle of confusion of a point at depth d is ``aperture * fx * |1/focus
+            - 1/d|`` pixels.
+        focus_distance: depth in focus, metres (> 0 when ``aperture`` is).
+        motion_blur: length of a linear motion blur, pixels (0: off).
+        motion_angle: its direction in the image, radians from +x (right) towards +y
+            (down).
+        vignetting: light lost at the image corners, fraction in [0, 1) (0: off).
+    """
+
+    name: str
+    seed: int = 0
+    noise: float = 0.0
+    white_balance: Vec3 = (1.0, 1.0, 1.0)
+    jpeg_quality: int = 0
+    aperture: float = 0.0
+    focus_distance: float = 0.0
+    motion_blur: float = 0.0
+    motion_angle: float = 0.0
+    vignetting: float = 0.0
+
+
+@dataclass(frozen=True)
 class Scene:
     """Every sampled value of one scene. ``index`` and ``seed`` say where it came from:
     scene ``index`` of root seed ``seed``.
@@ -181,6 +245,12 @@ class Scene:
         directive: the requested factor levels, as sorted (factor, level) pairs.
         target: index of the directive's target object; -1 without a directive.
         attempts: layouts drawn before this one was accepted (1 = first try).
+        environment: its image-based lighting, or None (the lights and the context's
+            ambient light and background colour alone).
+        effects: its camera effects, or None.
+
+    A Scene without environment or effects writes neither key (records made before
+    they existed read back unchanged).
     """
 
     index: int
@@ -194,10 +264,17 @@ class Scene:
     directive: Tuple[Tuple[str, str], ...] = ()
     target: int = -1
     attempts: int = 1
+    environment: Optional[Environment] = None
+    effects: Optional[CameraEffects] = None
 
     def to_dict(self) -> dict:
-        """Plain JSON-able dict (tuples become lists)."""
-        return json.loads(json.dumps(asdict(self)))
+        """Plain JSON-able dict (tuples become lists); ``environment`` and ``effects``
+        only when set."""
+        data = json.loads(json.dumps(asdict(self)))
+        for key in _OPTIONAL_PARTS:
+            if data[key] is None:
+                del data[key]
+        return data
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True, indent=1)
@@ -217,11 +294,20 @@ class Scene:
             directive=tuple((str(k), str(v)) for k, v in data.get("directive", ())),
             target=int(data.get("target", -1)),
             attempts=int(data.get("attempts", 1)),
+            environment=_optional(Environment, data.get("environment")),
+            effects=_optional(CameraEffects, data.get("effects")),
         )
 
     @classmethod
     def from_json(cls, text: str) -> "Scene":
         return cls.from_dict(json.loads(text))
+
+
+_OPTIONAL_PARTS = ("environment", "effects")  # Scene fields written only when set
+
+
+def _optional(cls, data: dict | None) -> Any:
+    return None if data is None else _build(cls, data)
 
 
 def _build(cls, data: dict) -> Any:

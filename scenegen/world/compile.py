@@ -19,10 +19,13 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 from omegaconf import DictConfig, OmegaConf
 
 from ..config.load import compose_config
+from ..config.validate import did_you_mean
+from ..errors import ConfigError, choices
 from ..scene.factors import universe
 from .appearance import APPEARANCE_FACTORS, FILE_LEVEL
 from .dictionary import ObjectDictionary, _memo_key
 from .directives import Directive, check_directive
+from .environments import EnvironmentSet
 from .grammar import Grammar, compile_grammar
 
 
@@ -65,9 +68,34 @@ class World:
         dictionary = dictionary if dictionary is not None else ObjectDictionary.from_config(cfg)
         grammar = compile_grammar(cfg, dictionary)
         world = cls(cfg, dictionary, grammar)
+        world._check_environment()
         if world.directive is not None:
-            check_directive(world.directive, grammar, cfg)
+            check_directive(world.directive, grammar, cfg, world.factor_levels[0].get("environment", []))
         return world
+
+    def _check_environment(self) -> None:
+        """The maps of ``lighting.environments`` can be listed, the one named exists, and
+        a random choice has some weight.
+
+        Raises:
+            ConfigError: naming the key and the valid maps.
+        """
+        maps, wanted = self.environments, str(self.cfg.lighting.environment)
+        if maps is None:
+            return
+        if wanted != "random" and wanted not in maps.names:
+            raise ConfigError(f"lighting.environment {wanted!r} is not a map of {maps.source!r};"
+                              f"{did_you_mean(wanted, maps.names)} valid: none, random, {choices(maps.names)}")
+        if wanted == "random" and not any(maps.weight(name) > 0 for name in maps.names):
+            raise ConfigError(f"lighting.environment=random: every map of {maps.source!r} has weight 0 (meta.yaml)")
+
+    @cached_property
+    def environments(self) -> Optional[EnvironmentSet]:
+        """The maps of ``lighting.environments`` (names read, pixels on demand), or None
+        under ``lighting.environment=none``."""
+        if self.cfg.lighting.environment == "none":
+            return None
+        return EnvironmentSet.load(str(self.cfg.lighting.environments))
 
     @cached_property
     def directive(self) -> Optional[Directive]:
@@ -88,8 +116,13 @@ class World:
     def factor_levels(self) -> Tuple[Dict[str, List[str]], List[Tuple[str, str, str]]]:
         """(levels of every factor, the feasible (category, pose, context) tuples):
         :func:`scenegen.scene.factors.universe` of the config, with the level ``file``
-        of colour, material and texture when some entry wears its file's look."""
+        of colour, material and texture when some entry wears its file's look, and the
+        ``environment`` levels of the maps."""
         levels, feasible = universe(self.cfg)
+        maps = self.environments
+        if maps is not None:
+            wanted = str(self.cfg.lighting.environment)
+            levels["environment"] = list(maps.levels) if wanted == "random" else [maps.level(wanted)]
         if self.file_looks:
             for factor in APPEARANCE_FACTORS:
                 levels[factor] = [*levels[factor], FILE_LEVEL]

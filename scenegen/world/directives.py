@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 from typing import Mapping, Optional, Tuple
 
 from ..errors import ConfigError, choices
-from ..scene.factors import DIRECTIVE_FACTORS, OCCLUSION_LEVELS, pose_levels
+from ..scene.factors import DIRECTIVE_FACTORS, OCCLUSION_LEVELS, SCENE_FACTORS, pose_levels
 from .grammar import Grammar, ObjectItem, RelationItem, RepeatItem, RuleRef
 
 
@@ -27,6 +27,8 @@ class Directive:
     material: Optional[str] = None
     color: Optional[str] = None
     texture: Optional[str] = None
+    environment: Optional[str] = None
+    effects: Optional[str] = None
 
     @classmethod
     def from_mapping(cls, mapping: Optional[Mapping]) -> Optional["Directive"]:
@@ -50,7 +52,7 @@ class Directive:
 
     @property
     def needs_object(self) -> bool:
-        return any(getattr(self, k) is not None for k in DIRECTIVE_FACTORS if k != "context")
+        return any(getattr(self, k) is not None for k in DIRECTIVE_FACTORS if k not in SCENE_FACTORS)
 
 
 def matching_entries(directive: Directive, dictionary, category: str):
@@ -67,6 +69,20 @@ def matching_entries(directive: Directive, dictionary, category: str):
             continue
         found.append(entry)
     return found
+
+
+def _check_scene_levels(directive: Directive, cfg, environment_levels) -> None:
+    """A requested environment or effects level must be one the config can draw."""
+    if directive.environment is not None:
+        if cfg.lighting.environment != "random":
+            raise ConfigError(f"directive environment {directive.environment!r} needs lighting.environment=random "
+                              f"(it is {cfg.lighting.environment!r})")
+        if directive.environment not in environment_levels:
+            raise ConfigError(f"directive environment {directive.environment!r} is unknown; "
+                              f"valid: {choices(environment_levels)}")
+    if directive.effects is not None and directive.effects not in cfg.camera.effects:
+        valid = choices(cfg.camera.effects.keys()) if cfg.camera.effects else "(none: camera.effects is empty)"
+        raise ConfigError(f"directive effects {directive.effects!r} is unknown; valid: {valid}")
 
 
 def _object_items(grammar: Grammar):
@@ -114,12 +130,15 @@ def feasible_contexts(directive: Directive, grammar: Grammar) -> Tuple[str, ...]
     return tuple(found)
 
 
-def check_directive(directive: Directive, grammar: Grammar, cfg) -> None:
-    """Refuse a directive that contradicts the grammar, the dictionary or the contexts.
+def check_directive(directive: Directive, grammar: Grammar, cfg, environment_levels=()) -> None:
+    """Refuse a directive that contradicts the grammar, the dictionary, the contexts,
+    the environment maps (their levels: ``environment_levels``) or the camera-effects
+    profiles.
 
     Raises:
         ConfigError: naming the factor, the level and what would be valid.
     """
+    _check_scene_levels(directive, cfg, environment_levels)
     dictionary = grammar.dictionary
     if directive.context is not None and directive.context not in grammar.contexts:
         raise ConfigError(f"directive context {directive.context!r} is unknown; valid: {choices(grammar.contexts)}")

@@ -33,11 +33,13 @@ from scipy.spatial import ConvexHull, QhullError
 from ..errors import PlacementError
 from ..scene.factors import AZIMUTH_BINS
 from ..scene.geometry import direction, intrinsics_from_fov, look_at_opencv, project
-from ..scene.scene import Camera, Context, Light, ObjectInstance, Scene
+from ..scene.scene import Camera, CameraEffects, Context, Environment, Light, ObjectInstance, Scene
 from ..streams import STAGE_NAMES, scene_generators
+from .camera_effects import sample_effects
 from .compile import World
 from .dictionary import ObjectDictionary
 from .directives import Directive, check_directive, feasible_contexts, matching_entries
+from .environments import rotate_direction
 from .grammar import RelationNode, head, object_nodes, walk
 from .placement import (
     LayoutFailed,
@@ -72,7 +74,7 @@ WIDE_OCCLUDER_DISTANCES = (0.0, 0.3, 1.0, 2.0)  # target radii: nearer the camer
 WIDE_ELEVATION_STEPS = 3  # views from the drawn elevation down to the lowest allowed one
 WIDE_MAX_EVALUATIONS = 160  # ray-cast visibility estimates per widened attempt
 
-STAGES = STAGE_NAMES  # ("context", "layout", "appearance", "lights", "camera")
+STAGES = STAGE_NAMES  # ("context", "layout", "appearance", "lights", "camera", "environment", "effects")
 
 
 def stage_rngs(seed: int, index: int) -> dict[str, np.random.Generator]:
@@ -133,7 +135,7 @@ class Sampler:
         elif not isinstance(directive, Directive):
             directive = Directive.from_mapping(directive)
         if directive is not None and directive not in self._feasible:
-            check_directive(directive, self.grammar, self.cfg)
+            check_directive(directive, self.grammar, self.cfg, self.world.factor_levels[0].get("environment", []))
             self._feasible[directive] = feasible_contexts(directive, self.grammar)
         rngs = stage_rngs(self.cfg.seed, index)
         context_name = self._sample_context(rngs["context"], directive)
@@ -141,6 +143,10 @@ class Sampler:
         placed, camera, structure, target, attempts = self._sample_layout(rngs["layout"], context_name, view, directive)
         objects = self._sample_appearance(rngs["appearance"], placed, target, directive)
         lights = self._sample_lights(rngs["lights"])
+        environment = self._sample_environment(rngs["environment"], context_name, directive)
+        if environment is not None:  # the map's key light in place of the drawn lights
+            lights = self._environment_lights(environment)
+        effects = self._sample_effects(rngs["effects"], camera, directive)
         return Scene(
             index=index,
             seed=int(self.cfg.seed),
@@ -153,6 +159,8 @@ class Sampler:
             directive=directive.items() if directive is not None else (),
             target=target,
             attempts=attempts,
+            environment=environment,
+            effects=effects,
         )
 
     # -- stages ---------------------------------------------------------------------
@@ -643,6 +651,60 @@ class Sampler:
                 )
             )
         return tuple(objects)
+
+    def _sample_environment(self, rng: np.random.Generator, context: str, directive) -> Optional[Environment]:
+        """The scene's environment map, its turn and its intensity (None without one):
+        the map named by ``lighting.environment``, else one drawn by weight among those
+        of the directive's level, else of the levels ``lighting.contexts`` gives the
+        context (any map when none of them is in the set)."""
+        lighting, maps = self.cfg.lighting, self.world.environments
+        if maps is None:
+            return None
+        if lighting.environment != "random":
+            name = str(lighting.environment)
+        else:
+            wanted = directive.environment if directive is not None else None
+            levels = [wanted] if wanted else [str(v) for v in lighting.contexts.get(context, [])]
+            names = [n for n in maps.names if maps.level(n) in levels and maps.weight(n) > 0]
+            names = names or [n for n in maps.names if maps.weight(n) > 0]
+            weights = np.array([maps.weight(n) for n in names])
+            name = names[int(rng.choice(len(names), p=weights / weights.sum()))]
+        return Environment(
+            source=str(lighting.environments),
+            name=name,
+            level=maps.level(name),
+            rotation=math.radians(rng.uniform(*lighting.rotation)) % (2 * math.pi),
+            intensity=float(rng.uniform(*lighting.intensity)),
+            exposure=float(lighting.exposure),
+            background=bool(lighting.background),
+        )
+
+    def _environment_lights(self, environment: Environment) -> tuple:
+        """The map's key light as the scene's one directional light, turned with the map
+        and scaled as the renderer scales the map (an upward-facing surface receives
+        ``environment.intensity`` from the whole map); none for a map without one."""
+        lighting = self.world.environments.lighting(environment.name)
+        irradiance = np.asarray(lighting.irradiance, dtype=float) * (environment.intensity / lighting.up_irradiance)
+        peak = float(irradiance.max())
+        if peak <= 0:
+            return ()
+        toward = rotate_direction(lighting.direction, environment.rotation)
+        return (Light(direction=tuple(float(v) for v in toward), color=tuple(float(v) for v in irradiance / peak),
+                      intensity=peak, shadows=bool(self.cfg.lighting.shadows)),)
+
+    def _sample_effects(self, rng: np.random.Generator, camera, directive) -> Optional[CameraEffects]:
+        """The scene's camera effects: a profile of ``camera.effects`` (the directive's,
+        else drawn by weight) and its strengths; None without profiles."""
+        profiles = self.cfg.camera.effects
+        if not profiles:
+            return None
+        names = list(profiles.keys())
+        if directive is not None and directive.effects:
+            name = directive.effects
+        else:
+            weights = np.array([float(profiles[n].weight) for n in names])
+            name = names[int(rng.choice(len(names), p=weights / weights.sum()))]
+        return sample_effects(rng, name, profiles[name], camera.distance)
 
     def _sample_lights(self, rng: np.random.Generator) -> tuple:
         lights_cfg = self.cfg.lights

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import math
 
-from ..scene.factors import universe
-from .grammar import compile_grammar
+from .compile import World
 
 
 def describe_space(cfg) -> dict:
@@ -20,10 +19,11 @@ def describe_space(cfg) -> dict:
         ``{"objects": [lo, hi], "max_depth", "per_context": {context: count},
         "total": int, "log10": float, "factors": {factor: [levels]}}``.
     """
-    grammar = compile_grammar(cfg)
+    world = World.of(cfg)
+    grammar = world.grammar
     per_context = grammar.count_layouts()
     total = sum(per_context.values())
-    levels, _ = universe(cfg)
+    levels = {factor: list(names) for factor, names in world.factor_levels[0].items()}
     return {
         "objects": list(grammar.count_range),
         "max_depth": grammar.max_depth,

@@ -165,14 +165,14 @@ def test_generate_help_lists_every_leaf_key_once_with_its_default(help_lines):
         assert len(found) == 1, (path, found)
         after = found[0].strip()[len(path):].strip()
         if path in CONFIG_GROUPS:  # contexts: chosen as a file, contexts=builtin
-            assert after.startswith("builtin  "), found[0]
+            assert after.startswith(f"{CONFIG_GROUPS[path][0]}  "), found[0]
         elif default is MISSING:
             assert after.startswith(("required", "(dictionary)", "(contexts)", "(grammar)")), found[0]
         else:
             # the default as listed, typed back on the command line, is the default
             assert typed_back(re.split(r"\s{2,}", after, maxsplit=1)[0]) == default, (path, found[0])
     for group in CONFIG_GROUPS:
-        assert sum(line.split()[:2] == [group, "builtin"] for line in help_lines) == 1
+        assert sum(line.split()[:2] == [group, CONFIG_GROUPS[group][0]] for line in help_lines) == 1
 
 
 def test_generate_help_lists_the_choices_of_a_key(help_lines):

@@ -5,6 +5,11 @@
 // (sampler2DShadow, bilinear: a 2x2 percentage-closer filter per lookup), four
 // lookups a fragment, in place of pyrender's 36 separate fetches and compares.
 // Costs measured on Mesa llvmpipe: see benchmarks/bench_pipeline.py.
+// And, where pyrender has "// TODO" (defined ENVIRONMENT_LIGHT, scenegen's realistic
+// look): image-based lighting from an equirectangular environment map (diffuse from 9
+// spherical-harmonic coefficients, specular from the map's mip chain by roughness with
+// Karis's analytic split-sum terms), then exposure, the Khronos PBR Neutral tone
+// mapping and the exact sRGB curve in place of pow(1/2.2).
 ///////////////////////////////////////////////////////////////////////////////
 // Structs
 ///////////////////////////////////////////////////////////////////////////////
@@ -109,9 +114,20 @@ uniform int n_spot_lights;
 uniform vec3 cam_pos;
 uniform vec3 ambient_light;
 
-#ifdef USE_IBL
-uniform samplerCube diffuse_env;
-uniform samplerCube specular_env;
+#ifdef ENVIRONMENT_LIGHT
+// irradiance E(n) = sum_k env_sh[k] Y_k(n) in the map's frame (coefficients already
+// convolved with the clamped cosine and scaled); the map's mip chain for reflections
+uniform vec3 env_sh[9];
+uniform sampler2D env_map;
+uniform float env_rotation;   // radians the map is turned by about world z
+uniform float env_scale;      // radiance of the map's texels times this = scene radiance
+uniform float env_max_lod;    // last mip level
+uniform float env_texel;      // angle of a level-0 texel, radians
+uniform float exposure;       // linear multiplier before tone mapping
+// screen-space ambient occlusion (occlusion.frag, drawn before this pass): per pixel
+// the share of ambient light not occluded and the view-space z
+uniform sampler2D occlusion;
+uniform mat4 V;
 #endif
 
 ///////////////////////////////////////////////////////////////////////////////
@@ -268,6 +284,93 @@ vec3 compute_brdf(vec3 n, vec3 v, vec3 l,
         return color;
 }
 
+#ifdef ENVIRONMENT_LIGHT
+vec3 to_map_frame(vec3 d)
+{
+    float c = cos(env_rotation);
+    float s = sin(env_rotation);
+    return vec3(c * d.x + s * d.y, -s * d.x + c * d.y, d.z);
+}
+
+vec3 environment_irradiance(vec3 n)
+{
+    vec3 d = to_map_frame(n);
+    return max(env_sh[0] * 0.282095
+        + env_sh[1] * (0.488603 * d.y) + env_sh[2] * (0.488603 * d.z) + env_sh[3] * (0.488603 * d.x)
+        + env_sh[4] * (1.092548 * d.x * d.y) + env_sh[5] * (1.092548 * d.y * d.z)
+        + env_sh[6] * (0.315392 * (3.0 * d.z * d.z - 1.0)) + env_sh[7] * (1.092548 * d.x * d.z)
+        + env_sh[8] * (0.546274 * (d.x * d.x - d.y * d.y)), vec3(0.0));
+}
+
+// radiance of the map towards world direction d, blurred over a GGX lobe of the
+// (perceptual) roughness: the mip level whose texels span the lobe
+vec3 environment_radiance(vec3 d, float roughness)
+{
+    vec3 m = to_map_frame(normalize(d));
+    float u = atan(m.y, m.x) / (2.0 * PI);
+    float v = acos(clamp(m.z, -1.0, 1.0)) / PI;
+    float lobe = 2.0 * roughness * roughness;
+    float lod = clamp(log2(max(lobe, env_texel) / env_texel), 0.0, env_max_lod);
+    return textureLod(env_map, vec2(u, v), lod).rgb * env_scale;
+}
+
+// the ambient-occlusion pass's value at this pixel, averaged over the 4x4 window
+// around it (each turn of its kernel once) among the texels at this fragment's depth
+float ambient_occlusion(vec3 world_position)
+{
+    float z = (V * vec4(world_position, 1.0)).z;
+    ivec2 size = textureSize(occlusion, 0);
+    ivec2 corner = ivec2(gl_FragCoord.xy) - ivec2(2);
+    float total = 0.0;
+    float count = 0.0;
+    for (int i = 0; i < 4; i++) {
+        for (int j = 0; j < 4; j++) {
+            vec2 texel = texelFetch(occlusion, clamp(corner + ivec2(i, j), ivec2(0), size - 1), 0).rg;
+            float same = abs(texel.g - z) < 0.05 * abs(z) + 0.02 ? 1.0 : 0.0;
+            total += same * texel.r;
+            count += same;
+        }
+    }
+    return count > 0.0 ? total / count : 1.0;
+}
+
+// the split-sum's scale and bias of f0 (Karis, "Physically Based Shading on Mobile")
+vec2 env_brdf(float roughness, float nv)
+{
+    const vec4 c0 = vec4(-1.0, -0.0275, -0.572, 0.022);
+    const vec4 c1 = vec4(1.0, 0.0425, 1.04, -0.04);
+    vec4 r = roughness * c0 + c1;
+    float a004 = min(r.x * r.x, exp2(-9.28 * nv)) * r.x + r.y;
+    return vec2(-1.04, 1.04) * a004 + r.zw;
+}
+
+// Khronos PBR Neutral tone mapping: linear in the shadows and mid-tones, highlights
+// compressed towards white (keeps base colours recognisable)
+vec3 tone_map(vec3 color)
+{
+    const float start = 0.8 - 0.04;
+    const float desaturation = 0.15;
+    float x = min(color.r, min(color.g, color.b));
+    float offset = x < 0.08 ? x - 6.25 * x * x : 0.04;
+    color -= offset;
+    float peak = max(color.r, max(color.g, color.b));
+    if (peak < start) {
+        return color;
+    }
+    const float d = 1.0 - start;
+    float new_peak = 1.0 - d * d / (peak + d - start);
+    color *= new_peak / peak;
+    float g = 1.0 - 1.0 / (desaturation * (peak - new_peak) + 1.0);
+    return mix(color, vec3(new_peak), g);
+}
+
+vec3 linear_to_srgb(vec3 c)
+{
+    c = clamp(c, 0.0, 1.0);
+    return mix(c * 12.92, 1.055 * pow(c, vec3(1.0 / 2.4)) - 0.055, step(vec3(0.0031308), c));
+}
+#endif
+
 float shadow_calc(mat4 light_matrix, sampler2DShadow shadow_map, float nl)
 {
     // Compute light texture UV coords
@@ -280,8 +383,13 @@ float shadow_calc(mat4 light_matrix, sampler2DShadow shadow_map, float nl)
     float bias = max(0.001 * (1.0 - nl), 0.0001) / proj_coords.w;
     float compare = light_coords.z - bias;
     // each lookup: the bilinear blend of 4 texel comparisons (1 = lit); 4 lookups half
-    // a texel around the point: a 3x3-texel percentage-closer filter
+    // a texel around the point: a 3x3-texel percentage-closer filter (environment
+    // light: 1.5 texels around it, 16 texels of a 5x5 area, softer edges)
+#ifdef ENVIRONMENT_LIGHT
+    vec2 texel = 1.5 / vec2(textureSize(shadow_map, 0));  // softer: a 5x5-texel filter
+#else
     vec2 texel = 0.5 / vec2(textureSize(shadow_map, 0));
+#endif
     float lit = texture(shadow_map, vec3(light_coords.xy + vec2(-texel.x, -texel.y), compare))
               + texture(shadow_map, vec3(light_coords.xy + vec2(texel.x, -texel.y), compare))
               + texture(shadow_map, vec3(light_coords.xy + vec2(-texel.x, texel.y), compare))
@@ -402,9 +510,12 @@ void main()
     }
     color.xyz += base_color.xyz * ambient_light;
 
-    // Calculate lighting from environment
-#ifdef USE_IBL
-    // TODO
+#ifdef ENVIRONMENT_LIGHT
+    vec3 v_env = normalize(cam_pos - frag_position);
+    float nv_env = clamp(abs(dot(n, v_env)), 0.001, 1.0);
+    vec2 split_sum = env_brdf(roughness, nv_env);
+    color.xyz += ambient_occlusion(frag_position) * (c_diff * environment_irradiance(n) / PI
+               + environment_radiance(reflect(-v_env, n), roughness) * (f0 * split_sum.x + split_sum.y));
 #endif
 
     // Apply occlusion
@@ -424,7 +535,11 @@ void main()
     color *= color_multiplier;
 #endif
 
+#ifdef ENVIRONMENT_LIGHT
+    frag_color = vec4(linear_to_srgb(tone_map(color.xyz * exposure)), clamp(color.a * base_color.a, 0.0, 1.0));
+#else
     frag_color = clamp(vec4(pow(color.xyz, vec3(1.0/2.2)), color.a * base_color.a), 0.0, 1.0);
+#endif
 
 #else
     // TODO GLOSSY MATERIAL BRDF

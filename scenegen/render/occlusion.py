@@ -1,0 +1,52 @@
+"""Screen-space ambient occlusion for scenes lit by an environment map.
+
+The id pass's depth (drawn first, :mod:`scenegen.render.flat`) is read by a full-screen
+pass (``occlusion.frag``): for each pixel, 12 points of a hemisphere of
+:data:`RADIUS` metres above its surface (the normal taken from the depth), turned by a
+4x4 ordered pattern, are tested against the depth; the share found inside a nearby
+surface darkens the ambient light (the environment's diffuse and reflected light, not
+the key light, whose shadow map does that). ``mesh.frag`` averages the pass over the
+4x4 window around each fragment, among the texels at its depth, which removes the
+pattern without blurring across depth edges. Labels never see it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _pyrender
+from .framebuffer import FlatTarget
+from .opengl import gl
+from .programs import ShaderPrograms
+
+RADIUS = 0.3  # metres: the hemisphere searched for occluders
+STRENGTH = 0.9  # how much a fully occluded point loses of the ambient light
+
+
+def draw_occlusion(programs: ShaderPrograms, target: FlatTarget, projection: np.ndarray) -> int:
+    """Draw the ambient-occlusion pass of the id pass in ``target`` (its depth texture)
+    with the id pass's (4, 4) ``projection``; returns the GL name of its texture."""
+    GL = gl()
+    width, height = target.size
+    GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, target.occlusion_framebuffer)
+    GL.glDrawBuffers(1, [GL.GL_COLOR_ATTACHMENT0])
+    GL.glViewport(0, 0, width, height)
+    GL.glDisable(GL.GL_DEPTH_TEST)
+    GL.glDepthMask(GL.GL_FALSE)
+    GL.glDisable(GL.GL_BLEND)
+    GL.glActiveTexture(GL.GL_TEXTURE0)
+    GL.glBindTexture(GL.GL_TEXTURE_2D, target.depth_texture)
+    program = programs.screen("occlusion.frag")
+    _pyrender.bind(program)
+    projection = np.asarray(projection, dtype=np.float64)
+    program.set_uniform("scene_depth", 0)
+    program.set_uniform("P", projection.astype(np.float32))
+    program.set_uniform("inverse_P", np.linalg.inv(projection).astype(np.float32))
+    program.set_uniform("ao_radius", RADIUS)
+    program.set_uniform("ao_strength", STRENGTH)
+    programs.draw_screen()
+    _pyrender.unbind_program(program)
+    GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
+    GL.glDepthMask(GL.GL_TRUE)
+    GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+    return target.occlusion_texture

@@ -1,0 +1,392 @@
+"""The environment maps a dataset chooses from, and the key light split off each.
+
+An :class:`EnvironmentSet` is the maps of one source: ``"builtin"`` (the procedural maps
+of :mod:`scenegen.world.skies`) or a folder of Radiance ``.hdr`` / OpenEXR ``.exr``
+files, with an optional ``meta.yaml`` giving each map its factor level and weight::
+
+    sunny_field:            # the file's name without its extension
+      level: sunny          # its ``environment`` factor level (default: the name)
+      weight: 2.0           # its relative chance under lighting.environment=random (default 1)
+
+Maps follow the convention of :mod:`scenegen.world.skies`: (H, 2H, 3) float32 linear
+RGB radiance, row 0 at the zenith (+z), column 0 at azimuth 0 (+x), azimuth growing
+towards +y; a map turned by ``rotation`` radians about z moves each of its directions by
++rotation in azimuth (:func:`rotate_direction`). A file's radiance is in its own units
+(the built-ins': luminance in kcd/m^2); every irradiance derived from a map is radiance
+x steradians in those units.
+
+Reading files needs the extra ``hdri`` (packages ``imagecodecs`` and ``OpenEXR``),
+imported only when a file is read.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import yaml
+
+from ..errors import ConfigError, choices
+from ..fileio import atomic_write_bytes
+from .skies import BUILTIN, check_height, luminance, map_directions, up_weights
+
+BUILTIN_SOURCE = "builtin"
+MAP_SUFFIXES = (".exr", ".hdr")
+META_FILE = "meta.yaml"
+META_KEYS = ("level", "weight")
+MAX_WIDTH = 2048  # pixels: wider maps of a folder are halved until they fit
+MAX_LEVEL_LENGTH = 64
+LEVEL_FORBIDDEN = ("=", ",", ":")
+INSTALL_HINT = "pip install 'scenegen[hdri]'"
+SUN_CONE = math.radians(12.0)
+
+
+def _needs(package: str, path: Path) -> ConfigError:
+    return ConfigError(f"{path}: reading or writing it needs the Python package {package!r}, "
+                       f"not installed: {INSTALL_HINT}")
+
+
+def _decode_hdr(path: Path) -> np.ndarray:
+    try:
+        import imagecodecs
+    except ImportError:
+        raise _needs("imagecodecs", path) from None
+    return imagecodecs.rgbe_decode(path.read_bytes())
+
+
+def _decode_exr(path: Path) -> np.ndarray:
+    try:
+        import OpenEXR
+    except ImportError:
+        raise _needs("OpenEXR", path) from None
+    with OpenEXR.File(str(path)) as exr:
+        channels = {name: channel.pixels for name, channel in exr.channels().items()}
+    for merged in ("RGB", "RGBA"):
+        if merged in channels:
+            return np.asarray(channels[merged])[..., :3]
+    if all(name in channels for name in "RGB"):
+        return np.stack([np.asarray(channels[name]) for name in "RGB"], axis=-1)
+    raise ConfigError(f"{path}: no colour channels; found {choices(channels)}, valid: 'RGB', 'RGBA' or 'R', 'G', 'B'")
+
+
+def _checked(pixels: np.ndarray, path: Path) -> np.ndarray:
+    """``pixels`` as an (H, 2H, 3) float32 radiance map with negatives clamped to 0.
+
+    Raises:
+        ConfigError: naming ``path``: not an image of 3 channels, empty, non-finite,
+            nothing positive, or not twice as wide as high.
+    """
+    pixels = np.asarray(pixels)
+    if pixels.ndim != 3 or pixels.shape[2] < 3 or pixels.size == 0:
+        raise ConfigError(f"{path}: not an RGB image (array of shape {pixels.shape})")
+    radiance = np.ascontiguousarray(pixels[..., :3], dtype=np.float32)
+    if not np.isfinite(radiance).all():
+        raise ConfigError(f"{path}: has NaN or infinite pixels; an environment map must be finite")
+    radiance = np.maximum(radiance, 0.0)
+    if not radiance.any():
+        raise ConfigError(f"{path}: no positive radiance (black or negative everywhere)")
+    height, width = radiance.shape[:2]
+    if width != 2 * height:
+        raise ConfigError(f"{path}: {width} x {height} pixels; an equirectangular map is twice as wide as high (2:1)")
+    return radiance
+
+
+def read_map(path) -> np.ndarray:
+    """(H, 2H, 3) float32 linear radiance of a Radiance ``.hdr`` or OpenEXR ``.exr``
+    file (the file's units; alpha dropped, negatives clamped to 0).
+
+    Raises:
+        ConfigError: naming the file: another extension (the valid ones listed), a
+            missing package (the install command), a missing, broken, empty, non-finite
+            or all-black file, or one not 2:1.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in MAP_SUFFIXES:
+        raise ConfigError(f"{path}: not an environment map file; valid extensions: {choices(MAP_SUFFIXES)}")
+    decode = _decode_hdr if suffix == ".hdr" else _decode_exr
+    try:
+        pixels = decode(path)
+    except ConfigError:
+        raise
+    except Exception as exc:  # the decoders raise ValueError, RuntimeError, OSError, ...
+        raise ConfigError(f"{path}: cannot be read as a {suffix} environment map ({exc})") from None
+    return _checked(pixels, path)
+
+
+def write_hdr(path, radiance: np.ndarray) -> None:
+    """Write ``radiance`` (H, W, 3), finite and >= 0, as a Radiance ``.hdr`` file
+    (RGBE: about 1% precision), atomically.
+
+    Raises:
+        ConfigError: ``imagecodecs`` missing (the install command), or ``radiance`` not
+            (H, W, 3) finite and non-negative.
+    """
+    path = Path(path)
+    radiance = np.ascontiguousarray(radiance, dtype=np.float32)
+    if radiance.ndim != 3 or radiance.shape[2] != 3 or not np.isfinite(radiance).all() or (radiance < 0).any():
+        raise ConfigError(f"{path}: can only write (H, W, 3) finite non-negative radiance, got shape {radiance.shape}")
+    try:
+        import imagecodecs
+    except ImportError:
+        raise _needs("imagecodecs", path) from None
+    atomic_write_bytes(path, imagecodecs.rgbe_encode(radiance))
+
+
+def _shrink(values: np.ndarray, size: int, axis: int) -> np.ndarray:
+    """``values`` resampled to ``size`` along ``axis`` by averaging over equal spans
+    (the mean of each pair when ``size`` is half the length)."""
+    length = values.shape[axis]
+    if length == 2 * size:
+        shape = values.shape[:axis] + (size, 2) + values.shape[axis + 1:]
+        return values.reshape(shape).mean(axis=axis + 1, dtype=np.float64).astype(np.float32)
+    values = np.moveaxis(values, axis, 0).astype(np.float64)
+    cumulative = np.concatenate([np.zeros_like(values[:1]), np.cumsum(values, axis=0)])
+    edges = np.arange(size + 1) * (length / size)
+    index = np.minimum(np.floor(edges).astype(int), length - 1)
+    integral = cumulative[index] + (edges - index).reshape(-1, *[1] * (values.ndim - 1)) * values[index]
+    return np.moveaxis((np.diff(integral, axis=0) * (size / length)).astype(np.float32), 0, axis)
+
+
+def fit_width(radiance: np.ndarray, max_width: int) -> np.ndarray:
+    """``radiance`` (H, 2H, 3) halved (2x2 box averages; an odd height rounds down)
+    until it is at most ``max_width`` pixels wide."""
+    while radiance.shape[1] > max_width and radiance.shape[0] > 1:
+        height = radiance.shape[0] // 2
+        radiance = _shrink(_shrink(radiance, height, 0), 2 * height, 1)
+    return radiance
+
+
+def _read_fitted(path: Path, max_width: int) -> np.ndarray:
+    return fit_width(read_map(path), max_width)
+
+
+@dataclass(frozen=True, eq=False)
+class MapLighting:
+    """A map split into its key light and the rest (map frame, unturned; map units).
+
+    Attributes:
+        direction: (3,) unit vector towards the light.
+        irradiance: (3,) RGB irradiance (radiance x sr) the light gives a surface facing
+            it; zeros when the map has no light standing out.
+        sky: (H, W, 3) float32 radiance of the map without the light (read-only).
+        up_irradiance: luminance of the irradiance of an upward-facing (+z) surface
+            under the whole map, sky and light (radiance x sr).
+    """
+
+    direction: np.ndarray
+    irradiance: np.ndarray
+    sky: np.ndarray
+    up_irradiance: float
+
+
+def _surround(radiance: np.ndarray, cos_angle: np.ndarray, cone: float) -> np.ndarray:
+    """(3,) median radiance per channel in the ring between ``cone`` and twice it (all
+    outside the cone when the ring holds no pixel; zeros when nothing is outside)."""
+    outside = cos_angle < math.cos(cone)
+    ring = outside & (cos_angle >= math.cos(min(2.0 * cone, math.pi)))
+    chosen = ring if ring.any() else outside
+    return np.median(radiance[chosen], axis=0) if chosen.any() else np.zeros(3)
+
+
+def split_sun(radiance: np.ndarray, cone: float = SUN_CONE) -> MapLighting:
+    """The key light of ``radiance`` (H, W, 3), map units: around the brightest pixel
+    (Rec. 709 luminance), the radiance in excess of the median of the ring between
+    ``cone`` and ``2 cone`` radians, taken from every pixel within ``cone`` of it. The
+    light's direction is the excess's luminance-weighted mean direction."""
+    radiance = np.asarray(radiance, dtype=np.float64)[..., :3]
+    height, width = radiance.shape[:2]
+    directions, solid_angle = map_directions(height, width)
+    brightest = directions.reshape(-1, 3)[int(np.argmax(luminance(radiance)))]
+    cos_angle = directions @ brightest
+    inside = cos_angle >= math.cos(cone)
+    excess = np.zeros_like(radiance)
+    excess[inside] = np.maximum(radiance[inside] - _surround(radiance, cos_angle, cone), 0.0)
+    energy = luminance(excess) * solid_angle
+    toward = np.einsum("hw,hwk->k", energy, directions) if energy.any() else brightest
+    toward = toward / np.linalg.norm(toward)
+    cos_light = np.maximum(directions @ toward, 0.0)
+    sky = (radiance - excess).astype(np.float32)
+    sky.setflags(write=False)
+    return MapLighting(
+        direction=toward,
+        irradiance=np.einsum("hw,hwc->c", solid_angle * cos_light, excess),
+        sky=sky,
+        up_irradiance=float(luminance(np.einsum("hw,hwc->c", up_weights(height, width), radiance))),
+    )
+
+
+def rotate_direction(direction, rotation: float) -> np.ndarray:
+    """(..., 3) map-frame ``direction`` (..., 3) as seen in the world when the map is
+    turned by ``rotation`` radians about z: its azimuth grows by ``rotation``."""
+    direction = np.asarray(direction, dtype=np.float64)
+    c, s = math.cos(rotation), math.sin(rotation)
+    x, y = direction[..., 0], direction[..., 1]
+    return np.stack([c * x - s * y, s * x + c * y, direction[..., 2]], axis=-1)
+
+
+def check_level(level, where: str) -> str:
+    """``level`` if it is a valid factor level, else a ConfigError naming ``where``."""
+    if (not isinstance(level, str) or not level or len(level) > MAX_LEVEL_LENGTH or level != level.strip()
+            or any(mark in level for mark in LEVEL_FORBIDDEN)):
+        raise ConfigError(f"{where}: {level!r} is not a valid factor level; valid: a string of 1 to "
+                          f"{MAX_LEVEL_LENGTH} characters without {choices(LEVEL_FORBIDDEN)} and no spaces at its ends")
+    return level
+
+
+def _check_weight(weight, where: str) -> float:
+    if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not math.isfinite(weight) or weight < 0:
+        raise ConfigError(f"{where}: weight {weight!r} is not valid; valid: a finite number >= 0")
+    return float(weight)
+
+
+def _map_files(folder: Path) -> dict[str, Path]:
+    """Stem -> path of the map files directly in ``folder``, sorted by stem.
+
+    Raises:
+        ConfigError: the folder is missing or holds no map file, or two files share a stem.
+    """
+    if not folder.is_dir():
+        raise ConfigError(f"environment maps folder {str(folder)!r} does not exist; valid: {BUILTIN_SOURCE!r} or "
+                          f"a folder of {choices(MAP_SUFFIXES)} files")
+    files: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        if not path.is_file() or path.suffix.lower() not in MAP_SUFFIXES:
+            continue
+        if path.stem in files:
+            raise ConfigError(f"{folder}: two maps named {path.stem!r} ({files[path.stem].name}, {path.name}); "
+                              f"a map's name is its file name without the extension, so rename one")
+        files[path.stem] = path
+    if not files:
+        raise ConfigError(f"environment maps folder {str(folder)!r} holds no map file; valid: {choices(MAP_SUFFIXES)}")
+    return dict(sorted(files.items()))
+
+
+def _read_meta(folder: Path, names) -> dict[str, dict]:
+    """Map name -> its ``meta.yaml`` entry (``level``, ``weight``), checked; {} without one.
+
+    Raises:
+        ConfigError: naming ``meta.yaml``: not YAML, not a mapping, an unknown map or
+            key, a level or weight of the wrong type.
+    """
+    path = folder / META_FILE
+    if not path.is_file():
+        return {}
+    try:
+        meta = yaml.safe_load(path.read_text())
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    if meta is None:
+        return {}
+    if not isinstance(meta, dict):
+        raise ConfigError(f"{path}: must map map names to {{level, weight}}, got a {type(meta).__name__}")
+    entries = {}
+    for key, entry in meta.items():
+        name = str(key) if isinstance(key, int) and not isinstance(key, bool) else key
+        if name not in names:
+            raise ConfigError(f"{path}: names {key!r}, not a map of {str(folder)!r}; valid: {choices(names)}")
+        if entry is None:
+            entry = {}
+        if not isinstance(entry, dict) or not set(entry) <= set(META_KEYS):
+            raise ConfigError(f"{path}: {name!r} must be a mapping of {choices(META_KEYS)}, got {entry!r}")
+        entries[name] = {"level": check_level(entry.get("level", name), f"{path}: {name!r}"),
+                         "weight": _check_weight(entry.get("weight", 1.0), f"{path}: {name!r}")}
+    return entries
+
+
+class EnvironmentSet:
+    """The environment maps of one source, their factor levels and weights; pixels read
+    on demand and kept.
+
+    Attributes:
+        source: ``"builtin"`` or the folder, as given to :meth:`load`.
+        names: the maps' names (built-in order, or sorted file stems).
+    """
+
+    def __init__(self, source: str, makers: dict[str, Callable[[], np.ndarray]], levels: dict[str, str],
+                 weights: dict[str, float]):
+        self.source = source
+        self.names: tuple[str, ...] = tuple(makers)
+        self._makers = makers
+        self._levels = levels
+        self._weights = weights
+        self._radiance: dict[str, np.ndarray] = {}
+        self._lighting: dict[str, MapLighting] = {}
+
+    @classmethod
+    def load(cls, source: str, height: int = 256, max_width: int = MAX_WIDTH) -> EnvironmentSet:
+        """The maps of ``source``: ``"builtin"`` (the procedural maps of
+        :mod:`scenegen.world.skies`, made ``height`` pixels high), or a folder's ``.hdr``
+        and ``.exr`` files (names only: pixels are read when first asked for, halved
+        until at most ``max_width`` pixels wide) with its optional ``meta.yaml``.
+
+        Raises:
+            ConfigError: naming the folder or file: a missing folder, no map file in it,
+                two files of one name, a broken ``meta.yaml``, a name or level that is
+                not a valid factor level.
+        """
+        if not isinstance(source, str) or not source:
+            raise ConfigError(f"environment maps source must be {BUILTIN_SOURCE!r} or a folder, got {source!r}")
+        if isinstance(max_width, bool) or not isinstance(max_width, numbers.Integral) or max_width < 2:
+            raise ConfigError(f"max_width must be an integer >= 2 pixels, got {max_width!r}")
+        if source == BUILTIN_SOURCE:
+            height = check_height(height)
+            makers = {name: partial(make, height) for name, make in BUILTIN.items()}
+            return cls(source, makers, {name: name for name in makers}, {name: 1.0 for name in makers})
+        folder = Path(source)
+        files = _map_files(folder)
+        meta = _read_meta(folder, tuple(files))
+        levels, weights = {}, {}
+        for name, path in files.items():
+            entry = meta.get(name)
+            levels[name] = entry["level"] if entry else check_level(name, f"{path} (its name is its level)")
+            weights[name] = entry["weight"] if entry else 1.0
+        makers = {name: partial(_read_fitted, path, max_width) for name, path in files.items()}
+        return cls(source, makers, levels, weights)
+
+    def _known(self, name: str) -> str:
+        if name not in self._makers:
+            raise ConfigError(f"environment map {name!r} is not in {self.source!r}; valid: {choices(self.names)}")
+        return name
+
+    def level(self, name: str) -> str:
+        """The ``environment`` factor level of map ``name``."""
+        return self._levels[self._known(name)]
+
+    def weight(self, name: str) -> float:
+        """The relative weight (>= 0) of map ``name`` in a random choice."""
+        return self._weights[self._known(name)]
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        """The distinct levels of the maps, in the order of :attr:`names`."""
+        return tuple(dict.fromkeys(self._levels[name] for name in self.names))
+
+    def radiance(self, name: str) -> np.ndarray:
+        """(H, 2H, 3) float32 read-only radiance of map ``name`` (read once, then kept).
+
+        Raises:
+            ConfigError: the map's file cannot be read (see :func:`read_map`).
+        """
+        found = self._radiance.get(self._known(name))
+        if found is None:
+            found = np.ascontiguousarray(self._makers[name](), dtype=np.float32)
+            found.setflags(write=False)
+            self._radiance[name] = found
+        return found
+
+    def lighting(self, name: str) -> MapLighting:
+        """Map ``name`` split into its key light and sky (:func:`split_sun`; kept)."""
+        found = self._lighting.get(self._known(name))
+        if found is None:
+            found = self._lighting[name] = split_sun(self.radiance(name))
+        return found
+
+    def __getstate__(self) -> dict:
+        """Pickled without the pixels: a worker reads them again when it needs them."""
+        return {**self.__dict__, "_radiance": {}, "_lighting": {}}
