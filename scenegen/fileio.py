@@ -1,4 +1,4 @@
-"""Atomic file writing and canonical JSON.
+"""Atomic file writing, canonical JSON, and reading users' small YAML files.
 
 Every file scenegen writes goes through :func:`atomic_write_bytes`: it is written to a
 temporary name in the same folder and moved into place with ``os.replace``, so a crash
@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
 import numpy as np
+import yaml
 
-from .errors import DamagedFileError
+from .errors import ConfigError, DamagedFileError
 
 
 def _umask() -> int:
@@ -127,6 +128,22 @@ def read_json(path: str | os.PathLike) -> Any:
             return json.load(handle)
         except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError alike
             raise DamagedFileError(f"{os.fspath(path)} is damaged: it is not valid JSON ({exc})") from exc
+
+
+def read_yaml(path: str | os.PathLike) -> Any:
+    """The YAML document of the file ``path`` (``yaml.safe_load``): None when there is no
+    such file or it is empty.
+
+    Raises:
+        ConfigError: the file is not valid YAML (or not text), naming it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        return yaml.safe_load(path.read_text())
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

@@ -29,10 +29,9 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import yaml
 
 from ..errors import ConfigError, choices
-from ..fileio import atomic_write_bytes
+from ..fileio import atomic_write_bytes, read_yaml
 from .skies import BUILTIN, check_height, luminance, map_directions, up_weights
 
 BUILTIN_SOURCE = "builtin"
@@ -275,12 +274,7 @@ def _read_meta(folder: Path, names) -> dict[str, dict]:
             key, a level or weight of the wrong type.
     """
     path = folder / META_FILE
-    if not path.is_file():
-        return {}
-    try:
-        meta = yaml.safe_load(path.read_text())
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    meta = read_yaml(path)
     if meta is None:
         return {}
     if not isinstance(meta, dict):
