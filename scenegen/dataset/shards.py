@@ -60,7 +60,9 @@ RUN_KEYS = ("out", "workers", "progress", "shard", "num_shards", "executor", "da
 
 # sections and keys added after datasets were made, left out of the record while at their default
 # (off), so that such datasets keep every byte of their manifest and still resume
-OFF_SECTIONS = (("camera", "framing"),)
+OFF_SECTIONS = (("camera", "framing"), ("camera", "effects"))
+# top-level sections added the same way (the realistic look's), left out while at their default
+OFF_TOP_SECTIONS = ("lighting",)
 # top-level keys added later, left out of the record while empty (no asset library)
 OFF_KEYS = ("libraries",)
 # keys of an object entry added the same way, left out of the record while unset (null)
@@ -71,7 +73,7 @@ UNSET_PART_KEYS = ("color", "material")
 
 def data_config(cfg) -> dict:
     """``cfg`` without the keys of the run (``RUN_KEYS``), the sections of
-    ``OFF_SECTIONS`` at their default and the ``UNSET_ENTRY_KEYS`` of object entries and
+    ``OFF_SECTIONS`` and ``OFF_TOP_SECTIONS`` at their default and the ``UNSET_ENTRY_KEYS`` of object entries and
     ``UNSET_PART_KEYS`` of their parts left null: what the scenes depend on."""
     data = OmegaConf.to_container(cfg, resolve=True)
     decimating = bool((data.get("meshes") or {}).get("simplify"))
@@ -85,6 +87,9 @@ def data_config(cfg) -> dict:
         section = data.get(parent)
         if isinstance(section, dict) and section.get(name) == _section_default(parent, name):
             del section[name]
+    for name in OFF_TOP_SECTIONS:
+        if data.get(name) == _section_default(name):
+            del data[name]
     for entry in data.get("objects", {}).values():
         for key in UNSET_ENTRY_KEYS:
             if entry.get(key, 0) is None:
@@ -97,9 +102,11 @@ def data_config(cfg) -> dict:
     return data
 
 
-def _section_default(parent: str, name: str) -> Any:
-    """The default of section ``parent.name`` of the schema, as plain containers."""
-    value = OmegaConf.structured(SceneGenConfig)[parent][name]
+def _section_default(parent: str, name: str | None = None) -> Any:
+    """The default of section ``parent.name`` (or top-level ``parent``) of the schema, as
+    plain containers."""
+    value = OmegaConf.structured(SceneGenConfig)[parent]
+    value = value if name is None else value[name]
     return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
 
 

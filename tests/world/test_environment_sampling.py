@@ -136,3 +136,16 @@ def test_records_of_the_new_parts_are_frozen_data():
     env = Environment(source="builtin", name="studio", level="studio", rotation=1.0, intensity=2.0)
     effects = CameraEffects(name="clean")
     assert hash(env) and hash(effects) and effects.white_balance == (1.0, 1.0, 1.0)
+
+
+def test_the_flat_look_records_the_same_data_config_as_before(cfg, realistic):
+    """A dataset's recorded config leaves the new sections out while they are off, so
+    datasets made before them keep their bytes and resume; the realistic look records
+    them."""
+    from scenegen.dataset.shards import data_config
+
+    flat = data_config(cfg)
+    assert "lighting" not in flat and "effects" not in flat["camera"]
+    real = data_config(realistic)
+    assert real["lighting"]["environment"] == "random" and set(real["camera"]["effects"]) == set(
+        realistic.camera.effects)
