@@ -46,7 +46,9 @@ PROBE_SCORES = ("auto", "probabilities", "logits")
 SYMMETRIES = (0, 1, 2, 4, 8)  # orders of rotational symmetry about the up axis (0: continuous)
 MESH_AXES = ("z", "-z", "y", "-y", "x", "-x")  # a mesh file's up and front axes (objects.<name>.up, .front)
 MESH_UNITS = ("m", "cm", "mm")  # a mesh file's length unit (objects.<name>.units)
-LIBRARY_LAYOUTS = ("generic", "gso", "shapenet", "objaverse")  # libraries.<name>.layout (scenegen.world.libraries)
+LIBRARY_LAYOUTS = ("generic", "gso", "shapenet", "objaverse")
+# the material classes of texture sets (scenegen.world.texture_sets), surfaces.classes' values
+MATERIAL_CLASSES = ("wood", "metal", "plastic", "ceramic", "fabric", "paper", "rubber", "stone", "glass")  # libraries.<name>.layout (scenegen.world.libraries)
 # choices named rather than listed: the factor names of scenegen.scene.factors
 # (FACTOR_NAMES, DIRECTIVE_FACTORS), resolved where the rules are checked
 VOCABULARIES = ("factors", "directive factors")
@@ -309,6 +311,30 @@ ENVIRONMENT_CHOICES = ("none", "random")  # lighting.environment besides a map's
 
 
 @dataclass
+class BackgroundConfig:
+    """Photographs behind the scenes (:mod:`scenegen.world.backgrounds`)."""
+
+    images: str = setting("", "a folder of .jpg/.png/.webp photographs (+ meta.yaml levels and weights), one drawn "
+                              "per scene by weight and seen where no floor, wall or object is; empty: none")
+    weight: float = setting(1.0, "the chance that a scene has a photograph behind it (else its context's or "
+                                 "environment's background)", ge=0, le=1)
+
+
+@dataclass
+class SurfacesConfig:
+    """PBR texture sets (base-colour detail, roughness, metallic, normal map) on objects,
+    floors and walls, by material class (:mod:`scenegen.world.texture_sets`)."""
+
+    sets: str = setting("none", "none; builtin (17 procedural sets); or a folder of <class>/<set>/ image folders "
+                                "(ambientCG, Poly Haven)")
+    classes: Dict[str, str] = setting({}, "entry or category -> material class; a plain-textured object of it wears "
+                                          "a set of that class (names not in the dictionary are ignored)",
+                                      choices=MATERIAL_CLASSES, each=True, entry="entry or category")
+    context_textures: Dict[str, str] = setting({}, "a floor or wall texture -> the set floors and walls of it wear",
+                                               entry="texture")
+
+
+@dataclass
 class LightingConfig:
     """Image-based lighting (:mod:`scenegen.render.environment`): an environment map
     around each scene lights it, its key light casts the shadows, it is seen behind."""
@@ -494,6 +520,8 @@ class SceneGenConfig:
     camera: CameraConfig = setting(CameraConfig, "camera ranges")
     lights: LightsConfig = setting(LightsConfig, "light ranges")
     lighting: LightingConfig = setting(LightingConfig, "environment-map lighting (lighting.environment=none: off)")
+    surfaces: SurfacesConfig = setting(SurfacesConfig, "texture sets on objects, floors and walls (sets=none: off)")
+    background: BackgroundConfig = setting(BackgroundConfig, "photographs behind the scenes (images empty: none)")
     factors: FactorsConfig = setting(FactorsConfig, "coverage factors: bins, tracked, excluded")
     split: SplitConfig = setting(SplitConfig, "held-out combinations")
     output: OutputConfig = setting(OutputConfig, "output files")

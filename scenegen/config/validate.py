@@ -381,9 +381,11 @@ def _check_lighting(cfg) -> None:
     profiles = cfg.camera.effects
     if profiles and not any(profile.weight > 0 for profile in profiles.values()):
         raise ConfigError("camera.effects: every profile has weight 0; give one a positive weight")
-    off = {"environment": cfg.lighting.environment == "none", "effects": not profiles}
+    off = {"environment": cfg.lighting.environment == "none", "effects": not profiles,
+           "background": not cfg.background.images}
     how = {"environment": "set lighting.environment=random (or a map's name)",
-           "effects": "give camera.effects profiles (or preset=realistic)"}
+           "effects": "give camera.effects profiles (or preset=realistic)",
+           "background": "set background.images=DIR"}
     for key, factors in (("factors.tracked", cfg.factors.tracked), ("design_factors", cfg.design_factors),
                          ("probe.factors", cfg.probe.factors)):
         for factor in factors:

@@ -262,13 +262,17 @@ class CoverageTracker:
         self._cache = {}
 
     def add_record(self, record: Mapping[str, Any]) -> None:
-        """Count every object of one scene record (``record["objects"][i]["factors"]``),
-        hidden objects included, and the scene (``record["index"]`` is its example
-        index). All or nothing: if one object is invalid, nothing is counted."""
+        """Count every object of one scene record (``record["objects"][i]["factors"]``,
+        its levels of the tracked factors; a label holds every factor), hidden objects
+        included, and the scene (``record["index"]`` is its example index). All or
+        nothing: if one object is invalid, nothing is counted."""
         keys = []
         for obj in record.get("objects", ()):
+            factors = obj["factors"]
+            if len(factors) != len(self._coders):  # a label holds every factor; count the tracked ones
+                factors = {f: factors[f] for f in self._factors if f in factors}
             try:
-                keys.append(self._key(obj["factors"]))
+                keys.append(self._key(factors))
             except CoverageError as exc:
                 raise CoverageError(f"scene {record.get('index')}, object {obj.get('instance_id')}: {exc}") from None
         joint, first = self._joint, self._first

@@ -22,7 +22,7 @@ from ..errors import ConfigError, choices
 from ..scene.factors import DIRECTIVE_FACTORS
 from ..streams import Stream, generator
 from ..world.compile import World
-from ..world.directives import Directive, check_directive
+from ..world.directives import Directive
 from .covering import covering_array
 
 PLAN_ITERATIONS = 30_000  # fixed search budget: the plan depends only on the config
@@ -33,7 +33,7 @@ def directive_allowed(directive: Dict[str, str], world: World) -> bool:
     """Whether the world's sampler accepts a directive
     (:func:`scenegen.world.directives.check_directive`)."""
     try:
-        check_directive(Directive.from_mapping(directive), world.grammar, world.cfg)
+        world.check_directive(Directive.from_mapping(directive))
     except ConfigError:
         return False
     return True

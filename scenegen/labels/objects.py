@@ -178,6 +178,8 @@ def object_labels(scene: Scene, frame: Frame, dictionary: ObjectDictionary, fact
         scene_levels["environment"] = scene.environment.level
     if scene.effects is not None:
         scene_levels["effects"] = scene.effects.name
+    if scene.background is not None:
+        scene_levels["background"] = scene.background.level
     labels = []
     for i, obj in enumerate(scene.objects):
         entry = dictionary[obj.entry]

@@ -16,13 +16,14 @@ from __future__ import annotations
 import numpy as np
 
 from . import _pyrender
+from .backgrounds import draw_photo
 from .graph import Graph
 from .opengl import gl
 
 
 def colour_pass(renderer, graph: Graph, programs, read_back: bool = True, occlusion: int = 0) -> np.ndarray | None:
     """Draw ``graph``'s shadow maps (lights that cast shadows), pyrender's forward pass
-    and, for a scene with an environment seen behind it, the sky pass, with pyrender's
+    and, for a scene with a photograph or an environment seen behind it, its pass, with pyrender's
     ``renderer`` (context current) and ``programs`` (scenegen's
     :class:`~scenegen.render.programs.ShaderPrograms`). A scene with an environment
     reads the ambient-occlusion texture ``occlusion`` (GL name, of
@@ -44,8 +45,10 @@ def colour_pass(renderer, graph: Graph, programs, read_back: bool = True, occlus
         environment.bind_occlusion(occlusion)
         _pyrender.forward_pass(renderer, graph.scene, flags, programs.environment_cache, read_back=False,
                                bind_extra=environment.bind_lighting)
-        if environment.background:
+        if environment.background and graph.photo is None:
             environment.draw_background(programs, graph.camera)
+    if graph.photo is not None:
+        draw_photo(programs, *graph.photo, graph.width, graph.height)
     return read_colour(renderer, graph.width, graph.height) if read_back else None
 
 

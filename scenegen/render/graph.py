@@ -19,8 +19,10 @@ from .decode import MAX_INSTANCES, MAX_PARTS
 from .environment import EnvironmentDraw, EnvironmentPool
 from .meshes import MeshPool
 from .opengl import gl
+from .surfaces import uv_scale as surface_uv_scale
 
 CONTEXT_THICKNESS = 0.05  # metres, of the floor slab and the walls
+CONTEXT_ROUGHNESS = 0.9  # of floors and walls (not metallic)
 
 
 def context_boxes(scene: Scene) -> list[tuple[tuple[float, float, float], np.ndarray, bool]]:
@@ -65,6 +67,7 @@ class Graph:
         camera: the Scene's camera.
         environment: what the colour pass draws of the scene's environment map (None:
             no environment; the context's ambient light and background colour).
+        photo: (GL texture, (width, height)) of the photograph behind the scene, or None.
     """
 
     scene: object
@@ -79,6 +82,7 @@ class Graph:
     meshes: list[object] = field(default_factory=list)
     camera: Camera | None = None
     environment: EnvironmentDraw | None = None
+    photo: tuple | None = None
 
     @property
     def shadows(self) -> bool:
@@ -132,11 +136,16 @@ def build_graph(scene: Scene, pool: MeshPool, environments: EnvironmentPool | No
     _pyrender.keep_insertion_order(pr_scene)
     context_draws = []
     for extents, pose, is_wall in context_boxes(scene):
-        colour, texture = (
-            (context.wall_color, context.wall_texture) if is_wall else (context.floor_color, context.floor_texture)
+        colour, texture, surface = (
+            (context.wall_color, context.wall_texture, context.wall_surface) if is_wall
+            else (context.floor_color, context.floor_texture, context.floor_surface)
         )
-        material = pool.material(colour, 0.0, 0.9, texture)
-        mesh = take(("box", tuple(extents)), pool.uv_scale(texture), material)
+        if surface:  # a texture set in place of the procedural texture; UVs in metres
+            material = pool.surface_material(colour, 0.0, CONTEXT_ROUGHNESS, scene.surfaces, surface)
+            scale = surface_uv_scale(1.0, pool.surfaces.set(scene.surfaces, surface).tile_size)
+        else:
+            material, scale = pool.material(colour, 0.0, CONTEXT_ROUGHNESS, texture), pool.uv_scale(texture)
+        mesh = take(("box", tuple(extents)), scale, material)
         pr_scene.add_node(_pyrender.matrix_node(pr, pose, mesh=mesh))
         context_draws.append((mesh.primitives[0], pose.astype(np.float32)))
 
@@ -155,7 +164,7 @@ def build_graph(scene: Scene, pool: MeshPool, environments: EnvironmentPool | No
             if dictionary[obj.entry].file_appearance is not None:  # the mesh file's own look
                 material, scale = pool.file_material(obj.entry), pool.file_uv_scale(obj.entry)
             else:
-                material, scale = _material(pool, obj, look)
+                material, scale = _material(pool, obj, look, scene.surfaces)
             # the whole variant, one part, or the parts that share a look of their own
             key = indices[0] if len(indices) == 1 else None if len(indices) == len(variant.parts) else indices
             colour_meshes.append(take((obj.entry, variant.style, key), scale, material))
@@ -211,9 +220,14 @@ def _look_groups(variant) -> list[tuple[tuple[int, ...], object]]:
     return [(tuple(indices), look) for look, indices in ordered]
 
 
-def _material(pool, obj, look) -> tuple:
+def _material(pool, obj, look, surfaces: str = "") -> tuple:
     """(pyrender material, texture-coordinate scale or None) of object ``obj`` for parts
-    wearing ``look`` (a PartLook; None: the object's own colour, material and texture)."""
+    wearing ``look`` (a PartLook; None: the object's own colour, material and texture,
+    and its texture set of ``surfaces`` when it wears one)."""
+    if look is None and obj.surface:
+        tile = pool.surfaces.set(surfaces, obj.surface).tile_size
+        return (pool.surface_material(obj.rgb, obj.metallic, obj.roughness, surfaces, obj.surface),
+                surface_uv_scale(obj.scale, tile))
     if look is None:
         return pool.material(obj.rgb, obj.metallic, obj.roughness, obj.texture), pool.uv_scale(obj.texture)
     rgb = obj.rgb if look.rgb is None else look.rgb

@@ -23,6 +23,7 @@ from ..world.shapes import primitive
 from . import _pyrender
 from .file_materials import file_material
 from .opengl import gl
+from .surfaces import SurfacePool
 from .textures import srgb_encode, texture_image, uv_coordinates, uv_scale
 
 SHADOW_MAP_SIZE = 1024  # texels a side of each light's shadow map
@@ -48,6 +49,7 @@ class MeshPool:
         self.textures: dict[str, object] = {}  # texture name (file:<entry>:<map> for files) -> pyrender.Texture
         self.colors: dict[tuple, np.ndarray] = {}  # geometry key -> (V, 4) vertex colours of a file's look
         self.lights: list = []  # pool of pyrender.DirectionalLight
+        self.surfaces = SurfacePool(pyrender)  # texture sets (surfaces.sets)
 
     def close(self, renderer) -> None:
         """Delete the pool's meshes, textures and shadow maps from the GL context (when
@@ -58,18 +60,20 @@ class MeshPool:
             for mesh in meshes:
                 for part in mesh.primitives:
                     part.delete()
-            for texture in self.textures.values():
+            for texture in [*self.textures.values(), *self.surfaces.all_textures()]:
                 texture.delete()
             shadow_maps = [light.shadow_texture for light in self.lights if light.shadow_texture is not None]
             for texture in shadow_maps:
                 texture.delete()
-            _pyrender.untrack(renderer, meshes=meshes, textures=self.textures.values(), shadow_textures=shadow_maps)
+            _pyrender.untrack(renderer, meshes=meshes, textures=[*self.textures.values(), *self.surfaces.all_textures()],
+                              shadow_textures=shadow_maps)
         self.geometry.clear()
         self.pools.clear()
         self.materials.clear()
         self.textures.clear()
         self.colors.clear()
         self.lights.clear()
+        self.surfaces.clear()
 
     # -- textures and materials -------------------------------------------------------
 
@@ -116,6 +120,15 @@ class MeshPool:
             material = self.materials[key] = self.pyrender.MetallicRoughnessMaterial(
                 baseColorFactor=[*rgb, 1.0], metallicFactor=metallic, roughnessFactor=roughness, **kwargs
             )
+        return material
+
+    def surface_material(self, rgb, metallic: float, roughness: float, source: str, name: str):
+        """The pyrender material of linear ``rgb``, ``metallic`` and ``roughness`` wearing
+        texture set ``name`` of ``source`` (:mod:`scenegen.render.surfaces`)."""
+        key = ("set", source, name, tuple(rgb), float(metallic), float(roughness))
+        material = self.materials.get(key)
+        if material is None:
+            material = self.materials[key] = self.surfaces.material(source, name, rgb, metallic, roughness)
         return material
 
     def file_material(self, entry: str):

@@ -28,6 +28,7 @@ from ..timing import StepClock
 from ..world.dictionary import ObjectDictionary
 from ._pyrender import camera_matrices
 from .backend import FRAME_LAYERS, RenderBackend
+from .backgrounds import BackgroundPool
 from .colour import colour_pass, read_colour
 from .context import GL_CONTEXT
 from .decode import decode_amodal, decode_ids, decode_normals, linear_depth
@@ -63,6 +64,7 @@ class Renderer(RenderBackend):
         self.normals = normals
         self.meshes = MeshPool(import_pyrender(), dictionary)
         self.environments = EnvironmentPool()
+        self.backgrounds = BackgroundPool()
 
     @property
     def layers(self) -> tuple[str, ...]:
@@ -78,6 +80,7 @@ class Renderer(RenderBackend):
         with GL_CONTEXT.current_if_started() as renderer:
             self.meshes.close(renderer)
             self.environments.close(in_context=renderer is not None)
+            self.backgrounds.close(in_context=renderer is not None)
 
     def build(self, scene: Scene) -> Graph:
         """The :class:`~scenegen.render.graph.Graph` of ``scene`` (no GL). Its meshes come
@@ -137,6 +140,8 @@ class Renderer(RenderBackend):
         try:
             graph = self.build(scene)
             upload_graph(renderer, graph)
+            if scene.background is not None and scene.background.name:
+                graph.photo = self.backgrounds.texture(scene.background)
             clock.lap("build")
 
             programs = GL_CONTEXT.programs()

@@ -35,12 +35,14 @@ AZIMUTH_BINS = (
 ANY_POSE = "any"
 OCCLUSION_LEVELS = ("none", "partial", "heavy")
 FACTOR_NAMES = ("category", "pose", "elevation", "context", "occlusion", "light", "color", "material", "texture",
-                "environment", "effects")
+                "environment", "effects", "background")
 COVERAGE_COMBINATION = ("category", "pose", "context")
 # the factors a directive can request (the others, elevation and light, are only measured)
 DIRECTIVE_FACTORS = ("category", "pose", "context", "occlusion", "material", "color", "texture", "environment",
-                     "effects")
-SCENE_FACTORS = ("context", "environment", "effects")  # directive factors of the whole scene, not its target
+                     "effects", "background")
+# directive factors of the whole scene, not its target
+SCENE_FACTORS = ("context", "environment", "effects", "background")
+NO_BACKGROUND = "none"  # the background level of a scene without a photograph
 # the environment maps scenegen makes itself (scenegen.world.skies), in order: the
 # levels of factor environment under lighting.environments=builtin
 BUILTIN_ENVIRONMENTS = ("clear-noon", "clear-morning", "clear-sunset", "overcast", "studio", "interior")
@@ -162,6 +164,8 @@ def universe(cfg) -> Tuple[Dict[str, List[str]], List[Tuple[str, str, str]]]:
         levels["environment"] = environment_levels(cfg)
     if cfg.camera.effects:
         levels["effects"] = list(cfg.camera.effects.keys())
+    if cfg.background.images:  # the folder's levels (the World's), and none when not every scene has one
+        levels["background"] = [] if cfg.background.weight >= 1 else [NO_BACKGROUND]
     feasible = sorted(
         (category, pose, context)
         for category, poses in cat_poses.items()

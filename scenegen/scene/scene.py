@@ -58,6 +58,8 @@ class ObjectInstance:
         anchor: index of the object the relation refers to; -1 for ``ground``.
         slot: the grammar selector that chose its category (e.g. ``any``, ``small``).
         in_context: False when it was drawn against its context's weights.
+        surface: the texture set it wears (``Scene.surfaces``' set; its colour times the
+            set's detail, its material's factors times the set's maps), ``""``: none.
     """
 
     entry: str
@@ -77,6 +79,7 @@ class ObjectInstance:
     anchor: int = -1
     slot: str = ""
     in_context: bool = True
+    surface: str = ""
 
     def world_from_object(self) -> np.ndarray:
         """(4, 4) float rigid transform (rotation about z, then translation); no scale."""
@@ -155,7 +158,8 @@ class Light:
 @dataclass(frozen=True)
 class Context:
     """The setting: its name and the look the renderer needs (copied from the config so
-    that a Scene renders on its own)."""
+    that a Scene renders on its own); ``floor_surface``, ``wall_surface``: the texture
+    sets (of ``Scene.surfaces``) the floor and walls wear, ``""``: none."""
 
     name: str
     background: Vec3
@@ -167,6 +171,8 @@ class Context:
     ambient: float
     floor_texture: str = "plain"
     wall_texture: str = "plain"
+    floor_surface: str = ""
+    wall_surface: str = ""
 
 
 @dataclass(frozen=True)
@@ -234,6 +240,23 @@ class CameraEffects:
 
 
 @dataclass(frozen=True)
+class Background:
+    """A photograph seen behind the scene, where no surface is.
+
+    Attributes:
+        source: the folder of ``background.images``, as configured.
+        name: the photograph's name (its file name without the extension); ``""``: the
+            scene drew none (``background.weight`` < 1).
+        level: its ``background`` factor level (the name, or its ``meta.yaml`` level;
+            ``none`` for no photograph).
+    """
+
+    source: str
+    name: str
+    level: str
+
+
+@dataclass(frozen=True)
 class Scene:
     """Every sampled value of one scene. ``index`` and ``seed`` say where it came from:
     scene ``index`` of root seed ``seed``.
@@ -248,9 +271,12 @@ class Scene:
         environment: its image-based lighting, or None (the lights and the context's
             ambient light and background colour alone).
         effects: its camera effects, or None.
+        surfaces: where its objects', floor's and walls' texture sets come from
+            (``surfaces.sets``: ``builtin`` or a folder); ``""``: none.
+        background: the photograph behind it, or None.
 
-    A Scene without environment or effects writes neither key (records made before
-    they existed read back unchanged).
+    A Scene without environment, effects or texture sets writes none of their keys
+    (records made before they existed read back unchanged).
     """
 
     index: int
@@ -266,14 +292,17 @@ class Scene:
     attempts: int = 1
     environment: Optional[Environment] = None
     effects: Optional[CameraEffects] = None
+    surfaces: str = ""
+    background: Optional[Background] = None
 
     def to_dict(self) -> dict:
-        """Plain JSON-able dict (tuples become lists); ``environment`` and ``effects``
-        only when set."""
+        """Plain JSON-able dict (tuples become lists); the parts added later
+        (:data:`_LATER`) only when set."""
         data = json.loads(json.dumps(asdict(self)))
-        for key in _OPTIONAL_PARTS:
-            if data[key] is None:
-                del data[key]
+        for parts, key, unset in _LATER:
+            for part in [data] if parts is None else [data[parts]] if parts == "context" else data[parts]:
+                if part[key] == unset:
+                    del part[key]
         return data
 
     def to_json(self) -> str:
@@ -296,6 +325,8 @@ class Scene:
             attempts=int(data.get("attempts", 1)),
             environment=_optional(Environment, data.get("environment")),
             effects=_optional(CameraEffects, data.get("effects")),
+            surfaces=str(data.get("surfaces", "")),
+            background=_optional(Background, data.get("background")),
         )
 
     @classmethod
@@ -303,7 +334,10 @@ class Scene:
         return cls.from_dict(json.loads(text))
 
 
-_OPTIONAL_PARTS = ("environment", "effects")  # Scene fields written only when set
+# (where: None for the Scene, "context", or "objects" for each object; key; its unset
+# value): written only when set, so records from before they existed keep their bytes
+_LATER = ((None, "environment", None), (None, "effects", None), (None, "surfaces", ""), (None, "background", None),
+          ("context", "floor_surface", ""), ("context", "wall_surface", ""), ("objects", "surface", ""))
 
 
 def _optional(cls, data: dict | None) -> Any:

@@ -23,10 +23,12 @@ from ..config.validate import did_you_mean
 from ..errors import ConfigError, choices
 from ..scene.factors import universe
 from .appearance import APPEARANCE_FACTORS, FILE_LEVEL
+from .backgrounds import BackgroundSet
 from .dictionary import ObjectDictionary, _memo_key
 from .directives import Directive, check_directive
 from .environments import EnvironmentSet
 from .grammar import Grammar, compile_grammar
+from .texture_sets import catalogue
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,9 +71,22 @@ class World:
         grammar = compile_grammar(cfg, dictionary)
         world = cls(cfg, dictionary, grammar)
         world._check_environment()
+        _ = world.texture_sets, world.backgrounds  # folders that cannot be listed fail at load
         if world.directive is not None:
-            check_directive(world.directive, grammar, cfg, world.factor_levels[0].get("environment", []))
+            world.check_directive(world.directive)
         return world
+
+    def check_directive(self, directive: Directive) -> None:
+        """Refuse a directive this world can never realize
+        (:func:`scenegen.world.directives.check_directive`, with the levels of its
+        environment maps and background photographs).
+
+        Raises:
+            ConfigError: naming the factor, the level and what would be valid.
+        """
+        levels = self.factor_levels[0]
+        check_directive(directive, self.grammar, self.cfg, levels.get("environment", []),
+                        levels.get("background", []))
 
     def _check_environment(self) -> None:
         """The maps of ``lighting.environments`` can be listed, the one named exists, and
@@ -88,6 +103,20 @@ class World:
                               f"{did_you_mean(wanted, maps.names)} valid: none, random, {choices(maps.names)}")
         if wanted == "random" and not any(maps.weight(name) > 0 for name in maps.names):
             raise ConfigError(f"lighting.environment=random: every map of {maps.source!r} has weight 0 (meta.yaml)")
+
+    @cached_property
+    def backgrounds(self) -> Optional[BackgroundSet]:
+        """The photographs of ``background.images`` (names read, pixels on demand), or
+        None without a folder."""
+        folder = str(self.cfg.background.images)
+        return BackgroundSet.load(folder) if folder else None
+
+    @cached_property
+    def texture_sets(self) -> Dict[str, Tuple[str, str]]:
+        """Set name -> (material class, surface) of the sets of ``surfaces.sets`` (no
+        image read); {} under ``surfaces.sets=none``."""
+        source = str(self.cfg.surfaces.sets)
+        return {} if source == "none" else catalogue(source)
 
     @cached_property
     def environments(self) -> Optional[EnvironmentSet]:
@@ -123,6 +152,8 @@ class World:
         if maps is not None:
             wanted = str(self.cfg.lighting.environment)
             levels["environment"] = list(maps.levels) if wanted == "random" else [maps.level(wanted)]
+        if self.backgrounds is not None:
+            levels["background"] = [*self.backgrounds.levels, *levels["background"]]
         if self.file_looks:
             for factor in APPEARANCE_FACTORS:
                 levels[factor] = [*levels[factor], FILE_LEVEL]

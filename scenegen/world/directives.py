@@ -29,6 +29,7 @@ class Directive:
     texture: Optional[str] = None
     environment: Optional[str] = None
     effects: Optional[str] = None
+    background: Optional[str] = None
 
     @classmethod
     def from_mapping(cls, mapping: Optional[Mapping]) -> Optional["Directive"]:
@@ -71,8 +72,9 @@ def matching_entries(directive: Directive, dictionary, category: str):
     return found
 
 
-def _check_scene_levels(directive: Directive, cfg, environment_levels) -> None:
-    """A requested environment or effects level must be one the config can draw."""
+def _check_scene_levels(directive: Directive, cfg, environment_levels, background_levels) -> None:
+    """A requested environment, effects or background level must be one the config can
+    draw."""
     if directive.environment is not None:
         if cfg.lighting.environment != "random":
             raise ConfigError(f"directive environment {directive.environment!r} needs lighting.environment=random "
@@ -80,6 +82,9 @@ def _check_scene_levels(directive: Directive, cfg, environment_levels) -> None:
         if directive.environment not in environment_levels:
             raise ConfigError(f"directive environment {directive.environment!r} is unknown; "
                               f"valid: {choices(environment_levels)}")
+    if directive.background is not None and directive.background not in background_levels:
+        valid = choices(background_levels) if background_levels else "(none: background.images is empty)"
+        raise ConfigError(f"directive background {directive.background!r} is unknown; valid: {valid}")
     if directive.effects is not None and directive.effects not in cfg.camera.effects:
         valid = choices(cfg.camera.effects.keys()) if cfg.camera.effects else "(none: camera.effects is empty)"
         raise ConfigError(f"directive effects {directive.effects!r} is unknown; valid: {valid}")
@@ -130,15 +135,15 @@ def feasible_contexts(directive: Directive, grammar: Grammar) -> Tuple[str, ...]
     return tuple(found)
 
 
-def check_directive(directive: Directive, grammar: Grammar, cfg, environment_levels=()) -> None:
+def check_directive(directive: Directive, grammar: Grammar, cfg, environment_levels=(), background_levels=()) -> None:
     """Refuse a directive that contradicts the grammar, the dictionary, the contexts,
-    the environment maps (their levels: ``environment_levels``) or the camera-effects
-    profiles.
+    the environment maps (their levels: ``environment_levels``), the camera-effects
+    profiles or the background photographs (``background_levels``).
 
     Raises:
         ConfigError: naming the factor, the level and what would be valid.
     """
-    _check_scene_levels(directive, cfg, environment_levels)
+    _check_scene_levels(directive, cfg, environment_levels, background_levels)
     dictionary = grammar.dictionary
     if directive.context is not None and directive.context not in grammar.contexts:
         raise ConfigError(f"directive context {directive.context!r} is unknown; valid: {choices(grammar.contexts)}")

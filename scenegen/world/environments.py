@@ -31,16 +31,13 @@ from typing import Callable
 import numpy as np
 
 from ..errors import ConfigError, choices
-from ..fileio import atomic_write_bytes, read_yaml
+from ..fileio import atomic_write_bytes
+from .folders import LevelledFolder
 from .skies import BUILTIN, check_height, luminance, map_directions, up_weights
 
 BUILTIN_SOURCE = "builtin"
 MAP_SUFFIXES = (".exr", ".hdr")
-META_FILE = "meta.yaml"
-META_KEYS = ("level", "weight")
 MAX_WIDTH = 2048  # pixels: wider maps of a folder are halved until they fit
-MAX_LEVEL_LENGTH = 64
-LEVEL_FORBIDDEN = ("=", ",", ":")
 INSTALL_HINT = "pip install 'scenegen[hdri]'"
 SUN_CONE = math.radians(12.0)
 
@@ -229,70 +226,6 @@ def rotate_direction(direction, rotation: float) -> np.ndarray:
     return np.stack([c * x - s * y, s * x + c * y, direction[..., 2]], axis=-1)
 
 
-def check_level(level, where: str) -> str:
-    """``level`` if it is a valid factor level, else a ConfigError naming ``where``."""
-    if (not isinstance(level, str) or not level or len(level) > MAX_LEVEL_LENGTH or level != level.strip()
-            or any(mark in level for mark in LEVEL_FORBIDDEN)):
-        raise ConfigError(f"{where}: {level!r} is not a valid factor level; valid: a string of 1 to "
-                          f"{MAX_LEVEL_LENGTH} characters without {choices(LEVEL_FORBIDDEN)} and no spaces at its ends")
-    return level
-
-
-def _check_weight(weight, where: str) -> float:
-    if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not math.isfinite(weight) or weight < 0:
-        raise ConfigError(f"{where}: weight {weight!r} is not valid; valid: a finite number >= 0")
-    return float(weight)
-
-
-def _map_files(folder: Path) -> dict[str, Path]:
-    """Stem -> path of the map files directly in ``folder``, sorted by stem.
-
-    Raises:
-        ConfigError: the folder is missing or holds no map file, or two files share a stem.
-    """
-    if not folder.is_dir():
-        raise ConfigError(f"environment maps folder {str(folder)!r} does not exist; valid: {BUILTIN_SOURCE!r} or "
-                          f"a folder of {choices(MAP_SUFFIXES)} files")
-    files: dict[str, Path] = {}
-    for path in sorted(folder.iterdir()):
-        if not path.is_file() or path.suffix.lower() not in MAP_SUFFIXES:
-            continue
-        if path.stem in files:
-            raise ConfigError(f"{folder}: two maps named {path.stem!r} ({files[path.stem].name}, {path.name}); "
-                              f"a map's name is its file name without the extension, so rename one")
-        files[path.stem] = path
-    if not files:
-        raise ConfigError(f"environment maps folder {str(folder)!r} holds no map file; valid: {choices(MAP_SUFFIXES)}")
-    return dict(sorted(files.items()))
-
-
-def _read_meta(folder: Path, names) -> dict[str, dict]:
-    """Map name -> its ``meta.yaml`` entry (``level``, ``weight``), checked; {} without one.
-
-    Raises:
-        ConfigError: naming ``meta.yaml``: not YAML, not a mapping, an unknown map or
-            key, a level or weight of the wrong type.
-    """
-    path = folder / META_FILE
-    meta = read_yaml(path)
-    if meta is None:
-        return {}
-    if not isinstance(meta, dict):
-        raise ConfigError(f"{path}: must map map names to {{level, weight}}, got a {type(meta).__name__}")
-    entries = {}
-    for key, entry in meta.items():
-        name = str(key) if isinstance(key, int) and not isinstance(key, bool) else key
-        if name not in names:
-            raise ConfigError(f"{path}: names {key!r}, not a map of {str(folder)!r}; valid: {choices(names)}")
-        if entry is None:
-            entry = {}
-        if not isinstance(entry, dict) or not set(entry) <= set(META_KEYS):
-            raise ConfigError(f"{path}: {name!r} must be a mapping of {choices(META_KEYS)}, got {entry!r}")
-        entries[name] = {"level": check_level(entry.get("level", name), f"{path}: {name!r}"),
-                         "weight": _check_weight(entry.get("weight", 1.0), f"{path}: {name!r}")}
-    return entries
-
-
 class EnvironmentSet:
     """The environment maps of one source, their factor levels and weights; pixels read
     on demand and kept.
@@ -332,16 +265,9 @@ class EnvironmentSet:
             height = check_height(height)
             makers = {name: partial(make, height) for name, make in BUILTIN.items()}
             return cls(source, makers, {name: name for name in makers}, {name: 1.0 for name in makers})
-        folder = Path(source)
-        files = _map_files(folder)
-        meta = _read_meta(folder, tuple(files))
-        levels, weights = {}, {}
-        for name, path in files.items():
-            entry = meta.get(name)
-            levels[name] = entry["level"] if entry else check_level(name, f"{path} (its name is its level)")
-            weights[name] = entry["weight"] if entry else 1.0
-        makers = {name: partial(_read_fitted, path, max_width) for name, path in files.items()}
-        return cls(source, makers, levels, weights)
+        found = LevelledFolder.load(Path(source), MAP_SUFFIXES, "map", "environment map", f"{BUILTIN_SOURCE!r} or ")
+        makers = {name: partial(_read_fitted, path, max_width) for name, path in found.files.items()}
+        return cls(source, makers, found.levels, found.weights)
 
     def _known(self, name: str) -> str:
         if name not in self._makers:

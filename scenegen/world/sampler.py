@@ -31,14 +31,14 @@ from omegaconf import DictConfig
 from scipy.spatial import ConvexHull, QhullError
 
 from ..errors import PlacementError
-from ..scene.factors import AZIMUTH_BINS
+from ..scene.factors import AZIMUTH_BINS, NO_BACKGROUND
 from ..scene.geometry import direction, intrinsics_from_fov, look_at_opencv, project
-from ..scene.scene import Camera, CameraEffects, Context, Environment, Light, ObjectInstance, Scene
+from ..scene.scene import Background, Camera, CameraEffects, Context, Environment, Light, ObjectInstance, Scene
 from ..streams import STAGE_NAMES, scene_generators
 from .camera_effects import sample_effects
 from .compile import World
 from .dictionary import ObjectDictionary
-from .directives import Directive, check_directive, feasible_contexts, matching_entries
+from .directives import Directive, feasible_contexts, matching_entries
 from .environments import rotate_direction
 from .grammar import RelationNode, head, object_nodes, walk
 from .placement import (
@@ -135,7 +135,7 @@ class Sampler:
         elif not isinstance(directive, Directive):
             directive = Directive.from_mapping(directive)
         if directive is not None and directive not in self._feasible:
-            check_directive(directive, self.grammar, self.cfg, self.world.factor_levels[0].get("environment", []))
+            self.world.check_directive(directive)
             self._feasible[directive] = feasible_contexts(directive, self.grammar)
         rngs = stage_rngs(self.cfg.seed, index)
         context_name = self._sample_context(rngs["context"], directive)
@@ -147,10 +147,13 @@ class Sampler:
         if environment is not None:  # the map's key light in place of the drawn lights
             lights = self._environment_lights(environment)
         effects = self._sample_effects(rngs["effects"], camera, directive)
+        context = self._context(context_name)
+        if self.world.texture_sets:
+            objects, context = self._sample_surfaces(rngs["surfaces"], objects, context)
         return Scene(
             index=index,
             seed=int(self.cfg.seed),
-            context=self._context(context_name),
+            context=context,
             objects=objects,
             lights=lights,
             camera=camera,
@@ -161,6 +164,8 @@ class Sampler:
             attempts=attempts,
             environment=environment,
             effects=effects,
+            surfaces=str(self.cfg.surfaces.sets) if self.world.texture_sets else "",
+            background=self._sample_background(rngs["background"], directive),
         )
 
     # -- stages ---------------------------------------------------------------------
@@ -705,6 +710,48 @@ class Sampler:
             weights = np.array([float(profiles[n].weight) for n in names])
             name = names[int(rng.choice(len(names), p=weights / weights.sum()))]
         return sample_effects(rng, name, profiles[name], camera.distance)
+
+    def _sample_surfaces(self, rng: np.random.Generator, objects: tuple, context: Context) -> tuple:
+        """(objects, context) wearing texture sets: each object whose texture is
+        ``plain`` and whose entry (else category) has a class in ``surfaces.classes``
+        takes one of the object sets of that class, drawn uniformly (one draw per object,
+        in order, whether or not it has a class); floors and walls take the set
+        ``surfaces.context_textures`` names for their texture."""
+        sets, surfaces = self.world.texture_sets, self.cfg.surfaces
+        by_class: dict = {}
+        for name, (material_class, surface) in sets.items():
+            if surface == "object":
+                by_class.setdefault(material_class, []).append(name)
+        dressed = []
+        for obj in objects:
+            draw = float(rng.random())
+            material_class = surfaces.classes.get(obj.entry, surfaces.classes.get(obj.category))
+            names = by_class.get(material_class, []) if obj.texture == "plain" else []
+            own_look = self.dictionary[obj.entry].file_appearance is not None
+            dressed.append(obj if not names or own_look else replace(obj, surface=names[int(draw * len(names))]))
+        floor, wall = (str(surfaces.context_textures.get(t, "")) for t in (context.floor_texture, context.wall_texture))
+        context = replace(context, floor_surface=floor if floor in sets else "", wall_surface=wall if wall in sets else "")
+        return tuple(dressed), context
+
+    def _sample_background(self, rng: np.random.Generator, directive) -> Optional[Background]:
+        """The scene's photograph: with chance ``background.weight`` (or as the
+        directive's level asks) one drawn by weight among those of the directive's level,
+        else among all; else a Background of no photograph (name "", level ``none``);
+        None without ``background.images``."""
+        photos = self.world.backgrounds
+        if photos is None:
+            return None
+        wanted = directive.background if directive is not None else None
+        shown = float(rng.random()) < float(self.cfg.background.weight)
+        if wanted is not None:
+            shown = wanted != NO_BACKGROUND
+        names = [n for n in photos.names if (wanted is None or photos.level(n) == wanted) and photos.weight(n) > 0]
+        names = names or [n for n in photos.names if photos.level(n) == wanted]
+        if not shown or not names:
+            return Background(source=photos.source, name="", level=NO_BACKGROUND)
+        weights = np.array([max(photos.weight(n), 1e-12) for n in names])
+        name = names[int(rng.choice(len(names), p=weights / weights.sum()))]
+        return Background(source=photos.source, name=name, level=photos.level(name))
 
     def _sample_lights(self, rng: np.random.Generator) -> tuple:
         lights_cfg = self.cfg.lights

@@ -68,11 +68,11 @@ from typing import Callable, NamedTuple
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from ..config.schema import MATERIAL_CLASSES
 from ..errors import ConfigError, choices
 from ..fileio import read_yaml
 from ..streams import texture_noise_seed
 
-MATERIAL_CLASSES = ("wood", "metal", "plastic", "ceramic", "fabric", "paper", "rubber", "stone", "glass")
 SURFACES = ("object", "floor", "wall")  # what a set is made for
 DEFAULT_SIZE = 256  # texels a side of a built-in tile
 MIN_SIZE = 16
@@ -710,7 +710,8 @@ def _grass(size: int) -> _Maps:
     dry = _smoothstep(0.5, 1.8, patches)  # yellow-brown patches
     top = _smoothstep(-1.2, 1.6, blades + 0.5 * clumps)  # 0 deep between blades, 1 on top
     value = 0.12 + 0.88 * top
-    green = np.stack([0.3 + 0.45 * dry, np.ones_like(dry), 0.08 + 0.12 * dry], axis=-1)
+    # detail for a green floor colour: neutral, yellower in the dry patches
+    green = np.stack([1.0 + 0.35 * dry, np.ones_like(dry), 1.0 - 0.3 * dry], axis=-1)
     albedo = value[..., None] * green * (1.0 + 0.1 * patches)[..., None]
     rough = 0.82 + 0.12 * (1.0 - top)
     height = 4e-3 * top
@@ -752,7 +753,7 @@ BUILTIN = {
     "frosted-glass": _Builtin("glass", "object", 0.2, _frosted_glass),
     "floor-tiles": _Builtin("ceramic", "floor", 0.6, _floor_tiles),
     "parquet": _Builtin("wood", "floor", 1.2, _parquet),
-    "grass": _Builtin("fabric", "floor", 1.0, _grass, luminance=0.5),  # no class fits: rough, soft, dielectric
+    "grass": _Builtin("fabric", "floor", 1.0, _grass, luminance=0.7),  # no class fits: rough, soft, dielectric
     "plaster": _Builtin("stone", "wall", 1.0, _plaster),
 }
 BUILTIN_NAMES = tuple(BUILTIN)
@@ -953,14 +954,29 @@ def load_texture_sets(folder, max_size: int = MAX_SIZE) -> dict[str, TextureSet]
             accepted), two images of one map, an unreadable image, two sets of one name,
             a broken ``meta.yaml``, a ``max_size`` that is not an integer >= 1.
     """
+    max_size = _check_max_size(max_size)
+    return {name: _load_set(path, material_class, max_size)
+            for name, (material_class, path) in set_folders(folder).items()}
+
+
+def _check_max_size(max_size) -> int:
     if isinstance(max_size, bool) or not isinstance(max_size, numbers.Integral) or max_size < 1:
         raise ConfigError(f"max_size must be an integer >= 1 texels, got {max_size!r}")
+    return int(max_size)
+
+
+def set_folders(folder) -> dict[str, tuple[str, Path]]:
+    """Set name -> (material class, its folder) of the sets of ``folder``, sorted by
+    name, without reading an image.
+
+    Raises:
+        ConfigError: as :func:`load_texture_sets`, for the folders' names and layout.
+    """
     root = Path(folder)
     layout = f"a folder of <material class>/<set name>/ folders of images, classes {choices(MATERIAL_CLASSES)}"
     if not root.is_dir():
         raise ConfigError(f"texture sets folder {str(root)!r} does not exist; valid: {layout}")
-    sets: dict[str, TextureSet] = {}
-    where: dict[str, Path] = {}
+    found: dict[str, tuple[str, Path]] = {}
     for class_folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         material_class = class_folder.name
         if material_class not in MATERIAL_CLASSES:
@@ -975,11 +991,40 @@ def load_texture_sets(folder, max_size: int = MAX_SIZE) -> dict[str, TextureSet]
                                       f"{class_folder}/<set name>/")
                 continue
             name = _check_set_name(entry.name, entry)
-            if name in sets:
-                raise ConfigError(f"two texture sets named {name!r} ({where[name]}, {entry}); a set's name is its "
+            if name in found:
+                raise ConfigError(f"two texture sets named {name!r} ({found[name][1]}, {entry}); a set's name is its "
                                   f"folder's name, so rename one")
-            sets[name] = _load_set(entry, material_class, int(max_size))
-            where[name] = entry
-    if not sets:
+            found[name] = (material_class, entry)
+    if not found:
         raise ConfigError(f"texture sets folder {str(root)!r} holds no texture set; valid: {layout}")
-    return dict(sorted(sets.items()))
+    return dict(sorted(found.items()))
+
+
+def catalogue(source: str) -> dict[str, tuple[str, str]]:
+    """Set name -> (material class, surface) of the sets of ``source``: ``"builtin"``
+    (:data:`BUILTIN`) or a folder (classes from its layout, surfaces from each set's
+    ``meta.yaml``, default ``object``), without making or reading a texture.
+
+    Raises:
+        ConfigError: as :func:`set_folders`.
+    """
+    if source == "builtin":
+        return {name: (recipe.material_class, recipe.surface) for name, recipe in BUILTIN.items()}
+    return {name: (material_class, _read_set_meta(path).get("surface", "object"))
+            for name, (material_class, path) in set_folders(source).items()}
+
+
+def texture_set(source: str, name: str, size: int = DEFAULT_SIZE, max_size: int = MAX_SIZE) -> TextureSet:
+    """Set ``name`` of ``source`` (``"builtin"``: made at ``size`` texels a side; a
+    folder: read, at most ``max_size`` a side).
+
+    Raises:
+        ConfigError: no such set (with the valid names), or as :func:`load_texture_sets`.
+    """
+    if source == "builtin":
+        return builtin_set(name, size)
+    folders = set_folders(source)
+    if name not in folders:
+        raise ConfigError(f"texture set {name!r} is not in {source!r}; valid: {choices(folders)}")
+    material_class, path = folders[name]
+    return _load_set(path, material_class, _check_max_size(max_size))

@@ -399,3 +399,14 @@ def test_scene_counts_count_a_scene_once_per_tuple():
     assert table["counts"][0] == [3, 0, None]  # chair: front, back, any (infeasible)
     assert table["examples"][0] == [1, None, None]  # the smallest scene index showing it
     assert table["counts"][2] == [None, None, 0]  # sphere: only "any"
+
+
+def test_add_record_counts_the_tracked_factors_of_a_label_that_holds_more():
+    """A label carries every factor (texture, environment, ...); a tracker of fewer counts
+    those it tracks (generate with factors.tracked=[category,pose,context] failed here)."""
+    tracker = CoverageTracker(LEVELS, FEASIBLE)
+    tracker.add_record({"index": 0, "objects": [
+        {"instance_id": 1, "factors": {**obj("chair", "front", "room"), "texture": "plain", "effects": "phone"}}]})
+    assert tracker.n_objects == 1 and tracker.tuple_counts[("chair", "front", "room")] == 1
+    with pytest.raises(ValueError, match="lacks factor"):
+        tracker.add_record({"index": 1, "objects": [{"instance_id": 1, "factors": {"category": "chair"}}]})

@@ -173,14 +173,18 @@ EVERY_EFFECT = CameraEffects(name="all", seed=7, noise=0.05, white_balance=(1.3,
 
 
 def test_labels_are_pixel_identical_with_and_without_every_effect(dictionary, renderer):
-    """Environment lighting (with its background and key light), tone mapping and each
-    camera effect change the image only."""
+    """Environment lighting (with its background and key light), tone mapping, ambient
+    occlusion, texture sets (normal maps included) and each camera effect change the
+    image only."""
     cfg = load_config(["preset=realistic", f"width={WIDTH}", f"height={HEIGHT}"])
     sampler = Sampler(cfg)
     for index in range(6):
         realistic = sampler.sample(index)
         assert realistic.environment is not None and realistic.effects is not None
-        flat = replace(realistic, environment=None, effects=None)
+        assert realistic.surfaces == "builtin" and realistic.context.floor_surface
+        flat = replace(realistic, environment=None, effects=None, surfaces="",
+                       objects=tuple(replace(o, surface="") for o in realistic.objects),
+                       context=replace(realistic.context, floor_surface="", wall_surface=""))
         frames = [renderer.render(s) for s in (flat, realistic, replace(realistic, effects=EVERY_EFFECT))]
         for frame in frames[1:]:
             for layer in LABEL_LAYERS:
@@ -240,3 +244,26 @@ def test_ambient_occlusion_darkens_the_floor_beside_an_object_only(dictionary, r
     darker = frames[1].rgb[v, u].astype(float).mean(axis=1) - frames[0].rgb[v, u].astype(float).mean(axis=1)
     assert darker[near].mean() > 4.0
     assert np.abs(darker[far]).max() <= 1.0
+
+
+def test_texture_set_maps_keep_the_materials_mean_roughness():
+    from scenegen.render.surfaces import roughness_map, uv_scale
+    from scenegen.world.texture_sets import builtin_set
+
+    found = builtin_set("oak", 64)
+    image, ratio = roughness_map(found)
+    assert image[..., 0].max() == 255 and np.all(image[..., 1] == 255) and np.all(image[..., 2] == 0)
+    mean = (image[..., 0] / 255.0).mean() * ratio  # the factor times the map, on average
+    assert mean == pytest.approx(1.0, abs=0.01)
+    assert uv_scale(0.5, 0.5) == 1.0 and uv_scale(1.0, 0.5) == 2.0
+    assert uv_scale(0.6, 0.5) in (2 ** 0.25, 1.0)
+
+
+def test_a_scene_naming_an_unknown_set_is_refused(dictionary, renderer):
+    from scenegen.errors import RenderError
+
+    camera = make_camera((0.0, -2.0, 1.0), (0.0, 0.0, 0.2), WIDTH, HEIGHT)
+    scene = replace(lone_scene(make_object(dictionary, "crate", scale=0.4), camera), surfaces="builtin")
+    scene = replace(scene, objects=tuple(replace(o, surface="teak") for o in scene.objects))
+    with pytest.raises(RenderError, match="teak.*valid"):
+        renderer.render(scene)

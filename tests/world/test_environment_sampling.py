@@ -4,6 +4,7 @@ recorded as the scene's light; factors and config checks."""
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -82,7 +83,9 @@ def test_an_extra_stage_moves_nothing_else(cfg, realistic):
     flat, real = Sampler(cfg), Sampler(realistic)
     for i in range(6):
         a, b = flat.sample(i), real.sample(i)
-        assert a.objects == b.objects and a.camera == b.camera and a.context == b.context
+        bare = tuple(replace(o, surface="") for o in b.objects)
+        context = replace(b.context, floor_surface="", wall_surface="")
+        assert a.objects == bare and a.camera == b.camera and a.context == context
 
 
 def test_directives_choose_the_environment_and_the_effects(realistic):
@@ -149,3 +152,29 @@ def test_the_flat_look_records_the_same_data_config_as_before(cfg, realistic):
     real = data_config(realistic)
     assert real["lighting"]["environment"] == "random" and set(real["camera"]["effects"]) == set(
         realistic.camera.effects)
+
+
+def test_plain_objects_of_a_class_wear_a_set_of_it_and_floors_theirs(realistic, realistic_scenes):
+    from scenegen.world.texture_sets import BUILTIN
+
+    classes, mapping = realistic.surfaces.classes, realistic.surfaces.context_textures
+    worn = set()
+    for scene in realistic_scenes:
+        assert scene.surfaces == "builtin"
+        for obj in scene.objects:
+            wanted = classes.get(obj.entry, classes.get(obj.category))
+            if obj.texture != "plain" or wanted is None:
+                assert obj.surface == ""
+            else:
+                assert BUILTIN[obj.surface].material_class == wanted and BUILTIN[obj.surface].surface == "object"
+                worn.add(obj.surface)
+        assert scene.context.floor_surface == mapping.get(scene.context.floor_texture, "")
+        assert Scene.from_json(scene.to_json()) == scene
+    assert len(worn) >= 5
+
+
+def test_a_bad_surface_class_names_the_valid_ones():
+    with pytest.raises(ConfigError, match="wood"):
+        load_config(["surfaces.sets=builtin", "+surfaces.classes.chair=timber"])
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(["surfaces.sets=/nonexistent/sets"])

@@ -168,7 +168,8 @@ def test_albedo_is_detail_near_white(sets):
         assert luminance(linear).std() > 0.003, name
         assert (s.albedo == 255).mean() < 0.2, name
     grass = srgb_to_linear(sets["grass"].albedo).reshape(-1, 3).mean(axis=0)
-    assert grass[1] > grass[0] > grass[2]  # green-ish detail, allowed on floors
+    # a detail for a green floor colour: near neutral, yellower (less blue) where dry
+    assert grass[0] > grass[2] and grass.max() - grass.min() < 0.15
 
 
 def test_metallic_by_class(sets):
