@@ -80,6 +80,27 @@ def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
     return np.where(x <= np.float32(0.0031308), np.float32(12.92) * x, high).astype(np.float32)
 
 
+ENCODE_STEPS = 65535  # linear [0, 1] quantised to 16 bits before the encoding table
+
+
+def _encode_table() -> np.ndarray:
+    x = np.arange(ENCODE_STEPS + 1, dtype=np.float64) / ENCODE_STEPS
+    encoded = np.where(x <= 0.0031308, 12.92 * x, 1.055 * x ** (1 / 2.4) - 0.055)
+    return np.rint(np.clip(encoded, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+_ENCODE_TABLE = _encode_table()
+
+
+def encode_uint8(linear: np.ndarray) -> np.ndarray:
+    """Linear floats (any shape, clipped to [0, 1]) -> ``uint8`` sRGB codes through a
+    table of the linear value quantised to 16 bits (a step is at most 0.05 of a code,
+    where the curve is steepest): :func:`to_uint8` of :func:`linear_to_srgb`, several
+    times faster; the 256 decoded codes come back exactly."""
+    scaled = np.clip(np.asarray(linear, dtype=np.float32), 0.0, 1.0) * np.float32(ENCODE_STEPS) + np.float32(0.5)
+    return _ENCODE_TABLE[scaled.astype(np.uint16)]
+
+
 def to_uint8(encoded: np.ndarray) -> np.ndarray:
     """sRGB-encoded floats in [0, 1] (any shape) -> ``uint8`` codes (times 255, rounded half
     to even)."""
@@ -240,7 +261,7 @@ def apply_effects(rgb: np.ndarray, depth: np.ndarray, fx: float, effects: Camera
         if effects.noise > 0:
             seed = effects.seed
             image = sensor_noise(image, effects.noise, np.random.Generator(np.random.PCG64(seed)))
-        out = to_uint8(linear_to_srgb(image))
+        out = encode_uint8(image)
     else:
         out = rgb.copy()
     if effects.jpeg_quality > 0:

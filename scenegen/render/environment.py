@@ -249,7 +249,6 @@ class EnvironmentDraw:
         """Draw the whole map where the bound framebuffer's depth is still the far plane
         (the colour pass's multisampled one: each sample is tested), seen through
         ``camera``; the sky's mip chain is bound again after."""
-        GL = gl()
         self.bind_texture(whole=True)
         program = programs.screen("sky.frag")
         _pyrender.bind(program)
@@ -257,13 +256,6 @@ class EnvironmentDraw:
         program.set_uniform("world_from_camera", np.asarray(camera.pose[:3, :3], dtype=np.float32))
         program.set_uniform("intrinsics", np.array([camera.fx, camera.fy, camera.cx, camera.cy], dtype=np.float32))
         program.set_uniform("image_height", float(camera.height))
-        GL.glViewport(0, 0, camera.width, camera.height)
-        GL.glEnable(GL.GL_DEPTH_TEST)
-        GL.glDepthFunc(GL.GL_LEQUAL)
-        GL.glDepthMask(GL.GL_FALSE)
-        GL.glDisable(GL.GL_CULL_FACE)
-        programs.draw_screen()
-        GL.glDepthMask(GL.GL_TRUE)
-        GL.glDepthFunc(GL.GL_LESS)
+        programs.draw_behind(camera.width, camera.height)
         _pyrender.unbind_program(program)
         self.bind_texture()

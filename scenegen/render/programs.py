@@ -74,6 +74,20 @@ class ShaderPrograms:
         GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
         GL.glBindVertexArray(0)
 
+    def draw_behind(self, width: int, height: int) -> None:
+        """Draw the full-screen triangle with the bound program over a ``width`` x
+        ``height`` viewport where the bound framebuffer's depth is still the far plane
+        (behind every surface; each multisample tested), writing no depth."""
+        GL = gl()
+        GL.glViewport(0, 0, width, height)
+        GL.glEnable(GL.GL_DEPTH_TEST)
+        GL.glDepthFunc(GL.GL_LEQUAL)
+        GL.glDepthMask(GL.GL_FALSE)
+        GL.glDisable(GL.GL_CULL_FACE)
+        self.draw_screen()
+        GL.glDepthMask(GL.GL_TRUE)
+        GL.glDepthFunc(GL.GL_LESS)
+
     def empty_vertex_array(self) -> int:
         """A vertex array with no buffers (the full-screen passes make their vertices
         themselves; a core profile draws only with a vertex array bound)."""

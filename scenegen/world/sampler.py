@@ -74,6 +74,7 @@ WIDE_OCCLUDER_DISTANCES = (0.0, 0.3, 1.0, 2.0)  # target radii: nearer the camer
 WIDE_ELEVATION_STEPS = 3  # views from the drawn elevation down to the lowest allowed one
 WIDE_MAX_EVALUATIONS = 160  # ray-cast visibility estimates per widened attempt
 
+KEY_LIGHT_MIN = 0.02  # a map's key light below this share of its intensity is no light
 STAGES = STAGE_NAMES  # ("context", "layout", "appearance", "lights", "camera", "environment", "effects")
 
 
@@ -687,11 +688,12 @@ class Sampler:
     def _environment_lights(self, environment: Environment) -> tuple:
         """The map's key light as the scene's one directional light, turned with the map
         and scaled as the renderer scales the map (an upward-facing surface receives
-        ``environment.intensity`` from the whole map); none for a map without one."""
+        ``environment.intensity`` from the whole map); none for a map without one that
+        gives at least :data:`KEY_LIGHT_MIN` of it (an overcast sky)."""
         lighting = self.world.environments.lighting(environment.name)
         irradiance = np.asarray(lighting.irradiance, dtype=float) * (environment.intensity / lighting.up_irradiance)
         peak = float(irradiance.max())
-        if peak <= 0:
+        if peak <= KEY_LIGHT_MIN * environment.intensity:  # none standing out (overcast)
             return ()
         toward = rotate_direction(lighting.direction, environment.rotation)
         return (Light(direction=tuple(float(v) for v in toward), color=tuple(float(v) for v in irradiance / peak),

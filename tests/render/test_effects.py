@@ -319,3 +319,14 @@ def test_jpeg_quality_controls_the_loss_and_is_deterministic():
     assert jpeg(rgb, 50).tobytes() == jpeg(rgb, 50).tobytes()
     with pytest.raises(ValueError):
         jpeg(rgb, 0)
+
+
+def test_the_encoding_table_matches_the_exact_curve():
+    from scenegen.render.effects import encode_uint8, linear_to_srgb, srgb_to_linear, to_uint8
+
+    codes = np.arange(256, dtype=np.uint8)
+    assert np.array_equal(encode_uint8(srgb_to_linear(codes)), codes)
+    values = np.random.default_rng(3).random(200_000, dtype=np.float32) ** 3  # dense in the steep dark end
+    exact = to_uint8(linear_to_srgb(values)).astype(int)
+    assert np.abs(encode_uint8(values).astype(int) - exact).max() <= 1
+    assert np.mean(encode_uint8(values) != exact) < 0.01

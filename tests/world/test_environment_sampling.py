@@ -68,13 +68,20 @@ def test_the_key_light_is_the_maps_turned_and_scaled(realistic, realistic_scenes
         env = scene.environment
         lighting = maps.lighting(env.name)
         expected = np.asarray(lighting.irradiance) * env.intensity / lighting.up_irradiance
-        if expected.max() <= 0:
+        if expected.max() <= 0.02 * env.intensity:  # overcast: no light stands out
             assert scene.lights == ()
             continue
         (light,) = scene.lights
         assert np.allclose(np.array(light.color) * light.intensity, expected, rtol=1e-9)
         assert np.allclose(light.direction, rotate_direction(np.asarray(lighting.direction), env.rotation))
         assert light.shadows
+
+
+def test_an_overcast_sky_has_no_key_light_and_a_clear_one_its_sun(realistic):
+    sampler = Sampler(realistic)
+    overcast = sampler.sample(0, {"environment": "overcast", "context": "outdoor"})
+    noon = sampler.sample(0, {"environment": "clear-noon", "context": "outdoor"})
+    assert overcast.lights == () and len(noon.lights) == 1 and noon.lights[0].direction[2] > 0.8
 
 
 def test_an_extra_stage_moves_nothing_else(cfg, realistic):

@@ -5,6 +5,7 @@
 // (sampler2DShadow, bilinear: a 2x2 percentage-closer filter per lookup), four
 // lookups a fragment, in place of pyrender's 36 separate fetches and compares.
 // Costs measured on Mesa llvmpipe: see benchmarks/bench_pipeline.py.
+// The normal map's bitangent follows the texture's t axis where coordinates are mirrored.
 // And, where pyrender has "// TODO" (defined ENVIRONMENT_LIGHT, scenegen's realistic
 // look): image-based lighting from an equirectangular environment map (diffuse from 9
 // spherical-harmonic coefficients, specular from the map's mip chain by roughness with
@@ -204,6 +205,10 @@ vec3 get_normal()
 
     t = normalize(t - ng * dot(ng, t));
     vec3 b = normalize(cross(ng, t));
+    // scenegen: the bitangent along dP/dt, as the map's green (+Y) means, also where the
+    // texture coordinates are mirrored (box projection mirrors them on some faces)
+    vec3 dp_dt = (tex_dx.s * pos_dy - tex_dy.s * pos_dx) / (tex_dx.s * tex_dy.t - tex_dy.s * tex_dx.t);
+    b = dot(b, dp_dt) < 0.0 ? -b : b;
     mat3 tbn_n = mat3(t, b, ng);
 
 #else
