@@ -59,7 +59,7 @@ CONFIG_GROUPS = {
     "contexts": ("builtin", "the contexts (settings) of the scenes", ("contexts",)),
     "grammar": ("builtin", "placement grammar", ("grammar",)),
     "preset": ("flat", "the look: flat (the lights on plain colours, fastest) or realistic (environment maps, "
-                       "tone mapping, camera effects)", ()),
+                       "texture sets, ambient occlusion, tone mapping, camera effects)", ()),
 }
 
 MAX_IMAGE_SIDE = 8192  # below every GL driver's renderbuffer limit we target
