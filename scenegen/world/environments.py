@@ -21,6 +21,7 @@ imported only when a file is read.
 
 from __future__ import annotations
 
+import importlib
 import math
 import numbers
 from dataclasses import dataclass
@@ -45,6 +46,20 @@ SUN_CONE = math.radians(12.0)
 def _needs(package: str, path: Path) -> ConfigError:
     return ConfigError(f"{path}: reading or writing it needs the Python package {package!r}, "
                        f"not installed: {INSTALL_HINT}")
+
+
+READERS = {".hdr": "imagecodecs", ".exr": "OpenEXR"}  # the package each map format needs
+
+
+def check_reader(path: Path) -> None:
+    """Raise the install hint when the package that reads ``path``'s format is missing
+    (before any pixel is read: a run fails at load, not at its first scene)."""
+    package = READERS.get(path.suffix.lower())
+    if package is not None:
+        try:
+            importlib.import_module(package)
+        except ImportError:
+            raise _needs(package, path) from None
 
 
 def _decode_hdr(path: Path) -> np.ndarray:
@@ -266,6 +281,8 @@ class EnvironmentSet:
             makers = {name: partial(make, height) for name, make in BUILTIN.items()}
             return cls(source, makers, {name: name for name in makers}, {name: 1.0 for name in makers})
         found = LevelledFolder.load(Path(source), MAP_SUFFIXES, "map", "environment map", f"{BUILTIN_SOURCE!r} or ")
+        for path in found.files.values():
+            check_reader(path)
         makers = {name: partial(_read_fitted, path, max_width) for name, path in found.files.items()}
         return cls(source, makers, found.levels, found.weights)
 

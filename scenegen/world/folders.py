@@ -59,7 +59,7 @@ def named_files(folder: Path, suffixes: tuple[str, ...], what: str, kind: str = 
                               f"a {what}'s name is its file name without the extension, so rename one")
         files[path.stem] = path
     if not files:
-        raise ConfigError(f"{what}s folder {str(folder)!r} holds no {what} file; valid: {choices(suffixes)}")
+        raise ConfigError(f"{kind or what}s folder {str(folder)!r} holds no {what} file; valid: {choices(suffixes)}")
     return dict(sorted(files.items()))
 
 

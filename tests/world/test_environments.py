@@ -215,6 +215,9 @@ def test_a_missing_package_gives_the_install_command(tmp_path, monkeypatch, name
     if package == "imagecodecs":
         with pytest.raises(ConfigError, match=r"pip install 'scenegen\[hdri\]'"):
             write_hdr(tmp_path / "other.hdr", _radiance(4))
+    # a folder of such maps fails when it is listed (at load), not at the first scene
+    with pytest.raises(ConfigError, match=rf"{name}.*pip install 'scenegen\[hdri\]'"):
+        EnvironmentSet.load(str(tmp_path))
 
 
 @pytest.mark.parametrize("radiance", [np.ones((4, 8)), np.full((4, 8, 3), np.nan), -np.ones((4, 8, 3))])
