@@ -22,10 +22,11 @@ For each image size, with the default lights (which cast shadows) and again with
     scenes, not on the critical path), PNG encoding and writing the files.
 
 Then the looks (``--looks``): the same pipeline under ``preset=realistic`` (environment
-maps with their key light's shadows, the map seen behind, tone mapping, camera effects
-drawn per scene), without its camera effects, and without the map behind the scene, so
-each costs what the differences say; and each camera effect alone on a rendered image
-(ms per image, at the preset's strongest setting).
+maps with their key light's shadows, the map seen behind, ambient occlusion, texture
+sets, tone mapping, camera effects drawn per scene), without its camera effects, and
+without them and the map behind the scene, the ambient occlusion or the texture sets,
+so each costs what the differences say; and each camera effect alone on a rendered
+image (ms per image, at the preset's strongest setting).
 
 Each figure is the best of ``--rounds`` rounds (pipeline and bare loop alternate), so
 load from other processes on the machine skews the ratio as little as possible.
@@ -91,6 +92,8 @@ LOOKS = {  # name -> overrides
     "realistic": REALISTIC,
     "realistic, no camera effects": NO_EFFECTS,
     "realistic, no effects, no map behind": [*NO_EFFECTS, "lighting.background=false"],
+    "realistic, no effects, no occlusion": [*NO_EFFECTS, "lighting.occlusion=0"],
+    "realistic, no effects, no texture sets": [*NO_EFFECTS, "surfaces.sets=none"],
 }
 # each camera effect alone, at the realistic preset's strongest setting
 EFFECTS = {

@@ -349,6 +349,7 @@ class LightingConfig:
     exposure: float = setting(0.0, "exposure compensation, stops (EV)", ge=-10, le=10)
     background: bool = setting(True, "the map is seen behind the scene where no floor or wall is")
     shadows: bool = setting(True, "the map's key light (sun, softbox, window) casts shadows")
+    occlusion: float = setting(0.9, "strength of the ambient occlusion of the map's light (0: off)", ge=0, le=1)
     contexts: Dict[str, List[str]] = setting({}, "environment=random: context -> the environment levels drawn "
                                                  "there (a context not listed, or none of whose levels the maps "
                                                  "have: any)", entry="context")

@@ -196,6 +196,7 @@ class EnvironmentDraw:
     scale: float
     exposure: float
     background: bool
+    occluded: bool = False  # an ambient-occlusion texture is bound this frame
     _bound: set = field(default_factory=set)  # programs whose uniforms are set this frame
 
     @classmethod
@@ -219,6 +220,7 @@ class EnvironmentDraw:
         """Bind the ambient-occlusion pass's texture ``texture`` (GL name) to
         :data:`OCCLUSION_UNIT`."""
         GL = gl()
+        self.occluded = bool(texture)
         GL.glActiveTexture(GL.GL_TEXTURE0 + OCCLUSION_UNIT)
         GL.glBindTexture(GL.GL_TEXTURE_2D, texture)
         GL.glActiveTexture(GL.GL_TEXTURE0)
@@ -241,6 +243,7 @@ class EnvironmentDraw:
         program.set_uniform("env_max_lod", float(len(self.map.levels) - 1))
         program.set_uniform("env_texel", float(self.map.texel_angle))
         program.set_uniform("occlusion", OCCLUSION_UNIT)
+        program.set_uniform("occlusion_on", 1.0 if self.occluded else 0.0)
         GL = gl()
         location = GL.glGetUniformLocation(name, "env_sh")
         GL.glUniform3fv(location, 9, np.ascontiguousarray(self.map.coefficients * self.scale, dtype=np.float32))

@@ -3,11 +3,12 @@
 The id pass's depth (drawn first, :mod:`scenegen.render.flat`) is read by a full-screen
 pass (``occlusion.frag``): for each pixel, 12 points of a hemisphere of
 :data:`RADIUS` metres above its surface (the normal taken from the depth), turned by a
-4x4 ordered pattern, are tested against the depth; the share found inside a nearby
+2x2 ordered pattern, are tested against the depth; the share found inside a nearby
 surface darkens the ambient light (the environment's diffuse and reflected light, not
-the key light, whose shadow map does that). ``mesh.frag`` averages the pass over the
-4x4 window around each fragment, among the texels at its depth, which removes the
-pattern without blurring across depth edges. Labels never see it.
+the key light, whose shadow map does that) by ``Environment.occlusion`` at most.
+``mesh.frag`` averages the pass over the 2x2 window around each fragment, among the
+texels at its depth, which removes the pattern without blurring across depth edges
+(a 4x4 pattern cost as much again at 512 px and looked the same). Labels never see it.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from .opengl import gl
 from .programs import ShaderPrograms
 
 RADIUS = 0.3  # metres: the hemisphere searched for occluders
-STRENGTH = 0.9  # how much a fully occluded point loses of the ambient light
 
 
-def draw_occlusion(programs: ShaderPrograms, target: FlatTarget, projection: np.ndarray) -> int:
+def draw_occlusion(programs: ShaderPrograms, target: FlatTarget, projection: np.ndarray, strength: float) -> int:
     """Draw the ambient-occlusion pass of the id pass in ``target`` (its depth texture)
-    with the id pass's (4, 4) ``projection``; returns the GL name of its texture."""
+    with the id pass's (4, 4) ``projection``, a fully occluded point losing ``strength``
+    of the ambient light; returns the GL name of its texture."""
     GL = gl()
     width, height = target.size
     GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, target.occlusion_framebuffer)
@@ -43,7 +44,7 @@ def draw_occlusion(programs: ShaderPrograms, target: FlatTarget, projection: np.
     program.set_uniform("P", projection.astype(np.float32))
     program.set_uniform("inverse_P", np.linalg.inv(projection).astype(np.float32))
     program.set_uniform("ao_radius", RADIUS)
-    program.set_uniform("ao_strength", STRENGTH)
+    program.set_uniform("ao_strength", float(strength))
     programs.draw_screen()
     _pyrender.unbind_program(program)
     GL.glBindTexture(GL.GL_TEXTURE_2D, 0)

@@ -150,7 +150,8 @@ class Renderer(RenderBackend):
             V, P = (np.asarray(m, dtype=np.float32) for m in camera_matrices(renderer, graph.scene))
             # the id pass first: ambient occlusion under an environment map reads its depth
             draw_id_pass(programs, target, graph, V, P)
-            occlusion = draw_occlusion(programs, target, P) if graph.environment is not None else 0
+            strength = scene.environment.occlusion if scene.environment is not None else 0.0
+            occlusion = draw_occlusion(programs, target, P, strength) if strength > 0 else 0
             colour_pass(renderer, graph, programs, read_back=False, occlusion=occlusion)
             clock.lap("rgb pass")
 

@@ -193,6 +193,8 @@ class Environment:
         exposure: exposure compensation of the image, stops (EV): 0 leaves it, +1
             doubles the light reaching the sensor.
         background: the map is seen behind the scene, where no surface is.
+        occlusion: the strength of the screen-space ambient occlusion of the map's
+            light, in [0, 1] (0: off).
     """
 
     source: str
@@ -202,6 +204,7 @@ class Environment:
     intensity: float
     exposure: float = 0.0
     background: bool = True
+    occlusion: float = 0.9
 
 
 @dataclass(frozen=True)

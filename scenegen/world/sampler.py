@@ -683,6 +683,7 @@ class Sampler:
             intensity=float(rng.uniform(*lighting.intensity)),
             exposure=float(lighting.exposure),
             background=bool(lighting.background),
+            occlusion=float(lighting.occlusion),
         )
 
     def _environment_lights(self, environment: Environment) -> tuple:

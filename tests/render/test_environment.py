@@ -244,6 +244,10 @@ def test_ambient_occlusion_darkens_the_floor_beside_an_object_only(dictionary, r
     darker = frames[1].rgb[v, u].astype(float).mean(axis=1) - frames[0].rgb[v, u].astype(float).mean(axis=1)
     assert darker[near].mean() > 4.0
     assert np.abs(darker[far]).max() <= 1.0
+    # lighting.occlusion=0: no pass, the floor beside the crate is as bright as without it
+    off = renderer.render(replace(with_crate, environment=replace(with_crate.environment, occlusion=0.0)))
+    unoccluded = frames[1].rgb[v, u].astype(float).mean(axis=1) - off.rgb[v, u].astype(float).mean(axis=1)
+    assert np.abs(unoccluded[near]).max() <= 1.0
 
 
 def test_texture_set_maps_keep_the_materials_mean_roughness():

@@ -128,6 +128,7 @@ uniform float exposure;       // linear multiplier before tone mapping
 // screen-space ambient occlusion (occlusion.frag, drawn before this pass): per pixel
 // the share of ambient light not occluded and the view-space z
 uniform sampler2D occlusion;
+uniform float occlusion_on;   // 0: no occlusion pass this frame
 uniform mat4 V;
 #endif
 
@@ -319,17 +320,20 @@ vec3 environment_radiance(vec3 d, float roughness)
     return textureLod(env_map, vec2(u, v), lod).rgb * env_scale;
 }
 
-// the ambient-occlusion pass's value at this pixel, averaged over the 4x4 window
+// the ambient-occlusion pass's value at this pixel, averaged over the 2x2 window
 // around it (each turn of its kernel once) among the texels at this fragment's depth
 float ambient_occlusion(vec3 world_position)
 {
+    if (occlusion_on == 0.0) {
+        return 1.0;
+    }
     float z = (V * vec4(world_position, 1.0)).z;
     ivec2 size = textureSize(occlusion, 0);
-    ivec2 corner = ivec2(gl_FragCoord.xy) - ivec2(2);
+    ivec2 corner = ivec2(gl_FragCoord.xy) - ivec2(1);
     float total = 0.0;
     float count = 0.0;
-    for (int i = 0; i < 4; i++) {
-        for (int j = 0; j < 4; j++) {
+    for (int i = 0; i < 2; i++) {
+        for (int j = 0; j < 2; j++) {
             vec2 texel = texelFetch(occlusion, clamp(corner + ivec2(i, j), ivec2(0), size - 1), 0).rg;
             float same = abs(texel.g - z) < 0.05 * abs(z) + 0.02 ? 1.0 : 0.0;
             total += same * texel.r;

@@ -1,8 +1,8 @@
 #version 330 core
 // scenegen: screen-space ambient occlusion from the id pass's depth, one value per
 // pixel: the share of the hemisphere of radius ao_radius above the surface that the
-// depth shows empty (1: open), and the pixel's view-space z. The kernel turns by a 4x4
-// ordered pattern, so any 4x4 window (mesh.frag averages one) holds each turn once.
+// depth shows empty (1: open), and the pixel's view-space z. The kernel turns by a 2x2
+// ordered pattern, so any 2x2 window (mesh.frag averages one) holds each turn once.
 uniform sampler2D scene_depth;  // window depth, one texel per pixel
 uniform mat4 P;                 // the id pass's projection
 uniform mat4 inverse_P;
@@ -28,7 +28,7 @@ const vec3 AO_KERNEL[AO_SAMPLES] = vec3[](
     vec3(0.0854, -0.1825, 0.0254),
     vec3(0.1578, 0.5031, 0.0220)
 );
-const float BAYER[16] = float[](0.0, 8.0, 2.0, 10.0, 12.0, 4.0, 14.0, 6.0, 3.0, 11.0, 1.0, 9.0, 15.0, 7.0, 13.0, 5.0);
+const float BAYER[4] = float[](0.0, 2.0, 3.0, 1.0);
 
 vec3 view_position(ivec2 pixel)
 {
@@ -61,7 +61,7 @@ void main()
     vec3 dy = abs(up.z) < abs(down.z) ? up : down;
     vec3 n = normalize(cross(dx, dy));
     n = dot(n, p) > 0.0 ? -n : n;  // towards the camera
-    float angle = 6.2831853 * (BAYER[(pixel.x & 3) + 4 * (pixel.y & 3)] + 0.5) / 16.0;
+    float angle = 6.2831853 * (BAYER[(pixel.x & 1) + 2 * (pixel.y & 1)] + 0.5) / 4.0;
     vec3 r = vec3(cos(angle), sin(angle), 0.0);
     vec3 t = r - n * dot(r, n);
     t = dot(t, t) > 1e-6 ? normalize(t) : normalize(cross(n, vec3(0.0, 1.0, 0.0)));
