@@ -218,7 +218,8 @@ def test_rotation_to_down_is_proper_and_turns_down_to_minus_z(vector):
     rotation = rotation_to_down(v)
     np.testing.assert_allclose(rotation @ rotation.T, np.eye(3), atol=1e-12)
     assert np.linalg.det(rotation) == pytest.approx(1.0, abs=1e-12)
-    np.testing.assert_allclose(rotation @ (v / np.linalg.norm(v)), [0.0, 0.0, -1.0], atol=1e-12)
+    # within 1e-9 of an axis the rotation snaps to the axis' (identity or half turn)
+    np.testing.assert_allclose(rotation @ (v / np.linalg.norm(v)), [0.0, 0.0, -1.0], atol=2e-9)
     # the smallest turn: the axis is horizontal (z stays in the plane of down and z)
     if abs(v[0]) + abs(v[1]) > 1e-6:
         axis = np.cross(v, [0.0, 0.0, -1.0])
