@@ -10,13 +10,27 @@ path-traced one follows. :func:`scenegen.render.engines.make_renderer` makes one
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Self
 
+from ..errors import RenderError
 from ..scene.frame import Frame
 from ..scene.scene import Scene
 
 # every layer a Frame can hold (see Frame), in its order
 FRAME_LAYERS = ("rgb", "depth", "instances", "semantic", "parts", "amodal", "normals")
+
+
+@contextmanager
+def scene_asset(what: str, name: str, source: str) -> Iterator[None]:
+    """Around reading ``what`` (an environment map, a texture set, a photograph) ``name``
+    of ``source`` that a Scene names: a failure (ConfigError, OSError, a broken file)
+    becomes a RenderError naming all three and the reason."""
+    try:
+        yield
+    except Exception as exc:
+        raise RenderError(f"{what} {name!r} of {source!r}: {exc}") from exc
 
 
 class RenderBackend(ABC):

@@ -12,10 +12,10 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..errors import RenderError
 from ..scene.scene import Background
 from ..world.backgrounds import BackgroundSet
 from . import _pyrender
+from .backend import scene_asset
 from .opengl import gl
 
 PHOTO_UNIT = 0  # texture unit of the photograph while its pass draws
@@ -51,12 +51,10 @@ class BackgroundPool:
         if found is not None:
             self.textures.move_to_end(key)
             return found
-        try:
+        with scene_asset("background photo", background.name, background.source):
             if background.source not in self.sets:
                 self.sets[background.source] = BackgroundSet.load(background.source)
             pixels = self.sets[background.source].photo(background.name)
-        except Exception as exc:  # ConfigError, OSError: the scene names what cannot be had
-            raise RenderError(f"background photo {background.name!r} of {background.source!r}: {exc}") from exc
         found = self.textures[key] = (_upload(pixels), (pixels.shape[1], pixels.shape[0]))
         while len(self.textures) > KEPT_PHOTOS:
             _, (texture, _) = self.textures.popitem(last=False)

@@ -36,7 +36,8 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image
 
-from scenegen.scene.scene import CameraEffects
+from ..scene.scene import CameraEffects
+from ..world import colour
 
 # depth of field: circle-of-confusion diameters (pixels) of the blurred band images; a
 # pixel below SHARP_COC is left exactly as it is, and a pixel's CoC is clamped to the last
@@ -62,12 +63,7 @@ def srgb_to_linear(srgb: np.ndarray) -> np.ndarray:
                     ((x + np.float32(0.055)) / np.float32(1.055)) ** np.float32(2.4)).astype(np.float32)
 
 
-def _decode_table() -> np.ndarray:
-    x = np.arange(256, dtype=np.float64) / 255.0
-    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4).astype(np.float32)
-
-
-_DECODE_TABLE = _decode_table()
+_DECODE_TABLE = colour.srgb_to_linear(np.arange(256, dtype=np.uint8)).astype(np.float32)
 
 
 def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
@@ -83,13 +79,7 @@ def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
 ENCODE_STEPS = 65535  # linear [0, 1] quantised to 16 bits before the encoding table
 
 
-def _encode_table() -> np.ndarray:
-    x = np.arange(ENCODE_STEPS + 1, dtype=np.float64) / ENCODE_STEPS
-    encoded = np.where(x <= 0.0031308, 12.92 * x, 1.055 * x ** (1 / 2.4) - 0.055)
-    return np.rint(np.clip(encoded, 0.0, 1.0) * 255.0).astype(np.uint8)
-
-
-_ENCODE_TABLE = _encode_table()
+_ENCODE_TABLE = colour.linear_to_srgb(np.arange(ENCODE_STEPS + 1, dtype=np.float64) / ENCODE_STEPS)
 
 
 def encode_uint8(linear: np.ndarray) -> np.ndarray:

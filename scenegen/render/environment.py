@@ -31,7 +31,8 @@ from ..errors import RenderError
 from ..scene.scene import Camera, Environment
 from ..world.environments import EnvironmentSet
 from . import _pyrender
-from .irradiance import COSINE_LOBE, DEGREE_OF, sh_coefficients
+from .backend import scene_asset
+from .irradiance import convolve_with_cosine, sh_coefficients
 from .opengl import gl
 
 ENVIRONMENT_UNIT = 15  # texture unit of the map (GL 3.3 guarantees 16 per shader stage)
@@ -73,8 +74,7 @@ def cosine_convolved(radiance: np.ndarray) -> np.ndarray:
     """(9, 3) coefficients ``c`` with irradiance ``E(n) = sum_k c[k] Y_k(n)`` (map frame)
     under an (H, W, 3) radiance map: its projection on the 9 harmonics times the clamped
     cosine's lobe per degree (what ``mesh.frag`` sums)."""
-    lobe = np.array([COSINE_LOBE[degree] for degree in DEGREE_OF])
-    return (lobe[:, None] * sh_coefficients(radiance)).astype(np.float32)
+    return convolve_with_cosine(sh_coefficients(radiance)).astype(np.float32)
 
 
 @dataclass
@@ -155,12 +155,10 @@ class EnvironmentPool:
         key = (environment.source, environment.name)
         found = self.maps.get(key)
         if found is None:
-            try:
+            with scene_asset("environment", environment.name, environment.source):
                 if environment.source not in self.sets:
                     self.sets[environment.source] = EnvironmentSet.load(environment.source)
                 lighting = self.sets[environment.source].lighting(environment.name)
-            except Exception as exc:  # ConfigError, OSError: the scene names what cannot be had
-                raise RenderError(f"environment {environment.name!r} of {environment.source!r}: {exc}") from exc
             found = self.maps[key] = EnvironmentMap(
                 coefficients=cosine_convolved(lighting.sky),
                 levels=mip_chain(lighting.sky),

@@ -50,15 +50,10 @@ def irradiance(coefficients: np.ndarray, normals: np.ndarray) -> np.ndarray:
     """(N, C) irradiance (radiance units x steradians: a white Lambertian surface's
     outgoing radiance is this / pi) at unit ``normals`` (N, 3) from ``coefficients``
     (9, C) of :func:`sh_coefficients`."""
-    lobe = np.array([COSINE_LOBE[degree] for degree in DEGREE_OF])
-    return sh_basis(np.asarray(normals, dtype=np.float64)) @ (lobe[:, None] * coefficients)
+    return sh_basis(np.asarray(normals, dtype=np.float64)) @ convolve_with_cosine(coefficients)
 
 
-def brightest_direction(radiance: np.ndarray, rotation: float = 0.0) -> np.ndarray:
-    """(3,) unit world direction towards the map's brightest pixel (luminance, Rec. 709
-    weights): where a sun or a studio key light is, for a shadow-casting light."""
-    radiance = np.asarray(radiance, dtype=np.float64)
-    luminance = radiance[..., :3] @ np.array([0.2126, 0.7152, 0.0722]) if radiance.shape[-1] >= 3 else radiance[..., 0]
-    row, column = np.unravel_index(int(np.argmax(luminance)), luminance.shape)
-    directions, _ = map_directions(radiance.shape[0], radiance.shape[1], rotation)
-    return directions[row, column]
+def convolve_with_cosine(coefficients: np.ndarray) -> np.ndarray:
+    """(9, C) ``coefficients`` (9, C) times the clamped cosine's lobe of each one's degree:
+    irradiance is ``sh_basis(n) @`` these (what ``mesh.frag`` sums)."""
+    return np.array([COSINE_LOBE[degree] for degree in DEGREE_OF])[:, None] * coefficients

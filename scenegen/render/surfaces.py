@@ -24,8 +24,8 @@ import math
 
 import numpy as np
 
-from ..errors import RenderError
 from ..world.texture_sets import TextureSet, texture_set
+from .backend import scene_asset
 
 
 def uv_scale(metres_per_unit: float, tile_size: float) -> float:
@@ -66,10 +66,8 @@ class SurfacePool:
         key = (source, name)
         found = self.sets.get(key)
         if found is None:
-            try:
+            with scene_asset("texture set", name, source):
                 found = self.sets[key] = texture_set(source, name)
-            except Exception as exc:  # ConfigError, OSError: the scene names what cannot be had
-                raise RenderError(f"texture set {name!r} of {source!r}: {exc}") from exc
         return found
 
     def material(self, source: str, name: str, rgb, metallic: float, roughness: float):

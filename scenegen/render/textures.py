@@ -24,6 +24,7 @@ import trimesh
 
 from ..config.schema import TEXTURE_PATTERNS
 from ..errors import ConfigError, choices
+from ..world.colour import linear_to_srgb
 from ..world.dictionary import Texture
 from ..world.shapes import split_corners
 
@@ -120,10 +121,10 @@ def texture_image(texture: Texture, size: int = DEFAULT_SIZE) -> np.ndarray:
 def srgb_encode(image: np.ndarray) -> np.ndarray:
     """uint8 linear values -> uint8 sRGB-encoded values (for samplers that decode sRGB,
     as glTF base-colour textures do), so the decoded value is the linear one again."""
-    linear = np.arange(256) / 255.0
-    encoded = np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
-    table = np.rint(np.clip(encoded, 0, 1) * 255).astype(np.uint8)
-    return table[image]
+    return _SRGB_CODES[image]
+
+
+_SRGB_CODES = linear_to_srgb(np.arange(256) / 255.0)  # uint8 linear value -> its sRGB code
 
 
 def uv_coordinates(mesh: trimesh.Trimesh) -> trimesh.Trimesh:

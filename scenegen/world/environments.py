@@ -33,8 +33,9 @@ import numpy as np
 
 from ..errors import ConfigError, choices
 from ..fileio import atomic_write_bytes
+from .colour import luminance
 from .folders import LevelledFolder
-from .skies import BUILTIN, check_height, luminance, map_directions, up_weights
+from .skies import BUILTIN, check_height, map_directions, up_weights
 
 BUILTIN_SOURCE = "builtin"
 MAP_SUFFIXES = (".exr", ".hdr")

@@ -10,7 +10,7 @@ of ``W`` at azimuth ``phi = 2 pi (c + 0.5) / W`` from +x towards +y. A map turne
 ``phi + rotation``.
 
 Units: the built-in maps are scaled so that a pixel's luminance
-(0.2126 R + 0.7152 G + 0.0722 B, :data:`REC709_LUMINANCE`) is in kcd/m^2 (1 = 1000
+(0.2126 R + 0.7152 G + 0.0722 B, :func:`scenegen.world.colour.luminance`) is in kcd/m^2 (1 = 1000
 cd/m^2); the irradiance they give (radiance x steradians) is then in klux. The renderer
 rescales every map to a wanted irradiance, so only the ratios within a map matter; the
 absolute scale is the real one so that the ratios are the real ones: the sun of
@@ -27,8 +27,9 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from ..errors import ConfigError
+from ..scene.geometry import direction
+from .colour import luminance
 
-REC709_LUMINANCE = np.array([0.2126, 0.7152, 0.0722])  # linear Rec. 709 RGB -> luminance Y
 XYZ_TO_REC709 = np.array([[3.2406, -1.5372, -0.4986],
                           [-0.9689, 1.8758, 0.0415],
                           [0.0557, -0.2040, 1.0570]])
@@ -89,18 +90,6 @@ def up_weights(height: int, width: int) -> np.ndarray:
     edges = np.minimum(math.pi * np.arange(height + 1) / height, math.pi / 2)
     band = 0.5 * (np.sin(edges[1:]) ** 2 - np.sin(edges[:-1]) ** 2) * (2.0 * math.pi / width)
     return np.broadcast_to(band[:, None], (height, width))
-
-
-def luminance(rgb: np.ndarray) -> np.ndarray:
-    """(...) luminance of linear Rec. 709 ``rgb`` (..., 3), in its units."""
-    return np.asarray(rgb, dtype=np.float64)[..., :3] @ REC709_LUMINANCE
-
-
-def direction(elevation: float, azimuth: float) -> np.ndarray:
-    """(3,) unit vector at ``elevation`` above the xy plane and ``azimuth`` from +x
-    towards +y (radians)."""
-    return np.array([math.cos(elevation) * math.cos(azimuth), math.cos(elevation) * math.sin(azimuth),
-                     math.sin(elevation)])
 
 
 def xyY_to_rgb(x, y, Y) -> np.ndarray:
@@ -188,7 +177,7 @@ def preetham_zenith(sun_elevation: float, turbidity: float) -> tuple[float, floa
 def preetham_sky(directions: np.ndarray, sun_elevation: float, turbidity: float) -> np.ndarray:
     """(..., 3) RGB radiance (luminance kcd/m^2) of Preetham's clear sky (without the
     sun) towards unit ``directions`` (..., 3) above the horizon, the sun at azimuth 0."""
-    sun = direction(sun_elevation, 0.0)
+    sun = direction(0.0, sun_elevation)
     cos_theta = directions[..., 2]
     gamma = np.arccos(np.clip(directions @ sun, -1.0, 1.0))
     theta_s = math.pi / 2 - sun_elevation
@@ -263,7 +252,7 @@ def clear_sky(height: int, sun_elevation: float, turbidity: float = 3.0, ground_
     radiance = np.zeros(directions.shape)
     radiance[above] = preetham_sky(directions[above], sun_elevation, turbidity)
     sun = sun_radiance(sun_elevation, turbidity)
-    weights = disk_weights(directions, solid_angle, direction(sun_elevation, 0.0), SUN_ANGULAR_RADIUS, above)
+    weights = disk_weights(directions, solid_angle, direction(0.0, sun_elevation), SUN_ANGULAR_RADIUS, above)
     radiance += weights[..., None] * sun
     return _with_ground(radiance, _check_albedo(ground_albedo))
 
@@ -292,7 +281,7 @@ def panel(directions: np.ndarray, elevation: float, azimuth: float, half_width: 
     centre, its top and bottom edges level: 1 at its centre, falling by ``hot_spot`` towards its
     corners (a softbox's diffuser), with edges softened over about one pixel."""
     pitch = math.pi / directions.shape[0]
-    centre = direction(elevation, azimuth)
+    centre = direction(azimuth, elevation)
     right = np.array([-math.sin(azimuth), math.cos(azimuth), 0.0])
     up = np.cross(centre, right)
     depth = np.maximum(directions @ centre, 1e-6)
@@ -342,7 +331,7 @@ def interior(height: int) -> np.ndarray:
     window = panel(directions, *INTERIOR_WINDOW, hot_spot=0.3) * (1.0 + 0.1 * z)
     radiance += 4.0 * window[..., None] * blackbody_color(7500.0)
     for azimuth in (math.radians(135.0), math.radians(225.0)):
-        lamp = disk_weights(directions, solid_angle, direction(math.radians(65.0), azimuth), math.radians(3.0))
+        lamp = disk_weights(directions, solid_angle, direction(azimuth, math.radians(65.0)), math.radians(3.0))
         radiance += 1.2 * lamp[..., None] * blackbody_color(2700.0)
     return radiance.astype(np.float32)
 
@@ -367,9 +356,9 @@ def _plain(vector: np.ndarray) -> tuple[float, float, float]:
 
 
 KEYS: dict[str, Key] = {
-    **{name: Key(_plain(direction(elevation, 0.0)), SUN_ANGULAR_RADIUS)
+    **{name: Key(_plain(direction(0.0, elevation)), SUN_ANGULAR_RADIUS)
        for name, (elevation, _) in CLEAR_SKIES.items()},
     "overcast": Key((0.0, 0.0, 1.0), 0.0),
-    "studio": Key(_plain(direction(*STUDIO_KEY[:2])), math.hypot(*STUDIO_KEY[2:])),
-    "interior": Key(_plain(direction(*INTERIOR_WINDOW[:2])), math.hypot(*INTERIOR_WINDOW[2:])),
+    "studio": Key(_plain(direction(STUDIO_KEY[1], STUDIO_KEY[0])), math.hypot(*STUDIO_KEY[2:])),
+    "interior": Key(_plain(direction(INTERIOR_WINDOW[1], INTERIOR_WINDOW[0])), math.hypot(*INTERIOR_WINDOW[2:])),
 }

@@ -72,6 +72,7 @@ from ..config.schema import MATERIAL_CLASSES
 from ..errors import ConfigError, choices
 from ..fileio import read_yaml
 from ..streams import texture_noise_seed
+from .colour import linear_to_srgb, luminance, srgb_to_linear
 
 SURFACES = ("object", "floor", "wall")  # what a set is made for
 DEFAULT_SIZE = 256  # texels a side of a built-in tile
@@ -82,7 +83,6 @@ DETAIL_LUMINANCE = 0.85  # mean linear luminance of a detail albedo
 DETAIL_CHROMA = 0.25  # as_detail keeps this fraction of a photo's hue variation
 DEFAULT_ROUGHNESS = 0.5  # a folder's set without a roughness map
 DEFAULT_TILE_SIZE = 1.0  # metres: a folder's set without meta.yaml
-REC709_LUMINANCE = np.array([0.2126, 0.7152, 0.0722])  # linear RGB -> luminance
 IMAGE_SUFFIXES = (".bmp", ".jpeg", ".jpg", ".png", ".tga", ".tif", ".tiff", ".webp")
 META_FILE = "meta.yaml"
 META_KEYS = ("surface", "tile_size")
@@ -181,25 +181,6 @@ def _check_tile_size(value, where: str) -> float:
 
 # ---------------------------------------------------------------------------------------
 # colour and normal encodings
-
-
-def srgb_to_linear(encoded: np.ndarray) -> np.ndarray:
-    """uint8 (or float 0..1) sRGB-encoded values -> float linear values in [0, 1]."""
-    x = np.asarray(encoded)
-    x = x / 255.0 if x.dtype == np.uint8 else np.asarray(x, dtype=float)
-    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
-
-
-def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
-    """float linear values (clipped to [0, 1]) -> uint8 sRGB-encoded values."""
-    x = np.clip(np.asarray(linear, dtype=float), 0.0, 1.0)
-    encoded = np.where(x <= 0.0031308, 12.92 * x, 1.055 * x ** (1 / 2.4) - 0.055)
-    return np.rint(encoded * 255.0).astype(np.uint8)
-
-
-def luminance(linear_rgb: np.ndarray) -> np.ndarray:
-    """Linear luminance of linear RGB (..., 3)."""
-    return np.asarray(linear_rgb, dtype=float) @ REC709_LUMINANCE
 
 
 def encode_normals(normals: np.ndarray) -> np.ndarray:

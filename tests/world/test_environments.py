@@ -14,6 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scenegen.errors import ConfigError
+from scenegen.scene.geometry import direction
+from scenegen.world.colour import luminance
 from scenegen.world.environments import (
     EnvironmentSet,
     MapLighting,
@@ -23,7 +25,7 @@ from scenegen.world.environments import (
     split_sun,
     write_hdr,
 )
-from scenegen.world.skies import BUILTIN, direction, luminance, map_directions
+from scenegen.world.skies import BUILTIN, map_directions
 
 
 def _disk_map(height: int, centre: np.ndarray, radius: float, level: float, samples: int = 8) -> np.ndarray:
@@ -49,7 +51,7 @@ def _disk_map(height: int, centre: np.ndarray, radius: float, level: float, samp
 def test_split_sun_finds_a_disk_s_analytic_irradiance(elevation, azimuth, radius_deg, level):
     """A disk of radiance ``level`` above 1 and angular radius a gives a surface facing it
     pi level sin^2 a; the sky left behind is 1 everywhere."""
-    centre = direction(elevation, azimuth)
+    centre = direction(azimuth, elevation)
     radius = math.radians(radius_deg)
     grey = _disk_map(96, centre, radius, level)
     lighting = split_sun(np.repeat(grey[..., None], 3, axis=-1))
@@ -88,7 +90,7 @@ def test_the_sun_of_clear_noon_carries_the_same_energy_at_any_resolution():
     np.testing.assert_allclose(coarse.irradiance, fine.irradiance, rtol=0.05)
     assert luminance(fine.irradiance) > 60.0  # klux: the real sun's, as skies documents
     assert math.degrees(math.acos(float(coarse.direction @ fine.direction))) < 3.0
-    assert fine.direction @ direction(math.radians(60.0), 0.0) > math.cos(math.radians(0.5))
+    assert fine.direction @ direction(0.0, math.radians(60.0)) > math.cos(math.radians(0.5))
 
 
 @settings(max_examples=20, deadline=None)

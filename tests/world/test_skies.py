@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 from scenegen.errors import ConfigError
 from scenegen.render import irradiance
 from scenegen.scene.factors import BUILTIN_ENVIRONMENTS
+from scenegen.scene.geometry import direction
 from scenegen.world import skies
+from scenegen.world.colour import luminance
 from scenegen.world.skies import (
     BUILTIN,
     CLEAR_SKIES,
@@ -22,9 +24,7 @@ from scenegen.world.skies import (
     SUN_SOLID_ANGLE,
     blackbody_color,
     clear_sky,
-    direction,
     disk_weights,
-    luminance,
     map_directions,
     overcast_sky,
     preetham_sky,
@@ -83,7 +83,7 @@ def test_the_brightest_pixel_is_on_the_key_light(name, height):
        height=st.sampled_from([32, 64, 128]))
 def test_the_brightest_pixel_of_a_clear_sky_is_the_sun_within_one_pixel(elevation, turbidity, height):
     radiance = clear_sky(height, elevation, turbidity)
-    assert _angle(_brightest(radiance), direction(elevation, 0.0)) <= _pixel_diagonal(height)
+    assert _angle(_brightest(radiance), direction(0.0, elevation)) <= _pixel_diagonal(height)
 
 
 @settings(max_examples=30, deadline=None)
@@ -169,7 +169,7 @@ def test_the_sun_disk_carries_the_sun_s_energy_at_any_resolution(height):
        height=st.integers(4, 96))
 def test_disk_weights_keep_the_disk_s_solid_angle(elevation, azimuth, radius, height):
     directions, solid_angle = map_directions(height, 2 * height)
-    weights = disk_weights(directions, solid_angle, direction(elevation, azimuth), radius)
+    weights = disk_weights(directions, solid_angle, direction(azimuth, elevation), radius)
     assert float(np.sum(weights * solid_angle)) == pytest.approx(2 * math.pi * (1 - math.cos(radius)), rel=1e-9)
     assert (weights >= 0).all() and weights.any()
 
@@ -177,7 +177,7 @@ def test_disk_weights_keep_the_disk_s_solid_angle(elevation, azimuth, radius, he
 def test_a_disk_larger_than_its_pixels_is_about_uniform():
     """Pixels well inside a disk get the disk's own radiance (weight 1, to 5%)."""
     directions, solid_angle = map_directions(256, 512)
-    centre = direction(0.3, 1.0)
+    centre = direction(1.0, 0.3)
     weights = disk_weights(directions, solid_angle, centre, math.radians(10.0))
     deep = directions @ centre > math.cos(math.radians(8.0))
     np.testing.assert_allclose(weights[deep], 1.0, atol=0.05)
@@ -248,7 +248,7 @@ def test_the_studio_key_is_slightly_warm_and_the_fill_weaker():
     key = radiance.reshape(-1, 3)[int(np.argmax(luminance(radiance)))]
     assert key[0] > key[2] > 0.7 * key[0]
     directions, _ = map_directions(128, 256)
-    fill = directions @ direction(math.radians(15.0), math.radians(-110.0)) > math.cos(math.radians(5.0))
+    fill = directions @ direction(math.radians(-110.0), math.radians(15.0)) > math.cos(math.radians(5.0))
     assert 0.1 * luminance(key) < luminance(radiance[fill]).max() < 0.5 * luminance(key)
 
 
@@ -257,7 +257,7 @@ def test_the_interior_window_is_bluish_and_the_ceiling_lights_warm():
     directions, _ = map_directions(128, 256)
     window = radiance.reshape(-1, 3)[int(np.argmax(luminance(radiance)))]
     assert window[2] > window[0]
-    lamp = directions @ direction(math.radians(65.0), math.radians(135.0)) > math.cos(math.radians(2.0))
+    lamp = directions @ direction(math.radians(135.0), math.radians(65.0)) > math.cos(math.radians(2.0))
     r, _, b = radiance[lamp].mean(axis=0)
     assert r > 2 * b
     back = directions[..., 0] < 0  # away from the window, whose sill is below the horizon

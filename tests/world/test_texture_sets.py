@@ -16,6 +16,7 @@ from PIL import Image
 
 from scenegen.errors import ConfigError
 from scenegen.world import texture_sets as ts
+from scenegen.world.colour import linear_to_srgb, luminance, srgb_to_linear
 from scenegen.world.texture_sets import (
     BUILTIN_NAMES,
     MATERIAL_CLASSES,
@@ -26,10 +27,8 @@ from scenegen.world.texture_sets import (
     decode_normals,
     encode_normals,
     load_texture_sets,
-    luminance,
     map_kind,
     normal_from_height,
-    srgb_to_linear,
 )
 
 MAPS = ("albedo", "roughness", "metallic", "normal")
@@ -293,7 +292,7 @@ def test_normal_from_height_rejects_bad_arguments():
 def test_as_detail_removes_the_colour_and_keeps_the_variation(seed, colour, spread):
     rng = np.random.default_rng(seed)
     variation = np.clip(1.0 + spread * rng.standard_normal((24, 24, 1)), 0.05, None)
-    photo = ts.linear_to_srgb(np.clip(np.array(colour) * variation, 0, 1))
+    photo = linear_to_srgb(np.clip(np.array(colour) * variation, 0, 1))
     detail = as_detail(photo)
     assert detail.shape == photo.shape and detail.dtype == np.uint8
     linear = srgb_to_linear(detail)
