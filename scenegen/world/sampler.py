@@ -75,7 +75,14 @@ WIDE_ELEVATION_STEPS = 3  # views from the drawn elevation down to the lowest al
 WIDE_MAX_EVALUATIONS = 160  # ray-cast visibility estimates per widened attempt
 
 KEY_LIGHT_MIN = 0.02  # a map's key light below this share of its intensity is no light
-STAGES = STAGE_NAMES  # ("context", "layout", "appearance", "lights", "camera", "environment", "effects")
+STAGES = STAGE_NAMES  # ("context", "layout", ..., "surfaces", "background"): scenegen.streams.SCENE_STAGES
+
+
+def _choose(rng: np.random.Generator, names: list, weights) -> str:
+    """One of ``names``, drawn (one ``rng.choice``) with probabilities proportional to
+    ``weights`` (not all zero)."""
+    weights = np.asarray(weights, dtype=float)
+    return names[int(rng.choice(len(names), p=weights / weights.sum()))]
 
 
 def stage_rngs(seed: int, index: int) -> dict[str, np.random.Generator]:
@@ -120,6 +127,10 @@ class Sampler:
         self._gap = float(cfg.placement.gap)
         self._framing = _Framing.of(cfg)  # None: off
         self._silhouettes: dict = {}  # id(variant) -> (K, 3) canonical hull vertices, for framing
+        self._object_sets: dict = {}  # material class -> names of the texture sets made for objects
+        for name, (material_class, surface) in world.texture_sets.items():
+            if surface == "object":
+                self._object_sets.setdefault(material_class, []).append(name)
 
     def sample(self, index: int, directive: Union[Directive, Mapping, None] = None) -> Scene:
         """Scene ``index`` of the config's root seed, realizing ``directive`` (default:
@@ -178,7 +189,7 @@ class Sampler:
         if directive is not None and directive.category:
             allowed = self._feasible[directive]
             weights = np.array([w if n in allowed else 0.0 for n, w in zip(names, weights)])
-        return names[int(rng.choice(len(names), p=weights / weights.sum()))]
+        return _choose(rng, names, weights)
 
     def _context(self, name: str) -> Context:
         c = self.cfg.contexts[name]
@@ -673,8 +684,7 @@ class Sampler:
             levels = [wanted] if wanted else [str(v) for v in lighting.contexts.get(context, [])]
             names = [n for n in maps.names if maps.level(n) in levels and maps.weight(n) > 0]
             names = names or [n for n in maps.names if maps.weight(n) > 0]
-            weights = np.array([maps.weight(n) for n in names])
-            name = names[int(rng.choice(len(names), p=weights / weights.sum()))]
+            name = _choose(rng, names, [maps.weight(n) for n in names])
         return Environment(
             source=str(lighting.environments),
             name=name,
@@ -710,8 +720,7 @@ class Sampler:
         if directive is not None and directive.effects:
             name = directive.effects
         else:
-            weights = np.array([float(profiles[n].weight) for n in names])
-            name = names[int(rng.choice(len(names), p=weights / weights.sum()))]
+            name = _choose(rng, names, [float(profiles[n].weight) for n in names])
         return sample_effects(rng, name, profiles[name], camera.distance)
 
     def _sample_surfaces(self, rng: np.random.Generator, objects: tuple, context: Context) -> tuple:
@@ -720,11 +729,7 @@ class Sampler:
         takes one of the object sets of that class, drawn uniformly (one draw per object,
         in order, whether or not it has a class); floors and walls take the set
         ``surfaces.context_textures`` names for their texture."""
-        sets, surfaces = self.world.texture_sets, self.cfg.surfaces
-        by_class: dict = {}
-        for name, (material_class, surface) in sets.items():
-            if surface == "object":
-                by_class.setdefault(material_class, []).append(name)
+        sets, surfaces, by_class = self.world.texture_sets, self.cfg.surfaces, self._object_sets
         dressed = []
         for obj in objects:
             draw = float(rng.random())
@@ -752,8 +757,7 @@ class Sampler:
         names = names or [n for n in photos.names if photos.level(n) == wanted]
         if not shown or not names:
             return Background(source=photos.source, name="", level=NO_BACKGROUND)
-        weights = np.array([max(photos.weight(n), 1e-12) for n in names])
-        name = names[int(rng.choice(len(names), p=weights / weights.sum()))]
+        name = _choose(rng, names, [max(photos.weight(n), 1e-12) for n in names])
         return Background(source=photos.source, name=name, level=photos.level(name))
 
     def _sample_lights(self, rng: np.random.Generator) -> tuple:
