@@ -12,7 +12,8 @@ and returns a new image, formed in the order a camera forms one:
 6. :func:`sensor_noise`: signal-dependent noise drawn from a PCG64 generator seeded with
    ``effects.seed`` alone (never global random state, no stream of the root seed: the
    sampler drew ``effects.seed`` from the scene's effects stream);
-7. clip to [0, 1], :func:`linear_to_srgb` (the exact sRGB OETF), round to ``uint8``;
+7. clip to [0, 1] and encode to ``uint8`` sRGB codes (:func:`encode_uint8`: the exact
+   OETF through a 16-bit table);
 8. :func:`jpeg`: a JPEG round trip through Pillow at ``jpeg_quality`` (when > 0).
 
 An effect at its "off" value is skipped; with all of them off the result equals the input
@@ -58,22 +59,10 @@ def srgb_to_linear(srgb: np.ndarray) -> np.ndarray:
     srgb = np.asarray(srgb)
     if srgb.dtype == np.uint8:
         return _DECODE_TABLE[srgb]
-    x = srgb.astype(np.float32)
-    return np.where(x <= np.float32(0.04045), x / np.float32(12.92),
-                    ((x + np.float32(0.055)) / np.float32(1.055)) ** np.float32(2.4)).astype(np.float32)
+    return colour.srgb_to_linear(srgb).astype(np.float32)
 
 
 _DECODE_TABLE = colour.srgb_to_linear(np.arange(256, dtype=np.uint8)).astype(np.float32)
-
-
-def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
-    """The exact sRGB OETF: ``linear`` (any shape) floats in [0, 1] -> sRGB-encoded float32
-    in [0, 1], same shape (values outside [0, 1] are clipped first). Times 255 and rounded,
-    it gives the ``uint8`` code: ``linear_to_srgb(srgb_to_linear(v))`` rounds back to ``v``
-    for all 256 codes."""
-    x = np.clip(np.asarray(linear, dtype=np.float32), 0.0, 1.0)
-    high = np.float32(1.055) * np.power(x, np.float32(1 / 2.4)) - np.float32(0.055)
-    return np.where(x <= np.float32(0.0031308), np.float32(12.92) * x, high).astype(np.float32)
 
 
 ENCODE_STEPS = 65535  # linear [0, 1] quantised to 16 bits before the encoding table
@@ -85,16 +74,10 @@ _ENCODE_TABLE = colour.linear_to_srgb(np.arange(ENCODE_STEPS + 1, dtype=np.float
 def encode_uint8(linear: np.ndarray) -> np.ndarray:
     """Linear floats (any shape, clipped to [0, 1]) -> ``uint8`` sRGB codes through a
     table of the linear value quantised to 16 bits (a step is at most 0.05 of a code,
-    where the curve is steepest): :func:`to_uint8` of :func:`linear_to_srgb`, several
-    times faster; the 256 decoded codes come back exactly."""
+    where the curve is steepest): :func:`scenegen.world.colour.linear_to_srgb`, several
+    times faster, within one code; the 256 decoded codes come back exactly."""
     scaled = np.clip(np.asarray(linear, dtype=np.float32), 0.0, 1.0) * np.float32(ENCODE_STEPS) + np.float32(0.5)
     return _ENCODE_TABLE[scaled.astype(np.uint16)]
-
-
-def to_uint8(encoded: np.ndarray) -> np.ndarray:
-    """sRGB-encoded floats in [0, 1] (any shape) -> ``uint8`` codes (times 255, rounded half
-    to even)."""
-    return np.rint(np.clip(encoded, 0.0, 1.0) * np.float32(255)).astype(np.uint8)
 
 
 def circle_of_confusion(depth: np.ndarray, fx: float, aperture: float, focus: float) -> np.ndarray:

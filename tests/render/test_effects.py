@@ -13,15 +13,15 @@ from scenegen.render.effects import (
     apply_effects,
     circle_of_confusion,
     depth_of_field,
+    encode_uint8,
     jpeg,
-    linear_to_srgb,
     motion_blur,
     sensor_noise,
     srgb_to_linear,
-    to_uint8,
     vignette,
 )
 from scenegen.scene.scene import CameraEffects
+from scenegen.world.colour import linear_to_srgb
 
 OFF = CameraEffects("off")
 
@@ -100,7 +100,7 @@ def test_srgb_round_trip_is_exact_on_all_codes():
     codes = np.arange(256, dtype=np.uint8)
     linear = srgb_to_linear(codes)
     assert linear.dtype == np.float32
-    assert np.array_equal(to_uint8(linear_to_srgb(linear)), codes)
+    assert np.array_equal(encode_uint8(linear), codes)
     # the table and the float path agree, and both are the exact EOTF
     assert np.allclose(srgb_to_linear(codes / 255.0), linear, rtol=1e-6, atol=1e-8)
     assert np.allclose(linear, [decode(c) for c in range(256)], rtol=1e-6, atol=1e-9)
@@ -322,11 +322,9 @@ def test_jpeg_quality_controls_the_loss_and_is_deterministic():
 
 
 def test_the_encoding_table_matches_the_exact_curve():
-    from scenegen.render.effects import encode_uint8, linear_to_srgb, srgb_to_linear, to_uint8
-
     codes = np.arange(256, dtype=np.uint8)
     assert np.array_equal(encode_uint8(srgb_to_linear(codes)), codes)
     values = np.random.default_rng(3).random(200_000, dtype=np.float32) ** 3  # dense in the steep dark end
-    exact = to_uint8(linear_to_srgb(values)).astype(int)
+    exact = linear_to_srgb(values).astype(int)
     assert np.abs(encode_uint8(values).astype(int) - exact).max() <= 1
     assert np.mean(encode_uint8(values) != exact) < 0.01
