@@ -37,7 +37,6 @@ from .opengl import gl
 
 ENVIRONMENT_UNIT = 15  # texture unit of the map (GL 3.3 guarantees 16 per shader stage)
 OCCLUSION_UNIT = 14  # texture unit of the ambient-occlusion pass's result
-ENVIRONMENT_DEFINE = "ENVIRONMENT_LIGHT"  # mesh.frag's realistic path
 
 
 def tone_map(color: np.ndarray) -> np.ndarray:

@@ -19,7 +19,6 @@ from .decode import MAX_INSTANCES, MAX_PARTS
 from .environment import EnvironmentDraw, EnvironmentPool
 from .meshes import MeshPool
 from .opengl import gl
-from .surfaces import uv_scale as surface_uv_scale
 
 CONTEXT_THICKNESS = 0.05  # metres, of the floor slab and the walls
 CONTEXT_ROUGHNESS = 0.9  # of floors and walls (not metallic)
@@ -142,7 +141,7 @@ def build_graph(scene: Scene, pool: MeshPool, environments: EnvironmentPool | No
         )
         if surface:  # a texture set in place of the procedural texture; UVs in metres
             material = pool.surface_material(colour, 0.0, CONTEXT_ROUGHNESS, scene.surfaces, surface)
-            scale = surface_uv_scale(1.0, pool.surfaces.set(scene.surfaces, surface).tile_size)
+            scale = pool.surfaces.uv_scale(scene.surfaces, surface, 1.0)
         else:
             material, scale = pool.material(colour, 0.0, CONTEXT_ROUGHNESS, texture), pool.uv_scale(texture)
         mesh = take(("box", tuple(extents)), scale, material)
@@ -225,9 +224,8 @@ def _material(pool, obj, look, surfaces: str = "") -> tuple:
     wearing ``look`` (a PartLook; None: the object's own colour, material and texture,
     and its texture set of ``surfaces`` when it wears one)."""
     if look is None and obj.surface:
-        tile = pool.surfaces.set(surfaces, obj.surface).tile_size
         return (pool.surface_material(obj.rgb, obj.metallic, obj.roughness, surfaces, obj.surface),
-                surface_uv_scale(obj.scale, tile))
+                pool.surfaces.uv_scale(surfaces, obj.surface, obj.scale))
     if look is None:
         return pool.material(obj.rgb, obj.metallic, obj.roughness, obj.texture), pool.uv_scale(obj.texture)
     rgb = obj.rgb if look.rgb is None else look.rgb

@@ -9,6 +9,7 @@ from . import _pyrender
 from .opengl import gl
 
 SHADER_DIR = Path(__file__).with_name("shaders")  # scenegen's shaders (colour and flat passes)
+ENVIRONMENT_DEFINE = "ENVIRONMENT_LIGHT"  # mesh.frag's path lit by an environment map
 
 # pyrender's vertex attribute locations: positions at 0, then each attribute the buffer
 # holds, in this order; the instance matrix after them
@@ -33,7 +34,7 @@ class ShaderPrograms:
 
         self.cache = ShaderProgramCache(shader_dir=str(SHADER_DIR))
         self.environment_cache = _defining_cache(ShaderProgramCache)(
-            {"ENVIRONMENT_LIGHT": 1}, shader_dir=str(SHADER_DIR))
+            {ENVIRONMENT_DEFINE: 1}, shader_dir=str(SHADER_DIR))
         self._flat: dict[tuple, object] = {}  # (vertex buffer flags, fragment shader) -> program
         self._empty_vertex_array = 0
 

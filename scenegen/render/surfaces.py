@@ -70,6 +70,11 @@ class SurfacePool:
                 found = self.sets[key] = texture_set(source, name)
         return found
 
+    def uv_scale(self, source: str, name: str, metres_per_unit: float) -> float:
+        """Texture coordinates per mesh unit (of ``metres_per_unit`` metres) for set
+        ``name`` of ``source`` (:func:`uv_scale`)."""
+        return uv_scale(metres_per_unit, self.set(source, name).tile_size)
+
     def material(self, source: str, name: str, rgb, metallic: float, roughness: float):
         """A new pyrender material of ``rgb`` (linear), ``metallic`` and ``roughness``
         wearing set ``name`` of ``source`` (see the module docstring)."""
