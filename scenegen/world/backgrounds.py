@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import ConfigError, choices
-from .folders import LevelledFolder
+from .folders import LevelledFolder, LevelledSet
 
 PHOTO_SUFFIXES = (".jpeg", ".jpg", ".png", ".webp")
 MAX_SIDE = 2048  # pixels: larger photographs are scaled down to this longer side
@@ -41,18 +41,20 @@ def read_photo(path: Path, max_side: int = MAX_SIDE) -> np.ndarray:
     return np.asarray(image, dtype=np.uint8)
 
 
-class BackgroundSet:
-    """The photographs of one folder, their levels and weights; pixels read on demand.
+class BackgroundSet(LevelledSet):
+    """The photographs of one folder, their ``background`` factor levels and weights;
+    pixels read on demand.
 
     Attributes:
         source: the folder, as configured.
         names: the photographs' names (sorted file stems).
     """
 
+    what = "background photo"
+
     def __init__(self, source: str, found: LevelledFolder):
-        self.source = source
-        self._found = found
-        self.names: tuple[str, ...] = tuple(found.files)
+        super().__init__(source, found.levels, found.weights)
+        self._files = found.files
 
     @classmethod
     def load(cls, source: str) -> BackgroundSet:
@@ -64,24 +66,6 @@ class BackgroundSet:
         """
         return cls(source, LevelledFolder.load(Path(source), PHOTO_SUFFIXES, "background photo"))
 
-    def _known(self, name: str) -> str:
-        if name not in self._found.files:
-            raise ConfigError(f"background photo {name!r} is not in {self.source!r}; valid: {choices(self.names)}")
-        return name
-
-    def level(self, name: str) -> str:
-        """The ``background`` factor level of photograph ``name``."""
-        return self._found.levels[self._known(name)]
-
-    def weight(self, name: str) -> float:
-        """The relative weight (>= 0) of photograph ``name`` in a random choice."""
-        return self._found.weights[self._known(name)]
-
-    @property
-    def levels(self) -> tuple[str, ...]:
-        """The distinct levels, in the order of :attr:`names`."""
-        return tuple(dict.fromkeys(self._found.levels[name] for name in self.names))
-
     def photo(self, name: str) -> np.ndarray:
         """(H, W, 3) uint8 pixels of photograph ``name`` (:func:`read_photo`)."""
-        return read_photo(self._found.files[self._known(name)])
+        return read_photo(self._files[self._known(name)])

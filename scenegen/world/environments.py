@@ -34,7 +34,7 @@ import numpy as np
 from ..errors import ConfigError, choices
 from ..fileio import atomic_write_bytes
 from .colour import luminance
-from .folders import LevelledFolder
+from .folders import LevelledFolder, LevelledSet
 from .skies import BUILTIN, check_height, map_directions, up_weights
 
 BUILTIN_SOURCE = "builtin"
@@ -242,22 +242,21 @@ def rotate_direction(direction, rotation: float) -> np.ndarray:
     return np.stack([c * x - s * y, s * x + c * y, direction[..., 2]], axis=-1)
 
 
-class EnvironmentSet:
-    """The environment maps of one source, their factor levels and weights; pixels read
-    on demand and kept.
+class EnvironmentSet(LevelledSet):
+    """The environment maps of one source, their ``environment`` factor levels and
+    weights; pixels read on demand and kept.
 
     Attributes:
         source: ``"builtin"`` or the folder, as given to :meth:`load`.
         names: the maps' names (built-in order, or sorted file stems).
     """
 
+    what = "environment map"
+
     def __init__(self, source: str, makers: dict[str, Callable[[], np.ndarray]], levels: dict[str, str],
                  weights: dict[str, float]):
-        self.source = source
-        self.names: tuple[str, ...] = tuple(makers)
+        super().__init__(source, {name: levels[name] for name in makers}, weights)
         self._makers = makers
-        self._levels = levels
-        self._weights = weights
         self._radiance: dict[str, np.ndarray] = {}
         self._lighting: dict[str, MapLighting] = {}
 
@@ -286,24 +285,6 @@ class EnvironmentSet:
             check_reader(path)
         makers = {name: partial(_read_fitted, path, max_width) for name, path in found.files.items()}
         return cls(source, makers, found.levels, found.weights)
-
-    def _known(self, name: str) -> str:
-        if name not in self._makers:
-            raise ConfigError(f"environment map {name!r} is not in {self.source!r}; valid: {choices(self.names)}")
-        return name
-
-    def level(self, name: str) -> str:
-        """The ``environment`` factor level of map ``name``."""
-        return self._levels[self._known(name)]
-
-    def weight(self, name: str) -> float:
-        """The relative weight (>= 0) of map ``name`` in a random choice."""
-        return self._weights[self._known(name)]
-
-    @property
-    def levels(self) -> tuple[str, ...]:
-        """The distinct levels of the maps, in the order of :attr:`names`."""
-        return tuple(dict.fromkeys(self._levels[name] for name in self.names))
 
     def radiance(self, name: str) -> np.ndarray:
         """(H, 2H, 3) float32 read-only radiance of map ``name`` (read once, then kept).

@@ -1,5 +1,5 @@
 """A folder of named files that are levels of a factor: environment maps, background
-photographs.
+photographs (:class:`LevelledFolder`), and a set of such items (:class:`LevelledSet`).
 
 Each file directly in the folder whose extension is one of the kind's is an item named
 by its file name without the extension; an optional ``meta.yaml`` maps an item's name
@@ -88,6 +88,41 @@ def read_meta(folder: Path, names, what: str) -> dict[str, dict]:
         entries[name] = {"level": check_level(entry.get("level", name), f"{path}: {name!r}"),
                          "weight": _check_weight(entry.get("weight", 1.0), f"{path}: {name!r}")}
     return entries
+
+
+class LevelledSet:
+    """Named items of one source, each with a factor level and a weight (a subclass says
+    what an item is, :attr:`what`, and holds its pixels).
+
+    Attributes:
+        source: where the items come from, as configured.
+        names: the items' names, in order.
+    """
+
+    what = "item"
+
+    def __init__(self, source: str, levels: dict[str, str], weights: dict[str, float]):
+        self.source = source
+        self.names: tuple[str, ...] = tuple(levels)
+        self._levels, self._weights = levels, weights
+
+    def _known(self, name: str) -> str:
+        if name not in self._levels:
+            raise ConfigError(f"{self.what} {name!r} is not in {self.source!r}; valid: {choices(self.names)}")
+        return name
+
+    def level(self, name: str) -> str:
+        """The factor level of item ``name``."""
+        return self._levels[self._known(name)]
+
+    def weight(self, name: str) -> float:
+        """The relative weight (>= 0) of item ``name`` in a random choice."""
+        return self._weights[self._known(name)]
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        """The distinct levels, in the order of :attr:`names`."""
+        return tuple(dict.fromkeys(self._levels[name] for name in self.names))
 
 
 @dataclass(frozen=True)
