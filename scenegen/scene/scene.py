@@ -302,8 +302,8 @@ class Scene:
         """Plain JSON-able dict (tuples become lists); the parts added later
         (:data:`_LATER`) only when set."""
         data = json.loads(json.dumps(asdict(self)))
-        for parts, key, unset in _LATER:
-            for part in [data] if parts is None else [data[parts]] if parts == "context" else data[parts]:
+        for where, key, unset in _LATER:
+            for part in {"scene": [data], "context": [data["context"]], "objects": data["objects"]}[where]:
                 if part[key] == unset:
                     del part[key]
         return data
@@ -337,10 +337,11 @@ class Scene:
         return cls.from_dict(json.loads(text))
 
 
-# (where: None for the Scene, "context", or "objects" for each object; key; its unset
-# value): written only when set, so records from before they existed keep their bytes
-_LATER = ((None, "environment", None), (None, "effects", None), (None, "surfaces", ""), (None, "background", None),
-          ("context", "floor_surface", ""), ("context", "wall_surface", ""), ("objects", "surface", ""))
+# (where: "scene", its "context", or each of its "objects"; key; its unset value):
+# written only when set, so records from before they existed keep their bytes
+_LATER = (("scene", "environment", None), ("scene", "effects", None), ("scene", "surfaces", ""),
+          ("scene", "background", None), ("context", "floor_surface", ""), ("context", "wall_surface", ""),
+          ("objects", "surface", ""))
 
 
 def _optional(cls, data: dict | None) -> Any:
