@@ -265,7 +265,7 @@ def validate_config(cfg: DictConfig) -> None:
         ConfigError: naming the key and the valid choices.
     """
     check_fields(OmegaConf.to_container(cfg, resolve=True))
-    for check in (_check_shard, _check_dictionary, _check_contexts, _check_camera, _check_lighting,
+    for check in (_check_shard, _check_dictionary, _check_contexts, _check_camera, _check_look,
                   _check_factors, _check_design, _check_probe):
         check(cfg)
 
@@ -375,9 +375,9 @@ def _check_camera(cfg) -> None:
                           f"(min(width, height) = {side}), or 0 for off; got {pixels}")
 
 
-def _check_lighting(cfg) -> None:
-    """Camera-effects profiles with some weight; the environment and effects factors
-    used (tracked, designed, probed) only where scenes have them."""
+def _check_look(cfg) -> None:
+    """Camera-effects profiles with some weight; the factors of the look (environment,
+    effects, background) used (tracked, designed, probed) only where scenes have them."""
     profiles = cfg.camera.effects
     if profiles and not any(profile.weight > 0 for profile in profiles.values()):
         raise ConfigError("camera.effects: every profile has weight 0; give one a positive weight")
