@@ -43,6 +43,8 @@ PROBE_TASKS = ("classification", "detection")
 PROBE_STRATEGIES = ("covering", "random", "adaptive")
 PROBE_INPUTS = ("crop", "image")
 PROBE_SCORES = ("auto", "probabilities", "logits")
+REST_WEIGHTINGS = ("uniform", "probability")  # rest.weighting
+REST_LEVELS = ("upright", "upside-down", "on-front", "on-back", "on-side", "tilted")  # scenegen.world.rest.LEVELS
 SYMMETRIES = (0, 1, 2, 4, 8)  # orders of rotational symmetry about the up axis (0: continuous)
 MESH_AXES = ("z", "-z", "y", "-y", "x", "-x")  # a mesh file's up and front axes (objects.<name>.up, .front)
 MESH_UNITS = ("m", "cm", "mm")  # a mesh file's length unit (objects.<name>.units)
@@ -356,6 +358,22 @@ class LightingConfig:
 
 
 @dataclass
+class RestConfig:
+    """Rest states (scenegen.world.rest): objects lying on a side, upside down or tilted,
+    on stable poses worked out from their shapes. An object that carries others stays
+    upright; the others lie in a drawn level with chance ``chance``."""
+
+    chance: float = setting(0.0, "chance that an object (carrying nothing) lies in a drawn rest level instead of "
+                                 "standing upright (0: off, every object upright; rest is then no factor)",
+                            ge=0, le=1)
+    weighting: str = setting("uniform", "weights of an entry's levels: uniform, or probability (how likely the "
+                                        "object lands in each when dropped)", choices=REST_WEIGHTINGS)
+    levels: Dict[str, Dict[str, float]] = setting({}, "entry or category -> {level: weight}: the levels it may "
+                                                      "lie in and their weights (others: 0); an entry's name wins "
+                                                      "over its category's", entry="entry or category")
+
+
+@dataclass
 class FactorsConfig:
     """The factors of the coverage universe (see scenegen.scene.factors): how continuous
     values are binned into levels, which factors are tracked, and which combinations
@@ -522,6 +540,7 @@ class SceneGenConfig:
     lights: LightsConfig = setting(LightsConfig, "light ranges")
     lighting: LightingConfig = setting(LightingConfig, "environment-map lighting (lighting.environment=none: off)")
     surfaces: SurfacesConfig = setting(SurfacesConfig, "texture sets on objects, floors and walls (sets=none: off)")
+    rest: RestConfig = setting(RestConfig, "rest states: objects lying, tipped, upside down (chance 0: off)")
     background: BackgroundConfig = setting(BackgroundConfig, "photographs behind the scenes (images empty: none)")
     factors: FactorsConfig = setting(FactorsConfig, "coverage factors: bins, tracked, excluded")
     split: SplitConfig = setting(SplitConfig, "held-out combinations")

@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from ..errors import ConfigError, choices
 from ..scene.factors import DIRECTIVE_FACTORS, FACTOR_NAMES, universe
 from .mesh_frame import check_mesh_frame
-from .schema import CONFIG_GROUPS, FORMATS, MAX_PART_VARIANTS, SceneGenConfig, shard_count
+from .schema import CONFIG_GROUPS, FORMATS, MAX_PART_VARIANTS, REST_LEVELS, SceneGenConfig, shard_count
 
 VOCABULARIES = {"factors": FACTOR_NAMES, "directive factors": DIRECTIVE_FACTORS}
 
@@ -265,7 +265,7 @@ def validate_config(cfg: DictConfig) -> None:
         ConfigError: naming the key and the valid choices.
     """
     check_fields(OmegaConf.to_container(cfg, resolve=True))
-    for check in (_check_shard, _check_dictionary, _check_contexts, _check_camera, _check_look,
+    for check in (_check_shard, _check_dictionary, _check_contexts, _check_camera, _check_look, _check_rest,
                   _check_factors, _check_design, _check_probe):
         check(cfg)
 
@@ -382,16 +382,32 @@ def _check_look(cfg) -> None:
     if profiles and not any(profile.weight > 0 for profile in profiles.values()):
         raise ConfigError("camera.effects: every profile has weight 0; give one a positive weight")
     off = {"environment": cfg.lighting.environment == "none", "effects": not profiles,
-           "background": not cfg.background.images}
+           "background": not cfg.background.images, "rest": float(cfg.rest.chance) <= 0}
     how = {"environment": "set lighting.environment=random (or a map's name)",
            "effects": "give camera.effects profiles (or preset=realistic)",
-           "background": "set background.images=DIR"}
+           "background": "set background.images=DIR",
+           "rest": "set rest.chance above 0 (e.g. rest.chance=0.5)"}
     for key, factors in (("factors.tracked", cfg.factors.tracked), ("design_factors", cfg.design_factors),
                          ("probe.factors", cfg.probe.factors)):
         for factor in factors:
             if off.get(factor):
                 raise ConfigError(f"{key} names {factor!r}, which scenes do not have: {how[factor]}, "
                                   f"or leave it out of {key}")
+
+
+def _check_rest(cfg) -> None:
+    """``rest.levels`` names entries or categories, and rest levels with weights >= 0."""
+    names = [*cfg.objects.keys(), *cfg.categories]
+    for name, levels in cfg.rest.levels.items():
+        if name not in names:
+            raise ConfigError(f"rest.levels names {name!r}, neither an entry nor a category;"
+                              f"{did_you_mean(name, names)} valid: {choices(names)}")
+        for level, weight in levels.items():
+            if level not in REST_LEVELS:
+                raise ConfigError(f"rest.levels.{name}: {level!r} is not a rest level;"
+                                  f"{did_you_mean(level, REST_LEVELS)} valid: {choices(REST_LEVELS)}")
+            if not float(weight) >= 0:
+                raise ConfigError(f"rest.levels.{name}.{level} must be a weight >= 0, got {weight}")
 
 
 def _check_factors(cfg) -> None:

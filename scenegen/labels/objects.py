@@ -11,9 +11,15 @@ re-sampled. Per object (instance id i + 1 for ``scene.objects[i]``):
     visible_pixels     pixels of the object in the instance image
     amodal_pixels      pixels it would cover with nothing in front of it
     visible_fraction   visible_pixels / amodal_pixels (0 when amodal_pixels is 0)
-    world_from_object  (4, 4) rigid pose (rotation about z, translation; metres)
+    world_from_object  (4, 4) rigid pose of the object frame (metres); upright: a
+                       rotation about z and a translation
     scale              largest extent, metres
-    azimuth, elevation camera direction seen from the object, degrees
+    azimuth, elevation camera direction seen from the centre of the object's box,
+                       degrees, in the object's own frame (for an upright object the
+                       same as in the world turned by its yaw)
+    rest               (only where rest states are on) its rest level, measured from
+                       world_from_object: which of its directions points down
+                       (scenegen.world.rest.level_of, its symmetry merging levels)
     pose_bin, elevation_bin, occlusion   factor levels (see scenegen.scene.factors)
     factors            {category, pose, elevation, context, occlusion, color, material, texture}
     parts              one dict per part of its variant, in part order:
@@ -28,9 +34,9 @@ re-sampled. Per object (instance id i + 1 for ``scene.objects[i]``):
                        of those pixels (pixels > 0); with one occluder its pixels equal
                        amodal_pixels - visible_pixels
     box3d_world        (8, 3) corners, metres, of the object's oriented 3D box (its
-                       variant's extents * scale, base centre at position, turned by
-                       yaw), in the order of ``geometry.box_corners`` (named by
-                       KEYPOINT_NAMES[:8])
+                       variant's extents * scale in the object frame, base centre at
+                       its origin, moved by world_from_object), in the order of
+                       ``geometry.box_corners`` (named by KEYPOINT_NAMES[:8])
     box3d_camera       the same corners in the camera frame (OpenCV axes, metres)
     cam_R_m2c          9 floats, row-major: rotation of the rigid transform
                        camera_from_object = inverse(world_from_camera) @ world_from_object
@@ -70,6 +76,7 @@ from ..scene.frame import Frame
 from ..scene.geometry import box_corners, rigid_inverse, transform_points
 from ..scene.scene import Scene
 from ..world.dictionary import ObjectDictionary
+from ..world.rest import level_of
 from .masks import mask_to_rle
 
 
@@ -194,13 +201,19 @@ def object_labels(scene: Scene, frame: Frame, dictionary: ObjectDictionary, fact
         occluders = [
             {"instance_id": int(j), "pixels": int(counts[j])} for j in np.flatnonzero(counts) if 0 < j != i + 1
         ]
-        corners = box_corners(obj.position, obj.yaw, np.asarray(variant.extents) * obj.scale)
+        world_from_object = obj.world_from_object()
+        if obj.tipped:  # its own box and the camera's direction in its own frame
+            local_corners = box_corners((0.0, 0.0, 0.0), 0.0, np.asarray(variant.extents) * obj.scale)
+            corners = transform_points(world_from_object, local_corners)
+            azimuth, elevation = _direction_in_object(world_from_object, variant.extents[2] * obj.scale, eye)
+        else:
+            corners = box_corners(obj.position, obj.yaw, np.asarray(variant.extents) * obj.scale)
+            center = np.array(obj.position) + [0.0, 0.0, variant.extents[2] * obj.scale / 2]
+            azimuth = relative_azimuth(obj.position, obj.yaw, eye)
+            elevation = relative_elevation(center, eye)
         corners_camera = transform_points(camera_from_world, corners)
-        camera_from_object = camera_from_world @ obj.world_from_object()
+        camera_from_object = camera_from_world @ world_from_object
         fraction = float(visible[i] / amodal[i]) if amodal[i] else 0.0
-        center = np.array(obj.position) + [0.0, 0.0, variant.extents[2] * obj.scale / 2]
-        azimuth = relative_azimuth(obj.position, obj.yaw, eye)
-        elevation = relative_elevation(center, eye)
         levels = {
             "category": obj.category,
             "pose": pose_bin(azimuth, entry.symmetry),
@@ -215,6 +228,8 @@ def object_labels(scene: Scene, frame: Frame, dictionary: ObjectDictionary, fact
             "texture": obj.texture,
             **scene_levels,
         }
+        if obj.rest:  # measured from the pose, not copied from the draw
+            levels["rest"] = level_of(-world_from_object[2, :3], entry.symmetry)
         labels.append(
             {
                 "instance_id": i + 1,
@@ -231,7 +246,7 @@ def object_labels(scene: Scene, frame: Frame, dictionary: ObjectDictionary, fact
                 "visible_pixels": int(visible[i]),
                 "amodal_pixels": int(amodal[i]),
                 "visible_fraction": fraction,
-                "world_from_object": obj.world_from_object().tolist(),
+                "world_from_object": world_from_object.tolist(),
                 "scale": obj.scale,
                 "azimuth": math.degrees(azimuth),
                 "elevation": math.degrees(elevation),
@@ -249,6 +264,16 @@ def object_labels(scene: Scene, frame: Frame, dictionary: ObjectDictionary, fact
                 "cam_R_m2c": camera_from_object[:3, :3].ravel().tolist(),
                 "cam_t_m2c": (camera_from_object[:3, 3] * 1000.0).tolist(),
                 "keypoints": _keypoints(corners_camera, camera.K, frame),
+                **({"rest": levels["rest"]} if obj.rest else {}),
             }
         )
     return labels
+
+
+def _direction_in_object(world_from_object: np.ndarray, height: float, eye) -> tuple:
+    """(azimuth in [0, 2 pi), elevation) radians of the camera at ``eye`` (3,) seen from
+    the centre of an object's box (``height`` metres tall, base centre at its origin) in
+    the object's own frame: its front +x is azimuth 0, its up +z elevation pi/2."""
+    centre = world_from_object[:3, :3] @ [0.0, 0.0, height / 2] + world_from_object[:3, 3]
+    x, y, z = world_from_object[:3, :3].T @ (np.asarray(eye, dtype=float) - centre)
+    return math.atan2(y, x) % (2 * math.pi), math.atan2(z, math.hypot(x, y))

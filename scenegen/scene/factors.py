@@ -15,6 +15,11 @@ Factors and their levels (short strings):
                ``factors.light_edges`` (W/m^2) into ``factors.light_levels`` (dim,
                medium, bright)
     color, material, texture   the configured names (textures: those objects may wear)
+    rest       how the object lies (rest.chance > 0): upright, upside-down, on-front,
+               on-back, on-side, tilted (:mod:`scenegen.world.rest`), measured from its
+               pose; for an object not upright, pose and elevation are the camera's
+               azimuth and elevation in the object's own frame
+    environment, effects, background   the look's levels, where scenes have them
 """
 
 from __future__ import annotations
@@ -35,11 +40,11 @@ AZIMUTH_BINS = (
 ANY_POSE = "any"
 OCCLUSION_LEVELS = ("none", "partial", "heavy")
 FACTOR_NAMES = ("category", "pose", "elevation", "context", "occlusion", "light", "color", "material", "texture",
-                "environment", "effects", "background")
+                "environment", "effects", "background", "rest")
 COVERAGE_COMBINATION = ("category", "pose", "context")
 # the factors a directive can request (the others, elevation and light, are only measured)
 DIRECTIVE_FACTORS = ("category", "pose", "context", "occlusion", "material", "color", "texture", "environment",
-                     "effects", "background")
+                     "effects", "background", "rest")
 # directive factors of the whole scene, not its target
 SCENE_FACTORS = ("context", "environment", "effects", "background")
 NO_BACKGROUND = "none"  # the background level of a scene without a photograph
@@ -164,6 +169,8 @@ def universe(cfg) -> Tuple[Dict[str, List[str]], List[Tuple[str, str, str]]]:
         levels["environment"] = environment_levels(cfg)
     if cfg.camera.effects:
         levels["effects"] = list(cfg.camera.effects.keys())
+    if float(cfg.rest.chance) > 0:  # the levels the dictionary's shapes rest in: the World's
+        levels["rest"] = []
     if cfg.background.images:  # the folder's levels (the World's), and none when not every scene has one
         levels["background"] = [] if cfg.background.weight >= 1 else [NO_BACKGROUND]
     feasible = sorted(

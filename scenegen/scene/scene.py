@@ -60,6 +60,14 @@ class ObjectInstance:
         in_context: False when it was drawn against its context's weights.
         surface: the texture set it wears (``Scene.surfaces``' set; its colour times the
             set's detail, its material's factors times the set's maps), ``""``: none.
+        rest: the rest level it lies in (:data:`scenegen.world.rest.LEVELS`: ``upright``,
+            ``on-side``, ...), as sampled; ``""``: rest states are off (it stands upright
+            on its base). Labels measure the level again from the pose.
+        rest_rotation: 9 floats, row-major (3, 3): the rotation of its canonical frame
+            before the yaw (``()``: none, the identity).
+        rest_offset: (3,) canonical units (times ``scale``: metres): where the rotated
+            canonical origin lies from ``position`` before the yaw, so that ``position``
+            stays the centre of the base of the rotated object's box (``()``: zero).
     """
 
     entry: str
@@ -80,13 +88,30 @@ class ObjectInstance:
     slot: str = ""
     in_context: bool = True
     surface: str = ""
+    rest: str = ""
+    rest_rotation: Tuple[float, ...] = ()
+    rest_offset: Tuple[float, ...] = ()
+
+    @property
+    def tipped(self) -> bool:
+        """Whether its canonical frame is rotated before the yaw (a rest other than its
+        base); upright objects keep the yaw-only formulas, bit for bit."""
+        return bool(self.rest_rotation)
 
     def world_from_object(self) -> np.ndarray:
-        """(4, 4) float rigid transform (rotation about z, then translation); no scale."""
+        """(4, 4) float rigid transform of the object frame (the canonical frame in
+        metres: origin at the canonical base centre, z its up, +x its front; no scale):
+        ``T(position) Rz(yaw) T(scale * rest_offset) R(rest_rotation)``; for an upright
+        object a rotation about z, then the translation."""
         c, s = np.cos(self.yaw), np.sin(self.yaw)
         matrix = np.eye(4)
         matrix[:2, :2] = [[c, -s], [s, c]]
         matrix[:3, 3] = self.position
+        if self.tipped:
+            local = np.eye(4)
+            local[:3, :3] = np.reshape(self.rest_rotation, (3, 3))
+            local[:3, 3] = np.asarray(self.rest_offset, dtype=float) * self.scale
+            matrix = matrix @ local
         return matrix
 
 
@@ -341,7 +366,8 @@ class Scene:
 # written only when set, so records from before they existed keep their bytes
 _LATER = (("scene", "environment", None), ("scene", "effects", None), ("scene", "surfaces", ""),
           ("scene", "background", None), ("context", "floor_surface", ""), ("context", "wall_surface", ""),
-          ("objects", "surface", ""))
+          ("objects", "surface", ""), ("objects", "rest", ""), ("objects", "rest_rotation", []),
+          ("objects", "rest_offset", []))
 
 
 def _optional(cls, data: dict | None) -> Any:

@@ -19,6 +19,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 from omegaconf import DictConfig, OmegaConf
 
 from ..config.load import compose_config
+from ..config.schema import REST_LEVELS
 from ..config.validate import did_you_mean
 from ..errors import ConfigError, choices
 from ..scene.factors import universe
@@ -28,6 +29,7 @@ from .dictionary import ObjectDictionary, _memo_key
 from .directives import Directive, check_directive
 from .environments import EnvironmentSet
 from .grammar import Grammar, compile_grammar
+from .resting import RestTable
 from .texture_sets import catalogue
 
 
@@ -86,7 +88,7 @@ class World:
         """
         levels = self.factor_levels[0]
         check_directive(directive, self.grammar, self.cfg, levels.get("environment", []),
-                        levels.get("background", []))
+                        levels.get("background", []), self.rest)
 
     def _check_environment(self) -> None:
         """The maps of ``lighting.environments`` can be listed, the one named exists, and
@@ -127,6 +129,13 @@ class World:
         return EnvironmentSet.load(str(self.cfg.lighting.environments))
 
     @cached_property
+    def rest(self) -> Optional[RestTable]:
+        """The rest levels of the dictionary's shapes (``cfg.rest``), or None when
+        ``rest.chance`` is 0 (every object upright)."""
+        table = RestTable(self.cfg.rest, self.dictionary)
+        return table if table.on else None
+
+    @cached_property
     def directive(self) -> Optional[Directive]:
         """The config's directive (of every scene without one of its own), or None."""
         return Directive.from_mapping(self.cfg.directive)
@@ -146,7 +155,7 @@ class World:
         """(levels of every factor, the feasible (category, pose, context) tuples):
         :func:`scenegen.scene.factors.universe` of the config, with the level ``file``
         of colour, material and texture when some entry wears its file's look, and the
-        ``environment`` levels of the maps."""
+        ``environment`` levels of the maps, and the ``rest`` levels the shapes lie in."""
         levels, feasible = universe(self.cfg)
         maps = self.environments
         if maps is not None:
@@ -154,6 +163,9 @@ class World:
             levels["environment"] = list(maps.levels) if wanted == "random" else [maps.level(wanted)]
         if self.backgrounds is not None:
             levels["background"] = [*self.backgrounds.levels, *levels["background"]]
+        if self.rest is not None:
+            shown = {level for name in self.dictionary.names for level in self.rest.levels_of(self.dictionary[name])}
+            levels["rest"] = [level for level in REST_LEVELS if level in shown]
         if self.file_looks:
             for factor in APPEARANCE_FACTORS:
                 levels[factor] = [*levels[factor], FILE_LEVEL]

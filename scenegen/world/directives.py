@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Mapping, Optional, Tuple
 
+from ..config.schema import REST_LEVELS
 from ..errors import ConfigError, choices
 from ..scene.factors import DIRECTIVE_FACTORS, OCCLUSION_LEVELS, SCENE_FACTORS, pose_levels
 from .grammar import Grammar, ObjectItem, RelationItem, RepeatItem, RuleRef
@@ -30,6 +31,7 @@ class Directive:
     environment: Optional[str] = None
     effects: Optional[str] = None
     background: Optional[str] = None
+    rest: Optional[str] = None
 
     @classmethod
     def from_mapping(cls, mapping: Optional[Mapping]) -> Optional["Directive"]:
@@ -56,11 +58,16 @@ class Directive:
         return any(getattr(self, k) is not None for k in DIRECTIVE_FACTORS if k not in SCENE_FACTORS)
 
 
-def matching_entries(directive: Directive, dictionary, category: str):
-    """Entries of ``category`` that can show every requested object level."""
+def matching_entries(directive: Directive, dictionary, category: str, rest=None, elevations=(0.0, 90.0)):
+    """Entries of ``category`` that can show every requested object level; ``rest``: the
+    :class:`scenegen.world.resting.RestTable` a requested rest level is looked up in
+    (with a pose too: some shape lying so can show it to a camera at ``elevations``,
+    degrees)."""
     found = []
     for entry in dictionary.entries_of(category):
         if directive.pose is not None and directive.pose not in pose_levels(entry.symmetry):
+            continue
+        if directive.rest is not None and not _can_rest(entry, directive, rest, elevations):
             continue
         if directive.material is not None and directive.material not in entry.materials:
             continue
@@ -70,6 +77,17 @@ def matching_entries(directive: Directive, dictionary, category: str):
             continue
         found.append(entry)
     return found
+
+
+def _can_rest(entry, directive: Directive, rest, elevations) -> bool:
+    """Whether some shape of ``entry`` rests in the requested level (showing the
+    requested pose, if any)."""
+    if rest is None or directive.rest not in rest.levels_of(entry):
+        return False
+    if directive.pose is None:
+        return True
+    return any(directive.pose in rest.poses_shown(entry, style, directive.rest, elevations)
+               for style in rest.styles_with(entry, directive.rest))
 
 
 def _check_scene_levels(directive: Directive, cfg, environment_levels, background_levels) -> None:
@@ -135,15 +153,24 @@ def feasible_contexts(directive: Directive, grammar: Grammar) -> Tuple[str, ...]
     return tuple(found)
 
 
-def check_directive(directive: Directive, grammar: Grammar, cfg, environment_levels=(), background_levels=()) -> None:
+def check_directive(directive: Directive, grammar: Grammar, cfg, environment_levels=(), background_levels=(),
+                    rest=None) -> None:
     """Refuse a directive that contradicts the grammar, the dictionary, the contexts,
     the environment maps (their levels: ``environment_levels``), the camera-effects
-    profiles or the background photographs (``background_levels``).
+    profiles, the background photographs (``background_levels``) or the rest levels
+    (``rest``: the world's :class:`scenegen.world.resting.RestTable`, None when off).
 
     Raises:
         ConfigError: naming the factor, the level and what would be valid.
     """
     _check_scene_levels(directive, cfg, environment_levels, background_levels)
+    if directive.rest is not None:
+        if rest is None:
+            raise ConfigError(f"directive rest {directive.rest!r} needs rest states: set rest.chance above 0 "
+                              f"(e.g. rest.chance=0.5)")
+        if directive.rest not in REST_LEVELS:
+            raise ConfigError(f"directive rest {directive.rest!r} is unknown; valid: {choices(REST_LEVELS)}")
+    elevations = tuple(float(e) for e in cfg.camera.elevation)
     dictionary = grammar.dictionary
     if directive.context is not None and directive.context not in grammar.contexts:
         raise ConfigError(f"directive context {directive.context!r} is unknown; valid: {choices(grammar.contexts)}")
@@ -172,13 +199,19 @@ def check_directive(directive: Directive, grammar: Grammar, cfg, environment_lev
         candidates = [directive.category]
     else:
         candidates = categories
-    if not any(matching_entries(directive, dictionary, c) for c in candidates):
+    if not any(matching_entries(directive, dictionary, c, rest, elevations) for c in candidates):
         levels = {
             "pose": sorted({p for c in candidates for e in dictionary.entries_of(c) for p in pose_levels(e.symmetry)}),
             "material": sorted({m for c in candidates for e in dictionary.entries_of(c) for m in e.materials}),
             "color": sorted({m for c in candidates for e in dictionary.entries_of(c) for m in e.colors}),
             "texture": sorted({m for c in candidates for e in dictionary.entries_of(c) for m in e.textures}),
+            "rest": sorted({m for c in candidates for e in dictionary.entries_of(c) for m in rest.levels_of(e)})
+            if rest is not None else [],
         }
+        if directive.rest is not None and directive.pose is not None:
+            levels["pose"] = sorted({p for c in candidates for e in dictionary.entries_of(c)
+                                     for s in rest.styles_with(e, directive.rest)
+                                     for p in rest.poses_shown(e, s, directive.rest, elevations)})
         what = directive.category or "any category"
         asked = ", ".join(f"{k}={getattr(directive, k)}" for k in levels if getattr(directive, k) is not None)
         valid = "; ".join(f"{k}: {choices(v)}" for k, v in levels.items() if getattr(directive, k) is not None)

@@ -1,7 +1,8 @@
 """Placement: a grammar derivation -> objects in the world, without interpenetration.
 
-Every object stands upright (rotated only about the up axis) on a surface: the ground,
-or the flat top of the head of an ``on`` anchor. Footprints are the rotated bounding
+Every object rests on a surface, the ground or the flat top of the head of an ``on``
+anchor, turned about the up axis: upright, or in a rest pose (:mod:`scenegen.world.resting`:
+lying on a side, upside down, ...) whose box then stands for its shape's. Footprints are the rotated bounding
 rectangles of the objects' shapes; two objects whose height intervals overlap keep
 their footprints ``placement.gap`` apart, so no two objects interpenetrate. An object
 whose yaw is still to be chosen (a directive's target, turned towards its pose level
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Dict, List
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 
@@ -33,6 +34,7 @@ from ..scene.geometry import (
 )
 from .dictionary import ObjectEntry
 from .grammar import SCENE_RELATIONS, ObjectNode, RelationNode, RuleNode
+from .resting import RestPose
 
 FLOOR_MARGIN = 0.05  # metres kept free along the floor's edge (walls stand there)
 
@@ -55,11 +57,22 @@ class Placed:
     relation: str = "ground"
     anchor: int = -1
     free_yaw: bool = False
+    rest: Optional[RestPose] = None  # None: upright (rest states off)
+
+    @property
+    def unit_extents(self) -> tuple:
+        """(3,) canonical extents of its box as it lies (its rest pose's, else its shape's)."""
+        return self.rest.extents if self.rest is not None else self.entry.variant(self.style).extents
 
     @property
     def extents(self) -> np.ndarray:
         """(3,) metres."""
-        return np.asarray(self.entry.variant(self.style).extents) * self.scale
+        return np.asarray(self.unit_extents) * self.scale
+
+    @property
+    def tipped(self) -> bool:
+        """Lying in a rest level other than upright (its top is no support)."""
+        return self.rest is not None and self.rest.tipped
 
     @property
     def radius(self) -> float:
@@ -128,7 +141,8 @@ class Placer:
     """Places one derivation. ``camera_azimuth`` (radians) orients the camera relations;
     ``target`` is the directive's target node (placed with a free yaw)."""
 
-    def __init__(self, cfg, rng: np.random.Generator, camera_azimuth: float, floor_half: float, target=None):
+    def __init__(self, cfg, rng: np.random.Generator, camera_azimuth: float, floor_half: float, target=None,
+                 rest_of: Optional[Callable[[ObjectNode, ObjectEntry, str], Optional[RestPose]]] = None):
         # plain floats: these are read for every candidate and every pair of objects
         self.gap = float(cfg.placement.gap)
         self.area = float(cfg.placement.area)
@@ -138,6 +152,7 @@ class Placer:
         self.to_camera = np.array([math.cos(camera_azimuth), math.sin(camera_azimuth)])
         self.floor_half = floor_half - FLOOR_MARGIN
         self.target = target
+        self.rest_of = rest_of
         self.layout = Layout()
         self.entries: Dict[int, tuple[ObjectEntry, str]] = {}
 
@@ -188,7 +203,8 @@ class Placer:
     def _place_object(self, node: ObjectNode, surface: Surface, where) -> int:
         entry, style = self.entries[id(node)]
         free_yaw = node is self.target
-        scales = self._scale_range(entry, style, surface)
+        rest = self.rest_of(node, entry, style) if self.rest_of is not None else None
+        scales = self._scale_range(entry, style, surface, rest)
         for _ in range(self.attempts_per_object):
             candidate = Placed(
                 entry=entry,
@@ -201,6 +217,7 @@ class Placer:
                 relation="on" if surface.support >= 0 else "ground",
                 anchor=surface.support,
                 free_yaw=free_yaw,
+                rest=rest,
             )
             xy = self._position(candidate, surface, where)
             candidate.position = np.array([xy[0], xy[1], surface.z])
@@ -211,14 +228,15 @@ class Placer:
                 return len(self.placed) - 1
         raise LayoutFailed(f"no free spot for a {entry.category!r} ({node.selector})")
 
-    def _scale_range(self, entry: ObjectEntry, style: str, surface: Surface) -> tuple[float, float]:
+    def _scale_range(self, entry: ObjectEntry, style: str, surface: Surface, rest: Optional[RestPose] = None
+                     ) -> tuple[float, float]:
         """The entry's size range, its top capped on a support so that the footprint's
-        bounding circle fits the circle inscribed in the top (any yaw then stays on it); never
-        below the entry's smallest size."""
+        bounding circle (as it lies) fits the circle inscribed in the top (any yaw then
+        stays on it); never below the entry's smallest size."""
         low, high = (float(v) for v in entry.size)
         if surface.support < 0:
             return low, high
-        unit = np.asarray(entry.variant(style).extents)
+        unit = np.asarray(rest.extents if rest is not None else entry.variant(style).extents)
         fit = 2 * self.placed[surface.support].top_inradius / float(np.hypot(*unit[:2]))
         return low, max(low, min(high, fit))
 

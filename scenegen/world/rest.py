@@ -3,7 +3,8 @@
 Pure data, computed from a canonical mesh (z-up, base on z = 0, largest extent 1, front
 along +x; see :mod:`scenegen.world.dictionary`) and its order of rotational symmetry about
 z. Nothing here draws random numbers: the same mesh and parameters give the same
-:class:`RestState` tuple, byte for byte, and results are memoised in-process.
+:class:`RestState` tuple, byte for byte; results are memoised in-process and kept in
+``cache_dir()/rest/`` (keyed by the mesh, the parameters and this module's source).
 
 Method (exact and deterministic, on the convex hull, as trimesh's quasi-static model):
 
@@ -72,16 +73,22 @@ designed to stand on their base), in place of the last one if need be.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import trimesh
 from scipy.spatial import ConvexHull, QhullError  # scipy comes with pyrender
 
+from ..config.schema import REST_LEVELS
 from ..errors import MeshError
+from ..fileio import atomic_write_bytes
+from ..resources import cache_dir
 
-LEVELS = ("upright", "upside-down", "on-front", "on-back", "on-side", "tilted")
+LEVELS = REST_LEVELS  # ("upright", "upside-down", "on-front", "on-back", "on-side", "tilted")
 UPRIGHT_DEG = 10.0  # down within this of -z: upright (of +z: upside-down)
 HORIZONTAL_DEG = 30.0  # down within this of the horizon: on-front / on-back / on-side
 FRONT_DEG = 45.0  # horizontal down within this of +x: on-front (of -x: on-back)
@@ -171,12 +178,48 @@ def rest_states(mesh: trimesh.Trimesh, symmetry: int, *, max_states: int = 8, mi
         digest.update(repr(array.shape).encode())
         digest.update(array.tobytes())
     digest.update(repr(params).encode())
+    digest.update(_code_fingerprint().encode())
     key = digest.hexdigest()
     found = _CACHE.get(key)
     if found is None:
-        found = _compute(vertices, *params)
+        found = _read_cached(key)
+        if found is None:
+            found = _compute(vertices, *params)
+            _write_cached(key, found)
         _CACHE[key] = found
     return found
+
+
+@lru_cache(maxsize=1)
+def _code_fingerprint() -> str:
+    """sha256 of this module's source: a cached analysis is one of this code."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+
+
+def _cache_path(key: str) -> Path:
+    return cache_dir() / "rest" / f"{key}.json"
+
+
+def _read_cached(key: str) -> tuple[RestState, ...] | None:
+    """The analysis kept under ``key`` in the cache folder, or None (missing or unreadable:
+    it is then worked out again)."""
+    try:
+        data = json.loads(_cache_path(key).read_text())
+        return tuple(RestState(level=str(d["level"]), rotation=tuple(tuple(float(x) for x in row) for row in d["rotation"]),
+                               offset=tuple(float(x) for x in d["offset"]), probability=float(d["probability"]),
+                               support_area=float(d["support_area"]), stability_margin=float(d["stability_margin"]),
+                               down=tuple(float(x) for x in d["down"])) for d in data)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_cached(key: str, states: tuple[RestState, ...]) -> None:
+    """Keep an analysis in the cache folder (atomically; a folder that cannot be written
+    only costs the analysis again next time)."""
+    try:
+        atomic_write_bytes(_cache_path(key), json.dumps([asdict(s) for s in states]).encode())
+    except OSError:
+        pass
 
 
 def posed_mesh(mesh: trimesh.Trimesh, state: RestState) -> trimesh.Trimesh:

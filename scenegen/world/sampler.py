@@ -31,7 +31,7 @@ from omegaconf import DictConfig
 from scipy.spatial import ConvexHull, QhullError
 
 from ..errors import PlacementError
-from ..scene.factors import AZIMUTH_BINS, NO_BACKGROUND
+from ..scene.factors import AZIMUTH_BINS, NO_BACKGROUND, pose_bin
 from ..scene.geometry import direction, intrinsics_from_fov, look_at_opencv, project
 from ..scene.scene import Background, Camera, CameraEffects, Context, Environment, Light, ObjectInstance, Scene
 from ..streams import STAGE_NAMES, scene_generators
@@ -50,6 +50,7 @@ from .placement import (
     translate,
     turn,
 )
+from .resting import UPRIGHT, object_azimuth
 from .visibility import Body, visible_fraction
 
 POSE_JITTER = math.radians(15.0)  # pose directives aim within +-15 degrees of the bin centre
@@ -63,6 +64,7 @@ OCCLUDER_OFFSETS = (0.0, -0.25, 0.25, -0.5, 0.5, -0.75, 0.75)  # sideways, in su
 OCCLUDER_MIN_HEIGHT = {"partial": 0.3, "heavy": 0.6}  # tallest occluder / target height
 GOOD_ENOUGH = 0.06  # stop searching within this distance of the band's centre
 DIRECTIVE_ATTEMPTS_FACTOR = 20  # directive scenes may reject more derivations
+TIPPED_YAWS = 360  # turns tried to show a lying target at its pose level
 # A derivation without a slot for the directive costs one grammar draw and no placement:
 # up to this many of them per attempt of the budget, so a rare slot does not use it up.
 SLOTLESS_DRAWS_PER_ATTEMPT = 10
@@ -125,8 +127,10 @@ class Sampler:
         self._size = (int(cfg.width), int(cfg.height))
         self._clip = (float(cfg.camera.znear), float(cfg.camera.zfar))
         self._gap = float(cfg.placement.gap)
+        self._elevations = tuple(float(e) for e in cfg.camera.elevation)  # degrees
         self._framing = _Framing.of(cfg)  # None: off
-        self._silhouettes: dict = {}  # id(variant) -> (K, 3) canonical hull vertices, for framing
+        self._silhouettes: dict = {}  # id(mesh) -> (mesh, (K, 3) canonical hull vertices), for framing
+        self.rest = world.rest  # None: every object upright
         self._object_sets: dict = {}  # material class -> names of the texture sets made for objects
         for name, (material_class, surface) in world.texture_sets.items():
             if surface == "object":
@@ -152,7 +156,8 @@ class Sampler:
         rngs = stage_rngs(self.cfg.seed, index)
         context_name = self._sample_context(rngs["context"], directive)
         view = self._sample_view(rngs["camera"])
-        placed, camera, structure, target, attempts = self._sample_layout(rngs["layout"], context_name, view, directive)
+        placed, camera, structure, target, attempts = self._sample_layout(rngs["layout"], context_name, view, directive,
+                                                                          rngs["rest"])
         objects = self._sample_appearance(rngs["appearance"], placed, target, directive)
         lights = self._sample_lights(rngs["lights"])
         environment = self._sample_environment(rngs["environment"], context_name, directive)
@@ -220,7 +225,10 @@ class Sampler:
     def _entries_for(self, node, category: str, directive: Optional[Directive] = None) -> list:
         """The entries of ``category`` that ``node`` may take: supports only where it
         carries others; for the target, only those allowing the directive's levels."""
-        members = self.dictionary.entries_of(category) if directive is None else matching_entries(directive, self.dictionary, category)
+        if directive is None:
+            members = self.dictionary.entries_of(category)
+        else:
+            members = matching_entries(directive, self.dictionary, category, self.rest, self._elevations)
         return [e for e in members if e.support or not node.support_head]
 
     def _choose_entries(self, rng, nodes, target, directive) -> dict:
@@ -228,8 +236,38 @@ class Sampler:
         for node in nodes:
             members = self._entries_for(node, node.category, directive if node is target else None)
             entry = members[int(rng.integers(len(members)))]
-            entries[id(node)] = (entry, entry.sample_style(rng))
+            style = entry.sample_style(rng)
+            if node is target and directive.rest is not None:  # a shape that can lie so (and show the pose)
+                styles = self._rest_styles(entry, directive)
+                if style not in styles:
+                    style = styles[int(rng.integers(len(styles)))]
+            entries[id(node)] = (entry, style)
         return entries
+
+    def _rest_styles(self, entry, directive: Directive) -> tuple:
+        """The entry's styles that rest in the directive's level (showing its pose)."""
+        styles = self.rest.styles_with(entry, directive.rest)
+        if directive.pose is None:
+            return styles
+        return tuple(s for s in styles if directive.pose in self.rest.poses_shown(entry, s, directive.rest,
+                                                                                   self._elevations))
+
+    def _rest_chooser(self, rng: np.random.Generator, target, directive: Optional[Directive]):
+        """The placer's ``rest_of(node, entry, style)``: upright for an object carrying
+        others, the directive's level for its target, else a level drawn from ``rng``
+        (the rest stream); None when rest states are off."""
+        table = self.rest
+        if table is None:
+            return None
+
+        def rest_of(node, entry, style):
+            if node.support_head:
+                return table.poses(entry, style)[UPRIGHT]
+            if node is target and directive.rest is not None:
+                return table.poses(entry, style)[directive.rest]
+            return table.draw(rng, entry, style)
+
+        return rest_of
 
     def _pick_target(self, rng, derivation, nodes, context: str, directive: Directive):
         """The object node the directive applies to (its category drawn in place), or
@@ -263,7 +301,7 @@ class Sampler:
                 return None
         return target
 
-    def _sample_layout(self, rng, context: str, view: "_View", directive: Optional[Directive]):
+    def _sample_layout(self, rng, context: str, view: "_View", directive: Optional[Directive], rest_rng=None):
         """Draw derivations and place them until one is accepted: (placed, camera,
         structure, target index, attempts). Attempts are bounded (see the module
         docstring); a directive scene that used its budget up gets
@@ -294,7 +332,7 @@ class Sampler:
             for node in nodes:
                 if node is not target:
                     self.grammar.draw_category(node, context, rng)
-            placer = Placer(self.cfg, rng, view.azimuth, floor_half, target)
+            placer = Placer(self.cfg, rng, view.azimuth, floor_half, target, self._rest_chooser(rest_rng, target, directive))
             placer.entries = self._choose_entries(rng, nodes, target, directive)
             try:
                 placer.place(derivation)
@@ -352,17 +390,26 @@ class Sampler:
         pose_offset = float(rng.uniform(-POSE_JITTER, POSE_JITTER))
         free_yaw = float(rng.uniform(0, 2 * math.pi))
 
-        def apply_pose(objects, cam: Camera) -> None:
-            """Turn the target so the camera sees it at the wanted pose level."""
+        def apply_pose(objects, cam: Camera) -> bool:
+            """Turn the target so the camera sees it at the wanted pose level; False when
+            it lies so that no turn shows that level from this camera."""
             obj = objects[target]
             to_eye = math.atan2(cam.position[1] - obj.position[1], cam.position[0] - obj.position[0])
             if directive.pose is None or obj.entry.symmetry == 0:
                 relative = free_yaw
+            elif obj.tipped:
+                yaw = self._tipped_yaw(obj, cam, directive.pose, pose_offset)
+                if yaw is None:
+                    return False
+                turn(objects, target, yaw)
+                return True
             else:
                 relative = AZIMUTH_BINS.index(directive.pose) * math.radians(45.0) + pose_offset
             turn(objects, target, (to_eye - relative) % (2 * math.pi))
+            return True
 
-        apply_pose(placed, camera)
+        if not apply_pose(placed, camera):
+            return None
         if self._framing is not None:  # the turn changed the target's box: frame it again
             camera = self._fit_camera(view, placed, target)
             if camera is None:
@@ -395,10 +442,10 @@ class Sampler:
                           itertools.product(views, shapes, OCCLUDER_DISTANCES, OCCLUDER_OFFSETS))
         best = None
         evaluations = 0
-        for (entry, style, scale), trial_view, extra, lateral in candidates:
+        for (entry, style, scale, rest), trial_view, extra, lateral in candidates:
             trial = copy_layout(placed)
             obj, blocker = trial[target], trial[occluder]
-            blocker.entry, blocker.style, blocker.scale = entry, style, scale
+            blocker.entry, blocker.style, blocker.scale, blocker.rest = entry, style, scale, rest
             u = camera.position[:2] - obj.position[:2]
             u /= np.linalg.norm(u)
             side = np.array([-u[1], u[0]])
@@ -416,7 +463,8 @@ class Sampler:
             trial_camera = self._fit_camera(trial_view, trial, target)
             if trial_camera is None:
                 continue
-            apply_pose(trial, trial_camera)
+            if not apply_pose(trial, trial_camera):
+                continue
             if self._framing is not None:  # framed on the turned target; the camera clear of every object
                 trial_camera = self._fit_camera(trial_view, trial, target)
                 if trial_camera is None or not self._clear_of_camera(trial, trial_camera):
@@ -438,31 +486,61 @@ class Sampler:
             chosen.node.category, chosen.node.in_context = chosen.entry.category, True
         return best[2]
 
+    @staticmethod
+    def _tipped_yaw(obj, camera: Camera, pose: str, offset: float) -> Optional[float]:
+        """The yaw (radians) of a lying object ``obj`` (a Placed) at which ``camera`` sees
+        it at pose level ``pose``, the camera's azimuth in the object's own frame nearest
+        to the level's centre plus ``offset``; None when no turn shows that level (an
+        object on its right side cannot be seen from its right)."""
+        rotation = obj.rest.rotation
+        # the centre of its canonical box (where the labels measure the pose from), before the yaw
+        height = obj.entry.variant(obj.style).extents[2]
+        local_centre = (rotation @ [0.0, 0.0, height / 2] + obj.rest.offset) * obj.scale
+        eye = np.asarray(camera.position) - np.asarray(obj.position)
+        wanted = AZIMUTH_BINS.index(pose) * math.radians(45.0) + offset
+        best = None
+        for yaw in np.linspace(0.0, 2 * math.pi, TIPPED_YAWS, endpoint=False):
+            c, s = math.cos(yaw), math.sin(yaw)
+            centre = [c * local_centre[0] - s * local_centre[1], s * local_centre[0] + c * local_centre[1],
+                      local_centre[2]]
+            azimuth = object_azimuth(rotation, float(yaw), eye - centre)
+            if pose_bin(azimuth, obj.entry.symmetry) != pose:
+                continue
+            miss = abs((azimuth - wanted + math.pi) % (2 * math.pi) - math.pi)
+            if best is None or miss < best[0]:
+                best = (miss, float(yaw))
+        return None if best is None else best[1]
+
     def _occluder_shapes(self, rng, placed, occluder: int, target: int, moving: set, level: str, context: str,
                          wide: bool) -> list:
-        """(entry, style, scale) the occluder may take in the search, each tall enough
-        to hide ``level`` of the target: its own at its drawn size and, when nothing
-        stands on it, at its entry's largest size; with ``wide``, when it is alone in its
-        group, also every entry of every in-context category its slot allows, at its
-        largest size, largest (height x width) first."""
+        """(entry, style, scale, rest pose) the occluder may take in the search, each
+        tall enough to hide ``level`` of the target: its own at its drawn size and, when
+        nothing stands on it, at its entry's largest size; with ``wide``, when it is alone
+        in its group, also every entry of every in-context category its slot allows,
+        upright at its largest size, largest (height x width) first."""
         blocker = placed[occluder]
         needed = OCCLUDER_MIN_HEIGHT[level] * placed[target].extents[2]
 
-        def height(entry, style, scale) -> float:
-            return float(entry.extents(style)[2]) * scale
+        def height(entry, style, scale, rest) -> float:
+            return float(rest.extents[2] if rest is not None else entry.extents(style)[2]) * scale
 
-        if height(blocker.entry, blocker.style, float(blocker.entry.size[1])) < needed and not wide:
+        own = (blocker.entry, blocker.style, float(blocker.entry.size[1]), blocker.rest)
+        if height(*own) < needed and not wide:
             return []
-        shapes = [(blocker.entry, blocker.style, blocker.scale)]
+        shapes = [(blocker.entry, blocker.style, blocker.scale, blocker.rest)]
         free = not dependents(placed, occluder)
         if free and float(blocker.entry.size[1]) != blocker.scale:
-            shapes.append((blocker.entry, blocker.style, float(blocker.entry.size[1])))  # nothing stands on it: may grow
+            shapes.append(own)  # nothing stands on it: may grow
         if wide and free and moving == {occluder}:
             node = blocker.node
             inside, _, _ = self.grammar.category_options(node.categories, context, node.support_head)
-            others = [(entry, entry.sample_style(rng), float(entry.size[1]))
-                      for category in inside for entry in self._entries_for(node, category)
-                      if entry is not blocker.entry]
+            others = []
+            for category in inside:
+                for entry in self._entries_for(node, category):
+                    if entry is not blocker.entry:
+                        style = entry.sample_style(rng)
+                        upright = self.rest.poses(entry, style)[UPRIGHT] if self.rest is not None else None
+                        others.append((entry, style, float(entry.size[1]), upright))
             others.sort(key=lambda s: -height(*s) * float(np.hypot(*s[0].extents(s[1])[:2])) * s[2])
             shapes += others
         return [shape for shape in shapes if height(*shape) >= needed] if wide else shapes
@@ -514,15 +592,15 @@ class Sampler:
     def _silhouette(self, p) -> np.ndarray:
         """(K, 3) world vertices of the convex hull of ``p``'s mesh: their projection's
         box is the object's projected (amodal) box."""
-        variant = p.entry.variant(p.style)
-        cached = self._silhouettes.get(id(variant))
+        mesh = _mesh_as_it_lies(p)
+        cached = self._silhouettes.get(id(mesh))
         if cached is None:
-            vertices = np.asarray(variant.mesh().vertices, dtype=float)
+            vertices = np.asarray(mesh.vertices, dtype=float)
             try:
                 hull = vertices[ConvexHull(vertices).vertices]
             except QhullError:  # flat or degenerate: every vertex
                 hull = vertices
-            cached = self._silhouettes[id(variant)] = (variant, hull)  # the variant kept: its id stays its own
+            cached = self._silhouettes[id(mesh)] = (mesh, hull)  # the mesh kept: its id stays its own
         local = cached[1]
         c, s = math.cos(p.yaw), math.sin(p.yaw)
         rotation = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
@@ -665,6 +743,7 @@ class Sampler:
                     anchor=p.anchor,
                     slot=p.node.selector,
                     in_context=p.node.in_context,
+                    **(p.rest.instance_fields() if p.rest is not None else {}),
                 )
             )
         return tuple(objects)
@@ -830,10 +909,15 @@ class _View:
     distance_factor: float  # multiple of the fit distance
 
 
+def _mesh_as_it_lies(p):
+    """The canonical mesh of a Placed as it lies: its rest pose's (shared), else its
+    variant's (shared)."""
+    return p.rest.mesh if p.rest is not None else p.entry.variant(p.style).mesh()
+
+
 def _bodies(placed) -> list[Body]:
-    """Every placed object as a ray-casting :class:`Body` (its variant's shared mesh)."""
-    return [Body(p.entry.variant(p.style).mesh(), p.yaw, p.scale, tuple(float(c) for c in p.position))
-            for p in placed]
+    """Every placed object as a ray-casting :class:`Body` (its shared mesh as it lies)."""
+    return [Body(_mesh_as_it_lies(p), p.yaw, p.scale, tuple(float(c) for c in p.position)) for p in placed]
 
 
 def occlusion_targets(factors_cfg) -> dict:
