@@ -368,7 +368,7 @@ class RestConfig:
                             ge=0, le=1)
     weighting: str = setting("uniform", "weights of an entry's levels: uniform, or probability (how likely the "
                                         "object lands in each when dropped)", choices=REST_WEIGHTINGS)
-    levels: Dict[str, Dict[str, float]] = setting({}, "entry or category -> {level: weight}: the levels it may "
+    levels: Dict[str, Dict[str, Any]] = setting({}, "entry or category -> {level: weight}: the levels it may "
                                                       "lie in and their weights (others: 0); an entry's name wins "
                                                       "over its category's", entry="entry or category")
 

@@ -406,8 +406,8 @@ def _check_rest(cfg) -> None:
             if level not in REST_LEVELS:
                 raise ConfigError(f"rest.levels.{name}: {level!r} is not a rest level;"
                                   f"{did_you_mean(level, REST_LEVELS)} valid: {choices(REST_LEVELS)}")
-            if not float(weight) >= 0:
-                raise ConfigError(f"rest.levels.{name}.{level} must be a weight >= 0, got {weight}")
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0:
+                raise ConfigError(f"rest.levels.{name}.{level} must be a weight >= 0, got {weight!r}")
 
 
 def _check_factors(cfg) -> None:

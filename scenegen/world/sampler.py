@@ -50,7 +50,7 @@ from .placement import (
     translate,
     turn,
 )
-from .resting import UPRIGHT, object_azimuth
+from .resting import POSE_ELEVATIONS, UPRIGHT, object_azimuth
 from .visibility import Body, visible_fraction
 
 POSE_JITTER = math.radians(15.0)  # pose directives aim within +-15 degrees of the bin centre
@@ -280,6 +280,8 @@ class Sampler:
                 continue
             if wanted == "none" and id(node) in occluded:
                 continue
+            if directive.rest not in (None, UPRIGHT) and node.support_head:  # a carrier stands upright
+                continue
             if directive.category is not None:
                 if not self.grammar.allows(node, directive.category, context):
                     continue
@@ -349,7 +351,9 @@ class Sampler:
                 wide = attempt > budget  # the first budget's attempts are searched as before
                 camera = self._realize(rng, placer, derivation, target_index, camera, view, directive, context, wide)
                 if camera is None:
-                    rejected[f"occlusion {directive.occlusion} not reached"] += 1
+                    missed = (f"occlusion {directive.occlusion}" if directive.occlusion is not None
+                              else f"pose {directive.pose} lying {directive.rest}")
+                    rejected[f"{missed} not reached"] += 1
                     continue
             if not self._all_in_view(placed, camera, target_index):
                 rejected["object out of view"] += 1
@@ -408,8 +412,11 @@ class Sampler:
             turn(objects, target, (to_eye - relative) % (2 * math.pi))
             return True
 
-        if not apply_pose(placed, camera):
-            return None
+        if not apply_pose(placed, camera):  # lying so, it shows the pose only from another elevation
+            found = self._elevation_showing(placed, target, view, apply_pose)
+            if found is None:
+                return None
+            camera, view = found
         if self._framing is not None:  # the turn changed the target's box: frame it again
             camera = self._fit_camera(view, placed, target)
             if camera is None:
@@ -485,6 +492,18 @@ class Sampler:
         if chosen.entry.category != chosen.node.category:  # the widened search swapped it
             chosen.node.category, chosen.node.in_context = chosen.entry.category, True
         return best[2]
+
+    def _elevation_showing(self, placed, target: int, view: "_View", apply_pose):
+        """(camera, view) of the first camera elevation of ``camera.elevation`` (nearest
+        the drawn one first) from which ``apply_pose`` can show the lying target at its
+        pose level (turning it there), or None."""
+        low, high = (math.radians(e) for e in self._elevations)
+        for elevation in sorted(np.linspace(low, high, POSE_ELEVATIONS), key=lambda e: abs(e - view.elevation)):
+            trial_view = replace(view, elevation=float(elevation))
+            camera = self._fit_camera(trial_view, placed, target)
+            if camera is not None and apply_pose(placed, camera):
+                return camera, trial_view
+        return None
 
     @staticmethod
     def _tipped_yaw(obj, camera: Camera, pose: str, offset: float) -> Optional[float]:

@@ -4,6 +4,7 @@ probabilities, on analytic shapes, random convex shapes and every built-in shape
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 
@@ -331,7 +332,26 @@ def test_cache_and_determinism(dictionary):
     assert again == first and repr(again) == repr(first)
 
 
-def test_same_bytes_in_another_process():
+def test_analyses_are_kept_on_disk_and_read_back_exactly(dictionary, tmp_path, monkeypatch):
+    """An analysis is kept in the cache folder, read back equal (every float's bits) in
+    a process that has none in memory, and worked out again when the file is damaged."""
+    monkeypatch.setenv("SCENEGEN_CACHE", str(tmp_path))
+    entry = dictionary["mug"]
+    mesh = entry.variant(entry.styles[0]).mesh()
+    clear_cache()
+    computed = rest_states(mesh, entry.symmetry)
+    (kept,) = (tmp_path / "rest").glob("*.json")
+    clear_cache()
+    assert rest_states(mesh, entry.symmetry) == computed and repr(rest_states(mesh, entry.symmetry)) == repr(computed)
+    kept.write_text("[{not json")
+    clear_cache()
+    assert rest_states(mesh, entry.symmetry) == computed
+    clear_cache()
+
+
+def test_same_bytes_in_another_process(tmp_path, monkeypatch):
+    """Worked out (not read from a cache) in this process and in another."""
+    monkeypatch.setenv("SCENEGEN_CACHE", str(tmp_path / "here"))
     code = ("import trimesh\n"
             "from scenegen.world.rest import rest_states\n"
             "m = trimesh.creation.cone(radius=0.4, height=1.0, sections=24)\n"
@@ -341,7 +361,9 @@ def test_same_bytes_in_another_process():
     mesh.apply_translation([0, 0, -mesh.bounds[0][2]])
     clear_cache()
     here = repr(rest_states(mesh, 1, min_probability=0.0))
-    there = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    env = {**os.environ, "SCENEGEN_CACHE": str(tmp_path / "there")}
+    there = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env=env).stdout.strip()
     assert there == here
 
 
