@@ -25,21 +25,32 @@ tolerance, about 1e-5 m); bodies resting on one another keep a gap of up to two 
 Contacts. Bullet combines two colliders' coefficients by multiplying them, so every
 collider, the floor included, gets the square root of ``friction`` and of
 ``restitution``: each contact then has exactly the given coefficients. Rolling and
-spinning friction are zero; damping is small and fixed (:data:`LINEAR_DAMPING`,
-:data:`ANGULAR_DAMPING`); bodies never sleep, so a slowly creeping body is seen moving.
+spinning friction are small (:data:`ROLLING_FRICTION`, :data:`SPINNING_FRICTION`: a
+ball, a can on its side or a bowl on its rim slows down and stops as on a real floor); damping is small and fixed (Bullet's multibody defaults,
+:data:`LINEAR_DAMPING`, :data:`ANGULAR_DAMPING`); bodies never sleep, so a slowly
+creeping body is seen moving. Multibody contacts have no split impulse: penetration is
+pushed out by :data:`CONTACT_ERP` of it per step (with PyBullet's default, 0.08, a bowl
+rolling on its rim sank 4 mm into the floor). A contact manifold gains one point per
+step (the deepest), so a body released resting on a face rocks for the first steps (up
+to 1.9 mm and 0.9 degrees among the built-in rest states), and a body still rolling can
+dip about 2 mm into the floor; at rest, meshes stay within 0.1 mm of it.
 
-Determinism. Each call connects a fresh ``DIRECT`` (in-process) client and disconnects it
-afterwards, sets every engine parameter that shapes a step explicitly (one step of
-``time_step`` per call to ``stepSimulation``, a fixed number of solver iterations,
-deterministic overlapping pairs, even the process-wide contact breaking threshold),
-creates the floor and then the bodies in list order and runs exactly
-``round(seconds / time_step)`` steps. The same input then gives the same bytes, in this
-process or another on the same machine and PyBullet build. Nothing is drawn at random.
+Determinism. Each call empties this process's ``DIRECT`` (in-process) client
+(``resetSimulation``; connected once per process), sets every engine parameter that
+shapes a step explicitly (one step of ``time_step`` per call to ``stepSimulation``, a
+fixed number of solver iterations, deterministic overlapping pairs, even the
+process-wide contact breaking threshold), creates the floor and then the bodies in list
+order and runs at most ``round(seconds / time_step)`` steps, stopping early only when
+every body has been at rest for :data:`REST_WINDOW` (a test of the simulated state). The
+same input then gives the same bytes, in this process after any other runs, or in
+another on the same machine and PyBullet build. Nothing is drawn at random.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,18 +60,21 @@ from ..errors import ConfigError, MeshError
 
 GRAVITY = 9.81  # m/s^2, along -z
 COLLISION_MARGIN = 1e-3  # m: PyBullet's default margin of a hull made from vertices
-SOLVER_ITERATIONS = 50
+SOLVER_ITERATIONS = 20
 CONTACT_ERP = 0.2  # share of a contact's penetration corrected per step (PyBullet's default: 0.08)
-LINEAR_DAMPING = 0.01  # 1/s
-ANGULAR_DAMPING = 0.01  # 1/s
+LINEAR_DAMPING = 0.04  # Bullet's multibody default: a force -k m v (1 + |v|) on each link, k in 1/s
+ANGULAR_DAMPING = 0.04  # ... and a torque -k I w (1 + |w|)
 CONTACT_BREAKING_THRESHOLD = 0.02  # m: Bullet's default (a process-wide global in PyBullet)
-REST_WINDOW = 0.25  # s: speeds are judged over this last stretch of a run
+REST_WINDOW = 0.25  # s: a body is at rest when it has not moved faster than below for this long
+ROLLING_FRICTION = 1e-3  # of every contact (torque / normal force, metres): rollers slow down and stop
+SPINNING_FRICTION = 1e-3  # of every contact, metres
+CHECK_EVERY = 6  # steps between looks at the speeds (at 1/240 s: every 25 ms)
 REST_LINEAR_SPEED = 0.01  # m/s
 REST_ANGULAR_SPEED = math.radians(2.0)  # rad/s
 _MIN_VOLUME = 1e-15  # m^3: a piece whose hull is smaller has no solid hull
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SettleBody:
     """One rigid body to settle.
 
@@ -72,7 +86,8 @@ class SettleBody:
         rotation: (3, 3) world-from-canonical rotation, row-major nested tuples (or any
             array-like of that shape; proper and orthonormal within 1e-6).
         position: (3,) world position (metres) of the canonical origin.
-        fixed: a static body (e.g. a table others fall onto); it never moves.
+        fixed: a static body (e.g. a table others fall onto); it never moves, and its
+            input pose is returned.
         density: kg/m^3; the mass is ``density`` times the hull volumes, summed over pieces.
     """
 
@@ -135,7 +150,7 @@ def _import_pybullet():
 
 
 def settle(bodies, *, area_half: float, seconds: float = 2.0, time_step: float = 1 / 240, floor_z: float = 0.0,
-           friction: float = 0.6, restitution: float = 0.0, seed: int = 0) -> SettleResult:
+           friction: float = 0.6, restitution: float = 0.0, seed: int = 0, early_exit: bool = True) -> SettleResult:
     """Drop ``bodies`` under gravity onto the floor ``z = floor_z`` and simulate them.
 
     Args:
@@ -143,9 +158,11 @@ def settle(bodies, *, area_half: float, seconds: float = 2.0, time_step: float =
         area_half: metres; a body whose centre of mass ends outside ``|x|, |y| <=
             area_half`` is flagged in :attr:`SettleResult.left_area` (the floor itself is
             unbounded).
-        seconds: simulated time (> 0).
-        time_step: seconds per step (> 0); ``round(seconds / time_step)`` steps are run,
-            no early exit.
+        seconds: simulated time (> 0) at most.
+        time_step: seconds per step (> 0); at most ``round(seconds / time_step)`` steps.
+        early_exit: stop as soon as every body has been at rest for :data:`REST_WINDOW`
+            (speeds are looked at every :data:`CHECK_EVERY` steps); the stop depends on
+            the simulated state alone, so it is as deterministic as the steps.
         floor_z: height of the floor, metres.
         friction: Coulomb friction coefficient of every contact (>= 0).
         restitution: restitution of every contact, in [0, 1].
@@ -161,20 +178,28 @@ def settle(bodies, *, area_half: float, seconds: float = 2.0, time_step: float =
         MeshError: a piece has no solid convex hull (fewer than 4 vertices, non-finite or
             flat).
     """
+    pybullet = _import_pybullet()
     steps = _check_run(area_half, seconds, time_step, floor_z, friction, restitution, seed)
     prepared = [_prepare(body, i) for i, body in enumerate(bodies)]
     window = max(1, round(REST_WINDOW / time_step))
-    pybullet = _import_pybullet()
     with _World(pybullet, prepared, time_step, floor_z, friction, restitution) as world:
-        fastest = np.zeros((len(prepared), 2))
-        for step in range(steps):
+        moving = [not body.fixed for body in prepared]
+        last_fast = [0 if m else -window for m in moving]  # the last step each body was seen moving
+        step = 0
+        while step < steps:
             world.step()
-            if step >= steps - window:
-                fastest = np.maximum(fastest, world.speeds())
+            step += 1
+            if step % CHECK_EVERY and step != steps:
+                continue
+            for i, fast in enumerate(world.moving()):
+                if fast:
+                    last_fast[i] = step
+            if early_exit and step >= window and all(step - last >= window for last in last_fast):
+                break
         rotations, positions = world.poses()
     at_rest, left_area = [], []
-    for body, rotation, position, (linear, angular) in zip(prepared, rotations, positions, fastest):
-        at_rest.append(body.fixed or (linear < REST_LINEAR_SPEED and angular < REST_ANGULAR_SPEED))
+    for body, rotation, position, last in zip(prepared, rotations, positions, last_fast):
+        at_rest.append(body.fixed or step - last >= window)
         x, y, z = rotation @ body.center + position
         left_area.append(bool(max(abs(x), abs(y)) > area_half or z < floor_z))
     return SettleResult(
@@ -182,8 +207,22 @@ def settle(bodies, *, area_half: float, seconds: float = 2.0, time_step: float =
         positions=tuple(tuple(float(v) for v in p) for p in positions),
         at_rest=tuple(bool(v) for v in at_rest),
         left_area=tuple(left_area),
-        steps=steps,
+        steps=step,
     )
+
+
+def center_of_mass(pieces) -> np.ndarray:
+    """(3,) centre of mass, in the pieces' own units, of a uniform-density body made of the
+    convex hulls of ``pieces`` ((V, 3) vertices each): the one :func:`settle` simulates.
+
+    Pass it to :func:`scenegen.world.rest.rest_states` as ``center`` so that the rests
+    analysed are those the simulation keeps (by default that analysis takes the centroid
+    of the hull of all vertices, which counts the space between parts as solid).
+    """
+    pieces = [_piece(vertices, 1.0, 1.0, f"piece {j}") for j, vertices in enumerate(pieces)]
+    if not pieces:
+        raise ValueError("center_of_mass needs at least one piece")
+    return _center(pieces)
 
 
 def drift(piece_vertices, scale, rotation, position, seconds=2.0, **kw) -> tuple[float, float]:
@@ -203,6 +242,7 @@ def drift(piece_vertices, scale, rotation, position, seconds=2.0, **kw) -> tuple
         it was released, over every step of the run (not only the last), and the largest
         angle, in degrees, its orientation turned from the released one over the run.
     """
+    pybullet = _import_pybullet()
     density = kw.pop("density", SettleBody.density)
     options = {"time_step": 1 / 240, "floor_z": 0.0, "friction": 0.6, "restitution": 0.0}
     unknown = set(kw) - set(options)
@@ -214,7 +254,6 @@ def drift(piece_vertices, scale, rotation, position, seconds=2.0, **kw) -> tuple
     body = _prepare(SettleBody(tuple(piece_vertices), scale, rotation, position, density=density), 0)
     points = np.concatenate([piece.vertices for piece in body.pieces])  # the extremes of a rigid motion
     start = points @ body.rotation.T + body.position
-    pybullet = _import_pybullet()
     moved, turned = 0.0, 0.0
     with _World(pybullet, [body], **options) as world:
         for _ in range(steps):
@@ -226,6 +265,30 @@ def drift(piece_vertices, scale, rotation, position, seconds=2.0, **kw) -> tuple
     return moved, math.degrees(turned)
 
 
+_CLIENT: dict = {}  # process id -> this process's DIRECT client (a fork gets its own)
+
+
+def _client(pybullet) -> int:
+    """This process's DIRECT client, emptied (``resetSimulation``: no body, shape or
+    setting of an earlier run is left), connected on first use: connecting costs about
+    14 ms, emptying 4 ms."""
+    client = _CLIENT.get(os.getpid())
+    if client is None or not pybullet.isConnected(physicsClientId=client):
+        client = pybullet.connect(pybullet.DIRECT)
+        if client < 0:
+            raise RuntimeError("PyBullet could not start a DIRECT client")
+        _CLIENT[os.getpid()] = client
+    else:
+        pybullet.resetSimulation(physicsClientId=client)
+    return client
+
+
+def _drop_client(pybullet) -> None:
+    client = _CLIENT.pop(os.getpid(), None)
+    if client is not None and pybullet.isConnected(physicsClientId=client):
+        pybullet.disconnect(physicsClientId=client)
+
+
 class _World:
     """A PyBullet client holding the floor and the bodies; disconnected on exit."""
 
@@ -235,22 +298,21 @@ class _World:
         self._settings = (float(time_step), float(floor_z), float(friction), float(restitution))
         self._client = -1
         self._ids: list[int] = []
+        self._levers = [float(np.linalg.norm(body.center - body.pieces[0].center)) for body in bodies]
 
     def __enter__(self) -> "_World":
-        self._client = self._p.connect(self._p.DIRECT)
-        if self._client < 0:
-            raise RuntimeError("PyBullet could not start a DIRECT client")
+        self._client = _client(self._p)
         try:
             self._build()
         except BaseException:
-            self.__exit__(None, None, None)
+            _drop_client(self._p)
             raise
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._client >= 0:
-            self._p.disconnect(physicsClientId=self._client)
-            self._client = -1
+        if exc[0] is not None:  # a run stopped half-way: start the next from a new client
+            _drop_client(self._p)
+        self._client = -1
 
     def _build(self) -> None:
         p, client = self._p, self._client
@@ -266,7 +328,7 @@ class _World:
         )
         p.setGravity(0.0, 0.0, -GRAVITY, physicsClientId=client)
         coefficients = {"lateralFriction": math.sqrt(friction), "restitution": math.sqrt(restitution),
-                        "rollingFriction": 0.0, "spinningFriction": 0.0}
+                        "rollingFriction": math.sqrt(ROLLING_FRICTION), "spinningFriction": math.sqrt(SPINNING_FRICTION)}
         plane = p.createCollisionShape(p.GEOM_PLANE, physicsClientId=client)
         floor = p.createMultiBody(0.0, plane, -1, [0.0, 0.0, floor_z - COLLISION_MARGIN], physicsClientId=client)
         p.changeDynamics(floor, -1, **coefficients, physicsClientId=client)
@@ -282,7 +344,7 @@ class _World:
             baseMass=0.0 if body.fixed else base.mass, baseCollisionShapeIndex=shapes[0],
             basePosition=body.position.tolist(), baseOrientation=_quaternion(body.rotation),
             baseInertialFramePosition=base.center.tolist(), baseInertialFrameOrientation=_quaternion(base.axes),
-            linkMasses=[piece.mass for piece in links], linkCollisionShapeIndices=shapes[1:],
+            linkMasses=[0.0 if body.fixed else piece.mass for piece in links], linkCollisionShapeIndices=shapes[1:],
             linkVisualShapeIndices=[-1] * n, linkPositions=[[0.0, 0.0, 0.0]] * n,
             linkOrientations=[[0.0, 0.0, 0.0, 1.0]] * n,
             linkInertialFramePositions=[piece.center.tolist() for piece in links],
@@ -291,8 +353,8 @@ class _World:
             physicsClientId=client,
         )
         for link, piece in enumerate(body.pieces, start=-1):
-            p.changeDynamics(body_id, link, localInertiaDiagonal=piece.inertia.tolist(), **coefficients,
-                             physicsClientId=client)
+            inertia = {} if body.fixed else {"localInertiaDiagonal": piece.inertia.tolist()}
+            p.changeDynamics(body_id, link, **inertia, **coefficients, physicsClientId=client)
         p.changeDynamics(body_id, -1, linearDamping=LINEAR_DAMPING, angularDamping=ANGULAR_DAMPING,
                          activationState=p.ACTIVATION_STATE_DISABLE_SLEEPING, physicsClientId=client)
         return body_id
@@ -304,6 +366,10 @@ class _World:
         """Per body: (3, 3) world-from-canonical rotation and (3,) canonical origin, metres."""
         rotations, positions = [], []
         for body, body_id in zip(self._bodies, self._ids):
+            if body.fixed:
+                rotations.append(body.rotation.copy())
+                positions.append(body.position.copy())
+                continue
             position, orientation = self._p.getBasePositionAndOrientation(body_id, physicsClientId=self._client)
             base = body.pieces[0]
             rotation = _rotation(orientation) @ base.axes.T  # world-from-inertial times inertial-from-canonical
@@ -311,18 +377,20 @@ class _World:
             positions.append(np.asarray(position, dtype=np.float64) - rotation @ base.center)
         return rotations, positions
 
-    def speeds(self) -> np.ndarray:
-        """(N, 2) per body: speed of its centre of mass (m/s) and angular speed (rad/s)."""
-        out = np.zeros((len(self._ids), 2))
-        for i, (body, body_id) in enumerate(zip(self._bodies, self._ids)):
+    def moving(self) -> list[bool]:
+        """Per body: whether it moves faster than a body at rest may: its centre of mass
+        over :data:`REST_LINEAR_SPEED` (bounded above by the base's speed plus the turn
+        rate times the base-to-centre lever, no orientation needed) or its turn rate over
+        :data:`REST_ANGULAR_SPEED`; fixed bodies never move."""
+        out = []
+        for body, body_id, lever in zip(self._bodies, self._ids, self._levers):
             if body.fixed:
+                out.append(False)
                 continue
-            linear, angular = self._p.getBaseVelocity(body_id, physicsClientId=self._client)
-            _, orientation = self._p.getBasePositionAndOrientation(body_id, physicsClientId=self._client)
-            base = body.pieces[0]
-            lever = _rotation(orientation) @ (base.axes.T @ (body.center - base.center))
-            omega = np.asarray(angular, dtype=np.float64)
-            out[i] = np.linalg.norm(np.asarray(linear, dtype=np.float64) + np.cross(omega, lever)), np.linalg.norm(omega)
+            (vx, vy, vz), (wx, wy, wz) = self._p.getBaseVelocity(body_id, physicsClientId=self._client)
+            turn_rate = math.sqrt(wx * wx + wy * wy + wz * wz)
+            speed = math.sqrt(vx * vx + vy * vy + vz * vz) + turn_rate * lever
+            out.append(speed >= REST_LINEAR_SPEED or turn_rate >= REST_ANGULAR_SPEED)
         return out
 
 
@@ -366,25 +434,58 @@ def _prepare(body: SettleBody, index: int) -> _Prepared:
     if len(body.pieces) == 0:
         raise ValueError(f"{where}: needs at least one piece")
     pieces = tuple(_piece(vertices, scale, density, f"{where}, piece {j}") for j, vertices in enumerate(body.pieces))
+    return _Prepared(pieces, rotation, position, _center(pieces), bool(body.fixed))
+
+
+def _center(pieces) -> np.ndarray:
+    """(3,) mass-weighted mean of the pieces' centres of mass."""
     masses = np.array([piece.mass for piece in pieces])
-    center = (masses[:, None] * np.array([piece.center for piece in pieces])).sum(axis=0) / masses.sum()
-    return _Prepared(pieces, rotation, position, center, bool(body.fixed))
+    return (masses[:, None] * np.array([piece.center for piece in pieces])).sum(axis=0) / masses.sum()
 
 
 def _piece(vertices, scale: float, density: float, where: str) -> _Piece:
-    """One convex piece: its hull in metres and the hull's mass properties."""
+    """One convex piece: its hull in metres and the hull's mass properties (the hull of
+    the unscaled vertices, worked out once per vertex array, then scaled: vertices and
+    centre by ``scale``, volume by its cube, moments by its fifth power)."""
     points = np.asarray(vertices, dtype=np.float64)
     if points.ndim != 2 or points.shape[1] != 3 or len(points) < 4 or not np.all(np.isfinite(points)):
         raise MeshError(f"{where}: needs (V, 3) finite vertices, V >= 4, got shape {points.shape}")
-    hull = trimesh.convex.convex_hull(points * scale)
-    volume = float(hull.volume)
-    if not (volume > _MIN_VOLUME):
-        raise MeshError(f"{where}: its convex hull is flat ({len(points)} vertices, volume {volume:.3g} m^3)")
-    moments, axes = np.linalg.eigh(np.asarray(hull.moment_inertia, dtype=np.float64))  # about the centroid, density 1
-    if np.linalg.det(axes) < 0.0:
-        axes[:, 2] = -axes[:, 2]
-    return _Piece(np.ascontiguousarray(hull.vertices, dtype=np.float64), density * volume,
-                  np.asarray(hull.center_mass, dtype=np.float64), axes, density * np.maximum(moments, 0.0))
+    hull_vertices, volume, center, axes, moments = _unit_hull(points, where)
+    if not (volume * scale**3 > _MIN_VOLUME):
+        raise MeshError(f"{where}: its convex hull is flat ({len(points)} vertices, volume "
+                        f"{volume * scale**3:.3g} m^3)")
+    return _Piece(hull_vertices * scale, density * volume * scale**3, center * scale, axes,
+                  density * moments * scale**5)
+
+
+_HULLS: dict = {}  # sha256 of a vertex array -> its unit hull (see _unit_hull)
+_HULLS_MAX = 4096
+
+
+def _unit_hull(points: np.ndarray, where: str) -> tuple:
+    """(hull vertices (H, 3), volume, centre of mass (3,), principal axes (3, 3) proper,
+    principal moments (3,) at density 1) of the convex hull of ``points`` as given,
+    memoised on their bytes."""
+    key = hashlib.sha256(np.ascontiguousarray(points).tobytes()).hexdigest()
+    found = _HULLS.get(key)
+    if found is None:
+        with np.errstate(invalid="ignore", divide="ignore"):  # a flat hull's centroid is 0 / 0
+            try:
+                hull = trimesh.convex.convex_hull(points)
+                volume = float(hull.volume)
+            except Exception:  # qhull refuses a flat or degenerate set
+                volume = 0.0
+        if not (volume > 0.0):
+            raise MeshError(f"{where}: its convex hull is flat ({len(points)} vertices)")
+        moments, axes = np.linalg.eigh(np.asarray(hull.moment_inertia, dtype=np.float64))  # about the centroid
+        if np.linalg.det(axes) < 0.0:
+            axes[:, 2] = -axes[:, 2]
+        found = (np.ascontiguousarray(hull.vertices, dtype=np.float64), volume,
+                 np.asarray(hull.center_mass, dtype=np.float64), axes, np.maximum(moments, 0.0))
+        if len(_HULLS) >= _HULLS_MAX:
+            _HULLS.clear()
+        _HULLS[key] = found
+    return found
 
 
 def _quaternion(rotation: np.ndarray) -> list[float]:
@@ -418,9 +519,10 @@ def _rotation(quaternion) -> np.ndarray:
 
 
 def _angle(rotation: np.ndarray) -> float:
-    """Rotation angle (radians, [0, pi]) of a (3, 3) rotation matrix."""
-    cosine = (float(np.trace(rotation)) - 1.0) / 2.0
-    return math.acos(min(1.0, max(-1.0, cosine)))
+    """Rotation angle (radians, [0, pi]) of a (3, 3) rotation matrix, accurate near 0."""
+    r = np.asarray(rotation, dtype=np.float64)
+    sine = math.hypot(r[2, 1] - r[1, 2], r[0, 2] - r[2, 0], r[1, 0] - r[0, 1]) / 2.0
+    return math.atan2(sine, (float(np.trace(r)) - 1.0) / 2.0)
 
 
 def _matrix_tuple(matrix: np.ndarray) -> tuple:
