@@ -374,6 +374,17 @@ class RestConfig:
 
 
 @dataclass
+class PhysicsConfig:
+    """The simulation that settles the grammar's piles (arrange: pile; scenegen.world.piles),
+    with PyBullet: pip install 'scenegen[physics]'."""
+
+    seconds: float = setting(2.0, "most simulated time of a settle (it stops once every object is at rest)",
+                             gt=0, le=60, unit="seconds")
+    time_step: float = setting(1 / 120, "simulated time per step", gt=0, le=0.05, unit="seconds")
+    friction: float = setting(0.6, "Coulomb friction of every contact", ge=0, le=10)
+
+
+@dataclass
 class FactorsConfig:
     """The factors of the coverage universe (see scenegen.scene.factors): how continuous
     values are binned into levels, which factors are tracked, and which combinations
@@ -541,6 +552,7 @@ class SceneGenConfig:
     lighting: LightingConfig = setting(LightingConfig, "environment-map lighting (lighting.environment=none: off)")
     surfaces: SurfacesConfig = setting(SurfacesConfig, "texture sets on objects, floors and walls (sets=none: off)")
     rest: RestConfig = setting(RestConfig, "rest states: objects lying, tipped, upside down (chance 0: off)")
+    physics: PhysicsConfig = setting(PhysicsConfig, "the simulation that settles piles (arrange: pile)")
     background: BackgroundConfig = setting(BackgroundConfig, "photographs behind the scenes (images empty: none)")
     factors: FactorsConfig = setting(FactorsConfig, "coverage factors: bins, tracked, excluded")
     split: SplitConfig = setting(SplitConfig, "held-out combinations")

@@ -61,8 +61,9 @@ RUN_KEYS = ("out", "workers", "progress", "shard", "num_shards", "executor", "da
 # sections and keys added after datasets were made, left out of the record while at their default
 # (off), so that such datasets keep every byte of their manifest and still resume
 OFF_SECTIONS = (("camera", "framing"), ("camera", "effects"))
-# top-level sections added the same way (the realistic look's), left out while at their default
-OFF_TOP_SECTIONS = ("lighting", "surfaces", "background")
+# top-level sections added the same way (the realistic look's, rest states, physics), left out while at
+# their default
+OFF_TOP_SECTIONS = ("lighting", "surfaces", "background", "rest", "physics")
 # top-level keys added later, left out of the record while empty (no asset library)
 OFF_KEYS = ("libraries",)
 # keys of an object entry added the same way, left out of the record while unset (null)

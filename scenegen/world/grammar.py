@@ -8,7 +8,8 @@ A grammar (``cfg.grammar``) has named rules; a rule is a list of weighted altern
   set of ``grammar.sets``, ``any``, or a list of them);
 * ``relation: R, anchor: ITEM, other: ITEM``: ``other`` placed relative to ``anchor``
   by relation ``R`` (a list of relations picks one uniformly);
-* ``repeat: ITEM, count: [min, max], arrange: free|row|cluster``.
+* ``repeat: ITEM, count: [min, max], arrange: free|row|cluster|pile`` (``pile``: objects
+  of a selector dropped in a heap and settled by physics, :mod:`scenegen.world.piles`).
 
 An ITEM is a rule name or a selector. Expanding a rule consumes one level of depth;
 ``grammar.max_depth`` bounds the nesting, so recursive rules terminate.
@@ -46,10 +47,11 @@ import numpy as np
 from ..config.schema import MAX_OBJECTS, ProductionConfig
 from ..errors import ConfigError, choices
 from ..scene.factors import pose_levels
+from .settle import require_physics
 
 RELATIONS = ("on", "left-of", "right-of", "in-front-of", "behind", "near", "camera-front", "camera-behind")
 SCENE_RELATIONS = {"left-of": (0.0, 1.0), "right-of": (0.0, -1.0), "in-front-of": (1.0, 0.0), "behind": (-1.0, 0.0)}
-ARRANGEMENTS = ("free", "row", "cluster")
+ARRANGEMENTS = ("free", "row", "cluster", "pile")  # pile: dropped and settled by PyBullet (scenegen[physics])
 ANY = "any"
 MAX_REPEAT = MAX_OBJECTS  # a repeat count above it can never fit in a scene
 # The dynamic programme and the sampler recurse about three Python frames per level of
@@ -370,6 +372,11 @@ class Grammar:
                 if alt.arrange not in ARRANGEMENTS:
                     raise ConfigError(f"{akey}.arrange is {alt.arrange!r}; valid: {choices(ARRANGEMENTS)}")
                 item = RepeatItem(self._item(alt.repeat, f"{akey}.repeat", rule_names), *count, str(alt.arrange))
+                if alt.arrange == "pile":
+                    if not isinstance(item.item, ObjectItem):
+                        raise ConfigError(f"{akey}: arrange: pile piles objects: its repeat must be a selector "
+                                          f"(a category, a set or any), not the rule {alt.repeat!r}")
+                    require_physics(f"{akey}: arrange: pile")
             default, per_context = self._weight(alt.weight, f"{akey}.weight")
             compiled.append(Alternative(item, default, per_context))
         return tuple(compiled)

@@ -34,7 +34,8 @@ from ..scene.geometry import (
 )
 from .dictionary import ObjectEntry
 from .grammar import SCENE_RELATIONS, ObjectNode, RelationNode, RuleNode
-from .resting import RestPose
+from .piles import PILE, drop_spots, pile_radius, random_rotation
+from .resting import RestPose, posed
 
 FLOOR_MARGIN = 0.05  # metres kept free along the floor's edge (walls stand there)
 
@@ -174,6 +175,8 @@ class Placer:
                 self.place(node.other, Surface(self.placed[head].z_range[1], head), None)
             else:
                 self.place(node.other, Surface(self.placed[head].position[2], self.placed[head].support), (node.relation, head, None))
+        elif node.arrange == PILE:
+            head = self._place_pile(node, surface, where)
         else:
             head = -1
             row = None
@@ -227,6 +230,38 @@ class Placer:
                 self.placed.append(candidate)
                 return len(self.placed) - 1
         raise LayoutFailed(f"no free spot for a {entry.category!r} ({node.selector})")
+
+    def _place_pile(self, node, surface: Surface, where) -> int:
+        """Release a pile's objects (the children of ``node``, object nodes) over a disc on
+        ``surface`` (see :mod:`scenegen.world.piles`); the disc's centre is placed as a
+        free object would be, clear of every object placed before. Returns the first
+        object's index (the pile's head)."""
+        shapes = []
+        for child in node.children:
+            entry, style = self.entries[id(child)]
+            rotation = random_rotation(self.rng)
+            pose = posed(entry.variant(style), rotation, PILE)
+            shapes.append((child, entry, style, float(self.rng.uniform(*self._scale_range(entry, style, surface, pose))),
+                           pose))
+        radii = [float(np.hypot(*np.asarray(pose.extents[:2]))) * scale / 2 for _, _, _, scale, pose in shapes]
+        radius = pile_radius(radii)
+        for _ in range(self.attempts_per_object):
+            disc = Placed(entry=shapes[0][1], style=shapes[0][2], node=shapes[0][0], position=np.zeros(3), yaw=0.0,
+                          scale=radius * 2 / float(np.hypot(*shapes[0][1].variant(shapes[0][2]).extents[:2])),
+                          support=surface.support, free_yaw=True)
+            xy = self._position(disc, surface, where)
+            disc.position = np.array([xy[0], xy[1], surface.z])
+            if self.fits(disc, self.placed, surface):
+                break
+        else:
+            raise LayoutFailed(f"no free spot for a pile of {len(shapes)} ({node.signature()})")
+        spots = drop_spots(self.rng, radii, [pose.extents[2] * scale for _, _, _, scale, pose in shapes],
+                           xy, radius, surface.z)
+        head = len(self.placed)
+        for (child, entry, style, scale, pose), spot in zip(shapes, spots):
+            self.placed.append(Placed(entry=entry, style=style, node=child, position=spot, yaw=0.0, scale=scale,
+                                      support=surface.support, relation=PILE, anchor=head, rest=pose))
+        return head
 
     def _scale_range(self, entry: ObjectEntry, style: str, surface: Surface, rest: Optional[RestPose] = None
                      ) -> tuple[float, float]:

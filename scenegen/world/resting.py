@@ -68,7 +68,7 @@ class RestPose:
         return np.array([0.0, 0.0, -1.0]) if self.rotation is None else -self.rotation[2]
 
 
-def _posed(variant, rotation: np.ndarray, level: str) -> RestPose:
+def posed(variant, rotation: np.ndarray, level: str) -> RestPose:
     """The :class:`RestPose` of ``variant`` turned by ``rotation`` (3, 3)."""
     mesh = variant.mesh().copy(include_cache=False)
     turned = np.asarray(mesh.vertices, dtype=np.float64) @ rotation.T
@@ -130,7 +130,7 @@ class RestTable:
             for state in self._states(entry, style):
                 if state.level == UPRIGHT or (listed is not None and listed.get(state.level, 0.0) <= 0):
                     continue
-                found[state.level] = _posed(variant, np.array(state.rotation, dtype=float), state.level)
+                found[state.level] = posed(variant, np.array(state.rotation, dtype=float), state.level)
             self._poses[key] = found
         return found
 

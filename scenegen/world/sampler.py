@@ -40,8 +40,10 @@ from .compile import World
 from .dictionary import ObjectDictionary
 from .directives import Directive, feasible_contexts, matching_entries
 from .environments import rotate_direction
-from .grammar import RelationNode, head, object_nodes, walk
+from .grammar import RelationNode, RepeatNode, head, object_nodes, walk
+from .piles import PILE, settle_piles
 from .placement import (
+    FLOOR_MARGIN,
     LayoutFailed,
     Placer,
     Surface,
@@ -273,6 +275,8 @@ class Sampler:
         """The object node the directive applies to (its category drawn in place), or
         None when this derivation has no suitable one."""
         occluded = {id(head(n.anchor)) for n in walk(derivation) if isinstance(n, RelationNode) and n.relation == "camera-front"}
+        piled = {id(child) for n in walk(derivation) if isinstance(n, RepeatNode) and n.arrange == PILE
+                 for child in n.children}
         wanted = directive.occlusion
         candidates = []
         for node in nodes:
@@ -281,6 +285,8 @@ class Sampler:
             if wanted == "none" and id(node) in occluded:
                 continue
             if directive.rest not in (None, UPRIGHT) and node.support_head:  # a carrier stands upright
+                continue
+            if id(node) in piled and (directive.pose or directive.rest or directive.occlusion):  # physics decides
                 continue
             if directive.category is not None:
                 if not self.grammar.allows(node, directive.category, context):
@@ -342,6 +348,10 @@ class Sampler:
                 rejected["layout did not fit"] += 1
                 continue
             placed = placer.placed
+            if any(p.relation == PILE for p in placed) and not settle_piles(placed, self.cfg.physics,
+                                                                            floor_half - FLOOR_MARGIN):
+                rejected["pile did not settle"] += 1
+                continue
             target_index = next((i for i, p in enumerate(placed) if p.node is target), -1)
             camera = self._fit_camera(view, placed, target_index)
             if camera is None:

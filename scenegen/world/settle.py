@@ -140,6 +140,18 @@ class _Prepared:
     fixed: bool
 
 
+def require_physics(what: str) -> None:
+    """Refuse ``what`` (a config key that needs a simulation) where PyBullet is missing.
+
+    Raises:
+        ConfigError: naming ``what`` and the install command.
+    """
+    try:
+        _import_pybullet()
+    except ConfigError:
+        raise ConfigError(f"{what} needs PyBullet, which is not installed: pip install 'scenegen[physics]'") from None
+
+
 def _import_pybullet():
     """The ``pybullet`` module; ConfigError naming the extra that installs it when missing."""
     try:

@@ -51,16 +51,22 @@ def write_library(root):
     return conf.parent
 
 
-@pytest.fixture(scope="module", params=["built-in", "lying", "library"])
+SOURCES = {"built-in": [], "lying": ["rest.chance=1"], "piled": ["grammar=piles", "placement.objects=[5,14]", "grammar.start=heaps"]}
+
+
+@pytest.fixture(scope="module", params=["built-in", "lying", "piled", "library"])
 def source(request, small_cfg, dictionary, renderer, tmp_path_factory):
     """(config, dictionary, renderer) of the built-in objects, of them lying in their
-    rest states (rest.chance=1), or of them with an asset library added (its files drawn
-    among the built-in entries of their categories)."""
+    rest states (rest.chance=1), settled in piles (grammar=piles, with PyBullet), or of
+    them with an asset library added (its files drawn among the built-in entries of their
+    categories)."""
     if request.param == "built-in":
         yield small_cfg, dictionary, renderer
         return
-    if request.param == "lying":
-        yield load_config(["width=96", "height=72", "rest.chance=1"]), dictionary, renderer
+    if request.param in SOURCES:
+        if request.param == "piled":
+            pytest.importorskip("pybullet", reason="piles need scenegen[physics]")
+        yield load_config(["width=96", "height=72", *SOURCES[request.param]]), dictionary, renderer
         return
     tmp = tmp_path_factory.mktemp("truth")
     conf = write_library(tmp / "library")
@@ -84,7 +90,8 @@ def rendered(source):
     library_objects = sum(o.entry.startswith("truth:") for scene, _, _ in out for o in scene.objects)
     assert library_objects >= (5 if cfg.libraries else 0), "too few library objects for the checks to reach them"
     lying = sum(o.tipped for scene, _, _ in out for o in scene.objects)
-    assert lying >= (20 if cfg.rest.chance else 0), "too few lying objects for the checks to reach them"
+    piles = any(alt.arrange == "pile" for alts in cfg.grammar.rules.values() for alt in alts)
+    assert lying >= (20 if cfg.rest.chance or piles else 0), "too few lying objects for the checks to reach them"
     return out
 
 
@@ -247,15 +254,22 @@ def test_floor_normals_point_up(rendered):
 
 
 def test_normals_face_the_camera(rendered):
-    """Within a degree: a smooth-shaded normal, interpolated across a triangle that
-    the ray grazes at a silhouette, may lean past 90 degrees by a fraction of one (seen
-    on a lying sofa's rolled arm: cosines 0.0006 and 0.0027)."""
+    """Normals face the camera: a smooth-shaded normal, interpolated across a triangle
+    that the ray grazes at a silhouette, may lean past 90 degrees a little (seen: a
+    lying sofa's rolled arm by 0.2 degrees, the rim of a bucket lying on its front by 5
+    degrees, one pixel each), so at most one pixel in a thousand leans over 1 degree and
+    none over 10."""
+    leaning = pixels = 0
     for scene, frame, _ in rendered:
         cam = scene.camera
         v, u = np.nonzero(frame.depth > 0)
         ray = np.column_stack([(u - cam.cx) / cam.fx, (v - cam.cy) / cam.fy, np.ones(len(u))])
         ray /= np.linalg.norm(ray, axis=1, keepdims=True)
-        assert (np.einsum("ij,ij->i", frame.normals[v, u], ray) <= math.sin(math.radians(1.0))).all()
+        cosine = np.einsum("ij,ij->i", frame.normals[v, u], ray)
+        assert (cosine <= math.sin(math.radians(10.0))).all()
+        leaning += int((cosine > math.sin(math.radians(1.0))).sum())
+        pixels += len(cosine)
+    assert leaning <= pixels / 1000
 
 
 def test_relations_follow_supports_and_are_antisymmetric(rendered, source_dictionary):
