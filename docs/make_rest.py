@@ -1,8 +1,10 @@
-"""The README's picture of rest states, rendered by the current checkout:
+"""The README's pictures of rest states and piles, rendered by the current checkout:
 
 - docs/rest_states.png: a chair, a mug and a book in every rest level they have (one
   directed scene each, ``rest.chance=1``, the object alone in the studio, framed on it),
-  the level written under each tile.
+  the level written under each tile;
+- docs/piles.png: four scenes of ``grammar=piles grammar.start=heaps`` (a heap settled
+  by PyBullet beside a group), in the realistic look (needs ``scenegen[physics]``).
 
     python docs/make_rest.py             # writes it into docs/
     python docs/make_rest.py --size 160 --out /tmp
@@ -69,6 +71,17 @@ def rest_states(size: int) -> Image.Image:
     return grid(rows, np.full((size + CAPTION, size, 3), 255, np.uint8))
 
 
+def heaps(size: int) -> Image.Image:
+    """Four scenes, each a settled heap beside a group, framed on the heap's first object."""
+    cfg = load_config([f"width={size * 3 // 2}", f"height={size}", "grammar=piles", "grammar.start=heaps",
+                       "placement.objects=[6,14]", "preset=realistic", "camera.effects={}", "camera.elevation=[30,50]",
+                       "camera.framing.objects=all", "camera.framing.target_fraction=0.5"])
+    sampler = Sampler(cfg)
+    with Renderer(sampler.dictionary) as renderer:
+        tiles = [renderer.render(sampler.sample(i)).rgb for i in (0, 1, 2, 3)]
+    return grid([tiles[:2], tiles[2:]], np.full_like(tiles[0], 255))
+
+
 def rest_poses(sampler: Sampler, entry, level: str) -> set:
     """The pose levels some shape of ``entry`` lying in ``level`` can show."""
     rest = sampler.world.rest
@@ -82,9 +95,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent, help="folder written")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / "rest_states.png"
-    rest_states(args.size).save(path, optimize=True)
-    print(f"wrote {path}")
+    for name, image in (("rest_states.png", rest_states(args.size)), ("piles.png", heaps(args.size))):
+        image.save(args.out / name, optimize=True)
+        print(f"wrote {args.out / name}")
 
 
 if __name__ == "__main__":
