@@ -18,24 +18,14 @@ import time
 import numpy as np
 
 from scenegen import load_config
+from scenegen.streams import Stream, generator
 from scenegen.world.dictionary import ObjectDictionary
+from scenegen.world.piles import random_rotation
 from scenegen.world.settle import SettleBody, settle
 
 
-def random_rotation(rng: np.random.Generator) -> np.ndarray:
-    """(3, 3) uniformly random proper rotation (from a random unit quaternion)."""
-    x, y, z, w = rng.normal(size=4)
-    n = np.sqrt(x * x + y * y + z * z + w * w)
-    x, y, z, w = x / n, y / n, z / n, w / n
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-    ])
-
-
 def pile(dictionary: ObjectDictionary, objects: int, seed: int = 0) -> list[SettleBody]:
-    rng = np.random.default_rng(seed)
+    rng = generator(seed, Stream.BENCH_SETTLE)
     names = dictionary.names
     bodies, bottom = [], 0.02
     for i in range(objects):

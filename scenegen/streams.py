@@ -80,6 +80,7 @@ class Stream(enum.Enum):
     BENCH_COVERING = (25, (), "benchmarks/bench_covering.py: the covering-array search of each case")
     BENCH_COVERAGE = (26, (), "benchmarks/bench_coverage.py: the synthetic records' factor levels and sizes")
     BENCH_LIBRARIES = (27, (), "benchmarks/bench_libraries.py: the proportions and surface noise of its meshes")
+    BENCH_SETTLE = (28, (), "benchmarks/bench_settle.py: the orientations and spots of its piles' objects")
 
     def __init__(self, tag: int, indices: tuple[str, ...], purpose: str):
         self.tag = tag
