@@ -69,8 +69,8 @@ REST_WINDOW = 0.25  # s: a body is at rest when it has not moved faster than bel
 ROLLING_FRICTION = 1e-3  # of every contact (torque / normal force, metres): rollers slow down and stop
 SPINNING_FRICTION = 1e-3  # of every contact, metres
 CHECK_EVERY = 6  # steps between looks at the speeds (at 1/240 s: every 25 ms)
-REST_LINEAR_SPEED = 0.01  # m/s
-REST_ANGULAR_SPEED = math.radians(2.0)  # rad/s
+REST_LINEAR_SPEED = 0.02  # m/s
+REST_ANGULAR_SPEED = math.radians(5.0)  # rad/s
 _MIN_VOLUME = 1e-15  # m^3: a piece whose hull is smaller has no solid hull
 
 
@@ -107,12 +107,14 @@ class SettleResult:
         rotations: (3, 3) world-from-canonical rotation after settling, row-major tuples of
             float.
         positions: (3,) world position (metres) of the canonical origin after settling.
-        at_rest: the body's centre of mass moved slower than 1 cm/s and it turned slower
-            than 2 deg/s at every step of the last 0.25 s of the run (all of it if shorter);
+        at_rest: the body's centre of mass moved slower than 2 cm/s and it turned slower
+            than 5 deg/s whenever its speeds were looked at (every CHECK_EVERY steps) in the
+            last 0.25 s of the run (all of it if shorter);
             always True for a fixed body.
         left_area: its centre of mass ended outside the square ``|x|, |y| <= area_half``
             (metres) or below the floor.
-        steps: simulation steps run (``round(seconds / time_step)``).
+        steps: simulation steps run (at most ``round(seconds / time_step)``; fewer when every
+            body came to rest before).
     """
 
     rotations: tuple
