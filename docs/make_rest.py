@@ -72,13 +72,14 @@ def rest_states(size: int) -> Image.Image:
 
 
 def heaps(size: int) -> Image.Image:
-    """Four scenes, each a settled heap beside a group, framed on the heap's first object."""
+    """Four scenes, each a settled heap beside a group (scenes 2, 4, 8, 9: those whose heap
+    shows most), every object in the frame."""
     cfg = load_config([f"width={size * 3 // 2}", f"height={size}", "grammar=piles", "grammar.start=heaps",
                        "placement.objects=[6,14]", "preset=realistic", "camera.effects={}", "camera.elevation=[30,50]",
                        "camera.framing.objects=all", "camera.framing.target_fraction=0.5"])
     sampler = Sampler(cfg)
     with Renderer(sampler.dictionary) as renderer:
-        tiles = [renderer.render(sampler.sample(i)).rgb for i in (0, 1, 2, 3)]
+        tiles = [renderer.render(sampler.sample(i)).rgb for i in (2, 4, 8, 9)]
     return grid([tiles[:2], tiles[2:]], np.full_like(tiles[0], 255))
 
 
