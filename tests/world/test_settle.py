@@ -20,6 +20,7 @@ import trimesh
 from scipy.spatial import ConvexHull
 
 from scenegen.errors import ConfigError, MeshError
+from scenegen.world.piles import random_rotation
 from scenegen.world.rest import rest_states
 from scenegen.world.settle import CHECK_EVERY, SettleBody, SettleResult, center_of_mass, drift, settle
 
@@ -52,18 +53,6 @@ def mean_size(entry) -> float:
 def yaw(degrees: float) -> np.ndarray:
     c, s = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
     return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
-
-
-def random_rotation(rng: np.random.Generator) -> np.ndarray:
-    """A uniformly random proper rotation (from a random unit quaternion)."""
-    x, y, z, w = rng.normal(size=4)
-    n = math.sqrt(x * x + y * y + z * z + w * w)
-    x, y, z, w = x / n, y / n, z / n, w / n
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-    ])
 
 
 def world_pieces(body: SettleBody, rotation, position) -> list[np.ndarray]:
