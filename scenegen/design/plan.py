@@ -63,7 +63,27 @@ def design_space(world: World, factors=None) -> tuple[Dict[str, List[str]], List
         for lb in levels[fb]
         if not directive_allowed({fa: la, fb: lb}, world)
     ]
-    return levels, forbidden + declared_constraints(cfg, levels)
+    return levels, forbidden + _lying_triples(world, factors, levels, forbidden) + declared_constraints(cfg, levels)
+
+
+def _lying_triples(world: World, factors, levels: Dict[str, List[str]], forbidden) -> List[Dict[str, str]]:
+    """The (pose, rest, third factor) triples no directive can show although each of
+    their pairs can: which poses an object lying in a level can show depends on its
+    shape (a book on its front hides its front, a mug on its front its handle side), so
+    ``{category: mug, pose: front-left, rest: on-front}`` is refused while mugs lie on
+    their front, something lying on its front shows its front-left, and mugs do."""
+    if "pose" not in factors or "rest" not in factors:
+        return []
+    pairs = {tuple(sorted(item.items())) for item in forbidden}
+    triples = []
+    for third in (f for f in factors if f not in ("pose", "rest")):
+        for level, pose, rest in itertools.product(levels[third], levels["pose"], levels["rest"]):
+            triple = {third: level, "pose": pose, "rest": rest}
+            if any(tuple(sorted(pair)) in pairs for pair in itertools.combinations(triple.items(), 2)):
+                continue
+            if not directive_allowed(triple, world):
+                triples.append(triple)
+    return triples
 
 
 def declared_constraints(cfg, levels: Dict[str, List[str]]) -> List[Dict[str, str]]:

@@ -15,6 +15,7 @@ from physical import assert_physical, world_vertices
 
 from scenegen import load_config
 from scenegen.design.hitrate import measure_hit_rates
+from scenegen.design.plan import covering_plan, design_space, directive_allowed
 from scenegen.design.universe import coverage_tracker
 from scenegen.errors import ConfigError
 from scenegen.labels.objects import object_labels
@@ -229,3 +230,25 @@ def test_a_pose_no_turn_can_show_is_refused(lying):
     for index in range(5):
         scene = lying.sample(index, {"category": "book", "rest": "on-front", "pose": "back"})
         assert scene.objects[scene.target].rest == "on-front"
+
+
+def test_a_covering_design_over_category_pose_and_rest_is_realized():
+    """Every pair of (category, pose, rest) levels a directive can show is in the plan,
+    pairs no object can show (a ball on its side, a book on its front seen from the
+    front) are left out, and each row's scene shows its levels, measured from the pose."""
+    cfg = load_config(["width=64", "height=48", "rest.chance=1", "design_factors=[category,pose,rest]"])
+    world = World.of(cfg)
+    rows = covering_plan(world)
+    levels, forbidden = design_space(world)
+    assert {"category": "ball", "rest": "on-side"} in forbidden
+    shown = {(f, row[f], g, row[g]) for row in rows for f in row for g in row if f < g}
+    for f, g in (("category", "rest"), ("pose", "rest"), ("category", "pose")):
+        for a in levels[f]:
+            for b in levels[g]:
+                pair = {f: a, g: b}
+                assert (f, a, g, b) in shown or pair in forbidden or not directive_allowed(pair, world)
+    sampler = Sampler(world)
+    for index, row in enumerate(rows[:20]):
+        scene = sampler.sample(index, row)
+        target = scene.objects[scene.target]
+        assert target.category == row["category"] and _measured(target, sampler.dictionary) == row["rest"]
