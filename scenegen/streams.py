@@ -9,13 +9,13 @@ The keys, and why no two streams can be the same. Every stream of root seed ``s`
 to 4 words, as the key is never empty) followed by the words of ``key``. For one ``s``
 the prefix is common, so two streams are the same exactly when their key words are:
 
-- scene ``i``, stage ``k`` (:data:`SCENE_STAGES`, ``k`` in 0..9): ``key = (i, k)``,
+- scene ``i``, stage ``k`` (:data:`SCENE_STAGES`, ``k`` in 0..10): ``key = (i, k)``,
   the ``k``-th child spawned from ``SeedSequence(s, spawn_key=(i,))`` (what the
   scenes always used, so every scene is unchanged). ``i`` is any index >= 0 (a large
-  one takes several words); the key's last word is the stage number, at most 9 (stages
-  5 to 9, the environment, the camera effects, the texture sets, the background
-  photograph and the rest states, came later: the children 0..4 of the scene's
-  sequence, and so every scene made before them, are unchanged).
+  one takes several words); the key's last word is the stage number, at most 10 (stages
+  5 to 10, the environment, the camera effects, the texture sets, the background
+  photograph, the rest states and the render engine, came later: the children 0..4 of
+  the scene's sequence, and so every scene made before them, are unchanged).
 - every other stream: ``key = (tag, *indices, END)``, each index one word
   (``0 <= index < 2**32``), a fixed number of indices per stream. The last word is
   :data:`END` (``2**32 - 1``), which no scene key ends with; the first word, the
@@ -63,6 +63,7 @@ class Stream(enum.Enum):
     SURFACES = (7, ("scene",), "a scene's texture sets (surfaces.sets): the set of each plain object's class")
     BACKGROUND = (8, ("scene",), "a scene's background photograph (background.images): whether, and which")
     REST = (9, ("scene",), "a scene's rest states (rest.chance): whether each object lies, and in which level")
+    ENGINE = (10, ("scene",), "a scene's render engine (render.engine_mix), by the engines' weights")
     # datasets designed from the root seed (key (tag, *indices, END), as for all that follow)
     COVERING_PLAN = (16, (), "strategy=covering: the covering-array search whose rows direct the scenes")
     FILL_ROUND = (17, ("round",), "strategy=fill: the top-up rows (covering-array completion) of each round")
@@ -93,7 +94,8 @@ class Stream(enum.Enum):
 
 
 SCENE_STAGES = (Stream.CONTEXT, Stream.LAYOUT, Stream.APPEARANCE, Stream.LIGHTS, Stream.CAMERA, Stream.ENVIRONMENT,
-                Stream.EFFECTS, Stream.SURFACES, Stream.BACKGROUND, Stream.REST)
+                Stream.EFFECTS, Stream.SURFACES, Stream.BACKGROUND, Stream.REST,
+                Stream.ENGINE)
 STAGE_NAMES = tuple(stage.name.lower() for stage in SCENE_STAGES)  # "context", "layout", ...
 assert [stage.tag for stage in SCENE_STAGES] == list(range(len(SCENE_STAGES)))
 assert END > len(SCENE_STAGES) - 1 and len({s.tag for s in Stream}) == len(Stream)

@@ -44,6 +44,7 @@ PROBE_STRATEGIES = ("covering", "random", "adaptive")
 PROBE_INPUTS = ("crop", "image")
 PROBE_SCORES = ("auto", "probabilities", "logits")
 REST_WEIGHTINGS = ("uniform", "probability")  # rest.weighting
+RENDER_ENGINES = ("raster", "pathtraced")  # render.engine (scenegen.render.engines)
 REST_LEVELS = ("upright", "upside-down", "on-front", "on-back", "on-side", "tilted")  # scenegen.world.rest.LEVELS
 SYMMETRIES = (0, 1, 2, 4, 8)  # orders of rotational symmetry about the up axis (0: continuous)
 MESH_AXES = ("z", "-z", "y", "-y", "x", "-x")  # a mesh file's up and front axes (objects.<name>.up, .front)
@@ -374,6 +375,21 @@ class RestConfig:
 
 
 @dataclass
+class RenderConfig:
+    """Which engine draws each scene's colour image: the rasterizer (pyrender), or a path
+    tracer (Mitsuba 3: pip install 'scenegen[pathtraced]'); every label layer comes from
+    the raster passes either way, so labels are the same."""
+
+    engine: str = setting("raster", "the engine of every scene (unless engine_mix)", choices=RENDER_ENGINES)
+    engine_mix: Dict[str, Any] = setting({}, "engine -> weight: each scene's engine drawn by weight (a tracked "
+                                              "factor, engine); empty: every scene `engine`", entry="engine")
+    spp: int = setting(16, "path tracer: samples per pixel", ge=1, le=65536)
+    max_depth: int = setting(8, "path tracer: longest light path, in bounces (1: direct light only)", ge=1, le=64)
+    denoise: bool = setting(True, "path tracer: run Mitsuba's denoiser where the machine has one (OptiX, CUDA); "
+                                  "each scene records whether it ran")
+
+
+@dataclass
 class PhysicsConfig:
     """The simulation that settles the grammar's piles (arrange: pile; scenegen.world.piles),
     with PyBullet: pip install 'scenegen[physics]'."""
@@ -553,6 +569,7 @@ class SceneGenConfig:
     surfaces: SurfacesConfig = setting(SurfacesConfig, "texture sets on objects, floors and walls (sets=none: off)")
     rest: RestConfig = setting(RestConfig, "rest states: objects lying, tipped, upside down (chance 0: off)")
     physics: PhysicsConfig = setting(PhysicsConfig, "the simulation that settles piles (arrange: pile)")
+    render: RenderConfig = setting(RenderConfig, "the engine of the colour images (raster, or path traced)")
     background: BackgroundConfig = setting(BackgroundConfig, "photographs behind the scenes (images empty: none)")
     factors: FactorsConfig = setting(FactorsConfig, "coverage factors: bins, tracked, excluded")
     split: SplitConfig = setting(SplitConfig, "held-out combinations")

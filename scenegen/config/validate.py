@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import importlib.util
 import math
 import typing
 from dataclasses import fields, is_dataclass
@@ -18,9 +19,9 @@ from typing import Any, Iterable, List, Optional
 from omegaconf import DictConfig, OmegaConf
 
 from ..errors import ConfigError, choices
-from ..scene.factors import DIRECTIVE_FACTORS, FACTOR_NAMES, universe
+from ..scene.factors import DIRECTIVE_FACTORS, FACTOR_NAMES, engine_levels, universe
 from .mesh_frame import check_mesh_frame
-from .schema import CONFIG_GROUPS, FORMATS, MAX_PART_VARIANTS, REST_LEVELS, SceneGenConfig, shard_count
+from .schema import CONFIG_GROUPS, FORMATS, MAX_PART_VARIANTS, RENDER_ENGINES, REST_LEVELS, SceneGenConfig, shard_count
 
 VOCABULARIES = {"factors": FACTOR_NAMES, "directive factors": DIRECTIVE_FACTORS}
 
@@ -266,7 +267,7 @@ def validate_config(cfg: DictConfig) -> None:
     """
     check_fields(OmegaConf.to_container(cfg, resolve=True))
     for check in (_check_shard, _check_dictionary, _check_contexts, _check_camera, _check_look, _check_rest,
-                  _check_factors, _check_design, _check_probe):
+                  _check_render, _check_factors, _check_design, _check_probe):
         check(cfg)
 
 
@@ -382,11 +383,13 @@ def _check_look(cfg) -> None:
     if profiles and not any(profile.weight > 0 for profile in profiles.values()):
         raise ConfigError("camera.effects: every profile has weight 0; give one a positive weight")
     off = {"environment": cfg.lighting.environment == "none", "effects": not profiles,
-           "background": not cfg.background.images, "rest": float(cfg.rest.chance) <= 0}
+           "background": not cfg.background.images, "rest": float(cfg.rest.chance) <= 0,
+           "engine": not engine_levels(cfg)}
     how = {"environment": "set lighting.environment=random (or a map's name)",
            "effects": "give camera.effects profiles (or preset=realistic)",
            "background": "set background.images=DIR",
-           "rest": "set rest.chance above 0 (e.g. rest.chance=0.5)"}
+           "rest": "set rest.chance above 0 (e.g. rest.chance=0.5)",
+           "engine": "mix engines (e.g. '++render.engine_mix={raster: 1, pathtraced: 1}') or set render.engine=pathtraced"}
     for key, factors in (("factors.tracked", cfg.factors.tracked), ("design_factors", cfg.design_factors),
                          ("probe.factors", cfg.probe.factors)):
         for factor in factors:
@@ -408,6 +411,24 @@ def _check_rest(cfg) -> None:
                                   f"{did_you_mean(level, REST_LEVELS)} valid: {choices(REST_LEVELS)}")
             if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0:
                 raise ConfigError(f"rest.levels.{name}.{level} must be a weight >= 0, got {weight!r}")
+
+
+def _check_render(cfg) -> None:
+    """``render.engine_mix`` names engines with weights >= 0, some positive; a path
+    tracer in use needs Mitsuba installed."""
+    mix = cfg.render.engine_mix
+    for name, weight in mix.items():
+        if name not in RENDER_ENGINES:
+            raise ConfigError(f"render.engine_mix names {name!r}, which is no engine;"
+                              f"{did_you_mean(name, RENDER_ENGINES)} valid: {choices(RENDER_ENGINES)}")
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0:
+            raise ConfigError(f"render.engine_mix.{name} must be a weight >= 0, got {weight!r}")
+    if mix and not any(float(w) > 0 for w in mix.values()):
+        raise ConfigError("render.engine_mix: every engine has weight 0; give one a positive weight")
+    if "pathtraced" in (engine_levels(cfg) or [cfg.render.engine]) and importlib.util.find_spec("mitsuba") is None:
+        key = "render.engine_mix" if mix else "render.engine=pathtraced"
+        raise ConfigError(f"{key}: the path tracer needs Mitsuba 3, which is not installed: "
+                          f"pip install 'scenegen[pathtraced]'")
 
 
 def _check_factors(cfg) -> None:

@@ -63,7 +63,7 @@ RUN_KEYS = ("out", "workers", "progress", "shard", "num_shards", "executor", "da
 OFF_SECTIONS = (("camera", "framing"), ("camera", "effects"))
 # top-level sections added the same way (the realistic look's, rest states, physics), left out while at
 # their default
-OFF_TOP_SECTIONS = ("lighting", "surfaces", "background", "rest", "physics")
+OFF_TOP_SECTIONS = ("lighting", "surfaces", "background", "rest", "physics", "render")
 # top-level keys added later, left out of the record while empty (no asset library)
 OFF_KEYS = ("libraries",)
 # keys of an object entry added the same way, left out of the record while unset (null)

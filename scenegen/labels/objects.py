@@ -187,6 +187,8 @@ def object_labels(scene: Scene, frame: Frame, dictionary: ObjectDictionary, fact
         scene_levels["effects"] = scene.effects.name
     if scene.background is not None:
         scene_levels["background"] = scene.background.level
+    if scene.engine:
+        scene_levels["engine"] = scene.engine
     labels = []
     for i, obj in enumerate(scene.objects):
         entry = dictionary[obj.entry]

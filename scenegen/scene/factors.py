@@ -20,6 +20,8 @@ Factors and their levels (short strings):
                pose; for an object not upright, pose and elevation are the camera's
                azimuth and elevation in the object's own frame
     environment, effects, background   the look's levels, where scenes have them
+    engine     the engine that drew the colour image (render.engine_mix, or
+               render.engine=pathtraced): raster, pathtraced
 """
 
 from __future__ import annotations
@@ -40,13 +42,13 @@ AZIMUTH_BINS = (
 ANY_POSE = "any"
 OCCLUSION_LEVELS = ("none", "partial", "heavy")
 FACTOR_NAMES = ("category", "pose", "elevation", "context", "occlusion", "light", "color", "material", "texture",
-                "environment", "effects", "background", "rest")
+                "environment", "effects", "background", "rest", "engine")
 COVERAGE_COMBINATION = ("category", "pose", "context")
 # the factors a directive can request (the others, elevation and light, are only measured)
 DIRECTIVE_FACTORS = ("category", "pose", "context", "occlusion", "material", "color", "texture", "environment",
-                     "effects", "background", "rest")
+                     "effects", "background", "rest", "engine")
 # directive factors of the whole scene, not its target
-SCENE_FACTORS = ("context", "environment", "effects", "background")
+SCENE_FACTORS = ("context", "environment", "effects", "background", "engine")
 NO_BACKGROUND = "none"  # the background level of a scene without a photograph
 # the environment maps scenegen makes itself (scenegen.world.skies), in order: the
 # levels of factor environment under lighting.environments=builtin
@@ -141,6 +143,16 @@ def environment_levels(cfg) -> List[str]:
     return list(BUILTIN_ENVIRONMENTS) if lighting.environment == "random" else [str(lighting.environment)]
 
 
+def engine_levels(cfg) -> List[str]:
+    """The ``engine`` levels scenes of ``cfg`` show: those of ``render.engine_mix`` with
+    some weight, else ``render.engine`` when it is not the default raster; [] (no
+    factor) for raster alone."""
+    mix = cfg.render.engine_mix
+    if mix:
+        return [str(name) for name, weight in mix.items() if float(weight) > 0]
+    return [] if cfg.render.engine == "raster" else [str(cfg.render.engine)]
+
+
 def universe(cfg) -> Tuple[Dict[str, List[str]], List[Tuple[str, str, str]]]:
     """The levels of every factor and the feasible (category, pose, context) tuples.
 
@@ -169,6 +181,8 @@ def universe(cfg) -> Tuple[Dict[str, List[str]], List[Tuple[str, str, str]]]:
         levels["environment"] = environment_levels(cfg)
     if cfg.camera.effects:
         levels["effects"] = list(cfg.camera.effects.keys())
+    if engine_levels(cfg):
+        levels["engine"] = engine_levels(cfg)
     if float(cfg.rest.chance) > 0:  # the levels the dictionary's shapes rest in: the World's
         levels["rest"] = []
     if cfg.background.images:  # the folder's levels (the World's), and none when not every scene has one

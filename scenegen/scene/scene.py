@@ -302,6 +302,9 @@ class Scene:
         surfaces: where its objects', floor's and walls' texture sets come from
             (``surfaces.sets``: ``builtin`` or a folder); ``""``: none.
         background: the photograph behind it, or None.
+        engine: the engine that draws its colour image (``render.engine_mix`` or
+            ``render.engine``: ``raster``, ``pathtraced``); ``""``: the rasterizer, no
+            engine chosen (its labels come from the raster passes either way).
 
     A Scene without environment, effects or texture sets writes none of their keys
     (records made before they existed read back unchanged).
@@ -322,6 +325,7 @@ class Scene:
     effects: Optional[CameraEffects] = None
     surfaces: str = ""
     background: Optional[Background] = None
+    engine: str = ""
 
     def to_dict(self) -> dict:
         """Plain JSON-able dict (tuples become lists); the parts added later
@@ -355,6 +359,7 @@ class Scene:
             effects=_optional(CameraEffects, data.get("effects")),
             surfaces=str(data.get("surfaces", "")),
             background=_optional(Background, data.get("background")),
+            engine=str(data.get("engine", "")),
         )
 
     @classmethod
@@ -365,8 +370,8 @@ class Scene:
 # (where: "scene", its "context", or each of its "objects"; key; its unset value):
 # written only when set, so records from before they existed keep their bytes
 _LATER = (("scene", "environment", None), ("scene", "effects", None), ("scene", "surfaces", ""),
-          ("scene", "background", None), ("context", "floor_surface", ""), ("context", "wall_surface", ""),
-          ("objects", "surface", ""), ("objects", "rest", ""), ("objects", "rest_rotation", []),
+          ("scene", "background", None), ("scene", "engine", ""), ("context", "floor_surface", ""),
+          ("context", "wall_surface", ""), ("objects", "surface", ""), ("objects", "rest", ""), ("objects", "rest_rotation", []),
           ("objects", "rest_offset", []))
 
 

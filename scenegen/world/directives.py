@@ -13,7 +13,7 @@ from typing import Mapping, Optional, Tuple
 
 from ..config.schema import REST_LEVELS
 from ..errors import ConfigError, choices
-from ..scene.factors import DIRECTIVE_FACTORS, OCCLUSION_LEVELS, SCENE_FACTORS, pose_levels
+from ..scene.factors import DIRECTIVE_FACTORS, OCCLUSION_LEVELS, SCENE_FACTORS, engine_levels, pose_levels
 from .grammar import Grammar, ObjectItem, RelationItem, RepeatItem, RuleRef
 
 
@@ -32,6 +32,7 @@ class Directive:
     effects: Optional[str] = None
     background: Optional[str] = None
     rest: Optional[str] = None
+    engine: Optional[str] = None
 
     @classmethod
     def from_mapping(cls, mapping: Optional[Mapping]) -> Optional["Directive"]:
@@ -103,6 +104,9 @@ def _check_scene_levels(directive: Directive, cfg, environment_levels, backgroun
     if directive.background is not None and directive.background not in background_levels:
         valid = choices(background_levels) if background_levels else "(none: background.images is empty)"
         raise ConfigError(f"directive background {directive.background!r} is unknown; valid: {valid}")
+    if directive.engine is not None and directive.engine not in engine_levels(cfg):
+        valid = choices(engine_levels(cfg)) if engine_levels(cfg) else "(none: set render.engine_mix)"
+        raise ConfigError(f"directive engine {directive.engine!r} is not an engine scenes are drawn with; valid: {valid}")
     if directive.effects is not None and directive.effects not in cfg.camera.effects:
         valid = choices(cfg.camera.effects.keys()) if cfg.camera.effects else "(none: camera.effects is empty)"
         raise ConfigError(f"directive effects {directive.effects!r} is unknown; valid: {valid}")

@@ -185,6 +185,7 @@ class Sampler:
             effects=effects,
             surfaces=str(self.cfg.surfaces.sets) if self.world.texture_sets else "",
             background=self._sample_background(rngs["background"], directive),
+            engine=self._sample_engine(rngs["engine"], directive),
         )
 
     # -- stages ---------------------------------------------------------------------
@@ -817,6 +818,18 @@ class Sampler:
         toward = rotate_direction(lighting.direction, environment.rotation)
         return (Light(direction=tuple(float(v) for v in toward), color=tuple(float(v) for v in irradiance / peak),
                       intensity=peak, shadows=bool(self.cfg.lighting.shadows)),)
+
+    def _sample_engine(self, rng: np.random.Generator, directive) -> str:
+        """The engine of the scene's colour image: the directive's, else one of
+        ``render.engine_mix`` drawn by weight, else ``render.engine``; ``""`` for the
+        rasterizer alone (no draw, no record)."""
+        render = self.cfg.render
+        if directive is not None and directive.engine:
+            return directive.engine
+        if render.engine_mix:
+            names = list(render.engine_mix.keys())
+            return _choose(rng, names, [float(render.engine_mix[n]) for n in names])
+        return "" if render.engine == "raster" else str(render.engine)
 
     def _sample_effects(self, rng: np.random.Generator, camera, directive) -> Optional[CameraEffects]:
         """The scene's camera effects: a profile of ``camera.effects`` (the directive's,

@@ -103,10 +103,11 @@ def test_a_seed_tag_in_the_entropy_would_not_have_been_enough():
 @settings(max_examples=100, deadline=None)
 def test_scene_streams_are_the_ones_scenes_always_drew(seed, index):
     """Scene i's stage streams are still the children of SeedSequence(seed, spawn_key=(i,)),
-    so every scene keeps its bytes (the environment, effects, surfaces, background and
-    rest stages, added later, are children 5 to 9); the sampler takes them from scenegen.streams."""
+    so every scene keeps its bytes (the environment, effects, surfaces, background, rest
+    and engine stages, added later, are children 5 to 10); the sampler takes them from
+    scenegen.streams."""
     assert STAGES == ("context", "layout", "appearance", "lights", "camera", "environment", "effects", "surfaces",
-                      "background", "rest")
+                      "background", "rest", "engine")
     mine, sampler = scene_generators(seed, index), stage_rngs(seed, index)
     for k, name in enumerate(STAGES):
         expected = fingerprint(old_scene_stage(seed, index, k))
