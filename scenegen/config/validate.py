@@ -266,8 +266,8 @@ def validate_config(cfg: DictConfig) -> None:
         ConfigError: naming the key and the valid choices.
     """
     check_fields(OmegaConf.to_container(cfg, resolve=True))
-    for check in (_check_shard, _check_dictionary, _check_contexts, _check_camera, _check_look, _check_rest,
-                  _check_render, _check_factors, _check_design, _check_probe):
+    for check in (_check_shard, _check_dictionary, _check_contexts, _check_camera, _check_render, _check_look,
+                  _check_rest, _check_factors, _check_design, _check_probe):
         check(cfg)
 
 
