@@ -24,12 +24,15 @@ from __future__ import annotations
 
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Deque, Optional
 
 from ..errors import PlacementError
 from ..fileio import dumps_json
 from ..labels.objects import object_labels
+from ..render.engines import make_renderer
 from ..render.raster import Renderer
+from ..scene.factors import engine_levels
 from ..scene.frame import Frame
 from ..scene.scene import Scene
 from ..timing import StepClock
@@ -58,6 +61,7 @@ class SceneWorker:
         self.sampler = Sampler(world)
         self._factors = world.factors  # read per object by the labels
         self._renderer: Optional[Renderer] = None
+        self._pathtracer = None  # with render.engine(_mix) pathtraced: the PathTracer wrapping _renderer
         self.background = background
         self.max_pending = max(1, int(pending))
         self._writer: Optional[ThreadPoolExecutor] = None
@@ -68,9 +72,23 @@ class SceneWorker:
 
     @property
     def renderer(self) -> Renderer:
+        """The raster renderer (every label layer, and the colour of raster scenes);
+        with the path tracer in use, the one it wraps (one GL context per process)."""
         if self._renderer is None:
-            self._renderer = Renderer(self.dictionary)
+            if "pathtraced" in engine_levels(self.cfg):
+                render = self.cfg.render
+                self._pathtracer = make_renderer(self.dictionary, "pathtraced", spp=int(render.spp),
+                                                 max_depth=int(render.max_depth), denoise=bool(render.denoise))
+                self._renderer = self._pathtracer.raster
+            else:
+                self._renderer = Renderer(self.dictionary)
         return self._renderer
+
+    def _colour(self, scene: Scene, frame: Frame, timings: Optional[dict] = None) -> Frame:
+        """``frame`` with its colour image path traced when ``scene.engine`` says so."""
+        if scene.engine != "pathtraced":
+            return frame
+        return replace(frame, rgb=self._pathtracer.colour(scene, frame.depth, timings))
 
     def make(self, index: int, directive: Optional[dict] = None,
              timings: Optional[dict] = None) -> tuple[Scene, Frame, list]:
@@ -84,7 +102,7 @@ class SceneWorker:
 
     def render_scene(self, scene: Scene, timings: Optional[dict] = None) -> tuple[Frame, list]:
         """Render and label a given scene (sampled here or changed afterwards)."""
-        frame = self.renderer.render(scene, timings=timings)
+        frame = self._colour(scene, self.renderer.render(scene, timings=timings), timings)
         clock = StepClock(timings)
         labels = object_labels(scene, frame, self.dictionary, self._factors)
         clock.lap("labels")
@@ -176,7 +194,7 @@ class SceneWorker:
             return
         scene, pending, timings = self._previous
         self._previous = None
-        frame = pending.frame(normals=False)  # the writer thread decodes the normals
+        frame = self._colour(scene, pending.frame(normals=False), timings)  # the writer thread decodes the normals
         normals = pending.normals if self.renderer.normals else None
         clock = StepClock(timings)
         labels = object_labels(scene, frame, self.dictionary, self._factors)
@@ -235,9 +253,12 @@ class SceneWorker:
             if self._writer is not None:
                 self._writer.shutdown(wait=True)
                 self._writer = None
-            if self._renderer is not None:
+            if self._pathtracer is not None:
+                self._pathtracer.close()  # and the raster renderer it wraps
+                self._pathtracer = None
+            elif self._renderer is not None:
                 self._renderer.close()
-                self._renderer = None
+            self._renderer = None
 
     def __enter__(self) -> "SceneWorker":
         return self

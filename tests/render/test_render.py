@@ -143,7 +143,7 @@ def test_the_raster_engine_is_a_render_backend(dictionary, scenes_and_frames):
         np.testing.assert_array_equal(again.rgb, frame.rgb)
     with make_renderer(dictionary, normals=False) as backend:
         assert "normals" not in backend.layers and set(backend.render(scene).layers()) == set(backend.layers)
-    with pytest.raises(ConfigError, match="unknown engine 'mitsuba'; valid: 'raster'") as error:
+    with pytest.raises(ConfigError, match="unknown engine 'mitsuba'; valid: 'pathtraced', 'raster'") as error:
         make_renderer(dictionary, "mitsuba")
     assert error.value.exit_status == 2
 
