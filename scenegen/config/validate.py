@@ -409,8 +409,14 @@ def _check_rest(cfg) -> None:
             if level not in REST_LEVELS:
                 raise ConfigError(f"rest.levels.{name}: {level!r} is not a rest level;"
                                   f"{did_you_mean(level, REST_LEVELS)} valid: {choices(REST_LEVELS)}")
-            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0:
-                raise ConfigError(f"rest.levels.{name}.{level} must be a weight >= 0, got {weight!r}")
+            _check_weight(weight, f"rest.levels.{name}.{level}")
+
+
+def _check_weight(weight, key: str) -> None:
+    """A weight of a free-form mapping (the schema types its keys, not its values): a
+    number >= 0."""
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0:
+        raise ConfigError(f"{key} must be a weight >= 0, got {weight!r}")
 
 
 def _check_render(cfg) -> None:
@@ -421,8 +427,7 @@ def _check_render(cfg) -> None:
         if name not in RENDER_ENGINES:
             raise ConfigError(f"render.engine_mix names {name!r}, which is no engine;"
                               f"{did_you_mean(name, RENDER_ENGINES)} valid: {choices(RENDER_ENGINES)}")
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0:
-            raise ConfigError(f"render.engine_mix.{name} must be a weight >= 0, got {weight!r}")
+        _check_weight(weight, f"render.engine_mix.{name}")
     if mix and not any(float(w) > 0 for w in mix.values()):
         raise ConfigError("render.engine_mix: every engine has weight 0; give one a positive weight")
     if "pathtraced" in (engine_levels(cfg) or [cfg.render.engine]) and importlib.util.find_spec("mitsuba") is None:
