@@ -160,10 +160,19 @@ def _cmd_generate(args) -> int:
         return 0
     print(f"wrote {manifest.scenes_written} scenes and {len(manifest.files)} files to {cfg.out}{memory}",
           file=sys.stderr)
+    _print_rejections(stats.get("rejections", {}))
     _print_skipped(manifest)
     _print_design(manifest)
     _print_licenses(manifest)
     return 0
+
+
+def _print_rejections(rejections: dict) -> None:
+    """One line: the layouts drawn again while writing, by reason, when a reason a user
+    can act on is among them (a pile that did not settle)."""
+    if rejections.get("pile did not settle"):
+        reasons = ", ".join(f"{reason}: {count}" for reason, count in sorted(rejections.items()))
+        print(f"layouts drawn again (bounded by placement.attempts_per_scene): {reasons}", file=sys.stderr)
 
 
 def _cmd_finish(args) -> int:

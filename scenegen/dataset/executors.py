@@ -48,13 +48,15 @@ CRASHED = ("a worker process stopped unexpectedly (killed, or out of memory?) wh
 
 @dataclass(frozen=True)
 class ChunkResult:
-    """A chunk done: its scene indices, and the worker's process id and resident and
-    peak resident memory (MiB) after it."""
+    """A chunk done: its scene indices, the worker's process id and resident and peak
+    resident memory (MiB) after it, and its scenes' layouts drawn again, as sorted
+    (reason, count) pairs (``layout did not fit``, ``pile did not settle``, ...)."""
 
     indices: Tuple[int, ...]
     pid: int
     rss_mib: float
     peak_mib: float
+    rejections: Tuple[Tuple[str, int], ...] = ()
 
 
 def render_threads(workers: int, cores: Optional[int] = None) -> int:
@@ -71,7 +73,10 @@ def _write_chunk(worker: SceneWorker, chunk: Chunk) -> ChunkResult:
     if flush is not None:
         flush()
     rss, peak = peak_memory_mib()
-    return ChunkResult(tuple(index for index, _ in chunk), os.getpid(), rss, peak)
+    indices = tuple(index for index, _ in chunk)
+    take = getattr(worker, "take_rejections", None)
+    rejections = tuple(sorted(take(indices).items())) if take is not None else ()
+    return ChunkResult(indices, os.getpid(), rss, peak, rejections)
 
 
 # ------------------------------------------------------------------ one process

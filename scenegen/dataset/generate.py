@@ -58,7 +58,9 @@ def generate(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[
         on_scene: called with each finished scene index (in completion order).
         stats: when given, filled with ``{"workers": {pid: {"rss_mib", "peak_mib"}}}``,
             the resident and peak resident memory of each worker process after its last
-            chunk.
+            chunk, and ``"rejections"``: reason -> layouts drawn again over the scenes
+            written (the sampler's bounded retries: ``layout did not fit``, ``pile did
+            not settle``, ...).
 
     Returns:
         The :class:`~scenegen.dataset.manifest.Manifest` (also written to

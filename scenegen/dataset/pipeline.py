@@ -146,6 +146,9 @@ def write_shards(cfg, shards: Sequence[range], plan: Mapping[int, dict], progres
             bar.update(len(result.indices))
             if stats is not None:
                 stats.setdefault("workers", {})[result.pid] = {"rss_mib": result.rss_mib, "peak_mib": result.peak_mib}
+                redrawn = stats.setdefault("rejections", {})
+                for reason, count in result.rejections:
+                    redrawn[reason] = redrawn.get(reason, 0) + count
             for index in result.indices:
                 if on_scene is not None:
                     on_scene(index)

@@ -22,7 +22,7 @@ the next ``write``, ``flush`` or ``close``.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Deque, Optional
@@ -62,6 +62,7 @@ class SceneWorker:
         self._factors = world.factors  # read per object by the labels
         self._renderer: Optional[Renderer] = None
         self._pathtracer = None  # with render.engine(_mix) pathtraced: the PathTracer wrapping _renderer
+        self._rejections: dict = {}  # scene index -> Counter of its sampler's rejections, until taken
         self.background = background
         self.max_pending = max(1, int(pending))
         self._writer: Optional[ThreadPoolExecutor] = None
@@ -95,7 +96,7 @@ class SceneWorker:
         """Sample (with ``directive``, default ``cfg.directive``), render and label scene
         ``index``. ``timings``: seconds are added per stage (see :meth:`write`)."""
         clock = StepClock(timings)
-        scene = self.sampler.sample(index, directive)
+        scene = self._sample(index, directive)
         clock.lap("sample")
         frame, labels = self.render_scene(scene, timings)
         return scene, frame, labels
@@ -140,7 +141,7 @@ class SceneWorker:
         try:
             scene = self._take_ahead(index, directive)
             if scene is None:
-                scene = self.sampler.sample(index, directive)
+                scene = self._sample(index, directive)
                 clock.lap("sample")
         except PlacementError as error:  # unplaceable within the bounds: skipped, recorded
             write_skip(self.cfg.out, index, error)
@@ -162,12 +163,29 @@ class SceneWorker:
         other error is left to that call to report."""
         clock = StepClock(timings)
         try:
-            self._ahead = (index, directive, self.sampler.sample(index, directive))
+            self._ahead = (index, directive, self._sample(index, directive))
         except PlacementError as error:
             self._ahead = (index, directive, error)
         except Exception:
             self._ahead = None
         clock.lap("sample")
+
+    def _sample(self, index: int, directive) -> Scene:
+        """Scene ``index``, its sampler's rejections (layouts drawn again, by reason) kept
+        for :meth:`take_rejections` (those of a PlacementError too)."""
+        before = Counter(self.sampler.stats)
+        try:
+            return self.sampler.sample(index, directive)
+        finally:
+            self._rejections[index] = Counter(self.sampler.stats) - before
+
+    def take_rejections(self, indices) -> Counter:
+        """The rejections of the scenes ``indices`` (summed), forgotten here: each
+        scene's once, however often it was sampled ahead."""
+        total: Counter = Counter()
+        for index in indices:
+            total.update(self._rejections.pop(index, Counter()))
+        return total
 
     def _take_ahead(self, index: int, directive) -> Optional[Scene]:
         """The scene sampled ahead for ``index`` and ``directive``, or None.

@@ -380,6 +380,8 @@ class Sampler:
             f"rejections: {dict(rejected)}; enlarge placement.area (now {placement.area} m) or "
             f"contexts.{context}.floor_size (now {self.cfg.contexts[context].floor_size} m), lower "
             f"placement.objects (now {list(placement.objects)}) or the entries' sizes"
+            + (f", or give piles more time to settle (physics.seconds, now {self.cfg.physics.seconds} s)"
+               if rejected.get("pile did not settle") else "")
             + (", or request fewer levels in the directive" if directive is not None else ""),
             directive=directive.items() if directive is not None else (),
             context=context,

@@ -15,7 +15,7 @@ import pytest
 from scipy.spatial import ConvexHull
 
 from scenegen import load_config
-from scenegen.cli import main
+from scenegen.dataset.generate import generate
 from scenegen.world.piles import PILE
 from scenegen.world.rest import LEVELS, level_of
 from scenegen.world.sampler import Sampler
@@ -94,13 +94,23 @@ def _tree_digest(folder) -> str:
 
 def test_generate_is_byte_identical_for_any_worker_count(tmp_path):
     """Settled piles give the same files with one worker and with two (each worker process
-    its own PyBullet client)."""
-    digests = []
+    its own PyBullet client), and the layouts drawn again are counted once per scene: the
+    same totals as one sampler drawing the same scenes."""
+    digests, redrawn = [], []
+    # heaps of 10-16 given 1 s to settle: one of the first three layouts is drawn again
+    heaps = [*PILED, "grammar.start=heaps", "placement.objects=[10,16]", "physics.seconds=1.0", "n=3",
+             "progress=false"]
     for workers in (1, 2):
         out = tmp_path / f"w{workers}"
-        assert main(["generate", f"out={out}", "n=6", f"workers={workers}", "progress=false", *PILED]) == 0
+        stats: dict = {}
+        generate(load_config([*heaps, f"out={out}", f"workers={workers}"]), stats=stats)
         digests.append(_tree_digest(out))
+        redrawn.append(stats.get("rejections", {}))
     assert digests[0] == digests[1]
+    sampler = Sampler(load_config([*heaps, f"out={tmp_path / 'w1'}"]))
+    for index in range(3):
+        sampler.sample(index)
+    assert redrawn[0] == redrawn[1] == dict(sampler.stats) and sampler.stats["pile did not settle"] >= 1
 
 
 def test_without_pybullet_a_pile_is_refused_with_the_install_hint(tmp_path):
