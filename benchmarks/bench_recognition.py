@@ -30,6 +30,7 @@ Run:
     python benchmarks/bench_recognition.py --n 10 --model lite2 --seed 1
     python benchmarks/bench_recognition.py --framing 160     # the camera frames the target (box >= 160 px)
     python benchmarks/bench_recognition.py --preset realistic  # environment maps, texture sets, camera effects
+    python benchmarks/bench_recognition.py --preset realistic --engine pathtraced --spp 64   # Mitsuba's images
 
 Reproducible: the scenes are scene indices 0..n-1 of each category's directive under
 ``--seed``, and inference is deterministic on the CPU.
@@ -46,6 +47,7 @@ import numpy as np
 from PIL import Image
 
 import scenegen
+from scenegen.render.engines import make_renderer
 
 CLASS_LIST = Path(__file__).with_name("imagenet1k_classes.txt")
 
@@ -160,6 +162,9 @@ def main() -> None:
     parser.add_argument("--preset", choices=("flat", "realistic"), default="flat",
                         help="the look: flat (the default) or realistic (environment maps, texture sets, camera "
                              "effects as the preset draws them)")
+    parser.add_argument("--engine", choices=("raster", "pathtraced"), default="raster",
+                        help="the engine of the colour images (pathtraced: pip install 'scenegen[pathtraced]')")
+    parser.add_argument("--spp", type=int, default=64, help="path tracer: samples per pixel")
     parser.add_argument("overrides", nargs="*", help="more config overrides, e.g. camera.effects.phone.weight=0")
     args = parser.parse_args()
 
@@ -178,7 +183,8 @@ def main() -> None:
 
     render_s = classify_s = 0.0
     rows = []
-    with scenegen.Renderer(sampler.dictionary) as renderer:
+    options = {"spp": args.spp} if args.engine == "pathtraced" else {}
+    with make_renderer(sampler.dictionary, args.engine, **options) as renderer:
         for category in categories:
             start = time.perf_counter()
             crops, wholes, failed = [], [], 0
@@ -207,6 +213,7 @@ def main() -> None:
     print(f"EfficientNet-{args.model.capitalize()} ({input_size} px input), {args.n} scenes a category at "
           f"{args.size}x{args.size}, seed {args.seed}, directive occlusion=none, crop margin {args.margin}"
           + (f", camera.framing.min_pixels={args.framing}" if args.framing else "") + f", preset={args.preset}"
+          + f", engine: {renderer.version}"
           + "".join(f", {o}" for o in args.overrides))
     print(f"{'category':>9} {'n':>4} {'crop@1':>6} {'crop@5':>6} {'img@1':>6} {'img@5':>6}  most frequent top-1 (crop)")
     for category, n, failed, crop, whole, common in rows:
