@@ -48,6 +48,7 @@ either mask), over the scenes, and the median |depth difference| where both see 
 surface.
 
     python benchmarks/bench_blender.py                       # 30 scenes, 320x240 and 640x480
+    python benchmarks/bench_blender.py --engines cycles --spp 16 --scenegen render.engine=pathtraced render.spp=16
     python benchmarks/bench_blender.py --n 5 --sizes 320x240 --rounds 1
     python benchmarks/bench_blender.py --sizes 256x256 512x512 --engines workbench
     python benchmarks/bench_blender.py --blender-python /tmp/bpyvenv/bin/python
@@ -86,10 +87,14 @@ def parse_size(text: str) -> tuple[int, int]:
     return int(width), int(height or width)
 
 
+SCENEGEN_OVERRIDES: list[str] = []  # --scenegen: more overrides of every scenegen config and generate command
+
+
 def scenegen_config(size: tuple[int, int], preset: str, extra=()):
     import scenegen
 
-    return scenegen.load_config([f"width={size[0]}", f"height={size[1]}", f"preset={preset}", *extra])
+    return scenegen.load_config([f"width={size[0]}", f"height={size[1]}", f"preset={preset}", *extra,
+                                 *SCENEGEN_OVERRIDES])
 
 
 def sample_scenes(cfg, n: int) -> list:
@@ -240,7 +245,7 @@ def scenegen_whole(size, preset: str, n: int, out: Path) -> tuple[float, str | N
     """(wall seconds, None) of a ``scenegen generate n=N`` process (fresh output
     folder), or (NaN, the last line of its error output) when it fails."""
     command = [sys.executable, "-m", "scenegen", "generate", f"n={n}", f"out={out}", f"width={size[0]}",
-               f"height={size[1]}", f"preset={preset}", "progress=false"]
+               f"height={size[1]}", f"preset={preset}", "progress=false", *SCENEGEN_OVERRIDES]
     start = time.perf_counter()
     done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if done.returncode != 0:
@@ -677,6 +682,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=5, help="scenes scenegen writes first, outside the clock")
     parser.add_argument("--threads", type=int, default=0, help="Blender CPU threads (0: automatic)")
     parser.add_argument("--blender-python", default=sys.executable, help="interpreter that can import bpy")
+    parser.add_argument("--scenegen", nargs="*", default=[],
+                        help="more overrides of scenegen's side, e.g. render.engine=pathtraced render.spp=16 (the "
+                             "path tracer against Cycles at the same spp)")
     parser.add_argument("--blender-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--engine", choices=sorted(ENGINES), help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -687,6 +695,7 @@ def main() -> None:
     if args.blender_worker:
         blender_worker(args)
         return
+    SCENEGEN_OVERRIDES.extend(args.scenegen)
     if args.n < 2:
         parser.error("--n must be at least 2 (Blender's first scene is left out of its mean)")
     rows, lines, load = [], [], os.getloadavg()[0]
@@ -697,7 +706,8 @@ def main() -> None:
                 rows += found
                 lines += checks
     print(f"{args.n} scenes per size and look, best of {args.rounds} rounds; ms/scene: one labelled scene after "
-          f"warm-up; whole: the process for all N scenes, start-up included")
+          f"warm-up; whole: the process for all N scenes, start-up included"
+          + (f"; scenegen with {' '.join(args.scenegen)}" if args.scenegen else ""))
     print_table(rows, args.n)
     print("alignment (Blender's id masks and depth against scenegen's instances and depth):")
     for line in lines:
