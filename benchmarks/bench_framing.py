@@ -14,13 +14,13 @@ framing asked.
 from __future__ import annotations
 
 import argparse
-import math
 import time
 
 import numpy as np
 
 from scenegen import load_config
 from scenegen.errors import PlacementError
+from scenegen.scene.geometry import rotation_about_z
 from scenegen.world.sampler import Sampler
 
 
@@ -29,9 +29,7 @@ def object_box(scene, index: int, dictionary) -> np.ndarray:
     clipped to the image ([-0.5, width - 0.5] by [-0.5, height - 0.5])."""
     obj = scene.objects[index]
     vertices = np.asarray(dictionary[obj.entry].variant(obj.style).mesh().vertices, dtype=float)
-    c, s = math.cos(obj.yaw), math.sin(obj.yaw)
-    rotation = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
-    world = vertices * obj.scale @ rotation.T + np.asarray(obj.position)
+    world = vertices * obj.scale @ rotation_about_z(obj.yaw).T + np.asarray(obj.position)
     camera = scene.camera
     camera_from_world = np.linalg.inv(camera.pose)
     cam = world @ camera_from_world[:3, :3].T + camera_from_world[:3, 3]

@@ -159,7 +159,7 @@ def build_graph(scene: Scene, pool: MeshPool, environments: EnvironmentPool | No
         pose = obj.world_from_object() @ np.diag([obj.scale, obj.scale, obj.scale, 1.0])
         pose32 = pose.astype(np.float32)
         colour_meshes = []
-        for indices, look in _look_groups(variant):
+        for indices, look in look_groups(variant):
             if dictionary[obj.entry].file_appearance is not None:  # the mesh file's own look
                 material, scale = pool.file_material(obj.entry), pool.file_uv_scale(obj.entry)
             else:
@@ -209,7 +209,7 @@ def build_graph(scene: Scene, pool: MeshPool, environments: EnvironmentPool | No
                  camera=cam, environment=environment)
 
 
-def _look_groups(variant) -> list[tuple[tuple[int, ...], object]]:
+def look_groups(variant) -> list[tuple[tuple[int, ...], object]]:
     """The parts of ``variant`` grouped by look, in part order: ((part indices), the
     PartLook they share, or None for the object's own look), the object's group first."""
     groups: dict = {}

@@ -62,11 +62,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ConfigError, RenderError, choices
+from ..scene.geometry import rotation_about_z
 from ..scene.scene import Camera, Scene
 from ..world.colour import srgb_to_linear
 from ..world.dictionary import ObjectDictionary
 from .environment import EnvironmentDraw, EnvironmentPool
-from .graph import CONTEXT_ROUGHNESS, _look_groups, context_boxes
+from .graph import CONTEXT_ROUGHNESS, context_boxes, look_groups
 from .meshes import MeshPool
 from .textures import srgb_encode, texture_image
 
@@ -340,7 +341,7 @@ def scene_surfaces(scene: Scene, dictionary: ObjectDictionary, pool: MeshPool) -
         entry = dictionary[obj.entry]
         variant = entry.variant(obj.style)
         pose = obj.world_from_object() @ np.diag([obj.scale, obj.scale, obj.scale, 1.0])
-        for indices, part_look in _look_groups(variant):
+        for indices, part_look in look_groups(variant):
             if entry.file_appearance is not None:
                 look, scale = Look(tuple(obj.rgb), obj.metallic, obj.roughness, file_entry=obj.entry), \
                     pool.file_uv_scale(obj.entry)
@@ -544,10 +545,8 @@ def environment_to_world(rotation: float) -> np.ndarray:
     atan2(x, -z)) showing a scenegen map (z up, column azimuth from +x towards +y, turned
     by ``rotation`` about z, :mod:`scenegen.render.irradiance`)."""
     local_from_map = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [-1.0, 0.0, 0.0]])
-    c, s = math.cos(rotation), math.sin(rotation)
-    world_from_map = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
     matrix = np.eye(4)
-    matrix[:3, :3] = world_from_map @ local_from_map.T
+    matrix[:3, :3] = rotation_about_z(rotation) @ local_from_map.T
     return matrix
 
 

@@ -6,10 +6,19 @@ y down, z forward), pixel centres at integer coordinates.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 # Flips the y and z axes: maps an OpenCV camera frame to an OpenGL one (and back).
 OPENCV_TO_OPENGL = np.diag([1.0, -1.0, -1.0, 1.0])
+
+
+def rotation_about_z(angle: float) -> np.ndarray:
+    """(3, 3) float rotation by ``angle`` radians about +z (the world's up): an object's
+    yaw, an environment map's turn."""
+    c, s = math.cos(angle), math.sin(angle)
+    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
 
 
 def yaw_rotation(yaw: float) -> np.ndarray:

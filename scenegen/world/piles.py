@@ -25,6 +25,7 @@ from typing import List, Optional
 
 import numpy as np
 
+from ..scene.geometry import rotation_about_z
 from .rest import level_of
 from .resting import RestPose, posed
 from .settle import SettleBody, settle
@@ -110,8 +111,7 @@ def _body(p) -> SettleBody:
     other is fixed (its parts' hulls), each at its canonical origin's pose."""
     variant = p.entry.variant(p.style)
     rotation: Optional[np.ndarray] = p.rest.rotation if p.rest is not None else None
-    c, s = math.cos(p.yaw), math.sin(p.yaw)
-    yaw = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+    yaw = rotation_about_z(p.yaw)
     world = yaw if rotation is None else yaw @ rotation
     offset = np.zeros(3) if p.rest is None else np.asarray(p.rest.offset)
     origin = np.asarray(p.position, dtype=float) + yaw @ (offset * p.scale)

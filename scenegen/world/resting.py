@@ -22,7 +22,8 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 import trimesh
 
-from ..scene.factors import AZIMUTH_BINS, pose_bin
+from ..scene.factors import pose_bin, pose_levels
+from ..scene.geometry import rotation_about_z
 from .dictionary import ObjectEntry
 from .rest import LEVELS, rest_states
 from .settle import center_of_mass
@@ -185,7 +186,7 @@ class RestTable:
         if found is None:
             pose = self.poses(entry, style)[level]
             if not pose.tipped:
-                found = frozenset(AZIMUTH_BINS[: len(AZIMUTH_BINS) // entry.symmetry] if entry.symmetry else ("any",))
+                found = frozenset(pose_levels(entry.symmetry))
             else:
                 shown = set()
                 for elevation in np.radians(np.linspace(*elevations, POSE_ELEVATIONS)):
@@ -200,7 +201,6 @@ class RestTable:
 def object_azimuth(rotation: np.ndarray, yaw: float, to_eye: np.ndarray) -> float:
     """Azimuth in [0, 2 pi) of the direction ``to_eye`` (3,) world, seen in the frame of
     an object turned by ``rotation`` (3, 3) and then by ``yaw`` about the vertical."""
-    c, s = math.cos(yaw), math.sin(yaw)
-    world = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]]) @ rotation
+    world = rotation_about_z(yaw) @ rotation
     local = world.T @ np.asarray(to_eye, dtype=float)
     return math.atan2(local[1], local[0]) % (2 * math.pi)

@@ -32,7 +32,7 @@ from scipy.spatial import ConvexHull, QhullError
 
 from ..errors import PlacementError
 from ..scene.factors import AZIMUTH_BINS, NO_BACKGROUND, pose_bin
-from ..scene.geometry import direction, intrinsics_from_fov, look_at_opencv, project
+from ..scene.geometry import direction, intrinsics_from_fov, look_at_opencv, project, rotation_about_z
 from ..scene.scene import Background, Camera, CameraEffects, Context, Environment, Light, ObjectInstance, Scene
 from ..streams import STAGE_NAMES, scene_generators
 from .camera_effects import sample_effects
@@ -634,9 +634,7 @@ class Sampler:
                 hull = vertices
             cached = self._silhouettes[id(mesh)] = (mesh, hull)  # the mesh kept: its id stays its own
         local = cached[1]
-        c, s = math.cos(p.yaw), math.sin(p.yaw)
-        rotation = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
-        return local * p.scale @ rotation.T + p.position
+        return local * p.scale @ rotation_about_z(p.yaw).T + p.position
 
     def _frame(self, view: "_View", placed, target: int, aim: np.ndarray, distance: float):
         """(aim point, distance, vertical field of view) of a framed camera, or None.

@@ -13,14 +13,13 @@ occluder at many spots builds no new acceleration structure.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 import trimesh
 
-from ..scene.geometry import project
+from ..scene.geometry import project, rotation_about_z
 from ..scene.scene import Camera
 
 GRID = 40  # rays per side of the object's image box at most
@@ -68,8 +67,7 @@ class Body:
     @property
     def rotation(self) -> np.ndarray:
         """(3, 3) world-from-body rotation."""
-        c, s = math.cos(self.yaw), math.sin(self.yaw)
-        return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+        return rotation_about_z(self.yaw)
 
     def world_vertices(self) -> np.ndarray:
         """(V, 3) vertices in the world frame, metres."""
