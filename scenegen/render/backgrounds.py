@@ -51,15 +51,24 @@ class BackgroundPool:
         if found is not None:
             self.textures.move_to_end(key)
             return found
-        with scene_asset("background photo", background.name, background.source):
-            if background.source not in self.sets:
-                self.sets[background.source] = BackgroundSet.load(background.source)
-            pixels = self.sets[background.source].photo(background.name)
+        pixels = self.pixels(background)
         found = self.textures[key] = (_upload(pixels), (pixels.shape[1], pixels.shape[0]))
         while len(self.textures) > KEPT_PHOTOS:
             _, (texture, _) = self.textures.popitem(last=False)
             gl().glDeleteTextures([texture])
         return found
+
+    def pixels(self, background: Background) -> np.ndarray:
+        """(H, W, 3) uint8 pixels of ``background``'s photograph, its folder listed on
+        first use.
+
+        Raises:
+            RenderError: the folder or the photograph cannot be read (the reason).
+        """
+        with scene_asset("background photo", background.name, background.source):
+            if background.source not in self.sets:
+                self.sets[background.source] = BackgroundSet.load(background.source)
+            return self.sets[background.source].photo(background.name)
 
     def close(self, in_context: bool = True) -> None:
         """Forget every photograph, deleting its texture when ``in_context``."""

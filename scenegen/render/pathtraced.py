@@ -53,12 +53,13 @@ import dataclasses
 import math
 
 import numpy as np
+from PIL import Image
 
 from ..scene.frame import Frame
 from ..scene.scene import Scene
 from ..timing import StepClock
 from ..world.dictionary import ObjectDictionary
-from .backend import RenderBackend, scene_asset
+from .backend import RenderBackend
 from .backgrounds import cover
 from .effects import apply_effects
 from .environment import EnvironmentDraw, tone_map
@@ -182,7 +183,6 @@ class PathTracer(RenderBackend):
         self.denoised = False
         self.dictionary = dictionary
         self.raster = Renderer(dictionary, normals=normals)
-        self._photos: dict = {}  # background source -> BackgroundSet
         self._denoiser = None
 
     @property
@@ -206,7 +206,6 @@ class PathTracer(RenderBackend):
 
     def close(self) -> None:
         self.raster.close()
-        self._photos.clear()
         self._denoiser = None
 
     def scene_dict(self, scene: Scene, materials: str = "principled") -> dict:
@@ -259,15 +258,8 @@ class PathTracer(RenderBackend):
         return np.broadcast_to(np.asarray(scene.context.background, dtype=np.float64), (cam.height, cam.width, 3))
 
     def _photo(self, scene: Scene) -> np.ndarray:
-        from PIL import Image
-
-        from ..world.backgrounds import BackgroundSet
-
-        cam, background = scene.camera, scene.background
-        with scene_asset("background photo", background.name, background.source):
-            if background.source not in self._photos:
-                self._photos[background.source] = BackgroundSet.load(background.source)
-            pixels = self._photos[background.source].photo(background.name)
+        cam = scene.camera
+        pixels = self.raster.backgrounds.pixels(scene.background)  # the folders the raster has listed
         height, width = pixels.shape[:2]
         share_u, share_v = cover((width, height), (cam.width, cam.height))
         box = (width * (0.5 - share_u / 2), height * (0.5 - share_v / 2),
