@@ -12,7 +12,8 @@ For each image size and look, N scenes are sampled (``scenegen.load_config`` and
 One line per case: seconds per scene (mean over the N scenes after one warm-up render
 of scene 0, which pays Mitsuba's kernel compilation in the JIT variants; that first
 render is shown apart), the path tracer's own share (conversion to Mitsuba and loading;
-tracing), the raster's seconds per scene and the ratio raster / pathtraced (how many
+tracing, which includes compiling any kernel not cached in memory or in ``~/.drjit``: the
+count compiled is printed; ``HOME=$(mktemp -d)`` measures a machine's first run), the raster's seconds per scene and the ratio raster / pathtraced (how many
 raster frames one path-traced frame costs, inverted).
 
     python benchmarks/bench_pathtraced.py                                  # 256x256, 512x512; 16, 64 spp
@@ -48,6 +49,29 @@ def available_variants() -> list[str]:
     import mitsuba as mi
 
     return [v for v in VARIANTS if v in mi.variants() and (v == "scalar_rgb" or probe_variant(v)[0])]
+
+
+class KernelCount:
+    """Counts the path-tracing kernels Dr.Jit compiles (not found in its memory or disk
+    cache) from now to :meth:`stop`, in the JIT variants."""
+
+    def __init__(self, variant: str):
+        self.jit = variant != "scalar_rgb"
+        if self.jit:
+            import drjit as dr
+
+            dr.kernel_history_clear()
+            dr.set_flag(dr.JitFlag.KernelHistory, True)
+
+    def stop(self) -> str:
+        """'kernels compiled: C of K' (K path-tracing kernels launched)."""
+        if not self.jit:
+            return "no kernels (scalar)"
+        import drjit as dr
+
+        launched = [k for k in dr.kernel_history() if k["type"] == dr.KernelType.JIT and k["operation_count"] > 500]
+        dr.set_flag(dr.JitFlag.KernelHistory, False)
+        return f"kernels compiled: {sum(not k['cache_hit'] for k in launched)} of {len(launched)}"
 
 
 def seconds_per_scene(render, scenes) -> tuple[float, float, dict]:
@@ -91,11 +115,13 @@ def main(argv=None) -> None:
             for variant in variants:
                 for spp in args.spp:
                     with PathTracer(dictionary, spp=spp, max_depth=args.max_depth, variant=variant) as tracer:
+                        compiled = KernelCount(variant)
                         first, traced_s, steps = seconds_per_scene(tracer.render, scenes)
+                        compiled = compiled.stop()
                     convert, trace = steps.get("mitsuba scene", 0.0), steps.get("path tracing", 0.0)
                     print(f"{width}x{height} {look:9s} {variant:11s} {spp:4d} spp: pathtraced {traced_s:.3f} s/scene "
                           f"(first {first:.2f} s; convert {convert:.3f}, trace {trace:.3f}, "
-                          f"denoise {steps.get('denoise', 0.0):.3f}), raster {raster_s:.4f} s/scene, "
+                          f"denoise {steps.get('denoise', 0.0):.3f}; {compiled}), raster {raster_s:.4f} s/scene, "
                           f"raster/pathtraced {raster_s / traced_s:.4f}")
 
 

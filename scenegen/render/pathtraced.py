@@ -221,7 +221,7 @@ class PathTracer(RenderBackend):
         (conversion and loading), ``"path tracing"`` and ``"denoise"`` seconds."""
         clock = StepClock(timings)
         mi = import_mitsuba(self.variant)
-        loaded = mi.load_dict(self.scene_dict(scene))
+        loaded = mi.load_dict(self.scene_dict(scene), parallel=False)
         clock.lap("mitsuba scene")
         image = mi.render(loaded, seed=sampler_seed(scene))
         if self.variant != "scalar_rgb":  # JIT variants trace when the image is evaluated

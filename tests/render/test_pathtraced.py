@@ -374,3 +374,125 @@ def test_mesh_file_looks_vertex_colours_textures_and_metallic_roughness(mitsuba,
     assert reds.mean() > 0.15 and greens.mean() > 0.15
     traced, raster = colours["rough"]
     assert abs(traced.mean() - raster.mean()) < 40  # a grey, half-metallic, rough box in both
+
+
+# -- one code path for every scene (module docstring of mitsuba_scene, "kernels") ---------
+
+
+@pytest.mark.render
+@pytest.mark.parametrize("overrides", [[], ["preset=realistic"], ["seed=3", "lights.count=[0,0]", "rest.chance=1"]],
+                         ids=["flat", "realistic", "dark"])
+def test_every_scene_converts_to_the_one_form_the_kernels_share(small, overrides):
+    """Every shape has texture coordinates and wears principled(bitmap textures) (inside
+    twosided and normalmap where the look has them), the spacers both forms; shapes are padded to a multiple of
+    SHAPE_SLOTS, directional lights to one of LIGHT_SLOTS; exactly one environment; the
+    scene's box is the spacers' +-SCENE_BOUNDS whatever the objects."""
+    from scenegen.render.mitsuba_scene import LIGHT_SLOTS, SCENE_BOUNDS, SHAPE_SLOTS, import_mitsuba, mitsuba_scene
+
+    mi = import_mitsuba(VARIANT)
+    cfg = load_config([*SIZE, *overrides])
+    dictionary = ObjectDictionary.from_config(cfg)
+    sampler = Sampler(cfg, dictionary)
+    for index in range(4):
+        scene = sampler.sample(index)
+        converted = mitsuba_scene(scene, dictionary, spp=1, variant=VARIANT)
+        shapes = [name for name, value in converted.items() if isinstance(value, mi.Shape)]
+        kinds = [value["type"] for value in converted.values() if isinstance(value, dict) and value.get("type") in
+                 ("directional", "constant", "envmap")]
+        assert len(shapes) % SHAPE_SLOTS == 0 and len(shapes) > sum(1 for n in shapes if n.startswith("spacer"))
+        assert kinds.count("directional") % LIGHT_SLOTS == 0 and kinds.count("directional") >= LIGHT_SLOTS
+        assert kinds.count("directional") - LIGHT_SLOTS < max(len(scene.lights), 1)
+        assert kinds.count("constant") + kinds.count("envmap") == 1
+        assert kinds.count("envmap") == (scene.environment is not None)
+        loaded = mi.load_dict(converted)
+        assert list(loaded.bbox().min) == [-SCENE_BOUNDS] * 3 and list(loaded.bbox().max) == [SCENE_BOUNDS] * 3
+        params = mi.traverse(loaded)
+        for name in shapes:
+            assert f"{name}.vertex_texcoords" in params
+            assert any(f"{name}.bsdf.{outer}{inner}metallic.data" in params
+                       for outer in ("", "nested_bsdf.") for inner in ("", "brdf_0."))
+        assert "spacer0.bsdf.metallic.data" in params and "spacer1.bsdf.normalmap.data" in params
+
+
+@pytest.mark.render
+def test_the_spacers_and_dark_lights_change_no_pixel_of_the_direct_light(small):
+    """A lit plane with the padding (three dark directional lights of sampling weight 0, a
+    dark constant sky, spacer meshes) has exactly the closed-form radiance of its one
+    light: nothing of the padding is sampled or hit."""
+    from scenegen.render.mitsuba_scene import mitsuba_scene
+    from scenegen.render.pathtraced import render_mitsuba
+
+    _, dictionary, _ = small
+    rho, irradiance = np.array([0.3, 0.5, 0.7]), 2.0
+    light = Light(direction=(0.0, 0.0, 1.0), color=(1.0, 1.0, 1.0), intensity=irradiance, shadows=True)
+    scene = studio_scene(12, 9, rho, 0.0, lights=(light,))
+    image = render_mitsuba(mitsuba_scene(scene, dictionary, spp=4, max_depth=1, variant=VARIANT))
+    assert (image[..., 3] == 1.0).all()
+    brightest = image[..., :3].reshape(-1, 3)
+    assert np.all(brightest > 0) and np.all(np.isfinite(brightest))
+    diffuse = render_mitsuba(mitsuba_scene(scene, dictionary, spp=4, max_depth=1, materials="diffuse",
+                                           variant=VARIANT))[..., :3]
+    np.testing.assert_allclose(diffuse, np.broadcast_to(rho * irradiance / math.pi, diffuse.shape), rtol=1e-3)
+
+
+KERNEL_SCRIPT = r"""
+import dataclasses, json, sys
+import drjit as dr
+from scenegen import load_config
+from scenegen.render.pathtraced import PathTracer
+from scenegen.world.dictionary import ObjectDictionary
+from scenegen.world.sampler import Sampler
+
+cfg = load_config(["width=24", "height=16"])
+dictionary = ObjectDictionary.from_config(cfg)
+scene = Sampler(cfg, dictionary).sample(1)
+first = scene.objects[0]
+changed = [
+    scene,
+    dataclasses.replace(scene, objects=[dataclasses.replace(first, metallic=1.0 - first.metallic, roughness=0.3,
+                                                            rgb=(0.9, 0.1, 0.2), texture="plain")] + list(scene.objects[1:])),
+    dataclasses.replace(scene, objects=[dataclasses.replace(first, position=(first.position[0] + 0.7,
+                                                                             first.position[1] - 0.4, 1.5))]
+                        + list(scene.objects[1:])),
+    dataclasses.replace(scene, lights=[dataclasses.replace(light, intensity=0.5 * light.intensity,
+                                                           direction=(0.3, 0.2, 0.93)) for light in scene.lights]),
+    dataclasses.replace(scene, camera=dataclasses.replace(scene.camera, fx=0.8 * scene.camera.fx,
+                                                          fy=0.8 * scene.camera.fy, cx=11.0)),
+    dataclasses.replace(scene, objects=[dataclasses.replace(obj, roughness=0.1 + 0.1 * k, metallic=0.5)
+                                        for k, obj in enumerate(scene.objects)]),
+]
+tracer = PathTracer(dictionary, spp=2, variant="llvm_ad_rgb")
+dr.set_flag(dr.JitFlag.KernelHistory, True)
+hashes = []
+for each in changed:
+    tracer.render_linear(each)
+    big = [k for k in dr.kernel_history() if k["type"] == dr.KernelType.JIT and k["operation_count"] > 500]
+    hashes.append([str(k["hash"]) for k in big])
+print(json.dumps(hashes))
+"""
+
+
+@pytest.mark.render
+def test_scenes_that_differ_in_values_share_one_compiled_kernel(mitsuba, tmp_path):
+    """LLVM variant (skipped where it does not render): a scene, the same with other
+    material values and no texture, with an object moved up out of the old box, with
+    other lights, another camera, other finishes, compile to one path-tracing kernel (values are data, not
+    code), so a dataset compiles Mitsuba's kernel once per shape of scene, not per scene."""
+    import json
+    import os
+    import subprocess
+
+    from scenegen.render.pathtraced import probe_variant
+
+    works, why = probe_variant("llvm_ad_rgb")
+    if not works:
+        pytest.skip(f"llvm_ad_rgb does not render here: {why}")
+    env = dict(os.environ, HOME=str(tmp_path))  # a fresh kernel cache: nothing comes from disk
+    done = subprocess.run([sys.executable, "-c", KERNEL_SCRIPT], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    hashes = json.loads(done.stdout.strip().splitlines()[-1])
+    assert all(len(each) == 1 for each in hashes), hashes
+    # one kernel; rarely a second (about one run in ten here a second copy of the mesh
+    # intersection routine is traced, cause not found); before: one kernel per scene
+    assert len({each[0] for each in hashes}) <= 2 < len(hashes), hashes
