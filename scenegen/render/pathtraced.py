@@ -278,14 +278,14 @@ class PathTracer(RenderBackend):
         return np.rint(np.clip(display, 0.0, 1.0) * 255.0).astype(np.uint8)
 
     def render(self, scene: Scene, timings: dict[str, float] | None = None) -> Frame:
-        """Every layer of :attr:`layers` of ``scene``: the raster's Frame with ``rgb``
-        path traced. ``timings``: the raster's steps, :meth:`render_linear`'s, and
+        """Every layer of :attr:`layers` of ``scene``: the raster's Frame (its label passes,
+        no colour pass) with ``rgb`` path traced. ``timings``: the raster's steps, :meth:`render_linear`'s, and
         ``"compose"`` (background, encoding and camera effects).
 
         Raises:
             RenderError: as the raster's ``render``, or non-square pixels.
         """
-        frame = self.raster.render(scene, timings)
+        frame = self.raster.render(scene, timings, colour=False)
         return dataclasses.replace(frame, rgb=self.colour(scene, frame.depth, timings))
 
     def colour(self, scene: Scene, depth: np.ndarray, timings: dict[str, float] | None = None) -> np.ndarray:

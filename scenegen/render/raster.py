@@ -100,11 +100,13 @@ class Renderer(RenderBackend):
             upload_graph(renderer, graph)
             return colour_pass(renderer, graph, GL_CONTEXT.programs())
 
-    def render(self, scene: Scene, timings: dict[str, float] | None = None) -> Frame:
+    def render(self, scene: Scene, timings: dict[str, float] | None = None, colour: bool = True) -> Frame:
         """Render every layer of ``scene`` (:meth:`begin`, then its ``finish``).
 
         Args:
             scene: the scene to render.
+            colour: draw the colour image; False: ``Frame.rgb`` is black (the labels
+                alone, for an engine that makes the image itself).
             timings: when given, seconds spent per step are added to it under
                 ``"build"``, ``"rgb pass"`` (drawing the colour pass and its shadow
                 maps), ``"flat passes"`` (drawing the id, normals and amodal passes),
@@ -116,14 +118,14 @@ class Renderer(RenderBackend):
             RenderError: no GL context could be made, the size exceeds the driver's, or
                 the scene names an unknown texture or too many objects or parts.
         """
-        return self.begin(scene, timings).finish()
+        return self.begin(scene, timings, colour).finish()
 
-    def begin(self, scene: Scene, timings: dict[str, float] | None = None) -> PendingFrame:
+    def begin(self, scene: Scene, timings: dict[str, float] | None = None, colour: bool = True) -> PendingFrame:
         """Draw every pass of ``scene`` and return before the pixels are read: on a
         CPU driver (llvmpipe) the rasterizer threads work while the caller does other
         CPU work (no GL); :meth:`PendingFrame.read` (or ``finish``) then reads the
         layers back. One frame of a process may be drawn and not yet read.
-        ``timings``: as :meth:`render`'s.
+        ``timings``, ``colour``: as :meth:`render`'s.
 
         (One frame, not two: llvmpipe resolves the multisampled colour image
         synchronously, and holds few passes in its queue, so drawing the next scene
@@ -150,9 +152,10 @@ class Renderer(RenderBackend):
             V, P = (np.asarray(m, dtype=np.float32) for m in camera_matrices(renderer, graph.scene))
             # the id pass first: ambient occlusion under an environment map reads its depth
             draw_id_pass(programs, target, graph, V, P)
-            strength = scene.environment.occlusion if scene.environment is not None else 0.0
-            occlusion = draw_occlusion(programs, target, P, strength) if strength > 0 else 0
-            colour_pass(renderer, graph, programs, read_back=False, occlusion=occlusion)
+            if colour:
+                strength = scene.environment.occlusion if scene.environment is not None else 0.0
+                occlusion = draw_occlusion(programs, target, P, strength) if strength > 0 else 0
+                colour_pass(renderer, graph, programs, read_back=False, occlusion=occlusion)
             clock.lap("rgb pass")
 
             occludable = may_be_occluded(scene, self.dictionary)
@@ -165,7 +168,7 @@ class Renderer(RenderBackend):
         except BaseException:
             GL_CONTEXT.deactivate()
             raise
-        GL_CONTEXT.pending = PendingFrame(self, scene, graph, renderer, target, groups, (V, P), clock)
+        GL_CONTEXT.pending = PendingFrame(self, scene, graph, renderer, target, groups, (V, P), clock, colour)
         return GL_CONTEXT.pending
 
 
@@ -182,11 +185,12 @@ class PendingFrame:
             others are drawn by :meth:`read`).
         camera_matrices: (V, P) (4, 4) float32 of the flat passes.
         clock: the timings' clock.
+        colour: whether the colour pass was drawn (else the Frame's rgb is black).
     """
 
     def __init__(self, renderer: Renderer, scene: Scene, graph: Graph, gl_renderer, target: FlatTarget,
-                 groups: list[list[int]], camera_matrices, clock: StepClock):
-        self.renderer, self.scene, self.graph = renderer, scene, graph
+                 groups: list[list[int]], camera_matrices, clock: StepClock, colour: bool = True):
+        self.renderer, self.scene, self.graph, self.colour = renderer, scene, graph, colour
         self._gl_renderer, self._target, self._groups = gl_renderer, target, groups
         self._camera_matrices, self._clock = camera_matrices, clock
 
@@ -204,7 +208,8 @@ class PendingFrame:
         self._clock.last = time.perf_counter()  # time between begin and read is the caller's
         graph, target = self.graph, self._target
         try:
-            self._rgb = read_colour(self._gl_renderer, graph.width, graph.height)
+            self._rgb = (read_colour(self._gl_renderer, graph.width, graph.height) if self.colour
+                         else np.zeros((graph.height, graph.width, 3), dtype=np.uint8))
             self._ids, self._normals, self._depth = target.read(0), target.read(1), target.read_depth()
             silhouettes = []
             for k, group in enumerate(self._groups):
@@ -238,7 +243,7 @@ class PendingFrame:
         self._linear = depth
         normals = self.normals() if normals and self.renderer.normals else None
         rgb = self._rgb
-        if scene.effects is not None:  # the image only: every label layer is as drawn
+        if scene.effects is not None and self.colour:  # the image only: every label layer is as drawn
             rgb = apply_effects(rgb, depth, scene.camera.fx, scene.effects)
         frame = Frame(
             rgb=rgb,

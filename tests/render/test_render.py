@@ -128,6 +128,18 @@ def test_rendering_is_deterministic(scenes_and_frames, renderer):
         np.testing.assert_array_equal(layer, again.layers()[name], err_msg=name)
 
 
+def test_without_the_colour_pass_every_label_layer_is_the_same(scenes_and_frames, renderer):
+    """render(colour=False), what the path tracer asks for: a black image, every other
+    layer byte-identical (effects too are left out: they touch the image only)."""
+    for scene, frame in scenes_and_frames[:6]:
+        labels_only = renderer.render(scene, colour=False)
+        assert labels_only.rgb.shape == frame.rgb.shape and not labels_only.rgb.any()
+        for layer in ("depth", "instances", "semantic", "parts", "amodal", "normals"):
+            np.testing.assert_array_equal(getattr(labels_only, layer), getattr(frame, layer), err_msg=layer)
+    again = renderer.render(scenes_and_frames[0][0])  # the next colour frame is unaffected
+    np.testing.assert_array_equal(again.rgb, scenes_and_frames[0][1].rgb)
+
+
 def test_the_raster_engine_is_a_render_backend(dictionary, scenes_and_frames):
     from importlib import metadata
 
