@@ -49,3 +49,36 @@ def test_path_traced_scenes_differ_only_in_their_colour_image_and_workers_agree(
     assert set(engines) == {"raster", "pathtraced"}
     assert _files(mixed) == _files(tmp_path / "mixed2")
 
+
+
+TRACED = ["n=3", "width=48", "height=32", "progress=false", "render.engine=pathtraced", "render.spp=2"]
+
+
+@pytest.fixture(scope="module")
+def traced_reference(tmp_path_factory):
+    """The files of a small path-traced dataset, written in one uninterrupted run."""
+    out = tmp_path_factory.mktemp("traced") / "d"
+    assert main(["generate", f"out={out}", *TRACED]) == 0
+    return _files(out)
+
+
+@pytest.mark.parametrize("writes_before_kill", [5, 17])
+def test_a_path_traced_run_killed_between_two_writes_resumes_to_the_same_bytes(tmp_path, monkeypatch,
+                                                                              traced_reference, writes_before_kill):
+    from crash import Killed, fail_replace_after
+
+    out = tmp_path / "d"
+    fail_replace_after(monkeypatch, writes_before_kill)
+    with pytest.raises(Killed):
+        main(["generate", f"out={out}", *TRACED])
+    monkeypatch.undo()
+    assert not (out / "manifest.json").exists()
+    assert main(["generate", f"out={out}", *TRACED]) == 0
+    assert _files(out) == traced_reference
+
+
+def test_a_path_traced_dataset_on_dask_has_the_same_bytes(tmp_path, traced_reference):
+    pytest.importorskip("distributed")
+    out = tmp_path / "d"
+    assert main(["generate", f"out={out}", *TRACED, "executor=dask", "workers=2"]) == 0
+    assert _files(out) == traced_reference
