@@ -16,10 +16,12 @@ For each image size, with the default lights (which cast shadows) and again with
   * the time per scene of each stage of the pipeline, on SceneWorker's thread: sample;
     drawing: scene graph build, RGB pass (with its shadow maps), flat passes (ids,
     normals and depth; amodal masks); then, while the rasterizer threads draw, the
-    previous scene's decoding (ids, depth, normals, amodal masks), labels, JSON record
-    and hand-over to the writer ("wait"); then reading the layers back ("readback",
-    mostly waiting for the rasterizer); and, on the writer thread (overlapping the next
-    scenes, not on the critical path), PNG encoding and writing the files.
+    previous scene's decoding (ids, depth, normals, amodal masks), labels, JSON record,
+    its part of the ``format`` exports ("export": its COCO image and annotations, and
+    what ``--format`` adds) and hand-over to the writer ("wait"); then reading the
+    layers back ("readback", mostly waiting for the rasterizer); and, on the writer
+    thread (overlapping the next scenes, not on the critical path), PNG encoding and
+    writing the files.
 
 Then the looks (``--looks``): the same pipeline under ``preset=realistic`` (environment
 maps with their key light's shadows, the map seen behind, ambient occlusion, texture
@@ -33,6 +35,7 @@ load from other processes on the machine skews the ratio as little as possible.
 
     python benchmarks/bench_pipeline.py                 # 60 scenes at 256 and 512
     python benchmarks/bench_pipeline.py --n 200 --sizes 256
+    python benchmarks/bench_pipeline.py --sizes 256 --no-looks --format bop   # with BOP's per-scene part
     LP_NUM_THREADS=1 python benchmarks/bench_pipeline.py    # llvmpipe's threads
 """
 
@@ -51,9 +54,10 @@ from scenegen.render.effects import apply_effects
 from scenegen.scene.scene import CameraEffects
 
 # stages in order, as SceneWorker and the renderer report them: this thread's, then the
-# writer thread's; decode, labels, record and wait (the previous scene's) run while the
-# rasterizer draws the next scene
-MAIN_STAGES = ("sample", "build", "rgb pass", "flat passes", "decode", "labels", "record", "wait", "readback")
+# writer thread's; decode, labels, record, export (its part of the format exports) and wait
+# (the previous scene's) run while the rasterizer draws the next scene
+MAIN_STAGES = ("sample", "build", "rgb pass", "flat passes", "decode", "labels", "record", "export", "wait",
+               "readback")
 WRITER_STAGES = ("encode", "write")
 
 
@@ -179,8 +183,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="rounds per figure; the best is kept")
     parser.add_argument("--looks", action=argparse.BooleanOptionalAction, default=True,
                         help="also measure the realistic preset and the cost of its parts")
+    parser.add_argument("--format", nargs="*", default=[],
+                        help="export formats besides coco whose per-scene parts the workers make (bop, hf, ...)")
     args = parser.parse_args()
-    results = [bench(size, args.n, args.warmup, args.rounds, shadows)
+    formats = [f"format=[{','.join(['coco', *args.format])}]"]
+    results = [bench(size, args.n, args.warmup, args.rounds, shadows, formats)
                for size in args.sizes for shadows in (True, False)]
     print(f"{'size':>5} {'shadows':>8} {'pipeline scenes/s':>18} {'bare frames/s':>14} {'ratio':>6}")
     for r in results:

@@ -111,6 +111,71 @@ def dumps_json(obj: Any) -> str:
     return json.dumps(to_plain(obj), sort_keys=True, indent=1, allow_nan=False) + "\n"
 
 
+def nested_json(obj: Any, level: int) -> str:
+    """The text :func:`dumps_json` gives ``obj`` where it stands nested ``level`` deep in
+    a larger value (a value of a top-level key: 1; an item of that list: 2), without the
+    indentation before its first line. Pieces of canonical JSON made one at a time (a
+    scene's annotations, say) and written one after another give the bytes of
+    ``dumps_json`` of the whole (:class:`JsonList`)."""
+    text = json.dumps(to_plain(obj), sort_keys=True, indent=1, allow_nan=False)
+    # JSON escapes every newline inside strings: each newline of the text starts a line
+    return text.replace("\n", "\n" + " " * level) if level else text
+
+
+class JsonList:
+    """Writes a JSON list one item at a time, as :func:`dumps_json` writes it, to
+    ``write`` (a function taking text): the list stands ``level`` deep (the value of a
+    top-level key: 1) and each item comes as its :func:`nested_json` at ``level + 1``.
+    :meth:`close` writes the end (``[]`` for no item)."""
+
+    def __init__(self, write, level: int):
+        self.write, self.level, self.count = write, int(level), 0
+        self._before = "[\n" + " " * (self.level + 1)
+        self._between = ",\n" + " " * (self.level + 1)
+
+    def add(self, text: str) -> None:
+        self.write((self._between if self.count else self._before) + text)
+        self.count += 1
+
+    def close(self) -> None:
+        self.write("\n" + " " * self.level + "]" if self.count else "[]")
+
+
+class JsonDict(JsonList):
+    """Like :class:`JsonList`, for a dict given key by key, keys in the order
+    :func:`dumps_json` sorts them (the caller's to keep) and each value as its
+    :func:`nested_json` at ``level + 1``."""
+
+    def __init__(self, write, level: int):
+        super().__init__(write, level)
+        self._before = "{\n" + " " * (self.level + 1)
+
+    def add_item(self, key: str, text: str) -> None:
+        self.add(json.dumps(str(key)) + ": " + text)
+
+    def close(self) -> None:
+        self.write("\n" + " " * self.level + "}" if self.count else "{}")
+
+
+class HashingWriter:
+    """``write(text or bytes)`` into a binary ``handle`` (text as UTF-8), keeping the
+    sha256 of everything written (:attr:`hexdigest`), so that a file written once need
+    not be read again to be listed in a manifest."""
+
+    def __init__(self, handle: BinaryIO):
+        self.handle, self._digest = handle, hashlib.sha256()
+
+    def write(self, data) -> None:
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        self._digest.update(data)
+        self.handle.write(data)
+
+    @property
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
+
+
 def write_json(path: str | os.PathLike, obj: Any) -> None:
     """Write ``obj`` as canonical JSON, atomically."""
     atomic_write_bytes(path, dumps_json(obj).encode("utf-8"))

@@ -21,7 +21,6 @@ import hashlib
 import json
 import pickle
 from functools import lru_cache
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
@@ -39,6 +38,8 @@ _IN_PROCESS_MAX = 64  # configs kept in this process (each about 350 kB pickled)
 def _code_fingerprint() -> str:
     """sha256 of what shapes a config besides its inputs: this package's source and the
     versions of scenegen, Hydra and OmegaConf (the same for the life of the process)."""
+    from importlib.metadata import version  # noqa: PLC0415 (about 20 ms to import, only for this key)
+
     digest = hashlib.sha256()
     for part in (__version__, version("hydra-core"), version("omegaconf")):
         digest.update(part.encode() + b"\0")

@@ -32,17 +32,17 @@ from typing import Callable, List, Optional, Union
 import numpy as np
 from PIL import Image
 
-try:  # a dependency where it has wheels (pyproject.toml); elsewhere encode_png does the work
-    import fpng
-except ImportError:  # pragma: no cover (no wheels here; the tests hide fpng by monkeypatching)
-    fpng = None
-
 from ..errors import DepthOverflowError
 from ..fileio import atomic_write_bytes, dumps_json, read_json
 from ..labels.scene_graph import scene_relations
+from ..lazy import lazy_module
 from ..scene.frame import Frame
 from ..scene.scene import SCENE_SCHEMA_VERSION, Scene
 from .layout import LAYER_FOLDERS, RECORD_FOLDER, RECORD_GLOB, layer_file, record_file
+
+# a dependency where it has wheels (pyproject.toml); elsewhere encode_png does the work. Imported on
+# first use (false where it is not installed; the tests hide it by setting it to None)
+fpng = lazy_module("fpng", optional=True)
 
 # PNG row filter of each layer: the difference to the row above for smooth layers (about
 # 10-25% smaller files at zlib level 1), none for renders and flat label images
@@ -128,7 +128,7 @@ def encode_layer(array: np.ndarray, compress_level: int, png_filter: str = "up")
     no fpng) is ``encode_png(array, compress_level, png_filter)``. Either way the bytes depend only on the array, the
     arguments and which encoder ran (fpng's files carry its private ``fdEC`` chunk).
     """
-    if fpng is not None and compress_level == FPNG_COMPRESS_LEVEL and _is_colour(array):
+    if fpng and compress_level == FPNG_COMPRESS_LEVEL and _is_colour(array):
         data = fpng.from_ndarray(np.ascontiguousarray(array))
         if data:  # fpng's binding returns no bytes (rather than raising) when it fails
             return data
@@ -279,10 +279,12 @@ def write_scene(
 
 def write_layers(
     root: str | Path, scene: Scene, frame: Frame, record_bytes: bytes, output_cfg, timings: Optional[dict] = None,
-    normals: Union[np.ndarray, Callable[[], np.ndarray], None] = None,
+    normals: Union[np.ndarray, Callable[[], np.ndarray], None] = None, exports=None,
 ) -> None:
     """Encode and write the layers of one scene (the files of :func:`scene_files`),
-    then its record, ``record_bytes`` (the JSON of :func:`scene_record`), last.
+    then, with ``exports`` (a :class:`scenegen.dataset.exports.PendingPiece`), the
+    scene's part of the dataset's exports, completed with the encoded layers, then its
+    record, ``record_bytes`` (the JSON of :func:`scene_record`), last.
 
     ``normals``: the normals layer when the frame has none ((H, W, 3) float, as
     ``Frame.normals``), or a function returning it (so that a writer thread decodes
@@ -312,6 +314,8 @@ def write_layers(
     encoded_at = time.perf_counter()
     for relative, data in encoded.items():
         atomic_write_bytes(root / relative, data)
+    if exports is not None:
+        exports.write(root, {name: encoded[relative] for name, relative in files.items()})
     atomic_write_bytes(record_path(root, scene.index), record_bytes)  # last: the scene is complete
     if timings is not None:
         timings["encode"] = timings.get("encode", 0.0) + encoded_at - start

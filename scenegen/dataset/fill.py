@@ -42,7 +42,7 @@ from .manifest import Manifest
 from .pipeline import (
     discard_records,
     finish,
-    load_records,
+    load_summaries,
     output_folder,
     write_errors,
     write_scenes,
@@ -101,7 +101,7 @@ def fill(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[int]
     base = _base_manifest(cfg, out)
     n_before, held = base.n, (base.split or {}).get("held_out")
     world = World.of(cfg)
-    tracker = coverage_tracker(world, load_records(out, n_before))
+    tracker = coverage_tracker(world, load_summaries(out, n_before))
     factors, strength = list(cfg.design_factors), int(cfg.strength)
     levels, forbidden = design_space(world, factors)
     progress = wanted(cfg, progress)
@@ -128,7 +128,7 @@ def fill(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[int]
             indices = range(n, n + len(planned))
             round_cfg = config_with(cfg, n=indices.stop)
             write_scenes(round_cfg, indices, dict(zip(indices, planned)), progress, on_scene)
-            for record in load_records(out, indices.stop, indices.start):  # skipped scenes have none
+            for record in load_summaries(out, indices.stop, indices.start):  # skipped scenes have none
                 tracker.add_record(record)
             n, rows, rounds = indices.stop, rows + planned, rounds + 1
             previous, report = report, measure()
@@ -136,7 +136,7 @@ def fill(cfg, progress: Optional[bool] = None, on_scene: Optional[Callable[[int]
                 break  # the last round landed nothing new: more of the same would not either
         if split_enabled(cfg):  # the dataset's own held-out tuples (its config is cfg's)
             if held is None:
-                held = held_out_tuples(world, load_records(out, n_before))
+                held = held_out_tuples(world, load_summaries(out, n_before))
             n = complete_split(config_with(cfg, budget=int(cfg.budget) - (n - n_before)),
                                n, world, held, progress, on_scene)
         final = config_with(cfg, n=n)

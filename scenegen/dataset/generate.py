@@ -23,7 +23,7 @@ from .layout import MANIFEST, RUN_RECORD
 from .manifest import Manifest
 from .pipeline import (
     finish,
-    load_records,
+    load_summaries,
     open_folder,
     output_folder,
     write_errors,
@@ -148,7 +148,7 @@ def _complete(cfg, plan: Mapping[int, dict], progress: bool, on_scene) -> Manife
     held = None
     if split_enabled(cfg):
         world = World.of(cfg)
-        held = held_out_tuples(world, load_records(cfg.out, int(cfg.n)))
+        held = held_out_tuples(world, load_summaries(cfg.out, int(cfg.n)))
         n = complete_split(cfg, int(cfg.n), world, held, progress, on_scene)
         cfg = config_with(cfg, n=n)
     return finish(cfg, list(plan.values()), held_out=held)

@@ -35,6 +35,9 @@ index, :func:`scene_stem`; each line names the constant or function that gives i
         shards/SSSSSS-EEEEEE.json  shard_record_file(range(S, E)): SHARD_RECORD_FOLDER
         skipped/NNNNNN.json        skip_record_file(i): SKIP_RECORD_FOLDER (unplaceable scene i)
         fill-base.json             FILL_BASE: the manifest a fill tops up, while it runs
+        exports/NNNNNN.json        export_piece_file(i): EXPORT_FOLDER; scene i's part of every
+        exports/NNNNNN.bin           export format (export_blob_file(i): its bytes), made with
+                                     its files, put together and removed by the finishing step
 
 Every file is written to a temporary file in its folder, ``.NAME.XXXXXXXX.tmp``
 (:data:`TEMPORARY_NAME`; :func:`scenegen.fileio.atomic_writer` makes them), then renamed
@@ -134,6 +137,20 @@ SHARD_RECORD_FOLDER = f"{WORK_FOLDER}/shards"  # completion records of shards
 SHARD_RECORD_GLOB = f"[0-9]*-[0-9]*{RECORD_SUFFIX}"
 SKIP_RECORD_FOLDER = f"{WORK_FOLDER}/skipped"  # skip records of scenes that could not be placed
 FILL_BASE = f"{WORK_FOLDER}/fill-base.json"  # the manifest being topped up, while a fill runs
+
+
+EXPORT_FOLDER = f"{WORK_FOLDER}/exports"  # each scene's part of the exports, until they are written
+
+
+def export_piece_file(index: int) -> str:
+    """``.scenegen/exports/NNNNNN.json``: scene ``index``'s part of the exports (JSON)."""
+    return f"{EXPORT_FOLDER}/{scene_stem(index)}{RECORD_SUFFIX}"
+
+
+def export_blob_file(index: int) -> str:
+    """``.scenegen/exports/NNNNNN.bin``: the bytes of scene ``index``'s part of the
+    exports (its WebDataset sample, its BOP models), where its piece points."""
+    return f"{EXPORT_FOLDER}/{scene_stem(index)}.bin"
 
 
 def shard_record_file(scenes: range) -> str:

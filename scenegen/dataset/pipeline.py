@@ -7,9 +7,10 @@ whatever the executor and the number of workers. Scenes are grouped in shards
 (:mod:`scenegen.dataset.shards`): each shard records its completion last, a rerun of the same
 config skips what is complete, and one shard can run alone (a cluster job array).
 
-:func:`finish` then builds ``coco.json`` and ``coverage.json`` from the completed shards
-and writes ``manifest.json`` last, with the sha256 of every file; a manifest therefore
-exists only for a complete dataset.
+:func:`finish` then writes ``coverage.json`` from the completed shards, ``coco.json`` and
+the other formats streamed from the pieces the workers made of each scene
+(:mod:`scenegen.dataset.exports`), and ``manifest.json`` last, with the sha256 of every
+file; a manifest therefore exists only for a complete dataset.
 """
 
 from __future__ import annotations
@@ -18,26 +19,24 @@ import bisect
 import itertools
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Mapping, Optional, Sequence
+from typing import Callable, Iterable, Iterator, List, Mapping, Optional, Sequence
 
-from omegaconf import OmegaConf
+import yaml
+from omegaconf._utils import get_omega_conf_dumper  # the dumper OmegaConf.to_yaml uses
 
 from .._version import __version__
-from ..config.schema import category_ids
-from ..config.validate import output_formats
 from ..design.coverage import CoverageTracker
-from ..design.splits import SPLIT_NAMES, split_summary
+from ..design.splits import SPLIT_NAMES
 from ..design.universe import coverage_tracker
 from ..errors import ConfigError, PlacementError, ScenegenError
 from ..fileio import sha256_file, write_json
-from ..labels.objects import KEYPOINT_NAMES, KEYPOINT_SKELETON
 from ..progress import progress_bar
 from ..world.compile import World
 from ..world.libraries import assets_used
 from .executors import run_chunks
+from .exports import piece_indices, record_summary, remove_pieces, write_exports
 from .files import record_indices, record_path
-from .formats.coco import build_coco, write_coco_splits
-from .layout import COCO, COVERAGE, SPLITS
+from .layout import COVERAGE, SPLITS, export_blob_file, export_piece_file
 from .manifest import Manifest
 from .shards import (
     completed,
@@ -47,7 +46,6 @@ from .shards import (
     missing_scenes,
     read_scene_record,
     read_skips,
-    scene_files,
     skip_path,
     write_marker,
 )
@@ -94,6 +92,14 @@ def write_errors(out: Path, before: str = "the scenes already written are kept")
         raise ScenegenError(f"could not write into {str(out)!r}: {exc.strerror or exc}"
                             f"{f' ({exc.filename})' if exc.filename else ''}; {before}: free space or fix the "
                             f"folder, then run the same command again to resume") from exc
+
+
+def config_yaml(data: dict) -> str:
+    """YAML text of plain config ``data`` exactly as ``OmegaConf.to_yaml(OmegaConf.create(data))``
+    writes it (OmegaConf's dumper and settings), without building the DictConfig (about
+    0.3 s for the whole config)."""
+    return yaml.dump(data, default_flow_style=False, allow_unicode=True, sort_keys=False,
+                     Dumper=get_omega_conf_dumper())
 
 
 def write_scenes(cfg, indices: range, plan: Mapping[int, dict], progress: bool,
@@ -176,14 +182,18 @@ INLINE_CHUNK_SCENES = 32  # scenes between flushes (and progress updates) with o
 
 
 def discard_records(out: Path, start: int = 0) -> None:
-    """Remove the scene records and skip records from index ``start`` on (their scenes
-    are then written again), and the completion records of shards reaching past
-    ``start``."""
+    """Remove the scene records, skip records and export pieces from index ``start`` on
+    (their scenes are then written again), and the completion records of shards reaching
+    past ``start``."""
     for index in record_indices(out):
         if index >= start:
             record_path(out, index).unlink()
     for index in read_skips(out, range(start, 1 << 62)):
         skip_path(out, index).unlink()
+    for index in piece_indices(out):
+        if index >= start:
+            (out / export_piece_file(index)).unlink(missing_ok=True)
+            (out / export_blob_file(index)).unlink(missing_ok=True)
     for scenes in completed(out):
         if scenes.stop > start:
             marker_path(out, scenes).unlink()
@@ -196,49 +206,35 @@ def load_records(root: str | Path, n: int, start: int = 0) -> list[dict]:
     Raises:
         ScenegenError: a record is missing (the dataset is incomplete).
     """
-    skipped = read_skips(root, range(start, n))
-    indices = [i for i in range(start, n) if i not in skipped]
-    missing = [i for i in indices if not record_path(root, i).is_file()]
-    if missing:
-        raise ScenegenError(
-            f"dataset {str(root)!r} is incomplete: {len(missing)} of {n} scene records are missing "
-            f"(first: {record_path(root, missing[0])})"
-        )
-    return [read_scene_record(root, i) for i in indices]
+    return [read_scene_record(root, i) for i in scene_indices(root, n, start)]
 
 
-def export_formats(cfg, out: Path) -> list[str]:
-    """Write the formats of ``cfg.format`` other than COCO, read back from the finished
-    per-scene files (so they are the same whatever the number of workers). Returns the
-    written paths relative to ``out``."""
-    written = []
-    for name in output_formats(cfg):
-        if name == "webdataset":
-            from .formats.webdataset import export_webdataset  # noqa: PLC0415 (optional format)
-
-            written += export_webdataset(out, shard_size=int(cfg.output.shard_size), n=int(cfg.n))
-        elif name == "hf":
-            from .formats.hf import export_hf  # noqa: PLC0415
-
-            written += export_hf(out, n=int(cfg.n))
-        elif name == "bop":
-            from .formats.bop import export_bop  # noqa: PLC0415
-
-            written += export_bop(out, World.of(cfg).dictionary, n=int(cfg.n))
-    return sorted(str(Path(p).resolve().relative_to(out.resolve())) for p in written)
+def load_summaries(root: str | Path, n: int, start: int = 0) -> list[dict]:
+    """:func:`load_records`, each record read alone and kept as its
+    :func:`scenegen.dataset.exports.record_summary` (index, objects' instance ids, entries
+    and factor levels, target): what coverage, splits and fills count, without holding
+    every record's labels at once."""
+    return [record_summary(read_scene_record(root, i)) for i in scene_indices(root, n, start)]
 
 
-def design_summary(cfg, plan: Sequence[dict], records: Sequence[dict]) -> dict:
+def design_summary(cfg, plan: Sequence[dict], records: Iterable[dict]) -> dict:
     """The plan and the t-way coverage its target objects reached, measured from their
-    labels: ``{"strategy", "strength", "factors", "rows", "tuples", "covered",
-    "missing"}`` (t-tuples of design-factor levels the plan asks for)."""
+    labels (the scene records, or their :func:`scenegen.dataset.exports.record_summary`):
+    ``{"strategy", "strength", "factors", "rows", "tuples", "covered", "missing"}``
+    (t-tuples of design-factor levels the plan asks for)."""
+    return _design_summary(cfg, plan, [target_factors(record) for record in records])
+
+
+def target_factors(record: Mapping) -> Optional[dict]:
+    """The factor levels of a scene's target object (its directive's), or None."""
+    target = record["scene"]["target"]
+    return record["objects"][target]["factors"] if target >= 0 else None
+
+
+def _design_summary(cfg, plan: Sequence[dict], targets: Iterable[Optional[dict]]) -> dict:
     factors, strength = list(cfg.design_factors), int(cfg.strength)
     wanted = _tuples(plan, factors, strength)
-    seen = _tuples(
-        [record["objects"][record["scene"]["target"]]["factors"] for record in records if record["scene"]["target"] >= 0],
-        factors,
-        strength,
-    )
+    seen = _tuples([target for target in targets if target is not None], factors, strength)
     missing = sorted(wanted - seen)
     return {
         "strategy": str(cfg.strategy),
@@ -262,48 +258,48 @@ def _tuples(rows: Iterable[dict], factors: Sequence[str], strength: int) -> set:
 
 def finish(cfg, plan: Sequence[dict] = (), design: Optional[dict] = None,
            held_out: Optional[Sequence[dict]] = None) -> Manifest:
-    """Build coco.json and coverage.json from the scene records of ``cfg.out``, export the
-    other formats of ``cfg.format``, then write manifest.json (last) with the sha256 of
-    every file of the dataset. The manifest's ``design`` is ``design`` when given, else
+    """Write coco.json, coverage.json and the other formats of ``cfg.format`` for the
+    scenes of ``cfg.out``, then manifest.json (last) with the sha256 of every file of the
+    dataset. The exports are streamed from the scenes' pieces, one scene at a time
+    (:mod:`scenegen.dataset.exports`); the hashes of the scenes' files come from the
+    shards' completion records. The manifest's ``design`` is ``design`` when given, else
     the summary of ``plan`` (the directives of scenes 0, 1, ...) if there is one. With
     ``held_out`` tuples, the scenes are split (splits.json, coco_train.json, coco_test.json;
-    the other formats read splits.json) and the manifest's ``split`` records the tuples and
-    the guarantees (:mod:`scenegen.design.splits`)."""
+    the other formats per split) and the manifest's ``split`` records the tuples and
+    the guarantees (:mod:`scenegen.design.splits`). The pieces are removed at the end."""
     out = Path(cfg.out)
     world = World.of(cfg)
     markers, gaps = cover(out, int(cfg.n))
     markers += [write_marker(out, scenes, coverage_tracker(world)) for scenes in gaps]
     skipped = sorted((skip for marker in markers for skip in marker.get("skipped", ())), key=lambda s: s["index"])
-    records = load_records(out, int(cfg.n))
-    if skipped and not records:
+    indices = scene_indices(out, int(cfg.n))
+    if skipped and not indices:
         raise PlacementError(f"none of the {cfg.n} scenes could be placed; the first: {skipped[0]['reason']}")
-    categories = sorted(category_ids(cfg), key=category_ids(cfg).get)
-    coco = build_coco(
-        records,
-        categories,
-        info={"description": "scenegen synthetic dataset", "version": __version__, "seed": int(cfg.seed)},
-        keypoint_names=KEYPOINT_NAMES,
-        skeleton=KEYPOINT_SKELETON,
-    )
-    write_json(out / COCO, coco)
     tracker = coverage_tracker(world)
     for marker in markers:  # exact: the same counts as one tracker over every record
         tracker = tracker.merge(CoverageTracker.from_dict(marker["coverage"]))
     write_json(out / COVERAGE, tracker.to_dict())
     hashes = {name: digest for marker in markers for name, digest in marker["files"].items()}
 
-    files = [COCO, COVERAGE]
-    split = None
-    if held_out is not None:
-        split = split_summary(world, records, held_out)
-        scenes = {name: split.pop(name) for name in SPLIT_NAMES}
-        write_json(out / SPLITS, scenes)
-        files += [SPLITS, *(path.name for path in write_coco_splits(out, coco, scenes))]
-    for record in records:
-        files.extend(scene_files(record))
-    files.extend(export_formats(cfg, out))
+    entries: set = set()
+    targets: list = []
+
+    def each(summary: dict) -> None:
+        entries.update(obj["entry"] for obj in summary["objects"])
+        if design is None and plan:
+            targets.append(target_factors(summary))
+
+    exported, split = write_exports(
+        out, world, indices, hashes,
+        coco_info={"description": "scenegen synthetic dataset", "version": __version__, "seed": int(cfg.seed)},
+        held=held_out, each=each,
+    )
+    files = {**hashes, **exported, COVERAGE: sha256_file(out / COVERAGE)}
+    if split is not None:
+        write_json(out / SPLITS, {name: split.pop(name) for name in SPLIT_NAMES})
+        files[SPLITS] = sha256_file(out / SPLITS)
     if design is None and plan:
-        design = design_summary(cfg, plan, records)
+        design = _design_summary(cfg, plan, targets)
     manifest = Manifest(
         scenegen_version=__version__,
         seed=int(cfg.seed),
@@ -312,15 +308,34 @@ def finish(cfg, plan: Sequence[dict] = (), design: Optional[dict] = None,
         # styles); load it with scenegen.dataset.read.manifest_config. Keys of the
         # run, not of the data (the folder, workers, the progress bar), are left out, so
         # the manifest is the same wherever and however the dataset was made.
-        config=OmegaConf.to_yaml(OmegaConf.create(data_config(cfg))),
-        files={name: hashes[name] if name in hashes else sha256_file(out / name) for name in sorted(files)},
+        config=config_yaml(data_config(cfg)),
+        files={name: files[name] for name in sorted(files)},
         # scenes that could not be placed within the sampler's bounds: no files, one
         # entry each ({"index", "directive", "context", "rejections", "reason"})
         skipped=skipped,
         split=split,
         design=design,
         # the files of asset libraries the scenes used, with their licences (none: no key)
-        assets=assets_used(world.dictionary, (o["entry"] for r in records for o in r["objects"])) or None,
+        assets=assets_used(world.dictionary, entries) or None,
     )
     manifest.write(out)  # last: the dataset is complete
+    remove_pieces(out)
     return manifest
+
+
+def scene_indices(root: str | Path, n: int, start: int = 0) -> List[int]:
+    """The indices of the scenes ``start..n-1`` of a dataset folder being written, without
+    the scenes skipped as unplaceable (their skip records).
+
+    Raises:
+        ScenegenError: a record is missing (the dataset is incomplete).
+    """
+    skipped = read_skips(root, range(start, n))
+    indices = [i for i in range(start, n) if i not in skipped]
+    missing = [i for i in indices if not record_path(root, i).is_file()]
+    if missing:
+        raise ScenegenError(
+            f"dataset {str(root)!r} is incomplete: {len(missing)} of {n} scene records are missing "
+            f"(first: {record_path(root, missing[0])})"
+        )
+    return indices

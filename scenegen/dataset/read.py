@@ -1,9 +1,11 @@
 """Reading a finished dataset folder, shared by the exporters (webdataset, hf, bop) and
 the commands that read one (verify, coverage).
 
-An exporter reads what :func:`scenegen.generate` wrote, never a renderer's in-memory
-state, so its output depends only on the folder: the same dataset gives the same bytes
-whatever the worker count that produced it.
+An exporter run on a finished folder (``export_webdataset``, ...) reads what
+:func:`scenegen.generate` wrote, so its output depends only on the folder: the same
+dataset gives the same bytes whatever the worker count that produced it. (``generate``
+itself makes each scene's part of the exports as it writes the scene, from the same
+bytes: :mod:`scenegen.dataset.exports`.)
 
 The readers check what they read: a file scenegen wrote that is missing, not JSON or not
 of its shape is *damaged* (:func:`scenegen.dataset.damage.damaged`: a fault of the run, exit status 1, with how to

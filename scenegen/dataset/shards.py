@@ -25,6 +25,8 @@ manifest does not list it, so the dataset is the same however it was split into 
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence
@@ -105,10 +107,16 @@ def data_config(cfg) -> dict:
 
 def _section_default(parent: str, name: str | None = None) -> Any:
     """The default of section ``parent.name`` (or top-level ``parent``) of the schema, as
-    plain containers."""
-    value = OmegaConf.structured(SceneGenConfig)[parent]
-    value = value if name is None else value[name]
-    return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
+    plain containers (a copy: callers may change it)."""
+    value = _schema_defaults()[parent]
+    return copy.deepcopy(value if name is None else value[name])
+
+
+@functools.lru_cache(maxsize=1)
+def _schema_defaults() -> dict:
+    """The whole schema's defaults as plain containers, made once per process (building
+    the structured config takes about 50 ms)."""
+    return OmegaConf.to_container(OmegaConf.structured(SceneGenConfig), resolve=True)
 
 
 class ShardRanges(Sequence):

@@ -8,14 +8,14 @@ from typing import Mapping, Sequence
 from ..config.load import config_with
 from ..design.splits import STALLED_ROUNDS, completion_rows, split_summary
 from ..world.compile import World
-from .pipeline import load_records, write_scenes
+from .pipeline import load_summaries, write_scenes
 
 
 def complete_split(cfg, n: int, world: World, held: Sequence[Mapping[str, str]], progress: bool, on_scene=None) -> int:
     """Add directed scenes after scenes ``0..n-1`` of ``cfg.out`` until the split's
     guarantees hold, ``cfg.budget`` scenes were added, or a round adds nothing new.
     ``world``: the World of ``cfg``'s scenes. Returns the new number of scenes."""
-    records = load_records(cfg.out, n)
+    records = load_summaries(cfg.out, n)
     start, rounds, best, stalled = n, 0, None, 0
     while n - start < int(cfg.budget):
         summary = split_summary(world, records, held)
@@ -34,6 +34,6 @@ def complete_split(cfg, n: int, world: World, held: Sequence[Mapping[str, str]],
         indices = range(n, n + len(rows))
         write_scenes(config_with(cfg, n=indices.stop), indices,
                      dict(zip(indices, rows)), progress, on_scene)
-        records += load_records(cfg.out, indices.stop, indices.start)
+        records += load_summaries(cfg.out, indices.stop, indices.start)
         n, rounds = indices.stop, rounds + 1
     return n

@@ -11,7 +11,10 @@ the normals, PNG encoding, files) is numpy, zlib and system calls, which release
 GIL, and fpng, which holds it for under a millisecond per colour image (measured:
 benchmarks/bench_png.py): Python-heavy work there would stall this thread, which
 releases the GIL at every GL call. (Measured: running the writer at the lowest priority
-gained nothing.)
+gained nothing.) So the scene's part of the dataset's exports
+(:mod:`scenegen.dataset.exports`: its COCO and metadata texts, BOP masks and models) is
+made here, after its record, and the writer completes it with the encoded images and
+writes it before the record.
 
 A scene that cannot be placed (:class:`scenegen.errors.PlacementError`) gets a skip
 record instead of files (:func:`scenegen.dataset.shards.write_skip`). A scene is on disk, its
@@ -38,7 +41,8 @@ from ..scene.scene import Scene
 from ..timing import StepClock
 from ..world.compile import as_world
 from ..world.sampler import Sampler
-from .files import scene_files, scene_record, write_layers
+from .exports import ExportSpec, PendingPiece, PieceWriter
+from .files import depth_to_uint16, scene_files, scene_record, write_layers
 from .shards import write_skip
 
 
@@ -70,6 +74,7 @@ class SceneWorker:
         self._previous: Optional[tuple] = None  # (scene, read PendingFrame, timings) not yet handed over
         self._last: Optional[tuple] = None  # (index, directive) of the last write
         self._ahead: Optional[tuple] = None  # (index, directive, scene) sampled ahead
+        self._exports = PieceWriter(ExportSpec.of(world))  # each scene's part of the exports
 
     @property
     def renderer(self) -> Renderer:
@@ -135,7 +140,9 @@ class SceneWorker:
             clock = StepClock(timings)
             record_bytes = self._record(scene, frame, labels)
             clock.lap("record")
-            write_layers(self.cfg.out, scene, frame, record_bytes, self.cfg.output, timings)
+            exports = self._begin_exports(record_bytes, frame)
+            clock.lap("export")
+            write_layers(self.cfg.out, scene, frame, record_bytes, self.cfg.output, timings, exports=exports)
             return index
         clock = StepClock(timings)
         try:
@@ -205,6 +212,15 @@ class SceneWorker:
         record = scene_record(scene, labels, files, float(self.cfg.output.depth_scale))
         return dumps_json(record).encode("utf-8")
 
+    def _begin_exports(self, record_bytes: bytes, frame: Frame) -> PendingPiece:
+        """The scene's part of the exports but for its images' bytes (its texts, BOP
+        masks and models): Python work, done on this thread while the rasterizer draws
+        (on the writer thread it would stall this one); the writer completes it."""
+        depth = None
+        if self._exports.spec.needs_depth:  # the values of the depth PNG
+            depth = depth_to_uint16(frame.depth, float(self.cfg.output.depth_scale))
+        return self._exports.begin(record_bytes, frame.instances, depth)
+
     def _hand_over(self) -> None:
         """Decode and label the scene read last, make its record and hand its files to
         the writer thread."""
@@ -219,6 +235,8 @@ class SceneWorker:
         clock.lap("labels")
         record_bytes = self._record(scene, frame, labels, normals is not None)
         clock.lap("record")
+        exports = self._begin_exports(record_bytes, frame)
+        clock.lap("export")
         error = None
         while len(self._pending) >= self.max_pending:
             exc = self._pending.popleft()[0].exception()  # waits for it
@@ -226,7 +244,7 @@ class SceneWorker:
         clock.lap("wait")
         if self._writer is None:
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scenegen-writer")
-        job = (self.cfg.out, scene, frame, record_bytes, self.cfg.output, timings, normals)
+        job = (self.cfg.out, scene, frame, record_bytes, self.cfg.output, timings, normals, exports)
         self._pending.append((self._writer.submit(write_layers, *job), job))
         if error is not None:  # an earlier scene's, raised once this one is handed over
             raise error

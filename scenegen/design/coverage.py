@@ -209,7 +209,7 @@ class CoverageTracker:
             space = _SPACES.get(key)
             if space is None:
                 try:
-                    space = TupleSpace(self._levels, strength, self._forbidden)
+                    space = TupleSpace(self._levels, strength, self._forbidden, kept=True)
                 except ConfigError as exc:
                     raise CoverageError(str(exc).replace("covering array: ", "coverage universe: ")) from None
                 if len(_SPACES) >= _SPACE_CACHE_SIZE:

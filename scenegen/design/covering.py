@@ -56,11 +56,14 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from .. import cache
 from ..errors import ConfigError, choices
 
 # A partial row whose completability needs more backtracking nodes than this is reported
 # as a ConfigError rather than searched without bound.
 MAX_SEARCH_NODES = 2_000_000
+FEASIBLE_CACHE = "feasible-tuples"  # the folder of cache_dir() keeping feasible masks (TupleSpace kept=True)
+KEEP_FEASIBLE_SECONDS = 0.02  # a mask found faster than this is not worth a file
 
 __all__ = ["covering_array", "feasible_tuples", "verify_covering", "lower_bound", "top_up_rows", "TupleSpace"]
 
@@ -73,7 +76,9 @@ class TupleSpace:
     (``combos``, in ``itertools.combinations`` order; combination ``j`` owns
     ``offset[j] .. offset[j] + sizes[j] - 1``). ``feasible`` (bool, ``(total,)``) marks
     the tuples some allowed full row contains; ``gids(rows)`` maps an ``(n, k)`` array of
-    level indices to its ``(n, len(combos))`` tuple numbers.
+    level indices to its ``(n, len(combos))`` tuple numbers. With ``kept``, ``feasible``
+    is kept across processes (for readers of ``feasible`` alone, see
+    :meth:`_kept_feasible_mask`).
 
     Raises:
         ConfigError: malformed levels or constraints, constraints that rule out every
@@ -81,7 +86,7 @@ class TupleSpace:
     """
 
     def __init__(self, levels: Mapping[str, Sequence[str]], strength: int,
-                 forbidden: Iterable[Mapping[str, str]] = ()):
+                 forbidden: Iterable[Mapping[str, str]] = (), *, kept: bool = False):
         if not isinstance(levels, Mapping) or not levels:
             raise ConfigError("covering array: levels must be a non-empty mapping factor -> list of levels")
         self.factors = [str(f) for f in levels]
@@ -163,7 +168,23 @@ class TupleSpace:
 
         if not self.completable(()):
             raise ConfigError(f"covering array: the {len(self.forbidden)} forbidden combination(s) rule out every row")
-        self.feasible = self._feasible_mask()
+        self.feasible = self._kept_feasible_mask() if kept and self.constrained else self._feasible_mask()
+
+    def _kept_feasible_mask(self) -> np.ndarray:
+        """:meth:`_feasible_mask`, kept across processes (:mod:`scenegen.cache`) under the
+        factors, levels, strength and constraints, when finding it took a while. For a
+        space whose readers only read ``feasible`` (``kept=True``: coverage trackers):
+        with the mask read, the completability memo stays cold, which a covering
+        array's search would feel (its search-step cap counts the steps of the memo)."""
+        key = cache.content_key(FEASIBLE_CACHE, self.factors, self.levels, self.t, self.forbidden)
+        data = cache.load_bytes(FEASIBLE_CACHE, key)
+        if data is not None and len(data) == (self.total + 7) // 8:
+            return np.unpackbits(np.frombuffer(data, dtype=np.uint8), count=self.total).astype(bool)
+        start = time.perf_counter()
+        feasible = self._feasible_mask()
+        if time.perf_counter() - start >= KEEP_FEASIBLE_SECONDS:
+            cache.store_bytes(FEASIBLE_CACHE, key, np.packbits(feasible).tobytes())
+        return feasible
 
     # -- constraints -------------------------------------------------------------------
     def violates(self, assign: Mapping[int, int]) -> bool:

@@ -30,7 +30,7 @@ WebDataset ``shards/<split>-*.tar``).
 from __future__ import annotations
 
 import itertools
-from typing import Dict, List, Mapping, Sequence
+from typing import Dict, Iterable, List, Mapping, Sequence
 
 import numpy as np
 
@@ -146,38 +146,64 @@ def assign_splits(records: Sequence[Mapping], held: Sequence[Mapping[str, str]])
     show a held-out tuple."""
     out: Dict[str, List[int]] = {name: [] for name in SPLIT_NAMES}
     for record in records:
-        test = any(_shows(obj["factors"], h) for obj in record["objects"] for h in held)
-        out["test" if test else "train"].append(int(record["index"]))
+        out[split_of(record, held)].append(int(record["index"]))
     return out
 
 
-def split_summary(world: World, records: Sequence[Mapping], held: Sequence[Mapping[str, str]]) -> dict:
+def split_of(record: Mapping, held: Sequence[Mapping[str, str]]) -> str:
+    """The split of one scene record: ``test`` when any object's labels show a held-out
+    tuple, else ``train``."""
+    return "test" if any(_shows(obj["factors"], h) for obj in record["objects"] for h in held) else "train"
+
+
+class SplitCounter:
+    """:func:`split_summary` fed one record at a time (:meth:`add`, which returns the
+    record's split), so that no more than one record is held; :meth:`summary` gives the
+    same dict as :func:`split_summary` of the records added."""
+
+    def __init__(self, world: World, held: Sequence[Mapping[str, str]]):
+        self.world, self.held = world, [dict(h) for h in held]
+        self.splits: Dict[str, List[int]] = {name: [] for name in SPLIT_NAMES}
+        self.trackers = {name: coverage_tracker(world) for name in SPLIT_NAMES}
+
+    def add(self, record: Mapping) -> str:
+        split = split_of(record, self.held)
+        self.splits[split].append(int(record["index"]))
+        self.trackers[split].add_record(record)
+        return split
+
+    def summary(self) -> dict:
+        held, splits = self.held, self.splits
+        train, test = self.trackers["train"], self.trackers["test"]
+        subs = _unique(s for h in held for s in _sub_tuples(h))
+        missing_subs = [s for s in subs if (train.count(s) if s else train.n_objects) == 0]
+        missing_test = [dict(h) for h in held if test.count(h) == 0]
+        return {
+            "held_out": [dict(h) for h in held],
+            "strength": len(held[0]) if held else int(self.world.cfg.split.strength),
+            "train": list(splits["train"]),
+            "test": list(splits["test"]),
+            "train_scenes": len(splits["train"]),
+            "test_scenes": len(splits["test"]),
+            "guarantees": {
+                "train_has_no_held_out": all(train.count(h) == 0 for h in held),
+                "sub_tuples_in_train": not missing_subs,
+                "test_has_every_held_out": not missing_test,
+            },
+            "missing_in_test": missing_test,
+            "sub_tuples_missing_in_train": missing_subs,
+        }
+
+
+def split_summary(world: World, records: Iterable[Mapping], held: Sequence[Mapping[str, str]]) -> dict:
     """The split of ``records`` (scenes of ``world``'s config) and its guarantees,
     counted by coverage trackers of the
     train and test scenes: ``{"held_out", "strength", "train", "test", "train_scenes",
     "test_scenes", "guarantees": {name: bool}, "missing_in_test", "sub_tuples_missing_in_train"}``."""
-    splits = assign_splits(records, held)
-    by_index = {int(r["index"]): r for r in records}
-    train = coverage_tracker(world, [by_index[i] for i in splits["train"]])
-    test = coverage_tracker(world, [by_index[i] for i in splits["test"]])
-    subs = _unique(s for h in held for s in _sub_tuples(h))
-    missing_subs = [s for s in subs if (train.count(s) if s else train.n_objects) == 0]
-    missing_test = [dict(h) for h in held if test.count(h) == 0]
-    return {
-        "held_out": [dict(h) for h in held],
-        "strength": len(held[0]) if held else int(world.cfg.split.strength),
-        "train": splits["train"],
-        "test": splits["test"],
-        "train_scenes": len(splits["train"]),
-        "test_scenes": len(splits["test"]),
-        "guarantees": {
-            "train_has_no_held_out": all(train.count(h) == 0 for h in held),
-            "sub_tuples_in_train": not missing_subs,
-            "test_has_every_held_out": not missing_test,
-        },
-        "missing_in_test": missing_test,
-        "sub_tuples_missing_in_train": missing_subs,
-    }
+    counter = SplitCounter(world, held)
+    for record in records:
+        counter.add(record)
+    return counter.summary()
 
 
 def _unique(items) -> List[Dict[str, str]]:

@@ -8,6 +8,7 @@ from typing import Dict, Iterable, List
 
 from omegaconf import OmegaConf
 
+from .. import cache
 from ..scene.factors import COVERAGE_COMBINATION, DIRECTIVE_FACTORS
 from ..world.appearance import APPEARANCE_FACTORS, FILE_LEVEL
 from ..world.compile import World, as_world
@@ -36,6 +37,27 @@ def coverage_universe(world: World) -> tuple[Dict[str, List[str]], List[Dict[str
 
 
 _UNIVERSES: dict = {}  # (grammar, factors and appearance levels) -> the coverage universe
+UNIVERSE_CACHE = "universes"  # the folder of cache_dir() keeping coverage universes
+
+
+def _kept_universe(world: World) -> tuple[Dict[str, List[str]], List[Dict[str, str]]]:
+    """:func:`coverage_universe` of ``world``, kept across processes under the world's
+    content (:attr:`scenegen.world.compile.World.content_key`): finding it checks about a
+    thousand directives. Orders are kept: factors, levels and each constraint's factors
+    are stored as lists of pairs."""
+    key = world.content_key
+    kept = cache.load_json(UNIVERSE_CACHE, key) if key else None
+    if kept is not None:
+        try:
+            return ({str(f): [str(lv) for lv in levels] for f, levels in kept["levels"]},
+                    [{str(f): str(lv) for f, lv in item} for item in kept["forbidden"]])
+        except (KeyError, TypeError, ValueError):
+            pass  # malformed: found again below
+    levels, forbidden = coverage_universe(world)
+    if key:
+        cache.store_json(UNIVERSE_CACHE, key, {"levels": [[f, list(lv)] for f, lv in levels.items()],
+                                               "forbidden": [list(map(list, item.items())) for item in forbidden]})
+    return levels, forbidden
 
 
 def coverage_tracker(world, records: Iterable[dict] = ()) -> CoverageTracker:
@@ -51,7 +73,7 @@ def coverage_tracker(world, records: Iterable[dict] = ()) -> CoverageTracker:
                        for name in ("factors", "materials", "colors", "textures")}, sort_keys=True))
     universe = _UNIVERSES.get(key)
     if universe is None:
-        universe = _UNIVERSES[key] = coverage_universe(world)
+        universe = _UNIVERSES[key] = _kept_universe(world)
     levels, forbidden = universe
     combination = [f for f in COVERAGE_COMBINATION if f in levels] or list(levels)[:3]
     tracker = CoverageTracker(levels, combination=combination, forbidden=forbidden)

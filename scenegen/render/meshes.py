@@ -15,9 +15,9 @@ UVs in metres.
 from __future__ import annotations
 
 import numpy as np
-import trimesh
 
 from ..errors import RenderError, choices
+from ..lazy import trimesh
 from ..world.dictionary import ObjectDictionary, Texture
 from ..world.shapes import primitive
 from . import _pyrender

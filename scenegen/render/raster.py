@@ -17,7 +17,6 @@ threads) works; :meth:`PendingFrame.read` then reads the layers back, and
 from __future__ import annotations
 
 import time
-from importlib import metadata
 
 import numpy as np
 
@@ -72,6 +71,8 @@ class Renderer(RenderBackend):
 
     @property
     def version(self) -> str:
+        from importlib import metadata  # noqa: PLC0415 (about 20 ms to import, only for this string)
+
         return f"{self.name} ({PYRENDER_DISTRIBUTION} {metadata.version(PYRENDER_DISTRIBUTION)})"
 
     def close(self) -> None:

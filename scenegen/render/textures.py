@@ -20,10 +20,10 @@ from __future__ import annotations
 import zlib
 
 import numpy as np
-import trimesh
 
 from ..config.schema import TEXTURE_PATTERNS
 from ..errors import ConfigError, choices
+from ..lazy import trimesh
 from ..world.colour import linear_to_srgb
 from ..world.dictionary import Texture
 from ..world.shapes import split_corners

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import jinja2
-
+from ..lazy import lazy_module
 from . import formatting
+
+jinja2 = lazy_module("jinja2")  # imported on the first report
 
 FILTERS = {
     "num": formatting.num,

@@ -164,6 +164,7 @@ def universe(cfg) -> Tuple[Dict[str, List[str]], List[Tuple[str, str, str]]]:
     """
     cat_poses = category_pose_levels(cfg)
     used_poses = {p for poses in cat_poses.values() for p in poses}
+    entry_textures = [tuple(e.textures) for e in cfg.objects.values()]  # read once: a config node is slow to read
     levels = {
         "category": list(cfg.categories),
         "pose": [p for p in AZIMUTH_BINS + (ANY_POSE,) if p in used_poses],
@@ -173,7 +174,7 @@ def universe(cfg) -> Tuple[Dict[str, List[str]], List[Tuple[str, str, str]]]:
         "light": [str(level) for level in cfg.factors.light_levels],
         "color": list(cfg.colors.keys()),
         "material": list(cfg.materials.keys()),
-        "texture": [t for t in cfg.textures.keys() if any(t in e.textures for e in cfg.objects.values())],
+        "texture": [t for t in cfg.textures.keys() if any(t in textures for textures in entry_textures)],
     }
     # factors of the look, only where scenes have them (a folder's maps: levels unknown
     # here, filled by the World)
@@ -187,11 +188,17 @@ def universe(cfg) -> Tuple[Dict[str, List[str]], List[Tuple[str, str, str]]]:
         levels["rest"] = []
     if cfg.background.images:  # the folder's levels (the World's), and none when not every scene has one
         levels["background"] = [] if cfg.background.weight >= 1 else [NO_BACKGROUND]
+    out_of_context = cfg.grammar.out_of_context
+    allowed = {  # (context, category) -> whether the context holds it (each read once)
+        (context, category): context_cfg.weight > 0 and context_allows(context_cfg, category, out_of_context)
+        for context, context_cfg in cfg.contexts.items()
+        for category in cat_poses
+    }
     feasible = sorted(
         (category, pose, context)
         for category, poses in cat_poses.items()
         for pose in poses
-        for context, context_cfg in cfg.contexts.items()
-        if context_cfg.weight > 0 and context_allows(context_cfg, category, cfg.grammar.out_of_context)
+        for context in cfg.contexts.keys()
+        if allowed[context, category]
     )
     return levels, feasible

@@ -21,9 +21,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import trimesh
 
 from ..errors import ConfigError
+from ..lazy import trimesh
 from .shapes import CREASE_ANGLE_DEG
 
 APPEARANCES = ("file", "dictionary")

@@ -18,6 +18,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from omegaconf import DictConfig, OmegaConf
 
+from ..cache import content_key
 from ..config.load import compose_config
 from ..config.schema import REST_LEVELS
 from ..config.validate import did_you_mean
@@ -25,7 +26,7 @@ from ..errors import ConfigError, choices
 from ..scene.factors import universe
 from .appearance import APPEARANCE_FACTORS, FILE_LEVEL
 from .backgrounds import BackgroundSet
-from .dictionary import ObjectDictionary, _memo_key
+from .dictionary import ObjectDictionary, _facts_key, _memo_key, _memo_payload
 from .directives import Directive, check_directive
 from .environments import EnvironmentSet
 from .grammar import Grammar, compile_grammar
@@ -182,26 +183,49 @@ class World:
         """Category names in id order (id = position + 1)."""
         return self.dictionary.categories
 
+    @cached_property
+    def content_key(self) -> Optional[str]:
+        """A key of everything this world is made of, for what is kept of it across
+        processes (:mod:`scenegen.cache`): the config's values but those of where and how
+        a run writes (``out``, ``n``, ``workers``, ...), the bytes of the dictionary's mesh
+        files, the levels of every factor (those of folders of maps and photographs too)
+        and scenegen's source. None where the mesh files cannot be keyed (an asset
+        library, a file that cannot be read): nothing of this world is kept then."""
+        facts = _facts_key(_memo_payload(self.cfg))
+        if facts is None:
+            return None
+        data = {key: value for key, value in _known(self.cfg)[1].items() if key not in _RUN_KEYS}
+        return content_key("world", data, facts, self.factor_levels[0])
+
 
 _WORLDS: Dict[tuple, World] = {}  # (config content, mesh files) -> its World; see World.of
-_KEYS: Dict[int, tuple] = {}  # id of a live read-only config -> (weak reference to it, its World key)
+_KEYS: Dict[int, tuple] = {}  # id of a live read-only config -> (weak reference to it, its World key, its data)
+# keys of where and how a run writes, on which nothing a World makes depends
+_RUN_KEYS = ("out", "n", "workers", "progress", "shard", "num_shards", "executor", "dask")
 
 
 def _world_key(cfg: DictConfig) -> tuple:
     """(sha256 of the config's content, the dictionary's memo key of its mesh files):
     worked out once per read-only config object while it lives (a read-only config does
     not change), since a run hands the same config to many stages."""
+    return _known(cfg)[0]
+
+
+def _known(cfg: DictConfig) -> tuple:
+    """(:func:`_world_key` of ``cfg``, ``cfg`` as plain containers), kept while a
+    read-only config lives."""
     locked = OmegaConf.is_readonly(cfg)
     if locked:
         found = _KEYS.get(id(cfg))
         if found is not None and found[0]() is cfg:
-            return found[1]
-    content = json.dumps(OmegaConf.to_container(cfg, resolve=True), sort_keys=True)
-    key = (hashlib.sha256(content.encode()).hexdigest(), _memo_key(cfg))
+            return found[1:]
+    data = OmegaConf.to_container(cfg, resolve=True)
+    content = json.dumps(data, sort_keys=True)
+    key = (hashlib.sha256(content.encode()).hexdigest(), _memo_key(cfg, data))
     if locked:
         ident = id(cfg)
-        _KEYS[ident] = (weakref.ref(cfg, lambda _: _KEYS.pop(ident, None)), key)
-    return key
+        _KEYS[ident] = (weakref.ref(cfg, lambda _: _KEYS.pop(ident, None)), key, data)
+    return key, data
 
 
 def as_world(source: Union[World, DictConfig]) -> World:

@@ -27,18 +27,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import trimesh
-from omegaconf import OmegaConf
-from scipy.spatial import ConvexHull  # scipy comes with pyrender
+from omegaconf import DictConfig, OmegaConf
 
-from .. import resources
+from .. import cache, resources
 from ..config.mesh_frame import file_to_object
 from ..config.schema import MAX_MESH_FACES
 from ..errors import ConfigError, MeshError, choices
+from ..lazy import ConvexHull, trimesh
 from .appearance import FILE_LEVEL, FileAppearance, read_appearance, resolve_appearance, split_creases_keeping
 from .libraries import library_assets
 from .shapes import (
@@ -175,13 +176,17 @@ class ObjectEntry:
     # (3,) normalised extents known without building the shape (a library file's, from
     # its index), so that checking a grammar does not read every file of a library
     known_extents: tuple[float, float, float] | None = field(default=None, repr=False)
+    # style -> (3,) extents of its shape, known without building it (kept by an earlier
+    # process for the same config, mesh files and source: see ObjectDictionary.from_config)
+    style_extents: dict = field(default_factory=dict, repr=False)
 
     def extents(self, style: str = "") -> tuple[float, float, float]:
         """(3,) extents of ``style``'s shape along x, y, z, largest 1 (unitless: times the
         entry's size gives metres); not building it where they are known."""
         if self.known_extents is not None:
             return self.known_extents
-        return self.variant(style).extents
+        known = self.style_extents.get(style or self.styles[0])
+        return known if known is not None else self.variant(style).extents
 
     def variant(self, style: str = "") -> Variant:
         """The shape of ``style`` (``""``: the first style); built once, then shared.
@@ -344,7 +349,12 @@ def _check_name(name: str, what: str, key: str) -> None:
 
 
 def _build_entry(name: str, entry, category_ids: dict[str, int], asset_paths, max_faces: int,
-                 tables: Tables, simplify: bool = False) -> ObjectEntry:
+                 tables: Tables, simplify: bool = False, known: dict | None = None) -> ObjectEntry:
+    """The entry ``name`` of ``cfg.objects``. Its mesh file is read and its parts built
+    here, unless ``known`` (its facts, :meth:`ObjectDictionary._facts`, from a load of the
+    same config, files and source) says what the load would find (its size, the extents
+    of its styles, and that it does not wear its file's look): then on the first use of
+    a shape, since the checks they make passed in that load."""
     key = f"objects.{name}"
     for slot, options in entry.part_rules.items():
         _check_name(str(slot), "part slot", f"{key}.part_rules")
@@ -363,67 +373,90 @@ def _build_entry(name: str, entry, category_ids: dict[str, int], asset_paths, ma
             for style, _ in options
         ]
 
-    file_look = None
     if _get(entry, "appearance") == "file" and not entry.mesh:
         raise ConfigError(f"{key}.appearance is 'file' but the entry has no mesh file; "
                           f"only mesh entries can wear their file's look")
     if entry.shape:
         source = "primitive"
-        try:
-            body = primitive(entry.shape, entry.params)
-        except ConfigError as exc:
-            raise ConfigError(f"{key}: {exc}") from None
 
-        def build(style: str) -> list:
-            return [("body", "body", body, None)]
+        def shape() -> tuple:
+            try:
+                body = primitive(entry.shape, entry.params)
+            except ConfigError as exc:
+                raise ConfigError(f"{key}: {exc}") from None
+
+            def build(style: str) -> list:
+                return [("body", "body", body, None)]
+
+            return build, size, None
 
     elif entry.mesh:
         source = "mesh"
         # the file's coordinates into the object frame's axes (see config.mesh_frame); a
         # proper rotation and a positive scale keep the faces' winding
         matrix, metres = file_to_object(entry, key)
-        body = load_mesh_file(find_mesh_file(entry.mesh, asset_paths), max_faces, simplify=simplify)
-        if not np.array_equal(matrix, np.eye(4)):
-            body.apply_transform(matrix)
-        file_look = resolve_appearance(_get(entry, "appearance"), read_appearance(body), key)
-        if file_look is None:
-            body = split_creases(body)
-        else:  # the file's texture coordinates and colours follow the split vertices
-            body, file_look = split_creases_keeping(body, file_look)
-        if metres is not None:  # the file's own size, in metres
-            size = (float(np.ptp(body.vertices, axis=0).max()),) * 2
+        path = find_mesh_file(entry.mesh, asset_paths)
+        digest = cache.file_digest(path) if known is not None else None  # the bytes the facts are of
 
-        def build(style: str) -> list:
-            return [("body", "body", body, None)]
+        def shape() -> tuple:
+            if digest is not None and cache.file_digest(path) != digest:
+                raise MeshError(f"mesh file {str(path)!r} of {key} changed after its dictionary was loaded; "
+                                f"load the config again")
+            body = load_mesh_file(path, max_faces, simplify=simplify)
+            if not np.array_equal(matrix, np.eye(4)):
+                body.apply_transform(matrix)
+            file_look = resolve_appearance(_get(entry, "appearance"), read_appearance(body), key)
+            if file_look is None:
+                body = split_creases(body)
+            else:  # the file's texture coordinates and colours follow the split vertices
+                body, file_look = split_creases_keeping(body, file_look)
+            # the file's own size, in metres
+            found = size if metres is None else (float(np.ptp(body.vertices, axis=0).max()),) * 2
+
+            def build(style: str) -> list:
+                return [("body", "body", body, None)]
+
+            return build, found, file_look
 
     else:
         source = "parts"
-        # every part of every style is built (and its params checked) once, at load;
-        # a variant only picks and normalises them
+        # every part of every style is built (and its params checked) once, at load (at
+        # the first use of a shape when its facts are known); a variant only picks and
+        # normalises them
         fixed = _part_list(entry.parts, tables, f"{key}.parts")
         groups = {(): fixed}
         for slot, options in entry.part_rules.items():
             for style, cfg in options.items():
                 groups[(str(slot), str(style))] = _part_list(_get(cfg, "parts", []), tables,
                                                             f"{key}.part_rules.{slot}.{style}.parts")
-        built_groups = {}
-        for group, parts in groups.items():
-            where = f"{key} style {STYLE_ASSIGN.join(group)!r}" if group else key
-            try:
-                meshes = compose_parts([part for _, _, part, _ in parts])
-            except ConfigError as exc:
-                raise ConfigError(f"{where}: {exc}") from None
-            built_groups[group] = [(n, label, mesh, look) for (n, label, _, look), (_, mesh) in zip(parts, meshes)]
 
-        def build(style: str) -> list:
-            chosen = list(built_groups[()])
-            for item in filter(None, style.split(STYLE_SEPARATOR)):
-                chosen.extend(built_groups[tuple(item.split(STYLE_ASSIGN, 1))])
-            names = [n for n, _, _, _ in chosen]
-            if len(set(names)) != len(names):
-                repeated = sorted({n for n in names if names.count(n) > 1})
-                raise ConfigError(f"{key} style {style!r} has parts with the same name: {repeated}")
-            return chosen
+        def shape() -> tuple:
+            built_groups = {}
+            for group, parts in groups.items():
+                where = f"{key} style {STYLE_ASSIGN.join(group)!r}" if group else key
+                try:
+                    meshes = compose_parts([part for _, _, part, _ in parts])
+                except ConfigError as exc:
+                    raise ConfigError(f"{where}: {exc}") from None
+                built_groups[group] = [(n, label, mesh, look) for (n, label, _, look), (_, mesh) in zip(parts, meshes)]
+
+            def build(style: str) -> list:
+                chosen = list(built_groups[()])
+                for item in filter(None, style.split(STYLE_SEPARATOR)):
+                    chosen.extend(built_groups[tuple(item.split(STYLE_ASSIGN, 1))])
+                names = [n for n, _, _, _ in chosen]
+                if len(set(names)) != len(names):
+                    repeated = sorted({n for n in names if names.count(n) > 1})
+                    raise ConfigError(f"{key} style {style!r} has parts with the same name: {repeated}")
+                return chosen
+
+            return build, size, None
+
+    if known is not None and not known["file_look"] and tuple(known["styles"]) == tuple(styles):
+        build, size, file_look = _on_first_use(shape), (float(known["size"][0]), float(known["size"][1])), None
+        style_extents = {style: tuple(float(v) for v in extents) for style, extents in known["extents"].items()}
+    else:
+        (build, size, file_look), style_extents = shape(), {}
 
     return ObjectEntry(
         name=name,
@@ -440,7 +473,23 @@ def _build_entry(name: str, entry, category_ids: dict[str, int], asset_paths, ma
         support=bool(entry.support),
         _build=build,
         file_appearance=file_look,
+        style_extents=style_extents,
     )
+
+
+def _on_first_use(shape):
+    """``build(style)`` of the ``(build, size, file look)`` that ``shape()`` makes, made
+    on the first call (once, whichever thread calls first)."""
+    lock = threading.Lock()
+    made: list = []
+
+    def build(style: str) -> list:
+        with lock:
+            if not made:
+                made.append(shape()[0])
+        return made[0](style)
+
+    return build
 
 
 def _library_entry(asset, category_ids: dict[str, int], cfg, tables: Tables) -> ObjectEntry:
@@ -460,7 +509,9 @@ def _library_entry(asset, category_ids: dict[str, int], cfg, tables: Tables) -> 
 
 class ObjectDictionary:
     """Every object entry of a config, in config order. Mesh files are read and part
-    params checked when it is built; each entry's variants are built on first use.
+    params checked when it is built (on the first use of a shape where
+    :meth:`from_config` knows the entry's facts); each entry's variants are built on
+    first use.
 
     Args:
         cfg: the validated ``DictConfig`` from :func:`scenegen.config.load.load_config`.
@@ -484,7 +535,7 @@ class ObjectDictionary:
 
     _memo: dict[str, "ObjectDictionary"] = {}  # see from_config
 
-    def __init__(self, cfg) -> None:
+    def __init__(self, cfg, known: dict | None = None) -> None:
         self._categories = tuple(str(c) for c in cfg.categories)
         ids = {category: i + 1 for i, category in enumerate(self._categories)}
         asset_paths = tuple(str(p) for p in cfg.get("asset_paths", None) or ())
@@ -495,8 +546,10 @@ class ObjectDictionary:
             colors={str(n): tuple(float(v) for v in rgb) for n, rgb in cfg.colors.items()},
             materials={str(n): (float(m.metallic), float(m.roughness)) for n, m in cfg.materials.items()},
         )
+        known = known or {}  # entry name -> its facts (see from_config)
         self._entries = {
-            str(name): _build_entry(str(name), entry, ids, asset_paths, self.max_faces, tables, self.simplify)
+            str(name): _build_entry(str(name), entry, ids, asset_paths, self.max_faces, tables, self.simplify,
+                                    known.get(str(name)))
             for name, entry in cfg.objects.items()
         }
         self.textures = {
@@ -516,11 +569,44 @@ class ObjectDictionary:
         """Like the constructor, but memoised per process on the categories, the
         objects, textures, colours and materials sub-configs, ``asset_paths``,
         ``meshes.max_faces`` and ``meshes.simplify``, and the resolved path, size and mtime
-        of each mesh file an entry names."""
-        key = _memo_key(cfg)
+        of each mesh file an entry names.
+
+        Across processes, the facts of its entries (sizes, the extents of every style,
+        whether an entry wears its file's look) are kept in ``cache_dir()/dictionary/``
+        under the same sub-configs, the bytes of the mesh files and scenegen's source
+        (:mod:`scenegen.cache`); with them, an entry reads its file and builds its parts
+        on the first use of a shape rather than here (the same shapes: what is kept was
+        made by a load that passed every check)."""
+        payload = _memo_payload(cfg)
+        key = _hash(payload)
         if key not in cls._memo:
-            cls._memo[key] = cls(cfg)
+            facts_key = _facts_key(payload)
+            facts = cache.load_json(FACTS_CACHE, facts_key) if facts_key else None
+            dictionary = cls(cfg, known=(facts or {}).get("entries"))
+            if facts_key and facts is None:
+                found = dictionary._facts(cfg)
+                if found is not None:
+                    cache.store_json(FACTS_CACHE, facts_key, {"entries": found})
+            cls._memo[key] = dictionary
         return cls._memo[key]
+
+    def _facts(self, cfg) -> dict | None:
+        """Entry name -> ``{"styles", "size", "file_look", "extents": {style: (3,)}}`` of
+        every entry of ``cfg.objects`` (building every shape), or None when some shape
+        cannot be built (its error is then raised where it is used, as without facts)."""
+        facts = {}
+        try:
+            for name in cfg.objects:
+                entry = self._entries[str(name)]
+                facts[entry.name] = {
+                    "styles": list(entry.styles),
+                    "size": list(entry.size),
+                    "file_look": entry.file_appearance is not None,
+                    "extents": {style: list(entry.variant(style).extents) for style in entry.styles},
+                }
+        except Exception:  # noqa: BLE001 - any failure: nothing kept, the error comes at the shape's use
+            return None
+        return facts
 
     def __getitem__(self, name: str) -> ObjectEntry:
         try:
@@ -561,8 +647,65 @@ class ObjectDictionary:
         return tuple(e for e in self._entries.values() if e.category == category)
 
 
-def _memo_key(cfg) -> str:
-    objects = OmegaConf.to_container(cfg.objects, resolve=True)
+FACTS_CACHE = "dictionary"  # the folder of cache_dir() holding the facts of dictionaries
+
+
+def _memo_key(cfg, data: dict | None = None) -> str:
+    """The in-process memo key of ``cfg``'s dictionary (see :meth:`ObjectDictionary.from_config`);
+    ``data``: the whole of ``cfg`` as plain containers, when the caller has it."""
+    return _hash(_memo_payload(cfg, data))
+
+
+def _hash(payload: dict) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def _facts_key(payload: dict) -> str | None:
+    """The cache key of the facts of the dictionary of :func:`_memo_payload` ``payload``:
+    the payload with each mesh file's sha256 for its size and mtime, and scenegen's
+    source; None where a file cannot be read, or where asset libraries join (their own
+    index keeps what they know)."""
+    if "libraries" in payload:
+        return None
+    files = {}
+    for name, (path, size, _) in payload["files"].items():
+        if size is None:
+            return None
+        try:
+            files[name] = [path, cache.file_digest(path)]
+        except OSError:
+            return None
+    return cache.content_key(FACTS_CACHE, {**payload, "files": files})
+
+
+_SECTIONS: dict[int, tuple] = {}  # id of a live read-only config -> (weak reference to it, _sections of it)
+
+
+def _sections(cfg, data: dict | None = None) -> dict:
+    """The sub-configs a dictionary reads, as plain containers (``data``'s, when the
+    caller has the whole config as plain containers); worked out once per read-only
+    config object while it lives (a read-only config does not change)."""
+    locked = isinstance(cfg, DictConfig) and OmegaConf.is_readonly(cfg)
+    if locked:
+        found = _SECTIONS.get(id(cfg))
+        if found is not None and found[0]() is cfg:
+            return found[1]
+    names = ["categories", "objects", "textures", "colors", "materials"]  # colours, materials: the parts' own looks
+    if cfg.get("libraries", None):  # their files are checked by their index, reused when unchanged
+        names.append("libraries")
+    sections = {name: data[name] if data is not None else OmegaConf.to_container(cfg[name], resolve=True)
+                for name in names}
+    if locked:
+        ident = id(cfg)
+        _SECTIONS[ident] = (weakref.ref(cfg, lambda _: _SECTIONS.pop(ident, None)), sections)
+    return sections
+
+
+def _memo_payload(cfg, data: dict | None = None) -> dict:
+    """What a dictionary is made of: the sub-configs it reads (:func:`_sections`) and the
+    resolved path, size and mtime of each mesh file an entry names (read on every call)."""
+    sections = _sections(cfg, data)
+    objects = sections["objects"]
     asset_paths = [str(p) for p in cfg.get("asset_paths", None) or ()]
     files = {}
     for name, entry in objects.items():
@@ -573,17 +716,10 @@ def _memo_key(cfg) -> str:
                 files[name] = [str(path), stat.st_size, stat.st_mtime_ns]
             except (MeshError, OSError):
                 files[name] = [str(entry["mesh"]), None, None]
-    payload = {
-        "categories": OmegaConf.to_container(cfg.categories, resolve=True),
-        "objects": objects,
-        "textures": OmegaConf.to_container(cfg.textures, resolve=True),
-        "colors": OmegaConf.to_container(cfg.colors, resolve=True),  # the parts' own looks
-        "materials": OmegaConf.to_container(cfg.materials, resolve=True),
+    return {
+        **sections,
         "asset_paths": [str(f) for f in _search_folders(asset_paths)],
         "max_faces": mesh_face_budget(cfg),
         "simplify": mesh_simplify(cfg),
         "files": files,
     }
-    if cfg.get("libraries", None):  # their files are checked by their index, reused when unchanged
-        payload["libraries"] = OmegaConf.to_container(cfg.libraries, resolve=True)
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

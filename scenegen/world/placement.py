@@ -342,13 +342,32 @@ class Placer:
         elif np.abs(corners).max() > self.floor_half:
             return False
         z0, z1 = candidate.z_range
+        x, y = float(candidate.position[0]), float(candidate.position[1])
+        reach = _corner_reach(candidate)
         for i, other in enumerate(placed):
             if i in ignore or other is candidate:
                 continue
             o0, o1 = other.z_range
-            if z0 < o1 - 1e-9 and o0 < z1 - 1e-9 and rectangles_overlap(corners, other.corners(), self.gap):
-                return False
+            if z0 < o1 - 1e-9 and o0 < z1 - 1e-9:
+                # centres this far apart: one of the candidate's own axes separates the two
+                # rectangles by more than the gap, which rectangles_overlap would find
+                apart = math.hypot(float(other.position[0]) - x, float(other.position[1]) - y)
+                if apart > SQRT2 * (reach + _corner_reach(other) + self.gap) + 1e-9:
+                    continue
+                if rectangles_overlap(corners, other.corners(), self.gap):
+                    return False
         return True
+
+
+SQRT2 = math.sqrt(2.0)
+
+
+def _corner_reach(p: Placed) -> float:
+    """Distance (metres) from ``p``'s footprint centre to its corners (to rounding: the
+    caller keeps a margin)."""
+    width, depth = p.unit_extents[0] * p.scale, p.unit_extents[1] * p.scale
+    reach = math.hypot(width, depth) / 2
+    return reach * SQRT2 if p.free_yaw else reach  # free: the bounding circle's square
 
 
 def dependents(placed: List[Placed], index: int) -> List[int]:

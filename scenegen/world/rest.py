@@ -80,12 +80,11 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import trimesh
-from scipy.spatial import ConvexHull, QhullError  # scipy comes with pyrender
 
 from ..config.schema import REST_LEVELS
 from ..errors import MeshError
 from ..fileio import atomic_write_bytes
+from ..lazy import ConvexHull, QhullError, trimesh
 from ..resources import cache_dir
 
 LEVELS = REST_LEVELS  # ("upright", "upside-down", "on-front", "on-back", "on-side", "tilted")

@@ -20,8 +20,8 @@ from functools import cached_property
 from typing import Dict, Optional, Tuple
 
 import numpy as np
-import trimesh
 
+from ..lazy import trimesh
 from ..scene.factors import pose_bin, pose_levels
 from ..scene.geometry import rotation_about_z
 from .dictionary import ObjectEntry

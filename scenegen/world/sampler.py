@@ -28,9 +28,9 @@ from typing import Mapping, Optional, Union
 
 import numpy as np
 from omegaconf import DictConfig
-from scipy.spatial import ConvexHull, QhullError
 
 from ..errors import PlacementError
+from ..lazy import ConvexHull, QhullError
 from ..scene.factors import AZIMUTH_BINS, NO_BACKGROUND, pose_bin
 from ..scene.geometry import direction, intrinsics_from_fov, look_at_opencv, project, rotation_about_z
 from ..scene.scene import Background, Camera, CameraEffects, Context, Environment, Light, ObjectInstance, Scene
@@ -53,7 +53,7 @@ from .placement import (
     turn,
 )
 from .resting import POSE_ELEVATIONS, UPRIGHT, object_azimuth
-from .visibility import Body, visible_fraction
+from .visibility import Body, fractions_in_band, visible_fraction
 
 POSE_JITTER = math.radians(15.0)  # pose directives aim within +-15 degrees of the bin centre
 # Where, inside each occlusion level's band of visible fractions, the ray-cast estimate
@@ -77,6 +77,7 @@ WIDENED_ATTEMPTS_SHARE = 0.5
 WIDE_OCCLUDER_DISTANCES = (0.0, 0.3, 1.0, 2.0)  # target radii: nearer the camera looks bigger
 WIDE_ELEVATION_STEPS = 3  # views from the drawn elevation down to the lowest allowed one
 WIDE_MAX_EVALUATIONS = 160  # ray-cast visibility estimates per widened attempt
+TRIAL_BATCH = (4, 32)  # occluder trials measured together: the first batch, the largest (doubling)
 
 KEY_LIGHT_MIN = 0.02  # a map's key light below this share of its intensity is no light
 STAGES = STAGE_NAMES  # ("context", "layout", ..., "surfaces", "background"): scenegen.streams.SCENE_STAGES
@@ -455,32 +456,98 @@ class Sampler:
         if wide:
             elevations = np.linspace(view.elevation, lowest, WIDE_ELEVATION_STEPS)
             views = [replace(view, elevation=float(e)) for e in elevations]
-            candidates = itertools.product(shapes, views, WIDE_OCCLUDER_DISTANCES, OCCLUDER_OFFSETS)
+            candidates = itertools.product(range(len(shapes)), views, WIDE_OCCLUDER_DISTANCES, OCCLUDER_OFFSETS)
         else:
             views = [view, replace(view, elevation=lowest)]
             candidates = ((shape, v, d, o) for v, shape, d, o in
-                          itertools.product(views, shapes, OCCLUDER_DISTANCES, OCCLUDER_OFFSETS))
+                          itertools.product(views, range(len(shapes)), OCCLUDER_DISTANCES, OCCLUDER_OFFSETS))
+        trials = self._occluder_trials(placer, target, occluder, moving, shapes, camera, candidates, apply_pose)
+        # the first trial (in candidate order) within GOOD_ENOUGH of the band's centre, else
+        # the nearest one (the first of equals); the fractions are measured in batches
+        # (fractions_in_band), in the same order, so the choice is the one-by-one search's
         best = None
         evaluations = 0
-        for (entry, style, scale, rest), trial_view, extra, lateral in candidates:
-            trial = copy_layout(placed)
-            obj, blocker = trial[target], trial[occluder]
-            blocker.entry, blocker.style, blocker.scale, blocker.rest = entry, style, scale, rest
-            u = camera.position[:2] - obj.position[:2]
-            u /= np.linalg.norm(u)
-            side = np.array([-u[1], u[0]])
-            distance = obj.reach(u) + blocker.reach(-u) + self._gap + extra * obj.radius
-            spot = obj.position[:2] + distance * u + lateral * (obj.radius + blocker.radius) * side
-            translate(trial, moving, spot - blocker.position[:2])
-            # every moved object must clear the objects that stayed; the occluder, which
-            # may have grown, must also clear the objects that moved with it
-            if not all(
-                placer.fits(trial[i], trial, Surface(trial[i].position[2], trial[i].support),
-                            ignore=() if i == occluder else moving - {occluder})
-                for i in sorted(moving)
-            ):
+        batch = TRIAL_BATCH[0]
+        searching = True
+        while searching:
+            chunk = list(itertools.islice(trials, batch if not wide else min(batch, WIDE_MAX_EVALUATIONS - evaluations)))
+            if not chunk:
+                break
+            batch = min(2 * batch, TRIAL_BATCH[1])
+            fractions = fractions_in_band([(_bodies(trial), trial_camera) for trial, trial_camera in chunk], target,
+                                          low, high)
+            for (trial, trial_camera), fraction in zip(chunk, fractions):
+                evaluations += 1
+                if fraction is not None:  # in the band (None: proven outside it)
+                    score = abs(fraction - (low + high) / 2)
+                    if best is None or score < best[0]:
+                        best = (score, trial, trial_camera)
+                        if score < GOOD_ENOUGH:
+                            searching = False
+                            break
+                if wide and evaluations >= WIDE_MAX_EVALUATIONS:
+                    searching = False
+                    break
+        if best is None:
+            return None
+        placed[:] = best[1]
+        chosen = placed[occluder]
+        if chosen.entry.category != chosen.node.category:  # the widened search swapped it
+            chosen.node.category, chosen.node.in_context = chosen.entry.category, True
+        return best[2]
+
+    def _occluder_trials(self, placer: Placer, target: int, occluder: int, moving: set, shapes: list,
+                         camera: Camera, candidates, apply_pose):
+        """(trial layout, camera) of each candidate (shape index, view, extra gap in target
+        radii, sideways offset in summed radii) whose layout fits, whose camera fits and
+        turns the target to its pose, in candidate order (a generator: the search stops
+        drawing when it has its occluder).
+
+        The occluder's group goes between the camera and the target. What does not depend
+        on the view (the spot, whether the moved objects fit) is computed once per
+        (shape, extra, offset), and the boxes of the objects that stay once; every value is
+        computed as before, so each trial is the layout and camera it always was.
+        """
+        placed = placer.placed
+        obj = placed[target]
+        u = camera.position[:2] - obj.position[:2]
+        u /= np.linalg.norm(u)
+        side = np.array([-u[1], u[0]])
+        reach = obj.reach(u)
+        staying = [i for i in range(len(placed)) if i not in moving]
+        staying_corners = [placed[i].box() for i in staying]
+        turned = {target, *dependents(placed, target)}  # what apply_pose moves
+        shaped: dict = {}  # shape index -> (layout with the occluder so shaped, its reach towards the target, radius)
+        layouts: dict = {}  # (shape index, extra, offset) -> layout before any turn, or None: it does not fit
+        # Layouts share the objects they do not change (a trial's objects are never
+        # changed once it is made; the one kept replaces ``placed``)
+        for k, trial_view, extra, lateral in candidates:
+            key = (k, extra, lateral)
+            if key not in layouts:
+                if k not in shaped:
+                    base = copy_layout(placed)
+                    blocker = base[occluder]
+                    blocker.entry, blocker.style, blocker.scale, blocker.rest = shapes[k]
+                    shaped[k] = (base, blocker.reach(-u), blocker.radius)
+                base, blocker_reach, blocker_radius = shaped[k]
+                layout = _copy_some(base, moving)
+                distance = reach + blocker_reach + self._gap + extra * obj.radius
+                spot = obj.position[:2] + distance * u + lateral * (obj.radius + blocker_radius) * side
+                translate(layout, moving, spot - layout[occluder].position[:2])
+                # every moved object must clear the objects that stayed; the occluder, which
+                # may have grown, must also clear the objects that moved with it
+                fits = all(
+                    placer.fits(layout[i], layout, Surface(layout[i].position[2], layout[i].support),
+                                ignore=() if i == occluder else moving - {occluder})
+                    for i in sorted(moving)
+                )
+                layouts[key] = layout if fits else None
+            layout = layouts[key]
+            if layout is None:
                 continue
-            trial_camera = self._fit_camera(trial_view, trial, target)
+            trial = _copy_some(layout, turned)
+            corners = np.vstack(staying_corners + [trial[i].box() for i in sorted(moving)])
+            trial_camera = self._fit_camera(trial_view, trial, target, corners)
             if trial_camera is None:
                 continue
             if not apply_pose(trial, trial_camera):
@@ -489,22 +556,7 @@ class Sampler:
                 trial_camera = self._fit_camera(trial_view, trial, target)
                 if trial_camera is None or not self._clear_of_camera(trial, trial_camera):
                     continue
-            fraction = visible_fraction(_bodies(trial), trial_camera, target)
-            evaluations += 1
-            score = abs(fraction - (low + high) / 2)
-            if low <= fraction <= high and (best is None or score < best[0]):
-                best = (score, trial, trial_camera)
-                if score < GOOD_ENOUGH:
-                    break
-            if wide and evaluations >= WIDE_MAX_EVALUATIONS:
-                break
-        if best is None:
-            return None
-        placed[:] = best[1]
-        chosen = placed[occluder]
-        if chosen.entry.category != chosen.node.category:  # the widened search swapped it
-            chosen.node.category, chosen.node.in_context = chosen.entry.category, True
-        return best[2]
+            yield trial, trial_camera
 
     def _elevation_showing(self, placed, target: int, view: "_View", apply_pose):
         """(camera, view) of the first camera elevation of ``camera.elevation`` (nearest
@@ -579,7 +631,8 @@ class Sampler:
 
     # -- camera ---------------------------------------------------------------------
 
-    def _fit_camera(self, view: "_View", placed, target: int = -1) -> Optional[Camera]:
+    def _fit_camera(self, view: "_View", placed, target: int = -1, corners: Optional[np.ndarray] = None
+                    ) -> Optional[Camera]:
         """Aim at the centre of the objects' bounding box from the drawn direction, far
         enough that their bounding sphere fits the narrower field of view, so every
         object is inside the frame.
@@ -587,10 +640,13 @@ class Sampler:
         With ``camera.framing`` on, :meth:`_frame` then aims and brings the camera
         nearer (the direction kept) so the framed objects are as large as asked;
         ``target`` is the directive's target (-1: none, the first object is framed).
-        Returns None when framing cannot reach its size within ``camera.fov``.
+        ``corners``: the (8 N, 3) corners of every object's box (``Placed.box``) in any
+        order, when the caller has them. Returns None when framing cannot reach its size
+        within ``camera.fov``.
         """
         width, height = self._size
-        corners = np.vstack([p.box() for p in placed])
+        if corners is None:
+            corners = np.vstack([p.box() for p in placed])
         target_point = (corners.min(axis=0) + corners.max(axis=0)) / 2
         radius = float(np.linalg.norm(corners - target_point, axis=1).max())
         fov_x = 2 * math.atan(math.tan(view.fov_y / 2) * width / height)
@@ -949,6 +1005,12 @@ class _View:
     elevation: float  # radians
     fov_y: float  # radians
     distance_factor: float  # multiple of the fit distance
+
+
+def _copy_some(placed, indices) -> list:
+    """``placed`` with the objects at ``indices`` copied (as ``copy_layout`` copies them)
+    and the others shared."""
+    return [replace(p, position=p.position.copy()) if i in indices else p for i, p in enumerate(placed)]
 
 
 def _mesh_as_it_lies(p):

@@ -54,9 +54,9 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
-import trimesh
 
 from ..errors import ConfigError, MeshError
+from ..lazy import trimesh
 
 GRAVITY = 9.81  # m/s^2, along -z
 COLLISION_MARGIN = 1e-3  # m: PyBullet's default margin of a hull made from vertices

@@ -19,6 +19,7 @@ no longer exact).
 from __future__ import annotations
 
 import codecs
+import functools
 import json
 import math
 import struct
@@ -26,10 +27,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-import trimesh
 
 from ..config.schema import MAX_MESH_FACES, PRIMITIVE_SHAPES
 from ..errors import ConfigError, MeshError, choices
+from ..lazy import trimesh
 
 SECTIONS = 32  # segments around round shapes; enough at 256-512 px
 SPHERE_SUBDIVISIONS = 3  # icosphere level: 1280 faces
@@ -433,7 +434,7 @@ def load_mesh_file(path, max_faces: int = MAX_MESH_FACES, search: Sequence[Path]
                         f"{', '.join('.' + f for f in MESH_FORMATS)}")
     try:
         # process=False: keep the file's data as is, so validation sees what is there
-        mesh = trimesh.load(str(path), force="mesh", process=False, resolver=_Resolver(path, search))
+        mesh = trimesh.load(str(path), force="mesh", process=False, resolver=_resolver_class()(path, search))
     except Exception as exc:  # trimesh raises many unrelated types on bad input
         raise MeshError(f"{source} could not be read as a mesh ({_read_failure(path, exc)}); "
                         f"scenegen reads {', '.join('.' + f for f in MESH_FORMATS)}") from None
@@ -481,27 +482,34 @@ def _is_utf8(path: Path) -> bool:
     return True
 
 
-class _Resolver(trimesh.resolvers.FilePathResolver):
+@functools.lru_cache(maxsize=1)
+def _resolver_class() -> type:
     """trimesh's resolver of the files a mesh file refers to (restricted to its folder),
-    extended to the folders ``search``."""
+    extended to folders to search: defined on first use, since it subclasses trimesh's."""
 
-    def __init__(self, path: Path, search: Sequence[Path]):
-        super().__init__(str(path))
-        self.mesh_folder = Path(path).resolve().parent
-        self.search = tuple(Path(folder).resolve() for folder in search)
+    class _Resolver(trimesh.resolvers.FilePathResolver):
+        """trimesh's resolver of the files a mesh file refers to (restricted to its folder),
+        extended to the folders ``search``."""
 
-    def get(self, name: str) -> bytes:
-        try:
-            return super().get(name)
-        except (FileNotFoundError, ValueError):
-            if not self.search:
-                raise
-        relative = (self.mesh_folder / name.strip()).resolve()
-        for folder in self.search:
-            for found in (relative, folder / Path(name.strip()).name):
-                if found.is_relative_to(folder) and found.is_file():
-                    return found.read_bytes()
-        raise FileNotFoundError(name)
+        def __init__(self, path: Path, search: Sequence[Path]):
+            super().__init__(str(path))
+            self.mesh_folder = Path(path).resolve().parent
+            self.search = tuple(Path(folder).resolve() for folder in search)
+
+        def get(self, name: str) -> bytes:
+            try:
+                return super().get(name)
+            except (FileNotFoundError, ValueError):
+                if not self.search:
+                    raise
+            relative = (self.mesh_folder / name.strip()).resolve()
+            for folder in self.search:
+                for found in (relative, folder / Path(name.strip()).name):
+                    if found.is_relative_to(folder) and found.is_file():
+                        return found.read_bytes()
+            raise FileNotFoundError(name)
+
+    return _Resolver
 
 
 def _read_failure(path: Path, exc: Exception) -> str:

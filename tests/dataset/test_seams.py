@@ -33,7 +33,7 @@ def test_the_world_key_is_worked_out_once_per_config_object(monkeypatch):
     the object lives; another object with the same content finds the same World."""
     calls = []
     real = world_compile._memo_key
-    monkeypatch.setattr(world_compile, "_memo_key", lambda c: calls.append(1) or real(c))
+    monkeypatch.setattr(world_compile, "_memo_key", lambda *args: calls.append(1) or real(*args))
     cfg = load_config(["seed=12"])  # checks its World
     world = World.of(cfg)
     assert World.of(cfg) is world and World.of(cfg) is world and len(calls) == 1

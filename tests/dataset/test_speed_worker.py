@@ -17,9 +17,12 @@ from scenegen.render.raster import RenderError
 pytestmark = pytest.mark.render
 
 
-def files_of(root):
+def files_of(root, work: bool = False):
+    """The files of a dataset folder (with ``work``, only those of its work folder: the
+    scenes' export pieces)."""
     root = Path(root)
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and (".scenegen" in p.relative_to(root).parts) == work}
 
 
 def config(out, *extra):
@@ -49,6 +52,10 @@ def test_overlapped_writes_equal_scene_by_scene_writes(tmp_path):
         for index in range(6):
             worker.write(index)
     assert files_of(tmp_path / "sync") == expected
+    # with the same parts of the exports, each written before its scene's record
+    pieces = files_of(tmp_path / "sync", work=True)
+    assert len(pieces) == 6
+    assert files_of(tmp_path / "seq", work=True) == files_of(tmp_path / "shuffled", work=True) == pieces
 
 
 def test_flush_waits_for_every_scene_and_records_come_last(tmp_path, monkeypatch):

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from scenegen.scene.geometry import (
     box_corners,
     convex_polygon_contains,
+    cross3,
     footprint,
     intrinsics_from_fov,
     look_at_opencv,
@@ -77,3 +78,11 @@ def test_box_corners_of_a_turned_box():
     # a quarter turn swaps the x and y extents
     np.testing.assert_allclose(corners.min(axis=0), [0.9, 1.8, 0.5], atol=1e-12)
     np.testing.assert_allclose(corners.max(axis=0), [1.1, 2.2, 0.8], atol=1e-12)
+
+
+@given(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=6, max_size=6))
+def test_cross3_is_numpys_cross_bit_for_bit(values):
+    a, b = np.array(values[:3]), np.array(values[3:])
+    for x, y in ((a, b), (a, np.array([0.0, 0.0, 1.0])), (b, -a)):
+        expected, found = np.cross(x, y), cross3(x, y)
+        assert np.array_equal(found, expected) and np.array_equal(np.signbit(found), np.signbit(expected))

@@ -14,8 +14,10 @@ from scenegen.config.load import config_from_dict, config_to_dict
 from scenegen.design.hitrate import measure_hit_rates, random_directives
 from scenegen.errors import ConfigError
 from scenegen.scene.factors import pose_bin, relative_azimuth
+from scenegen.world import sampler as sampler_module
 from scenegen.world.directives import Directive
 from scenegen.world.sampler import Sampler, occlusion_targets
+from scenegen.world.visibility import visible_fraction
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +44,36 @@ def test_directive_scenes_are_reproducible(sampler):
     wanted = {"category": "mug", "occlusion": "heavy"}
     assert sampler.sample(3, wanted) == sampler.sample(3, wanted)
     assert sampler.sample(3, wanted) != sampler.sample(4, wanted)
+
+
+def test_batched_occluder_search_picks_what_the_one_by_one_search_picks(small_cfg, monkeypatch):
+    """The occluder search measures its trials in batches (fractions_in_band, which
+    proves most of them outside the band without casting their rays); measured one at a
+    time by the definition (visible_fraction), it picks the same occluders: the same
+    scenes, the widened search (a budget of 1 attempt) included."""
+    tight = load_config(["width=96", "height=72", "placement.attempts_per_scene=1"])
+    wanted = [{"occlusion": "heavy"}, {"category": "chair", "occlusion": "partial"}, {"occlusion": "none"}]
+
+    def draw():
+        scenes = []
+        for cfg in (small_cfg, tight):
+            sampler = Sampler(cfg)
+            for index in range(6):
+                try:
+                    scenes.append(sampler.sample(index, wanted[index % 3]))
+                except Exception as error:  # a bounded rejection, the same both ways
+                    scenes.append(str(error))
+        return scenes
+
+    batched = draw()
+
+    def one_by_one(cases, index, low, high, grid=40):
+        fractions = [visible_fraction(bodies, camera, index, grid) for bodies, camera in cases]
+        return [f if low <= f <= high else None for f in fractions]
+
+    monkeypatch.setattr(sampler_module, "fractions_in_band", one_by_one)
+    monkeypatch.setattr(sampler_module, "TRIAL_BATCH", (1, 1))
+    assert draw() == batched
 
 
 def test_rendered_labels_show_the_requested_levels(sampler, renderer):

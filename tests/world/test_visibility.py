@@ -1,12 +1,28 @@
-"""Ray-cast visibility estimates on boxes whose visible fractions are known exactly."""
+"""Ray-cast visibility estimates on boxes whose visible fractions are known exactly, and
+the batched query of the occluder search against the definition."""
+
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import trimesh
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from scenegen.scene.geometry import intrinsics_from_fov, look_at_opencv
+from scenegen.scene.geometry import intrinsics_from_fov, look_at_opencv, project
 from scenegen.scene.scene import Camera
-from scenegen.world.visibility import Body, box_body, box_rays, visible_fraction
+from scenegen.world.visibility import (
+    Body,
+    _linspace,
+    box_body,
+    box_rays,
+    fraction_in_band,
+    fractions_in_band,
+    image_boxes,
+    meets_box,
+    mesh_rays,
+    visible_fraction,
+)
 
 
 def _camera(size: int = 200) -> Camera:
@@ -84,3 +100,126 @@ def test_bodies_in_their_own_frames_agree_with_one_world_mesh(seed):
     for index in range(len(bodies)):
         expected = _world_scene_fraction(bodies, camera, index)
         assert visible_fraction(bodies, camera, index) == pytest.approx(expected, abs=0.01)
+
+
+# -- the occluder search's batched query --------------------------------------------------
+
+def _flat_square() -> trimesh.Trimesh:
+    """A mesh with no volume (its convex hull fails)."""
+    return trimesh.Trimesh([[-0.5, -0.5, 0.0], [0.5, -0.5, 0.0], [-0.5, 0.5, 0.0], [0.5, 0.5, 0.0]],
+                           [[0, 1, 2], [1, 3, 2]], process=False)
+
+
+_SHAPES = [trimesh.creation.box(extents=[1.0, 0.6, 0.8]), trimesh.creation.cone(0.5, 1.0),
+           trimesh.creation.icosphere(2, 0.5), trimesh.creation.cylinder(0.4, 1.0, sections=48), _flat_square(),
+           trimesh.creation.annulus(0.2, 0.5, 0.7)]
+
+
+def _random_camera(rng, size, aim) -> Camera:
+    width, height = size
+    fx, fy, cx, cy = intrinsics_from_fov(float(rng.uniform(0.3, 1.2)), width, height)
+    eye = rng.normal(size=3) * rng.uniform(1.0, 6.0)
+    eye[2] = abs(eye[2]) + 0.3
+    aim = np.asarray(aim, dtype=float) + rng.normal(size=3) * 0.3
+    pose = look_at_opencv(eye, aim)
+    return Camera(width=width, height=height, fx=fx, fy=fy, cx=cx, cy=cy,
+                  world_from_camera=tuple(map(tuple, pose)), target=tuple(aim), distance=float(np.linalg.norm(eye - aim)),
+                  azimuth=0.0, elevation=0.3, znear=0.05, zfar=100.0)
+
+
+def _random_bodies(rng, count) -> list[Body]:
+    return [Body(_SHAPES[int(rng.integers(len(_SHAPES)))], float(rng.uniform(0, 2 * np.pi)), float(rng.uniform(0.2, 1.5)),
+                 tuple(float(x) for x in rng.normal(size=3) * rng.uniform(0.2, 2.5)))
+            for _ in range(count)]
+
+
+def _random_case(rng, size, index: int, count: int) -> tuple[list[Body], Camera]:
+    """Bodies around the target, most of the others between it and the camera."""
+    bodies = _random_bodies(rng, count)
+    target = np.asarray(bodies[index].position)
+    camera = _random_camera(rng, size, target)
+    for i in range(count):
+        if i != index and rng.random() < 0.7:
+            spot = camera.position + rng.uniform(0.2, 0.95) * (target - camera.position) + rng.normal(size=3) * 0.4
+            bodies[i] = replace(bodies[i], position=tuple(float(x) for x in spot))
+    return bodies, camera
+
+
+BANDS = [(0.08, 0.4), (0.6215, 0.878), (0.995, 1.0), (0.0, 1.0), (0.0, 0.3), (0.5, 0.5), (1.0, 1.0)]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1))
+def test_fractions_in_band_are_the_visible_fractions_in_the_band(seed):
+    """Batches of random scenes (bodies in front of, around and behind the camera, partly
+    out of the image, a flat mesh, shared meshes): each answer is visible_fraction's
+    float when it lies in the band, else None."""
+    rng = np.random.default_rng(seed)
+    size = (int(rng.integers(24, 200)), int(rng.integers(24, 200)))
+    index = int(rng.integers(3))
+    cases = [_random_case(rng, size, index, int(rng.integers(index + 1, 6))) for _ in range(int(rng.integers(1, 7)))]
+    fractions = [visible_fraction(bodies, camera, index) for bodies, camera in cases]
+    for low, high in BANDS:
+        found = fractions_in_band(cases, index, low, high)
+        assert found == [f if low <= f <= high else None for f in fractions]
+        assert all(type(f) is float for f in found if f is not None)
+    assert fraction_in_band(*cases[0], index, 0.0, 1.0) == fractions[0]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_first_hits_are_the_hit_distances(seed):
+    """The lean first-hit query gives trimesh's floats, ray by ray, in any batch."""
+    rng = np.random.default_rng(seed)
+    body = _random_bodies(rng, 1)[0]
+    count = int(rng.integers(1, 300))
+    origins = rng.normal(size=(count, 3)) * 4.0
+    directions = rng.normal(size=(count, 3)) - origins * rng.uniform(0.0, 0.5)  # many towards the body
+    directions[rng.random(count) < 0.1, int(rng.integers(3))] = 0.0
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    expected = body.hit_distances(origins, directions)
+    rotation = body.rotation
+    local = ((origins - np.asarray(body.position)) @ rotation / body.scale, directions @ rotation)
+    found = mesh_rays(body.mesh).first_hits(*local, body.scale)
+    assert np.array_equal(found, expected)
+    some = np.flatnonzero(rng.random(count) < 0.5)
+    assert np.array_equal(mesh_rays(body.mesh).first_hits(local[0][some], local[1][some], body.scale), expected[some])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_image_boxes_give_box_rays_its_floor_and_ceil(seed):
+    """From the hull (or every vertex when that is not safe), the image box rounds to the
+    box rays box_rays takes from every vertex."""
+    rng = np.random.default_rng(seed)
+    bodies = _random_bodies(rng, 4)
+    cameras = [_random_camera(rng, (160, 120), rng.normal(size=3)) for _ in bodies]
+    uv_min, uv_max = image_boxes(bodies, cameras)
+    for body, camera, low, high in zip(bodies, cameras, uv_min, uv_max):
+        uv = project(body.world_vertices(), camera.K, camera.pose)
+        assert np.array_equal(np.floor(low), np.floor(uv.min(axis=0)), equal_nan=True)
+        assert np.array_equal(np.ceil(high), np.ceil(uv.max(axis=0)), equal_nan=True)
+
+
+@given(st.floats(-1e4, 1e4), st.floats(-1e4, 1e4), st.integers(2, 60))
+def test_linspace_rows_are_numpys(start, stop, num):
+    rows = _linspace(np.array([start, stop, start]), np.array([stop, stop, start]), num)
+    for row, (a, b) in zip(rows, [(start, stop), (stop, stop), (start, start)]):
+        assert np.array_equal(row, np.linspace(a, b, num))
+
+
+def test_meets_box_is_false_only_for_rays_that_miss():
+    bounds = np.array([[-1.0, -1.0, -1.0], [1.0, 1.0, 1.0]])
+    origins = np.array([[5.0, 0.0, 0.0], [5.0, 0.0, 0.0], [5.0, 2.0, 0.0], [0.0, 0.0, 0.0], [5.0, 0.5, 0.5]])
+    directions = np.array([[-1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    assert meets_box(bounds, origins, directions).tolist() == [True, False, False, True, False]
+
+
+def test_a_box_seen_edge_on_through_its_corner_pixels():
+    """Pixels whose rays graze a box's silhouette: still the same answers."""
+    camera = _camera(101)
+    target = _box([0.2, 1.0, 1.0], [0.0, 0.0, 0.0])
+    for offset in (0.0, 0.25, 0.5, 0.500001, 0.75, 1.0):
+        screen = _box([0.02, 1.0, 1.0], [1.0, offset, offset])
+        expected = visible_fraction([target, screen], camera, 0)
+        assert fractions_in_band([([target, screen], camera)], 0, 0.0, 1.0) == [expected]

@@ -53,24 +53,30 @@ Masks come from the scene records: ``mask/`` decodes each object's
 ``amodal_segmentation`` (COCO RLE of its silhouette with nothing in front of it),
 ``mask_visib/`` is the stored ``instances/`` image's pixels of the object.
 
-The whole ``bop/`` tree is built in a temporary folder next to it and swapped in at the
-end, so a reader never sees a half-written export or files of an earlier one.
+:func:`export_bop` builds the whole ``bop/`` tree in a temporary folder next to it and
+swaps it in at the end, so a reader never sees a half-written export or files of an
+earlier one. ``scenegen generate`` makes the same files scene by scene instead
+(:mod:`scenegen.dataset.exports`): each scene's images, masks and models as the scene is
+written (:func:`bop_scene`), then the files that span the scenes (:class:`BopWriter`), every
+file atomically; the dataset is complete once its manifest is written.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import shutil
 import tempfile
+from collections import OrderedDict
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 from PIL import Image
 
 from ...errors import ScenegenError
-from ...fileio import FOLDER_MODE, dumps_json
+from ...fileio import FOLDER_MODE, HashingWriter, JsonDict, atomic_write_bytes, atomic_writer, dumps_json, nested_json
 from ...labels.masks import rle_to_mask
 from ...world.compile import World
 from ...world.dictionary import ObjectDictionary
@@ -139,59 +145,370 @@ def _symmetries(order: int) -> dict:
     return {}
 
 
-class _Models:
-    """Models keyed by (entry, style, scale), obj_id in first-seen order."""
+def diameter(points: np.ndarray) -> float:
+    """The largest distance between two of ``points`` (N, 3): exactly (to the last bit)
+    ``sqrt(((p[:, None] - p[None]) ** 2).sum(-1)).max()``, without computing all N^2
+    distances. The distances from two far points give a lower bound ``low``; the
+    points are put in the cells of a grid, and a point is paired only with the cells
+    that could hold a point at least ``low`` away from it (its distance to the cell's
+    centre plus the cell's radius, less a margin far above the rounding error); those
+    pairs are computed the exact way. (The square root and the maximum commute: the
+    square root is monotone and correctly rounded.)"""
+    points = np.asarray(points, dtype=float)
+    count = len(points)
+    if count < _DIAMETER_BRUTE:
+        return float(np.sqrt(((points[:, None, :] - points[None, :, :]) ** 2).sum(-1)).max())
 
-    def __init__(self, dictionary):
-        self.dictionary = dictionary
-        self.ids: Dict[Tuple[str, str, float], int] = {}
-        self.meshes: Dict[int, object] = {}
-        self.meta: Dict[int, dict] = {}
+    def from_point(i: int) -> np.ndarray:
+        return ((points[np.full(count, i)] - points) ** 2).sum(-1)
 
-    def obj_id(self, obj, label: dict) -> int:
-        key = (obj.entry, obj.style, float(obj.scale))
-        if key not in self.ids:
-            obj_id = len(self.ids) + 1
-            self.ids[key] = obj_id
+    first = from_point(int(np.argmax(((points - points.mean(axis=0)) ** 2).sum(-1))))
+    second = from_point(int(np.argmax(first)))
+    low = max(float(first.max()), float(second.max()))
+    # which cell of a g x g x g grid over the points' box each point falls in
+    lower, upper = points.min(axis=0), points.max(axis=0)
+    span = np.where(upper > lower, upper - lower, 1.0)
+    cells = np.minimum(((points - lower) / span * _DIAMETER_GRID).astype(np.int64), _DIAMETER_GRID - 1)
+    cell = (cells[:, 0] * _DIAMETER_GRID + cells[:, 1]) * _DIAMETER_GRID + cells[:, 2]
+    order = np.argsort(cell, kind="stable")
+    occupied, starts, sizes = np.unique(cell[order], return_index=True, return_counts=True)
+    centres = np.add.reduceat(points[order], starts, axis=0) / sizes[:, None]
+    radii = np.maximum.reduceat(np.sqrt(((points[order] - np.repeat(centres, sizes, axis=0)) ** 2).sum(-1)), starts)
+    reach = np.sqrt(((points[:, None, :] - centres[None, :, :]) ** 2).sum(-1)) + radii[None, :]
+    margin = 1e-9 * (4.0 * float(np.abs(points).max()) + float(np.sqrt(low)))
+    near, far = np.nonzero(reach >= np.sqrt(low) - margin)
+    pairs = sizes[far]
+    within = np.arange(int(pairs.sum())) - np.repeat(np.cumsum(pairs) - pairs, pairs)
+    partners = order[np.repeat(starts[far], pairs) + within]
+    exact = ((points[np.repeat(near, pairs)] - points[partners]) ** 2).sum(-1)
+    return float(np.sqrt(max(low, float(exact.max()) if len(exact) else 0.0)))
+
+
+_DIAMETER_BRUTE = 64  # fewer points: every pair
+_DIAMETER_GRID = 6  # cells along each axis
+
+
+def hull_vertices(points: np.ndarray) -> np.ndarray:
+    """The vertices of trimesh's convex hull of ``points`` (N, 3), the same rows in the
+    same order as ``trimesh.convex.convex_hull(points).vertices``, without building and
+    repairing the hull mesh (about 40% of its time): qhull's vertices with the options
+    trimesh gives it, those of the faces whose normal is defined, merged as trimesh
+    merges vertices. (tests/dataset/test_exports.py holds it to trimesh's hull.)"""
+    from scipy.spatial import ConvexHull, QhullError  # noqa: PLC0415
+    from trimesh import grouping, triangles, util  # noqa: PLC0415
+    from trimesh.constants import tol  # noqa: PLC0415
+
+    points = np.asarray(points, dtype=np.float64)
+    try:
+        hull = ConvexHull(points, qhull_options="Qt QbB Pp")  # trimesh.convex.QHULL_DEFAULT
+    except QhullError:
+        hull = ConvexHull(points, qhull_options="QJ")
+    used = np.sort(hull.vertices)
+    renumber = np.zeros(len(hull.points), dtype=np.int64)
+    renumber[used] = np.arange(len(used))
+    faces = renumber[hull.simplices]
+    vertices = hull.points[used]
+    _, valid = util.unitize(triangles.cross(vertices[faces]), check_valid=True)
+    referenced = np.zeros(len(vertices), dtype=bool)
+    referenced[faces[valid]] = True
+    rounded = (vertices * (10 ** util.decimal_to_digits(tol.merge))).round().astype(np.int64)
+    unique, _ = grouping.unique_rows(rounded[referenced], keep_order=True)
+    return vertices[np.nonzero(referenced)[0][unique]]
+
+
+class ModelShape:
+    """The BOP model of one (entry, style, scale): the entry's variant mesh in
+    millimetres (``mesh``), its ``meta`` (entry, style, scale, category, category_id,
+    symmetry), vertices, ``models_info.json`` entry and PLY bytes, each made once."""
+
+    def __init__(self, mesh, meta: dict):
+        self.mesh, self.meta = mesh, meta
+        self._vertices: Optional[np.ndarray] = None
+        self._info: Optional[dict] = None
+        self._ply: Optional[bytes] = None
+
+    @property
+    def vertices(self) -> np.ndarray:
+        if self._vertices is None:
+            self._vertices = np.asarray(self.mesh.vertices, dtype=float)
+        return self._vertices
+
+    def info(self) -> dict:
+        """``{diameter, min_x, min_y, min_z, size_x, size_y, size_z}`` (mm) and the
+        symmetries (:func:`_symmetries`)."""
+        if self._info is None:
+            vertices = self.vertices
+            low, high = vertices.min(axis=0), vertices.max(axis=0)
+            hull = hull_vertices(vertices) if len(vertices) > 3 else vertices
+            info = {
+                "diameter": diameter(hull),
+                "min_x": float(low[0]),
+                "min_y": float(low[1]),
+                "min_z": float(low[2]),
+                "size_x": float(high[0] - low[0]),
+                "size_y": float(high[1] - low[1]),
+                "size_z": float(high[2] - low[2]),
+            }
+            info.update(_symmetries(self.meta["symmetry"]))
+            self._info = info
+        return self._info
+
+    def ply(self) -> bytes:
+        """The model as binary little-endian PLY with vertex normals (trimesh)."""
+        if self._ply is None:
+            from trimesh.exchange.ply import export_ply
+
+            self._ply = export_ply(self.mesh, encoding="binary", vertex_normal=True, include_attributes=False)
+        return self._ply
+
+    def complete(self) -> "ModelShape":
+        """Make the vertices, the info and the PLY, then let the mesh (and its caches:
+        its convex hull, normals, ...) go. Returns itself."""
+        if self.mesh is not None:
+            self.info()
+            self.ply()
+            _ = self.vertices
+            self.mesh = None
+        return self
+
+
+class ModelShapes:
+    """The :class:`ModelShape` of each (entry, style, scale) of ``dictionary``, made on
+    first use and kept: all of them, or the last ``keep`` used."""
+
+    def __init__(self, dictionary, keep: Optional[int] = None):
+        self.dictionary, self.keep = dictionary, keep
+        self._shapes: "OrderedDict[tuple, ModelShape]" = OrderedDict()
+
+    def get(self, obj, label: dict) -> ModelShape:
+        """The model of ``obj`` (a :class:`scenegen.scene.scene.SceneObject`), whose label is
+        ``label`` (its category)."""
+        key = model_key(obj)
+        shape = self._shapes.get(key)
+        if shape is None:
             entry = self.dictionary[obj.entry]
             mesh = entry.variant(obj.style).mesh().copy()
             mesh.apply_scale(float(obj.scale) * 1000.0)
-            self.meshes[obj_id] = mesh
-            self.meta[obj_id] = {
+            shape = ModelShape(mesh, {
                 "entry": obj.entry,
                 "style": obj.style,
                 "scale": float(obj.scale),
                 "category": label["category"],
                 "category_id": int(label["category_id"]),
                 "symmetry": int(entry.symmetry),
+            })
+            self._shapes[key] = shape
+            if self.keep is not None and len(self._shapes) > self.keep:
+                self._shapes.popitem(last=False)
+        else:
+            self._shapes.move_to_end(key)
+        return shape
+
+
+def model_key(obj) -> tuple:
+    """What makes a BOP model: (entry, style, scale)."""
+    return (obj.entry, obj.style, float(obj.scale))
+
+
+def _placeholder_split(text: str, key: str, level: int) -> list:
+    """``[head, tail]`` of the :func:`nested_json` ``text`` of a dict ``level`` deep
+    whose ``key`` is 0: the text reads ``head + str(value) + tail`` for its value."""
+    marker = "\n" + " " * (level + 1) + f'"{key}": '
+    head, found, tail = text.partition(marker + "0")
+    if not found or marker in tail:
+        raise ValueError(f"no single {key!r} in {text[:80]!r}")
+    return [head + marker, tail]
+
+
+def bop_scene(record: dict, instances: np.ndarray, depth: np.ndarray,
+              models: ModelShapes, split: str = BOP_SPLIT) -> Tuple[dict, Dict[str, bytes], List[bytes]]:
+    """The BOP export of one scene, from its record and its images, but for the copies
+    of its colour and depth images (:func:`bop_copies`).
+
+    Args:
+        record: the scene record (as read from its file).
+        instances: (H, W) the instance ids (the ``instances`` PNG's values).
+        depth: (H, W) uint16 the ``depth`` PNG's values.
+        models: the models made so far.
+        split: the BOP split folder.
+
+    Returns:
+        ``(part, files, plys)``: ``part`` the scene's entries of the BOP JSON files as
+        :class:`BopWriter` takes them (texts; the model ids, given in first-seen order
+        over the whole dataset, are left open); ``files``: its masks, path under
+        ``bop/`` -> bytes; ``plys``: each object's model as PLY bytes.
+    """
+    from ...scene.scene import Scene  # noqa: PLC0415
+
+    index = int(record["index"])
+    scene = Scene.from_dict(record["scene"])
+    stem = _bop_id(index)
+    scene_dir = f"{split}/{_bop_id(BOP_SCENE_ID)}"
+    K = np.asarray(record["camera"]["K"], dtype=float)
+    world_from_camera = np.asarray(record["camera"]["world_from_camera"], dtype=float)
+    camera_from_world = np.linalg.inv(world_from_camera)
+    depth_scale = float(record["depth_scale"])
+    first_camera = {
+        "cx": float(K[0, 2]),
+        "cy": float(K[1, 2]),
+        "fx": float(K[0, 0]),
+        "fy": float(K[1, 1]),
+        "width": int(record["width"]),
+        "height": int(record["height"]),
+        "depth_scale": depth_scale,
+    }
+    camera = {
+        "cam_K": [float(v) for v in K.ravel()],
+        "depth_scale": depth_scale,
+        "cam_R_w2c": [float(v) for v in camera_from_world[:3, :3].ravel()],
+        "cam_t_w2c": [float(v) for v in camera_from_world[:3, 3] * 1000.0],
+    }
+    files: Dict[str, bytes] = {}
+    gts, infos, plys = [], [], []
+    for g, obj in enumerate(scene.objects):
+        label = record["objects"][g]
+        model = models.get(obj, label).complete()
+        R = np.reshape(np.asarray(label["cam_R_m2c"], dtype=float), (3, 3))
+        t = np.asarray(label["cam_t_m2c"], dtype=float)
+        gt = {"obj_id": 0, "cam_R_m2c": [float(v) for v in R.ravel()], "cam_t_m2c": [float(v) for v in t]}
+        gts.append({
+            "key": list(model_key(obj)),
+            "gt": _placeholder_split(nested_json(gt, 2), "obj_id", 2),
+            "info": nested_json(model.info(), 1),
+            "meta": nested_json({k: v for k, v in model.meta.items() if k != "symmetry"}, 1),
+        })
+        plys.append(model.ply())
+        visible = instances == g + 1
+        amodal = rle_to_mask(label["amodal_segmentation"])
+        vertices = model.vertices
+        in_front = (vertices @ R.T + t)[:, 2] > 1e-6
+        if in_front.all():
+            bbox_obj = projected_bbox(project(K, R, t, vertices))
+        else:  # straddles the camera plane: the projection is unbounded
+            bbox_obj = mask_bbox(amodal)
+        px_all = int(amodal.sum())
+        px_visib = int(visible.sum())
+        infos.append(
+            {
+                "bbox_obj": bbox_obj,
+                "bbox_visib": mask_bbox(visible),
+                "px_count_all": px_all,
+                "px_count_valid": int((amodal & (depth > 0)).sum()),
+                "px_count_visib": px_visib,
+                "visib_fract": px_visib / px_all if px_all else 0.0,
             }
-        return self.ids[key]
+        )
+        gt_stem = f"{stem}_{_bop_id(g)}"
+        files[f"{scene_dir}/mask/{gt_stem}.png"] = _png(amodal)
+        files[f"{scene_dir}/mask_visib/{gt_stem}.png"] = _png(visible)
+    part = {
+        "index": index,
+        "first_camera": first_camera,
+        "camera": nested_json(camera, 1),
+        "gt_info": nested_json(infos, 1),
+        "objects": gts,
+    }
+    return part, files, plys
 
-    def vertices(self, obj_id: int) -> np.ndarray:
-        return np.asarray(self.meshes[obj_id].vertices, dtype=float)
 
-    def info(self, obj_id: int) -> dict:
-        vertices = self.vertices(obj_id)
-        low, high = vertices.min(axis=0), vertices.max(axis=0)
-        hull = self.meshes[obj_id].convex_hull.vertices if len(vertices) > 3 else vertices
-        hull = np.asarray(hull, dtype=float)
-        diameter = float(np.sqrt(((hull[:, None, :] - hull[None, :, :]) ** 2).sum(-1)).max())
-        info = {
-            "diameter": diameter,
-            "min_x": float(low[0]),
-            "min_y": float(low[1]),
-            "min_z": float(low[2]),
-            "size_x": float(high[0] - low[0]),
-            "size_y": float(high[1] - low[1]),
-            "size_z": float(high[2] - low[2]),
-        }
-        info.update(_symmetries(self.meta[obj_id]["symmetry"]))
-        return info
+def bop_copies(index: int, layers: Dict[str, bytes], split: str = BOP_SPLIT) -> Dict[str, bytes]:
+    """The BOP files of scene ``index`` that copy its images: path under ``bop/`` ->
+    bytes, from ``layers`` (``{"rgb", "depth"}`` -> the bytes of those PNG files)."""
+    scene_dir, stem = f"{split}/{_bop_id(BOP_SCENE_ID)}", _bop_id(index)
+    return {f"{scene_dir}/rgb/{stem}.png": layers["rgb"], f"{scene_dir}/depth/{stem}.png": layers["depth"]}
 
-    def ply(self, obj_id: int) -> bytes:
-        from trimesh.exchange.ply import export_ply
 
-        return export_ply(self.meshes[obj_id], encoding="binary", vertex_normal=True, include_attributes=False)
+def read_bop_scene(root: Path, index: int, models: ModelShapes, split: str = BOP_SPLIT):
+    """:func:`bop_scene` of scene ``index`` of the dataset folder ``root``, from its
+    files, with its :func:`bop_copies` among the files."""
+    record = read_record(root, index)
+    layers = {layer: (root / record["files"][layer]).read_bytes() for layer in ("rgb", "depth")}
+    instances = read_png(root / record["files"]["instances"])
+    depth = read_png(io.BytesIO(layers["depth"]))
+    part, files, plys = bop_scene(record, instances, depth, models, split)
+    return part, {**bop_copies(index, layers, split), **files}, plys
+
+
+class BopWriter:
+    """The files of the BOP export that span scenes, written from the scenes'
+    :func:`bop_scene` parts given in scene order (:meth:`add`), under ``folder`` (the
+    ``bop/`` tree being built): the model PLYs as models are first seen (ids from 1 in
+    that order), then, at :meth:`close`, ``scene_camera.json``, ``scene_gt.json``,
+    ``scene_gt_info.json``, ``models/models_info.json``, the models map and
+    ``camera.json``, each as :func:`scenegen.fileio.dumps_json` writes the whole dict
+    (keys in the order of their text). The scenes' entries wait in an anonymous
+    temporary file meanwhile, so no more than one scene is held. ``written`` is called
+    with each file's path and sha256."""
+
+    def __init__(self, folder: Path, written: Callable[[Path, str], None], split: str = BOP_SPLIT):
+        self.folder, self.written, self.split = Path(folder), written, split
+        self.ids: Dict[tuple, int] = {}
+        self.first_camera: Optional[dict] = None
+        self._spool = tempfile.TemporaryFile()
+        self._at: Dict[str, Dict[int, Tuple[int, int]]] = {name: {} for name in _SPOOLED}
+
+    def _keep(self, name: str, key: int, text: str) -> None:
+        data = text.encode("utf-8")
+        self._at[name][key] = (self._spool.tell(), len(data))
+        self._spool.write(data)
+
+    def write_file(self, relative: str, data: bytes) -> None:
+        """Write ``data`` to ``relative`` (under the folder), reporting it to ``written``."""
+        path = self.folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, data)
+        self.written(path, hashlib.sha256(data).hexdigest())
+
+    def add(self, part: dict, ply: Callable[[int], bytes]) -> None:
+        """One scene's part (scenes in index order); ``ply(g)``: the PLY bytes of its
+        object ``g``'s model (read only for a model not seen before)."""
+        index = int(part["index"])
+        if self.first_camera is None:
+            self.first_camera = part["first_camera"]
+        gts = []
+        for g, obj in enumerate(part["objects"]):
+            key = tuple(obj["key"])
+            obj_id = self.ids.get(key)
+            if obj_id is None:
+                obj_id = self.ids[key] = len(self.ids) + 1
+                self.write_file(f"models/obj_{_bop_id(obj_id)}.ply", ply(g))
+                self._keep("models_info", obj_id, obj["info"])
+                self._keep("models", obj_id, obj["meta"])
+            head, tail = obj["gt"]
+            gts.append(f"{head}{obj_id}{tail}")
+        self._keep("scene_camera", index, part["camera"])
+        self._keep("scene_gt", index, "[\n  " + ",\n  ".join(gts) + "\n ]" if gts else "[]")
+        self._keep("scene_gt_info", index, part["gt_info"])
+
+    def close(self) -> None:
+        scene_dir = f"{self.split}/{_bop_id(BOP_SCENE_ID)}"
+        for name in _SPOOLED:
+            relative = {"models_info": "models/models_info.json", "models": BOP_MODELS_MAP}.get(
+                name, f"{scene_dir}/{name}.json")
+            path = self.folder / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_writer(path) as handle:
+                out = HashingWriter(handle)
+                entries = JsonDict(out.write, 0)
+                at = self._at[name]
+                for key in sorted(at, key=str):  # dumps_json's order: the keys' text
+                    offset, size = at[key]
+                    self._spool.seek(offset)
+                    entries.add_item(str(key), self._spool.read(size).decode("utf-8"))
+                entries.close()
+                out.write("\n")
+            self.written(path, out.hexdigest)
+        self._spool.close()
+        if self.first_camera is not None:
+            self.write_file("camera.json", dumps_json(self.first_camera).encode("utf-8"))
+
+    def discard(self) -> None:
+        """Drop the entries waiting (on an error)."""
+        self._spool.close()
+
+
+# the files BopWriter puts together from the scenes' parts, in the order it writes them
+_SPOOLED = ("scene_camera", "scene_gt", "scene_gt_info", "models_info", "models")
 
 
 def _dictionary_of(root: Path) -> ObjectDictionary:
@@ -212,7 +529,7 @@ def export_bop(
         dictionary: the :class:`~scenegen.world.dictionary.ObjectDictionary` the dataset was
             made with; default: rebuilt from the config in ``manifest.json``.
         split: BOP split folder name (``train``, ``val``, ``test``; ``*_pbr`` splits expect JPEG).
-        n: scene count, for a folder whose manifest is not written yet (``finish``).
+        n: scene count, for a folder whose manifest is not written yet.
 
     Returns:
         Every file written, as paths under ``root/bop/``, in writing order.
@@ -220,11 +537,8 @@ def export_bop(
     Raises:
         ScenegenError: ``root`` is not a finished dataset.
     """
-    from ...scene.scene import Scene
-
     root = Path(root)
-    if not split or "/" in split or split.startswith("."):
-        raise ScenegenError(f"split must be a plain folder name (e.g. 'train'), got {split!r}")
+    check_split(split)
     indices = finished_indices(root, n)
     if dictionary is None:
         dictionary = _dictionary_of(root)
@@ -232,121 +546,46 @@ def export_bop(
     final = root / BOP_FOLDER
     build = Path(tempfile.mkdtemp(prefix=f".{BOP_FOLDER}.", suffix=TEMPORARY_SUFFIX, dir=root))
     os.chmod(build, FOLDER_MODE)  # mkdtemp makes it 0700; it becomes bop/
-    written: List[str] = []
-
-    def write(relative: str, data: bytes) -> None:
-        path = build / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        written.append(relative)
-
+    written: List[Path] = []
+    writer = BopWriter(build, lambda path, _: written.append(path), split)
     try:
-        models = _Models(dictionary)
-        scene_dir = f"{split}/{_bop_id(BOP_SCENE_ID)}"
-        scene_camera, scene_gt, scene_gt_info = {}, {}, {}
-        first_camera = None
+        models = ModelShapes(dictionary, keep=MODELS_KEPT)
         for index in indices:
-            record = read_record(root, index)
-            scene = Scene.from_dict(record["scene"])
-            stem = _bop_id(index)
-            K = np.asarray(record["camera"]["K"], dtype=float)
-            world_from_camera = np.asarray(record["camera"]["world_from_camera"], dtype=float)
-            camera_from_world = np.linalg.inv(world_from_camera)
-            depth_scale = float(record["depth_scale"])
-            if first_camera is None:
-                first_camera = {
-                    "cx": float(K[0, 2]),
-                    "cy": float(K[1, 2]),
-                    "fx": float(K[0, 0]),
-                    "fy": float(K[1, 1]),
-                    "width": int(record["width"]),
-                    "height": int(record["height"]),
-                    "depth_scale": depth_scale,
-                }
-            scene_camera[str(index)] = {
-                "cam_K": [float(v) for v in K.ravel()],
-                "depth_scale": depth_scale,
-                "cam_R_w2c": [float(v) for v in camera_from_world[:3, :3].ravel()],
-                "cam_t_w2c": [float(v) for v in camera_from_world[:3, 3] * 1000.0],
-            }
-            write(f"{scene_dir}/rgb/{stem}.png", (root / record["files"]["rgb"]).read_bytes())
-            write(f"{scene_dir}/depth/{stem}.png", (root / record["files"]["depth"]).read_bytes())
-
-            instances = read_png(root / record["files"]["instances"])
-            depth = read_png(root / record["files"]["depth"])
-
-            gts, infos = [], []
-            for g, obj in enumerate(scene.objects):
-                obj_id = models.obj_id(obj, record["objects"][g])
-                label = record["objects"][g]
-                R = np.reshape(np.asarray(label["cam_R_m2c"], dtype=float), (3, 3))
-                t = np.asarray(label["cam_t_m2c"], dtype=float)
-                gts.append(
-                    {
-                        "obj_id": obj_id,
-                        "cam_R_m2c": [float(v) for v in R.ravel()],
-                        "cam_t_m2c": [float(v) for v in t],
-                    }
-                )
-                visible = instances == g + 1
-                amodal = rle_to_mask(record["objects"][g]["amodal_segmentation"])
-                vertices = models.vertices(obj_id)
-                in_front = (vertices @ R.T + t)[:, 2] > 1e-6
-                if in_front.all():
-                    bbox_obj = projected_bbox(project(K, R, t, vertices))
-                else:  # straddles the camera plane: the projection is unbounded
-                    bbox_obj = mask_bbox(amodal)
-                px_all = int(amodal.sum())
-                px_visib = int(visible.sum())
-                infos.append(
-                    {
-                        "bbox_obj": bbox_obj,
-                        "bbox_visib": mask_bbox(visible),
-                        "px_count_all": px_all,
-                        "px_count_valid": int((amodal & (depth > 0)).sum()),
-                        "px_count_visib": px_visib,
-                        "visib_fract": px_visib / px_all if px_all else 0.0,
-                    }
-                )
-                gt_stem = f"{stem}_{_bop_id(g)}"
-                write(f"{scene_dir}/mask/{gt_stem}.png", _png(amodal))
-                write(f"{scene_dir}/mask_visib/{gt_stem}.png", _png(visible))
-            scene_gt[str(index)] = gts
-            scene_gt_info[str(index)] = infos
-
-        write(f"{scene_dir}/scene_camera.json", dumps_json(scene_camera).encode("utf-8"))
-        write(f"{scene_dir}/scene_gt.json", dumps_json(scene_gt).encode("utf-8"))
-        write(f"{scene_dir}/scene_gt_info.json", dumps_json(scene_gt_info).encode("utf-8"))
-        for obj_id in sorted(models.meshes):
-            write(f"models/obj_{_bop_id(obj_id)}.ply", models.ply(obj_id))
-        write(
-            "models/models_info.json",
-            dumps_json({str(i): models.info(i) for i in sorted(models.meshes)}).encode("utf-8"),
-        )
-        write(
-            BOP_MODELS_MAP,
-            dumps_json(
-                {str(i): {k: v for k, v in models.meta[i].items() if k != "symmetry"} for i in sorted(models.meta)}
-            ).encode("utf-8"),
-        )
-        if first_camera is not None:
-            write("camera.json", dumps_json(first_camera).encode("utf-8"))
-
-        # swap the finished tree in; on a failure the earlier tree is put back
-        old: Optional[Path] = None
-        if final.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{BOP_FOLDER}.old.", dir=root))
-            os.replace(final, old / BOP_FOLDER)
-        try:
-            os.replace(build, final)
-        except BaseException:
-            if old is not None:
-                os.replace(old / BOP_FOLDER, final)
-                shutil.rmtree(old, ignore_errors=True)
-            raise
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+            part, files, plys = read_bop_scene(root, index, models, split)
+            for relative, data in files.items():
+                writer.write_file(relative, data)
+            writer.add(part, plys.__getitem__)
+        writer.close()
+        swap_in(build, final)
     except BaseException:
+        writer.discard()
         shutil.rmtree(build, ignore_errors=True)
         raise
-    return [final / relative for relative in written]
+    return [final / path.relative_to(build) for path in written]
+
+
+MODELS_KEPT = 32  # models a ModelShapes keeps for the scenes to come (few repeat: scales differ)
+
+
+def check_split(split: str) -> None:
+    """Refuse a BOP split name that is not a plain folder name."""
+    if not split or "/" in split or split.startswith("."):
+        raise ScenegenError(f"split must be a plain folder name (e.g. 'train'), got {split!r}")
+
+
+def swap_in(build: Path, final: Path) -> None:
+    """Move the finished tree ``build`` to ``final``; an earlier tree there is removed,
+    and put back if the move fails."""
+    old: Optional[Path] = None
+    if final.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{BOP_FOLDER}.old.", dir=final.parent))
+        os.replace(final, old / BOP_FOLDER)
+    try:
+        os.replace(build, final)
+    except BaseException:
+        if old is not None:
+            os.replace(old / BOP_FOLDER, final)
+            shutil.rmtree(old, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -55,7 +55,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from omegaconf import OmegaConf
 
 from ...design.splits import SPLIT_NAMES
-from ...fileio import atomic_write_bytes
+from ...fileio import atomic_write_bytes, atomic_writer
 from ..files import read_record
 from ..layout import (
     BOP_FOLDER,
@@ -135,9 +135,34 @@ def hf_splits(root: Path, indices: Sequence[int]) -> Dict[str, Tuple[str, List[i
     return {name: (HF_SPLIT_METADATA.format(split=name), scenes) for name, scenes in splits.items() if scenes}
 
 
+def metadata_line(record: dict) -> str:
+    """The ``metadata.jsonl`` line of one scene record (without its newline)."""
+    return json.dumps(metadata_row(record), sort_keys=True, allow_nan=False)
+
+
+class MetadataWriter:
+    """A metadata file written line by line (:func:`metadata_line`, in scene order) to
+    ``write`` (a function taking text); :meth:`close` ends it (a file of no scene holds
+    one empty line)."""
+
+    def __init__(self, write):
+        self.write, self.count = write, 0
+
+    def add(self, line: str) -> None:
+        self.write(line + "\n")
+        self.count += 1
+
+    def close(self) -> None:
+        if not self.count:
+            self.write("\n")
+
+
 def _write_metadata(path: Path, root: Path, indices: Sequence[int]) -> None:
-    lines = [json.dumps(metadata_row(read_record(root, i)), sort_keys=True, allow_nan=False) for i in indices]
-    atomic_write_bytes(path, ("\n".join(lines) + "\n").encode("utf-8"))
+    with atomic_writer(path) as handle:
+        writer = MetadataWriter(lambda text: handle.write(text.encode("utf-8")))
+        for index in indices:
+            writer.add(metadata_line(read_record(root, index)))
+        writer.close()
 
 
 def size_category(n: int) -> str:
@@ -232,9 +257,16 @@ def export_hf(root: str | Path, n: Optional[int] = None) -> List[Path]:
     for metadata, indices in splits.values():
         _write_metadata(root / metadata, root, indices)
         written.append(root / metadata)
+    return written + [write_card(root, splits, written)]
+
+
+def write_card(root: Path, splits: Dict[str, Tuple[str, List[int]]], written: Sequence[Path]) -> Path:
+    """Remove the metadata files of another layout (with or without a split) than the
+    ``written`` ones, and write the dataset card of ``splits`` (as :func:`hf_splits`
+    gives them); returns its path."""
     stale = {HF_METADATA, *(HF_SPLIT_METADATA.format(split=name) for name in SPLIT_NAMES)} - {p.name for p in written}
     for name in stale:
         (root / name).unlink(missing_ok=True)  # left by an export with(out) a split
     card = root / HF_CARD
     atomic_write_bytes(card, dataset_card(splits).encode("utf-8"))
-    return written + [card]
+    return card

@@ -23,13 +23,16 @@ members lie next to each other in this order::
     000000.normals.png    normals/000000.png (8-bit RGB camera-frame normals), when present
     000000.json           scenes/000000.json, the scene record
 
-The shards are plain (uncompressed) POSIX ustar archives written with Python's
-``tarfile`` and fixed member metadata (mtime 0, uid/gid 0, uname/gname "", mode 0o644),
-so the same dataset always gives byte-identical shards. (``webdataset.TarWriter`` is not
-used: it sorts members by name and, unless given ``mtime``, stamps the current time.)
-Each shard is written to a temporary file and renamed into place; shards named
-``scenegen-*.tar``, ``train-*.tar`` or ``test-*.tar`` left over from an earlier export
-(with more shards, or another layout) are removed.
+The shards are plain (uncompressed) POSIX ustar archives with fixed member metadata
+(mtime 0, uid/gid 0, uname/gname "", mode 0o644), so the same dataset always gives
+byte-identical shards. (``webdataset.TarWriter`` is not used: it sorts members by name
+and, unless given ``mtime``, stamps the current time.) A tar member's bytes do not depend
+on where it stands, so each sample's members are made once, with the scene
+(:func:`sample_members`, Python's ``tarfile`` headers), and a shard is its samples' members
+one after another and the end of the archive (:class:`ShardWriter`): the bytes
+``tarfile`` writes for the same members. Each shard is written to a temporary file and
+renamed into place; shards named ``scenegen-*.tar``, ``train-*.tar`` or ``test-*.tar``
+left over from an earlier export (with more shards, or another layout) are removed.
 
 Reading back with the ``webdataset`` library (``pip install webdataset``)::
 
@@ -54,13 +57,13 @@ import io
 import json
 import tarfile
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence
 
 import numpy as np
 
 from ...design.splits import SPLIT_NAMES
-from ...errors import ConfigError, positive_int
-from ...fileio import atomic_writer
+from ...errors import ConfigError, ScenegenError, positive_int
+from ...fileio import HashingWriter, atomic_writer
 from ..files import normals_from_uint8, read_png, record_path
 from ..layout import (
     WEBDATASET_FOLDER,
@@ -106,19 +109,91 @@ def _tarinfo(name: str, size: int) -> tarfile.TarInfo:
     return info
 
 
-def _write_shard(path: Path, root: Path, indices: Sequence[int]) -> None:
-    with atomic_writer(path) as handle:
-        with tarfile.open(fileobj=handle, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-            for index in indices:
-                record_bytes = record_path(root, index).read_bytes()
-                record = json.loads(record_bytes)
-                key = scene_stem(index)
-                for suffix, layer in MEMBERS:
-                    if layer not in record["files"]:
-                        continue
-                    data = (root / record["files"][layer]).read_bytes()
-                    tar.addfile(_tarinfo(f"{key}.{suffix}", len(data)), io.BytesIO(data))
-                tar.addfile(_tarinfo(f"{key}.{RECORD_MEMBER}", len(record_bytes)), io.BytesIO(record_bytes))
+def tar_member(name: str, data: bytes) -> bytes:
+    """One tar member as :mod:`tarfile` writes it (``TarFile.addfile`` of a USTAR
+    archive): its header block, ``data``, and zeros up to the next block."""
+    header = _tarinfo(name, len(data)).tobuf(tarfile.USTAR_FORMAT, tarfile.ENCODING, "surrogateescape")
+    return header + data + tarfile.NUL * (-len(data) % tarfile.BLOCKSIZE)
+
+
+def sample_members(record_bytes: bytes, record: dict, layers: Mapping[str, bytes]) -> bytes:
+    """The tar members of one scene's sample, in :data:`MEMBERS` order then the record,
+    as the bytes they take in a shard: a tar member's bytes do not depend on where it
+    stands, so a shard is its samples' members one after another (:class:`ShardWriter`).
+
+    Args:
+        record_bytes: the scene record file's bytes; ``record``: the same, read.
+        layers: layer name -> the bytes of its PNG file (those the record names).
+    """
+    key = scene_stem(int(record["index"]))
+    members = [tar_member(f"{key}.{suffix}", layers[layer]) for suffix, layer in MEMBERS if layer in record["files"]]
+    members.append(tar_member(f"{key}.{RECORD_MEMBER}", record_bytes))
+    return b"".join(members)
+
+
+def read_sample_members(root: Path, index: int) -> bytes:
+    """:func:`sample_members` of scene ``index`` of the dataset folder ``root``, from its files."""
+    record_bytes = record_path(root, index).read_bytes()
+    record = json.loads(record_bytes)
+    layers = {layer: (root / record["files"][layer]).read_bytes() for _, layer in MEMBERS if layer in record["files"]}
+    return sample_members(record_bytes, record, layers)
+
+
+class ShardWriter:
+    """The shards of one name prefix (``scenegen-``, ``train-``, ...) in ``folder``,
+    written sample by sample (:func:`sample_members`, in scene order), ``shard_size``
+    samples a shard, each shard to a temporary file renamed into place when it is
+    complete: the bytes of ``tarfile`` writing the same members. ``written``: called
+    with each complete shard's path and sha256. :meth:`close` completes the last shard;
+    :meth:`abort` drops a shard not complete (on an error)."""
+
+    def __init__(self, folder: Path, prefix: str, shard_size: int, written: Callable[[Path, str], None]):
+        self.folder, self.prefix, self.shard_size, self.written = Path(folder), prefix, int(shard_size), written
+        self.number = 0  # the next shard's
+        self._open: Optional[tuple] = None  # (path, its atomic writer, HashingWriter, samples, bytes)
+
+    def add(self, members: bytes) -> None:
+        if self._open is None:
+            path = self.folder / webdataset_shard(self.number, self.prefix)
+            writer = atomic_writer(path)
+            self._open = [path, writer, HashingWriter(writer.__enter__()), 0, 0]
+        shard = self._open
+        shard[2].write(members)
+        shard[3] += 1
+        shard[4] += len(members)
+        if shard[3] == self.shard_size:
+            self._complete()
+
+    def _complete(self) -> None:
+        path, writer, out, _, size = self._open
+        # the end of the archive as TarFile.close writes it: two zero blocks, then zeros
+        # up to a whole record
+        size += 2 * tarfile.BLOCKSIZE
+        out.write(tarfile.NUL * (2 * tarfile.BLOCKSIZE + (-size % tarfile.RECORDSIZE)))
+        self._open = None
+        writer.__exit__(None, None, None)
+        self.number += 1
+        self.written(path, out.hexdigest)
+
+    def close(self) -> None:
+        if self._open is not None:
+            self._complete()
+
+    def abort(self) -> None:
+        if self._open is not None:
+            writer, self._open = self._open[1], None
+            error = ScenegenError("shard abandoned")
+            writer.__exit__(type(error), error, None)  # the atomic writer removes its temporary file
+
+
+def remove_stale_shards(folder: Path, keep: Iterable[str]) -> None:
+    """Remove the shards in ``folder`` (of every prefix scenegen writes) not named in
+    ``keep``: those of an earlier export with more shards, or another layout."""
+    keep = set(keep)
+    for prefix in (WEBDATASET_PREFIX, *(WEBDATASET_SPLIT_PREFIX.format(split=name) for name in SPLIT_NAMES)):
+        for stale in folder.glob(f"{prefix}[0-9]*{WEBDATASET_SUFFIX}"):
+            if stale.name not in keep:
+                stale.unlink()
 
 
 def export_webdataset(root: str | Path, shard_size: int = 1000, n: Optional[int] = None) -> List[Path]:
@@ -143,17 +218,17 @@ def export_webdataset(root: str | Path, shard_size: int = 1000, n: Optional[int]
     indices = finished_indices(root, n)
     folder = root / WEBDATASET_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
-    written = []
+    written: List[Path] = []
     for prefix, scenes in shard_groups(root, indices).items():
-        for number, start in enumerate(range(0, len(scenes), shard_size)):
-            path = folder / webdataset_shard(number, prefix)
-            _write_shard(path, root, scenes[start : start + shard_size])
-            written.append(path)
-    keep = {p.name for p in written}
-    for prefix in (WEBDATASET_PREFIX, *(WEBDATASET_SPLIT_PREFIX.format(split=name) for name in SPLIT_NAMES)):
-        for stale in folder.glob(f"{prefix}[0-9]*{WEBDATASET_SUFFIX}"):
-            if stale.name not in keep:
-                stale.unlink()
+        shards = ShardWriter(folder, prefix, shard_size, lambda path, _: written.append(path))
+        try:
+            for index in scenes:
+                shards.add(read_sample_members(root, index))
+            shards.close()
+        except BaseException:
+            shards.abort()
+            raise
+    remove_stale_shards(folder, (p.name for p in written))
     return written
 
 

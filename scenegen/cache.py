@@ -1,0 +1,112 @@
+"""Pure data kept across processes in ``cache_dir()``, under a sha256 of what it is made of.
+
+Every command starts by compiling the same things again: the object dictionary (its
+shapes' extents), the coverage universe of a config (about a thousand directive checks)
+and the feasible tuples of that universe (a search). They are pure functions of the
+config's values, the bytes of the mesh files it names and scenegen's own source, so
+their results are kept here, keyed by exactly those (:func:`content_key`): a change of
+any of them gives another key, and the result is worked out again. Nothing is ever
+trusted beyond its key: an unreadable, torn or malformed file counts as missing.
+
+A file is JSON (``load_json``/``store_json``) or raw bytes (``load_bytes``/
+``store_bytes``), written atomically; a folder that cannot be written costs time, not
+correctness.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Optional
+
+from ._version import __version__
+from .fileio import atomic_write_bytes
+from .resources import cache_dir
+
+_PACKAGE = Path(__file__).resolve().parent
+# the libraries whose numbers a kept result may hold (shapes, hulls, sums)
+_LIBRARIES = ("numpy", "scipy", "trimesh")
+
+
+@lru_cache(maxsize=1)
+def source_fingerprint() -> str:
+    """sha256 of scenegen's version, the names and bytes of every ``.py`` file of the
+    package and the versions of the numeric libraries (the same for the life of the
+    process): a kept result is one of this code."""
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415 (only for a key)
+
+    digest = hashlib.sha256(__version__.encode() + b"\0")
+    for name in _LIBRARIES:
+        try:
+            digest.update(f"{name}={version(name)}\0".encode())
+        except PackageNotFoundError:
+            digest.update(f"{name}=none\0".encode())
+    for path in sorted(_PACKAGE.rglob("*.py")):
+        digest.update(str(path.relative_to(_PACKAGE)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def content_key(kind: str, *parts: Any) -> str:
+    """The key of a result of ``kind`` made of ``parts`` (JSON-able, keys sorted) by this
+    source (:func:`source_fingerprint`)."""
+    text = json.dumps([kind, source_fingerprint(), parts], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+_DIGESTS: dict = {}  # (path, size, mtime_ns) -> sha256 of the file's bytes
+
+
+def file_digest(path: str | os.PathLike) -> str:
+    """sha256 of the bytes of the file at ``path`` (read once per process while its size
+    and mtime stay the same)."""
+    path = Path(path)
+    stat = path.stat()
+    ident = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    found = _DIGESTS.get(ident)
+    if found is None:
+        found = _DIGESTS[ident] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+def _path(kind: str, key: str, suffix: str) -> Path:
+    return cache_dir() / kind / f"{key[:40]}{suffix}"
+
+
+def load_bytes(kind: str, key: str) -> Optional[bytes]:
+    """The bytes kept under ``key`` in ``cache_dir()/kind/``, or None."""
+    try:
+        data = _path(kind, key, ".bin").read_bytes()
+    except OSError:
+        return None
+    head = key.encode() + b"\n"
+    return data[len(head):] if data.startswith(head) else None
+
+
+def store_bytes(kind: str, key: str, data: bytes) -> None:
+    """Keep ``data`` under ``key`` in ``cache_dir()/kind/`` (atomically)."""
+    try:
+        atomic_write_bytes(_path(kind, key, ".bin"), key.encode() + b"\n" + data)  # the key first, checked when read
+    except OSError:
+        pass  # a read-only or full cache folder costs time, not correctness
+
+
+def load_json(kind: str, key: str) -> Any:
+    """The JSON value kept under ``key`` in ``cache_dir()/kind/``, or None (missing or
+    unreadable)."""
+    try:
+        found = json.loads(_path(kind, key, ".json").read_text())
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) and found.get("key") == key else None
+
+
+def store_json(kind: str, key: str, value: dict) -> None:
+    """Keep the JSON mapping ``value`` under ``key`` in ``cache_dir()/kind/`` (atomically;
+    the key is stored in it too, and checked when read)."""
+    try:
+        atomic_write_bytes(_path(kind, key, ".json"), json.dumps({**value, "key": key}, sort_keys=True).encode())
+    except (OSError, TypeError, ValueError):
+        pass

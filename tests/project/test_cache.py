@@ -1,0 +1,120 @@
+"""What is kept across processes (scenegen.cache) is keyed by everything it is made of, so
+a change of any input is never served stale, and what is served is what computing gives:
+the dictionary's facts (its shapes are the same, built on first use), the coverage
+universe of a world and the feasible tuples of a coverage tracker."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from scenegen import cache, load_config, resources
+from scenegen.design import covering, universe
+from scenegen.design.covering import TupleSpace
+from scenegen.errors import MeshError
+from scenegen.world.compile import World
+from scenegen.world.dictionary import FACTS_CACHE, ObjectDictionary
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    """An empty cache folder and no dictionary memoised in this process."""
+    monkeypatch.setenv("SCENEGEN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(ObjectDictionary, "_memo", {})
+    return tmp_path / "cache"
+
+
+def test_keys_change_with_content_and_a_torn_or_foreign_file_is_missing(folder):
+    assert cache.content_key("k", {"a": 1}) == cache.content_key("k", {"a": 1})
+    assert cache.content_key("k", {"a": 1}) != cache.content_key("k", {"a": 2}) != cache.content_key("j", {"a": 2})
+    key, other = cache.content_key("k", 1), cache.content_key("k", 2)
+    cache.store_json("things", key, {"x": [1.5, 2]})
+    assert cache.load_json("things", key) == {"x": [1.5, 2], "key": key}
+    assert cache.load_json("things", other) is None
+    cache.store_bytes("blobs", key, b"\x00\x01")
+    assert cache.load_bytes("blobs", key) == b"\x00\x01" and cache.load_bytes("blobs", other) is None
+    for path in folder.rglob("*"):
+        if path.is_file():
+            path.write_bytes(path.read_bytes()[:5])  # torn
+    assert cache.load_json("things", key) is None and cache.load_bytes("blobs", key) is None
+
+
+def test_the_source_fingerprint_follows_the_source(tmp_path, monkeypatch):
+    (tmp_path / "module.py").write_text("A = 1\n")
+    monkeypatch.setattr(cache, "_PACKAGE", tmp_path)
+    cache.source_fingerprint.cache_clear()
+    try:
+        first = cache.source_fingerprint()
+        (tmp_path / "module.py").write_text("A = 2\n")
+        cache.source_fingerprint.cache_clear()
+        assert cache.source_fingerprint() != first
+    finally:
+        cache.source_fingerprint.cache_clear()
+
+
+def _shapes(dictionary: ObjectDictionary) -> dict:
+    """Entry -> its size and, per style, the extents and each part's vertices, normals and faces."""
+    found = {}
+    for name in dictionary.names:
+        entry = dictionary[name]
+        found[name] = (entry.size, {style: (entry.extents(style), [
+            (part.name, part.mesh.vertices.tobytes(), part.mesh.vertex_normals.tobytes(), part.mesh.faces.tobytes())
+            for part in entry.variant(style).parts]) for style in entry.styles})
+    return found
+
+
+def test_known_facts_give_the_same_shapes_and_a_changed_mesh_file_new_facts(folder, tmp_path):
+    path = tmp_path / "thing.ply"
+    shutil.copy(resources.assets_dir() / "meshes" / "mug.ply", path)
+    cfg = load_config([f"objects.bottle_mesh.mesh={path}"])
+    eager = ObjectDictionary(cfg)  # no facts: everything read and built at load
+    ObjectDictionary.from_config(cfg)  # keeps the facts
+    assert len(list((folder / FACTS_CACHE).glob("*.json"))) == 1
+    ObjectDictionary._memo.clear()
+    known = ObjectDictionary.from_config(cfg)
+    assert all(not known[name]._variants for name in known.names)  # nothing built at load
+    assert known["bottle_mesh"].extents() == eager["bottle_mesh"].extents()
+    assert not known["bottle_mesh"]._variants  # the extents were known
+    assert _shapes(known) == _shapes(eager)
+
+    shutil.copy(resources.assets_dir() / "meshes" / "bottle.ply", path)  # other bytes, same path
+    ObjectDictionary._memo.clear()
+    changed = ObjectDictionary.from_config(load_config([f"objects.bottle_mesh.mesh={path}"]))
+    assert changed["bottle_mesh"].extents() != eager["bottle_mesh"].extents()
+    assert _shapes(changed) == _shapes(ObjectDictionary(cfg))
+    assert len(list((folder / FACTS_CACHE).glob("*.json"))) == 2
+
+
+def test_a_mesh_file_changed_after_load_is_refused_not_mixed_with_its_old_facts(folder, tmp_path):
+    path = tmp_path / "thing.ply"
+    shutil.copy(resources.assets_dir() / "meshes" / "mug.ply", path)
+    cfg = load_config([f"objects.bottle_mesh.mesh={path}"])
+    ObjectDictionary.from_config(cfg)
+    ObjectDictionary._memo.clear()
+    known = ObjectDictionary.from_config(cfg)
+    shutil.copy(resources.assets_dir() / "meshes" / "bottle.ply", path)
+    with pytest.raises(MeshError, match="changed after its dictionary was loaded"):
+        known["bottle_mesh"].variant()
+
+
+def test_a_kept_universe_and_feasible_mask_are_the_computed_ones(folder, monkeypatch):
+    world = World.of(load_config(["seed=5"]))
+    assert world.content_key == World.of(load_config(["seed=5", "out=elsewhere", "n=3", "workers=2"])).content_key
+    assert world.content_key != World.of(load_config(["seed=6"])).content_key
+    levels, forbidden = universe.coverage_universe(world)
+    for _ in range(2):  # computed and kept, then read
+        kept_levels, kept_forbidden = universe._kept_universe(world)
+        assert list(kept_levels.items()) == list(levels.items())
+        assert [list(item.items()) for item in kept_forbidden] == [list(item.items()) for item in forbidden]
+    assert len(list((folder / universe.UNIVERSE_CACHE).glob("*.json"))) == 1
+
+    computed = TupleSpace(levels, 2, forbidden)
+    assert computed.constrained
+    monkeypatch.setattr(covering, "KEEP_FEASIBLE_SECONDS", 0.0)
+    TupleSpace(levels, 2, forbidden, kept=True)  # found and kept
+    monkeypatch.setattr(TupleSpace, "_feasible_mask", lambda self: pytest.fail("searched again"))
+    read = TupleSpace(levels, 2, forbidden, kept=True)
+    np.testing.assert_array_equal(read.feasible, computed.feasible)
+    assert read.feasible.dtype == computed.feasible.dtype

@@ -1,0 +1,64 @@
+"""Start-up stays light: importing scenegen or its command line loads none of the heavy
+optional modules (each is imported where it is used, through :mod:`scenegen.lazy`), and
+``scenegen space`` loads no mesh library once its dictionary's facts are kept. No timing
+here: ``python benchmarks/bench_startup.py`` measures."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from scenegen import lazy
+
+# what importing scenegen must not load (a regression here costs every command start-up)
+HEAVY = ("trimesh", "scipy", "pyrender", "OpenGL", "fpng", "jinja2", "networkx", "dask", "distributed", "hydra",
+         "mitsuba", "pybullet", "torch")
+
+
+def _loaded(code: str, env: dict | None = None) -> list:
+    """The HEAVY modules in sys.modules after running ``code`` in a fresh interpreter."""
+    probe = f"{code}\nimport json, sys\nprint(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                          env={**os.environ, **(env or {})})
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("module", ["scenegen", "scenegen.cli"])
+def test_importing_loads_no_heavy_module(module):
+    assert _loaded(f"import {module}") == []
+
+
+def test_space_loads_no_mesh_library_once_the_dictionary_is_known(tmp_path):
+    command = "import contextlib, io\nfrom scenegen.cli import main\nwith contextlib.redirect_stdout(io.StringIO()):\n" \
+              "    assert main(['space']) == 0"
+    env = {"SCENEGEN_CACHE": str(tmp_path / "cache")}
+    first = _loaded(command, env)  # composes with Hydra, reads the meshes, keeps what it found
+    assert "trimesh" in first
+    assert _loaded(command, env) == []
+
+
+def test_a_lazy_module_is_the_module_once_used():
+    stand_in = lazy.lazy_module("json")
+    assert stand_in.dumps([1]) == "[1]" and stand_in.JSONDecodeError is json.JSONDecodeError
+    assert lazy.lazy_module("email").message.EmailMessage  # a submodule its package does not import
+    with pytest.raises(AttributeError):
+        getattr(stand_in, "no_such_name")  # noqa: B009
+    assert stand_in and not lazy.lazy_module("no_such_module_here", optional=True)
+    with pytest.raises(ImportError):
+        getattr(lazy.lazy_module("no_such_module_here"), "anything")  # noqa: B009
+
+
+def test_the_hull_stand_in_is_scipys_and_raises_its_own_qhull_error():
+    import numpy as np
+    from scipy.spatial import ConvexHull
+
+    points = np.random.default_rng(0).normal(size=(30, 3))
+    np.testing.assert_array_equal(lazy.ConvexHull(points).vertices, ConvexHull(points).vertices)
+    flat = np.c_[points[:, :2], np.zeros(30)]
+    with pytest.raises(lazy.QhullError, match="QH"):
+        lazy.ConvexHull(flat)
+    assert issubclass(lazy.QhullError, RuntimeError)
