@@ -108,7 +108,8 @@ class SceneWorker:
 
     def render_scene(self, scene: Scene, timings: Optional[dict] = None) -> tuple[Frame, list]:
         """Render and label a given scene (sampled here or changed afterwards)."""
-        frame = self._colour(scene, self.renderer.render(scene, timings=timings), timings)
+        labels_only = scene.engine == "pathtraced"  # Mitsuba makes the image: the raster draws the labels
+        frame = self._colour(scene, self.renderer.render(scene, timings=timings, colour=not labels_only), timings)
         clock = StepClock(timings)
         labels = object_labels(scene, frame, self.dictionary, self._factors)
         clock.lap("labels")
@@ -154,7 +155,7 @@ class SceneWorker:
             write_skip(self.cfg.out, index, error)
             self._last = (index, directive)
             return index
-        pending = self.renderer.begin(scene, timings)
+        pending = self.renderer.begin(scene, timings, colour=scene.engine != "pathtraced")  # as render_scene
         try:
             self._hand_over()  # the previous scene, while the rasterizer draws this one
             if self._last == (index - 1, directive):  # a run of scenes: sample the next one now
