@@ -20,19 +20,23 @@ from __future__ import annotations
 
 import codecs
 import functools
+import io
 import json
 import math
 import struct
+import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from ..cache import content_key, load_bytes, store_bytes
 from ..config.schema import MAX_MESH_FACES, PRIMITIVE_SHAPES
 from ..errors import ConfigError, MeshError, choices
 from ..lazy import trimesh
 
 SECTIONS = 32  # segments around round shapes; enough at 256-512 px
+PRIMITIVE_CACHE = "primitives"  # cache_dir() folder of tessellated primitives (scenegen.cache)
 SPHERE_SUBDIVISIONS = 3  # icosphere level: 1280 faces
 # a torus's flat triangles cut inside its ring by up to major * (1 - cos(pi / sections)); its
 # sections round the ring grow with major / minor (in eights, from SECTIONS) so that this stays
@@ -155,9 +159,34 @@ def primitive(shape: str, params: Mapping[str, float]) -> trimesh.Trimesh:
             the message names the shape, the param and the valid choices.
     """
     p = _check_params(shape, params)
+    key = content_key("primitive", shape, p)
+    kept = _unpack_arrays(load_bytes(PRIMITIVE_CACHE, key), ("vertices", "faces", "vertex_normals"))
+    if kept is not None:  # tessellated before (by this source): the same arrays, from the cache folder
+        return trimesh.Trimesh(vertices=kept[0], faces=kept[1], vertex_normals=kept[2], process=False)
     mesh = _tessellate(shape, p)
     mesh.apply_translation(-mesh.bounds.mean(axis=0))
-    return _with_exact_normals(mesh, shape, p)
+    vertices, faces, normals = _with_exact_normals(mesh, shape, p)
+    store_bytes(PRIMITIVE_CACHE, key, _pack_arrays(vertices=vertices, faces=faces, vertex_normals=normals))
+    return trimesh.Trimesh(vertices=vertices, faces=faces, vertex_normals=normals, process=False)
+
+
+def _pack_arrays(**arrays: np.ndarray) -> bytes:
+    """``arrays`` as the bytes of an uncompressed ``.npz``."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def _unpack_arrays(data: bytes | None, names: tuple[str, ...]) -> tuple[np.ndarray, ...] | None:
+    """The arrays ``names`` of :func:`_pack_arrays`'s ``data``, or None when there is no
+    data or it is not such a file (torn, foreign): then the caller works them out."""
+    if data is None:
+        return None
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as found:
+            return tuple(found[name] for name in names)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
 
 
 def _tessellate(shape: str, p: Mapping[str, float]) -> trimesh.Trimesh:
@@ -274,9 +303,9 @@ def _surface_keys(flat: np.ndarray, face_normals: np.ndarray, corner_normals: np
     return keys
 
 
-def _with_exact_normals(mesh: trimesh.Trimesh, shape: str, p: Mapping[str, float]) -> trimesh.Trimesh:
-    """``mesh`` (a centred primitive) split into its smooth surfaces, with exact normals
-    (see :func:`primitive`)."""
+def _with_exact_normals(mesh: trimesh.Trimesh, shape: str, p: Mapping[str, float]) -> tuple[np.ndarray, ...]:
+    """(vertices (V, 3), faces (F, 3), vertex normals (V, 3)) of ``mesh`` (a centred
+    primitive) split into its smooth surfaces, with exact normals (see :func:`primitive`)."""
     vertices, faces = np.asarray(mesh.vertices), np.asarray(mesh.faces)
     face_normals = np.asarray(mesh.face_normals)
     flat = _flat_faces(shape, face_normals)
@@ -284,7 +313,7 @@ def _with_exact_normals(mesh: trimesh.Trimesh, shape: str, p: Mapping[str, float
     source, _, new_faces = split_corners(faces, _surface_keys(flat, face_normals, curved[faces]))
     normals = curved[source]
     normals[new_faces[flat]] = face_normals[flat][:, None, :]
-    return trimesh.Trimesh(vertices=vertices[source], faces=new_faces, vertex_normals=normals, process=False)
+    return vertices[source], new_faces, normals
 
 
 def _field(part, key: str, default=None):
