@@ -90,9 +90,15 @@ class SceneWorker:
                 self._renderer = Renderer(self.dictionary)
         return self._renderer
 
+    @staticmethod
+    def _raster_colour(scene: Scene) -> bool:
+        """Whether the raster draws ``scene``'s colour image (else Mitsuba does, and the
+        raster draws its labels alone)."""
+        return scene.engine != "pathtraced"
+
     def _colour(self, scene: Scene, frame: Frame, timings: Optional[dict] = None) -> Frame:
         """``frame`` with its colour image path traced when ``scene.engine`` says so."""
-        if scene.engine != "pathtraced":
+        if self._raster_colour(scene):
             return frame
         return replace(frame, rgb=self._pathtracer.colour(scene, frame.depth, timings))
 
@@ -108,8 +114,8 @@ class SceneWorker:
 
     def render_scene(self, scene: Scene, timings: Optional[dict] = None) -> tuple[Frame, list]:
         """Render and label a given scene (sampled here or changed afterwards)."""
-        labels_only = scene.engine == "pathtraced"  # Mitsuba makes the image: the raster draws the labels
-        frame = self._colour(scene, self.renderer.render(scene, timings=timings, colour=not labels_only), timings)
+        frame = self._colour(scene, self.renderer.render(scene, timings=timings, colour=self._raster_colour(scene)),
+                             timings)
         clock = StepClock(timings)
         labels = object_labels(scene, frame, self.dictionary, self._factors)
         clock.lap("labels")
@@ -155,7 +161,7 @@ class SceneWorker:
             write_skip(self.cfg.out, index, error)
             self._last = (index, directive)
             return index
-        pending = self.renderer.begin(scene, timings, colour=scene.engine != "pathtraced")  # as render_scene
+        pending = self.renderer.begin(scene, timings, colour=self._raster_colour(scene))
         try:
             self._hand_over()  # the previous scene, while the rasterizer draws this one
             if self._last == (index - 1, directive):  # a run of scenes: sample the next one now

@@ -441,18 +441,17 @@ def material(mi, look: Look, pool: MeshPool, models: str = "principled", vertex_
     file looks, inside ``normalmap`` where the look has a normal map: the same code for
     every look of one form (module docstring, "kernels")."""
     base, roughness, metallic, normal, emitter, two_sided = _channels(look, pool)
-    normal = normal if textured else None
     if vertex_colours:
         base_texture = {"type": "mesh_attribute", "name": "vertex_color"}
     else:
         base_texture = _texture(mi, base, 3)
     if models == "diffuse":
         bsdf = {"type": "diffuse", "reflectance": base_texture}
-        return Material(bsdf if not two_sided else {"type": "twosided", "bsdf": bsdf},
-                        emitter=None if emitter is None else {"type": "area", "radiance": _texture(mi, emitter, 3)})
-    bsdf = {"type": "principled", "base_color": base_texture, "specular": 0.5,
-            "metallic": _texture(mi, np.clip(metallic, 0.0, 1.0), 1),
-            "roughness": _texture(mi, np.clip(roughness, MIN_ROUGHNESS, 1.0), 1)}
+    else:
+        bsdf = {"type": "principled", "base_color": base_texture, "specular": 0.5,
+                "metallic": _texture(mi, np.clip(metallic, 0.0, 1.0), 1),
+                "roughness": _texture(mi, np.clip(roughness, MIN_ROUGHNESS, 1.0), 1)}
+    normal = normal if textured and models != "diffuse" else None
     if two_sided:
         bsdf = {"type": "twosided", "bsdf": bsdf}
     found = Material(bsdf, emitter=None if emitter is None else {"type": "area", "radiance": _texture(mi, emitter, 3)})
