@@ -1,72 +1,26 @@
 """Mesh files keep their look: glTF PBR textures, vertex colours, OBJ+MTL, PLY colours."""
 
-import copy
 import json
 
 import numpy as np
 import pytest
-import trimesh
-from omegaconf import OmegaConf
-from PIL import Image
+from look_files import look_dictionary, write_look_files
 from studio import lone_scene, make_camera, make_object
 
 from scenegen import load_config
-from scenegen.config.schema import ObjectEntryConfig
 from scenegen.errors import ConfigError
 from scenegen.render.file_materials import pyrender_metallic_roughness
 from scenegen.render.raster import Renderer
-from scenegen.world.dictionary import ObjectDictionary
-
-RED, GREEN = [255, 0, 0], [0, 255, 0]
-
-
-def _box_uv():
-    box = trimesh.creation.box((1.0, 1.0, 1.0))
-    v = np.asarray(box.vertices)
-    return box, np.column_stack([v[:, 1] + 0.5, v[:, 2] + 0.5])  # u across y: left/right halves
 
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("looks")
-    box, uv = _box_uv()
-    two = np.zeros((8, 64, 3), np.uint8)
-    two[:, :32], two[:, 32:] = RED, GREEN
-    textured = trimesh.Trimesh(box.vertices, box.faces, process=False)
-    textured.visual = trimesh.visual.TextureVisuals(
-        uv=uv, material=trimesh.visual.material.PBRMaterial(baseColorTexture=Image.fromarray(two)))
-    textured.export(folder / "two.glb")
-    obj = trimesh.Trimesh(box.vertices, box.faces, process=False)
-    obj.visual = trimesh.visual.TextureVisuals(
-        uv=uv, material=trimesh.visual.material.SimpleMaterial(image=Image.fromarray(two)))
-    obj.export(folder / "two.obj")
-    red = box.copy()
-    red.visual = trimesh.visual.ColorVisuals(red, vertex_colors=np.tile([255, 0, 0, 255], (8, 1)).astype(np.uint8))
-    red.export(folder / "red.glb")
-    red.export(folder / "red.ply")
-    mr = np.zeros((4, 4, 3), np.uint8)
-    mr[..., 0], mr[..., 1], mr[..., 2] = 17, 200, 50  # glTF: roughness in G, metallic in B
-    rough = trimesh.Trimesh(box.vertices, box.faces, process=False)
-    rough.visual = trimesh.visual.TextureVisuals(uv=uv, material=trimesh.visual.material.PBRMaterial(
-        baseColorFactor=[200, 200, 200, 255], metallicRoughnessTexture=Image.fromarray(mr)))
-    rough.export(folder / "rough.glb")
-    plain = trimesh.creation.box((1.0, 1.0, 1.0))
-    plain.export(folder / "plain.ply")
-    return folder
-
-
-def _dictionary(files, **entries):
-    cfg = copy.deepcopy(load_config())
-    OmegaConf.set_readonly(cfg, False)
-    for name, (mesh, extra) in entries.items():
-        cfg.objects[name] = ObjectEntryConfig(category="ball", mesh=str(files / mesh), colors=["blue"],
-                                              materials=["matte"], **extra)
-    return ObjectDictionary(cfg)
+    return write_look_files(tmp_path_factory.mktemp("looks"))
 
 
 @pytest.fixture(scope="module")
 def world(files):
-    dictionary = _dictionary(files, two=("two.glb", {}), obj=("two.obj", {}), red=("red.glb", {}),
+    dictionary = look_dictionary(files, two=("two.glb", {}), obj=("two.obj", {}), red=("red.glb", {}),
                              ply=("red.ply", {}), rough=("rough.glb", {}), plain=("plain.ply", {}),
                              palette=("red.glb", {"appearance": "dictionary"}))
     with Renderer(dictionary) as renderer:
@@ -135,7 +89,7 @@ def test_labels_do_not_depend_on_appearance(world):
 
 def test_file_appearance_without_one_is_refused(files):
     with pytest.raises(ConfigError, match="appearance"):
-        _dictionary(files, plain=("plain.ply", {"appearance": "file"}))
+        look_dictionary(files, plain=("plain.ply", {"appearance": "file"}))
 
 
 def test_a_dataset_with_file_looks_counts_the_file_level_in_its_coverage(files, tmp_path):

@@ -325,38 +325,13 @@ def test_a_variant_that_cannot_load_is_refused_not_fatal(mitsuba, monkeypatch, d
 def test_mesh_file_looks_vertex_colours_textures_and_metallic_roughness(mitsuba, tmp_path):
     """A mesh file's own look goes through: vertex colours (red), a two-colour base-colour
     texture (both colours show, as in the raster) and a glTF metallic-roughness texture."""
-    import copy
-
-    import trimesh
-    from omegaconf import OmegaConf
+    from look_files import look_dictionary, write_look_files
     from studio import lone_scene, make_camera, make_object
 
-    from scenegen.config.schema import ObjectEntryConfig
     from scenegen.render.pathtraced import PathTracer
 
-    box = trimesh.creation.box((1.0, 1.0, 1.0))
-    uv = np.column_stack([box.vertices[:, 1] + 0.5, box.vertices[:, 2] + 0.5])  # u across y
-    two = np.zeros((8, 64, 3), np.uint8)
-    two[:, :32], two[:, 32:] = (255, 0, 0), (0, 255, 0)
-    textured = trimesh.Trimesh(box.vertices, box.faces, process=False)
-    textured.visual = trimesh.visual.TextureVisuals(
-        uv=uv, material=trimesh.visual.material.PBRMaterial(baseColorTexture=Image.fromarray(two)))
-    textured.export(tmp_path / "two.glb")
-    red = box.copy()
-    red.visual = trimesh.visual.ColorVisuals(red, vertex_colors=np.tile([255, 0, 0, 255], (8, 1)).astype(np.uint8))
-    red.export(tmp_path / "red.glb")
-    mr = np.zeros((4, 4, 3), np.uint8)
-    mr[..., 1], mr[..., 2] = 200, 50  # glTF: roughness in G, metallic in B
-    rough = trimesh.Trimesh(box.vertices, box.faces, process=False)
-    rough.visual = trimesh.visual.TextureVisuals(uv=uv, material=trimesh.visual.material.PBRMaterial(
-        baseColorFactor=[200, 200, 200, 255], metallicRoughnessTexture=Image.fromarray(mr)))
-    rough.export(tmp_path / "rough.glb")
-    cfg = copy.deepcopy(load_config())
-    OmegaConf.set_readonly(cfg, False)
-    for name in ("two", "red", "rough"):
-        cfg.objects[name] = ObjectEntryConfig(category="ball", mesh=str(tmp_path / f"{name}.glb"), colors=["blue"],
-                                              materials=["matte"])
-    dictionary = ObjectDictionary(cfg)
+    dictionary = look_dictionary(write_look_files(tmp_path), two=("two.glb", {}), red=("red.glb", {}),
+                                 rough=("rough.glb", {}))
     camera = make_camera((2.2, 0.0, 1.2), (0.0, 0.0, 0.5), 64, 48)
     with PathTracer(dictionary, spp=16, max_depth=2, variant=VARIANT) as tracer:
         colours = {}
