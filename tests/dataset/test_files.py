@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -24,13 +24,16 @@ from scenegen.world.sampler import Sampler
 
 
 @given(arrays(np.float32, (7, 9), elements=st.floats(0, 30, width=32)), st.sampled_from([0.5, 1.0]))
+@example(np.full((7, 9), 0.00025, np.float32), 0.5)  # half a step in float32, not in float64
 def test_depth_round_trip_within_half_a_step(tmp_path_factory, depth, scale):
     path = tmp_path_factory.mktemp("d") / "d.png"
     path.write_bytes(encode_png(depth_to_uint16(depth, scale), 1))
     back = read_depth(path, scale)
     assert back.dtype == np.float32
     assert np.abs(back - depth).max() <= 0.5e-3 * scale + 1e-5
-    np.testing.assert_array_equal(back == 0, np.rint(depth * 1000 / scale) == 0)
+    # the encoding's definition: metres in float64 times 1000 / scale, rounded (a float32 product
+    # lands exactly on half a step for 0.00025 m at scale 0.5 and rounds the other way)
+    np.testing.assert_array_equal(back == 0, np.rint(depth.astype(np.float64) * (1000.0 / scale)) == 0)
 
 
 def test_depth_overflow_is_refused_never_clipped():
