@@ -9,18 +9,23 @@ any of them gives another key, and the result is worked out again. Nothing is ev
 trusted beyond its key: an unreadable, torn or malformed file counts as missing.
 
 A file is JSON (``load_json``/``store_json``) or raw bytes (``load_bytes``/
-``store_bytes``), written atomically; a folder that cannot be written costs time, not
+``store_bytes``; arrays as the bytes of an ``.npz``: ``pack_arrays``/``unpack_arrays``),
+written atomically; a folder that cannot be written costs time, not
 correctness.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
+import zipfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Optional
+
+import numpy as np
 
 from ._version import __version__
 from .fileio import atomic_write_bytes
@@ -110,3 +115,22 @@ def store_json(kind: str, key: str, value: dict) -> None:
         atomic_write_bytes(_path(kind, key, ".json"), json.dumps({**value, "key": key}, sort_keys=True).encode())
     except (OSError, TypeError, ValueError):
         pass
+
+
+def pack_arrays(**arrays: np.ndarray) -> bytes:
+    """``arrays`` as the bytes of an uncompressed ``.npz`` (for :func:`store_bytes`)."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def unpack_arrays(data: Optional[bytes], names: tuple[str, ...]) -> Optional[tuple[np.ndarray, ...]]:
+    """The arrays ``names`` of :func:`pack_arrays`'s ``data``, or None when there is no
+    data or it is not such a file (torn, foreign): then the caller works them out."""
+    if data is None:
+        return None
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as found:
+            return tuple(found[name] for name in names)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None

@@ -1,8 +1,8 @@
 """Every use of a private member of pyrender, each behind a small named function.
 
-The raster backend drives pyrender below its public API: it draws pyrender's forward
-pass with scenegen's shaders and without its read-back, draws shadow maps from chosen
-casters, tells pyrender's renderer which GL objects scenegen put in the context, and
+The raster backend drives pyrender below its public API: it draws the forward pass
+itself (:mod:`scenegen.render.forward`) into pyrender's framebuffers with programs of
+pyrender's program caches, in pyrender's draw order and shadow cameras, tells pyrender's renderer which GL objects scenegen put in the context, and
 skips work pyrender's Node and Scene do that rendering never reads. No other module of
 scenegen touches a name of pyrender that starts with an underscore: they call these.
 
@@ -22,6 +22,8 @@ from functools import cache
 
 import numpy as np
 
+from .opengl import gl
+
 # pyrender class -> {private member: leading parameter names of the method called, or
 # None for a data attribute}
 PRIVATE_MEMBERS: dict[str, dict[str, tuple[str, ...] | None]] = {
@@ -30,9 +32,6 @@ PRIVATE_MEMBERS: dict[str, dict[str, tuple[str, ...] | None]] = {
         "_renderer": None,
     },
     "pyrender.renderer.Renderer": {
-        "_forward_pass": ("scene", "flags"),
-        "_bind_lighting": ("scene", "program", "node", "flags"),
-        "_read_main_framebuffer": ("scene", "flags"),
         "_program_cache": None,
         "_get_camera_matrices": ("scene",),
         "_main_fb": None,
@@ -44,8 +43,13 @@ PRIVATE_MEMBERS: dict[str, dict[str, tuple[str, ...] | None]] = {
         "_shadow_fb": None,
         "_get_light_cam_matrices": ("scene", "light_node", "flags"),
         "_get_primitive_program": ("primitive", "flags", "program_flags"),
+        "_forward_pass": ("scene", "flags"),
+        "_bind_lighting": ("scene", "program", "node", "flags"),
+        "_read_main_framebuffer": ("scene", "flags"),
         "_bind_and_draw_primitive": ("primitive", "pose", "program", "flags"),
         "_reset_active_textures": (),
+        "_configure_main_framebuffer": (),
+        "_sorted_mesh_nodes": ("scene",),
     },
     "pyrender.node.Node": {
         "_matrix": None,
@@ -107,44 +111,26 @@ def inner_renderer(offscreen):
 # -- pyrender.Renderer's passes ----------------------------------------------------------
 
 
-def forward_pass(renderer, scene, flags, programs, read_back: bool = True, bind_extra=None):
-    """pyrender's lit forward pass of ``scene`` (``Renderer._forward_pass``) drawn with the
-    programs of ``programs`` (a ``ShaderProgramCache``, swapped in for
-    ``Renderer._program_cache``: scenegen's copy of the mesh shaders). Returns its
-    (colour (H, W, 3) uint8, depth (H, W) float32 metres); with ``read_back`` False
-    returns None and leaves the image in the multisampled framebuffer (pyrender's
-    ``Renderer._read_main_framebuffer`` is skipped: :func:`main_framebuffers` reads it).
-    ``bind_extra(program)``, when given, sets more uniforms on each bound program after
-    pyrender's lights (``Renderer._bind_lighting``)."""
-    saved, renderer._program_cache = renderer._program_cache, programs
-    if not read_back:
-        renderer._read_main_framebuffer = _no_read
-    if bind_extra is not None:
-        bind_lighting = renderer._bind_lighting
-
-        def bind_lighting_and_extra(scene, program, node, flags):
-            bind_lighting(scene, program, node, flags)
-            bind_extra(program)
-
-        renderer._bind_lighting = bind_lighting_and_extra
-    try:
-        return renderer._forward_pass(scene, flags)
-    finally:
-        renderer._program_cache = saved
-        if not read_back:
-            del renderer._read_main_framebuffer
-        if bind_extra is not None:
-            del renderer._bind_lighting
-
-
-def _no_read(scene, flags):
-    return None
-
-
 def camera_matrices(renderer, scene) -> tuple[np.ndarray, np.ndarray]:
     """(V, P), the (4, 4) view and projection matrices pyrender draws ``scene``'s camera
     with at the renderer's viewport size (``Renderer._get_camera_matrices``)."""
     return renderer._get_camera_matrices(scene)
+
+
+def bind_main_framebuffer(renderer) -> None:
+    """Make pyrender's main framebuffers (sized to the renderer's viewport) and bind the
+    multisampled one for drawing, as its forward pass does
+    (``Renderer._configure_main_framebuffer``, ``Renderer._main_fb_ms``)."""
+    GL = gl()
+    renderer._configure_main_framebuffer()
+    GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, renderer._main_fb_ms)
+
+
+def sorted_mesh_nodes(renderer, scene) -> list:
+    """``scene``'s mesh nodes in the order pyrender's forward pass draws them: opaque
+    ones, then transparent ones, each farthest from the camera first (a stable sort;
+    ``Renderer._sorted_mesh_nodes``)."""
+    return renderer._sorted_mesh_nodes(scene)
 
 
 def main_framebuffers(renderer) -> tuple[int, int]:
@@ -172,12 +158,84 @@ def primitive_program(renderer, primitive, flags, program_flags):
     return renderer._get_primitive_program(primitive, flags, program_flags)
 
 
-def draw_primitive(renderer, primitive, pose: np.ndarray, program, flags) -> None:
-    """Draw ``primitive`` at (4, 4) ``pose`` with the bound ``program`` as pyrender does
-    (``Renderer._bind_and_draw_primitive``), then free the texture units it took
-    (``Renderer._reset_active_textures``)."""
-    renderer._bind_and_draw_primitive(primitive=primitive, pose=pose, program=program, flags=flags)
-    renderer._reset_active_textures()
+def primitive_program_of(renderer, programs, primitive, flags, program_flags):
+    """:func:`primitive_program` from the programs of ``programs`` (a
+    ``ShaderProgramCache``, swapped in for ``Renderer._program_cache`` meanwhile)."""
+    saved, renderer._program_cache = renderer._program_cache, programs
+    try:
+        return renderer._get_primitive_program(primitive, flags, program_flags)
+    finally:
+        renderer._program_cache = saved
+
+
+# -- pyrender's own passes: the reference scenegen.render.forward is checked against -----
+
+
+def pyrender_forward_pass(renderer, scene, flags, programs, light_nodes, bind_extra=None) -> None:
+    """The colour pass as pyrender draws it (``Renderer._forward_pass``, per primitive:
+    ``Renderer._bind_lighting``, ``Renderer._bind_and_draw_primitive``), with the
+    programs of ``programs`` (swapped in for ``Renderer._program_cache``), without its
+    read-back (``Renderer._read_main_framebuffer``), the lights iterated in the order of
+    ``light_nodes`` (pyrender's own is a set's) and ``bind_extra(program)`` after each
+    lighting. The signature of :func:`scenegen.render.forward.forward_pass`, which draws
+    the same image (``tests/render/test_forward.py``)."""
+    saved, renderer._program_cache = renderer._program_cache, programs
+    scene_class, scene.__class__ = scene.__class__, _ordered_lights(scene.__class__)
+    scene.ordered_light_nodes = list(light_nodes)
+    renderer._read_main_framebuffer = _no_read
+    if bind_extra is not None:
+        bind_lighting = renderer._bind_lighting
+
+        def bind_lighting_and_extra(scene, program, node, flags):
+            bind_lighting(scene, program, node, flags)
+            bind_extra(program)
+
+        renderer._bind_lighting = bind_lighting_and_extra
+    try:
+        renderer._forward_pass(scene, flags)
+    finally:
+        renderer._program_cache, scene.__class__ = saved, scene_class
+        del renderer._read_main_framebuffer
+        if bind_extra is not None:
+            del renderer._bind_lighting
+
+
+def _no_read(scene, flags):
+    return None
+
+
+@cache
+def _ordered_lights(scene_class):
+    """A subclass of pyrender's Scene class ``scene_class`` whose ``light_nodes`` is the
+    list ``ordered_light_nodes``."""
+
+    class OrderedLights(scene_class):
+        light_nodes = property(lambda self: self.ordered_light_nodes)
+
+    return OrderedLights
+
+
+def pyrender_shadow_pass(renderer, scene, light_node, flags, casters) -> None:
+    """The casters' depth as pyrender draws it: per caster its program bound, the light's
+    camera set (``Renderer._get_light_cam_matrices``) and ``Renderer._bind_and_draw_primitive``
+    with ``DEPTH_ONLY``; the reference of :func:`scenegen.render.forward.shadow_pass`."""
+    from pyrender.constants import ProgramFlags, RenderFlags
+
+    V, P = renderer._get_light_cam_matrices(scene, light_node, flags)
+    program = None
+    for primitive, pose in casters:
+        program = renderer._get_primitive_program(primitive, flags, ProgramFlags.NONE)
+        program._bind()
+        program.set_uniform("V", V)
+        program.set_uniform("P", P)
+        renderer._bind_and_draw_primitive(primitive=primitive, pose=pose, program=program,
+                                          flags=RenderFlags.DEPTH_ONLY)
+        renderer._reset_active_textures()
+    if program is not None:
+        program._unbind()
+
+
+# -- pyrender's bookkeeping of GL objects -------------------------------------------------
 
 
 def track(renderer, meshes=(), textures=(), shadow_textures=()) -> None:

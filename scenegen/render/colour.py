@@ -1,7 +1,8 @@
-"""The colour pass: shadow maps and pyrender's lit forward pass, and reading its image.
+"""The colour pass: shadow maps and the lit forward pass, and reading its image.
 
-pyrender's forward pass (4x multisampled) draws one node per object with scenegen's copy
-of pyrender's mesh shaders (``scenegen/render/shaders/mesh.*``). Lights whose
+The forward pass (4x multisampled, :func:`scenegen.render.forward.forward_pass`: pyrender's
+draws with fewer GL calls) draws one node per object with scenegen's copy of pyrender's
+mesh shaders (``scenegen/render/shaders/mesh.*``). Lights whose
 ``shadows`` is set cast shadows: one shadow map per light
 (:data:`scenegen.render.meshes.SHADOW_MAP_SIZE` texels a side), drawn from the objects
 only and framed on them, so objects shade each other, the floor and the walls (floor and
@@ -17,13 +18,13 @@ import numpy as np
 
 from . import _pyrender
 from .backgrounds import draw_photo
+from .forward import forward_pass, shadow_pass
 from .graph import Graph
 from .opengl import gl
 
 
 def colour_pass(renderer, graph: Graph, programs, read_back: bool = True, occlusion: int = 0) -> np.ndarray | None:
-    """Draw ``graph``'s shadow maps (lights that cast shadows), pyrender's forward pass
-    and, for a scene with a photograph or an environment seen behind it, its pass, with pyrender's
+    """Draw ``graph``'s shadow maps (lights that cast shadows), the forward pass and, for a scene with a photograph or an environment seen behind it, its pass, with pyrender's
     ``renderer`` (context current) and ``programs`` (scenegen's
     :class:`~scenegen.render.programs.ShaderPrograms`). A scene with an environment
     reads the ambient-occlusion texture ``occlusion`` (GL name, of
@@ -38,13 +39,14 @@ def colour_pass(renderer, graph: Graph, programs, read_back: bool = True, occlus
         for node, casts in graph.lights:
             _shadow_map(renderer, graph, node, flags, casts)
     environment = graph.environment
+    light_nodes = [node for node, _ in graph.lights]
     if environment is None:
-        _pyrender.forward_pass(renderer, graph.scene, flags, programs.cache, read_back=False)
+        forward_pass(renderer, graph.scene, flags, programs.cache, light_nodes)
     else:
         environment.bind_texture()
         environment.bind_occlusion(occlusion)
-        _pyrender.forward_pass(renderer, graph.scene, flags, programs.environment_cache, read_back=False,
-                               bind_extra=environment.bind_lighting)
+        forward_pass(renderer, graph.scene, flags, programs.environment_cache, light_nodes,
+                     bind_extra=environment.bind_lighting)
         if environment.background and graph.photo is None:
             environment.draw_background(programs, graph.camera)
     if graph.photo is not None:
@@ -54,10 +56,8 @@ def colour_pass(renderer, graph: Graph, programs, read_back: bool = True, occlus
 
 def _shadow_map(renderer, graph: Graph, node, flags: int, casts: bool) -> None:
     """Render the shadow map of light ``node`` from the casters (pyrender's shadow pass,
-    on scenegen's casters and map size); a light that casts no shadows gets an empty
-    map."""
-    from pyrender.constants import ProgramFlags, RenderFlags
-
+    on scenegen's casters and map size: :func:`scenegen.render.forward.shadow_pass`); a
+    light that casts no shadows gets an empty map."""
     GL = gl()
     texture = node.light.shadow_texture
     GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, _pyrender.shadow_framebuffer(renderer))
@@ -75,16 +75,7 @@ def _shadow_map(renderer, graph: Graph, node, flags: int, casts: bool) -> None:
     GL.glDisable(GL.GL_BLEND)
     GL.glClear(GL.GL_DEPTH_BUFFER_BIT)
     if casts:
-        V, P = _pyrender.light_matrices(renderer, graph.scene, node, flags)
-        program = None
-        for primitive, pose in graph.casters:
-            program = _pyrender.primitive_program(renderer, primitive, flags, ProgramFlags.NONE)
-            _pyrender.bind(program)
-            program.set_uniform("V", V)
-            program.set_uniform("P", P)
-            _pyrender.draw_primitive(renderer, primitive, pose, program, RenderFlags.DEPTH_ONLY)
-        if program is not None:
-            _pyrender.unbind_program(program)
+        shadow_pass(renderer, graph.scene, node, flags, graph.casters)
     GL.glFlush()
 
 

@@ -24,7 +24,7 @@ from . import _pyrender
 from .file_materials import file_material
 from .opengl import gl
 from .surfaces import SurfacePool
-from .textures import srgb_encode, texture_image, uv_coordinates, uv_scale
+from .textures import srgb_encode, texture_image, uv_arrays, uv_scale
 
 SHADOW_MAP_SIZE = 1024  # texels a side of each light's shadow map
 
@@ -169,19 +169,18 @@ class MeshPool:
                     mesh = next(p for p in variant.parts if p.index == index).mesh
                 look = self.dictionary[entry].file_appearance
             if key[0] != "box" and look is not None:  # the file's own coordinates and colours
-                textured = mesh.copy(include_cache=True)
-                textured.visual = trimesh.visual.TextureVisuals(
-                    uv=np.zeros((len(mesh.vertices), 2)) if look.uv is None else look.uv)
+                vertices, faces, normals = mesh.vertices, mesh.faces, mesh.vertex_normals
+                uv = np.zeros((len(mesh.vertices), 2)) if look.uv is None else look.uv
                 if look.colors is not None:
                     self.colors[key] = look.colors
             else:
-                textured = uv_coordinates(mesh)
-            positions = np.asarray(textured.vertices, dtype=np.float32)
+                vertices, faces, normals, uv = uv_arrays(mesh)
+            positions = np.asarray(vertices, dtype=np.float32)
             found = self.geometry[key] = (
                 positions,
-                np.asarray(textured.vertex_normals, dtype=np.float32),
-                np.asarray(textured.visual.uv, dtype=np.float32),
-                np.asarray(textured.faces, dtype=np.uint32),
+                np.asarray(normals, dtype=np.float32),
+                np.asarray(uv, dtype=np.float32),
+                np.asarray(faces, dtype=np.uint32),
                 np.array([positions.min(axis=0), positions.max(axis=0)], dtype=float),
             )
         return found

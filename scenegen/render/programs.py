@@ -10,6 +10,10 @@ from .opengl import gl
 
 SHADER_DIR = Path(__file__).with_name("shaders")  # scenegen's shaders (colour and flat passes)
 ENVIRONMENT_DEFINE = "ENVIRONMENT_LIGHT"  # mesh.frag's path lit by an environment map
+# directional lights mesh.frag holds (the config allows lights.count up to 8); pyrender's
+# own choice is 4 without shadows, 10 with: the loop runs over the lights set, so the
+# array's size changes no image
+MAX_DIRECTIONAL_LIGHTS = 8
 
 # pyrender's vertex attribute locations: positions at 0, then each attribute the buffer
 # holds, in this order; the instance matrix after them
@@ -18,7 +22,8 @@ _ATTRIBUTES = ("NORMAL", "TANGENT", "TEXCOORD_0", "TEXCOORD_1", "COLOR_0", "JOIN
 
 class ShaderPrograms:
     """The programs of ``scenegen/render/shaders``: ``mesh.*`` (the colour pass, a copy of
-    pyrender's mesh shaders, drawn by pyrender's forward pass from :attr:`cache`, or from
+    pyrender's mesh shaders holding :data:`MAX_DIRECTIONAL_LIGHTS` lights, drawn by
+    :func:`scenegen.render.forward.forward_pass` from :attr:`cache`, or from
     :attr:`environment_cache` for scenes lit by an environment map), ``ids.vert`` with
     ``ids.frag`` or ``silhouette.frag`` (the flat passes, one program per vertex layout:
     :meth:`flat`), and the full-screen passes, ``screen.vert`` with ``sky.frag`` (the
@@ -32,9 +37,10 @@ class ShaderPrograms:
     def __init__(self):
         from pyrender.shader_program import ShaderProgramCache
 
-        self.cache = ShaderProgramCache(shader_dir=str(SHADER_DIR))
+        capacity = {"MAX_DIRECTIONAL_LIGHTS": MAX_DIRECTIONAL_LIGHTS}
+        self.cache = _defining_cache(ShaderProgramCache)(capacity, shader_dir=str(SHADER_DIR))
         self.environment_cache = _defining_cache(ShaderProgramCache)(
-            {ENVIRONMENT_DEFINE: 1}, shader_dir=str(SHADER_DIR))
+            {**capacity, ENVIRONMENT_DEFINE: 1}, shader_dir=str(SHADER_DIR))
         self._flat: dict[tuple, object] = {}  # (vertex buffer flags, fragment shader) -> program
         self._empty_vertex_array = 0
 
@@ -109,7 +115,7 @@ class ShaderPrograms:
 @cache
 def _defining_cache(base: type) -> type:
     """A subclass of pyrender's ``ShaderProgramCache`` class ``base`` that adds fixed
-    defines to the programs of ``mesh.frag`` it makes (cached apart from the others, as
+    defines (over pyrender's) to the programs of ``mesh.frag`` it makes (cached apart from the others, as
     pyrender keys programs by their defines)."""
 
     class DefiningCache(base):

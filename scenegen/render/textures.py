@@ -142,14 +142,21 @@ def uv_coordinates(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
         (the same triangles, order and winding as ``mesh``), ``vertex_normals`` (V, 3)
         those of ``mesh``, and ``visual.uv`` (V, 2) float (same units as the vertices).
     """
+    vertices, faces, normals, uv = uv_arrays(mesh)
+    return trimesh.Trimesh(
+        vertices=vertices,
+        faces=faces,
+        vertex_normals=normals,
+        visual=trimesh.visual.TextureVisuals(uv=uv),
+        process=False,
+    )
+
+
+def uv_arrays(mesh: trimesh.Trimesh) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The arrays of :func:`uv_coordinates` without building a Trimesh: (vertices (V, 3),
+    faces (F, 3), vertex normals (V, 3), uv (V, 2)), float64 but the int faces."""
     axis = np.argmax(np.abs(np.asarray(mesh.face_normals)), axis=1)
     source, vertex_axis, faces = split_corners(mesh.faces, np.repeat(axis[:, None], 3, axis=1))
     vertices = np.asarray(mesh.vertices)[source]
     uv = np.take_along_axis(vertices, UV_AXES[vertex_axis], axis=1)
-    return trimesh.Trimesh(
-        vertices=vertices,
-        faces=faces,
-        vertex_normals=np.asarray(mesh.vertex_normals)[source],
-        visual=trimesh.visual.TextureVisuals(uv=uv),
-        process=False,
-    )
+    return vertices, faces, np.asarray(mesh.vertex_normals)[source], uv

@@ -16,7 +16,9 @@ towards +y; a map turned by ``rotation`` radians about z moves each of its direc
 x steradians in those units.
 
 Reading files needs the extra ``hdri`` (packages ``imagecodecs`` and ``OpenEXR``),
-imported only when a file is read.
+imported only when a file is read. The built-in maps and their key lights are pure
+functions of scenegen's source and their height: they are kept in the cache folder
+(``cache_dir()/environments``), so each is made once, not in every process.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..cache import content_key, load_bytes, pack_arrays, store_bytes, unpack_arrays
 from ..errors import ConfigError, choices
 from ..fileio import atomic_write_bytes
 from .colour import luminance
@@ -42,6 +45,7 @@ MAP_SUFFIXES = (".exr", ".hdr")
 MAX_WIDTH = 2048  # pixels: wider maps of a folder are halved until they fit
 INSTALL_HINT = "pip install 'scenegen[hdri]'"
 SUN_CONE = math.radians(12.0)
+ENVIRONMENT_CACHE = "environments"  # cache_dir() folder of the built-in maps and their lights (scenegen.cache)
 
 
 def _needs(package: str, path: Path) -> ConfigError:
@@ -178,6 +182,19 @@ def _read_fitted(path: Path, max_width: int) -> np.ndarray:
     return fit_width(read_map(path), max_width)
 
 
+def _builtin_radiance(name: str, height: int) -> np.ndarray:
+    """(H, 2H, 3) float32 radiance of built-in map ``name`` (:mod:`scenegen.world.skies`)
+    ``height`` pixels high: from the cache folder when this source made it before (bit for
+    bit), else made and kept."""
+    key = content_key("environment-radiance", name, height)
+    kept = unpack_arrays(load_bytes(ENVIRONMENT_CACHE, key), ("radiance",))
+    if kept is not None and kept[0].dtype == np.float32 and kept[0].shape == (height, 2 * height, 3):
+        return kept[0]
+    radiance = np.ascontiguousarray(BUILTIN[name](height), dtype=np.float32)
+    store_bytes(ENVIRONMENT_CACHE, key, pack_arrays(radiance=radiance))
+    return radiance
+
+
 @dataclass(frozen=True, eq=False)
 class MapLighting:
     """A map split into its key light and the rest (map frame, unturned; map units).
@@ -195,6 +212,26 @@ class MapLighting:
     irradiance: np.ndarray
     sky: np.ndarray
     up_irradiance: float
+
+
+_LIGHTING_ARRAYS = ("direction", "irradiance", "sky", "up_irradiance")
+
+
+def _builtin_lighting(name: str, height: int, split: Callable[[], MapLighting]) -> MapLighting:
+    """:class:`MapLighting` of built-in map ``name`` ``height`` pixels high: from the cache
+    folder when this source split it before (bit for bit), else ``split()`` and kept."""
+    key = content_key("environment-lighting", name, height)
+    kept = unpack_arrays(load_bytes(ENVIRONMENT_CACHE, key), _LIGHTING_ARRAYS)
+    if kept is not None:
+        direction, irradiance, sky, up = kept
+        if (direction.shape == irradiance.shape == (3,) and sky.dtype == np.float32
+                and sky.shape == (height, 2 * height, 3) and up.shape == () and up.dtype == np.float64):
+            sky.setflags(write=False)
+            return MapLighting(direction=direction, irradiance=irradiance, sky=sky, up_irradiance=float(up))
+    found = split()
+    store_bytes(ENVIRONMENT_CACHE, key, pack_arrays(direction=found.direction, irradiance=found.irradiance,
+                                                     sky=found.sky, up_irradiance=np.float64(found.up_irradiance)))
+    return found
 
 
 def _surround(radiance: np.ndarray, cos_angle: np.ndarray, cone: float) -> np.ndarray:
@@ -254,9 +291,10 @@ class EnvironmentSet(LevelledSet):
     what = "environment map"
 
     def __init__(self, source: str, makers: dict[str, Callable[[], np.ndarray]], levels: dict[str, str],
-                 weights: dict[str, float]):
+                 weights: dict[str, float], builtin_height: int | None = None):
         super().__init__(source, {name: levels[name] for name in makers}, weights)
         self._makers = makers
+        self._builtin_height = builtin_height  # the built-in maps' height: their lights kept in the cache folder
         self._radiance: dict[str, np.ndarray] = {}
         self._lighting: dict[str, MapLighting] = {}
 
@@ -278,8 +316,8 @@ class EnvironmentSet(LevelledSet):
             raise ConfigError(f"max_width must be an integer >= 2 pixels, got {max_width!r}")
         if source == BUILTIN_SOURCE:
             height = check_height(height)
-            makers = {name: partial(make, height) for name, make in BUILTIN.items()}
-            return cls(source, makers, {name: name for name in makers}, {name: 1.0 for name in makers})
+            makers = {name: partial(_builtin_radiance, name, height) for name in BUILTIN}
+            return cls(source, makers, {name: name for name in makers}, {name: 1.0 for name in makers}, height)
         found = LevelledFolder.load(Path(source), MAP_SUFFIXES, "map", "environment map", f"{BUILTIN_SOURCE!r} or ")
         for path in found.files.values():
             check_reader(path)
@@ -303,7 +341,11 @@ class EnvironmentSet(LevelledSet):
         """Map ``name`` split into its key light and sky (:func:`split_sun`; kept)."""
         found = self._lighting.get(self._known(name))
         if found is None:
-            found = self._lighting[name] = split_sun(self.radiance(name))
+            if self._builtin_height is None:
+                found = split_sun(self.radiance(name))
+            else:
+                found = _builtin_lighting(name, self._builtin_height, lambda: split_sun(self.radiance(name)))
+            self._lighting[name] = found
         return found
 
     def __getstate__(self) -> dict:

@@ -20,17 +20,15 @@ from __future__ import annotations
 
 import codecs
 import functools
-import io
 import json
 import math
 import struct
-import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from ..cache import content_key, load_bytes, store_bytes
+from ..cache import content_key, load_bytes, pack_arrays, store_bytes, unpack_arrays
 from ..config.schema import MAX_MESH_FACES, PRIMITIVE_SHAPES
 from ..errors import ConfigError, MeshError, choices
 from ..lazy import trimesh
@@ -160,33 +158,14 @@ def primitive(shape: str, params: Mapping[str, float]) -> trimesh.Trimesh:
     """
     p = _check_params(shape, params)
     key = content_key("primitive", shape, p)
-    kept = _unpack_arrays(load_bytes(PRIMITIVE_CACHE, key), ("vertices", "faces", "vertex_normals"))
+    kept = unpack_arrays(load_bytes(PRIMITIVE_CACHE, key), ("vertices", "faces", "vertex_normals"))
     if kept is not None:  # tessellated before (by this source): the same arrays, from the cache folder
         return trimesh.Trimesh(vertices=kept[0], faces=kept[1], vertex_normals=kept[2], process=False)
     mesh = _tessellate(shape, p)
     mesh.apply_translation(-mesh.bounds.mean(axis=0))
     vertices, faces, normals = _with_exact_normals(mesh, shape, p)
-    store_bytes(PRIMITIVE_CACHE, key, _pack_arrays(vertices=vertices, faces=faces, vertex_normals=normals))
+    store_bytes(PRIMITIVE_CACHE, key, pack_arrays(vertices=vertices, faces=faces, vertex_normals=normals))
     return trimesh.Trimesh(vertices=vertices, faces=faces, vertex_normals=normals, process=False)
-
-
-def _pack_arrays(**arrays: np.ndarray) -> bytes:
-    """``arrays`` as the bytes of an uncompressed ``.npz``."""
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return buffer.getvalue()
-
-
-def _unpack_arrays(data: bytes | None, names: tuple[str, ...]) -> tuple[np.ndarray, ...] | None:
-    """The arrays ``names`` of :func:`_pack_arrays`'s ``data``, or None when there is no
-    data or it is not such a file (torn, foreign): then the caller works them out."""
-    if data is None:
-        return None
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as found:
-            return tuple(found[name] for name in names)
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-        return None
 
 
 def _tessellate(shape: str, p: Mapping[str, float]) -> trimesh.Trimesh:

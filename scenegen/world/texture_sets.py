@@ -32,7 +32,9 @@ cellular noise, every draw from ``scenegen.streams.texture_noise_seed`` with a k
 set's name and the part drawn, so a set is the same in every process and run (on one
 platform: transcendental functions may differ in their last bit between CPUs, which can
 move a rare texel by one level). Their height fields (metres) become normal maps with
-:func:`normal_from_height`.
+:func:`normal_from_height`. A set's maps are kept in the cache folder
+(``cache_dir()/texture-sets``, keyed by its name, size and scenegen's source), so each is
+made once, not in every process.
 
 A folder of texture sets (:func:`load_texture_sets`)::
 
@@ -68,6 +70,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from ..cache import content_key, load_bytes, pack_arrays, store_bytes, unpack_arrays
 from ..config.schema import MATERIAL_CLASSES
 from ..errors import ConfigError, choices
 from ..fileio import read_yaml
@@ -79,6 +82,7 @@ DEFAULT_SIZE = 256  # texels a side of a built-in tile
 MIN_SIZE = 16
 MAX_BUILTIN_SIZE = 4096
 MAX_SIZE = 1024  # texels a side of a folder's maps, at most (default)
+TEXTURE_SET_CACHE = "texture-sets"  # cache_dir() folder of built-in sets' maps (scenegen.cache)
 DETAIL_LUMINANCE = 0.85  # mean linear luminance of a detail albedo
 DETAIL_CHROMA = 0.25  # as_detail keeps this fraction of a photo's hue variation
 DEFAULT_ROUGHNESS = 0.5  # a folder's set without a roughness map
@@ -754,8 +758,28 @@ def _map_u8(value, size: int) -> np.ndarray:
     return np.rint(np.clip(np.broadcast_to(np.asarray(value, dtype=float), (size, size)), 0, 1) * 255).astype(np.uint8)
 
 
+MAPS = ("albedo", "roughness", "metallic", "normal")  # a TextureSet's arrays
+
+
 @functools.lru_cache(maxsize=None)
 def _made(name: str, size: int) -> TextureSet:
+    """Built-in set ``name`` at ``size``: its maps from the cache folder when this source
+    made them before (bit for bit the ones :func:`_make` works out), else made and kept."""
+    spec = BUILTIN[name]
+    key = content_key("texture-set", name, size)
+    kept = unpack_arrays(load_bytes(TEXTURE_SET_CACHE, key), MAPS)
+    if kept is not None and kept[0].shape[:1] == (size,):
+        try:
+            return TextureSet(name=name, material_class=spec.material_class, **dict(zip(MAPS, kept)),
+                              tile_size=spec.tile_size, absolute=False, surface=spec.surface)
+        except ConfigError:
+            pass  # maps of another shape or dtype (a foreign file): made again
+    made = _make(name, size)
+    store_bytes(TEXTURE_SET_CACHE, key, pack_arrays(**{field: getattr(made, field) for field in MAPS}))
+    return made
+
+
+def _make(name: str, size: int) -> TextureSet:
     spec = BUILTIN[name]
     maps = spec.make(size)
     albedo = linear_to_srgb(_fit_mean(np.broadcast_to(maps.albedo, (size, size, 3)), spec.luminance))
@@ -790,7 +814,8 @@ def builtin_sets(size: int = DEFAULT_SIZE) -> dict[str, TextureSet]:
 
 
 def clear_cache() -> None:
-    """Forget the built-in sets made so far (they are made again when next asked for)."""
+    """Forget the built-in sets made so far in this process (when next asked for they are
+    read from the cache folder, or made again)."""
     _made.cache_clear()
 
 

@@ -1,0 +1,105 @@
+"""scenegen's forward and shadow passes (scenegen.render.forward) against pyrender's own:
+the same image, byte for byte, with fewer GL calls; every light drawn, in the Graph's
+order, whatever pyrender's set of light nodes iterates first."""
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from studio import STUDIO, lone_scene, make_camera, make_object
+
+from scenegen import load_config
+from scenegen.errors import RenderError
+from scenegen.render import _pyrender, colour
+from scenegen.render.programs import MAX_DIRECTIONAL_LIGHTS
+from scenegen.scene.scene import Light
+from scenegen.world.dictionary import ObjectDictionary
+from scenegen.world.sampler import Sampler
+
+pytestmark = pytest.mark.render
+
+
+def sampled(overrides, count):
+    cfg = load_config(["width=96", "height=72", *overrides])
+    sampler = Sampler(cfg)
+    return cfg, [sampler.sample(i) for i in range(count)]
+
+
+LOOKS = {
+    "flat": [],
+    "realistic": ["preset=realistic"],  # environment maps, texture sets, occlusion, the map behind
+    "no shadows": ["lights.shadows=false"],
+    "four lights": ["lights.count=[3,4]"],
+}
+
+
+@pytest.mark.parametrize("look", sorted(LOOKS))
+def test_the_colour_image_is_pyrenders_byte_for_byte(look, monkeypatch):
+    from scenegen.render.raster import Renderer
+
+    cfg, scenes = sampled(LOOKS[look], 6)
+    renderer = Renderer(ObjectDictionary.from_config(cfg))
+    ours = [renderer.render(scene).rgb for scene in scenes]
+    monkeypatch.setattr(colour, "forward_pass", _pyrender.pyrender_forward_pass)
+    monkeypatch.setattr(colour, "shadow_pass", _pyrender.pyrender_shadow_pass)
+    theirs = [renderer.render(scene).rgb for scene in scenes]
+    renderer.close()
+    for index, (mine, reference) in enumerate(zip(ours, theirs)):
+        np.testing.assert_array_equal(mine, reference, err_msg=f"{look} scene {index}")
+    assert any(image.std() > 5 for image in ours)  # real images, not blank ones
+
+
+def suns(count, shadows):
+    """``count`` suns around the sky, each of its own colour and strength."""
+    lights = []
+    for k in range(count):
+        a, e = 2 * math.pi * k / count, math.radians(25 + 7 * k)
+        direction = (math.cos(e) * math.cos(a), math.cos(e) * math.sin(a), math.sin(e))
+        colour_k = (0.6 + 0.05 * k, 0.9 - 0.04 * k, 0.7 + 0.03 * k)
+        lights.append(Light(direction=direction, color=colour_k, intensity=0.45 + 0.1 * k, shadows=shadows))
+    return tuple(lights)
+
+
+def crate_scene(dictionary, lights):
+    crate = make_object(dictionary, "crate", scale=0.5)
+    return replace(lone_scene(crate, make_camera((0.4, -2.5, 2.0), (0.0, 0.0, 0.2), 96, 72)),
+                   context=replace(STUDIO, ambient=0.05), lights=lights)
+
+
+@pytest.mark.parametrize("shadows", [False, True])
+def test_every_light_is_drawn_up_to_the_programs_capacity(dictionary, renderer, shadows):
+    lights = suns(MAX_DIRECTIONAL_LIGHTS, shadows)
+    images = [renderer.render(crate_scene(dictionary, lights[:count])).rgb.astype(int)
+              for count in range(4, MAX_DIRECTIONAL_LIGHTS + 1)]
+    # each light past pyrender's 4 (without shadows) adds light somewhere, takes none
+    for fewer, more in zip(images, images[1:]):
+        assert (more >= fewer).all() and (more > fewer).sum() > 500
+
+
+def test_light_order_in_the_pyrender_scene_changes_no_pixel(dictionary, renderer, monkeypatch):
+    """pyrender keeps light nodes in a set (iterated in memory-address order): the pass
+    sets lights in the Graph's order, so that order cannot reach the image."""
+    import pyrender
+
+    scene = crate_scene(dictionary, suns(5, True))
+    first = renderer.render(scene).rgb
+    original = pyrender.Scene.light_nodes
+    monkeypatch.setattr(pyrender.Scene, "light_nodes", property(lambda self: set(reversed(list(original.fget(self))))))
+    np.testing.assert_array_equal(renderer.render(scene).rgb, first)
+
+
+def test_more_lights_than_the_programs_hold_is_a_render_error(dictionary, renderer):
+    scene = crate_scene(dictionary, suns(MAX_DIRECTIONAL_LIGHTS + 1, False))
+    with pytest.raises(RenderError, match=f"{MAX_DIRECTIONAL_LIGHTS + 1} lights exceed"):
+        renderer.render(scene)
+    # the renderer goes on drawing after the error
+    assert renderer.render(crate_scene(dictionary, suns(2, True))).rgb.std() > 5
+
+
+def test_the_config_allows_no_more_lights_than_the_programs_hold():
+    from scenegen.config.schema import LightsConfig
+
+    with pytest.raises(Exception, match="lights.count"):
+        load_config([f"lights.count=[1,{MAX_DIRECTIONAL_LIGHTS + 1}]"])
+    assert max(LightsConfig().count) <= MAX_DIRECTIONAL_LIGHTS
