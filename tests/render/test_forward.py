@@ -77,16 +77,32 @@ def test_every_light_is_drawn_up_to_the_programs_capacity(dictionary, renderer, 
         assert (more >= fewer).all() and (more > fewer).sum() > 500
 
 
-def test_light_order_in_the_pyrender_scene_changes_no_pixel(dictionary, renderer, monkeypatch):
-    """pyrender keeps light nodes in a set (iterated in memory-address order): the pass
-    sets lights in the Graph's order, so that order cannot reach the image."""
+def test_the_order_of_pyrenders_light_nodes_changes_no_pixel(monkeypatch):
+    """pyrender keeps light nodes in a set (iterated in memory-address order, which
+    varies by run) and sums their light in that order: on this scene (four lights) two
+    orders differ in a pixel. scenegen's pass sets them in the Graph's order."""
     import pyrender
 
-    scene = crate_scene(dictionary, suns(5, True))
-    first = renderer.render(scene).rgb
+    from scenegen.render.raster import Renderer
+
+    cfg = load_config(["width=160", "height=120", "lights.count=[3,6]"])
+    scene = Sampler(cfg).sample(5)
+    renderer = Renderer(ObjectDictionary.from_config(cfg))
+
+    def reversed_lights(renderer_, pr_scene, flags, programs, light_nodes, bind_extra=None):
+        _pyrender.pyrender_forward_pass(renderer_, pr_scene, flags, programs, light_nodes[::-1], bind_extra)
+
+    ours = renderer.render(scene).rgb
+    monkeypatch.setattr(colour, "forward_pass", _pyrender.pyrender_forward_pass)
+    theirs = renderer.render(scene).rgb
+    monkeypatch.setattr(colour, "forward_pass", reversed_lights)
+    assert (renderer.render(scene).rgb != theirs).any()
+    monkeypatch.undo()
+    np.testing.assert_array_equal(ours, theirs)  # the Graph's order is the order pyrender was given
     original = pyrender.Scene.light_nodes
-    monkeypatch.setattr(pyrender.Scene, "light_nodes", property(lambda self: set(reversed(list(original.fget(self))))))
-    np.testing.assert_array_equal(renderer.render(scene).rgb, first)
+    monkeypatch.setattr(pyrender.Scene, "light_nodes", property(lambda self: list(original.fget(self))[::-1]))
+    np.testing.assert_array_equal(renderer.render(scene).rgb, ours)
+    renderer.close()
 
 
 def test_more_lights_than_the_programs_hold_is_a_render_error(dictionary, renderer):
