@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import tempfile
 import threading
@@ -95,6 +96,9 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 
 def to_plain(value: Any) -> Any:
     """Convert numpy scalars/arrays and tuples into plain JSON-able Python values."""
+    cls = type(value)
+    if cls is str or cls is float or cls is int or cls is bool or value is None:
+        return value
     if isinstance(value, dict):
         return {str(k): to_plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -107,8 +111,12 @@ def to_plain(value: Any) -> Any:
 
 
 def dumps_json(obj: Any) -> str:
-    """Canonical JSON text: sorted keys, plain Python numbers, trailing newline."""
-    return json.dumps(to_plain(obj), sort_keys=True, indent=1, allow_nan=False) + "\n"
+    """Canonical JSON text: sorted keys, plain Python numbers, trailing newline (the text
+    of ``json.dumps(to_plain(obj), sort_keys=True, indent=1, allow_nan=False)``)."""
+    out: list = []
+    _encode(obj, "\n", out)
+    out.append("\n")
+    return "".join(out)
 
 
 def nested_json(obj: Any, level: int) -> str:
@@ -117,9 +125,96 @@ def nested_json(obj: Any, level: int) -> str:
     indentation before its first line. Pieces of canonical JSON made one at a time (a
     scene's annotations, say) and written one after another give the bytes of
     ``dumps_json`` of the whole (:class:`JsonList`)."""
-    text = json.dumps(to_plain(obj), sort_keys=True, indent=1, allow_nan=False)
-    # JSON escapes every newline inside strings: each newline of the text starts a line
-    return text.replace("\n", "\n" + " " * level) if level else text
+    out: list = []
+    _encode(obj, "\n" + " " * level, out)
+    return "".join(out)
+
+
+_encode_str = json.encoder.encode_basestring_ascii  # json's own (ensure_ascii)
+_int_text = int.__repr__
+_float_text = float.__repr__
+_isfinite = math.isfinite
+
+
+def _encode(value: Any, newline: str, out: list) -> None:
+    """Append to ``out`` the pieces of the text ``json.dumps(to_plain(value),
+    sort_keys=True, indent=1, allow_nan=False)`` gives ``value``, with ``newline`` (a
+    newline and the indentation of ``value``'s level) starting each line after its first.
+
+    Plain values (str, int, float, bool, None, and dicts with str keys, lists and tuples
+    of them) are written as they are, the scalars among a container's items without a
+    call; anything else goes through :func:`to_plain` and json's rules for what it gives
+    (a ``float`` or ``int`` subclass as its number, a ``str`` subclass as its text, other
+    types refused), so the text is json's for every value."""
+    cls = type(value)
+    if cls is dict:
+        if not value:
+            out.append("{}")
+            return
+        if not all(type(key) is str for key in value):
+            _encode(to_plain(value), newline, out)
+            return
+        inner = newline + " "
+        separator = "{" + inner
+        for key in sorted(value):
+            item = value[key]
+            kind = type(item)
+            if kind is float and _isfinite(item):
+                out.append(f"{separator}{_encode_str(key)}: {_float_text(item)}")
+            elif kind is str:
+                out.append(f"{separator}{_encode_str(key)}: {_encode_str(item)}")
+            elif kind is int:
+                out.append(f"{separator}{_encode_str(key)}: {_int_text(item)}")
+            else:
+                out.append(f"{separator}{_encode_str(key)}: ")
+                _encode(item, inner, out)
+            separator = "," + inner
+        out.append(newline + "}")
+    elif cls is list or cls is tuple:
+        if not value:
+            out.append("[]")
+            return
+        inner = newline + " "
+        separator = "[" + inner
+        for item in value:
+            kind = type(item)
+            if kind is float and _isfinite(item):
+                out.append(separator + _float_text(item))
+            elif kind is int:
+                out.append(separator + _int_text(item))
+            elif kind is str:
+                out.append(separator + _encode_str(item))
+            else:
+                out.append(separator)
+                _encode(item, inner, out)
+            separator = "," + inner
+        out.append(newline + "]")
+    elif cls is str:
+        out.append(_encode_str(value))
+    elif cls is int:
+        out.append(_int_text(value))
+    elif value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif cls is float:
+        if not _isfinite(value):
+            raise ValueError("Out of range float values are not JSON compliant: " + repr(value))
+        out.append(_float_text(value))
+    else:
+        plain = to_plain(value)  # a numpy value, a dict, list or tuple subclass: converted
+        if plain is not value:
+            _encode(plain, newline, out)
+        elif isinstance(value, str):
+            out.append(_encode_str(value))
+        elif isinstance(value, int):
+            out.append(_int_text(value))
+        elif isinstance(value, float):
+            _encode(float(value), newline, out)
+        else:
+            raise TypeError(f"Object of type {cls.__name__} is not JSON serializable")
 
 
 class JsonList:

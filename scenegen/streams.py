@@ -40,6 +40,7 @@ from __future__ import annotations
 import enum
 import operator
 import zlib
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 
@@ -145,12 +146,45 @@ def generator(seed: int, stream: Stream, *indices: int) -> np.random.Generator:
     return np.random.default_rng(seed_sequence(seed, stream, *indices))
 
 
-def scene_generators(seed: int, index: int) -> dict[str, np.random.Generator]:
+def scene_generators(seed: int, index: int) -> "SceneGenerators":
     """One independent Generator per sampling stage of scene ``index`` of root ``seed``,
     by stage name (:data:`STAGE_NAMES`). They depend only on (seed, index, stage):
     the children of ``SeedSequence(seed, spawn_key=(index,))``, so a scene can be
-    regenerated alone, in any process and order."""
-    return {name: generator(seed, stage, index) for name, stage in zip(STAGE_NAMES, SCENE_STAGES)}
+    regenerated alone, in any process and order. Each is made when first asked for
+    (a stage that is off costs nothing).
+
+    Raises:
+        TypeError, ValueError: ``seed`` or ``index`` is negative or not an integer.
+    """
+    index = _word(index, f"stream {Stream.CONTEXT.name}: scene")  # checked first, as spawn_key did
+    return SceneGenerators(_word(seed, "root seed"), index)
+
+
+class SceneGenerators(Mapping):
+    """Stage name -> the Generator of that stage of one scene (:func:`scene_generators`):
+    ``generator(seed, stage, index)``, made on first access and then the same object."""
+
+    def __init__(self, seed: int, index: int):
+        self._seed, self._index = seed, index
+        self._made: dict[str, np.random.Generator] = {}
+
+    def __getitem__(self, name: str) -> np.random.Generator:
+        found = self._made.get(name)
+        if found is None:
+            tag = _STAGE_TAGS[name]  # KeyError for a name that is no stage
+            # generator(seed, stage, index) without checking the words again
+            sequence = np.random.SeedSequence(self._seed, spawn_key=(self._index, tag))
+            found = self._made[name] = np.random.default_rng(sequence)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(STAGE_NAMES)
+
+    def __len__(self) -> int:
+        return len(STAGE_NAMES)
+
+
+_STAGE_TAGS = {name: stage.tag for name, stage in zip(STAGE_NAMES, SCENE_STAGES)}  # stage name -> key word
 
 
 def texture_noise_seed(key: bytes) -> np.random.SeedSequence:

@@ -21,7 +21,7 @@ def mask_to_rle(mask: np.ndarray) -> dict:
     mask = np.asarray(mask)
     if mask.ndim != 2:
         raise ValueError(f"mask must be 2-D (H, W), got shape {mask.shape}")
-    rle = mask_utils.encode(np.asfortranarray(mask.astype(bool).astype(np.uint8)))
+    rle = mask_utils.encode(np.asfortranarray(mask.astype(bool, copy=False).astype(np.uint8)))
     height, width = (int(v) for v in rle["size"])
     return {"size": [height, width], "counts": rle["counts"].decode("ascii")}
 

@@ -104,10 +104,12 @@ KEYPOINT_DEPTH_TOLERANCE = 0.01  # metres; see ``keypoints`` in the module docst
 
 def mask_box(mask: np.ndarray) -> List[int]:
     """[x, y, w, h] (ints, pixels) of the True pixels of an (H, W) bool mask; zeros if none."""
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    rows = np.flatnonzero(mask.any(axis=1))
     if rows.size == 0:
         return [0, 0, 0, 0]
-    return [int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)]
+    top, bottom = int(rows[0]), int(rows[-1]) + 1
+    cols = np.flatnonzero(mask[top:bottom].any(axis=0))  # the other rows hold no pixel
+    return [int(cols[0]), top, int(cols[-1] - cols[0] + 1), bottom - top]
 
 
 def part_labels(variant, mask: np.ndarray, parts: np.ndarray, box: List[int] | None = None) -> List[dict]:
@@ -124,7 +126,8 @@ def part_labels(variant, mask: np.ndarray, parts: np.ndarray, box: List[int] | N
     labels = []
     for part in variant.parts:
         selected = window == part.index
-        part_box = mask_box(selected)
+        pixels = int(np.count_nonzero(selected))
+        part_box = mask_box(selected) if pixels else [0, 0, 0, 0]
         if part_box[2]:
             part_box[0] += x
             part_box[1] += y
@@ -133,7 +136,7 @@ def part_labels(variant, mask: np.ndarray, parts: np.ndarray, box: List[int] | N
                 "part_id": part.index,
                 "name": part.name,
                 "label": part.label,
-                "pixels": int(np.count_nonzero(selected)),
+                "pixels": pixels,
                 "bbox": part_box,
             }
         )
@@ -155,7 +158,7 @@ def _keypoints(corners_camera: np.ndarray, K: np.ndarray, frame: Frame) -> List[
     # only depth decides: a surface of the object itself in front of the point hides it
     visible = (depth <= 0) | (depth >= z - KEYPOINT_DEPTH_TOLERANCE)
     flags = np.where(inside, np.where(visible, 2, 1), 0)
-    return [[float(u), float(v), int(f)] for (u, v), f in zip(uv, flags)]
+    return [[u, v, f] for (u, v), f in zip(uv.tolist(), flags.tolist())]
 
 
 def object_labels(scene: Scene, frame: Frame, dictionary: ObjectDictionary, factors_cfg) -> List[dict]:
@@ -168,8 +171,10 @@ def object_labels(scene: Scene, frame: Frame, dictionary: ObjectDictionary, fact
         factors_cfg: ``cfg.factors`` (occlusion thresholds, elevation and light bins).
     """
     count = len(scene.objects)
-    visible = np.bincount(frame.instances.ravel(), minlength=count + 1)[1 : count + 1]
-    amodal = frame.amodal.reshape(count, -1).sum(axis=1) if count else np.zeros(0, np.int64)
+    # each object's visible pixels (row-major: what boxes and parts read fastest)
+    masks = [frame.instances == i + 1 for i in range(count)]
+    visible = np.array([np.count_nonzero(mask) for mask in masks], dtype=np.int64)
+    amodal = np.array([np.count_nonzero(mask) for mask in frame.amodal], dtype=np.int64)
     # masks in column-major order (views of transposed copies): COCO's RLE encoder reads
     # columns, so it then needs no transposing copy of each mask
     instances_t = np.ascontiguousarray(frame.instances.T)
@@ -194,9 +199,9 @@ def object_labels(scene: Scene, frame: Frame, dictionary: ObjectDictionary, fact
         entry = dictionary[obj.entry]
         variant = entry.variant(obj.style)
         mask = (instances_t == i + 1).T
-        box = mask_box(mask)
+        box = mask_box(masks[i])
         amodal_mask = amodal_t[i].T
-        amodal_box = mask_box(amodal_mask)
+        amodal_box = mask_box(frame.amodal[i])
         ax, ay, aw, ah = amodal_box
         window = (slice(ay, ay + ah), slice(ax, ax + aw))  # the amodal mask lies inside its box
         counts = np.bincount(frame.instances[window][amodal_mask[window]], minlength=count + 1)
@@ -256,7 +261,7 @@ def object_labels(scene: Scene, frame: Frame, dictionary: ObjectDictionary, fact
                 "elevation_bin": levels["elevation"],
                 "occlusion": levels["occlusion"],
                 "factors": levels,
-                "parts": part_labels(variant, mask, frame.parts, box),
+                "parts": part_labels(variant, masks[i], frame.parts, box),
                 "segmentation": mask_to_rle(mask),
                 "amodal_segmentation": mask_to_rle(amodal_mask),
                 "amodal_bbox": amodal_box,

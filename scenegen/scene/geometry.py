@@ -70,12 +70,16 @@ def intrinsics_from_fov(fov_y: float, width: int, height: int) -> tuple[float, f
     return float(focal), float(focal), (width - 1) / 2.0, (height - 1) / 2.0
 
 
-def project(points_world: np.ndarray, K: np.ndarray, world_from_camera: np.ndarray) -> np.ndarray:
+def project(points_world: np.ndarray, K: np.ndarray, world_from_camera: np.ndarray,
+            camera_from_world: np.ndarray | None = None) -> np.ndarray:
     """Project (N, 3) world points to (N, 2) pixel coordinates (OpenCV convention).
+    ``camera_from_world``: ``np.linalg.inv(world_from_camera)`` (4, 4) where the caller
+    has it (projecting several point sets with one camera).
 
     Points behind the camera get non-finite or meaningless coordinates; callers check depth.
     """
-    camera_from_world = np.linalg.inv(world_from_camera)
+    if camera_from_world is None:
+        camera_from_world = np.linalg.inv(world_from_camera)
     points = np.asarray(points_world, dtype=float)
     cam = points @ camera_from_world[:3, :3].T + camera_from_world[:3, 3]
     uvw = cam @ np.asarray(K, dtype=float).T
@@ -95,7 +99,11 @@ def box_corners(position, yaw: float, extents) -> np.ndarray:
     ``yaw`` radians about z, ``extents`` (3,) metres (x, y, height)."""
     xy = footprint(np.asarray(position, dtype=float)[:2], np.asarray(extents[:2], dtype=float) / 2, yaw)
     z0 = float(position[2])
-    return np.column_stack([np.repeat(xy, 2, axis=0), np.tile([z0, z0 + float(extents[2])], 4)])
+    corners = np.empty((8, 3))
+    corners[:, :2] = np.repeat(xy, 2, axis=0)
+    corners[0::2, 2] = z0  # each footprint corner at the base, then at the top
+    corners[1::2, 2] = z0 + float(extents[2])
+    return corners
 
 
 def _rectangle_axes(corners: np.ndarray) -> np.ndarray:
@@ -108,9 +116,9 @@ def rectangles_overlap(a: np.ndarray, b: np.ndarray, gap: float = 0.0) -> bool:
 
     Touching rectangles (distance exactly ``gap``) do not overlap.
     """
-    for axis in np.vstack([_rectangle_axes(a), _rectangle_axes(b)]):
-        pa, pb = a @ axis, b @ axis
-        if pa.max() + gap <= pb.min() or pb.max() + gap <= pa.min():
+    for axis in np.concatenate((_rectangle_axes(a), _rectangle_axes(b))):
+        pa, pb = (a @ axis).tolist(), (b @ axis).tolist()  # 4 floats each: Python's max and min are quicker
+        if max(pa) + gap <= min(pb) or max(pb) + gap <= min(pa):
             return False
     return True
 

@@ -11,7 +11,7 @@ The camera pose is stored in the OpenCV convention (x right, y down, z forward).
 from __future__ import annotations
 
 import json
-from dataclasses import MISSING, asdict, dataclass, fields
+from dataclasses import MISSING, dataclass, fields, is_dataclass
 from typing import Any, Optional, Tuple
 
 import numpy as np
@@ -330,7 +330,7 @@ class Scene:
     def to_dict(self) -> dict:
         """Plain JSON-able dict (tuples become lists); the parts added later
         (:data:`_LATER`) only when set."""
-        data = json.loads(json.dumps(asdict(self)))
+        data = _plain(self)
         for where, key, unset in _LATER:
             for part in {"scene": [data], "context": [data["context"]], "objects": data["objects"]}[where]:
                 if part[key] == unset:
@@ -373,6 +373,29 @@ _LATER = (("scene", "environment", None), ("scene", "effects", None), ("scene", 
           ("scene", "background", None), ("scene", "engine", ""), ("context", "floor_surface", ""),
           ("context", "wall_surface", ""), ("objects", "surface", ""), ("objects", "rest", ""), ("objects", "rest_rotation", []),
           ("objects", "rest_offset", []))
+
+
+_FIELD_NAMES: dict = {}  # dataclass -> the names of its fields, in order
+
+
+def _plain(value: Any) -> Any:
+    """``json.loads(json.dumps(dataclasses.asdict(value)))`` of a dataclass ``value`` (and
+    of what it holds): dataclasses as dicts of their fields in order, tuples and lists as
+    lists, str, int, float, bool and None as they are; anything else as that round trip
+    makes it (a numpy float as a float)."""
+    cls = type(value)
+    if cls is str or cls is float or cls is int or cls is bool or value is None:
+        return value
+    if isinstance(value, (tuple, list)):
+        return [_plain(item) for item in value]
+    names = _FIELD_NAMES.get(cls)
+    if names is None and is_dataclass(value) and not isinstance(value, type):
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(value))
+    if names is not None:
+        return {name: _plain(getattr(value, name)) for name in names}
+    if isinstance(value, dict):
+        return json.loads(json.dumps({key: _plain(item) for key, item in value.items()}))
+    return json.loads(json.dumps(value))
 
 
 def _optional(cls, data: dict | None) -> Any:

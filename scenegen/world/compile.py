@@ -152,6 +152,15 @@ class World:
             return factors
 
     @cached_property
+    def plain_cfg(self):
+        """``cfg``'s values as plain Python objects (:class:`PlainConfig`): what the sampler
+        reads per scene, where an attribute read on an OmegaConf node costs tens of
+        microseconds; ``cfg`` itself for a config built without the schema."""
+        if isinstance(self.cfg, DictConfig) and OmegaConf.get_type(self.cfg) not in (None, dict):
+            return PlainConfig(self.cfg)
+        return self.cfg
+
+    @cached_property
     def factor_levels(self) -> Tuple[Dict[str, List[str]], List[Tuple[str, str, str]]]:
         """(levels of every factor, the feasible (category, pose, context) tuples):
         :func:`scenegen.scene.factors.universe` of the config, with the level ``file``
@@ -196,6 +205,30 @@ class World:
             return None
         data = {key: value for key, value in _known(self.cfg)[1].items() if key not in _RUN_KEYS}
         return content_key("world", data, facts, self.factor_levels[0])
+
+
+class PlainConfig:
+    """A config typed by the schema, read as plain Python objects top-level key by key:
+    ``plain.camera`` is ``OmegaConf.to_object(cfg.camera)`` (the schema's dataclass, its
+    dicts and lists: the same values), made on first read and then kept; a value that is
+    no node (``plain.seed``) is the config's. A node OmegaConf cannot turn into objects
+    is read as it is."""
+
+    def __init__(self, cfg: DictConfig):
+        self._cfg = cfg
+
+    def __getattr__(self, key: str):
+        if key.startswith("_"):
+            raise AttributeError(key)
+        node = getattr(self._cfg, key)
+        value = node
+        if OmegaConf.is_config(node):
+            try:
+                value = OmegaConf.to_object(node)
+            except Exception:  # read it as it is
+                value = node
+        setattr(self, key, value)  # read from the instance from now on
+        return value
 
 
 _WORLDS: Dict[tuple, World] = {}  # (config content, mesh files) -> its World; see World.of

@@ -172,6 +172,7 @@ class ObjectEntry:
     support: bool
     _build: object = field(repr=False)  # style -> [(name, label, mesh, PartLook or None)] before normalising
     _variants: dict = field(default_factory=dict, init=False, repr=False)
+    _slot_probabilities: tuple | None = field(default=None, init=False, repr=False)  # see sample_style
     file_appearance: FileAppearance | None = field(default=None, repr=False)
     # (3,) normalised extents known without building the shape (a library file's, from
     # its index), so that checking a grammar does not read every file of a library
@@ -226,10 +227,16 @@ class ObjectEntry:
         """One style string, each slot's style drawn by weight (one draw per slot)."""
         if not self.slots:
             return self.styles[0]
+        if self._slot_probabilities is None:  # each slot's weights / their sum, (read-only) arrays
+            probabilities = []
+            for _, styles in self.slots:
+                weights = np.array([w for _, w in styles], dtype=float)
+                probabilities.append(weights / weights.sum())
+                probabilities[-1].flags.writeable = False
+            object.__setattr__(self, "_slot_probabilities", tuple(probabilities))  # a cache: frozen otherwise
         chosen = []
-        for slot, styles in self.slots:
-            weights = np.array([w for _, w in styles], dtype=float)
-            pick = int(rng.choice(len(styles), p=weights / weights.sum()))
+        for (slot, styles), p in zip(self.slots, self._slot_probabilities):
+            pick = int(rng.choice(len(styles), p=p))
             chosen.append(f"{slot}{STYLE_ASSIGN}{styles[pick][0]}")
         return STYLE_SEPARATOR.join(chosen)
 

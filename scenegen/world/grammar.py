@@ -263,6 +263,8 @@ class Grammar:
         self._variety = self._object_variety()
         self._polys: Dict[tuple, list] = {}
         self._powers: Dict[tuple, List[list]] = {}  # see _repeat_terms
+        self._draws: Dict[tuple, np.ndarray] = {}  # see _probabilities
+        self._options: Dict[tuple, tuple] = {}  # see category_options
         self._check_supports()
         self._check_counts()
 
@@ -420,7 +422,17 @@ class Grammar:
     def category_options(self, categories: Sequence[str], context: str, support_head: bool = False):
         """(in-context categories with probabilities, out-of-context categories) a slot
         may draw in ``context``; ``support_head`` keeps only categories with a support
-        entry."""
+        entry. Worked out once per (categories, context, support_head); the lists are
+        the caller's, the probabilities (read-only) are shared."""
+        key = (tuple(categories), context, support_head)
+        found = self._options.get(key)
+        if found is None:
+            inside, probabilities, outside = self._category_options(categories, context, support_head)
+            probabilities.flags.writeable = False
+            found = self._options[key] = (tuple(inside), probabilities, tuple(outside))
+        return list(found[0]), found[1], list(found[2])
+
+    def _category_options(self, categories: Sequence[str], context: str, support_head: bool):
         if support_head:
             categories = [c for c in categories if any(e.support for e in self.dictionary.entries_of(c))]
         weights = self.context_weights[context]
@@ -649,8 +661,8 @@ class Grammar:
         lo, hi = self.count_range
         p = self.poly(self._start_ref, self.max_depth, False, context, "p")
         if count is None:
-            weights = np.array(p[lo : hi + 1], dtype=float)
-            count = lo + int(rng.choice(len(weights), p=weights / weights.sum()))
+            probabilities = self._probabilities(("count", context), lambda: np.array(p[lo : hi + 1], dtype=float))
+            count = lo + int(rng.choice(len(probabilities), p=probabilities))
         elif not p[count] > 0:
             raise ConfigError(f"the grammar cannot yield exactly {count} objects in context {context!r}")
         return self._sample(self._start_ref, self.max_depth, False, context, count, rng)
@@ -661,17 +673,18 @@ class Grammar:
             return ObjectNode(item.selector, item.categories, support)
         if isinstance(item, RuleRef):
             alternatives = self.rules[item.name]
-            weights = np.array(
+            probabilities = self._probabilities(("rule", item.name, depth, support, context, n), lambda: np.array(
                 [a.weight(context) * self.poly(a.item, depth - 1, support, context, "p")[n] for a in alternatives]
-            )
-            i = int(rng.choice(len(alternatives), p=weights / weights.sum()))
+            ))
+            i = int(rng.choice(len(alternatives), p=probabilities))
             return RuleNode(item.name, i, self._sample(alternatives[i].item, depth - 1, support, context, n, rng))
         if isinstance(item, RelationItem):
             anchor_support = support or item.relations == ("on",)
             pa = self.poly(item.anchor, depth, anchor_support, context, "p")
             po = self.poly(item.other, depth, False, context, "p")
-            weights = np.array([pa[k] * po[n - k] for k in range(n + 1)])
-            k = int(rng.choice(n + 1, p=weights / weights.sum()))
+            probabilities = self._probabilities(("relation", id(item), depth, support, context, n), _split_weights,
+                                                pa, po, n)
+            k = int(rng.choice(n + 1, p=probabilities))
             relation = item.relations[int(rng.integers(len(item.relations)))]
             return RelationNode(
                 relation,
@@ -680,18 +693,32 @@ class Grammar:
             )
         powers, rest_powers = (self._repeat_terms(item, depth, flag, context) for flag in (support, False))
         counts = range(item.low, len(powers))
-        weights = np.array([powers[k][n] for k in counts])
-        k = counts[int(rng.choice(len(counts), p=weights / weights.sum()))]
+        probabilities = self._probabilities(("repeat", id(item), depth, support, context, n),
+                                            lambda: np.array([powers[k][n] for k in counts]))
+        k = counts[int(rng.choice(len(counts), p=probabilities))]
         children, left = [], n
         for j in range(k):
             head_flag = support and j == 0
             first = self.poly(item.item, depth, head_flag, context, "p")
             rest = rest_powers[k - j - 1]
-            weights = np.array([first[m] * rest[left - m] for m in range(left + 1)])
-            m = int(rng.choice(left + 1, p=weights / weights.sum()))
+            probabilities = self._probabilities(("repeat item", id(item), depth, head_flag, context, k - j - 1, left),
+                                                _split_weights, first, rest, left)
+            m = int(rng.choice(left + 1, p=probabilities))
             children.append(self._sample(item.item, depth, head_flag, context, m, rng))
             left -= m
         return RepeatNode(item.arrange, children)
+
+    def _probabilities(self, key: tuple, weights_of, *args) -> np.ndarray:
+        """``w / w.sum()`` (read-only) of the array ``w = weights_of(*args)``, the weights
+        of one sampling step, worked out once per ``key``: the step and the arguments its
+        weights depend on (with the polynomials' size, as :meth:`poly` keys them)."""
+        key = (*key, self._size)
+        found = self._draws.get(key)
+        if found is None:
+            w = weights_of(*args)
+            found = self._draws[key] = w / w.sum()
+            found.flags.writeable = False
+        return found
 
     def draw_category(self, node: ObjectNode, context: str, rng: np.random.Generator) -> None:
         """Draw ``node``'s category by the context's weights (or, with probability
@@ -707,6 +734,12 @@ class Grammar:
         """Whether ``node`` may take ``category`` in ``context``."""
         inside, _, outside = self.category_options(node.categories, context, node.support_head)
         return category in inside or category in outside
+
+
+def _split_weights(first: list, second: list, total: int) -> np.ndarray:
+    """(total + 1,) weights of splitting ``total`` objects as k and total - k between two
+    parts whose probabilities by object count are ``first`` and ``second``."""
+    return np.array([first[k] * second[total - k] for k in range(total + 1)])
 
 
 def _repeat_count(value, key: str) -> Tuple[int, int]:

@@ -90,7 +90,7 @@ def _choose(rng: np.random.Generator, names: list, weights) -> str:
     return names[int(rng.choice(len(names), p=weights / weights.sum()))]
 
 
-def stage_rngs(seed: int, index: int) -> dict[str, np.random.Generator]:
+def stage_rngs(seed: int, index: int) -> Mapping[str, np.random.Generator]:
     """One independent generator per sampling stage for scene ``index`` of root ``seed``
     (:func:`scenegen.streams.scene_generators`)."""
     return scene_generators(seed, index)
@@ -118,6 +118,7 @@ class Sampler:
             world = World.of(world) if dictionary is None else World.build(world, dictionary)
         self.world = world
         cfg = self.cfg = world.cfg
+        self._settings = world.plain_cfg  # cfg's values as plain objects: read per scene
         self.dictionary = world.dictionary
         self.grammar = world.grammar
         self._context_names = list(cfg.contexts.keys())
@@ -126,6 +127,7 @@ class Sampler:
         self.stats: Counter = Counter()
         self._feasible: dict = {}  # directive -> contexts it can be realized in (checked)
         self.occlusion_targets = occlusion_targets(cfg.factors)
+        self._contexts: dict = {}  # context name -> its Context (see _context)
         # plain values read on every camera fit
         self._size = (int(cfg.width), int(cfg.height))
         self._clip = (float(cfg.camera.znear), float(cfg.camera.zfar))
@@ -156,23 +158,24 @@ class Sampler:
         if directive is not None and directive not in self._feasible:
             self.world.check_directive(directive)
             self._feasible[directive] = feasible_contexts(directive, self.grammar)
-        rngs = stage_rngs(self.cfg.seed, index)
+        settings = self._settings
+        rngs = stage_rngs(settings.seed, index)  # a stage that draws nothing never makes its stream
         context_name = self._sample_context(rngs["context"], directive)
         view = self._sample_view(rngs["camera"])
-        placed, camera, structure, target, attempts = self._sample_layout(rngs["layout"], context_name, view, directive,
-                                                                          rngs["rest"])
+        placed, camera, structure, target, attempts = self._sample_layout(
+            rngs["layout"], context_name, view, directive, rngs["rest"] if self.rest is not None else None)
         objects = self._sample_appearance(rngs["appearance"], placed, target, directive)
         lights = self._sample_lights(rngs["lights"])
-        environment = self._sample_environment(rngs["environment"], context_name, directive)
+        environment = self._sample_environment(rngs, context_name, directive)
         if environment is not None:  # the map's key light in place of the drawn lights
             lights = self._environment_lights(environment)
-        effects = self._sample_effects(rngs["effects"], camera, directive)
+        effects = self._sample_effects(rngs, camera, directive)
         context = self._context(context_name)
         if self.world.texture_sets:
             objects, context = self._sample_surfaces(rngs["surfaces"], objects, context)
         return Scene(
             index=index,
-            seed=int(self.cfg.seed),
+            seed=int(settings.seed),
             context=context,
             objects=objects,
             lights=lights,
@@ -184,9 +187,9 @@ class Sampler:
             attempts=attempts,
             environment=environment,
             effects=effects,
-            surfaces=str(self.cfg.surfaces.sets) if self.world.texture_sets else "",
-            background=self._sample_background(rngs["background"], directive),
-            engine=self._sample_engine(rngs["engine"], directive),
+            surfaces=str(settings.surfaces.sets) if self.world.texture_sets else "",
+            background=self._sample_background(rngs, directive),
+            engine=self._sample_engine(rngs, directive),
         )
 
     # -- stages ---------------------------------------------------------------------
@@ -201,7 +204,14 @@ class Sampler:
         return _choose(rng, names, weights)
 
     def _context(self, name: str) -> Context:
-        c = self.cfg.contexts[name]
+        """The Context of ``name`` (made once, then shared: it is frozen)."""
+        found = self._contexts.get(name)
+        if found is None:
+            found = self._contexts[name] = self._make_context(name)
+        return found
+
+    def _make_context(self, name: str) -> Context:
+        c = self._settings.contexts[name]
         return Context(
             name=name,
             background=tuple(float(v) for v in c.background),
@@ -218,7 +228,7 @@ class Sampler:
     def _sample_view(self, rng: np.random.Generator) -> "_View":
         """The camera's direction, field of view and distance factor, drawn before the
         layout so that camera relations know where the camera will be."""
-        camera_cfg = self.cfg.camera
+        camera_cfg = self._settings.camera
         return _View(
             azimuth=math.radians(rng.uniform(*camera_cfg.azimuth)) % (2 * math.pi),
             elevation=math.radians(rng.uniform(*camera_cfg.elevation)),
@@ -320,8 +330,8 @@ class Sampler:
         Raises:
             PlacementError: nothing accepted within the bounds, naming the directive.
         """
-        placement = self.cfg.placement
-        floor_half = float(self.cfg.contexts[context].floor_size) / 2
+        placement = self._settings.placement
+        floor_half = float(self._settings.contexts[context].floor_size) / 2
         directed = directive is not None and directive.needs_object
         budget = placement.attempts_per_scene * (DIRECTIVE_ATTEMPTS_FACTOR if directed else 1)
         widened = math.ceil(WIDENED_ATTEMPTS_SHARE * budget) if directed else 0
@@ -342,7 +352,7 @@ class Sampler:
             for node in nodes:
                 if node is not target:
                     self.grammar.draw_category(node, context, rng)
-            placer = Placer(self.cfg, rng, view.azimuth, floor_half, target, self._rest_chooser(rest_rng, target, directive))
+            placer = Placer(self._settings, rng, view.azimuth, floor_half, target, self._rest_chooser(rest_rng, target, directive))
             placer.entries = self._choose_entries(rng, nodes, target, directive)
             try:
                 placer.place(derivation)
@@ -783,12 +793,13 @@ class Sampler:
     @staticmethod
     def _boxes_in_view(boxes, camera: Camera) -> bool:
         """Every (N, 3) point set is in front of the camera and partly inside the image."""
-        camera_from_world = np.linalg.inv(camera.pose)
+        pose, K = camera.pose, camera.K
+        camera_from_world = np.linalg.inv(pose)
         for corners in boxes:
             depth = corners @ camera_from_world[2, :3] + camera_from_world[2, 3]
             if depth.min() <= camera.znear or depth.max() >= camera.zfar:
                 return False
-            uv = project(corners, camera.K, camera.pose)
+            uv = project(corners, K, pose, camera_from_world)
             if uv[:, 0].max() < 0 or uv[:, 1].max() < 0 or uv[:, 0].min() > camera.width - 1 or uv[:, 1].min() > camera.height - 1:
                 return False
         return True
@@ -809,7 +820,7 @@ class Sampler:
             # an entry wearing its file's look has the single level "file" of each (no
             # palette values: the renderer draws the file's material)
             own = entry.file_appearance is not None
-            material_cfg = None if own else self.cfg.materials[material]
+            material_cfg = None if own else self._settings.materials[material]
             objects.append(
                 ObjectInstance(
                     entry=entry.name,
@@ -818,7 +829,7 @@ class Sampler:
                     yaw=float(p.yaw % (2 * math.pi)),
                     scale=p.scale,
                     color=color,
-                    rgb=(1.0, 1.0, 1.0) if own else tuple(float(v) for v in self.cfg.colors[color]),
+                    rgb=(1.0, 1.0, 1.0) if own else tuple(float(v) for v in self._settings.colors[color]),
                     material=material,
                     metallic=0.0 if own else float(material_cfg.metallic),
                     roughness=1.0 if own else float(material_cfg.roughness),
@@ -834,14 +845,17 @@ class Sampler:
             )
         return tuple(objects)
 
-    def _sample_environment(self, rng: np.random.Generator, context: str, directive) -> Optional[Environment]:
+    def _sample_environment(self, rngs: Mapping[str, np.random.Generator], context: str, directive
+                            ) -> Optional[Environment]:
         """The scene's environment map, its turn and its intensity (None without one):
         the map named by ``lighting.environment``, else one drawn by weight among those
         of the directive's level, else of the levels ``lighting.contexts`` gives the
-        context (any map when none of them is in the set)."""
-        lighting, maps = self.cfg.lighting, self.world.environments
+        context (any map when none of them is in the set). ``rngs``: the scene's
+        streams (this draws from ``rngs["environment"]``)."""
+        lighting, maps = self._settings.lighting, self.world.environments
         if maps is None:
             return None
+        rng = rngs["environment"]
         if lighting.environment != "random":
             name = str(lighting.environment)
         else:
@@ -873,26 +887,28 @@ class Sampler:
             return ()
         toward = rotate_direction(lighting.direction, environment.rotation)
         return (Light(direction=tuple(float(v) for v in toward), color=tuple(float(v) for v in irradiance / peak),
-                      intensity=peak, shadows=bool(self.cfg.lighting.shadows)),)
+                      intensity=peak, shadows=bool(self._settings.lighting.shadows)),)
 
-    def _sample_engine(self, rng: np.random.Generator, directive) -> str:
+    def _sample_engine(self, rngs: Mapping[str, np.random.Generator], directive) -> str:
         """The engine of the scene's colour image: the directive's, else one of
-        ``render.engine_mix`` drawn by weight, else ``render.engine``; ``""`` for the
-        rasterizer alone (no draw, no record)."""
-        render = self.cfg.render
+        ``render.engine_mix`` drawn by weight (from ``rngs["engine"]``), else
+        ``render.engine``; ``""`` for the rasterizer alone (no draw, no record)."""
+        render = self._settings.render
         if directive is not None and directive.engine:
             return directive.engine
         if render.engine_mix:
             names = list(render.engine_mix.keys())
-            return _choose(rng, names, [float(render.engine_mix[n]) for n in names])
+            return _choose(rngs["engine"], names, [float(render.engine_mix[n]) for n in names])
         return "" if render.engine == "raster" else str(render.engine)
 
-    def _sample_effects(self, rng: np.random.Generator, camera, directive) -> Optional[CameraEffects]:
+    def _sample_effects(self, rngs: Mapping[str, np.random.Generator], camera, directive) -> Optional[CameraEffects]:
         """The scene's camera effects: a profile of ``camera.effects`` (the directive's,
-        else drawn by weight) and its strengths; None without profiles."""
-        profiles = self.cfg.camera.effects
+        else drawn by weight) and its strengths, drawn from ``rngs["effects"]``; None
+        without profiles."""
+        profiles = self._settings.camera.effects
         if not profiles:
             return None
+        rng = rngs["effects"]
         names = list(profiles.keys())
         if directive is not None and directive.effects:
             name = directive.effects
@@ -906,7 +922,7 @@ class Sampler:
         takes one of the object sets of that class, drawn uniformly (one draw per object,
         in order, whether or not it has a class); floors and walls take the set
         ``surfaces.context_textures`` names for their texture."""
-        sets, surfaces, by_class = self.world.texture_sets, self.cfg.surfaces, self._object_sets
+        sets, surfaces, by_class = self.world.texture_sets, self._settings.surfaces, self._object_sets
         dressed = []
         for obj in objects:
             draw = float(rng.random())
@@ -918,16 +934,17 @@ class Sampler:
         context = replace(context, floor_surface=floor if floor in sets else "", wall_surface=wall if wall in sets else "")
         return tuple(dressed), context
 
-    def _sample_background(self, rng: np.random.Generator, directive) -> Optional[Background]:
+    def _sample_background(self, rngs: Mapping[str, np.random.Generator], directive) -> Optional[Background]:
         """The scene's photograph: with chance ``background.weight`` (or as the
         directive's level asks) one drawn by weight among those of the directive's level,
         else among all; else a Background of no photograph (name "", level ``none``);
-        None without ``background.images``."""
+        None without ``background.images``. Draws from ``rngs["background"]``."""
         photos = self.world.backgrounds
         if photos is None:
             return None
+        rng = rngs["background"]
         wanted = directive.background if directive is not None else None
-        shown = float(rng.random()) < float(self.cfg.background.weight)
+        shown = float(rng.random()) < float(self._settings.background.weight)
         if wanted is not None:
             shown = wanted != NO_BACKGROUND
         names = [n for n in photos.names if (wanted is None or photos.level(n) == wanted) and photos.weight(n) > 0]
@@ -938,7 +955,7 @@ class Sampler:
         return Background(source=photos.source, name=name, level=photos.level(name))
 
     def _sample_lights(self, rng: np.random.Generator) -> tuple:
-        lights_cfg = self.cfg.lights
+        lights_cfg = self._settings.lights
         lo, hi = lights_cfg.count
         lights = []
         for _ in range(int(rng.integers(lo, hi + 1))):

@@ -1,14 +1,20 @@
+import enum
 import json
 import os
+from collections import OrderedDict, namedtuple
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scenegen.fileio import (
     atomic_write_bytes,
     dumps_json,
+    nested_json,
     read_json,
     sha256_file,
+    to_plain,
     write_json,
 )
 
@@ -25,6 +31,56 @@ def test_json_is_canonical_and_plain(tmp_path):
 def test_json_refuses_nan():
     with pytest.raises(ValueError):
         dumps_json({"x": float("nan")})
+    for bad in ([1.0, float("inf")], {"a": {"b": -float("inf")}}, np.float64("nan"), (np.float32("inf"),)):
+        with pytest.raises(ValueError, match="Out of range float"):
+            dumps_json(bad)
+
+
+class _Level(str, enum.Enum):
+    LOW = "low"
+
+
+class _Count(int, enum.Enum):
+    TWO = 2
+
+
+_Pair = namedtuple("_Pair", "a b")
+
+
+def _json_text(value, level: int = 0) -> str:
+    """What dumps_json and nested_json are defined to give: json's own text."""
+    text = json.dumps(to_plain(value), sort_keys=True, indent=1, allow_nan=False)
+    return text.replace("\n", "\n" + " " * level)
+
+
+_SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=6), st.sampled_from([np.float32(0.1), np.float64(-0.0), np.int64(-7), np.uint16(9),
+                                          np.bool_(False), np.str_("é\n"), _Level.LOW, _Count.TWO, 1e16, 5e-324]))
+_KEYS = st.one_of(st.text(max_size=4), st.integers(-3, 3), st.sampled_from([_Level.LOW, 1.5, True, None]))
+_VALUES = st.recursive(_SCALARS, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.lists(inner, max_size=3).map(tuple),
+    st.dictionaries(_KEYS, inner, max_size=4), st.dictionaries(st.text(max_size=3), inner, max_size=3).map(OrderedDict),
+    st.tuples(inner, inner).map(lambda t: _Pair(*t)),
+    st.lists(st.floats(-1e3, 1e3), min_size=1, max_size=6).map(np.array)), max_leaves=24)
+
+
+@given(value=_VALUES, level=st.integers(0, 3))
+@settings(max_examples=400, deadline=None)
+def test_json_text_is_json_dumps_text(value, level):
+    """dumps_json and nested_json write what json.dumps(to_plain(value), sort_keys=True,
+    indent=1) writes (indented ``level`` deep), for plain values, numpy values, tuples,
+    subclasses of str, int, dict and tuple, and keys that are not strings."""
+    assert dumps_json(value) == _json_text(value) + "\n"
+    assert nested_json(value, level) == _json_text(value, level)
+
+
+def test_json_refuses_what_json_refuses():
+    for bad in (object(), {"a": [1, {"b": {1, 2}}]}, np.datetime64("2020-01-01")):
+        with pytest.raises(TypeError):
+            json.dumps(to_plain(bad))
+        with pytest.raises(TypeError, match="not JSON serializable"):
+            dumps_json(bad)
 
 
 def test_atomic_write_replaces_and_leaves_no_temporary(tmp_path):

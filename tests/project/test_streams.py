@@ -116,6 +116,24 @@ def test_scene_streams_are_the_ones_scenes_always_drew(seed, index):
         assert spawn_key(SCENE_STAGES[k], index) == (index, k)
 
 
+def test_scene_streams_are_made_when_asked_for_in_any_order():
+    """A scene's stage streams are made on first access (a stage that is off never makes
+    its own), the same object when asked again, and draw the same whatever the order
+    they are asked for in; the scene index and the root seed are checked at once."""
+    forward, backward = scene_generators(3, 41), scene_generators(3, 41)
+    assert list(forward) == list(STAGES) and len(forward) == len(STAGES) and not forward._made
+    drawn = {name: forward[name].random(2).tolist() for name in STAGES}
+    assert {name: backward[name].random(2).tolist() for name in reversed(STAGES)} == drawn
+    assert forward["layout"] is forward["layout"] and list(forward._made) == list(STAGES)
+    assert scene_generators(3, 41)["rest"].random(2).tolist() == drawn["rest"]  # alone, no other stage made
+    with pytest.raises(KeyError):
+        forward["lighting"]
+    with pytest.raises(ValueError, match="scene must be >= 0"):
+        scene_generators(0, -1)
+    with pytest.raises(ValueError, match="root seed must be >= 0"):
+        scene_generators(-1, 0)
+
+
 def test_keys_and_arguments():
     assert spawn_key(Stream.FILL_ROUND, 3) == (Stream.FILL_ROUND.tag, 3, END)
     assert spawn_key(Stream.COVERING_PLAN) == (Stream.COVERING_PLAN.tag, END)

@@ -133,3 +133,31 @@ def _stack_height(scene, index: int) -> int:
     while scene.objects[index].support >= 0:
         index, height = scene.objects[index].support, height + 1
     return height
+
+
+def test_the_plain_config_holds_the_configs_values():
+    """World.plain_cfg, what the sampler reads per scene, gives the config's values as
+    plain objects (the same values, lists as lists); a config without the schema is read
+    as it is."""
+    from dataclasses import asdict, is_dataclass
+
+    from omegaconf import OmegaConf
+
+    from scenegen.world.compile import PlainConfig, World
+
+    def as_container(value):
+        if is_dataclass(value):
+            return asdict(value)
+        return {k: as_container(v) for k, v in value.items()} if isinstance(value, dict) else value
+
+    cfg = load_config(["preset=realistic", "seed=9"])
+    plain = World.of(cfg).plain_cfg
+    assert isinstance(plain, PlainConfig) and plain.seed == 9 and plain.grammar.near == cfg.grammar.near
+    for key in ("camera", "lights", "lighting", "placement", "render", "surfaces", "background", "contexts", "colors",
+                "materials"):
+        assert as_container(getattr(plain, key)) == OmegaConf.to_container(cfg[key]), key
+    assert not OmegaConf.is_config(plain.camera.effects["phone"].noise) and plain.camera is plain.camera
+    with pytest.raises(AttributeError):
+        _ = plain.no_such_key
+    untyped = OmegaConf.create(OmegaConf.to_container(cfg))
+    assert World(untyped, World.of(cfg).dictionary, World.of(cfg).grammar).plain_cfg is untyped
