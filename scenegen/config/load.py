@@ -58,18 +58,22 @@ def compose_config(overrides: Sequence[str] = (), config_name: str = "config") -
 
 
 def _compose(overrides: list, config_name: str) -> DictConfig:
-    """:func:`compose_config` without the memo: the defaults' config with the overrides
-    set on it where that is the same config, else Hydra's composition."""
+    """:func:`compose_config` without the memo: the config of the overrides' config-group
+    choices (remembered) with their values set on it where that is the same config, else
+    Hydra's composition."""
     found = _defaults_with(overrides, config_name)
     return found if found is not None else _compose_with_hydra(overrides, config_name)
 
 
 def _defaults_with(overrides: list, config_name: str) -> Optional[DictConfig]:
-    """The config of ``overrides`` made by setting each on a copy of the defaults' config
-    (remembered), as Hydra sets an override on the composed tree, without composing the
-    YAML files again; None where only Hydra's composition gives the config or its error:
-    a config group, an append or deletion, a key the defaults lack, an interpolation, a
-    list or mapping for a node that holds schema dataclasses in containers (filled by
+    """The config of ``overrides`` made by setting each value override on a copy of the
+    config of their config-group choices alone (``preset=realistic``; the defaults' config
+    when there are none; remembered), as Hydra sets a value override on the tree its
+    groups compose, without composing the YAML files again: a new ``out=`` or ``seed=``
+    beside a group choice costs no composition. None where only Hydra's composition gives
+    the config or its error: no value override, an append or deletion, a group choice
+    with a package or a sweep, a key the tree lacks, an interpolation, a list or mapping
+    for a node that holds schema dataclasses in containers (filled by
     :func:`_with_nested_defaults`), or any value the schema or validation refuses."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
@@ -81,18 +85,23 @@ def _defaults_with(overrides: list, config_name: str) -> Optional[DictConfig]:
         parsed = OverridesParser.create().parse_overrides(overrides)
     except HydraException:
         return None
-    changes = []
-    for override in parsed:
+    changes, groups = [], []
+    for text, override in zip(overrides, parsed):
         key = override.key_or_group
         if (override.package is not None or override.is_add() or override.is_force_add() or override.is_delete()
-                or override.is_sweep_override() or key in CONFIG_GROUPS or key.startswith("hydra")):
+                or override.is_sweep_override() or key.startswith("hydra")):
             return None
+        if key in CONFIG_GROUPS:
+            groups.append(text)
+            continue
         value = override.value()
-        text = json.dumps(value, default=str)
-        if "${" in text or value == "???" or (isinstance(value, (dict, list)) and _holds_nested_schema(key)):
+        dumped = json.dumps(value, default=str)
+        if "${" in dumped or value == "???" or (isinstance(value, (dict, list)) and _holds_nested_schema(key)):
             return None
         changes.append((key, value))
-    cfg = compose_config((), config_name)  # a writable copy once unlocked
+    if not changes and directive is None:
+        return None  # group choices alone: Hydra composes them
+    cfg = compose_config(groups, config_name)  # a writable copy once unlocked
     OmegaConf.set_readonly(cfg, False)
     OmegaConf.set_struct(cfg, True)  # as Hydra's tree: no new keys in any mapping without +
     try:

@@ -110,6 +110,11 @@ def _ordered(cfg) -> str:
     ["contexts.room.weight=3", "format=[coco,bop]", "split.held_out=[{category: chair}]"],
     ["colors.red=[1.0,0,0]", "camera.framing={target_fraction: 0.2}", "placement.objects=[2,3]"],
     ["objects.chair.size=[0.5,0.9]", "grammar.sets={}", "grammar.out_of_context=0.5"],
+    # value overrides beside config-group choices: set on the groups' composition
+    ["out=/tmp/a", "preset=realistic", "seed=3"],
+    ["preset=realistic", "lighting.environments=builtin", "height=48"],
+    ["grammar=piles", "n=5", "width=64", "directive={category: chair}"],
+    ["dictionary=builtin", "contexts=builtin", "objects.chair.size=[0.5,0.9]", "preset=flat"],
 ])
 def test_overrides_set_on_the_defaults_give_hydras_config(overrides):
     fast = load._defaults_with(overrides, "config")
@@ -121,7 +126,8 @@ def test_overrides_set_on_the_defaults_give_hydras_config(overrides):
     ["dictionary=builtin"], ["+extra=1"], ["~seed"], ["nn=3"], ["width=abc"], ["objects.chair={category: chair}"],
     ["grammar.rules.scene=[{object: chair}]"], ["objects.table.part_rules.top.rect.parts=[]"],
     ["grammar.sets={big: [table, chair]}"], ["out=${oc.env:HOME}"], ["hydra.searchpath=[file:///tmp]"],
-    ["seed=1,2"],
+    ["seed=1,2"], ["preset=realistic"], ["preset=realistic", "nn=3"], ["grammar=piles", "+extra=1"],
+    ["preset=realistic,flat", "seed=2"],
 ])
 def test_what_only_hydra_can_tell_goes_to_hydra(overrides):
     assert load._defaults_with(overrides, "config") is None
