@@ -125,8 +125,10 @@ def test_the_maps_come_from_the_cache_folder_in_another_process(cache):
             "        digest.update(repr((array.dtype.str, array.shape)).encode() + array.tobytes())\n"
             "    digest.update(repr(light.up_irradiance).encode())\nprint(digest.hexdigest())")
     env = {**os.environ, "SCENEGEN_CACHE": str(cache.parent)}
+    # run outside the checkout: the child imports the scenegen this process imported (the
+    # installed one in CI), whose source keys the cache
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120,
-                           env=env)
+                           env=env, cwd=cache.parent)
     assert other.stdout.strip() == digest.hexdigest()
 
 

@@ -91,8 +91,10 @@ def test_builtin_sets_come_from_the_cache_folder_in_another_process(cache):
             "    for f in ts.MAPS:\n        a = getattr(s, f)\n        h.update(repr((a.dtype.str, a.shape)).encode())\n"
             "        h.update(a.tobytes())\nprint(h.hexdigest())")
     env = {**os.environ, "SCENEGEN_CACHE": str(cache.parent)}
+    # run outside the checkout: the child imports the scenegen this process imported (the
+    # installed one in CI), whose source keys the cache
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120,
-                           env=env)
+                           env=env, cwd=cache.parent)
     h = hashlib.sha256()
     for name, s in made.items():
         h.update(repr((name, s.material_class, s.tile_size, s.absolute, s.surface)).encode())
