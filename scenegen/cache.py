@@ -9,8 +9,8 @@ any of them gives another key, and the result is worked out again. Nothing is ev
 trusted beyond its key: an unreadable, torn or malformed file counts as missing.
 
 A file is JSON (``load_json``/``store_json``) or raw bytes (``load_bytes``/
-``store_bytes``; arrays as the bytes of an ``.npz``: ``pack_arrays``/``unpack_arrays``),
-written atomically; a folder that cannot be written costs time, not
+``store_bytes``; arrays as the bytes of an ``.npz``: ``pack_arrays``/``unpack_arrays``,
+and ``kept_arrays`` for the whole read-else-make-and-keep), written atomically; a folder that cannot be written costs time, not
 correctness.
 """
 
@@ -23,7 +23,7 @@ import os
 import zipfile
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -134,3 +134,16 @@ def unpack_arrays(data: Optional[bytes], names: tuple[str, ...]) -> Optional[tup
             return tuple(found[name] for name in names)
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         return None
+
+
+def kept_arrays(kind: str, key: str, names: tuple[str, ...], make: Callable[[], dict[str, np.ndarray]],
+                fits: Callable[[tuple[np.ndarray, ...]], bool] = lambda arrays: True) -> tuple[np.ndarray, ...]:
+    """The arrays ``names`` kept under ``key`` in ``kind``'s folder when the file is there,
+    readable and ``fits(arrays)`` (the shapes and dtypes the caller expects), else those
+    of ``make()`` (a dict by name), which are then kept."""
+    kept = unpack_arrays(load_bytes(kind, key), names)
+    if kept is not None and fits(kept):
+        return kept
+    made = make()
+    store_bytes(kind, key, pack_arrays(**made))
+    return tuple(made[name] for name in names)

@@ -18,6 +18,7 @@ chosen before pyrender is imported, see :mod:`scenegen.render.opengl`).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from functools import cache
 
 import numpy as np
@@ -152,18 +153,23 @@ def light_matrices(renderer, scene, light_node, flags) -> tuple[np.ndarray, np.n
     return renderer._get_light_cam_matrices(scene, light_node, flags)
 
 
-def primitive_program(renderer, primitive, flags, program_flags):
+def primitive_program(renderer, primitive, flags, program_flags, programs=None):
     """The ``ShaderProgram`` pyrender draws ``primitive`` with under ``flags``
-    (``Renderer._get_primitive_program``)."""
-    return renderer._get_primitive_program(primitive, flags, program_flags)
-
-
-def primitive_program_of(renderer, programs, primitive, flags, program_flags):
-    """:func:`primitive_program` from the programs of ``programs`` (a
-    ``ShaderProgramCache``, swapped in for ``Renderer._program_cache`` meanwhile)."""
-    saved, renderer._program_cache = renderer._program_cache, programs
-    try:
+    (``Renderer._get_primitive_program``), from ``programs`` (a ``ShaderProgramCache``;
+    None: pyrender's own)."""
+    with _programs_of(renderer, programs):
         return renderer._get_primitive_program(primitive, flags, program_flags)
+
+
+@contextmanager
+def _programs_of(renderer, programs):
+    """``programs`` (a ``ShaderProgramCache``; None: pyrender's own) in place of
+    ``Renderer._program_cache`` meanwhile."""
+    saved = renderer._program_cache
+    if programs is not None:
+        renderer._program_cache = programs
+    try:
+        yield
     finally:
         renderer._program_cache = saved
 
@@ -179,7 +185,6 @@ def pyrender_forward_pass(renderer, scene, flags, programs, light_nodes, bind_ex
     ``light_nodes`` (pyrender's own is a set's) and ``bind_extra(program)`` after each
     lighting. The signature of :func:`scenegen.render.forward.forward_pass`, which draws
     the same image (``tests/render/test_forward.py``)."""
-    saved, renderer._program_cache = renderer._program_cache, programs
     scene_class, scene.__class__ = scene.__class__, _ordered_lights(scene.__class__)
     scene.ordered_light_nodes = list(light_nodes)
     renderer._read_main_framebuffer = _no_read
@@ -192,9 +197,10 @@ def pyrender_forward_pass(renderer, scene, flags, programs, light_nodes, bind_ex
 
         renderer._bind_lighting = bind_lighting_and_extra
     try:
-        renderer._forward_pass(scene, flags)
+        with _programs_of(renderer, programs):
+            renderer._forward_pass(scene, flags)
     finally:
-        renderer._program_cache, scene.__class__ = saved, scene_class
+        scene.__class__ = scene_class
         del renderer._read_main_framebuffer
         if bind_extra is not None:
             del renderer._bind_lighting

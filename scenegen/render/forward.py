@@ -219,8 +219,8 @@ def forward_pass(renderer, scene, flags, programs, light_nodes, bind_extra=None)
             key = (primitive.buf_flags, material.tex_flags, type(material))
             program = program_of.get(key)
             if program is None:
-                program = program_of[key] = _pyrender.primitive_program_of(
-                    renderer, programs, primitive, flags, ProgramFlags.USE_MATERIAL)
+                program = program_of[key] = _pyrender.primitive_program(
+                    renderer, primitive, flags, ProgramFlags.USE_MATERIAL, programs)
             if program is not current:
                 _pyrender.bind(program)
                 current = program

@@ -33,7 +33,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..cache import content_key, load_bytes, pack_arrays, store_bytes, unpack_arrays
+from ..cache import content_key, kept_arrays
 from ..errors import ConfigError, choices
 from ..fileio import atomic_write_bytes
 from .colour import luminance
@@ -186,13 +186,14 @@ def _builtin_radiance(name: str, height: int) -> np.ndarray:
     """(H, 2H, 3) float32 radiance of built-in map ``name`` (:mod:`scenegen.world.skies`)
     ``height`` pixels high: from the cache folder when this source made it before (bit for
     bit), else made and kept."""
-    key = content_key("environment-radiance", name, height)
-    kept = unpack_arrays(load_bytes(ENVIRONMENT_CACHE, key), ("radiance",))
-    if kept is not None and kept[0].dtype == np.float32 and kept[0].shape == (height, 2 * height, 3):
-        return kept[0]
-    radiance = np.ascontiguousarray(BUILTIN[name](height), dtype=np.float32)
-    store_bytes(ENVIRONMENT_CACHE, key, pack_arrays(radiance=radiance))
-    return radiance
+    return kept_arrays(ENVIRONMENT_CACHE, content_key("environment-radiance", name, height), ("radiance",),
+                       lambda: {"radiance": np.ascontiguousarray(BUILTIN[name](height), dtype=np.float32)},
+                       lambda kept: _is_map(kept[0], height))[0]
+
+
+def _is_map(radiance: np.ndarray, height: int) -> bool:
+    """Whether ``radiance`` is a float32 map ``height`` pixels high (H, 2H, 3)."""
+    return radiance.dtype == np.float32 and radiance.shape == (height, 2 * height, 3)
 
 
 @dataclass(frozen=True, eq=False)
@@ -220,18 +221,20 @@ _LIGHTING_ARRAYS = ("direction", "irradiance", "sky", "up_irradiance")
 def _builtin_lighting(name: str, height: int, split: Callable[[], MapLighting]) -> MapLighting:
     """:class:`MapLighting` of built-in map ``name`` ``height`` pixels high: from the cache
     folder when this source split it before (bit for bit), else ``split()`` and kept."""
-    key = content_key("environment-lighting", name, height)
-    kept = unpack_arrays(load_bytes(ENVIRONMENT_CACHE, key), _LIGHTING_ARRAYS)
-    if kept is not None:
+    def arrays() -> dict[str, np.ndarray]:
+        found = split()
+        return {"direction": found.direction, "irradiance": found.irradiance, "sky": found.sky,
+                "up_irradiance": np.float64(found.up_irradiance)}
+
+    def fits(kept) -> bool:
         direction, irradiance, sky, up = kept
-        if (direction.shape == irradiance.shape == (3,) and sky.dtype == np.float32
-                and sky.shape == (height, 2 * height, 3) and up.shape == () and up.dtype == np.float64):
-            sky.setflags(write=False)
-            return MapLighting(direction=direction, irradiance=irradiance, sky=sky, up_irradiance=float(up))
-    found = split()
-    store_bytes(ENVIRONMENT_CACHE, key, pack_arrays(direction=found.direction, irradiance=found.irradiance,
-                                                     sky=found.sky, up_irradiance=np.float64(found.up_irradiance)))
-    return found
+        return (direction.shape == irradiance.shape == (3,) and _is_map(sky, height)
+                and up.shape == () and up.dtype == np.float64)
+
+    direction, irradiance, sky, up = kept_arrays(ENVIRONMENT_CACHE, content_key("environment-lighting", name, height),
+                                                 _LIGHTING_ARRAYS, arrays, fits)
+    sky.setflags(write=False)
+    return MapLighting(direction=direction, irradiance=irradiance, sky=sky, up_irradiance=float(up))
 
 
 def _surround(radiance: np.ndarray, cos_angle: np.ndarray, cone: float) -> np.ndarray:

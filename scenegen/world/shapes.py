@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cache import content_key, load_bytes, pack_arrays, store_bytes, unpack_arrays
+from ..cache import content_key, kept_arrays
 from ..config.schema import MAX_MESH_FACES, PRIMITIVE_SHAPES
 from ..errors import ConfigError, MeshError, choices
 from ..lazy import trimesh
@@ -157,15 +157,19 @@ def primitive(shape: str, params: Mapping[str, float]) -> trimesh.Trimesh:
             the message names the shape, the param and the valid choices.
     """
     p = _check_params(shape, params)
-    key = content_key("primitive", shape, p)
-    kept = unpack_arrays(load_bytes(PRIMITIVE_CACHE, key), ("vertices", "faces", "vertex_normals"))
-    if kept is not None:  # tessellated before (by this source): the same arrays, from the cache folder
-        return trimesh.Trimesh(vertices=kept[0], faces=kept[1], vertex_normals=kept[2], process=False)
+    # tessellated before (by this source): the same arrays, from the cache folder
+    vertices, faces, normals = kept_arrays(PRIMITIVE_CACHE, content_key("primitive", shape, p),
+                                           ("vertices", "faces", "vertex_normals"), lambda: _tessellated(shape, p))
+    return trimesh.Trimesh(vertices=vertices, faces=faces, vertex_normals=normals, process=False)
+
+
+def _tessellated(shape: str, p: Mapping[str, float]) -> dict[str, np.ndarray]:
+    """{vertices, faces, vertex_normals} of primitive ``shape`` with checked params ``p``,
+    centred on its bounding box, each vertex with its surface's exact normal."""
     mesh = _tessellate(shape, p)
     mesh.apply_translation(-mesh.bounds.mean(axis=0))
     vertices, faces, normals = _with_exact_normals(mesh, shape, p)
-    store_bytes(PRIMITIVE_CACHE, key, pack_arrays(vertices=vertices, faces=faces, vertex_normals=normals))
-    return trimesh.Trimesh(vertices=vertices, faces=faces, vertex_normals=normals, process=False)
+    return {"vertices": vertices, "faces": faces, "vertex_normals": normals}
 
 
 def _tessellate(shape: str, p: Mapping[str, float]) -> trimesh.Trimesh:

@@ -70,7 +70,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from ..cache import content_key, load_bytes, pack_arrays, store_bytes, unpack_arrays
+from ..cache import content_key, kept_arrays
 from ..config.schema import MATERIAL_CLASSES
 from ..errors import ConfigError, choices
 from ..fileio import read_yaml
@@ -766,17 +766,12 @@ def _made(name: str, size: int) -> TextureSet:
     """Built-in set ``name`` at ``size``: its maps from the cache folder when this source
     made them before (bit for bit the ones :func:`_make` works out), else made and kept."""
     spec = BUILTIN[name]
-    key = content_key("texture-set", name, size)
-    kept = unpack_arrays(load_bytes(TEXTURE_SET_CACHE, key), MAPS)
-    if kept is not None and kept[0].shape[:1] == (size,):
-        try:
-            return TextureSet(name=name, material_class=spec.material_class, **dict(zip(MAPS, kept)),
-                              tile_size=spec.tile_size, absolute=False, surface=spec.surface)
-        except ConfigError:
-            pass  # maps of another shape or dtype (a foreign file): made again
-    made = _make(name, size)
-    store_bytes(TEXTURE_SET_CACHE, key, pack_arrays(**{field: getattr(made, field) for field in MAPS}))
-    return made
+    shapes = ((size, size, 3), (size, size), (size, size), (size, size, 3))  # of MAPS, uint8 (as TextureSet checks)
+    maps = kept_arrays(TEXTURE_SET_CACHE, content_key("texture-set", name, size), MAPS,
+                       lambda: {field: getattr(_make(name, size), field) for field in MAPS},
+                       lambda kept: all(m.dtype == np.uint8 and m.shape == shape for m, shape in zip(kept, shapes)))
+    return TextureSet(name=name, material_class=spec.material_class, **dict(zip(MAPS, maps)),
+                      tile_size=spec.tile_size, absolute=False, surface=spec.surface)
 
 
 def _make(name: str, size: int) -> TextureSet:

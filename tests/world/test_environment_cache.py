@@ -5,14 +5,11 @@ another process reads the kept files; a folder's maps are not kept."""
 
 from __future__ import annotations
 
-import hashlib
-import os
 import pickle
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from child_process import in_process_output, python_output
 
 from scenegen.cache import pack_arrays
 from scenegen.world import environments as envs
@@ -108,28 +105,20 @@ def test_another_height_is_another_key(cache):
     assert len(list(cache.iterdir())) == 4
 
 
+MAPS_DIGEST = ("import hashlib\nfrom scenegen.world import environments as envs\n"
+               f"maps = envs.EnvironmentSet.load('builtin', height={SMALL})\ndigest = hashlib.sha256()\n"
+               "for name in maps.names:\n    light = maps.lighting(name)\n"
+               "    for array in (maps.radiance(name), light.direction, light.irradiance, light.sky):\n"
+               "        digest.update(repr((array.dtype.str, array.shape)).encode() + array.tobytes())\n"
+               "    digest.update(repr(light.up_irradiance).encode())\nprint(digest.hexdigest())\n")
+
+
 def test_the_maps_come_from_the_cache_folder_in_another_process(cache):
-    maps = EnvironmentSet.load("builtin", height=SMALL)
-    digest = hashlib.sha256()
-    for name in maps.names:
-        light = maps.lighting(name)
-        for array in (maps.radiance(name), light.direction, light.irradiance, light.sky):
-            digest.update(repr((array.dtype.str, array.shape)).encode() + array.tobytes())
-        digest.update(repr(light.up_irradiance).encode())
-    code = ("import hashlib\nfrom scenegen.world import environments as envs, skies\n"
-            "def never(*args, **kwargs):\n    raise AssertionError('worked out again')\n"
-            "envs.split_sun = never\nfor name in skies.BUILTIN:\n    skies.BUILTIN[name] = never\n"
-            "maps = envs.EnvironmentSet.load('builtin', height=16)\ndigest = hashlib.sha256()\n"
-            "for name in maps.names:\n    light = maps.lighting(name)\n"
-            "    for array in (maps.radiance(name), light.direction, light.irradiance, light.sky):\n"
-            "        digest.update(repr((array.dtype.str, array.shape)).encode() + array.tobytes())\n"
-            "    digest.update(repr(light.up_irradiance).encode())\nprint(digest.hexdigest())")
-    env = {**os.environ, "SCENEGEN_CACHE": str(cache.parent)}
-    # run outside the checkout: the child imports the scenegen this process imported (the
-    # installed one in CI), whose source keys the cache
-    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120,
-                           env=env, cwd=cache.parent)
-    assert other.stdout.strip() == digest.hexdigest()
+    made = in_process_output(MAPS_DIGEST)
+    unmakeable = ("from scenegen.world import environments as envs, skies\n"
+                  "def never(*args, **kwargs):\n    raise AssertionError('worked out again')\n"
+                  "envs.split_sun = never\nfor name in skies.BUILTIN:\n    skies.BUILTIN[name] = never\n")
+    assert python_output(unmakeable + MAPS_DIGEST, cache.parent) == made
 
 
 def test_a_pickled_builtin_set_reads_the_kept_files(cache, monkeypatch):

@@ -4,13 +4,9 @@ again; another size is another key; another process reads the kept file."""
 
 from __future__ import annotations
 
-import hashlib
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
+from child_process import in_process_output, python_output
 
 from scenegen.cache import pack_arrays
 from scenegen.world import texture_sets as ts
@@ -80,29 +76,19 @@ def test_another_size_is_another_key(cache):
     assert len(list(cache.iterdir())) == 2
 
 
+SETS_DIGEST = ("import hashlib\nfrom scenegen.world import texture_sets as ts\nh = hashlib.sha256()\n"
+               "for name, s in ts.builtin_sets(32).items():\n"
+               "    h.update(repr((name, s.material_class, s.tile_size, s.absolute, s.surface)).encode())\n"
+               "    for f in ts.MAPS:\n        a = getattr(s, f)\n"
+               "        h.update(repr((a.dtype.str, a.shape)).encode() + a.tobytes())\nprint(h.hexdigest())\n")
+
+
 def test_builtin_sets_come_from_the_cache_folder_in_another_process(cache):
-    made = ts.builtin_sets(32)
+    made = in_process_output(SETS_DIGEST)
     assert len(list(cache.iterdir())) == len(ts.BUILTIN_NAMES)
-    code = ("import hashlib\nfrom scenegen.world import texture_sets as ts\n"
-            "def never(*args):\n    raise AssertionError('made again')\n"
-            "ts._make = never\nh = hashlib.sha256()\n"
-            "for name, s in ts.builtin_sets(32).items():\n"
-            "    h.update(repr((name, s.material_class, s.tile_size, s.absolute, s.surface)).encode())\n"
-            "    for f in ts.MAPS:\n        a = getattr(s, f)\n        h.update(repr((a.dtype.str, a.shape)).encode())\n"
-            "        h.update(a.tobytes())\nprint(h.hexdigest())")
-    env = {**os.environ, "SCENEGEN_CACHE": str(cache.parent)}
-    # run outside the checkout: the child imports the scenegen this process imported (the
-    # installed one in CI), whose source keys the cache
-    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120,
-                           env=env, cwd=cache.parent)
-    h = hashlib.sha256()
-    for name, s in made.items():
-        h.update(repr((name, s.material_class, s.tile_size, s.absolute, s.surface)).encode())
-        for f in ts.MAPS:
-            a = getattr(s, f)
-            h.update(repr((a.dtype.str, a.shape)).encode())
-            h.update(a.tobytes())
-    assert other.stdout.strip() == h.hexdigest()
+    unmakeable = ("from scenegen.world import texture_sets as ts\n"
+                  "def never(*args):\n    raise AssertionError('made again')\nts._make = never\n")
+    assert python_output(unmakeable + SETS_DIGEST, cache.parent) == made
 
 
 def test_a_folder_that_cannot_be_written_costs_only_time(tmp_path, monkeypatch):
