@@ -40,13 +40,13 @@ def colour_pass(renderer, graph: Graph, programs, read_back: bool = True, occlus
             _shadow_map(renderer, graph, node, flags, casts)
     environment = graph.environment
     light_nodes = [node for node, _ in graph.lights]
+    mesh_programs = programs.mesh(len(light_nodes), environment is not None)
     if environment is None:
-        forward_pass(renderer, graph.scene, flags, programs.cache, light_nodes)
+        forward_pass(renderer, graph.scene, flags, mesh_programs, light_nodes)
     else:
         environment.bind_texture()
         environment.bind_occlusion(occlusion)
-        forward_pass(renderer, graph.scene, flags, programs.environment_cache, light_nodes,
-                     bind_extra=environment.bind_lighting)
+        forward_pass(renderer, graph.scene, flags, mesh_programs, light_nodes, bind_extra=environment.bind_lighting)
         if environment.background and graph.photo is None:
             environment.draw_background(programs, graph.camera)
     if graph.photo is not None:

@@ -18,6 +18,8 @@ three lights or more the sum of their light could differ in its last bit from ru
 run, so the same scene gave other bytes), and every light is drawn (pyrender's shader
 holds 4 directional lights without shadows, and pyrender picked 4 of more by that same
 order): scenegen's mesh programs hold :data:`~scenegen.render.programs.MAX_DIRECTIONAL_LIGHTS`.
+The programs have the number of lights compiled in (``ShaderPrograms.mesh``): pyrender's
+light counts are uniforms no program reads.
 """
 
 from __future__ import annotations
@@ -206,7 +208,6 @@ def forward_pass(renderer, scene, flags, programs, light_nodes, bind_extra=None)
         GL.glActiveTexture(GL.GL_TEXTURE0 + unit)
         _pyrender.bind(light["shadow_map"])
     first_material_unit = sum(entry["shadow_map"] is not None for entry in lights)
-    counts = (len(lights), 0, 0)
 
     state, lit, current, program_of = _State(), set(), None, {}
     for node in _pyrender.sorted_mesh_nodes(renderer, scene):
@@ -226,7 +227,7 @@ def forward_pass(renderer, scene, flags, programs, light_nodes, bind_extra=None)
                 current = program
             if program not in lit:  # the pass's uniforms: GL keeps them per program
                 lit.add(program)
-                _light(program, V, P, camera_position, scene.ambient_light, counts, lights)
+                _light(program, V, P, camera_position, scene.ambient_light, lights)
                 if bind_extra is not None:
                     bind_extra(program)
             set_uniform(program, "M", pose)
@@ -260,7 +261,7 @@ def forward_pass(renderer, scene, flags, programs, light_nodes, bind_extra=None)
     GL.glFlush()
 
 
-def _light(program, V, P, camera_position, ambient, counts: tuple, lights: list[dict]) -> None:
+def _light(program, V, P, camera_position, ambient, lights: list[dict]) -> None:
     """Set the camera and the lights on the bound ``program`` (pyrender's camera uniforms
     and ``Renderer._bind_lighting``'s, directional lights only; shadow map k on texture
     unit k)."""
@@ -268,8 +269,6 @@ def _light(program, V, P, camera_position, ambient, counts: tuple, lights: list[
     set_uniform(program, "P", P)
     set_uniform(program, "cam_pos", camera_position)
     set_uniform(program, "ambient_light", ambient)
-    for name, count in zip(("n_directional_lights", "n_spot_lights", "n_point_lights"), counts):
-        set_uniform(program, name, count)
     unit = 0
     for index, light in enumerate(lights):
         prefix = f"directional_lights[{index}]."

@@ -5,14 +5,16 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+from ..errors import RenderError
 from . import _pyrender
 from .opengl import gl
 
 SHADER_DIR = Path(__file__).with_name("shaders")  # scenegen's shaders (colour and flat passes)
 ENVIRONMENT_DEFINE = "ENVIRONMENT_LIGHT"  # mesh.frag's path lit by an environment map
+LIGHT_COUNT_DEFINE = "DIRECTIONAL_LIGHT_COUNT"  # mesh.frag's number of directional lights, compiled in
 # directional lights mesh.frag holds (the config allows lights.count up to 8); pyrender's
-# own choice is 4 without shadows, 10 with: the loop runs over the lights set, so the
-# array's size changes no image
+# own choice is 4 without shadows, 10 with: each program draws the number it is compiled
+# for, so the array's size changes no image
 MAX_DIRECTIONAL_LIGHTS = 8
 
 # pyrender's vertex attribute locations: positions at 0, then each attribute the buffer
@@ -22,13 +24,12 @@ _ATTRIBUTES = ("NORMAL", "TANGENT", "TEXCOORD_0", "TEXCOORD_1", "COLOR_0", "JOIN
 
 class ShaderPrograms:
     """The programs of ``scenegen/render/shaders``: ``mesh.*`` (the colour pass, a copy of
-    pyrender's mesh shaders holding :data:`MAX_DIRECTIONAL_LIGHTS` lights, drawn by
-    :func:`scenegen.render.forward.forward_pass` from :attr:`cache`, or from
-    :attr:`environment_cache` for scenes lit by an environment map), ``ids.vert`` with
-    ``ids.frag`` or ``silhouette.frag`` (the flat passes, one program per vertex layout:
-    :meth:`flat`), and the full-screen passes, ``screen.vert`` with ``sky.frag`` (the
-    environment behind the scene) or ``occlusion.frag`` (ambient occlusion):
-    :meth:`screen`.
+    pyrender's mesh shaders with the number of directional lights compiled in, drawn by
+    :func:`scenegen.render.forward.forward_pass` from :meth:`mesh`'s program cache),
+    ``ids.vert`` with ``ids.frag`` or ``silhouette.frag`` (the flat passes, one program
+    per vertex layout: :meth:`flat`), and the full-screen passes, ``screen.vert`` with
+    ``sky.frag`` (the environment behind the scene) or ``occlusion.frag`` (ambient
+    occlusion): :meth:`screen`.
 
     Made while the GL context is current; :meth:`clear` deletes the programs (while it
     is current again).
@@ -37,12 +38,32 @@ class ShaderPrograms:
     def __init__(self):
         from pyrender.shader_program import ShaderProgramCache
 
-        capacity = {"MAX_DIRECTIONAL_LIGHTS": MAX_DIRECTIONAL_LIGHTS}
-        self.cache = _defining_cache(ShaderProgramCache)(capacity, shader_dir=str(SHADER_DIR))
-        self.environment_cache = _defining_cache(ShaderProgramCache)(
-            {**capacity, ENVIRONMENT_DEFINE: 1}, shader_dir=str(SHADER_DIR))
+        self.cache = ShaderProgramCache(shader_dir=str(SHADER_DIR))  # the flat and full-screen programs
+        self._mesh: dict[tuple[int, bool], object] = {}  # (lights, environment) -> program cache
         self._flat: dict[tuple, object] = {}  # (vertex buffer flags, fragment shader) -> program
         self._empty_vertex_array = 0
+
+    def mesh(self, lights: int, environment: bool):
+        """The program cache (a pyrender ``ShaderProgramCache``) of the colour pass's
+        ``mesh.*`` programs for ``lights`` directional lights (0 to
+        :data:`MAX_DIRECTIONAL_LIGHTS`), lit by an environment map too when
+        ``environment``.
+
+        Raises:
+            RenderError: more lights than the programs hold.
+        """
+        if lights > MAX_DIRECTIONAL_LIGHTS:
+            raise RenderError(f"{lights} lights exceed the colour pass's {MAX_DIRECTIONAL_LIGHTS}")
+        key = (lights, bool(environment))
+        programs = self._mesh.get(key)
+        if programs is None:
+            from pyrender.shader_program import ShaderProgramCache
+
+            defines = {"MAX_DIRECTIONAL_LIGHTS": MAX_DIRECTIONAL_LIGHTS, LIGHT_COUNT_DEFINE: lights}
+            if environment:
+                defines[ENVIRONMENT_DEFINE] = 1
+            programs = self._mesh[key] = _defining_cache(ShaderProgramCache)(defines, shader_dir=str(SHADER_DIR))
+        return programs
 
     def flat(self, primitive, fragment_shader: str):
         """The flat passes' program (in the context) for ``primitive``'s vertex layout
@@ -105,7 +126,9 @@ class ShaderPrograms:
     def clear(self) -> None:
         """Delete every program (and the empty vertex array) from the current GL context."""
         self.cache.clear()
-        self.environment_cache.clear()
+        for programs in self._mesh.values():
+            programs.clear()
+        self._mesh.clear()
         self._flat.clear()
         if self._empty_vertex_array:
             gl().glDeleteVertexArrays(1, [self._empty_vertex_array])

@@ -50,6 +50,59 @@ def test_the_colour_image_is_pyrenders_byte_for_byte(look, monkeypatch):
     assert any(image.std() > 5 for image in ours)  # real images, not blank ones
 
 
+def uniform_count_programs(shader_dir):
+    """``ShaderPrograms.mesh`` as pyrender's shader has it: the lights' loop runs over the
+    uniform ``n_directional_lights`` (set by pyrender's pass), one program for any count;
+    the shaders copied into ``shader_dir``."""
+    from pyrender.shader_program import ShaderProgramCache
+
+    from scenegen.render import programs as programs_module
+
+    for name in ("mesh.vert", "mesh.frag"):
+        text = (programs_module.SHADER_DIR / name).read_text()
+        if name == "mesh.frag":
+            loop = f"for (int i = 0; i < {programs_module.LIGHT_COUNT_DEFINE}; i++)"
+            assert loop in text
+            text = text.replace(loop, "for (int i = 0; i < n_directional_lights; i++)").replace(
+                "uniform vec3 cam_pos;", "uniform int n_directional_lights;\nuniform vec3 cam_pos;")
+        (shader_dir / name).write_text(text)
+    made = {}
+
+    def mesh(self, lights, environment):
+        key = bool(environment)
+        if key not in made:
+            defines = {"MAX_DIRECTIONAL_LIGHTS": MAX_DIRECTIONAL_LIGHTS, **({"ENVIRONMENT_LIGHT": 1} if key else {})}
+            made[key] = programs_module._defining_cache(ShaderProgramCache)(defines, shader_dir=str(shader_dir))
+        return made[key]
+
+    return mesh, made
+
+
+@pytest.mark.parametrize("look", ["realistic", "four lights"])
+def test_compiled_light_counts_draw_what_a_uniform_count_draws(look, monkeypatch, tmp_path):
+    """The mesh programs have the number of lights compiled in (one program per count,
+    twice as fast on llvmpipe); pyrender's shader loops over a uniform count: the same
+    image, byte for byte, for 1 to 4 suns with shadows, and for environment maps with
+    their key light or none."""
+    from scenegen.render import programs as programs_module
+    from scenegen.render.raster import Renderer
+
+    cfg, scenes = sampled(LOOKS[look] + ["lights.count=[1,4]"], 12)
+    assert len({len(scene.lights) for scene in scenes}) >= {"realistic": 2, "four lights": 4}[look]
+    renderer = Renderer(ObjectDictionary.from_config(cfg))
+    ours = [renderer.render(scene).rgb for scene in scenes]
+    mesh, made = uniform_count_programs(tmp_path)
+    monkeypatch.setattr(programs_module.ShaderPrograms, "mesh", mesh)
+    monkeypatch.setattr(colour, "forward_pass", _pyrender.pyrender_forward_pass)
+    theirs = [renderer.render(scene).rgb for scene in scenes]
+    for programs in made.values():
+        programs.clear()
+    renderer.close()
+    for index, (mine, reference) in enumerate(zip(ours, theirs)):
+        np.testing.assert_array_equal(mine, reference, err_msg=f"{look} scene {index}")
+    assert any(image.std() > 5 for image in ours)
+
+
 def suns(count, shadows):
     """``count`` suns around the sky, each of its own colour and strength."""
     lights = []

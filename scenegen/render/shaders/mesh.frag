@@ -1,9 +1,14 @@
 #version 330 core
 // pyrender's mesh.frag (pyrender 0.1.45 / pyrender-maintained 1.0.1, MIT license,
-// Copyright (c) 2019 Matthew Matl) with one change, for scenegen's colour pass:
+// Copyright (c) 2019 Matthew Matl) with these changes, for scenegen's colour pass:
 // directional shadow maps are sampled with the GPU's depth comparison
 // (sampler2DShadow, bilinear: a 2x2 percentage-closer filter per lookup), four
 // lookups a fragment, in place of pyrender's 36 separate fetches and compares.
+// Directional lights only (scenegen's scenes have no point or spot lights), and their
+// number is compiled in (DIRECTIONAL_LIGHT_COUNT, one program per count) where pyrender
+// loops over a uniform count: llvmpipe runs a loop of a uniform count with per-lane
+// indices into the light array (a gather per uniform read), and its loops over zero
+// point and spot lights still cost; measured, the colour pass takes about half as long.
 // Costs measured on Mesa llvmpipe: see benchmarks/bench_pipeline.py.
 // The normal map's bitangent follows the texture's t axis where coordinates are mirrored.
 // And, where pyrender has "// TODO" (defined ENVIRONMENT_LIGHT, scenegen's realistic
@@ -15,21 +20,6 @@
 // Structs
 ///////////////////////////////////////////////////////////////////////////////
 
-struct SpotLight {
-    vec3 color;
-    float intensity;
-    float range;
-    vec3 position;
-    vec3 direction;
-    float light_angle_scale;
-    float light_angle_offset;
-
-    #ifdef SPOT_LIGHT_SHADOWS
-    sampler2D shadow_map;
-    mat4 light_matrix;
-    #endif
-};
-
 struct DirectionalLight {
     vec3 color;
     float intensity;
@@ -38,17 +28,6 @@ struct DirectionalLight {
     #ifdef DIRECTIONAL_LIGHT_SHADOWS
     sampler2DShadow shadow_map;
     mat4 light_matrix;
-    #endif
-};
-
-struct PointLight {
-    vec3 color;
-    float intensity;
-    float range;
-    vec3 position;
-
-    #ifdef POINT_LIGHT_SHADOWS
-    samplerCube shadow_map;
     #endif
 };
 
@@ -106,12 +85,7 @@ struct PBRInfo {
 // Uniforms
 ///////////////////////////////////////////////////////////////////////////////
 uniform Material material;
-uniform PointLight point_lights[MAX_POINT_LIGHTS];
-uniform int n_point_lights;
 uniform DirectionalLight directional_lights[MAX_DIRECTIONAL_LIGHTS];
-uniform int n_directional_lights;
-uniform SpotLight spot_lights[MAX_SPOT_LIGHTS];
-uniform int n_spot_lights;
 uniform vec3 cam_pos;
 uniform vec3 ambient_light;
 
@@ -446,7 +420,7 @@ void main()
     vec3 n = normalize(get_normal());
 
     // Loop over lights
-    for (int i = 0; i < n_directional_lights; i++) {
+    for (int i = 0; i < DIRECTIONAL_LIGHT_COUNT; i++) {
         vec3 direction = directional_lights[i].direction;
         vec3 v = normalize(cam_pos - frag_position); // Vector towards camera
         vec3 l = normalize(-1.0 * direction);   // Vector towards light
@@ -472,51 +446,6 @@ void main()
         color.xyz += res;
     }
 
-    for (int i = 0; i < n_point_lights; i++) {
-        vec3 position = point_lights[i].position;
-        vec3 v = normalize(cam_pos - frag_position); // Vector towards camera
-        vec3 l = normalize(position - frag_position); // Vector towards light
-
-        // Compute attenuation and radiance
-        float dist = length(position - frag_position);
-        float attenuation = point_lights[i].intensity / (dist * dist);
-        vec3 radiance = attenuation * point_lights[i].color;
-
-        // Compute outbound color
-        vec3 res = compute_brdf(n, v, l, roughness, metallic,
-                                f0, c_diff, base_color.rgb, radiance);
-        color.xyz += res;
-    }
-    for (int i = 0; i < n_spot_lights; i++) {
-        vec3 position = spot_lights[i].position;
-        vec3 v = normalize(cam_pos - frag_position); // Vector towards camera
-        vec3 l = normalize(position - frag_position); // Vector towards light
-
-        // Compute attenuation and radiance
-        vec3 direction = spot_lights[i].direction;
-        float las = spot_lights[i].light_angle_scale;
-        float lao = spot_lights[i].light_angle_offset;
-        float dist = length(position - frag_position);
-        float cd = clamp(dot(direction, -l), 0.0, 1.0);
-        float attenuation = clamp(cd * las + lao, 0.0, 1.0);
-        attenuation = attenuation * attenuation * spot_lights[i].intensity;
-        attenuation = attenuation / (dist * dist);
-        vec3 radiance = attenuation * spot_lights[i].color;
-
-        // Compute outbound color
-        vec3 res = compute_brdf(n, v, l, roughness, metallic,
-                                f0, c_diff, base_color.rgb, radiance);
-#ifdef SPOT_LIGHT_SHADOWS
-        float nl = clamp(dot(n,l), 0.0, 1.0);
-        float shadow = shadow_calc(
-            spot_lights[i].light_matrix,
-            spot_lights[i].shadow_map,
-            nl
-        );
-        res = res * (1.0 - shadow);
-#endif
-        color.xyz += res;
-    }
     color.xyz += base_color.xyz * ambient_light;
 
 #ifdef ENVIRONMENT_LIGHT
