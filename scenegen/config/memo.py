@@ -9,7 +9,10 @@ everything it is made from: the inputs (overrides or the config's data), the fil
 of scenegen, Hydra and OmegaConf; in this process in memory, across processes in
 ``cache_dir()/configs/`` (written atomically, rebuilt when missing or unreadable). Each
 call unpickles its own copy (about 15 ms), so a caller that makes its copy writable
-changes no one else's.
+changes no one else's. The folder keeps the :data:`KEPT_FILES` configs used last (each
+read marks its file used; each write removes the least recently used beyond them): every
+new ``out=`` is a new config, and the folder would otherwise grow by one file (about
+350 kB) per command line for ever.
 
 Inputs that read something else than those files are never kept: overrides of
 ``hydra.*`` (a search path adds folders) and interpolations (``${oc.env:...}``).
@@ -19,7 +22,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import pickle
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
@@ -32,6 +37,7 @@ from ..resources import cache_dir, conf_dir
 
 _IN_PROCESS: dict[str, bytes] = {}  # key -> pickled config
 _IN_PROCESS_MAX = 64  # configs kept in this process (each about 350 kB pickled)
+KEPT_FILES = 128  # configs kept in the cache folder (about 45 MB), the least recently used removed
 
 
 @lru_cache(maxsize=1)
@@ -91,17 +97,45 @@ def remembered(key: Optional[str], build: Callable[[], DictConfig]) -> DictConfi
         found: Any = pickle.loads(data)
     except Exception:  # noqa: BLE001 - missing, torn or from another version: rebuilt below
         found = None
-    if not isinstance(found, DictConfig):
+    if isinstance(found, DictConfig):
+        _mark_used(path)
+    else:
         found = build()
         data = pickle.dumps(found, protocol=pickle.HIGHEST_PROTOCOL)
         try:
             atomic_write_bytes(path, data)
+            _mark_used(path)
+            _keep_recent(path.parent, KEPT_FILES)
         except OSError:
             pass  # a read-only or full cache folder costs time, not correctness
     if len(_IN_PROCESS) >= _IN_PROCESS_MAX:
         _IN_PROCESS.pop(next(iter(_IN_PROCESS)))
     _IN_PROCESS[key] = data
     return found
+
+
+def _mark_used(path: Path) -> None:
+    """Set ``path``'s modification time to now, to the nanosecond (the file system's own
+    clock may tick by milliseconds): :func:`_keep_recent` keeps it longer."""
+    now = time.time_ns()
+    try:
+        os.utime(path, ns=(now, now))
+    except OSError:
+        pass  # read-only: it is removed sooner, a cost in time only
+
+
+def _keep_recent(folder: Path, count: int) -> None:
+    """Remove the configs of ``folder`` but the ``count`` used last (by modification
+    time; a file another process removes meanwhile is skipped)."""
+    found = []
+    for path in folder.glob("*.pickle"):
+        try:
+            found.append((path.stat().st_mtime_ns, path.name, path))
+        except OSError:
+            continue
+    found.sort(reverse=True)
+    for _, _, path in found[count:]:
+        path.unlink(missing_ok=True)
 
 
 def forget() -> None:

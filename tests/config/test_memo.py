@@ -144,3 +144,21 @@ def test_config_with_changes_top_level_values_as_a_rebuild_would():
         config_with(cfg, n="many")
     with pytest.raises(ConfigError, match="n"):
         config_with(cfg, n=-1)
+
+
+def test_the_cache_folder_keeps_the_configs_used_last(cache, monkeypatch):
+    """Every new out= is a new config: the folder keeps the KEPT_FILES used last."""
+    monkeypatch.setattr(memo, "KEPT_FILES", 3)
+    for k in range(4):
+        compose_config([f"seed={k}"])
+    assert len(list(cache.glob("*.pickle"))) == 3
+    memo.forget()
+    compose_config(["seed=1"])  # read from the folder: now the one used last
+    compose_config(["seed=9"])
+    memo.forget()
+    calls = _counting(monkeypatch)
+    compose_config(["seed=1"])
+    assert calls == []  # kept: it was used after seeds 2 and 3, which went first
+    compose_config(["seed=2"])
+    assert calls == [["seed=2"]]
+    assert len(list(cache.glob("*.pickle"))) == 3
