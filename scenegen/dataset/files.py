@@ -280,6 +280,7 @@ def write_scene(
 def write_layers(
     root: str | Path, scene: Scene, frame: Frame, record_bytes: bytes, output_cfg, timings: Optional[dict] = None,
     normals: Union[np.ndarray, Callable[[], np.ndarray], None] = None, exports=None,
+    colour: Optional[Callable[[], np.ndarray]] = None,
 ) -> None:
     """Encode and write the layers of one scene (the files of :func:`scene_files`),
     then, with ``exports`` (a :class:`scenegen.dataset.exports.PendingPiece`), the
@@ -288,7 +289,9 @@ def write_layers(
 
     ``normals``: the normals layer when the frame has none ((H, W, 3) float, as
     ``Frame.normals``), or a function returning it (so that a writer thread decodes
-    them). Layers are encoded by :func:`encode_layer`. The work is numpy, zlib, fpng
+    them). ``colour``: a function returning the colour layer in place of ``frame.rgb``
+    (so that a writer thread applies the camera effects: see
+    ``PendingFrame.camera_colour``). Layers are encoded by :func:`encode_layer`. The work is numpy, zlib, fpng
     and file writing: it holds the GIL only briefly (fpng holds it while it encodes a
     colour layer, under a millisecond), so it can run on a thread beside rendering.
     ``timings``: as :func:`write_scene`'s.
@@ -297,7 +300,7 @@ def write_layers(
     level = int(output_cfg.png_compress_level)
     start = time.perf_counter()
     layers = {
-        "rgb": frame.rgb,
+        "rgb": frame.rgb if colour is None else colour(),
         "depth": depth_to_uint16(frame.depth, float(output_cfg.depth_scale)),
         "instances": frame.instances,
         "parts": frame.parts,

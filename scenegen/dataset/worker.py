@@ -235,8 +235,12 @@ class SceneWorker:
             return
         scene, pending, timings = self._previous
         self._previous = None
-        frame = self._colour(scene, pending.frame(normals=False), timings)  # the writer thread decodes the normals
+        # the writer thread decodes the normals and applies the camera effects (numpy
+        # that leaves the GIL: beside this thread's Python, not after it)
+        raster = self._raster_colour(scene)
+        frame = self._colour(scene, pending.frame(normals=False, effects=not raster), timings)
         normals = pending.normals if self.renderer.normals else None
+        colour = pending.camera_colour if raster and scene.effects is not None else None
         clock = StepClock(timings)
         labels = object_labels(scene, frame, self.dictionary, self._factors)
         clock.lap("labels")
@@ -251,7 +255,7 @@ class SceneWorker:
         clock.lap("wait")
         if self._writer is None:
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scenegen-writer")
-        job = (self.cfg.out, scene, frame, record_bytes, self.cfg.output, timings, normals, exports)
+        job = (self.cfg.out, scene, frame, record_bytes, self.cfg.output, timings, normals, exports, colour)
         self._pending.append((self._writer.submit(write_layers, *job), job))
         if error is not None:  # an earlier scene's, raised once this one is handed over
             raise error

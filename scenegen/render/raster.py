@@ -229,10 +229,20 @@ class PendingFrame:
         """``Frame.normals`` of the frame (after :meth:`frame`; no GL: any thread)."""
         return decode_normals(self._normals, self._linear)
 
-    def frame(self, normals: bool = True) -> Frame:
+    def camera_colour(self) -> np.ndarray:
+        """``Frame.rgb`` with the scene's camera effects applied (after :meth:`frame`;
+        numpy and Pillow, no GL: any thread), for callers of ``frame(effects=False)``."""
+        scene = self.scene
+        if scene.effects is None or not self.colour:
+            return self._rgb
+        return apply_effects(self._rgb, self._linear, scene.camera.fx, scene.effects)
+
+    def frame(self, normals: bool = True, effects: bool = True) -> Frame:
         """The Frame of the layers :meth:`read` read (decoding: ids, depth, normals,
         amodal masks); without ``normals`` (as a renderer made with ``normals=False``
-        gives it), for callers that take them later from :meth:`normals`."""
+        gives it), for callers that take them later from :meth:`normals`; without
+        ``effects``, its rgb as drawn, for callers that take the image with the
+        scene's camera effects later from :meth:`camera_colour` (labels never see them)."""
         self._clock.last = time.perf_counter()
         scene = self.scene
         instances = decode_ids(self._ids)
@@ -243,9 +253,7 @@ class PendingFrame:
         )
         self._linear = depth
         normals = self.normals() if normals and self.renderer.normals else None
-        rgb = self._rgb
-        if scene.effects is not None and self.colour:  # the image only: every label layer is as drawn
-            rgb = apply_effects(rgb, depth, scene.camera.fx, scene.effects)
+        rgb = self.camera_colour() if effects else self._rgb  # the image only: every label layer is as drawn
         frame = Frame(
             rgb=rgb,
             depth=depth,

@@ -58,6 +58,29 @@ def test_overlapped_writes_equal_scene_by_scene_writes(tmp_path):
     assert files_of(tmp_path / "seq", work=True) == files_of(tmp_path / "shuffled", work=True) == pieces
 
 
+def test_camera_effects_applied_by_the_writer_give_the_images_of_make(tmp_path):
+    """The background worker leaves the camera effects to its writer thread: the images
+    are those of make() (the effects applied with the frame), and differ from the image
+    as drawn where a scene has effects."""
+    reference = tmp_path / "ref"
+    cfg = config(reference, "preset=realistic")
+    worker = SceneWorker(cfg, background=False)
+    with_effects = 0
+    for index in range(8):
+        scene, frame, labels = worker.make(index)
+        write_scene(reference, scene, frame, labels, cfg.output)
+        if scene.effects is not None and scene.effects.noise > 0:
+            drawn = worker.renderer.begin(scene).read().frame(effects=False).rgb
+            assert (drawn != frame.rgb).mean() > 0.2
+            with_effects += 1
+    worker.close()
+    assert with_effects >= 2
+    with SceneWorker(config(tmp_path / "writer", "preset=realistic")) as worker:
+        for index in range(8):
+            worker.write(index)
+    assert files_of(tmp_path / "writer") == files_of(reference)
+
+
 def test_flush_waits_for_every_scene_and_records_come_last(tmp_path, monkeypatch):
     order = []
     real = scenegen.fileio.atomic_write_bytes
