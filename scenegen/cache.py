@@ -9,18 +9,16 @@ any of them gives another key, and the result is worked out again. Nothing is ev
 trusted beyond its key: an unreadable, torn or malformed file counts as missing.
 
 A file is JSON (``load_json``/``store_json``) or raw bytes (``load_bytes``/
-``store_bytes``; arrays as the bytes of an ``.npz``: ``pack_arrays``/``unpack_arrays``,
-and ``kept_arrays`` for the whole read-else-make-and-keep), written atomically; a folder that cannot be written costs time, not
-correctness.
+``store_bytes``; arrays packed by ``pack_arrays``/``unpack_arrays``, and ``kept_arrays`` for
+the whole read-else-make-and-keep), written atomically; a folder that cannot be written
+costs time, not correctness.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
-import zipfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -117,22 +115,54 @@ def store_json(kind: str, key: str, value: dict) -> None:
         pass
 
 
+_ARRAYS_MAGIC = b"scenegen-arrays-1\n"  # then the header's length (4 bytes, little-endian), its JSON, the data
+_ALIGN = 64  # bytes: each array's data starts at a multiple of it
+
+
 def pack_arrays(**arrays: np.ndarray) -> bytes:
-    """``arrays`` as the bytes of an uncompressed ``.npz`` (for :func:`store_bytes`)."""
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return buffer.getvalue()
+    """``arrays`` as bytes (for :func:`store_bytes`): a JSON header of each array's name,
+    dtype, shape and offset and the data's length, then their data, C order. (Read back by
+    :func:`unpack_arrays` with one parse and no copy per array, where an ``.npz`` parses
+    a zip entry and a Python-literal header per array: about 0.15 ms each.)"""
+    entries, chunks, offset = [], [], 0
+    for name, array in arrays.items():
+        array = np.asarray(array)
+        if array.dtype.hasobject:
+            raise TypeError(f"array {name!r} holds Python objects: only plain dtypes are kept")
+        entries.append({"name": name, "dtype": array.dtype.str, "shape": list(array.shape), "offset": offset})
+        data = array.tobytes(order="C")
+        padding = -len(data) % _ALIGN
+        chunks.append(data + b"\0" * padding)
+        offset += len(data) + padding
+    header = json.dumps({"arrays": entries, "size": offset}).encode()
+    header += b" " * (-(len(_ARRAYS_MAGIC) + 4 + len(header)) % _ALIGN)
+    return b"".join([_ARRAYS_MAGIC, len(header).to_bytes(4, "little"), header, *chunks])
 
 
 def unpack_arrays(data: Optional[bytes], names: tuple[str, ...]) -> Optional[tuple[np.ndarray, ...]]:
-    """The arrays ``names`` of :func:`pack_arrays`'s ``data``, or None when there is no
-    data or it is not such a file (torn, foreign): then the caller works them out."""
-    if data is None:
+    """The arrays ``names`` of :func:`pack_arrays`'s ``data`` (writable, sharing one
+    buffer), or None when there is no data or it is not such a file (torn, foreign):
+    then the caller works them out."""
+    if data is None or not data.startswith(_ARRAYS_MAGIC):
         return None
+    start = len(_ARRAYS_MAGIC) + 4
     try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as found:
-            return tuple(found[name] for name in names)
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        size = int.from_bytes(data[len(_ARRAYS_MAGIC):start], "little")
+        header = json.loads(data[start:start + size])
+        if len(data) != start + size + header["size"]:  # torn (or more than was written)
+            return None
+        entries = {entry["name"]: entry for entry in header["arrays"]}
+        buffer = bytearray(data[start + size:])
+        found = []
+        for name in names:
+            entry = entries[name]
+            dtype, shape = np.dtype(entry["dtype"]), tuple(int(n) for n in entry["shape"])
+            count = int(np.prod(shape, dtype=np.int64))
+            if dtype.hasobject or entry["offset"] < 0 or entry["offset"] + count * dtype.itemsize > len(buffer):
+                return None
+            found.append(np.frombuffer(buffer, dtype=dtype, count=count, offset=entry["offset"]).reshape(shape))
+        return tuple(found)
+    except (ValueError, KeyError, TypeError):
         return None
 
 

@@ -35,6 +35,7 @@ from ..lazy import trimesh
 
 SECTIONS = 32  # segments around round shapes; enough at 256-512 px
 PRIMITIVE_CACHE = "primitives"  # cache_dir() folder of tessellated primitives (scenegen.cache)
+COMPOSED_CACHE = "composed"  # cache_dir() folder of placed parts, one file per part list (scenegen.cache)
 SPHERE_SUBDIVISIONS = 3  # icosphere level: 1280 faces
 # a torus's flat triangles cut inside its ring by up to major * (1 - cos(pi / sections)); its
 # sections round the ring grow with major / minor (in eights, from SECTIONS) so that this stays
@@ -329,6 +330,10 @@ def part_transform(position: Sequence[float], rotation_deg: Sequence[float]) -> 
 def compose_parts(parts) -> list[tuple[str, trimesh.Trimesh]]:
     """Build and place each part of a part-composed object.
 
+    A list composed before (by this source) is read from the cache folder, one file for
+    all its parts: the same arrays (vertices, faces, vertex normals) as composing them
+    again, where each part costs a primitive's file and a transform.
+
     Args:
         parts: sequence of ``config.PartConfig``-like objects or mappings with
             ``name``, ``shape``, ``params`` (metres), ``position`` (3,) metres where the
@@ -341,18 +346,53 @@ def compose_parts(parts) -> list[tuple[str, trimesh.Trimesh]]:
     Raises:
         ConfigError: a bad shape or params (see :func:`primitive`), naming the part.
     """
-    placed = []
+    specs = []
     for part in parts:
         name = str(_field(part, "name"))
         try:
-            mesh = primitive(str(_field(part, "shape")), _field(part, "params", {}))
-            position = list(_field(part, "position", [0.0, 0.0, 0.0]))
-            rotation = list(_field(part, "rotation", [0.0, 0.0, 0.0]))
-            mesh.apply_transform(part_transform(position, rotation))
+            shape = str(_field(part, "shape"))
+            params = _check_params(shape, _field(part, "params", {}))
+            position = [float(v) for v in _field(part, "position", [0.0, 0.0, 0.0])]
+            rotation = [float(v) for v in _field(part, "rotation", [0.0, 0.0, 0.0])]
+            matrix = part_transform(position, rotation)
         except ConfigError as exc:
             raise ConfigError(f"part {name!r}: {exc}") from None
-        placed.append((name, mesh))
-    return placed
+        specs.append((name, shape, params, matrix))
+    if not specs:
+        return []
+    made: list = []
+
+    def make() -> dict[str, np.ndarray]:
+        for name, shape, params, matrix in specs:
+            mesh = primitive(shape, params)
+            mesh.apply_transform(matrix)
+            made.append((name, mesh))
+        return {f"{field}{k}": np.asarray(getattr(mesh, attribute))
+                for k, (_, mesh) in enumerate(made) for field, attribute in _COMPOSED_FIELDS}
+
+    names = tuple(f"{field}{k}" for k in range(len(specs)) for field, _ in _COMPOSED_FIELDS)
+    key = content_key("composed", [(shape, params, matrix.tolist()) for _, shape, params, matrix in specs])
+    arrays = kept_arrays(COMPOSED_CACHE, key, names, make, _composed_fits)
+    if made:
+        return made
+    return [(name, trimesh.Trimesh(vertices=arrays[3 * k], faces=arrays[3 * k + 1], vertex_normals=arrays[3 * k + 2],
+                                   process=False))
+            for k, (name, _, _, _) in enumerate(specs)]
+
+
+# the arrays kept of each placed part (field prefix, Trimesh attribute), in this order
+_COMPOSED_FIELDS = (("vertices", "vertices"), ("faces", "faces"), ("normals", "vertex_normals"))
+
+
+def _composed_fits(arrays: tuple[np.ndarray, ...]) -> bool:
+    """Whether kept arrays are (vertices, faces, normals) triples of a mesh each."""
+    for k in range(0, len(arrays), 3):
+        vertices, faces, normals = arrays[k:k + 3]
+        if (vertices.ndim != 2 or vertices.shape[1:] != (3,) or vertices.dtype != np.float64
+                or normals.shape != vertices.shape or normals.dtype != np.float64
+                or faces.ndim != 2 or faces.shape[1:] != (3,) or faces.dtype.kind not in "iu"):
+            return False
+    return True
 
 
 def validate_mesh(mesh, source: str) -> None:

@@ -9,6 +9,9 @@ import shutil
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from scenegen import cache, load_config, resources
 from scenegen.design import covering, universe
@@ -39,6 +42,28 @@ def test_keys_change_with_content_and_a_torn_or_foreign_file_is_missing(folder):
         if path.is_file():
             path.write_bytes(path.read_bytes()[:5])  # torn
     assert cache.load_json("things", key) is None and cache.load_bytes("blobs", key) is None
+
+
+_DTYPES = st.sampled_from(["<f8", "<f4", ">f8", "<f2", "<i4", ">i2", "<u8", "|u1", "|i1", "|b1", "<c16"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True),
+                       _DTYPES.flatmap(lambda dtype: hnp.arrays(np.dtype(dtype), hnp.array_shapes(min_dims=0, max_dims=3,
+                                                                                               min_side=0, max_side=5))),
+                       min_size=1, max_size=5),
+       st.integers(min_value=1, max_value=10_000))
+def test_packed_arrays_come_back_bit_for_bit_and_a_torn_file_is_none(arrays, cut):
+    data = cache.pack_arrays(**arrays)
+    back = cache.unpack_arrays(data, tuple(arrays))
+    for found, array in zip(back, arrays.values()):
+        assert found.dtype == array.dtype and found.shape == array.shape
+        assert found.tobytes() == array.tobytes()  # bits (NaNs too)
+        assert found.flags.writeable
+    assert cache.unpack_arrays(data, ("not-there",)) is None
+    assert cache.unpack_arrays(data[:-min(cut, len(data))], tuple(arrays)) is None  # torn
+    assert cache.unpack_arrays(data + b"\0" * cut, tuple(arrays)) is None  # not what was written
+    assert cache.unpack_arrays(b"PK\x03\x04" + data, tuple(arrays)) is None
 
 
 def test_the_source_fingerprint_follows_the_source(tmp_path, monkeypatch):
@@ -118,3 +143,34 @@ def test_a_kept_universe_and_feasible_mask_are_the_computed_ones(folder, monkeyp
     read = TupleSpace(levels, 2, forbidden, kept=True)
     np.testing.assert_array_equal(read.feasible, computed.feasible)
     assert read.feasible.dtype == computed.feasible.dtype
+
+
+def test_a_kept_part_list_is_the_composed_one_bit_for_bit(folder):
+    """compose_parts reads a part list composed before from one file: the meshes are the
+    ones composing gives (every array a renderer or the labels read), and a torn file is
+    composed again."""
+    from scenegen.world.shapes import COMPOSED_CACHE, compose_parts
+
+    parts = [
+        {"name": "seat", "shape": "box", "params": {"x": 0.5, "y": 0.4, "z": 0.05}, "position": [0, 0, 0.45]},
+        {"name": "leg", "shape": "cylinder", "params": {"radius": 0.02, "height": 0.45},
+         "position": [0.2, 0.15, 0.22], "rotation": [3.0, -4.0, 30.0]},
+        {"name": "knob", "shape": "torus", "params": {"major_radius": 0.05, "minor_radius": 0.01},
+         "position": [0, 0.1, 0.6], "rotation": [90.0, 0.0, 12.5]},
+    ]
+
+    def arrays(placed):
+        return [(name, [np.asarray(getattr(mesh, attribute)).tobytes() for attribute in
+                        ("vertices", "faces", "vertex_normals", "face_normals", "bounds")]) for name, mesh in placed]
+
+    composed = arrays(compose_parts(parts))
+    (kept_file,) = (folder / COMPOSED_CACHE).iterdir()
+    assert arrays(compose_parts(parts)) == composed  # read from the file
+    data = kept_file.read_bytes()
+    kept_file.write_bytes(data[:-100])
+    assert arrays(compose_parts(parts)) == composed
+    assert kept_file.read_bytes() == data  # composed again and kept whole
+    moved = [dict(parts[0]), *parts[1:]]
+    moved[0]["position"] = [0, 0, 0.46]
+    assert arrays(compose_parts(moved))[0] != composed[0]  # another list, another key
+    assert len(list((folder / COMPOSED_CACHE).iterdir())) == 2
