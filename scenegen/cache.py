@@ -152,7 +152,7 @@ def unpack_arrays(data: Optional[bytes], names: tuple[str, ...]) -> Optional[tup
         if len(data) != start + size + header["size"]:  # torn (or more than was written)
             return None
         entries = {entry["name"]: entry for entry in header["arrays"]}
-        buffer = bytearray(data[start + size:])
+        buffer = bytearray(memoryview(data)[start + size:])  # one copy, writable
         found = []
         for name in names:
             entry = entries[name]

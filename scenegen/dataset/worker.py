@@ -237,10 +237,9 @@ class SceneWorker:
         self._previous = None
         # the writer thread decodes the normals and applies the camera effects (numpy
         # that leaves the GIL: beside this thread's Python, not after it)
-        raster = self._raster_colour(scene)
-        frame = self._colour(scene, pending.frame(normals=False, effects=not raster), timings)
+        frame = self._colour(scene, pending.frame(normals=False, effects=False), timings)
         normals = pending.normals if self.renderer.normals else None
-        colour = pending.camera_colour if raster and scene.effects is not None else None
+        colour = pending.camera_colour if self._raster_colour(scene) and scene.effects is not None else None
         clock = StepClock(timings)
         labels = object_labels(scene, frame, self.dictionary, self._factors)
         clock.lap("labels")

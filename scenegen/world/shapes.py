@@ -160,7 +160,8 @@ def primitive(shape: str, params: Mapping[str, float]) -> trimesh.Trimesh:
     p = _check_params(shape, params)
     # tessellated before (by this source): the same arrays, from the cache folder
     vertices, faces, normals = kept_arrays(PRIMITIVE_CACHE, content_key("primitive", shape, p),
-                                           ("vertices", "faces", "vertex_normals"), lambda: _tessellated(shape, p))
+                                           ("vertices", "faces", "vertex_normals"), lambda: _tessellated(shape, p),
+                                           _mesh_arrays_fit)
     return trimesh.Trimesh(vertices=vertices, faces=faces, vertex_normals=normals, process=False)
 
 
@@ -367,27 +368,28 @@ def compose_parts(parts) -> list[tuple[str, trimesh.Trimesh]]:
             mesh = primitive(shape, params)
             mesh.apply_transform(matrix)
             made.append((name, mesh))
-        return {f"{field}{k}": np.asarray(getattr(mesh, attribute))
-                for k, (_, mesh) in enumerate(made) for field, attribute in _COMPOSED_FIELDS}
+        return {f"{attribute}{k}": np.asarray(getattr(mesh, attribute))
+                for k, (_, mesh) in enumerate(made) for attribute in _MESH_ARRAYS}
 
-    names = tuple(f"{field}{k}" for k in range(len(specs)) for field, _ in _COMPOSED_FIELDS)
+    names = tuple(f"{attribute}{k}" for k in range(len(specs)) for attribute in _MESH_ARRAYS)
     key = content_key("composed", [(shape, params, matrix.tolist()) for _, shape, params, matrix in specs])
-    arrays = kept_arrays(COMPOSED_CACHE, key, names, make, _composed_fits)
+    arrays = kept_arrays(COMPOSED_CACHE, key, names, make, _mesh_arrays_fit)
     if made:
         return made
-    return [(name, trimesh.Trimesh(vertices=arrays[3 * k], faces=arrays[3 * k + 1], vertex_normals=arrays[3 * k + 2],
-                                   process=False))
+    stride = len(_MESH_ARRAYS)
+    return [(name, trimesh.Trimesh(**dict(zip(_MESH_ARRAYS, arrays[stride * k:stride * (k + 1)])), process=False))
             for k, (name, _, _, _) in enumerate(specs)]
 
 
-# the arrays kept of each placed part (field prefix, Trimesh attribute), in this order
-_COMPOSED_FIELDS = (("vertices", "vertices"), ("faces", "faces"), ("normals", "vertex_normals"))
+# the arrays a kept mesh is (its Trimesh attributes and constructor arguments), in this order
+_MESH_ARRAYS = ("vertices", "faces", "vertex_normals")
 
 
-def _composed_fits(arrays: tuple[np.ndarray, ...]) -> bool:
-    """Whether kept arrays are (vertices, faces, normals) triples of a mesh each."""
-    for k in range(0, len(arrays), 3):
-        vertices, faces, normals = arrays[k:k + 3]
+def _mesh_arrays_fit(arrays: tuple[np.ndarray, ...]) -> bool:
+    """Whether kept arrays are :data:`_MESH_ARRAYS` of one mesh or more, one after the
+    other: (V, 3) float64 vertices, (F, 3) integer faces, (V, 3) float64 normals."""
+    for k in range(0, len(arrays), len(_MESH_ARRAYS)):
+        vertices, faces, normals = arrays[k:k + len(_MESH_ARRAYS)]
         if (vertices.ndim != 2 or vertices.shape[1:] != (3,) or vertices.dtype != np.float64
                 or normals.shape != vertices.shape or normals.dtype != np.float64
                 or faces.ndim != 2 or faces.shape[1:] != (3,) or faces.dtype.kind not in "iu"):
