@@ -16,14 +16,18 @@ file; a manifest therefore exists only for a complete dataset.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import itertools
+import json
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, List, Mapping, Optional, Sequence
 
+import omegaconf
 import yaml
 from omegaconf._utils import get_omega_conf_dumper  # the dumper OmegaConf.to_yaml uses
 
+from .. import cache
 from .._version import __version__
 from ..design.coverage import CoverageTracker
 from ..design.splits import SPLIT_NAMES
@@ -94,12 +98,30 @@ def write_errors(out: Path, before: str = "the scenes already written are kept")
                             f"folder, then run the same command again to resume") from exc
 
 
+CONFIG_YAML_CACHE = "config-yaml"  # cache_dir() folder of configs' YAML texts (scenegen.cache)
+
+
 def config_yaml(data: dict) -> str:
     """YAML text of plain config ``data`` exactly as ``OmegaConf.to_yaml(OmegaConf.create(data))``
     writes it (OmegaConf's dumper and settings), without building the DictConfig (about
-    0.3 s for the whole config)."""
-    return yaml.dump(data, default_flow_style=False, allow_unicode=True, sort_keys=False,
+    0.3 s for the whole config). PyYAML's emitter still takes about 60 ms for the whole
+    config, so the text is kept in the cache folder (``CONFIG_YAML_CACHE``) under the
+    data, in its key order (which the text keeps), and the versions of the dumper."""
+    try:
+        key = cache.content_key(CONFIG_YAML_CACHE, json.dumps(data), yaml.__version__, omegaconf.__version__)
+    except (TypeError, ValueError):  # a value JSON cannot name exactly: not kept
+        key = None
+    kept = cache.load_bytes(CONFIG_YAML_CACHE, key) if key else None
+    if kept is not None:  # the text's sha256, a line, then the text: a torn or changed file fails the check
+        digest, _, kept_text = kept.partition(b"\n")
+        if digest == hashlib.sha256(kept_text).hexdigest().encode():
+            return kept_text.decode()
+    text = yaml.dump(data, default_flow_style=False, allow_unicode=True, sort_keys=False,
                      Dumper=get_omega_conf_dumper())
+    if key:
+        encoded = text.encode()
+        cache.store_bytes(CONFIG_YAML_CACHE, key, hashlib.sha256(encoded).hexdigest().encode() + b"\n" + encoded)
+    return text
 
 
 def write_scenes(cfg, indices: range, plan: Mapping[int, dict], progress: bool,

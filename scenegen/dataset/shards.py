@@ -37,6 +37,7 @@ from ..config.schema import SceneGenConfig, shard_count
 from ..design.coverage import CoverageTracker
 from ..errors import ConfigError, DamagedFileError, PlacementError, ScenegenError
 from ..fileio import read_json, sha256_file, write_json
+from ..world.compile import plain_config
 from .files import read_record, record_path
 from .layout import (
     DATASET_FOLDERS,
@@ -78,7 +79,7 @@ def data_config(cfg) -> dict:
     """``cfg`` without the keys of the run (``RUN_KEYS``), the sections of
     ``OFF_SECTIONS`` and ``OFF_TOP_SECTIONS`` at their default and the ``UNSET_ENTRY_KEYS`` of object entries and
     ``UNSET_PART_KEYS`` of their parts left null: what the scenes depend on."""
-    data = OmegaConf.to_container(cfg, resolve=True)
+    data = copy.deepcopy(plain_config(cfg))  # changed below
     decimating = bool((data.get("meshes") or {}).get("simplify"))
     for key in RUN_KEYS:
         if not (key == "meshes" and decimating):

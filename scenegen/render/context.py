@@ -133,7 +133,7 @@ class GLContext:
         if self._programs is not None:
             self._programs.clear()
             self._programs = None
-        self.offscreen.delete()
+        _pyrender.delete_offscreen(self.offscreen)
         self.offscreen = None
 
 

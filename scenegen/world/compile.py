@@ -244,6 +244,12 @@ def _world_key(cfg: DictConfig) -> tuple:
     return _known(cfg)[0]
 
 
+def plain_config(cfg: DictConfig) -> dict:
+    """``cfg`` as plain containers (``OmegaConf.to_container(cfg, resolve=True)``),
+    worked out once while a read-only config lives: shared, so read it, never change it."""
+    return _known(cfg)[1]
+
+
 def _known(cfg: DictConfig) -> tuple:
     """(:func:`_world_key` of ``cfg``, ``cfg`` as plain containers), kept while a
     read-only config lives."""

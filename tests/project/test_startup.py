@@ -62,3 +62,40 @@ def test_the_hull_stand_in_is_scipys_and_raises_its_own_qhull_error():
     with pytest.raises(lazy.QhullError, match="QH"):
         lazy.ConvexHull(flat)
     assert issubclass(lazy.QhullError, RuntimeError)
+
+
+# The program's end (scenegen.cli.exit_fast): exit handlers run, output is flushed, the
+# status is kept, and a thread still working is waited for.
+EXITING = """
+import atexit, sys, threading, time
+from pathlib import Path
+from scenegen.cli import exit_fast
+atexit.register(lambda: print("handler ran", flush=False))
+print("buffered output", end=" ")
+print("to stderr", end="", file=sys.stderr)
+if len(sys.argv) > 1:
+    def write_late():
+        time.sleep(0.5)
+        Path(sys.argv[1]).write_text("written")
+    threading.Thread(target=write_late).start()
+exit_fast(3)
+"""
+
+
+def test_the_program_ends_with_its_status_its_output_and_its_exit_handlers():
+    done = subprocess.run([sys.executable, "-c", EXITING], capture_output=True, text=True)
+    assert (done.returncode, done.stdout, done.stderr) == (3, "buffered output handler ran\n", "to stderr")
+
+
+def test_the_program_waits_for_a_thread_still_writing(tmp_path):
+    done = subprocess.run([sys.executable, "-c", EXITING, str(tmp_path / "late.txt")], capture_output=True, text=True)
+    assert done.returncode == 3 and (tmp_path / "late.txt").read_text() == "written"
+    assert done.stdout == "buffered output handler ran\n"
+
+
+def test_python_m_scenegen_and_its_errors_end_with_their_status(tmp_path):
+    env = {**os.environ, "SCENEGEN_CACHE": str(tmp_path / "cache")}
+    shown = subprocess.run([sys.executable, "-m", "scenegen", "space", "--json"], capture_output=True, text=True, env=env)
+    assert shown.returncode == 0 and int(json.loads(shown.stdout)["total"]) > 0
+    wrong = subprocess.run([sys.executable, "-m", "scenegen", "space", "n=-1"], capture_output=True, text=True, env=env)
+    assert wrong.returncode == 2 and wrong.stderr.startswith("scenegen space: error:") and not wrong.stdout
