@@ -9,6 +9,10 @@ imported lazily, after that choice, and importing scenegen never needs OpenGL.
 from __future__ import annotations
 
 import os
+import sys
+import types
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from ..errors import RenderError
 
@@ -35,10 +39,42 @@ def import_pyrender():
     """
     platform = choose_gl_platform()
     try:
-        import pyrender
+        with _viewer_deferred():
+            import pyrender
     except Exception as exc:  # ImportError, OSError from ctypes, GL platform errors
         raise RenderError(f"cannot load OpenGL ({GL_PLATFORM_VARIABLE}={platform}): {exc}. {INSTALL_HINT}") from exc
     return pyrender
+
+
+class _DeferredViewer:
+    """Stands for ``pyrender.Viewer`` (see :func:`_viewer_deferred`): making one makes
+    the real one, importing its module then."""
+
+    def __new__(cls, *args, **kwargs):
+        from pyrender.viewer import Viewer
+
+        return Viewer(*args, **kwargs)
+
+
+@contextmanager
+def _viewer_deferred() -> Iterator[None]:
+    """While pyrender is first imported, its ``viewer`` module is a stand-in. pyrender's
+    package imports its on-screen viewer, and with it pyglet's GL and X11 bindings,
+    imageio and tkinter (about 80 ms of every start), though scenegen only renders
+    offscreen. The stand-in leaves ``sys.modules`` right after, so ``import
+    pyrender.viewer`` later gives the real module, and ``pyrender.Viewer(...)`` makes a
+    real viewer."""
+    if "pyrender" in sys.modules or "pyrender.viewer" in sys.modules:
+        yield
+        return
+    stand_in = types.ModuleType("pyrender.viewer")
+    stand_in.Viewer = _DeferredViewer
+    sys.modules["pyrender.viewer"] = stand_in
+    try:
+        yield
+    finally:
+        if sys.modules.get("pyrender.viewer") is stand_in:
+            del sys.modules["pyrender.viewer"]
 
 
 def gl():

@@ -99,3 +99,25 @@ def test_python_m_scenegen_and_its_errors_end_with_their_status(tmp_path):
     assert shown.returncode == 0 and int(json.loads(shown.stdout)["total"]) > 0
     wrong = subprocess.run([sys.executable, "-m", "scenegen", "space", "n=-1"], capture_output=True, text=True, env=env)
     assert wrong.returncode == 2 and wrong.stderr.startswith("scenegen space: error:") and not wrong.stdout
+
+
+VIEWER = """
+import json, sys
+from scenegen.render.opengl import import_pyrender
+pyrender = import_pyrender()
+found = {"pyglet_after_import": "pyglet" in sys.modules}
+import pyrender.viewer
+class Made:
+    def __init__(self, *args, **kwargs):
+        self.args = args
+pyrender.viewer.Viewer = Made  # what pyrender.Viewer(...) makes: the module's Viewer, looked up when made
+made = pyrender.Viewer("scene", run_in_thread=True)
+found.update(real_module=pyrender.viewer.__file__.endswith("viewer.py"), made=type(made).__name__, args=made.args)
+print(json.dumps(found))
+"""
+
+
+def test_pyrender_is_imported_without_its_viewer_and_the_viewer_still_works():
+    done = subprocess.run([sys.executable, "-c", VIEWER], capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout) == {"pyglet_after_import": False, "real_module": True, "made": "Made",
+                                       "args": ["scene"]}
