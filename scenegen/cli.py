@@ -367,40 +367,57 @@ class Terminated(KeyboardInterrupt):
     thread) does so on SIGTERM too."""
 
 
-@contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """For the block, SIGTERM raises :class:`Terminated` in the main thread (as SIGINT
-    raises KeyboardInterrupt); outside the main thread, where no handler can be set,
-    SIGTERM is left alone."""
-    def interrupt(signum, frame):
-        raise Terminated()
+_STOPPED_BY: list = []  # the stop signals (SIGINT, SIGTERM) received while main runs a command
 
+
+@contextmanager
+def _stop_signals() -> Iterator[None]:
+    """For the block, SIGTERM raises :class:`Terminated` in the main thread (as SIGINT
+    raises KeyboardInterrupt), and both signals are recorded in ``_STOPPED_BY``. The
+    record is what tells a stop from a failure when the exception came out as another:
+    raised while ctypes converts a C call's arguments (a GL read, say), it leaves as that
+    call's ``ctypes.ArgumentError``. SIGINT is handled so only where Python's own handler
+    is set (not where it is ignored); outside the main thread, where no handler can be
+    set, signals are left alone."""
+    def interrupt(signum, frame):
+        _STOPPED_BY.append(signum)
+        raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+    _STOPPED_BY.clear()
     try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
+        previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, interrupt)}
     except ValueError:  # not the main thread
         yield
         return
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, interrupt)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _stopped(command: str, terminated: bool) -> int:
+    """Say that ``command`` was stopped (by SIGTERM when ``terminated``, else by Ctrl-C);
+    returns its exit status."""
+    resumable = command in ("generate", "finish")
+    print(f"scenegen {command}: {'terminated (SIGTERM)' if terminated else 'interrupted'}"
+          + ("; what was written is kept: run the same command again to resume" if resumable else ""),
+          file=sys.stderr)
+    return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        with _sigterm_interrupts():
+        with _stop_signals():
             return _COMMANDS[args.command](args)
     except ScenegenError as exc:  # its class says whose to fix: the input's (2) or the run's (1)
         print(f"scenegen {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_status
     except KeyboardInterrupt as stop:
-        terminated = isinstance(stop, Terminated)
-        resumable = args.command in ("generate", "finish")
-        print(f"scenegen {args.command}: {'terminated (SIGTERM)' if terminated else 'interrupted'}"
-              + ("; what was written is kept: run the same command again to resume" if resumable else ""),
-              file=sys.stderr)
-        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+        return _stopped(args.command, isinstance(stop, Terminated))
     except BrokenPipeError:  # the reader went away (`scenegen coverage DIR | head`)
         # Python flushes stdout again at exit; send that flush nowhere instead of failing.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -410,6 +427,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         where = f" ({exc.filename})" if exc.filename else ""
         print(f"scenegen {args.command}: error: {what}{where}; fix it and run the same command again", file=sys.stderr)
         return EXIT_FAULT
+    except Exception:
+        if not _STOPPED_BY:
+            raise
+        return _stopped(args.command, _STOPPED_BY[-1] == signal.SIGTERM)  # the stop, come out as another error
 
 
 def run() -> NoReturn:

@@ -4,6 +4,8 @@ part of building one, and configs are read-only."""
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 import pytest
 
@@ -16,6 +18,24 @@ if os.environ.get("PYTEST_XDIST_WORKER_COUNT") and "LP_NUM_THREADS" not in os.en
 
 from scenegen import load_config
 from scenegen.world.dictionary import ObjectDictionary
+
+_OWN_CACHE: str | None = None  # the cache folder this process made for the run, removed at its end
+
+
+def pytest_configure(config):
+    """What scenegen keeps across processes (its cache folder) goes into a folder of the
+    test run, not the user's ``~/.cache/scenegen``: the suite writes hundreds of configs
+    and shapes there. The run's first process makes it; pytest-xdist's workers and the
+    processes the tests start inherit it. A ``SCENEGEN_CACHE`` already set is used as
+    it is (a warm folder makes the suite faster)."""
+    global _OWN_CACHE
+    if not os.environ.get("SCENEGEN_CACHE"):
+        _OWN_CACHE = os.environ["SCENEGEN_CACHE"] = tempfile.mkdtemp(prefix="scenegen-test-cache-")
+
+
+def pytest_unconfigure(config):
+    if _OWN_CACHE is not None:
+        shutil.rmtree(_OWN_CACHE, ignore_errors=True)
 
 # fixtures shared by several test modules, defined beside the helpers they use
 pytest_plugins = ("datasets_fixture", "tiny_dataset", "scaled_runs")

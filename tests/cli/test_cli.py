@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -106,3 +107,42 @@ def test_coverage_into_a_closed_pipe_exits_quietly(tmp_path):
     stderr = child.communicate(timeout=120)[1].decode()
     assert child.returncode == 1, stderr
     assert "Traceback" not in stderr and "BrokenPipe" not in stderr
+
+
+class _ArgumentStoppedMidConversion:
+    """A C call's argument whose conversion receives ``signum``: the handler's exception
+    is raised inside ctypes' conversion, which turns it into a ctypes.ArgumentError (as a
+    SIGTERM landing in a GL read does)."""
+
+    def __init__(self, signum):
+        self.signum = signum
+
+    @property
+    def _as_parameter_(self):
+        os.kill(os.getpid(), self.signum)
+        for _ in range(1000):  # the handler runs between these bytecodes
+            pass
+        return 0
+
+
+@pytest.mark.parametrize("signum, status, said", [(signal.SIGTERM, 143, "terminated (SIGTERM)"),
+                                                   (signal.SIGINT, 130, "interrupted")])
+def test_a_stop_signal_raised_inside_a_c_call_still_stops_with_one_line(monkeypatch, capsys, signum, status, said):
+    import ctypes
+
+    from scenegen import cli
+
+    def command(args):
+        with pytest.raises(ctypes.ArgumentError):  # what the stop comes out as
+            ctypes.CDLL(None).abs(_ArgumentStoppedMidConversion(signum))
+        raise ctypes.ArgumentError("as the GL call raised it")
+
+    monkeypatch.setitem(cli._COMMANDS, "generate", command)
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    assert cli.main(["generate"]) == status
+    assert capsys.readouterr().err.splitlines() == [
+        f"scenegen generate: {said}; what was written is kept: run the same command again to resume"]
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before  # handlers given back
+    monkeypatch.setitem(cli._COMMANDS, "generate", lambda args: ctypes.CDLL(None).abs(object()))
+    with pytest.raises(ctypes.ArgumentError):  # without a stop signal, the error is a failure as it was
+        cli.main(["generate"])
