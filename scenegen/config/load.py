@@ -24,7 +24,7 @@ from omegaconf.nodes import BooleanNode, FloatNode, IntegerNode, StringNode
 
 from ..errors import ConfigError
 from ..resources import conf_dir
-from .memo import compose_key, data_key, remembered
+from .memo import changing, compose_key, data_key, remembered
 from .schema import CONFIG_GROUPS, SceneGenConfig, field_default
 from .validate import check_fields, override_key_problem, unknown_name, validate_config
 
@@ -101,7 +101,7 @@ def _defaults_with(overrides: list, config_name: str) -> Optional[DictConfig]:
         changes.append((key, value))
     if not changes and directive is None:
         return None  # group choices alone: Hydra composes them
-    cfg = compose_config(groups, config_name)  # a writable copy once unlocked
+    cfg = changing(compose_config(groups, config_name))  # a writable copy once unlocked
     OmegaConf.set_readonly(cfg, False)
     OmegaConf.set_struct(cfg, True)  # as Hydra's tree: no new keys in any mapping without +
     try:

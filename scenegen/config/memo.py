@@ -25,11 +25,12 @@ import json
 import os
 import pickle
 import time
+import weakref
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from .._version import __version__
 from ..fileio import atomic_write_bytes
@@ -85,22 +86,23 @@ def _key(parts: list) -> str:
 
 def remembered(key: Optional[str], build: Callable[[], DictConfig]) -> DictConfig:
     """A copy of the config kept under ``key``, else ``build()`` (then kept; errors are
-    not)."""
+    not). Its values as plain containers are kept with it (:func:`plain_of`)."""
     if key is None:
         return build()
     data = _IN_PROCESS.get(key)
     if data is not None:
-        return pickle.loads(data)
+        return _with_plain(pickle.loads(data))
     path = cache_dir() / "configs" / f"{key[:32]}.pickle"
     try:
         data = path.read_bytes()
         found: Any = pickle.loads(data)
     except Exception:  # noqa: BLE001 - missing, torn or from another version: rebuilt below
         found = None
-    if isinstance(found, DictConfig):
+    if _kept_pair(found):
         _mark_used(path)
     else:
-        found = build()
+        cfg = build()
+        found = (cfg, OmegaConf.to_container(cfg, resolve=True))
         data = pickle.dumps(found, protocol=pickle.HIGHEST_PROTOCOL)
         try:
             atomic_write_bytes(path, data)
@@ -111,7 +113,43 @@ def remembered(key: Optional[str], build: Callable[[], DictConfig]) -> DictConfi
     if len(_IN_PROCESS) >= _IN_PROCESS_MAX:
         _IN_PROCESS.pop(next(iter(_IN_PROCESS)))
     _IN_PROCESS[key] = data
-    return found
+    return _with_plain(found)
+
+
+def _kept_pair(found: Any) -> bool:
+    """Whether an unpickled file is what :func:`remembered` keeps: (config, its plain
+    containers)."""
+    return (isinstance(found, tuple) and len(found) == 2 and isinstance(found[0], DictConfig)
+            and isinstance(found[1], dict))
+
+
+_PLAIN: dict[int, tuple] = {}  # id(config) -> (weak reference to it, its plain containers), while it lives
+
+
+def _with_plain(pair: tuple) -> DictConfig:
+    """The config of a kept (config, plain containers) pair, its plain containers noted
+    for :func:`plain_of`."""
+    cfg, plain = pair
+    ident = id(cfg)
+    _PLAIN[ident] = (weakref.ref(cfg, lambda _: _PLAIN.pop(ident, None)), plain)
+    return cfg
+
+
+def plain_of(cfg: DictConfig) -> Optional[dict]:
+    """``OmegaConf.to_container(cfg, resolve=True)`` of a config this memo gave, kept
+    with it (converting the whole config takes about 20 ms); None for any other config,
+    and for one being changed (:func:`changing`). Shared: read it, never change it."""
+    found = _PLAIN.get(id(cfg))
+    return found[1] if found is not None and found[0]() is cfg else None
+
+
+def changing(cfg: DictConfig) -> DictConfig:
+    """Note that ``cfg``, a config this memo gave, is about to be unlocked and changed:
+    its kept plain containers no longer describe it. Returns it."""
+    found = _PLAIN.get(id(cfg))
+    if found is not None and found[0]() is cfg:
+        del _PLAIN[id(cfg)]
+    return cfg
 
 
 def _mark_used(path: Path) -> None:

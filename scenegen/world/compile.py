@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ..cache import content_key
 from ..config.load import compose_config
+from ..config.memo import plain_of
 from ..config.schema import REST_LEVELS
 from ..config.validate import did_you_mean
 from ..errors import ConfigError, choices
@@ -258,7 +259,9 @@ def _known(cfg: DictConfig) -> tuple:
         found = _KEYS.get(id(cfg))
         if found is not None and found[0]() is cfg:
             return found[1:]
-    data = OmegaConf.to_container(cfg, resolve=True)
+    data = plain_of(cfg) if locked else None
+    if data is None:
+        data = OmegaConf.to_container(cfg, resolve=True)
     content = json.dumps(data, sort_keys=True)
     key = (hashlib.sha256(content.encode()).hexdigest(), _memo_key(cfg, data))
     if locked:

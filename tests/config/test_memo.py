@@ -162,3 +162,16 @@ def test_the_cache_folder_keeps_the_configs_used_last(cache, monkeypatch):
     compose_config(["seed=2"])
     assert calls == [["seed=2"]]
     assert len(list(cache.glob("*.pickle"))) == 3
+
+
+@pytest.mark.parametrize("overrides", [[], ["n=3", "seed=4"], ["preset=realistic", "width=64"]])
+def test_the_plain_containers_kept_with_a_config_are_its_own(cache, overrides):
+    for source in ("composed", "memo in this process", "cache folder", "from its dict"):
+        if source == "cache folder":
+            memo.forget()
+        cfg = (config_from_dict(config_to_dict(compose_config(overrides))) if source == "from its dict"
+               else compose_config(overrides))
+        assert memo.plain_of(cfg) == OmegaConf.to_container(cfg, resolve=True), source
+    changed = memo.changing(cfg)
+    assert changed is cfg and memo.plain_of(cfg) is None  # a config being changed has none
+    assert memo.plain_of(config_with(compose_config(overrides), n=9)) is None  # not the memo's
