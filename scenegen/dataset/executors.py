@@ -24,6 +24,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import tempfile
 import threading
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -266,10 +267,22 @@ def run_dask(cfg, chunks: Iterable[Chunk], workers: int) -> Iterator[ChunkResult
     distributed = _import_distributed()
     address = cfg.dask.address
     cluster = None
+    scratch = None
     if address is None:
-        with _stop_signals_blocked():  # inherited by its event loop's threads, so by the worker processes they start
+        # The local cluster (its scheduler reads the config's temporary-directory, its
+        # workers local_directory) keeps its scratch space in a folder of this run, removed
+        # after it. In the shared default, TMPDIR/dask-scratch-space, each new worker first
+        # purges what killed runs left there, and distributed warns on stderr when making
+        # its scratch space takes over a second.
+        import dask  # noqa: PLC0415 (installed with distributed)
+
+        scratch = tempfile.TemporaryDirectory(prefix="scenegen-dask-", ignore_cleanup_errors=True)
+        with _stop_signals_blocked(), dask.config.set({"temporary-directory": scratch.name}):
+            # no dashboard; the scheduler's HTTP server (health routes) still starts, on a free
+            # port: on its default, 8787, a second cluster on the machine made distributed warn
             cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                               dashboard_address=None, silence_logs=40)
+                                               dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"},
+                                               silence_logs=40, local_directory=scratch.name)
         threads = render_threads(workers)
     else:
         threads = 0  # a remote machine's cores are not ours to count
@@ -278,6 +291,7 @@ def run_dask(cfg, chunks: Iterable[Chunk], workers: int) -> Iterator[ChunkResult
     except OSError as exc:
         if cluster is not None:
             cluster.close()
+            scratch.cleanup()
         raise ScenegenError(f"cannot reach the Dask scheduler at dask.address={address!r}: {exc}") from None
     cfg_json = json.dumps(config_to_dict(cfg))  # key order matters (it names part styles): never sort
     tornado_log, race_filter = logging.getLogger("tornado.application"), SyncCancelRaceFilter()
@@ -291,6 +305,7 @@ def run_dask(cfg, chunks: Iterable[Chunk], workers: int) -> Iterator[ChunkResult
         client.close()
         if cluster is not None:
             cluster.close()
+            scratch.cleanup()
         tornado_log.removeFilter(race_filter)
 
 

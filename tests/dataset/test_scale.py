@@ -1,12 +1,16 @@
 """Generation at scale: resume after a kill, determinism across executors, job-array
 shards, verify, and faults (disk full, a crashed worker, bad shard indices)."""
 
+import contextlib
 import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -106,6 +110,25 @@ def test_executors_and_worker_counts_give_identical_bytes(tmp_path, reference, e
     assert snapshot(out) == reference
     assert manifest["n"] == N
     assert len(stats["workers"]) == 2 and all(w["peak_mib"] > 0 for w in stats["workers"].values())
+
+
+def test_a_local_dask_cluster_shares_no_port_or_folder_with_another(tmp_path, reference, monkeypatch):
+    """Beside another cluster (its dashboard port, 8787, taken), distributed says nothing
+    (it warned that the port was in use), and the scratch space is a folder of the run,
+    removed after it (not the shared TMPDIR/dask-scratch-space)."""
+    temporary = tmp_path / "tmp"  # the system's temporary folder, as this process sees it
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    out = tmp_path / "d"
+    with socket.socket() as taken, warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        with contextlib.suppress(OSError):  # in use already: the same situation
+            taken.bind(("", 8787))
+            taken.listen()
+        run(out, "executor=dask", "workers=2")
+    assert snapshot(out) == reference
+    assert [str(w.message) for w in said if "in use" in str(w.message)] == []
+    assert list(temporary.iterdir()) == []
 
 
 def test_job_array_shards_in_any_order_then_finish(tmp_path, reference, capsys):
