@@ -8,8 +8,8 @@ their results are kept here, keyed by exactly those (:func:`content_key`): a cha
 any of them gives another key, and the result is worked out again. Nothing is ever
 trusted beyond its key: an unreadable, torn or malformed file counts as missing.
 
-A file is JSON (``load_json``/``store_json``) or raw bytes (``load_bytes``/
-``store_bytes``; arrays packed by ``pack_arrays``/``unpack_arrays``, and ``kept_arrays`` for
+A file is JSON (``load_json``/``store_json``), text checked by its sha256
+(``load_text``/``store_text``) or raw bytes (``load_bytes``/``store_bytes``; arrays packed by ``pack_arrays``/``unpack_arrays``, and ``kept_arrays`` for
 the whole read-else-make-and-keep), written atomically; a folder that cannot be written
 costs time, not correctness.
 """
@@ -94,6 +94,28 @@ def store_bytes(kind: str, key: str, data: bytes) -> None:
         atomic_write_bytes(_path(kind, key, ".bin"), key.encode() + b"\n" + data)  # the key first, checked when read
     except OSError:
         pass  # a read-only or full cache folder costs time, not correctness
+
+
+def load_text(kind: str, key: str) -> Optional[str]:
+    """The text kept by :func:`store_text` under ``key`` in ``cache_dir()/kind/``, or None
+    (missing, or torn or changed: its sha256 no longer matches)."""
+    kept = load_bytes(kind, key)
+    if kept is None:
+        return None
+    digest, _, data = kept.partition(b"\n")
+    if digest != hashlib.sha256(data).hexdigest().encode():
+        return None
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        return None
+
+
+def store_text(kind: str, key: str, text: str) -> None:
+    """Keep ``text`` under ``key`` in ``cache_dir()/kind/`` (atomically), after its
+    sha256, which :func:`load_text` checks."""
+    data = text.encode()
+    store_bytes(kind, key, hashlib.sha256(data).hexdigest().encode() + b"\n" + data)
 
 
 def load_json(kind: str, key: str) -> Any:

@@ -146,8 +146,7 @@ def plain_of(cfg: DictConfig) -> Optional[dict]:
 def changing(cfg: DictConfig) -> DictConfig:
     """Note that ``cfg``, a config this memo gave, is about to be unlocked and changed:
     its kept plain containers no longer describe it. Returns it."""
-    found = _PLAIN.get(id(cfg))
-    if found is not None and found[0]() is cfg:
+    if plain_of(cfg) is not None:
         del _PLAIN[id(cfg)]
     return cfg
 

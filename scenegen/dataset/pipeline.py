@@ -16,7 +16,6 @@ file; a manifest therefore exists only for a complete dataset.
 from __future__ import annotations
 
 import bisect
-import hashlib
 import itertools
 import json
 from contextlib import contextmanager
@@ -111,16 +110,13 @@ def config_yaml(data: dict) -> str:
         key = cache.content_key(CONFIG_YAML_CACHE, json.dumps(data), yaml.__version__, omegaconf.__version__)
     except (TypeError, ValueError):  # a value JSON cannot name exactly: not kept
         key = None
-    kept = cache.load_bytes(CONFIG_YAML_CACHE, key) if key else None
-    if kept is not None:  # the text's sha256, a line, then the text: a torn or changed file fails the check
-        digest, _, kept_text = kept.partition(b"\n")
-        if digest == hashlib.sha256(kept_text).hexdigest().encode():
-            return kept_text.decode()
+    kept = cache.load_text(CONFIG_YAML_CACHE, key) if key else None
+    if kept is not None:
+        return kept
     text = yaml.dump(data, default_flow_style=False, allow_unicode=True, sort_keys=False,
                      Dumper=get_omega_conf_dumper())
     if key:
-        encoded = text.encode()
-        cache.store_bytes(CONFIG_YAML_CACHE, key, hashlib.sha256(encoded).hexdigest().encode() + b"\n" + encoded)
+        cache.store_text(CONFIG_YAML_CACHE, key, text)
     return text
 
 

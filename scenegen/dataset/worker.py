@@ -239,7 +239,7 @@ class SceneWorker:
         # that leaves the GIL: beside this thread's Python, not after it)
         frame = self._colour(scene, pending.frame(normals=False, effects=False), timings)
         normals = pending.normals if self.renderer.normals else None
-        colour = pending.camera_colour if self._raster_colour(scene) and scene.effects is not None else None
+        colour = pending.camera_colour if self._raster_colour(scene) else None  # (the image as drawn, without effects)
         clock = StepClock(timings)
         labels = object_labels(scene, frame, self.dictionary, self._factors)
         clock.lap("labels")

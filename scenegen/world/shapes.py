@@ -36,6 +36,8 @@ from ..lazy import trimesh
 SECTIONS = 32  # segments around round shapes; enough at 256-512 px
 PRIMITIVE_CACHE = "primitives"  # cache_dir() folder of tessellated primitives (scenegen.cache)
 COMPOSED_CACHE = "composed"  # cache_dir() folder of placed parts, one file per part list (scenegen.cache)
+# the arrays a kept mesh is (its Trimesh attributes and constructor arguments), in this order
+_MESH_ARRAYS = ("vertices", "faces", "vertex_normals")
 SPHERE_SUBDIVISIONS = 3  # icosphere level: 1280 faces
 # a torus's flat triangles cut inside its ring by up to major * (1 - cos(pi / sections)); its
 # sections round the ring grow with major / minor (in eights, from SECTIONS) so that this stays
@@ -159,10 +161,9 @@ def primitive(shape: str, params: Mapping[str, float]) -> trimesh.Trimesh:
     """
     p = _check_params(shape, params)
     # tessellated before (by this source): the same arrays, from the cache folder
-    vertices, faces, normals = kept_arrays(PRIMITIVE_CACHE, content_key("primitive", shape, p),
-                                           ("vertices", "faces", "vertex_normals"), lambda: _tessellated(shape, p),
-                                           _mesh_arrays_fit)
-    return trimesh.Trimesh(vertices=vertices, faces=faces, vertex_normals=normals, process=False)
+    arrays = kept_arrays(PRIMITIVE_CACHE, content_key("primitive", shape, p), _MESH_ARRAYS,
+                         lambda: _tessellated(shape, p), _mesh_arrays_fit)
+    return trimesh.Trimesh(**dict(zip(_MESH_ARRAYS, arrays)), process=False)
 
 
 def _tessellated(shape: str, p: Mapping[str, float]) -> dict[str, np.ndarray]:
@@ -380,9 +381,6 @@ def compose_parts(parts) -> list[tuple[str, trimesh.Trimesh]]:
     return [(name, trimesh.Trimesh(**dict(zip(_MESH_ARRAYS, arrays[stride * k:stride * (k + 1)])), process=False))
             for k, (name, _, _, _) in enumerate(specs)]
 
-
-# the arrays a kept mesh is (its Trimesh attributes and constructor arguments), in this order
-_MESH_ARRAYS = ("vertices", "faces", "vertex_normals")
 
 
 def _mesh_arrays_fit(arrays: tuple[np.ndarray, ...]) -> bool:
