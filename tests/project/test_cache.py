@@ -45,6 +45,19 @@ def test_keys_change_with_content_and_a_torn_or_foreign_file_is_missing(folder):
     assert cache.load_json("things", key) is None and cache.load_bytes("blobs", key) is None
 
 
+def test_kept_text_comes_back_whole_or_not_at_all(folder):
+    key = cache.content_key("k", "text")
+    cache.store_text("texts", key, "a: 1\nb: été\n")
+    assert cache.load_text("texts", key) == "a: 1\nb: été\n"
+    (kept,) = (folder / "texts").iterdir()
+    whole = kept.read_bytes()
+    kept.write_bytes(whole[:-3])  # torn
+    assert cache.load_text("texts", key) is None
+    kept.write_bytes(whole.replace(b"a: 1", b"a: 2"))  # changed, the same length
+    assert cache.load_text("texts", key) is None
+    assert cache.load_text("texts", cache.content_key("k", "other")) is None
+
+
 _DTYPES = st.sampled_from(["<f8", "<f4", ">f8", "<f2", "<i4", ">i2", "<u8", "|u1", "|i1", "|b1", "<c16"])
 
 
