@@ -22,11 +22,13 @@ takes units from 0 upwards for a draw's material textures and shadow maps.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..cache import content_key, kept_arrays
 from ..errors import RenderError
 from ..scene.scene import Camera, Environment
 from ..world.environments import EnvironmentSet
@@ -35,6 +37,7 @@ from .backend import scene_asset
 from .irradiance import convolve_with_cosine, sh_coefficients
 from .opengl import gl
 
+SKY_CACHE = "environment-sky"  # cache_dir() folder of the skies' harmonics and mip chains (scenegen.cache)
 ENVIRONMENT_UNIT = 15  # texture unit of the map (GL 3.3 guarantees 16 per shader stage)
 OCCLUSION_UNIT = 14  # texture unit of the ambient-occlusion pass's result
 
@@ -74,6 +77,38 @@ def cosine_convolved(radiance: np.ndarray) -> np.ndarray:
     under an (H, W, 3) radiance map: its projection on the 9 harmonics times the clamped
     cosine's lobe per degree (what ``mesh.frag`` sums)."""
     return convolve_with_cosine(sh_coefficients(radiance)).astype(np.float32)
+
+
+def mip_shapes(height: int, width: int) -> list[tuple[int, int, int]]:
+    """The shapes of the levels :func:`mip_chain` gives an (``height``, ``width``, 3) map."""
+    shapes = [(height, width, 3)]
+    while height > 1:
+        height, width = height // 2, max(width // 2, 1)
+        shapes.append((height, width, 3))
+    return shapes
+
+
+def sky_lighting(sky: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """(:func:`cosine_convolved` (9, 3) float32, :func:`mip_chain`) of the (H, 2H, 3)
+    ``sky``, bit for bit; kept in the cache folder under the sha256 of the sky's dtype,
+    shape and bytes, so each map's projection (tens of ms) is worked out once, not once
+    per process."""
+    sky = np.ascontiguousarray(sky)
+    digest = hashlib.sha256(f"{sky.dtype.str}{sky.shape}".encode())
+    digest.update(memoryview(sky).cast("B"))
+    shapes = mip_shapes(*sky.shape[:2])
+    names = ("coefficients", *(f"level{index}" for index in range(1, len(shapes))))
+
+    def make() -> dict[str, np.ndarray]:
+        levels = mip_chain(sky)
+        return {"coefficients": cosine_convolved(sky), **{f"level{i}": level for i, level in enumerate(levels) if i}}
+
+    def fits(kept) -> bool:
+        return kept[0].shape == (9, 3) and all(array.dtype == np.float32 for array in kept) and all(
+            level.shape == shape for level, shape in zip(kept[1:], shapes[1:]))
+
+    coefficients, *smaller = kept_arrays(SKY_CACHE, content_key("environment-sky", digest.hexdigest()), names, make, fits)
+    return coefficients, [np.ascontiguousarray(sky, dtype=np.float32), *smaller]
 
 
 @dataclass
@@ -158,9 +193,10 @@ class EnvironmentPool:
                 if environment.source not in self.sets:
                     self.sets[environment.source] = EnvironmentSet.load(environment.source)
                 lighting = self.sets[environment.source].lighting(environment.name)
+            coefficients, levels = sky_lighting(lighting.sky)
             found = self.maps[key] = EnvironmentMap(
-                coefficients=cosine_convolved(lighting.sky),
-                levels=mip_chain(lighting.sky),
+                coefficients=coefficients,
+                levels=levels,
                 whole=np.ascontiguousarray(self.sets[environment.source].radiance(environment.name),
                                            dtype=np.float32),
                 up_irradiance=float(lighting.up_irradiance),

@@ -189,6 +189,13 @@ class ObjectEntry:
         known = self.style_extents.get(style or self.styles[0])
         return known if known is not None else self.variant(style).extents
 
+    def shape_extents(self, style: str = "") -> tuple[float, float, float]:
+        """``self.variant(style).extents`` bit for bit, without building the shape where an
+        earlier process of this config kept them (:attr:`style_extents`): what placing
+        an object needs of its shape."""
+        known = self.style_extents.get(style or self.styles[0])
+        return known if known is not None else self.variant(style).extents
+
     def variant(self, style: str = "") -> Variant:
         """The shape of ``style`` (``""``: the first style); built once, then shared.
 

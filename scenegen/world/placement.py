@@ -63,7 +63,7 @@ class Placed:
     @property
     def unit_extents(self) -> tuple:
         """(3,) canonical extents of its box as it lies (its rest pose's, else its shape's)."""
-        return self.rest.extents if self.rest is not None else self.entry.variant(self.style).extents
+        return self.rest.extents if self.rest is not None else self.entry.shape_extents(self.style)
 
     @property
     def extents(self) -> np.ndarray:
@@ -247,7 +247,7 @@ class Placer:
         radius = pile_radius(radii)
         for _ in range(self.attempts_per_object):
             disc = Placed(entry=shapes[0][1], style=shapes[0][2], node=shapes[0][0], position=np.zeros(3), yaw=0.0,
-                          scale=radius * 2 / float(np.hypot(*shapes[0][1].variant(shapes[0][2]).extents[:2])),
+                          scale=radius * 2 / float(np.hypot(*shapes[0][1].shape_extents(shapes[0][2])[:2])),
                           support=surface.support, free_yaw=True)
             xy = self._position(disc, surface, where)
             disc.position = np.array([xy[0], xy[1], surface.z])
@@ -271,7 +271,7 @@ class Placer:
         low, high = (float(v) for v in entry.size)
         if surface.support < 0:
             return low, high
-        unit = np.asarray(rest.extents if rest is not None else entry.variant(style).extents)
+        unit = np.asarray(rest.extents if rest is not None else entry.shape_extents(style))
         fit = 2 * self.placed[surface.support].top_inradius / float(np.hypot(*unit[:2]))
         return low, max(low, min(high, fit))
 

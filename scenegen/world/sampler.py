@@ -588,7 +588,7 @@ class Sampler:
         object on its right side cannot be seen from its right)."""
         rotation = obj.rest.rotation
         # the centre of its canonical box (where the labels measure the pose from), before the yaw
-        height = obj.entry.variant(obj.style).extents[2]
+        height = obj.entry.shape_extents(obj.style)[2]
         local_centre = (rotation @ [0.0, 0.0, height / 2] + obj.rest.offset) * obj.scale
         eye = np.asarray(camera.position) - np.asarray(obj.position)
         wanted = AZIMUTH_BINS.index(pose) * math.radians(45.0) + offset

@@ -20,6 +20,7 @@ from scenegen.design.covering import TupleSpace
 from scenegen.errors import MeshError
 from scenegen.world.compile import World
 from scenegen.world.dictionary import FACTS_CACHE, ObjectDictionary
+from scenegen.world.sampler import Sampler
 
 
 @pytest.fixture
@@ -124,6 +125,26 @@ def test_known_facts_give_the_same_shapes_and_a_changed_mesh_file_new_facts(fold
     assert changed["bottle_mesh"].extents() != eager["bottle_mesh"].extents()
     assert _shapes(changed) == _shapes(ObjectDictionary(cfg))
     assert len(list((folder / FACTS_CACHE).glob("*.json"))) == 2
+
+
+def test_placing_with_known_facts_builds_no_shape_it_only_measures(folder):
+    """Sampling needs an upright object's extents, not its mesh: with the facts kept, the
+    scenes are those of a dictionary built eagerly, and shapes are built only where a
+    mesh is needed (a support's top, a lying object's rest)."""
+    cfg = load_config(["n=40"])
+    eager = ObjectDictionary(cfg)
+    ObjectDictionary.from_config(cfg)  # keeps the facts
+    ObjectDictionary._memo.clear()
+    known = ObjectDictionary.from_config(cfg)
+    for name in known.names:
+        for style in known[name].styles:
+            assert known[name].shape_extents(style) == eager[name].variant(style).extents  # bit for bit
+    assert all(not known[name]._variants for name in known.names)  # measured, not built
+    scenes = [Sampler(cfg, known).sample(i) for i in range(40)]
+    assert scenes == [Sampler(cfg, eager).sample(i) for i in range(40)]
+    placed = {(obj.entry, obj.style) for scene in scenes for obj in scene.objects}
+    built = {(name, style) for name in known.names for style in known[name]._variants}
+    assert built < placed  # some placed shapes were never built
 
 
 def test_a_mesh_file_changed_after_load_is_refused_not_mixed_with_its_old_facts(folder, tmp_path):
