@@ -178,8 +178,10 @@ def build_graph(scene: Scene, pool: MeshPool, environments: EnvironmentPool | No
             pr_scene.add_node(_pyrender.matrix_node(pr, pose, mesh=colour_mesh))
             casters.append((colour_mesh.primitives[0], pose))
         objects.append(parts)
-        whole = (obj.entry, variant.style, variant.parts[0].index if len(variant.parts) == 1 else None)
-        low, high = pool.geometry_of(whole)[4]
+        # the union of the parts' bounds: those of the whole mesh, bit for bit (min and max
+        # of the same float32 positions), without making it where no pass draws it
+        bounds = np.array([pool.geometry_of((obj.entry, variant.style, part.index))[4] for part in variant.parts])
+        low, high = bounds[:, 0].min(axis=0), bounds[:, 1].max(axis=0)
         box = np.array([[x, y, z, 1.0] for x in (low[0], high[0]) for y in (low[1], high[1]) for z in (low[2], high[2])])
         corners.append(box @ pose.T)
 

@@ -14,8 +14,11 @@ UVs in metres.
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 
+from ..cache import content_key, kept_arrays
 from ..errors import RenderError, choices
 from ..lazy import trimesh
 from ..world.dictionary import ObjectDictionary, Texture
@@ -27,6 +30,44 @@ from .surfaces import SurfacePool
 from .textures import srgb_encode, texture_image, uv_arrays, uv_scale
 
 SHADOW_MAP_SIZE = 1024  # texels a side of each light's shadow map
+GEOMETRY_CACHE = "geometry"  # cache_dir() folder of the meshes' drawn arrays (scenegen.cache)
+GEOMETRY_ARRAYS = ("positions", "normals", "uv", "indices", "bounds")
+
+
+def drawn_arrays(positions, normals, uv, faces) -> tuple:
+    """The geometry tuple a pool draws: (positions (V, 3) float32, normals (V, 3) float32,
+    uv (V, 2) float32, indices (F, 3) uint32, bounds (2, 3) float64 of the positions)."""
+    positions = np.asarray(positions, dtype=np.float32)
+    return (positions, np.asarray(normals, dtype=np.float32), np.asarray(uv, dtype=np.float32),
+            np.asarray(faces, dtype=np.uint32),
+            np.array([positions.min(axis=0), positions.max(axis=0)], dtype=float))
+
+
+def projected_geometry(mesh) -> tuple:
+    """:func:`drawn_arrays` of ``mesh`` with its box-projected UVs
+    (:func:`~scenegen.render.textures.uv_arrays`), bit for bit; kept in the cache folder
+    under the sha256 of the mesh's vertices, faces, vertex and face normals (all that
+    the projection reads), so a process draws a shape made before without splitting its
+    corners again."""
+    digest = hashlib.sha256()
+    for array in (mesh.vertices, mesh.faces, mesh.vertex_normals, mesh.face_normals):
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(memoryview(array).cast("B"))
+    faces = len(mesh.faces)
+
+    def make() -> dict[str, np.ndarray]:
+        vertices, indices, normals, uv = uv_arrays(mesh)
+        return dict(zip(GEOMETRY_ARRAYS, drawn_arrays(vertices, normals, uv, indices)))
+
+    def fits(kept) -> bool:
+        positions, normals, uv, indices, bounds = kept
+        count = len(positions)
+        return (positions.dtype == normals.dtype == uv.dtype == np.float32 and positions.shape == normals.shape == (count, 3)
+                and uv.shape == (count, 2) and indices.dtype == np.uint32 and indices.shape == (faces, 3)
+                and bounds.dtype == np.float64 and bounds.shape == (2, 3))
+
+    return kept_arrays(GEOMETRY_CACHE, content_key("geometry", digest.hexdigest()), GEOMETRY_ARRAYS, make, fits)
 
 
 class MeshPool:
@@ -169,20 +210,13 @@ class MeshPool:
                     mesh = next(p for p in variant.parts if p.index == index).mesh
                 look = self.dictionary[entry].file_appearance
             if key[0] != "box" and look is not None:  # the file's own coordinates and colours
-                vertices, faces, normals = mesh.vertices, mesh.faces, mesh.vertex_normals
                 uv = np.zeros((len(mesh.vertices), 2)) if look.uv is None else look.uv
                 if look.colors is not None:
                     self.colors[key] = look.colors
+                found = drawn_arrays(mesh.vertices, mesh.vertex_normals, uv, mesh.faces)
             else:
-                vertices, faces, normals, uv = uv_arrays(mesh)
-            positions = np.asarray(vertices, dtype=np.float32)
-            found = self.geometry[key] = (
-                positions,
-                np.asarray(normals, dtype=np.float32),
-                np.asarray(uv, dtype=np.float32),
-                np.asarray(faces, dtype=np.uint32),
-                np.array([positions.min(axis=0), positions.max(axis=0)], dtype=float),
-            )
+                found = projected_geometry(mesh)
+            self.geometry[key] = found
         return found
 
     def mesh(self, geometry_key: tuple, scale: float | None, index: int):

@@ -1,0 +1,87 @@
+"""A mesh's drawn arrays kept in the cache folder (scenegen.render.meshes.projected_geometry):
+bit for bit what the box projection gives; read back without projecting again; a spoilt
+file is worked out again; other vertices are another key; an object's
+bounds are its parts' union, as the whole mesh's were."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from kept_files import SPOILS
+from kept_files import spoil as spoil_file
+
+from scenegen import load_config
+from scenegen.render import meshes
+from scenegen.render.meshes import drawn_arrays, projected_geometry
+from scenegen.render.textures import uv_arrays
+from scenegen.world.dictionary import ObjectDictionary
+from scenegen.world.shapes import primitive
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """An empty cache folder of this test's own."""
+    monkeypatch.setenv("SCENEGEN_CACHE", str(tmp_path))
+    return tmp_path / meshes.GEOMETRY_CACHE
+
+
+def expected(mesh) -> tuple:
+    vertices, faces, normals, uv = uv_arrays(mesh)
+    return drawn_arrays(vertices, normals, uv, faces)
+
+
+def assert_same(found, want) -> None:
+    assert len(found) == len(want) == 5
+    for array, reference in zip(found, want):
+        assert array.dtype == reference.dtype and array.shape == reference.shape
+        assert array.tobytes() == reference.tobytes()
+
+
+def _never(*args, **kwargs):
+    raise AssertionError("projected again, not read from the cache folder")
+
+
+@pytest.mark.parametrize("shape, params", [("box", {"x": 0.3, "y": 0.2, "z": 0.1}), ("cylinder", {"radius": 0.1, "height": 0.3}),
+                                           ("sphere", {"radius": 0.2}),
+                                           ("torus", {"major_radius": 0.2, "minor_radius": 0.05})])
+def test_kept_geometry_is_the_projected_one_and_is_read_back(cache, monkeypatch, shape, params):
+    mesh = primitive(shape, params)
+    want = expected(mesh)
+    assert_same(projected_geometry(mesh), want)
+    assert len(list(cache.iterdir())) == 1
+    monkeypatch.setattr(meshes, "uv_arrays", _never)
+    assert_same(projected_geometry(primitive(shape, params)), want)
+
+
+@pytest.mark.parametrize("spoil", SPOILS)
+def test_a_spoilt_file_is_worked_out_again_the_same(cache, spoil):
+    mesh = primitive("cylinder", {"radius": 0.1, "height": 0.3})
+    want = expected(mesh)
+    projected_geometry(mesh)
+    (kept_file,) = cache.iterdir()
+    data = kept_file.read_bytes()
+    other = primitive("box", {"x": 1.0, "y": 1.0, "z": 1.0})
+    spoil_file(kept_file, spoil, lambda: dict(zip(meshes.GEOMETRY_ARRAYS, expected(other))))
+    assert_same(projected_geometry(mesh), want)
+    assert kept_file.read_bytes() == data  # and kept again, whole
+
+
+def test_other_vertices_are_another_key(cache):
+    mesh = primitive("box", {"x": 0.3, "y": 0.2, "z": 0.1})
+    moved = mesh.copy(include_cache=True)
+    moved.vertices = mesh.vertices + [0.0, 0.0, 1e-9]
+    for variant in (mesh, moved, mesh.copy(include_cache=True)):
+        assert_same(projected_geometry(variant), expected(variant))
+    assert len(list(cache.iterdir())) == 2
+
+
+def test_an_object_s_bounds_are_its_parts_union_exactly(cache):
+    """build_graph frames shadows on the union of the parts' bounds: for every entry and
+    style, bit for bit the bounds of the whole mesh it measured before."""
+    dictionary = ObjectDictionary(load_config([]))
+    for name in dictionary.names:
+        for style in dictionary[name].styles:
+            variant = dictionary[name].variant(style)
+            whole = projected_geometry(variant.mesh())[4]
+            parts = np.array([projected_geometry(part.mesh)[4] for part in variant.parts])
+            assert np.array_equal(parts[:, 0].min(axis=0), whole[0]) and np.array_equal(parts[:, 1].max(axis=0), whole[1])
