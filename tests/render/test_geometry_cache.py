@@ -11,10 +11,12 @@ from kept_files import SPOILS
 from kept_files import spoil as spoil_file
 
 from scenegen import load_config
-from scenegen.render import meshes
+from scenegen.render import environment, meshes
 from scenegen.render.meshes import drawn_arrays, projected_geometry
+from scenegen.render.raster import Renderer
 from scenegen.render.textures import uv_arrays
 from scenegen.world.dictionary import ObjectDictionary
+from scenegen.world.sampler import Sampler
 from scenegen.world.shapes import primitive
 
 
@@ -85,3 +87,26 @@ def test_an_object_s_bounds_are_its_parts_union_exactly(cache):
             whole = projected_geometry(variant.mesh())[4]
             parts = np.array([projected_geometry(part.mesh)[4] for part in variant.parts])
             assert np.array_equal(parts[:, 0].min(axis=0), whole[0]) and np.array_equal(parts[:, 1].max(axis=0), whole[1])
+
+
+def test_frames_are_the_same_from_a_cold_and_a_warm_cache_folder(cache, monkeypatch):
+    """Every layer of realistic scenes (environment skies, textured meshes) drawn by a
+    renderer that works its geometry and skies out, then by a fresh one that only reads
+    them back."""
+    cfg = load_config(["preset=realistic", "width=80", "height=60"])
+    dictionary = ObjectDictionary(cfg)
+    scenes = [Sampler(cfg, dictionary).sample(i) for i in range(6)]
+
+    def frames() -> list:
+        with Renderer(dictionary) as renderer:
+            return [renderer.render(scene).layers() for scene in scenes]
+
+    cold = frames()
+    assert any(cache.iterdir()) and any((cache.parent / environment.SKY_CACHE).iterdir())
+    monkeypatch.setattr(meshes, "uv_arrays", _never)
+    monkeypatch.setattr(environment, "cosine_convolved", _never)
+    warm = frames()
+    for before, after in zip(cold, warm):
+        assert before.keys() == after.keys()
+        for name in before:
+            assert before[name].dtype == after[name].dtype and np.array_equal(before[name], after[name]), name
