@@ -22,7 +22,7 @@ import time
 CHILD = """
 import sys, time
 from scenegen import load_config
-from scenegen.dataset.pipeline import generate
+from scenegen.dataset.generate import generate
 cfg = load_config(sys.argv[1:])
 start = time.perf_counter()
 generate(cfg, progress=False)
