@@ -184,10 +184,7 @@ class ObjectEntry:
     def extents(self, style: str = "") -> tuple[float, float, float]:
         """(3,) extents of ``style``'s shape along x, y, z, largest 1 (unitless: times the
         entry's size gives metres); not building it where they are known."""
-        if self.known_extents is not None:
-            return self.known_extents
-        known = self.style_extents.get(style or self.styles[0])
-        return known if known is not None else self.variant(style).extents
+        return self.known_extents if self.known_extents is not None else self.shape_extents(style)
 
     def shape_extents(self, style: str = "") -> tuple[float, float, float]:
         """``self.variant(style).extents`` bit for bit, without building the shape where an
