@@ -59,6 +59,17 @@ def content_key(kind: str, *parts: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def array_digest(*arrays) -> str:
+    """sha256 of ``arrays`` (any number, each made C-contiguous): each one's dtype, shape
+    and bytes in turn, so equal bytes of another dtype or shape are another digest."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(array)  # its buffer, C-contiguous: no copy
+    return digest.hexdigest()
+
+
 _DIGESTS: dict = {}  # (path, size, mtime_ns) -> sha256 of the file's bytes
 
 

@@ -22,13 +22,12 @@ takes units from 0 upwards for a draw's material textures and shadow maps.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..cache import content_key, kept_arrays
+from ..cache import array_digest, content_key, kept_arrays
 from ..errors import RenderError
 from ..scene.scene import Camera, Environment
 from ..world.environments import EnvironmentSet
@@ -93,9 +92,7 @@ def sky_lighting(sky: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     ``sky``, bit for bit; kept in the cache folder under the sha256 of the sky's dtype,
     shape and bytes, so each map's projection (tens of ms) is worked out once, not once
     per process."""
-    sky = np.ascontiguousarray(sky)
-    digest = hashlib.sha256(f"{sky.dtype.str}{sky.shape}".encode())
-    digest.update(memoryview(sky).cast("B"))
+    sky = np.asarray(sky)
     shapes = mip_shapes(*sky.shape[:2])
     names = ("coefficients", *(f"level{index}" for index in range(1, len(shapes))))
 
@@ -107,7 +104,7 @@ def sky_lighting(sky: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         return kept[0].shape == (9, 3) and all(array.dtype == np.float32 for array in kept) and all(
             level.shape == shape for level, shape in zip(kept[1:], shapes[1:]))
 
-    coefficients, *smaller = kept_arrays(SKY_CACHE, content_key("environment-sky", digest.hexdigest()), names, make, fits)
+    coefficients, *smaller = kept_arrays(SKY_CACHE, content_key("environment-sky", array_digest(sky)), names, make, fits)
     return coefficients, [np.ascontiguousarray(sky, dtype=np.float32), *smaller]
 
 

@@ -14,11 +14,9 @@ UVs in metres.
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 
-from ..cache import content_key, kept_arrays
+from ..cache import array_digest, content_key, kept_arrays
 from ..errors import RenderError, choices
 from ..lazy import trimesh
 from ..world.dictionary import ObjectDictionary, Texture
@@ -49,11 +47,7 @@ def projected_geometry(mesh) -> tuple:
     under the sha256 of the mesh's vertices, faces, vertex and face normals (all that
     the projection reads), so a process draws a shape made before without splitting its
     corners again."""
-    digest = hashlib.sha256()
-    for array in (mesh.vertices, mesh.faces, mesh.vertex_normals, mesh.face_normals):
-        array = np.ascontiguousarray(array)
-        digest.update(f"{array.dtype.str}{array.shape}".encode())
-        digest.update(memoryview(array).cast("B"))
+    digest = array_digest(mesh.vertices, mesh.faces, mesh.vertex_normals, mesh.face_normals)
     faces = len(mesh.faces)
 
     def make() -> dict[str, np.ndarray]:
@@ -67,7 +61,7 @@ def projected_geometry(mesh) -> tuple:
                 and uv.shape == (count, 2) and indices.dtype == np.uint32 and indices.shape == (faces, 3)
                 and bounds.dtype == np.float64 and bounds.shape == (2, 3))
 
-    return kept_arrays(GEOMETRY_CACHE, content_key("geometry", digest.hexdigest()), GEOMETRY_ARRAYS, make, fits)
+    return kept_arrays(GEOMETRY_CACHE, content_key("geometry", digest), GEOMETRY_ARRAYS, make, fits)
 
 
 class MeshPool:

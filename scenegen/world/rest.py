@@ -81,6 +81,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cache import array_digest
 from ..config.schema import REST_LEVELS
 from ..errors import MeshError
 from ..fileio import atomic_write_bytes
@@ -172,10 +173,7 @@ def rest_states(mesh: trimesh.Trimesh, symmetry: int, *, max_states: int = 8, mi
     faces = np.ascontiguousarray(mesh.faces, dtype=np.int64)
     centre = None if center is None else tuple(float(x) for x in np.asarray(center, dtype=float).reshape(3))
     params = (int(symmetry), int(max_states), float(min_probability), float(tolerance), float(min_margin), centre)
-    digest = hashlib.sha256()
-    for array in (vertices, faces):
-        digest.update(repr(array.shape).encode())
-        digest.update(array.tobytes())
+    digest = hashlib.sha256(array_digest(vertices, faces).encode())
     digest.update(repr(params).encode())
     digest.update(_code_fingerprint().encode())
     key = digest.hexdigest()

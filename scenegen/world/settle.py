@@ -48,13 +48,13 @@ another on the same machine and PyBullet build. Nothing is drawn at random.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..cache import array_digest
 from ..errors import ConfigError, MeshError
 from ..lazy import trimesh
 
@@ -480,7 +480,7 @@ def _unit_hull(points: np.ndarray, where: str) -> tuple:
     """(hull vertices (H, 3), volume, centre of mass (3,), principal axes (3, 3) proper,
     principal moments (3,) at density 1) of the convex hull of ``points`` as given,
     memoised on their bytes."""
-    key = hashlib.sha256(np.ascontiguousarray(points).tobytes()).hexdigest()
+    key = array_digest(points)
     found = _HULLS.get(key)
     if found is None:
         with np.errstate(invalid="ignore", divide="ignore"):  # a flat hull's centroid is 0 / 0

@@ -382,7 +382,6 @@ def compose_parts(parts) -> list[tuple[str, trimesh.Trimesh]]:
             for k, (name, _, _, _) in enumerate(specs)]
 
 
-
 def _mesh_arrays_fit(arrays: tuple[np.ndarray, ...]) -> bool:
     """Whether kept arrays are :data:`_MESH_ARRAYS` of one mesh or more, one after the
     other: (V, 3) float64 vertices, (F, 3) integer faces, (V, 3) float64 normals."""

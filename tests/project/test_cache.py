@@ -209,3 +209,14 @@ def test_a_kept_part_list_is_the_composed_one_bit_for_bit(folder):
     moved[0]["position"] = [0, 0, 0.46]
     assert arrays(compose_parts(moved))[0] != composed[0]  # another list, another key
     assert len(list((folder / COMPOSED_CACHE).iterdir())) == 2
+
+
+def test_array_digest_names_dtype_shape_and_bytes():
+    values = np.arange(12, dtype=np.float32)
+    assert cache.array_digest(values) == cache.array_digest(values.copy())
+    assert cache.array_digest(values[::2]) == cache.array_digest(np.ascontiguousarray(values[::2]))  # strided: its values
+    others = [values.reshape(3, 4), values.view(np.int32), values.astype(np.float64), values[:11]]
+    digests = {cache.array_digest(values), *(cache.array_digest(other) for other in others)}
+    assert len(digests) == 1 + len(others)
+    assert cache.array_digest(values, values) != cache.array_digest(values)
+    assert cache.array_digest(np.zeros((0, 3))) != cache.array_digest(np.zeros((3, 0)))  # empty arrays too
