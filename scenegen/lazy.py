@@ -81,8 +81,6 @@ def lazy_module(name: str, optional: bool = False) -> LazyModule:
 
 
 trimesh = lazy_module("trimesh")
-trimesh_intersections = lazy_module("trimesh.intersections")
-trimesh_util = lazy_module("trimesh.util")
 
 
 class QhullError(RuntimeError):

@@ -10,18 +10,26 @@ is built once and cached on the mesh, placed by a yaw, a scale and a position. R
 moved into the body's frame instead of moving the mesh into the world, so trying an
 occluder at many spots builds no new acceleration structure.
 
-:func:`visible_fraction` is the definition. The occluder search asks
-:func:`fractions_in_band` instead, for a batch of candidate layouts at once: for each,
-the very float :func:`visible_fraction` returns when it lies in a band ``[low, high]``,
-else None. It gets there with far less work, and changes no ray's answer:
+:func:`visible_fraction` is the definition. Its arithmetic on rays is written out
+elementwise, ray by ray (:func:`_rotate`, :func:`_camera_directions`, :func:`_dot`):
+numpy's elementwise ufuncs round each product and sum alone, so a ray's floats are the
+same whatever rays are computed beside it, which a BLAS product does not promise. Rays
+are held by coordinate, (3, N) arrays. A ray's first hit is Embree's of that ray alone,
+its distance the hit triangle's plane's along the ray, in float64 (:class:`MeshRays`).
+
+The occluder search asks :func:`fractions_in_band` instead, for a batch of candidate
+layouts at once: for each, the very float :func:`visible_fraction` returns when it lies
+in a band ``[low, high]``, else None. It gets there with far less work, and changes no
+ray's answer:
 
 - numpy's steps (the target's image box, the pixel grid, the rays) run once for the
-  batch, each case's products with its own matrices (a row of a product has the same
-  bits in any batch); the image box comes from the projection of the target's convex
-  hull's vertices when that gives the same floor and ceil (:func:`image_boxes`);
-- rays are cast by one lean first-hit query per mesh for the whole batch
-  (:class:`MeshRays`: trimesh's own Embree query of each ray alone and plane
-  intersection, without its per-call overhead);
+  batch, with the definition's elementwise arithmetic, so every ray has the definition's
+  bits; a product the same for many rays (a pixel column's part of its rays' directions,
+  the camera's centre in a body's frame) is made once for all of them. The image box
+  comes from the projection of the target's convex hull's vertices when that gives the
+  same floor and ceil (:func:`image_boxes`);
+- rays are cast by one first-hit query per mesh for the whole batch, and a target's
+  distance is worked out only for the rays another body might hide;
 - a ray through no other body's padded bounding box (first tested on the box's
   projection in the image) cannot be hidden and is cast against nothing else; a case
   none of whose rays meets another box is wholly visible or unseen, decided without
@@ -40,8 +48,6 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ..lazy import ConvexHull, QhullError, trimesh
-from ..lazy import trimesh_intersections as intersections
-from ..lazy import trimesh_util as util
 from ..scene.geometry import project, rotation_about_z
 from ..scene.scene import Camera
 
@@ -57,14 +63,53 @@ BOX_PADDING = 1e-4
 NEAR_DEPTH = 1e-3
 
 
+def _rotate(x: np.ndarray, rotation: np.ndarray) -> np.ndarray:
+    """(3, N) vectors times rotations, as row vectors: ``x[:, n] @ R_n``. The vectors by
+    coordinate: ``x`` (3, N), ``x[i]`` their i-th coordinates (any strides); the
+    rotations by entry: ``rotation`` (9, N), ``rotation[3 i + j, n] = R_n[i, j]``, or
+    (9, 1), one for every vector (:func:`_entries`).
+
+    Written out elementwise, ``x0 R[0] + x1 R[1] + x2 R[2]`` in that order: numpy's
+    elementwise ufuncs round each product and sum alone (no fused multiply-add), so a
+    vector's floats are the same in any batch, beside any other vectors, which a BLAS
+    product does not promise.
+    """
+    return x[0] * rotation[0:3] + x[1] * rotation[3:6] + x[2] * rotation[6:9]
+
+
+def _entries(matrices: np.ndarray) -> np.ndarray:
+    """(9, M) the entries, row by row, of (M, 3, 3) ``matrices``; (9, 1) those of one
+    (3, 3): :func:`_rotate`'s layout."""
+    return matrices.reshape(-1, 9).T
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    """(3, N) vectors ``x`` (3, N), by coordinate, each divided by its length
+    (:func:`_length`: a vector's floats the same in any batch)."""
+    return x / _length(x)
+
+
+def _rows(x: np.ndarray) -> np.ndarray:
+    """(N, 3) C-ordered rows of vectors ``x`` (3, N) given by coordinate."""
+    return np.ascontiguousarray(x.T)
+
+
+def _camera_directions(right: np.ndarray, down: np.ndarray, forward: np.ndarray) -> np.ndarray:
+    """(3, N) unit world directions (by coordinate) of pixel rays from their parts along
+    a camera's axes (x, y, z in the world): ``right`` = x (u - cx) / fx, ``down`` = y
+    (v - cy) / fy and ``forward`` = z, (3, N) each, summed in that order, elementwise
+    (:func:`_unit`): a ray's floats do not depend on the others'."""
+    return _unit(right + down + forward)
+
+
 def pixel_rays(camera: Camera, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(N, 3) origins and unit directions (world) of the rays through pixels (u, v)
-    (OpenCV convention: pixel centres at integers)."""
+    (OpenCV convention: pixel centres at integers), :func:`_camera_directions`."""
     pose = camera.pose
-    local = np.column_stack([(u - camera.cx) / camera.fx, (v - camera.cy) / camera.fy, np.ones(len(u))])
-    directions = local @ pose[:3, :3].T
-    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
-    return np.repeat(pose[:3, 3][None], len(u), axis=0), directions
+    x, y, z = pose[:3, 0:1], pose[:3, 1:2], pose[:3, 2:3]  # the camera's axes in the world
+    directions = _camera_directions((u - camera.cx) / camera.fx * x, (v - camera.cy) / camera.fy * y,
+                                    np.broadcast_to(z, (3, len(u))))
+    return np.repeat(pose[:3, 3][None], len(u), axis=0), _rows(directions)
 
 
 def box_rays(vertices: np.ndarray, camera: Camera, grid: int = GRID) -> tuple[np.ndarray, np.ndarray]:
@@ -105,21 +150,29 @@ class Body:
         """(V, 3) vertices in the world frame, metres."""
         return np.asarray(self.mesh.vertices) * self.scale @ self.rotation.T + np.asarray(self.position)
 
+    def local_rays(self, origins: np.ndarray, directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(3, N) origins and directions, by coordinate, in the body's canonical frame of
+        world rays, (N, 3) origins and directions (:func:`_frame_points`,
+        :func:`_rotate`)."""
+        rotation = _entries(self.rotation)
+        position = np.asarray(self.position, dtype=float).reshape(3, 1)
+        return _frame_points(origins.T, rotation, position, self.scale), _rotate(directions.T, rotation)
+
     def hit_distances(self, origins: np.ndarray, directions: np.ndarray) -> np.ndarray:
         """(N,) world distance (metres) along each unit ray (N, 3) to its first hit on this
-        body; ``inf`` where the ray misses it."""
-        rotation = self.rotation
-        # row vectors: body = R^T (world - position) / scale; unit directions stay unit
-        local_origins = (origins - np.asarray(self.position)) @ rotation / self.scale
-        local_directions = directions @ rotation
-        distances = np.full(len(origins), np.inf)
-        if len(origins) == 0:
-            return distances
-        locations, rays, _ = self.mesh.ray.intersects_location(local_origins, local_directions, multiple_hits=False)
-        if len(rays):
-            along = np.linalg.norm(locations - local_origins[rays], axis=1) * self.scale
-            np.minimum.at(distances, rays, along)
-        return distances
+        body; ``inf`` where the ray misses it (:meth:`MeshRays.first_hits` in the body's
+        frame)."""
+        return mesh_rays(self.mesh).first_hits(*self.local_rays(origins, directions), self.scale)
+
+
+def _frame_points(points: np.ndarray, rotation: np.ndarray, position: np.ndarray, scale) -> np.ndarray:
+    """(3, N) world ``points`` (3, N) (by coordinate) in a body's canonical frame: as row
+    vectors, ``(world - position) @ R / scale``, ``R`` its world-from-body rotation (a
+    direction's is ``direction @ R``: :func:`_rotate`). The body's ``rotation`` entries
+    (:func:`_entries`), ``position`` (metres) and ``scale``: (9, 1), (3, 1) and a float,
+    or one per point: (9, N), (3, N) and (N,). Elementwise: a point's floats do not depend
+    on the others'."""
+    return _rotate(points - position, rotation) / scale
 
 
 def box_body(extents: Sequence[float], centre: Sequence[float]) -> Body:
@@ -148,8 +201,15 @@ def visible_fraction(bodies: Sequence[Body], camera: Camera, index: int, grid: i
 
 
 class MeshRays:
-    """A canonical mesh's share of the batched visibility query, computed once per mesh
-    (see :func:`mesh_rays`).
+    """A canonical mesh's first-hit query, and what the batched query needs of the mesh,
+    kept once per mesh (see :func:`mesh_rays`).
+
+    Rays are given in the mesh's canonical frame by coordinate: (3, N) origins and
+    directions (unit). With Embree, each ray's first triangle is Embree's hit of that ray
+    alone (trimesh's scene of the mesh, the rays moved into its float32 frame), or none
+    where the ray is within 1e-5 of parallel to its plane (as trimesh's ``planes_lines``
+    has it); without, trimesh's ``intersects_id``. Its distance is then worked out in
+    float64, elementwise: a ray's float is the same in any batch.
 
     Attributes:
         hull: (K, 3) vertices of the mesh's convex hull, canonical units (every vertex
@@ -159,56 +219,95 @@ class MeshRays:
 
     def __init__(self, mesh: trimesh.Trimesh):
         self._mesh = weakref.ref(mesh)
-        vertices = np.asarray(mesh.vertices, dtype=float)
-        try:
-            self.hull = vertices[ConvexHull(vertices).vertices]
-        except (QhullError, ValueError):  # flat or degenerate: every vertex
-            self.hull = vertices
-        self.bounds = np.array([vertices.min(axis=0), vertices.max(axis=0)])
         self._embree = None  # trimesh's Embree scene of the mesh, when it ray casts with Embree
         intersector = mesh.ray
         if type(intersector).__module__.endswith("ray_pyembree") and hasattr(intersector, "_scene"):
-            self._embree = intersector._scene
-            self._plane_origins = np.asarray(mesh.triangles[:, 0, :], dtype=np.float64)
-            self._plane_normals = np.asarray(mesh.face_normals, dtype=np.float64)
+            wrap = intersector._scene  # the scene, and the frame its float32 vertices are in
+            if all(hasattr(wrap, name) for name in ("scene", "origin", "scale")):
+                self._embree = wrap.scene
+                self._shift = np.asarray(wrap.origin, dtype=np.float64).reshape(3, 1)
+                self._scale = float(wrap.scale)
+        # each triangle's plane by coordinate: (3, F) a corner, (3, F) the unit normal
+        self._plane_origins = np.ascontiguousarray(np.asarray(mesh.triangles[:, 0, :], dtype=np.float64).T)
+        self._plane_normals = np.ascontiguousarray(np.asarray(mesh.face_normals, dtype=np.float64).T)
 
     @property
     def mesh(self) -> Optional[trimesh.Trimesh]:
         return self._mesh()
 
-    def first_hits(self, origins: np.ndarray, directions: np.ndarray, scale) -> np.ndarray:
-        """(N,) distance (metres: canonical units times ``scale``, a float or an (N,)
-        array) along each ray, given by (N, 3) origins and unit directions in the mesh's
-        canonical frame, to its first hit; ``inf`` where it misses. The floats of
-        :meth:`Body.hit_distances`: this is trimesh's
-        ``intersects_location(multiple_hits=False)`` (its Embree query of each ray
-        alone, then the hit triangle's plane met by the ray in float64) without its
-        per-call overhead."""
-        distances = np.full(len(origins), np.inf)
-        if len(origins) == 0:
-            return distances
+    @functools.cached_property
+    def hull(self) -> np.ndarray:
+        vertices = np.asarray(self.mesh.vertices, dtype=float)
+        try:
+            return vertices[ConvexHull(vertices).vertices]
+        except (QhullError, ValueError):  # flat or degenerate: every vertex
+            return vertices
+
+    @functools.cached_property
+    def bounds(self) -> np.ndarray:
+        vertices = np.asarray(self.mesh.vertices, dtype=float)
+        return np.array([vertices.min(axis=0), vertices.max(axis=0)])
+
+    def first_triangles(self, origins: np.ndarray, directions: np.ndarray, sources: Optional[np.ndarray] = None
+                        ) -> np.ndarray:
+        """(N,) int: the triangle (face index) each ray first hits; -1 where none.
+        ``origins`` (3, N), one per ray, or (3, S) and ``sources`` (N,): ray n starts at
+        ``origins[:, sources[n]]`` (rays sharing their origins, a camera's)."""
+        if directions.shape[1] == 0:
+            return np.zeros(0, dtype=np.int64)
         if self._embree is None:
-            locations, rays, _ = self.mesh.ray.intersects_location(origins, directions, multiple_hits=False)
+            starts = _rows(origins if sources is None else origins.take(sources, axis=1))
+            triangles = np.full(directions.shape[1], -1, dtype=np.int64)
+            found, rays = self.mesh.ray.intersects_id(starts, _rows(directions), multiple_hits=False)
+            triangles[rays] = found
         else:
-            ray_origins = np.array(origins, dtype=np.float64)
-            ray_directions = util.unitize(np.array(directions, dtype=np.float64))
-            query = self._embree.run(ray_origins, ray_directions)
-            rays = np.flatnonzero(query != -1)
-            if len(rays) == 0:
-                return distances
-            tris = query[rays]
-            locations, valid = intersections.planes_lines(
-                plane_origins=self._plane_origins[tris],
-                plane_normals=self._plane_normals[tris],
-                line_origins=ray_origins[rays],
-                line_directions=ray_directions[rays],
-            )
-            rays = rays[valid]
-        if len(rays):
-            scale = scale[rays] if np.ndim(scale) else scale
-            # one hit per ray: the minimum over its hits (Body.hit_distances) is that hit
-            distances[rays] = np.linalg.norm(locations - origins[rays], axis=1) * scale
+            starts = _float32_rows((origins - self._shift) * self._scale)
+            if sources is not None:
+                starts = starts.take(sources, axis=0)
+            triangles = self._embree.run(starts, _float32_rows(directions)).astype(np.int64)
+        rays = (triangles != -1).nonzero()[0]
+        across = _dot(directions.take(rays, axis=1), self._plane_normals.take(triangles[rays], axis=1))
+        triangles[rays[~(np.abs(across) > 1e-5)]] = -1
+        return triangles
+
+    def plane_distances(self, triangles: np.ndarray, origins: np.ndarray, directions: np.ndarray, scale
+                        ) -> np.ndarray:
+        """(N,) distance (metres: canonical units times ``scale``, a float or (N,)) along
+        each ray, (3, N) ``origins`` and ``directions``, to the plane of its triangle
+        ``triangles`` (N,) (none within 1e-5 of parallel to the ray)."""
+        normals = self._plane_normals.take(triangles, axis=1)
+        offsets = _dot(self._plane_origins.take(triangles, axis=1) - origins, normals)  # plane from origin
+        return np.abs(offsets / _dot(directions, normals)) * _length(directions) * scale
+
+    def first_hits(self, origins: np.ndarray, directions: np.ndarray, scale, sources: Optional[np.ndarray] = None
+                   ) -> np.ndarray:
+        """(N,) distance (metres: canonical units times ``scale``, a float or (N,)) along
+        each ray (as :meth:`first_triangles` has them) to its first hit; ``inf`` where it
+        misses (:meth:`Body.hit_distances`)."""
+        triangles = self.first_triangles(origins, directions, sources)
+        rays = (triangles != -1).nonzero()[0]
+        distances = np.full(directions.shape[1], np.inf)
+        starts = origins.take(rays if sources is None else sources[rays], axis=1)
+        distances[rays] = self.plane_distances(triangles[rays], starts, directions.take(rays, axis=1),
+                                               scale[rays] if np.ndim(scale) else scale)
         return distances
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N,) dot products of vectors (3, N) by coordinate, ``a0 b0 + a1 b1 + a2 b2`` in
+    that order, elementwise."""
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+
+
+def _length(x: np.ndarray) -> np.ndarray:
+    """(N,) lengths of vectors (3, N) by coordinate (:func:`_dot`)."""
+    return np.sqrt(_dot(x, x))
+
+
+def _float32_rows(x: np.ndarray) -> np.ndarray:
+    """(N, 3) C-ordered float32 rows (each float rounded to nearest) of vectors (3, N) by
+    coordinate: what Embree takes."""
+    return np.ascontiguousarray(x.T, dtype=np.float32)
 
 
 _MESH_RAYS: dict[int, MeshRays] = {}  # id(mesh) -> its MeshRays, dropped with the mesh
@@ -225,60 +324,138 @@ def mesh_rays(mesh: trimesh.Trimesh) -> MeshRays:
     return found
 
 
-def _group(keys) -> dict:
-    """key -> indices (in order) of the items with that key."""
-    groups: dict = {}
-    for n, key in enumerate(keys):
-        groups.setdefault(key, []).append(n)
-    return groups
+def _groups(keys: np.ndarray) -> list[np.ndarray]:
+    """The indices (in order) of the items of each key in ``keys`` (int array)."""
+    if len(keys) == 0:
+        return []
+    if (keys == keys[0]).all():
+        return [np.arange(len(keys))]
+    return [(keys == key).nonzero()[0] for key in np.unique(keys)]
 
 
-def _poses(bodies: Sequence[Body]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(B, 3, 3) rotations, (B,) scales and (B, 3) positions of ``bodies``."""
-    return (np.array([b.rotation for b in bodies]).reshape(-1, 3, 3), np.array([float(b.scale) for b in bodies]),
-            np.array([np.asarray(b.position, dtype=float) for b in bodies]).reshape(-1, 3))
+# The batched query's helpers are called with these floating-point warnings silenced
+# (pixels and distances of points behind a camera, rays parallel to a plane or a slab)
+_QUIET = {"divide": "ignore", "invalid": "ignore", "over": "ignore"}
 
 
-def _projections(bodies: Sequence[Body], cameras: Sequence[Camera]) -> tuple[np.ndarray, np.ndarray]:
-    """(B, 3, 3) A and (B, 3) b: a point x (canonical frame) of body ``n`` is at
-    homogeneous pixel ``x @ A[n] + b[n]`` = (u w, v w, w), w its depth (metres), in
-    camera ``n`` (``project``'s formula, not its last bits: for bounds only)."""
-    rotations, scales, positions = _poses(bodies)
-    poses = np.array([c.pose for c in cameras]).reshape(-1, 4, 4)
-    camera_from_world = np.linalg.inv(poses)
-    intrinsics = np.array([c.K for c in cameras]).reshape(-1, 3, 3)
-    to_pixels = intrinsics @ camera_from_world[:, :3, :3]
-    A = np.swapaxes(to_pixels @ rotations * scales[:, None, None], 1, 2)
-    b = (to_pixels @ positions[:, :, None])[:, :, 0] + (intrinsics @ camera_from_world[:, :3, 3:])[:, :, 0]
-    return A, b
+@dataclass(frozen=True)
+class _Placed:
+    """Bodies as arrays, body by body.
+
+    Attributes:
+        rotations: (B, 3, 3) world-from-body rotations (each :attr:`Body.rotation`).
+        entries: (9, B) their entries (:func:`_entries`), C-ordered.
+        scales: (B,) uniform scales.
+        positions: (B, 3) world translations, metres.
+        mesh: (B,) each body's index into ``meshes``.
+        meshes: the :class:`MeshRays` of the bodies' distinct meshes.
+    """
+
+    rotations: np.ndarray
+    entries: np.ndarray
+    scales: np.ndarray
+    positions: np.ndarray
+    mesh: np.ndarray
+    meshes: list
+
+
+def _placed(bodies: Sequence[Body]) -> _Placed:
+    """``bodies`` as a :class:`_Placed`."""
+    distinct = {id(body.mesh): body.mesh for body in bodies}  # in the order first met
+    keys = {key: n for n, key in enumerate(distinct)}
+    mesh = [keys[id(body.mesh)] for body in bodies]
+    meshes = [mesh_rays(found) for found in distinct.values()]
+    rotations = np.array([body.rotation for body in bodies], dtype=float).reshape(-1, 3, 3)
+    rest = np.array([(body.scale, *body.position) for body in bodies], dtype=float).reshape(-1, 4)
+    return _Placed(rotations, np.ascontiguousarray(_entries(rotations)), rest[:, 0], rest[:, 1:],
+                   np.array(mesh, dtype=np.int64), meshes)
+
+
+@dataclass(frozen=True)
+class _Views:
+    """Cameras as arrays, camera by camera.
+
+    Attributes:
+        axes: (C, 3, 3) world-from-camera rotations transposed (rows: each camera's x, y,
+            z axes in the world; as row vectors, camera = (world - eye) @ axes.T).
+        frames: (9, C) the same by entry (:func:`_entries`): ``frames[0:3]`` the x axes
+            by coordinate, then the y and the z axes.
+        intrinsics: (4, C) fx, fy, cx, cy, pixels.
+        eyes: (C, 3) camera centres, metres.
+        K: (C, 3, 3) intrinsic matrices.
+        limits: (C, 2) the last pixel column and row (width - 1, height - 1).
+    """
+
+    axes: np.ndarray
+    frames: np.ndarray
+    intrinsics: np.ndarray
+    eyes: np.ndarray
+    K: np.ndarray
+    limits: np.ndarray
+
+
+def _views(cameras: Sequence[Camera]) -> _Views:
+    """``cameras`` as a :class:`_Views` (each pose and intrinsic the floats of
+    :attr:`Camera.pose` and :attr:`Camera.K`)."""
+    poses = np.array([camera.world_from_camera for camera in cameras], dtype=float).reshape(-1, 4, 4)
+    rest = np.array([(c.fx, c.fy, c.cx, c.cy, c.width - 1, c.height - 1) for c in cameras], dtype=float).reshape(-1, 6)
+    axes = poses[:, :3, :3].swapaxes(1, 2)
+    K = np.zeros((len(rest), 3, 3))
+    K[:, 0, 0], K[:, 1, 1], K[:, 0, 2], K[:, 1, 2], K[:, 2, 2] = rest[:, 0], rest[:, 1], rest[:, 2], rest[:, 3], 1.0
+    return _Views(axes, np.ascontiguousarray(_entries(axes)), rest[:, :4].T, poses[:, :3, 3], K, rest[:, 4:])
+
+
+def _projections(placed: _Placed, views: _Views, case: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(B, 3, 3) M and (B, 3) b: a point x (column, canonical frame) of body n of
+    ``placed`` is at homogeneous pixel ``M[n] @ x + b[n]`` = (u w, v w, w), w its depth
+    (metres), in camera ``case[n]`` of ``views``. ``project``'s formula but not its last
+    bits (camera_from_world is the pose's transpose, not its computed inverse, and the
+    products are grouped otherwise): for bounds only, whose tolerances cover a few
+    roundings."""
+    to_pixels = views.K[case] @ views.axes[case]
+    M = to_pixels @ placed.rotations * placed.scales[:, None, None]
+    b = np.matmul(to_pixels, (placed.positions - views.eyes[case])[:, :, None])[:, :, 0]
+    return M, b
 
 
 def image_boxes(targets: Sequence[Body], cameras: Sequence[Camera]) -> tuple[np.ndarray, np.ndarray]:
     """(C, 2) min and (C, 2) max pixel coordinates of each body's vertices as its camera
     sees it: ``project(body.world_vertices(), ...)``'s extremes, as far as
-    :func:`box_rays` can tell (its floor and ceil of them are the same).
+    :func:`box_rays` can tell (its floor and ceil of them are the same)
+    (:func:`_image_boxes`)."""
+    placed = _placed(targets)
+    with np.errstate(**_QUIET):
+        return _image_boxes(*_projections(placed, _views(cameras), np.arange(len(targets))), placed.mesh,
+                            placed.meshes, targets, cameras)
+
+
+def _image_boxes(M: np.ndarray, b: np.ndarray, mesh: np.ndarray, meshes: list, targets: Sequence[Body],
+                 cameras: Sequence[Camera]) -> tuple[np.ndarray, np.ndarray]:
+    """(C, 2) min and (C, 2) max pixel coordinates of the vertices of each body
+    ``targets[c]`` (mesh ``meshes[mesh[c]]``, a :class:`MeshRays`) seen by its camera
+    ``cameras[c]``, which takes a point x of its canonical frame to homogeneous pixel
+    ``M[c] @ x + b[c]`` (:func:`_projections`), as far as :func:`box_rays` can tell (its
+    floor and ceil of them are the same).
 
     They come from the convex hull's vertices when that is safe: the hull wholly in
     front of the camera (a pixel coordinate, a ratio of affine functions with a positive
     denominator, then has its extremes at hull vertices) and no extreme within
-    ``HULL_EXTREME_TOLERANCE`` of an integer (rounding and vertices the hull left out
-    move them by far less); otherwise from every vertex by ``project`` itself.
+    ``HULL_EXTREME_TOLERANCE`` of an integer (rounding, in :func:`_projections` or in
+    ``project``, and vertices the hull left out move them by far less); otherwise from
+    every vertex by ``project`` itself.
     """
-    uv_min, uv_max = np.empty((len(targets), 2)), np.empty((len(targets), 2))
-    nearest = np.empty(len(targets))  # metres: the hull's least depth
-    A, b = _projections(targets, cameras)
-    for members in _group(id(t.mesh) for t in targets).values():
-        uvw = np.matmul(mesh_rays(targets[members[0]].mesh).hull, A[members]) + b[members, None, :]
-        depth = uvw[..., 2]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            uv = uvw[..., :2] / depth[..., None]
-        uv_min[members], uv_max[members], nearest[members] = uv.min(axis=1), uv.max(axis=1), depth.min(axis=1)
+    uv_min, uv_max = np.empty((len(mesh), 2)), np.empty((len(mesh), 2))
+    nearest = np.empty(len(mesh))  # metres: the hull's least depth
+    for members in _groups(mesh):
+        hull = meshes[mesh[members[0]]].hull
+        uvw = (M[members].reshape(-1, 3) @ hull.T).reshape(len(members), 3, -1) + b[members, :, None]  # (m, 3, K)
+        depth = uvw[:, 2]
+        uv = uvw[:, :2] / depth[:, None]
+        uv_min[members], uv_max[members], nearest[members] = uv.min(axis=2), uv.max(axis=2), depth.min(axis=1)
     extremes = np.concatenate([uv_min, uv_max], axis=1)
-    with np.errstate(invalid="ignore"):
-        part = extremes - np.floor(extremes)
-        safe = ((nearest > NEAR_DEPTH) & np.isfinite(extremes).all(axis=1) & (part > HULL_EXTREME_TOLERANCE).all(axis=1)
-                & (part < 1.0 - HULL_EXTREME_TOLERANCE).all(axis=1))
-    for n in np.flatnonzero(~safe):
+    part = extremes - np.floor(extremes)  # NaN where not finite
+    safe = (nearest > NEAR_DEPTH) & ((part > HULL_EXTREME_TOLERANCE) & (part < 1.0 - HULL_EXTREME_TOLERANCE)).all(axis=1)
+    for n in (~safe).nonzero()[0]:
         uv = project(targets[n].world_vertices(), cameras[n].K, cameras[n].pose)
         uv_min[n], uv_max[n] = uv.min(axis=0), uv.max(axis=0)
     return uv_min, uv_max
@@ -296,179 +473,140 @@ def _linspace(start: np.ndarray, stop: np.ndarray, num: int) -> np.ndarray:
 
 
 def _unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(values, counts): each row's ``np.unique`` (sorted, NaNs last and as one),
-    concatenated, and their (C,) numbers."""
+    """(values, counts): (C, n) each row's ``np.unique`` (sorted, NaNs last and as one) in
+    its first ``counts[c]`` places, the rest NaN, and (C,) their numbers."""
     rows = np.sort(rows, axis=1)
     first = np.ones(rows.shape, dtype=bool)
     first[:, 1:] = (rows[:, 1:] != rows[:, :-1]) & ~(np.isnan(rows[:, 1:]) & np.isnan(rows[:, :-1]))
-    return rows[first], first.sum(axis=1)
+    return np.sort(np.where(first, rows, np.nan), axis=1), first.sum(axis=1)
 
 
 def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """The concatenated ``arange(start, start + length)`` of each pair."""
-    lengths = np.asarray(lengths, dtype=np.int64)
-    offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    return np.repeat(np.asarray(starts, dtype=np.int64), lengths) + offsets
+    """The concatenated ``arange(start, start + length)`` of each pair (int arrays)."""
+    cuts = lengths.cumsum()
+    return (starts - cuts + lengths).repeat(lengths) + np.arange(cuts[-1] if len(cuts) else 0)
 
 
 @dataclass(frozen=True)
 class _Grid:
-    """Each case's pixel grid: (N, 2) ``pixels`` in case order, ``owner`` (N,) their
-    case; per case the sorted unique columns ``us`` and rows ``vs`` (concatenated, ``nu``
-    and ``nv`` (C,) of them): pixel k of a case is (us[k % nu], vs[k // nu])."""
+    """Each case's pixel grid, :func:`box_rays`' columns and rows: (C, 2, n) ``lines``,
+    per case its sorted unique columns u (``lines[c, 0]``) and rows v (``lines[c, 1]``)
+    in their first ``counts[c]`` (C, 2) places (the rest NaN); pixel k of a case is
+    (u[k % nu], v[k // nu]), nu its number of columns."""
 
-    pixels: np.ndarray
-    owner: np.ndarray
-    us: np.ndarray
-    nu: np.ndarray
-    vs: np.ndarray
-    nv: np.ndarray
+    lines: np.ndarray
+    counts: np.ndarray
+
+    def directions(self, views: _Views, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """((3, N) unit world directions (by coordinate) of the first ``sizes[c]`` (C,)
+        pixels of each case (all or none), case after case, their camera ``views``';
+        (N,) their case): :func:`pixel_rays`' floats (:func:`_camera_directions`), each
+        part along the camera's x (y) axis the same product of the same floats, made
+        once per column (row)."""
+        owner = np.arange(len(sizes)).repeat(sizes)
+        row, column = np.divmod(_ranges(np.zeros(len(sizes), dtype=np.int64), sizes), self.counts[:, 0].repeat(sizes))
+        fx, fy, cx, cy = views.intrinsics[:, :, None]
+        right = ((self.lines[:, 0] - cx) / fx * views.frames[0:3, :, None]).reshape(3, -1)  # (3, C n)
+        down = ((self.lines[:, 1] - cy) / fy * views.frames[3:6, :, None]).reshape(3, -1)
+        line = owner * self.lines.shape[2]  # where its case's columns (rows) start
+        return _camera_directions(right.take(line + column, axis=1), down.take(line + row, axis=1),
+                                  views.frames[6:9].repeat(sizes, axis=1)), owner
 
 
-def _grid(cameras: Sequence[Camera], uv_min: np.ndarray, uv_max: np.ndarray, grid: int) -> _Grid:
+def _grid(limits: np.ndarray, uv_min: np.ndarray, uv_max: np.ndarray, grid: int) -> _Grid:
     """Each case's :func:`box_rays` pixel grid over its image box (``uv_min``,
-    ``uv_max``: (C, 2)): numpy's steps for every case at once, the same floats."""
-    limits = np.array([[c.width - 1, c.height - 1] for c in cameras], dtype=float)
+    ``uv_max``: (C, 2)) in an image whose last column and row are ``limits`` (C, 2):
+    numpy's steps for every case at once, the same floats."""
     low = np.clip(np.floor(uv_min), 0, limits)
     high = np.clip(np.ceil(uv_max), 0, limits)
-    us, nu = _unique_rows(np.round(_linspace(low[:, 0], high[:, 0], grid)))
-    vs, nv = _unique_rows(np.round(_linspace(low[:, 1], high[:, 1], grid)))
-    # np.meshgrid(us, vs) raveled
-    sizes = nu * nv
-    owner = np.repeat(np.arange(len(cameras)), sizes)
-    k = _ranges(np.zeros(len(cameras)), sizes)
-    u = us[np.repeat(np.cumsum(nu) - nu, sizes) + k % nu[owner]]
-    v = vs[np.repeat(np.cumsum(nv) - nv, sizes) + k // nu[owner]]
-    return _Grid(np.column_stack([u, v]), owner, us, nu, vs, nv)
+    lines, counts = _unique_rows(np.round(_linspace(low.ravel(), high.ravel(), grid)))  # u, v; u, v; ...
+    return _Grid(lines.reshape(-1, 2, grid), counts.reshape(-1, 2))
 
 
-def _index_range(values: np.ndarray, counts: np.ndarray, owner: np.ndarray, low: np.ndarray, high: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """(first, stop) (P,) indices, within its case's sorted ``values`` (concatenated, case
-    ``c`` has ``counts[c]``), of the values in [low, high] for each item of case
-    ``owner`` (P,)."""
-    span = float(np.abs(values).max(initial=0.0)) + 2.0
-    keys = values + np.repeat(np.arange(len(counts)), counts) * 4 * span  # cases apart, each sorted
-    shift = owner * 4 * span
-    starts = (np.cumsum(counts) - counts)[owner]
-    first = np.searchsorted(keys, np.clip(low, -span, 2 * span) + shift, side="left") - starts
-    stop = np.searchsorted(keys, np.clip(high, -span, 2 * span) + shift, side="right") - starts
-    return np.clip(first, 0, counts[owner]), np.clip(stop, 0, counts[owner])
-
-
-def _pixel_rays(cameras: Sequence[Camera], pixels: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(N, 3) origins and unit directions of :func:`pixel_rays` through each case's
-    pixels (``owner`` sorted): its steps for every case at once, and each case's own
-    product with its camera's rotation, so every row has its bits."""
-    u, v = pixels[:, 0], pixels[:, 1]
-    fx, fy, cx, cy = (np.array([getattr(c, name) for c in cameras], dtype=float)[owner]
-                      for name in ("fx", "fy", "cx", "cy"))
-    local = np.column_stack([(u - cx) / fx, (v - cy) / fy, np.ones(len(u))])
-    directions = np.empty_like(local)
-    origins = np.empty_like(local)
-    cuts = np.searchsorted(owner, np.arange(len(cameras) + 1))
-    for case in np.flatnonzero(np.diff(cuts)):
-        rows = slice(cuts[case], cuts[case + 1])
-        pose = cameras[case].pose
-        directions[rows] = local[rows] @ pose[:3, :3].T
-        origins[rows] = pose[:3, 3]
-    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
-    return origins, directions
-
-
-def _local_rays(body: Body, origins: np.ndarray, directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(N, 3) origins and directions of world rays in ``body``'s canonical frame
-    (:meth:`Body.hit_distances`' arithmetic, so each row has its bits)."""
-    rotation = body.rotation
-    return (origins - np.asarray(body.position)) @ rotation / body.scale, directions @ rotation
-
-
-def _cast(pieces) -> list[np.ndarray]:
-    """First-hit distances (metres) of ``pieces``, a list of (body, (N, 3) local origins,
-    (N, 3) local directions): one :meth:`MeshRays.first_hits` query per mesh."""
-    found: list = [None] * len(pieces)
-    for members in _group(id(body.mesh) for body, _, _ in pieces).values():
-        lengths = [len(pieces[n][1]) for n in members]
-        origins = np.concatenate([pieces[n][1] for n in members])
-        directions = np.concatenate([pieces[n][2] for n in members])
-        scale = np.repeat([float(pieces[n][0].scale) for n in members], lengths)
-        distances = mesh_rays(pieces[members[0]][0].mesh).first_hits(origins, directions, scale)
-        for n, part in zip(members, np.split(distances, np.cumsum(lengths)[:-1])):
-            found[n] = part
+def _per_mesh(mesh: np.ndarray, query, *columns: np.ndarray) -> np.ndarray:
+    """(N,) the answers of ``query(k, *columns)`` for the items (the last axis of each
+    column) of each mesh k, ``mesh`` (N,) their meshes: one call per mesh."""
+    groups = _groups(mesh)
+    if len(groups) == 1:
+        return query(mesh[0], *columns)
+    found = np.zeros(0)
+    for n, members in enumerate(groups):
+        part = query(mesh[members[0]], *(column.take(members, axis=-1) for column in columns))
+        if n == 0:
+            found = np.empty(len(mesh), dtype=part.dtype)
+        found[members] = part
     return found
 
 
 def meets_box(bounds: np.ndarray, origins: np.ndarray, directions: np.ndarray) -> np.ndarray:
     """(N,) bool: whether each ray, (N, 3) origins and directions, meets its box at a
     distance >= 0; ``bounds``: one (2, 3) box (min, max) or (N, 2, 3), one per ray, as
-    given (:func:`fractions_in_band` pads them)."""
+    given (:func:`fractions_in_band` pads them) (:func:`_meets_boxes`)."""
     bounds = np.broadcast_to(bounds, (len(origins), 2, 3))
-    low, high = bounds[:, 0], bounds[:, 1]
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        inverse = 1.0 / directions
-        t_low = (low - origins) * inverse
-        t_high = (high - origins) * inverse
+    with np.errstate(**_QUIET):
+        return _meets_boxes(bounds[:, 0].T, bounds[:, 1].T, origins.T, directions.T)
+
+
+def _meets_boxes(low: np.ndarray, high: np.ndarray, origins: np.ndarray, directions: np.ndarray) -> np.ndarray:
+    """(N,) bool: whether each ray, (3, N) origins and directions (by coordinate), meets
+    its box, (3, N) corners ``low`` and ``high``, at a distance >= 0."""
+    inverse = 1.0 / directions
+    t_low = (low - origins) * inverse
+    t_high = (high - origins) * inverse
     near, far = np.minimum(t_low, t_high), np.maximum(t_low, t_high)
     parallel = np.abs(directions) < 1e-200  # (or all but: it moves no measurable distance)
     if parallel.any():  # inside the slab: any distance; outside: none
         inside = (origins >= low) & (origins <= high)
         near = np.where(parallel, np.where(inside, -np.inf, np.inf), near)
         far = np.where(parallel, np.where(inside, np.inf, -np.inf), far)
-    return far.min(axis=1) >= np.maximum(near.max(axis=1), 0.0)
+    return np.minimum(np.minimum(far[0], far[1]), far[2]) >= np.maximum(np.maximum(near[0], near[1]),
+                                                                        np.maximum(near[2], 0.0))
 
 
 _BOX_CORNERS = np.array([[i, j, k] for i in (0, 1) for j in (0, 1) for k in (0, 1)], dtype=float)  # (8, 3) unit box
 PIXEL_MARGIN = 1e-3  # pixels: projected boxes are widened by this (their corners' rounding is ~1e-12)
 
 
-def _other_boxes(cases, index: int, grid: _Grid):
-    """Every other body of every case: (pairs [(case, body)], (P, 2, 3) padded boxes,
-    (P, 4) the index ranges [u first, u stop, v first, v stop] of its case's grid
-    columns and rows through the pair's projected padded box).
+def _other_boxes(bounds: np.ndarray, eyes: np.ndarray, M: np.ndarray, b: np.ndarray, lines: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each pair, a body other than the target in a case, its box (P, 2, 3) ``bounds``
+    (min, max) and the camera's centre ``eyes`` (3, P) in its canonical frame, its
+    points x at homogeneous pixels ``M[p] @ x + b[p]`` (:func:`_projections`), and its
+    case's grid ``lines`` (P, 2, n) (:class:`_Grid`): ((P, 2, 3) its padded box, (P, 2)
+    first and (P, 2) stop: the index ranges of the grid's columns (``[:, 0]``) and rows
+    (``[:, 1]``) through its projected padded box).
 
     A box is padded by ``BOX_PADDING`` of the largest coordinate Embree rounds in that
     body's frame (the camera's, the box's), so a ray missing it cannot hit the body in
     float32 either. While the padded box is wholly in front of the camera, only pixels
     inside its projected corners' rectangle (widened by ``PIXEL_MARGIN``) can meet it;
     otherwise the whole grid is kept."""
-    pairs = [(case, body) for case, (bodies, _) in enumerate(cases) for i, body in enumerate(bodies) if i != index]
-    if not pairs:
-        return pairs, np.zeros((0, 2, 3)), np.zeros((0, 4), dtype=np.int64)
-    bodies = [body for _, body in pairs]
-    cameras = [cases[case][1] for case, _ in pairs]
-    pair_case = np.array([case for case, _ in pairs])
-    rotations, scales, positions = _poses(bodies)
-    bounds = np.array([mesh_rays(body.mesh).bounds for body in bodies])
-    eyes = np.array([c.pose[:3, 3] for c in cameras])
-    eye_local = np.matmul((eyes - positions)[:, None, :], rotations)[:, 0, :] / scales[:, None]
-    pad = BOX_PADDING * (np.abs(eye_local).max(axis=1) + np.abs(bounds).max(axis=(1, 2)))
+    pad = BOX_PADDING * (np.abs(eyes).max(axis=0) + np.abs(bounds).max(axis=(1, 2)))
     padded = bounds + np.array([-1.0, 1.0])[None, :, None] * pad[:, None, None]
     corners = padded[:, :1, :] + _BOX_CORNERS[None] * (padded[:, 1:] - padded[:, :1])
-    A, b = _projections(bodies, cameras)
-    uvw = np.matmul(corners, A) + b[:, None, :]
-    depth = uvw[..., 2]
-    ahead = (depth > NEAR_DEPTH).all(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        uv = uvw[..., :2] / depth[..., None]
-    low = np.where(ahead[:, None], uv.min(axis=1) - PIXEL_MARGIN, -np.inf)
-    high = np.where(ahead[:, None], uv.max(axis=1) + PIXEL_MARGIN, np.inf)
-    columns = _index_range(grid.us, grid.nu, pair_case, low[:, 0], high[:, 0])
-    rows = _index_range(grid.vs, grid.nv, pair_case, low[:, 1], high[:, 1])
-    return pairs, padded, np.column_stack(columns + rows)
+    uvw = np.matmul(M, corners.swapaxes(1, 2)) + b[:, :, None]  # (P, 3, 8)
+    depth = uvw[:, 2]
+    ahead = (depth > NEAR_DEPTH).all(axis=1)[:, None]
+    uv = uvw[:, :2] / depth[:, None]
+    low = np.where(ahead, uv.min(axis=2) - PIXEL_MARGIN, -np.inf)
+    high = np.where(ahead, uv.max(axis=2) + PIXEL_MARGIN, np.inf)
+    # sorted, NaN last: the values in [low, high] are consecutive
+    return padded, (lines < low[:, :, None]).sum(axis=2), (lines <= high[:, :, None]).sum(axis=2)
 
 
-def _rays_through(ranges: np.ndarray, pair_case: np.ndarray, cuts: np.ndarray, nu: np.ndarray
+def _rays_through(first: np.ndarray, stop: np.ndarray, pair_case: np.ndarray, cuts: np.ndarray, nu: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray]:
-    """(pair (R,), ray (R,)): the grid rays in each pair's column and row ranges
-    (``ranges`` (P, 4)), in pair order, then ray order; a case's ray k at column
-    k % nu, row k // nu, its rays from ``cuts[case]``."""
-    widths = np.maximum(ranges[:, 1] - ranges[:, 0], 0)
-    heights = np.where(widths > 0, np.maximum(ranges[:, 3] - ranges[:, 2], 0), 0)
-    line_pair = np.repeat(np.arange(len(ranges)), heights)
-    lines = _ranges(ranges[:, 2], heights)  # the grid rows crossed, pair by pair
+    """(pair (R,), ray (R,)): the grid rays in each pair's column and row index ranges
+    ([first, stop), (P, 2): columns, rows), in pair order, then ray order; a case's ray k
+    at column k % nu, row k // nu, its rays from ``cuts[case]``."""
+    widths = np.maximum(stop[:, 0] - first[:, 0], 0)
+    heights = np.where(widths > 0, np.maximum(stop[:, 1] - first[:, 1], 0), 0)
+    line_pair = np.arange(len(first)).repeat(heights)
     case = pair_case[line_pair]
-    rays = _ranges(cuts[case] + lines * nu[case] + ranges[line_pair, 0], widths[line_pair])
-    return np.repeat(line_pair, widths[line_pair]), rays
+    # the grid rows crossed, pair by pair, then the rays along each
+    starts = cuts[case] + _ranges(first[:, 1], heights) * nu[case] + first[line_pair, 0]
+    lengths = widths[line_pair]
+    return line_pair.repeat(lengths), _ranges(starts, lengths)
 
 
 def fractions_in_band(cases: Sequence[tuple[Sequence[Body], Camera]], index: int, low: float, high: float,
@@ -480,75 +618,163 @@ def fractions_in_band(cases: Sequence[tuple[Sequence[Body], Camera]], index: int
     numpy steps shared by the batch, one Embree query per mesh, and no ray cast that
     cannot change the answer (see the module docstring).
     """
-    results: list[Optional[float]] = [None] * len(cases)
     if not cases:
-        return results
-    targets = [bodies[index] for bodies, _ in cases]
-    cameras = [camera for _, camera in cases]
-    pixels = _grid(cameras, *image_boxes(targets, cameras), grid)
-    pairs, padded, ranges = _other_boxes(cases, index, pixels)
-    pair_case = np.array([case for case, _ in pairs], dtype=np.int64)
-    sizes = pixels.nu * pixels.nv
+        return []
+    with np.errstate(**_QUIET):
+        return _fractions_in_band(_Batch.of(cases, index), low, high, grid)
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """The batched query's cases as arrays.
+
+    Attributes:
+        cases: the (bodies, camera) of each case.
+        index: the target's index among each case's bodies.
+        placed: every body of every case, case after case (:class:`_Placed`).
+        views: each case's camera (:class:`_Views`).
+        target: (C,) each case's target among ``placed``.
+        others: (P,) every other body (a "pair": the case and one of its other bodies).
+        pair_case: (P,) their cases.
+        eyes: (3, B) each body's camera's centre in the body's frame (by coordinate):
+            where its rays start there (:func:`_frame_points`'s floats).
+        M, b: each body's projection into its camera's image (:func:`_projections`).
+    """
+
+    cases: Sequence[tuple[Sequence[Body], Camera]]
+    index: int
+    placed: _Placed
+    views: _Views
+    target: np.ndarray
+    others: np.ndarray
+    pair_case: np.ndarray
+    eyes: np.ndarray
+    M: np.ndarray
+    b: np.ndarray
+
+    @staticmethod
+    def of(cases: Sequence[tuple[Sequence[Body], Camera]], index: int) -> _Batch:
+        """The :class:`_Batch` of ``cases`` (at least one), body ``index`` the target."""
+        placed = _placed([body for bodies, _ in cases for body in bodies])
+        views = _views([camera for _, camera in cases])
+        numbers = np.array([len(bodies) for bodies, _ in cases])
+        body_case = np.arange(len(cases)).repeat(numbers)
+        target = numbers.cumsum() - numbers + index
+        others = (np.arange(len(body_case)) != target[body_case]).nonzero()[0]
+        eyes = _frame_points(views.eyes[body_case].T, placed.entries, placed.positions.T, placed.scales)
+        return _Batch(cases, index, placed, views, target, others, body_case[others], eyes,
+                      *_projections(placed, views, body_case))
+
+    def grid(self, grid: int) -> _Grid:
+        """Each case's :func:`box_rays` grid over its target's image box."""
+        targets = [bodies[self.index] for bodies, _ in self.cases]
+        cameras = [camera for _, camera in self.cases]
+        t = self.target
+        uv_min, uv_max = _image_boxes(self.M[t], self.b[t], self.placed.mesh[t], self.placed.meshes, targets, cameras)
+        return _grid(self.views.limits, uv_min, uv_max, grid)
+
+    def other_boxes(self, pixels: _Grid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`_other_boxes` of every pair: (P, 2, 3) padded boxes, (P, 2) first and
+        (P, 2) stop: the grid columns and rows through them."""
+        others = self.others
+        bounds = np.array([mesh.bounds for mesh in self.placed.meshes]).reshape(-1, 2, 3)
+        return _other_boxes(bounds[self.placed.mesh[others]], self.eyes.take(others, axis=1), self.M[others],
+                            self.b[others], pixels.lines[self.pair_case])
+
+    def frame_directions(self, directions: np.ndarray, bodies: np.ndarray, runs: np.ndarray) -> np.ndarray:
+        """(3, N) world ``directions`` (3, N) in the frames of ``bodies`` (R,), the
+        first ``runs[0]`` in the first's, and so on (:func:`_rotate`)."""
+        return _rotate(directions, self.placed.entries.take(bodies, axis=1).repeat(runs, axis=1))
+
+    def cast(self, bodies: np.ndarray, query, *columns: np.ndarray) -> np.ndarray:
+        """(N,) ``query(mesh, *columns)`` of N rays, ``columns`` their arrays (N along
+        the last axis), ray n on ``bodies[n]``'s mesh (its :class:`MeshRays`); one query
+        per mesh."""
+        meshes = self.placed.meshes
+        return _per_mesh(self.placed.mesh[bodies], lambda k, *rays: query(meshes[k], *rays), *columns)
+
+
+@dataclass(frozen=True)
+class _TargetRays:
+    """The grid rays of some of a batch's cases, case after case, and their first hits on
+    the case's target: ray n of case ``owner[n]``, unit ``directions[:, n]`` (world) and
+    ``local[:, n]`` (the target's frame), by coordinate, its first triangle
+    ``triangles[n]`` (-1: none); it starts at the camera's centre, ``batch.eyes``."""
+
+    owner: np.ndarray
+    directions: np.ndarray
+    local: np.ndarray
+    triangles: np.ndarray
+
+    @staticmethod
+    def cast(batch: _Batch, pixels: _Grid, sizes: np.ndarray) -> _TargetRays:
+        """The rays of the first ``sizes[c]`` pixels of each case (all or none)."""
+        directions, owner = pixels.directions(batch.views, sizes)
+        local = batch.frame_directions(directions, batch.target, sizes)
+        origins = batch.eyes.take(batch.target, axis=1)  # ray n's at origins[:, owner[n]]
+        triangles = batch.cast(batch.target[owner], lambda mesh, *rays: mesh.first_triangles(origins, *rays), local,
+                               owner)
+        return _TargetRays(owner, directions, local, triangles)
+
+    def distances(self, batch: _Batch, rays: np.ndarray) -> np.ndarray:
+        """(R,) the distances (metres) of ``rays`` (R,) to their hits on their targets:
+        :meth:`MeshRays.first_hits`' (the planes of their triangles)."""
+        bodies = batch.target[self.owner[rays]]
+        return batch.cast(bodies, lambda mesh, *columns: mesh.plane_distances(*columns), self.triangles[rays],
+                          batch.eyes.take(bodies, axis=1), self.local.take(rays, axis=1), batch.placed.scales[bodies])
+
+
+def _fractions_in_band(batch: _Batch, low: float, high: float, grid: int) -> list[Optional[float]]:
+    """:func:`fractions_in_band` of a batch of at least one case."""
+    count = len(batch.target)
+    pixels = batch.grid(grid)
+    padded, first, stop = batch.other_boxes(pixels)
     # a case whose grid no other body's box can reach is wholly visible (1) or unseen (0)
-    reaching = (ranges[:, 1] > ranges[:, 0]) & (ranges[:, 3] > ranges[:, 2])
-    reached = np.zeros(len(cases), dtype=bool)
-    reached[pair_case[reaching]] = True
-    keep = np.ones(len(cases), dtype=bool)
+    reaching = (stop > first).all(axis=1)
+    keep = np.ones(count, dtype=bool)
     if not low <= 0.0 <= high and not low <= 1.0 <= high:
-        keep = reached
-    sizes = np.where(keep, sizes, 0)
-    cuts = np.concatenate([[0], np.cumsum(sizes)])
-    kept = keep[pixels.owner]
-    owner = pixels.owner[kept]
-    origins, directions = _pixel_rays(cameras, pixels.pixels[kept], owner)
-    # the target's first hits, case by case in its frame, one query for the batch
-    spans = [(case, cuts[case], cuts[case + 1]) for case in np.flatnonzero(sizes)]
-    own = np.full(len(owner), np.inf)
-    hits = _cast([(targets[case], *_local_rays(targets[case], origins[a:b], directions[a:b])) for case, a, b in spans])
-    for (_, a, b), distances in zip(spans, hits):
-        own[a:b] = distances
-    on_target = np.isfinite(own)
-    counts = np.bincount(owner[on_target], minlength=len(cases))
-    # each pair's rays through its projected box that hit the target and meet its padded box
-    use = reaching & keep[pair_case]
-    pair_of, rays = _rays_through(np.where(use[:, None], ranges, 0), pair_case, cuts, pixels.nu)
-    on = on_target[rays]
-    pair_of, rays = pair_of[on], rays[on]
-    parts = np.searchsorted(pair_of, np.arange(len(pairs) + 1))
-    local_origins, local_directions = np.empty((len(rays), 3)), np.empty((len(rays), 3))
-    for n in np.flatnonzero(np.diff(parts)):
-        part = slice(parts[n], parts[n + 1])
-        local_origins[part], local_directions[part] = _local_rays(pairs[n][1], origins[rays[part]],
-                                                                  directions[rays[part]])
-    met = meets_box(padded[pair_of], local_origins, local_directions)
-    pair_of, rays, local_origins, local_directions = (a[met] for a in (pair_of, rays, local_origins, local_directions))
+        keep = np.zeros(count, dtype=bool)
+        keep[batch.pair_case[reaching]] = True
+    nu = pixels.counts[:, 0]
+    sizes = np.where(keep, nu * pixels.counts[:, 1], 0)
+    target = _TargetRays.cast(batch, pixels, sizes)
+    on_target = target.triangles != -1
+    counts = np.bincount(target.owner[on_target], minlength=count)
+    pair_of, rays, local = _pair_rays(batch, padded, first, stop, reaching & keep[batch.pair_case], sizes, nu, target)
     # the fraction is at least (hits - rays some other body might hide) / hits
-    exposed = np.zeros(len(own), dtype=bool)
+    exposed = np.zeros(len(on_target), dtype=bool)
     exposed[rays] = True
-    may_hide = np.bincount(owner[exposed], minlength=len(cases))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        undecided = (counts > 0) & ~((counts - may_hide) / counts > high)
+    may_hide = np.bincount(target.owner[exposed], minlength=count)
+    undecided = (counts > 0) & ~((counts - may_hide) / counts > high)
     # the undecided cases' rays against each body whose box they meet
-    take = undecided[pair_case[pair_of]]
-    pair_of, rays, local_origins, local_directions = (a[take] for a in (pair_of, rays, local_origins, local_directions))
-    parts = np.searchsorted(pair_of, np.arange(len(pairs) + 1))
-    cast = np.flatnonzero(np.diff(parts))
+    cast = undecided[batch.pair_case[pair_of]].nonzero()[0]
+    bodies, hit = batch.others[pair_of[cast]], rays[cast]
+    distances = batch.cast(bodies, lambda mesh, *columns: mesh.first_hits(batch.eyes, *columns),
+                           local.take(cast, axis=1), batch.placed.scales[bodies], bodies)
     visible = on_target.copy()
-    for n, distances in zip(cast, _cast([(pairs[n][1], local_origins[parts[n]:parts[n + 1]],
-                                          local_directions[parts[n]:parts[n + 1]]) for n in cast])):
-        hit = rays[parts[n]:parts[n + 1]]
-        visible[hit] &= own[hit] <= distances
-    shown = np.bincount(owner[visible], minlength=len(cases))
-    for case in range(len(cases)):
-        if counts[case] == 0:  # no target hit (or left out above, 0 being outside the band)
-            fraction = 0.0
-        elif undecided[case]:
-            fraction = float(shown[case] / counts[case])  # visible_fraction's division
-        else:
-            continue
-        if low <= fraction <= high:
-            results[case] = fraction
-    return results
+    visible[hit[~(target.distances(batch, hit) <= distances)]] = False  # visible_fraction's test
+    shown = np.bincount(target.owner[visible], minlength=count)
+    fractions = np.where(counts > 0, shown / counts, 0.0).tolist()  # visible_fraction's division
+    # decided: no target hit (0; or left out above, 0 being outside the band) or undecided and cast
+    decided = (undecided | (counts == 0)).tolist()
+    return [f if d and low <= f <= high else None for f, d in zip(fractions, decided)]
+
+
+def _pair_rays(batch: _Batch, padded: np.ndarray, first: np.ndarray, stop: np.ndarray, use: np.ndarray,
+               sizes: np.ndarray, nu: np.ndarray, target: _TargetRays) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(pair (R,), ray (R,), (3, R) its direction in the pair's body's frame): the
+    target rays that might be hidden by each pair's body, pair after pair (of the pairs
+    ``use`` (P,) bool): those through its projected box (``first``, ``stop``:
+    :meth:`_Batch.other_boxes`) that hit the target and meet its ``padded`` box."""
+    pair_of, rays = _rays_through(np.where(use[:, None], first, 0), np.where(use[:, None], stop, 0), batch.pair_case,
+                                  np.concatenate([[0], sizes.cumsum()]), nu)
+    on = target.triangles[rays] != -1
+    pair_of, rays = pair_of[on], rays[on]
+    runs = np.bincount(pair_of, minlength=len(batch.others))  # pair_of is sorted
+    local = batch.frame_directions(target.directions.take(rays, axis=1), batch.others, runs)
+    met = _meets_boxes(padded[:, 0].T.repeat(runs, axis=1), padded[:, 1].T.repeat(runs, axis=1),
+                       batch.eyes.take(batch.others, axis=1).repeat(runs, axis=1), local).nonzero()[0]
+    return pair_of[met], rays[met], local.take(met, axis=1)
 
 
 def fraction_in_band(bodies: Sequence[Body], camera: Camera, index: int, low: float, high: float,

@@ -76,6 +76,45 @@ def test_batched_occluder_search_picks_what_the_one_by_one_search_picks(small_cf
     assert draw() == batched
 
 
+def test_the_occluder_search_takes_the_first_trial_measured_in_the_band(monkeypatch):
+    """_first_in_band screens each batch on the coarse grid, measures on the full grid
+    only the trials the screen puts within COARSE_SLACK of the band, and returns the
+    first of them (in trial order) whose full-grid fraction is in the band; it pulls
+    trials batch by batch (4, 8, ...) and no more than ``limit``."""
+    coarse = {0: 0.1, 1: 0.55, 2: 0.75, 3: 0.72, 4: 0.7, 5: 0.7, 6: 0.7}  # trial -> coarse-grid fraction
+    fine = {0: 0.1, 1: 0.6, 2: 0.75, 3: 0.7, 4: 0.7, 5: 0.7, 6: 0.7}  # trial -> full-grid fraction
+    calls = []
+
+    def measured(cases, index, low, high, grid=40):
+        trials = [camera for _, camera in cases]  # each trial's "camera" is its number here
+        calls.append((grid, trials))
+        table = coarse if grid == sampler_module.COARSE_GRID else fine
+        return [table[t] if low <= table[t] <= high else None for t in trials]
+
+    monkeypatch.setattr(sampler_module, "fractions_in_band", measured)
+    monkeypatch.setattr(sampler_module, "_bodies", lambda layout, made=None: [])
+    pulled = []
+
+    def trials(count):
+        for t in range(count):
+            pulled.append(t)
+            yield f"layout {t}", t
+
+    # trial 1 passes the screen (0.55 is within 0.08 of 0.62) but measures 0.6: out;
+    # trial 2 is the first in the band [0.62, 0.88] on the full grid
+    assert sampler_module._first_in_band(trials(7), 0, 0.62, 0.88) == ("layout 2", 2)
+    assert calls == [(sampler_module.COARSE_GRID, [0, 1, 2, 3]), (40, [1, 2, 3])]
+    assert pulled == [0, 1, 2, 3]  # the first batch only
+    calls.clear()
+    pulled.clear()
+    assert sampler_module._first_in_band(trials(7), 0, 0.2, 0.4) is None  # none in the band
+    assert calls == [(sampler_module.COARSE_GRID, [0, 1, 2, 3]), (sampler_module.COARSE_GRID, [4, 5, 6])]
+    assert pulled == list(range(7))
+    pulled.clear()
+    assert sampler_module._first_in_band(trials(7), 0, 0.2, 0.4, limit=5) is None
+    assert pulled == list(range(5))
+
+
 def test_rendered_labels_show_the_requested_levels(sampler, renderer):
     directives = random_directives(sampler, 45, seed=1)
     report = measure_hit_rates(sampler, renderer, directives)

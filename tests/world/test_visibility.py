@@ -13,6 +13,7 @@ from scenegen.scene.geometry import intrinsics_from_fov, look_at_opencv, project
 from scenegen.scene.scene import Camera
 from scenegen.world.visibility import (
     Body,
+    _Batch,
     _linspace,
     box_body,
     box_rays,
@@ -21,6 +22,7 @@ from scenegen.world.visibility import (
     image_boxes,
     meets_box,
     mesh_rays,
+    pixel_rays,
     visible_fraction,
 )
 
@@ -60,6 +62,16 @@ def test_a_screen_covering_part_of_the_target(covered):
     screen = _box([0.02, 1.0 + covered, 2.0], [0.3, 0.5 - covered + (1.0 + covered) / 2, 0.0])
     fraction = visible_fraction([target, screen], camera, 0)
     assert fraction == pytest.approx(1.0 - covered, abs=0.05)
+
+
+def test_pixel_rays_go_through_their_pixels():
+    rng = np.random.default_rng(5)
+    camera = _camera(120)
+    u, v = rng.uniform(-10.0, 130.0, 50), rng.uniform(-10.0, 130.0, 50)
+    origins, directions = pixel_rays(camera, u, v)
+    assert np.allclose(np.linalg.norm(directions, axis=1), 1.0, rtol=0.0, atol=1e-15)
+    assert np.allclose(project(origins + 3.0 * directions, camera.K, camera.pose), np.column_stack([u, v]),
+                       rtol=0.0, atol=1e-9)
 
 
 def test_object_outside_the_image_has_no_rays():
@@ -168,8 +180,10 @@ def test_fractions_in_band_are_the_visible_fractions_in_the_band(seed):
 
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 2**32 - 1))
-def test_first_hits_are_the_hit_distances(seed):
-    """The lean first-hit query gives trimesh's floats, ray by ray, in any batch."""
+def test_first_hits_are_trimeshs_and_the_same_in_any_batch(seed):
+    """The first-hit query (the definition's, Body.hit_distances') hits the rays
+    trimesh's own query hits, at its distances to within rounding, and gives each ray
+    the same float in any batch."""
     rng = np.random.default_rng(seed)
     body = _random_bodies(rng, 1)[0]
     count = int(rng.integers(1, 300))
@@ -177,13 +191,48 @@ def test_first_hits_are_the_hit_distances(seed):
     directions = rng.normal(size=(count, 3)) - origins * rng.uniform(0.0, 0.5)  # many towards the body
     directions[rng.random(count) < 0.1, int(rng.integers(3))] = 0.0
     directions /= np.linalg.norm(directions, axis=1, keepdims=True)
-    expected = body.hit_distances(origins, directions)
-    rotation = body.rotation
-    local = ((origins - np.asarray(body.position)) @ rotation / body.scale, directions @ rotation)
-    found = mesh_rays(body.mesh).first_hits(*local, body.scale)
-    assert np.array_equal(found, expected)
+    found = body.hit_distances(origins, directions)
+    local = body.local_rays(origins, directions)
+    assert np.array_equal(mesh_rays(body.mesh).first_hits(*local, body.scale), found)
+    locations, rays, _ = body.mesh.ray.intersects_location(local[0].T, local[1].T, multiple_hits=False)
+    expected = np.full(count, np.inf)
+    expected[rays] = np.linalg.norm(locations - local[0].T[rays], axis=1) * body.scale
+    assert np.allclose(found, expected, rtol=1e-9, atol=0.0)
     some = np.flatnonzero(rng.random(count) < 0.5)
-    assert np.array_equal(mesh_rays(body.mesh).first_hits(local[0][some], local[1][some], body.scale), expected[some])
+    assert np.array_equal(body.hit_distances(origins[some], directions[some]), found[some])
+    scales = np.full(len(some), body.scale)
+    assert np.array_equal(mesh_rays(body.mesh).first_hits(local[0][:, some], local[1][:, some], scales), found[some])
+    # rays sharing an origin, given once
+    eye = rng.normal(size=(1, 3)) * 4.0
+    shared = np.repeat(eye, count, axis=0)
+    expected = body.hit_distances(shared, directions)
+    origin, local_directions = body.local_rays(eye, directions[:1])[0], body.local_rays(shared, directions)[1]
+    assert np.array_equal(mesh_rays(body.mesh).first_hits(origin, local_directions, body.scale,
+                                                          np.zeros(count, dtype=np.int64)), expected)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.sampled_from([16, 40]))
+def test_the_batch_casts_box_rays_rays(seed, grid):
+    """The batched query's rays, world and in the target's frame, are box_rays' and
+    Body.local_rays' floats, bit for bit (what makes its fractions visible_fraction's)."""
+    rng = np.random.default_rng(seed)
+    size = (int(rng.integers(24, 200)), int(rng.integers(24, 200)))
+    index = int(rng.integers(3))
+    cases = [_random_case(rng, size, index, int(rng.integers(index + 1, 6))) for _ in range(int(rng.integers(1, 7)))]
+    batch = _Batch.of(cases, index)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        pixels = batch.grid(grid)
+        sizes = pixels.counts.prod(axis=1)
+        directions, owner = pixels.directions(batch.views, sizes)
+        local = batch.frame_directions(directions, batch.target, sizes)
+    for case, (bodies, camera) in enumerate(cases):
+        origins, expected = box_rays(bodies[index].world_vertices(), camera, grid)
+        assert np.array_equal(directions[:, owner == case].T, expected)
+        local_origins, local_directions = bodies[index].local_rays(origins, expected)
+        assert np.array_equal(local[:, owner == case], local_directions)
+        assert np.array_equal(np.broadcast_to(batch.eyes[:, batch.target[case], None], local_origins.shape),
+                              local_origins)
 
 
 @settings(max_examples=60, deadline=None)
