@@ -115,6 +115,23 @@ def test_the_occluder_search_takes_the_first_trial_measured_in_the_band(monkeypa
     assert pulled == list(range(5))
 
 
+@pytest.mark.parametrize("level", ["heavy", "partial"])
+def test_occluders_are_tall_enough_for_their_level(sampler, level):
+    """An occluder is searched only when, at its entry's largest size, it is at least
+    OCCLUDER_MIN_HEIGHT[level] of the target's height (lower ones almost never hid
+    enough)."""
+    dictionary = sampler.dictionary
+    for index in range(10):
+        scene = sampler.sample(index, {"occlusion": level})
+        target = scene.objects[scene.target]
+        occluder = next(o for o in scene.objects if o.relation == "camera-front" and o.anchor == scene.target)
+        assert target.rest == occluder.rest == ""  # rest states off: upright, the shapes' own heights
+        target_height = dictionary[target.entry].shape_extents(target.style)[2] * target.scale
+        entry = dictionary[occluder.entry]
+        tallest = entry.shape_extents(occluder.style)[2] * max(float(entry.size[1]), occluder.scale)
+        assert tallest >= sampler_module.OCCLUDER_MIN_HEIGHT[level] * target_height - 1e-9, (index, occluder.entry)
+
+
 def test_rendered_labels_show_the_requested_levels(sampler, renderer):
     directives = random_directives(sampler, 45, seed=1)
     report = measure_hit_rates(sampler, renderer, directives)
