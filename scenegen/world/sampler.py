@@ -1046,16 +1046,14 @@ def _mesh_as_it_lies(p):
 def _bodies(placed, made: Optional[dict] = None) -> list[Body]:
     """Every placed object as a ray-casting :class:`Body` (its shared mesh as it lies).
     ``made``: id(Placed) -> (that Placed, its Body) of objects met before and not changed
-    since (filled in here), so layouts that share objects share their bodies."""
+    since (filled in here), so layouts that share objects share their bodies; it keeps
+    each Placed alive, so no other object takes its id while it is in use."""
     if made is None:
         made = {}
-    bodies = []
     for p in placed:
-        found = made.get(id(p))
-        if found is None or found[0] is not p:
-            found = made[id(p)] = (p, Body(_mesh_as_it_lies(p), p.yaw, p.scale, tuple(float(c) for c in p.position)))
-        bodies.append(found[1])
-    return bodies
+        if id(p) not in made:
+            made[id(p)] = (p, Body(_mesh_as_it_lies(p), p.yaw, p.scale, tuple(float(c) for c in p.position)))
+    return [made[id(p)][1] for p in placed]
 
 
 def occlusion_targets(factors_cfg) -> dict:

@@ -479,7 +479,7 @@ _HULLS_MAX = 4096
 def _unit_hull(points: np.ndarray, where: str) -> tuple:
     """(hull vertices (H, 3), volume, centre of mass (3,), principal axes (3, 3) proper,
     principal moments (3,) at density 1) of the convex hull of ``points`` as given,
-    memoised on their bytes."""
+    memoised on their dtype, shape and bytes (:func:`~scenegen.cache.array_digest`)."""
     key = array_digest(points)
     found = _HULLS.get(key)
     if found is None:
