@@ -14,8 +14,9 @@ class FlatTarget:
     pass, all RGBA8 renderbuffers, and a 24-bit depth texture (as pyrender's depth
     buffer; a texture so that the ambient-occlusion pass can read the id pass's depth:
     :attr:`depth_texture`); and the ambient-occlusion pass's own framebuffer
-    (:attr:`occlusion_framebuffer`) and RG16F texture (:attr:`occlusion_texture`: per
-    pixel the share of light not occluded and the view-space depth, metres).
+    (:attr:`occlusion_framebuffer`) and RG16F texture (:attr:`occlusion_texture`, at half
+    the resolution: :attr:`occlusion_size`; per 2x2 pixels the share of light not
+    occluded and the view-space depth, metres).
 
     Made and deleted while its GL context is current.
 
@@ -39,7 +40,8 @@ class FlatTarget:
         GL.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, GL.GL_TEXTURE_2D, self.depth_texture, 0)
         status = GL.glCheckFramebufferStatus(GL.GL_FRAMEBUFFER)
         self.occlusion_framebuffer = GL.glGenFramebuffers(1)
-        self.occlusion_texture = _texture(GL.GL_RG16F, GL.GL_RG, width, height)
+        self.occlusion_size = ((width + 1) // 2, (height + 1) // 2)  # texels a side: one per 2x2 pixels
+        self.occlusion_texture = _texture(GL.GL_RG16F, GL.GL_RG, *self.occlusion_size)
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self.occlusion_framebuffer)
         GL.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_TEXTURE_2D,
                                   self.occlusion_texture, 0)

@@ -294,8 +294,9 @@ vec3 environment_radiance(vec3 d, float roughness)
     return textureLod(env_map, vec2(u, v), lod).rgb * env_scale;
 }
 
-// the ambient-occlusion pass's value at this pixel, averaged over the 2x2 window
-// around it (each turn of its kernel once) among the texels at this fragment's depth
+// the ambient-occlusion pass's value at this pixel (the pass has one texel per 2x2
+// pixels), averaged over the 2x2 texels around it (each turn of its kernel once) among
+// those at this fragment's depth
 float ambient_occlusion(vec3 world_position)
 {
     if (occlusion_on == 0.0) {
@@ -303,7 +304,7 @@ float ambient_occlusion(vec3 world_position)
     }
     float z = (V * vec4(world_position, 1.0)).z;
     ivec2 size = textureSize(occlusion, 0);
-    ivec2 corner = ivec2(gl_FragCoord.xy) - ivec2(1);
+    ivec2 corner = max(ivec2(gl_FragCoord.xy) - ivec2(1), ivec2(0)) / 2;
     float total = 0.0;
     float count = 0.0;
     for (int i = 0; i < 2; i++) {

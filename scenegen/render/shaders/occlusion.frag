@@ -1,8 +1,10 @@
 #version 330 core
-// scenegen: screen-space ambient occlusion from the id pass's depth, one value per
-// pixel: the share of the hemisphere of radius ao_radius above the surface that the
-// depth shows empty (1: open), and the pixel's view-space z. The kernel turns by a 2x2
-// ordered pattern, so any 2x2 window (mesh.frag averages one) holds each turn once.
+// scenegen: screen-space ambient occlusion from the id pass's depth, at half the
+// image's resolution: one value per 2x2 block of pixels, from the surface at the block's
+// first pixel: the share of the hemisphere of radius ao_radius above it that the
+// full-resolution depth shows empty (1: open), and its view-space z. The kernel turns by
+// a 2x2 ordered pattern of blocks, so any 2x2 window of texels (mesh.frag averages one)
+// holds each turn once.
 uniform sampler2D scene_depth;  // window depth, one texel per pixel
 uniform mat4 P;                 // the id pass's projection
 uniform mat4 inverse_P;
@@ -48,7 +50,8 @@ float view_z(vec2 uv)
 
 void main()
 {
-    ivec2 pixel = ivec2(gl_FragCoord.xy);
+    ivec2 block = ivec2(gl_FragCoord.xy);
+    ivec2 pixel = 2 * block;
     if (texelFetch(scene_depth, pixel, 0).r >= 1.0) {  // nothing drawn
         result = vec4(1.0, -1.0e6, 0.0, 1.0);
         return;
@@ -61,7 +64,7 @@ void main()
     vec3 dy = abs(up.z) < abs(down.z) ? up : down;
     vec3 n = normalize(cross(dx, dy));
     n = dot(n, p) > 0.0 ? -n : n;  // towards the camera
-    float angle = 6.2831853 * (BAYER[(pixel.x & 1) + 2 * (pixel.y & 1)] + 0.5) / 4.0;
+    float angle = 6.2831853 * (BAYER[(block.x & 1) + 2 * (block.y & 1)] + 0.5) / 4.0;
     vec3 r = vec3(cos(angle), sin(angle), 0.0);
     vec3 t = r - n * dot(r, n);
     t = dot(t, t) > 1e-6 ? normalize(t) : normalize(cross(n, vec3(0.0, 1.0, 0.0)));
