@@ -13,8 +13,6 @@ from scenegen.scene.geometry import intrinsics_from_fov, look_at_opencv, project
 from scenegen.scene.scene import Camera
 from scenegen.world.visibility import (
     Body,
-    _Batch,
-    _linspace,
     box_body,
     box_rays,
     fraction_in_band,
@@ -25,6 +23,7 @@ from scenegen.world.visibility import (
     pixel_rays,
     visible_fraction,
 )
+from scenegen.world.visibility.batched import _Batch, _linspace
 
 
 def _camera(size: int = 200) -> Camera:
