@@ -31,7 +31,7 @@ from omegaconf import DictConfig
 
 from ..errors import PlacementError
 from ..lazy import ConvexHull, QhullError
-from ..scene.factors import AZIMUTH_BINS, NO_BACKGROUND, pose_bin
+from ..scene.factors import AZIMUTH_BINS, NO_BACKGROUND, occlusion_level, pose_bin
 from ..scene.geometry import direction, intrinsics_from_fov, look_at_opencv, project, rotation_about_z
 from ..scene.scene import Background, Camera, CameraEffects, Context, Environment, Light, ObjectInstance, Scene
 from ..streams import STAGE_NAMES, scene_generators
@@ -53,7 +53,7 @@ from .placement import (
     turn,
 )
 from .resting import POSE_ELEVATIONS, UPRIGHT, object_azimuth
-from .visibility import Body, fractions_in_band, visible_fraction
+from .visibility import Body, band_fractions, visible_counts, visible_fraction
 
 POSE_JITTER = math.radians(15.0)  # pose directives aim within +-15 degrees of the bin centre
 # Where, inside each occlusion level's band of visible fractions, the ray-cast estimate
@@ -62,7 +62,7 @@ POSE_JITTER = math.radians(15.0)  # pose directives aim within +-15 degrees of t
 # 'partial' 0.62-0.88 and 'heavy' 0.08-0.40.
 AIM_WITHIN_BAND = {"none": (0.9, 1.0), "partial": (0.27, 0.84), "heavy": (0.16, 0.8)}
 OCCLUDER_DISTANCES = (0.0, 0.3)  # extra gap to the target, in target radii
-OCCLUDER_OFFSETS = (0.0, -0.25, 0.25, -0.5, 0.5, -0.75, 0.75)  # sideways, in summed radii
+OCCLUDER_OFFSETS = (0.0, -0.25, 0.25, -0.5, 0.5, -0.75, 0.75)  # sideways, in summed radii; 0.0 first
 # An occluder lower than this share of the target's height (at its largest size) is not
 # searched: on bench_directives' 300 directives such searches reached heavy in 2 of 153
 # layouts and partial in 1 of 37, and took most of the failed searches' time.
@@ -414,9 +414,13 @@ class Sampler:
         candidate spots between the camera and the target, at the drawn camera
         elevation and the lowest allowed one, at its drawn size and, when nothing stands
         on it, at its entry's largest size; the first candidate whose fraction lies in
-        the level's aim band is taken (:func:`_first_in_band`). ``wide`` widens the
+        the level's aim band is taken (:func:`_first_in_band`). The candidates come in
+        groups (extra gap, view, size), each with the occluder straight in front of
+        the target first: that spot is tried for every group before any other, and a
+        group whose spot in front leaves more of the target visible than the level
+        allows tries no sideways spot (which would hide less). ``wide`` widens the
         search: more camera elevations and distances, and any in-context entry the
-        occluder's slot allows (largest first) in its place.
+        occluder's slot allows (largest first) in its place, every candidate in turn.
         """
         placed = placer.placed
         pose_offset = float(rng.uniform(-POSE_JITTER, POSE_JITTER))
@@ -467,19 +471,32 @@ class Sampler:
         if not shapes:
             return None  # no occluder this slot can take is tall enough to hide enough
         lowest = math.radians(self.cfg.camera.elevation[0])
+        none_min, partial_min = float(self.cfg.factors.occlusion_none_min), float(self.cfg.factors.occlusion_partial_min)
+
+        def steady(case) -> bool:
+            return _steady(*visible_counts(*case, target), directive.occlusion, none_min, partial_min)
+
+        def search(candidates, limit=None, above=None):
+            trials = self._occluder_trials(placer, target, occluder, moving, shapes, camera, candidates, apply_pose)
+            return _first_in_band(trials, target, low, high, limit, made, above, steady)
+
+        made: dict = {}  # the bodies the searches share (see _bodies)
         if wide:
             elevations = np.linspace(view.elevation, lowest, WIDE_ELEVATION_STEPS)
             views = [replace(view, elevation=float(e)) for e in elevations]
-            candidates = itertools.product(range(len(shapes)), views, WIDE_OCCLUDER_DISTANCES, OCCLUDER_OFFSETS)
+            best = search(itertools.product(range(len(shapes)), views, WIDE_OCCLUDER_DISTANCES, OCCLUDER_OFFSETS),
+                          WIDE_MAX_EVALUATIONS)
         else:
             views = [view, replace(view, elevation=lowest)]
-            candidates = ((shape, v, d, o) for v, shape, d, o in
-                          itertools.product(views, range(len(shapes)), OCCLUDER_DISTANCES, OCCLUDER_OFFSETS))
-        trials = self._occluder_trials(placer, target, occluder, moving, shapes, camera, candidates, apply_pose)
-        best = _first_in_band(trials, target, low, high, WIDE_MAX_EVALUATIONS if wide else None)
+            groups = [(shape, v, d) for d, v, shape in itertools.product(OCCLUDER_DISTANCES, views, range(len(shapes)))]
+            above: set = set()  # candidates measured above the band
+            best = search([(*group, OCCLUDER_OFFSETS[0]) for group in groups], above=above)
+            if best is None:  # sideways, in the groups whose occluder in front hides enough
+                shown = {candidate[:3] for candidate in above}
+                best = search((*group, o) for group in groups if group not in shown for o in OCCLUDER_OFFSETS[1:])
         if best is None:
             return None
-        placed[:], chosen_camera = best
+        _, placed[:], chosen_camera = best
         chosen = placed[occluder]
         if chosen.entry.category != chosen.node.category:  # the widened search swapped it
             chosen.node.category, chosen.node.in_context = chosen.entry.category, True
@@ -487,10 +504,10 @@ class Sampler:
 
     def _occluder_trials(self, placer: Placer, target: int, occluder: int, moving: set, shapes: list,
                          camera: Camera, candidates, apply_pose):
-        """(trial layout, camera) of each candidate (shape index, view, extra gap in target
-        radii, sideways offset in summed radii) whose layout fits, whose camera fits and
-        turns the target to its pose, in candidate order (a generator: the search stops
-        drawing when it has its occluder).
+        """(candidate, trial layout, camera) of each candidate (shape index, view, extra
+        gap in target radii, sideways offset in summed radii) whose layout fits, whose
+        camera fits and turns the target to its pose, in candidate order (a generator:
+        the search stops drawing when it has its occluder).
 
         The occluder's group goes between the camera and the target. What does not depend
         on the view (the spot, whether the moved objects fit) is computed once per
@@ -511,7 +528,8 @@ class Sampler:
         layouts: dict = {}
         # Layouts share the objects they do not change (a trial's objects are never
         # changed once it is made; the one kept replaces ``placed``)
-        for k, trial_view, extra, lateral in candidates:
+        for candidate in candidates:
+            k, trial_view, extra, lateral = candidate
             key = (k, extra, lateral)
             if key not in layouts:
                 if k not in shaped:
@@ -547,7 +565,7 @@ class Sampler:
                 trial_camera = self._fit_camera(trial_view, trial, target)
                 if trial_camera is None or not self._clear_of_camera(trial, trial_camera):
                     continue
-            yield trial, trial_camera
+            yield candidate, trial, trial_camera
 
     def _elevation_showing(self, placed, target: int, view: "_View", apply_pose):
         """(camera, view) of the first camera elevation of ``camera.elevation`` (nearest
@@ -1005,30 +1023,50 @@ class _View:
     distance_factor: float  # multiple of the fit distance
 
 
-def _first_in_band(trials, target: int, low: float, high: float, limit: Optional[int] = None):
-    """The first (layout, camera) of ``trials`` (an iterator, in candidate order) from
-    which the target's ray-cast visible fraction (:func:`visible_fraction`) lies in
-    ``[low, high]``; None when no trial does (among the first ``limit``, if given).
+def _first_in_band(trials, target: int, low: float, high: float, limit: Optional[int] = None,
+                   made: Optional[dict] = None, above: Optional[set] = None, accept=None):
+    """The first (key, layout, camera) of ``trials`` (an iterator, in candidate order)
+    from whose layout and camera the target's ray-cast visible fraction
+    (:func:`visible_fraction`) lies in ``[low, high]`` (and which ``accept``, given,
+    takes: called with its (bodies, camera)); None when no trial does (among the first
+    ``limit``, if given). ``made``: the bodies of earlier searches of the same layouts
+    (:func:`_bodies`); ``above``: a set that gets the key of each trial measured above
+    the band (more of the target visible than it allows).
 
     Trials are measured in batches (``TRIAL_BATCH``, doubling), each on a coarse grid
     (``COARSE_GRID`` rays a side) first: only the trials it puts within ``COARSE_SLACK``
     of the band are measured on the full grid, which alone decides. The answer is the
-    one-by-one search's over the trials the coarse grid keeps."""
+    one-by-one search's over the trials the coarse grid keeps; a trial is above the
+    band when the coarse grid puts it above the band's slack, or the full grid above
+    the band."""
     batch, seen = TRIAL_BATCH[0], 0
-    made: dict = {}  # id(Placed) -> (it, its Body): trials share the objects they do not move
+    made = {} if made is None else made  # id(Placed) -> (it, its Body): trials share the objects they do not move
     while limit is None or seen < limit:
         chunk = list(itertools.islice(trials, batch if limit is None else min(batch, limit - seen)))
         if not chunk:
             return None
         seen += len(chunk)
         batch = min(2 * batch, TRIAL_BATCH[1])
-        cases = [(_bodies(trial, made), trial_camera) for trial, trial_camera in chunk]
-        coarse = fractions_in_band(cases, target, low - COARSE_SLACK, high + COARSE_SLACK, COARSE_GRID)
-        near = [n for n, fraction in enumerate(coarse) if fraction is not None]
-        for n, fraction in zip(near, fractions_in_band([cases[n] for n in near], target, low, high) if near else ()):
-            if fraction is not None:
+        cases = [(_bodies(trial, made), trial_camera) for _, trial, trial_camera in chunk]
+        coarse = band_fractions(cases, target, low - COARSE_SLACK, high + COARSE_SLACK, COARSE_GRID)
+        near = [n for n, fraction in enumerate(coarse) if low - COARSE_SLACK <= fraction <= high + COARSE_SLACK]
+        fine = dict(zip(near, band_fractions([cases[n] for n in near], target, low, high) if near else ()))
+        if above is not None:
+            above.update(chunk[n][0] for n, fraction in enumerate(coarse) if fraction > high + COARSE_SLACK)
+            above.update(chunk[n][0] for n, fraction in fine.items() if fraction > high)
+        for n, fraction in fine.items():
+            if low <= fraction <= high and (accept is None or accept(cases[n])):
                 return chunk[n]
     return None
+
+
+def _steady(shown: int, hits: int, level: str, none_min: float, partial_min: float) -> bool:
+    """Whether ``shown`` of the ``hits`` rays on a target visible is at occlusion ``level``
+    with one ray more and with one ray fewer visible too (``none_min``, ``partial_min``:
+    the levels' bounds, as the labels apply them): at a few pixels, the rendered mask
+    may differ from the rays by a pixel at the occluder's edge, and one pixel is a large
+    share of a small target."""
+    return all(occlusion_level(s / hits, none_min, partial_min) == level for s in (shown - 1, shown + 1))
 
 
 def _copy_some(placed, indices) -> list:

@@ -3,6 +3,7 @@ for infeasible ones."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -47,7 +48,7 @@ def test_directive_scenes_are_reproducible(sampler):
 
 
 def test_batched_occluder_search_picks_what_the_one_by_one_search_picks(small_cfg, monkeypatch):
-    """The occluder search measures its trials in batches (fractions_in_band, which
+    """The occluder search measures its trials in batches (band_fractions, which
     proves most of them outside the band without casting their rays); measured one at a
     time by the definition (visible_fraction), it picks the same occluders: the same
     scenes, the widened search (a budget of 1 attempt) included."""
@@ -68,10 +69,9 @@ def test_batched_occluder_search_picks_what_the_one_by_one_search_picks(small_cf
     batched = draw()
 
     def one_by_one(cases, index, low, high, grid=40):
-        fractions = [visible_fraction(bodies, camera, index, grid) for bodies, camera in cases]
-        return [f if low <= f <= high else None for f in fractions]
+        return [visible_fraction(bodies, camera, index, grid) for bodies, camera in cases]
 
-    monkeypatch.setattr(sampler_module, "fractions_in_band", one_by_one)
+    monkeypatch.setattr(sampler_module, "band_fractions", one_by_one)
     monkeypatch.setattr(sampler_module, "TRIAL_BATCH", (1, 1))
     assert draw() == batched
 
@@ -80,39 +80,103 @@ def test_the_occluder_search_takes_the_first_trial_measured_in_the_band(monkeypa
     """_first_in_band screens each batch on the coarse grid, measures on the full grid
     only the trials the screen puts within COARSE_SLACK of the band, and returns the
     first of them (in trial order) whose full-grid fraction is in the band; it pulls
-    trials batch by batch (4, 8, ...) and no more than ``limit``."""
-    coarse = {0: 0.1, 1: 0.55, 2: 0.75, 3: 0.72, 4: 0.7, 5: 0.7, 6: 0.7}  # trial -> coarse-grid fraction
-    fine = {0: 0.1, 1: 0.6, 2: 0.75, 3: 0.7, 4: 0.7, 5: 0.7, 6: 0.7}  # trial -> full-grid fraction
+    trials batch by batch (4, 8, ...) and no more than ``limit``; it reports the trials
+    measured above the band (beyond the slack on the coarse grid, or on the full grid)."""
+    coarse = {0: 0.1, 1: 0.55, 2: 0.75, 3: 0.72, 4: 0.7, 5: 0.45, 6: 0.7}  # trial -> coarse-grid fraction
+    fine = {0: 0.1, 1: 0.6, 2: 0.75, 3: 0.7, 4: 0.7, 5: 0.41, 6: 0.7}  # trial -> full-grid fraction
     calls = []
 
     def measured(cases, index, low, high, grid=40):
         trials = [camera for _, camera in cases]  # each trial's "camera" is its number here
         calls.append((grid, trials))
         table = coarse if grid == sampler_module.COARSE_GRID else fine
-        return [table[t] if low <= table[t] <= high else None for t in trials]
+        return [table[t] for t in trials]
 
-    monkeypatch.setattr(sampler_module, "fractions_in_band", measured)
+    monkeypatch.setattr(sampler_module, "band_fractions", measured)
     monkeypatch.setattr(sampler_module, "_bodies", lambda layout, made=None: [])
     pulled = []
 
     def trials(count):
         for t in range(count):
             pulled.append(t)
-            yield f"layout {t}", t
+            yield f"key {t}", f"layout {t}", t
 
     # trial 1 passes the screen (0.55 is within 0.08 of 0.62) but measures 0.6: out;
     # trial 2 is the first in the band [0.62, 0.88] on the full grid
-    assert sampler_module._first_in_band(trials(7), 0, 0.62, 0.88) == ("layout 2", 2)
+    assert sampler_module._first_in_band(trials(7), 0, 0.62, 0.88) == ("key 2", "layout 2", 2)
     assert calls == [(sampler_module.COARSE_GRID, [0, 1, 2, 3]), (40, [1, 2, 3])]
     assert pulled == [0, 1, 2, 3]  # the first batch only
     calls.clear()
     pulled.clear()
-    assert sampler_module._first_in_band(trials(7), 0, 0.2, 0.4) is None  # none in the band
-    assert calls == [(sampler_module.COARSE_GRID, [0, 1, 2, 3]), (sampler_module.COARSE_GRID, [4, 5, 6])]
+    above = set()
+    assert sampler_module._first_in_band(trials(7), 0, 0.2, 0.4, above=above) is None  # none in the band
+    assert calls == [(sampler_module.COARSE_GRID, [0, 1, 2, 3]), (sampler_module.COARSE_GRID, [4, 5, 6]), (40, [5])]
     assert pulled == list(range(7))
+    # above 0.4 + 0.08 on the coarse grid: 1, 2, 3, 4, 6; 5 (0.45) is not, but measures 0.41
+    assert above == {f"key {t}" for t in (1, 2, 3, 4, 5, 6)}
     pulled.clear()
     assert sampler_module._first_in_band(trials(7), 0, 0.2, 0.4, limit=5) is None
     assert pulled == list(range(5))
+
+
+@pytest.mark.parametrize("level", ["heavy", "partial"])
+def test_the_occluder_in_front_is_tried_first_and_only_where_it_hides_enough_sideways(sampler, monkeypatch, level):
+    """The occluder search tries the spot straight in front of the target for every
+    group of candidates (extra gap, view, size) first; then the sideways spots of the
+    groups whose spot in front did not leave the target more visible than the level
+    allows, in candidate order; none when a spot in front was in the band."""
+    searches = []
+    real = sampler_module._first_in_band
+
+    def recording(trials, target, low, high, limit=None, made=None, above=None, accept=None):
+        keys = []
+
+        def listed():
+            for trial in trials:
+                keys.append(trial[0])
+                yield trial
+        found = real(listed(), target, low, high, limit, made, above, accept)
+        searches.append((keys, None if above is None else set(above), found))
+        return found
+
+    monkeypatch.setattr(sampler_module, "_first_in_band", recording)
+    for index in range(12):
+        sampler.sample(index, {"occlusion": level})
+    assert searches
+    sideways_searched = 0
+    for n, (keys, above, found) in enumerate(searches):
+        if above is None:  # a sideways search: right after its spots in front, which found none
+            probes, shown, before = searches[n - 1]
+            assert shown is not None and before is None
+            assert all(key[3] != 0.0 for key in keys)
+            assert not {key[:3] for key in keys} & {key[:3] for key in shown}
+            # group after group, each group's spots in OCCLUDER_OFFSETS's order
+            runs = [group for group, _ in itertools.groupby(key[:3] for key in keys)]
+            assert len(runs) == len(set(runs))
+            offsets = sampler_module.OCCLUDER_OFFSETS
+            for group in runs:
+                tried = [offsets.index(key[3]) for key in keys if key[:3] == group]
+                assert tried == sorted(tried)
+            sideways_searched += bool(keys)
+        else:
+            assert all(key[3] == 0.0 for key in keys)
+            assert above <= set(keys)
+            if found is not None:
+                assert n + 1 == len(searches) or searches[n + 1][1] is not None  # no sideways search after it
+    assert sideways_searched > 0
+
+
+def test_a_searched_level_holds_with_one_ray_more_or_fewer_visible():
+    """A small target's level is taken only where one pixel more or fewer visible (the
+    rendered mask and the rays may differ by one at the occluder's edge) keeps it."""
+    steady = sampler_module._steady
+    assert not steady(4, 5, "partial", 0.995, 0.6)  # 5 of 5: none
+    assert not steady(3, 5, "partial", 0.995, 0.6)  # 2 of 5: heavy
+    assert steady(80, 100, "partial", 0.995, 0.6) and steady(61, 100, "partial", 0.995, 0.6)
+    assert not steady(60, 100, "partial", 0.995, 0.6)  # 59 of 100: heavy
+    assert steady(0, 10, "heavy", 0.995, 0.6) and steady(4, 10, "heavy", 0.995, 0.6)
+    assert not steady(5, 10, "heavy", 0.995, 0.6)  # 6 of 10: partial
+    assert steady(1598, 1600, "partial", 0.9995, 0.6) and not steady(1598, 1600, "partial", 0.999, 0.6)
 
 
 @pytest.mark.parametrize("level", ["heavy", "partial"])

@@ -13,6 +13,7 @@ from scenegen.scene.geometry import intrinsics_from_fov, look_at_opencv, project
 from scenegen.scene.scene import Camera
 from scenegen.world.visibility import (
     Body,
+    band_fractions,
     box_body,
     box_rays,
     fraction_in_band,
@@ -174,6 +175,15 @@ def test_fractions_in_band_are_the_visible_fractions_in_the_band(seed):
         found = fractions_in_band(cases, index, low, high)
         assert found == [f if low <= f <= high else None for f in fractions]
         assert all(type(f) is float for f in found if f is not None)
+        # out of the band: on the definition's side of it, or on neither where 1 or 0
+        for side, f in zip(band_fractions(cases, index, low, high), fractions):
+            assert type(side) is float
+            if low <= side <= high or (side > high and side != np.inf) or side < low:
+                assert side == f
+            elif side == np.inf:
+                assert f > high
+            else:
+                assert np.isnan(side) and f in (0.0, 1.0) and not low <= f <= high
     assert fraction_in_band(*cases[0], index, 0.0, 1.0) == fractions[0]
 
 

@@ -15,8 +15,18 @@ occluder at many spots builds no new acceleration structure.
 at once (:func:`fractions_in_band`), which returns the definition's very floats.
 """
 
-from .batched import fraction_in_band, fractions_in_band, image_boxes, meets_box
-from .definition import GRID, Body, MeshRays, box_body, box_rays, mesh_rays, pixel_rays, visible_fraction
+from .batched import band_fractions, fraction_in_band, fractions_in_band, image_boxes, meets_box
+from .definition import (
+    GRID,
+    Body,
+    MeshRays,
+    box_body,
+    box_rays,
+    mesh_rays,
+    pixel_rays,
+    visible_counts,
+    visible_fraction,
+)
 
-__all__ = ["GRID", "Body", "MeshRays", "box_body", "box_rays", "fraction_in_band", "fractions_in_band",
-           "image_boxes", "meets_box", "mesh_rays", "pixel_rays", "visible_fraction"]
+__all__ = ["GRID", "Body", "MeshRays", "band_fractions", "box_body", "box_rays", "fraction_in_band", "fractions_in_band",
+           "image_boxes", "meets_box", "mesh_rays", "pixel_rays", "visible_counts", "visible_fraction"]

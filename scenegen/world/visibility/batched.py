@@ -339,10 +339,22 @@ def fractions_in_band(cases: Sequence[tuple[Sequence[Body], Camera]], index: int
     numpy steps shared by the batch, one Embree query per mesh, and no ray cast that
     cannot change the answer (see the module docstring).
     """
+    return [f if low <= f <= high else None for f in band_fractions(cases, index, low, high, grid)]
+
+
+def band_fractions(cases: Sequence[tuple[Sequence[Body], Camera]], index: int, low: float, high: float,
+                   grid: int = GRID) -> list[float]:
+    """For each (bodies, camera) of ``cases``, with the work of :func:`fractions_in_band`,
+    a float on the same side of ``[low, high]`` as ``f = visible_fraction(bodies, camera,
+    index, grid)``: ``f`` itself when it lies in the band or its rays were cast; ``inf``
+    where a bound put ``f`` above ``high`` without casting; NaN (on neither side) where
+    no other body's box reaches the target's rays, so that ``f`` is 1 or 0, neither in
+    the band, and no ray was cast to tell which.
+    """
     if not cases:
         return []
     with np.errstate(**_QUIET):
-        return _fractions_in_band(_Batch.of(cases, index), low, high, grid)
+        return _band_fractions(_Batch.of(cases, index), low, high, grid)
 
 
 @dataclass(frozen=True)
@@ -445,8 +457,8 @@ class _TargetRays:
                           batch.eyes.take(bodies, axis=1), self.local.take(rays, axis=1), batch.placed.scales[bodies])
 
 
-def _fractions_in_band(batch: _Batch, low: float, high: float, grid: int) -> list[Optional[float]]:
-    """:func:`fractions_in_band` of a batch of at least one case."""
+def _band_fractions(batch: _Batch, low: float, high: float, grid: int) -> list[float]:
+    """:func:`band_fractions` of a batch of at least one case."""
     count = len(batch.target)
     pixels = batch.grid(grid)
     padded, first, stop = batch.other_boxes(pixels)
@@ -475,10 +487,12 @@ def _fractions_in_band(batch: _Batch, low: float, high: float, grid: int) -> lis
     visible = on_target.copy()
     visible[hit[~(target.distances(batch, hit) <= distances)]] = False  # visible_fraction's test
     shown = np.bincount(target.owner[visible], minlength=count)
-    fractions = np.where(counts > 0, shown / counts, 0.0).tolist()  # visible_fraction's division
-    # decided: no target hit (0; or left out above, 0 being outside the band) or undecided and cast
-    decided = (undecided | (counts == 0)).tolist()
-    return [f if d and low <= f <= high else None for f, d in zip(fractions, decided)]
+    fractions = np.where(counts > 0, shown / counts, 0.0)  # visible_fraction's division
+    # left as it is: undecided and cast, or no target hit (0); above the band by the bound
+    # (undecided is false); or left out above (no ray cast: 1 or 0, unknown which)
+    fractions[(counts > 0) & ~undecided] = np.inf
+    fractions[~keep] = np.nan
+    return fractions.tolist()
 
 
 def _pair_rays(batch: _Batch, padded: np.ndarray, first: np.ndarray, stop: np.ndarray, use: np.ndarray,

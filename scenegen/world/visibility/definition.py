@@ -146,12 +146,19 @@ def visible_fraction(bodies: Sequence[Body], camera: Camera, index: int, grid: i
     """Estimated visible fraction in [0, 1] of body ``index`` among ``bodies``; 0 when
     the body covers no ray of the grid. A ray counts as visible where the body's first
     hit is not farther than any other body's (touching surfaces count as visible)."""
+    shown, hits = visible_counts(bodies, camera, index, grid)
+    return shown / hits if hits else 0.0
+
+
+def visible_counts(bodies: Sequence[Body], camera: Camera, index: int, grid: int = GRID) -> tuple[int, int]:
+    """(rays on which body ``index`` is visible, rays that hit it) of the grid of
+    :func:`visible_fraction`, whose fraction is their ratio."""
     target = bodies[index]
     origins, directions = box_rays(target.world_vertices(), camera, grid)
     own = target.hit_distances(origins, directions)
     on_target = np.isfinite(own)
     if not on_target.any():
-        return 0.0
+        return 0, 0
     origins, directions, own = origins[on_target], directions[on_target], own[on_target]
     visible = np.ones(len(own), dtype=bool)
     for i, body in enumerate(bodies):
@@ -159,7 +166,7 @@ def visible_fraction(bodies: Sequence[Body], camera: Camera, index: int, grid: i
         if i == index or len(rays) == 0:
             continue
         visible[rays] = own[rays] <= body.hit_distances(origins[rays], directions[rays])
-    return float(visible.sum() / len(own))
+    return int(visible.sum()), len(own)
 
 
 class MeshRays:
