@@ -24,6 +24,7 @@ import itertools
 import math
 from collections import Counter
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from typing import Mapping, Optional, Union
 
 import numpy as np
@@ -53,7 +54,7 @@ from .placement import (
     turn,
 )
 from .resting import POSE_ELEVATIONS, UPRIGHT, object_azimuth
-from .visibility import Body, band_fractions, visible_counts, visible_fraction
+from .visibility import GRID, Body, band_fractions, visible_counts, visible_fraction
 
 POSE_JITTER = math.radians(15.0)  # pose directives aim within +-15 degrees of the bin centre
 # Where, inside each occlusion level's band of visible fractions, the ray-cast estimate
@@ -473,8 +474,10 @@ class Sampler:
         lowest = math.radians(self.cfg.camera.elevation[0])
         none_min, partial_min = float(self.cfg.factors.occlusion_none_min), float(self.cfg.factors.occlusion_partial_min)
 
-        def steady(case) -> bool:
-            return _steady(*visible_counts(*case, target), directive.occlusion, none_min, partial_min)
+        def steady(case, fraction: float) -> bool:
+            level = directive.occlusion
+            return (_steady_in_lowest_terms(fraction, level, none_min, partial_min)
+                    or _steady(*visible_counts(*case, target), level, none_min, partial_min))
 
         def search(candidates, limit=None, above=None):
             trials = self._occluder_trials(placer, target, occluder, moving, shapes, camera, candidates, apply_pose)
@@ -1028,10 +1031,10 @@ def _first_in_band(trials, target: int, low: float, high: float, limit: Optional
     """The first (key, layout, camera) of ``trials`` (an iterator, in candidate order)
     from whose layout and camera the target's ray-cast visible fraction
     (:func:`visible_fraction`) lies in ``[low, high]`` (and which ``accept``, given,
-    takes: called with its (bodies, camera)); None when no trial does (among the first
-    ``limit``, if given). ``made``: the bodies of earlier searches of the same layouts
-    (:func:`_bodies`); ``above``: a set that gets the key of each trial measured above
-    the band (more of the target visible than it allows).
+    takes: called with its (bodies, camera) and that fraction); None when no trial does
+    (among the first ``limit``, if given). ``made``: the bodies of earlier searches of
+    the same layouts (:func:`_bodies`); ``above``: a set that gets the key of each trial
+    measured above the band (more of the target visible than it allows).
 
     Trials are measured in batches (``TRIAL_BATCH``, doubling), each on a coarse grid
     (``COARSE_GRID`` rays a side) first: only the trials it puts within ``COARSE_SLACK``
@@ -1055,7 +1058,7 @@ def _first_in_band(trials, target: int, low: float, high: float, limit: Optional
             above.update(chunk[n][0] for n, fraction in enumerate(coarse) if fraction > high + COARSE_SLACK)
             above.update(chunk[n][0] for n, fraction in fine.items() if fraction > high)
         for n, fraction in fine.items():
-            if low <= fraction <= high and (accept is None or accept(cases[n])):
+            if low <= fraction <= high and (accept is None or accept(cases[n], fraction)):
                 return chunk[n]
     return None
 
@@ -1067,6 +1070,16 @@ def _steady(shown: int, hits: int, level: str, none_min: float, partial_min: flo
     may differ from the rays by a pixel at the occluder's edge, and one pixel is a large
     share of a small target."""
     return all(occlusion_level(s / hits, none_min, partial_min) == level for s in (shown - 1, shown + 1))
+
+
+def _steady_in_lowest_terms(fraction: float, level: str, none_min: float, partial_min: float,
+                            rays: int = GRID * GRID) -> bool:
+    """True when :func:`_steady` holds for any counts of at most ``rays`` rays whose ratio
+    is ``fraction``, without the counts: they are a multiple of the fraction's lowest
+    terms, and if one ray of those keeps the level, one of the counts does (False
+    proves nothing)."""
+    lowest = Fraction(fraction).limit_denominator(rays)  # exact: fractions of <= rays differ by >= 1 / rays**2
+    return _steady(lowest.numerator, lowest.denominator, level, none_min, partial_min)
 
 
 def _copy_some(placed, indices) -> list:

@@ -7,6 +7,8 @@ import itertools
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from physical import assert_physical
 
 from scenegen import load_config
@@ -14,7 +16,7 @@ from scenegen.cli import main
 from scenegen.config.load import config_from_dict, config_to_dict
 from scenegen.design.hitrate import measure_hit_rates, random_directives
 from scenegen.errors import ConfigError
-from scenegen.scene.factors import pose_bin, relative_azimuth
+from scenegen.scene.factors import occlusion_level, pose_bin, relative_azimuth
 from scenegen.world import sampler as sampler_module
 from scenegen.world.directives import Directive
 from scenegen.world.sampler import Sampler, occlusion_targets
@@ -177,6 +179,25 @@ def test_a_searched_level_holds_with_one_ray_more_or_fewer_visible():
     assert steady(0, 10, "heavy", 0.995, 0.6) and steady(4, 10, "heavy", 0.995, 0.6)
     assert not steady(5, 10, "heavy", 0.995, 0.6)  # 6 of 10: partial
     assert steady(1598, 1600, "partial", 0.9995, 0.6) and not steady(1598, 1600, "partial", 0.999, 0.6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 1600), st.data())
+def test_a_level_steady_in_lowest_terms_is_steady_for_the_counts(hits, data):
+    """The search's shortcut: the counts' ratio in lowest terms being steady proves the
+    counts are (for counts of at most 40 x 40 rays)."""
+    shown = data.draw(st.integers(0, hits))
+    none_min, partial_min = data.draw(st.sampled_from([(0.995, 0.6), (0.9, 0.3), (1.0, 0.5)]))
+    level = occlusion_level(shown / hits, none_min, partial_min)
+    if sampler_module._steady_in_lowest_terms(shown / hits, level, none_min, partial_min):
+        assert sampler_module._steady(shown, hits, level, none_min, partial_min)
+
+
+def test_the_lowest_terms_shortcut_decides_most_large_counts():
+    shortcut = sampler_module._steady_in_lowest_terms
+    assert shortcut(1000 / 1599, "partial", 0.995, 0.6) and shortcut(700 / 1531, "heavy", 0.995, 0.6)
+    assert not shortcut(1000 / 1600, "partial", 0.995, 0.6)  # 5/8: 4/8 is heavy
+    assert sampler_module._steady(1000, 1600, "partial", 0.995, 0.6)  # which the counts then decide
 
 
 @pytest.mark.parametrize("level", ["heavy", "partial"])
