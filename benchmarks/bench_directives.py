@@ -2,8 +2,10 @@
 
 Draws feasible random directives (category, context, pose, occlusion, material), samples
 one scene per directive, renders it and labels it, then prints per factor the fraction
-of scenes whose target object's *rendered* labels show the requested level, and per
-occlusion level the sampling time (the occluder search runs there).
+of scenes whose target object's *rendered* labels show the requested level, per
+occlusion level the sampling time (the occluder search runs there), and the occluder
+search's work: trials made and cases measured (counts, which do not move with the
+machine's load as times do).
 
     python benchmarks/bench_directives.py                    # 300 directives at 256x256
     python benchmarks/bench_directives.py --n 60 --size 160
@@ -56,6 +58,11 @@ def main() -> None:
     print(f"{'occlusion':>10} {'scenes':>7} {'mean ms':>8} {'max ms':>8}   (sampling only)")
     for level, times in sorted(seconds.items()):
         print(f"{level:>10} {len(times):>7} {1000 * sum(times) / len(times):>8.1f} {1000 * max(times):>8.1f}")
+    work, searched = sampler.search_work, len(seconds.get("partial", ())) + len(seconds.get("heavy", ()))
+    if searched:  # counts, unlike times, do not move with the machine's load
+        print(f"occluder search: {work['trials']} trials, {work['coarse-grid cases']} cases measured on the "
+              f"coarse grid and {work['full-grid cases']} on the full grid, for {searched} partial and heavy "
+              f"scenes ({work['trials'] / searched:.1f} trials a scene, failed searches included)")
     print(f"rejections while sampling: {dict(sampler.stats)}")
 
 

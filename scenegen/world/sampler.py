@@ -129,6 +129,8 @@ class Sampler:
         self._context_weights = np.array([cfg.contexts[c].weight for c in self._context_names], float)
         self.directive = world.directive  # checked by the World
         self.stats: Counter = Counter()
+        # the occluder search's work: trials made, cases measured on each grid
+        self.search_work: Counter = Counter()
         self._feasible: dict = {}  # directive -> contexts it can be realized in (checked)
         self.occlusion_targets = occlusion_targets(cfg.factors)
         self._contexts: dict = {}  # context name -> its Context (see _context)
@@ -481,7 +483,7 @@ class Sampler:
 
         def search(candidates, limit=None, above=None):
             trials = self._occluder_trials(placer, target, occluder, moving, shapes, camera, candidates, apply_pose)
-            return _first_in_band(trials, target, low, high, limit, made, above, steady)
+            return _first_in_band(trials, target, low, high, limit, made, above, steady, self.search_work)
 
         made: dict = {}  # the bodies the searches share (see _bodies)
         if wide:
@@ -1027,14 +1029,16 @@ class _View:
 
 
 def _first_in_band(trials, target: int, low: float, high: float, limit: Optional[int] = None,
-                   made: Optional[dict] = None, above: Optional[set] = None, accept=None):
+                   made: Optional[dict] = None, above: Optional[set] = None, accept=None,
+                   work: Optional[Counter] = None):
     """The first (key, layout, camera) of ``trials`` (an iterator, in candidate order)
     from whose layout and camera the target's ray-cast visible fraction
     (:func:`visible_fraction`) lies in ``[low, high]`` (and which ``accept``, given,
     takes: called with its (bodies, camera) and that fraction); None when no trial does
     (among the first ``limit``, if given). ``made``: the bodies of earlier searches of
     the same layouts (:func:`_bodies`); ``above``: a set that gets the key of each trial
-    measured above the band (more of the target visible than it allows).
+    measured above the band (more of the target visible than it allows); ``work``: a
+    Counter of the trials made and the cases measured on each grid.
 
     Trials are measured in batches (``TRIAL_BATCH``, doubling), each on a coarse grid
     (``COARSE_GRID`` rays a side) first: only the trials it puts within ``COARSE_SLACK``
@@ -1054,6 +1058,8 @@ def _first_in_band(trials, target: int, low: float, high: float, limit: Optional
         coarse = band_fractions(cases, target, low - COARSE_SLACK, high + COARSE_SLACK, COARSE_GRID)
         near = [n for n, fraction in enumerate(coarse) if low - COARSE_SLACK <= fraction <= high + COARSE_SLACK]
         fine = dict(zip(near, band_fractions([cases[n] for n in near], target, low, high) if near else ()))
+        if work is not None:
+            work.update({"trials": len(chunk), "coarse-grid cases": len(cases), "full-grid cases": len(near)})
         if above is not None:
             above.update(chunk[n][0] for n, fraction in enumerate(coarse) if fraction > high + COARSE_SLACK)
             above.update(chunk[n][0] for n, fraction in fine.items() if fraction > high)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections import Counter
 
 import pytest
 from hypothesis import given, settings
@@ -105,8 +106,10 @@ def test_the_occluder_search_takes_the_first_trial_measured_in_the_band(monkeypa
 
     # trial 1 passes the screen (0.55 is within 0.08 of 0.62) but measures 0.6: out;
     # trial 2 is the first in the band [0.62, 0.88] on the full grid
-    assert sampler_module._first_in_band(trials(7), 0, 0.62, 0.88) == ("key 2", "layout 2", 2)
+    work = Counter()
+    assert sampler_module._first_in_band(trials(7), 0, 0.62, 0.88, work=work) == ("key 2", "layout 2", 2)
     assert calls == [(sampler_module.COARSE_GRID, [0, 1, 2, 3]), (40, [1, 2, 3])]
+    assert work == {"trials": 4, "coarse-grid cases": 4, "full-grid cases": 3}
     assert pulled == [0, 1, 2, 3]  # the first batch only
     calls.clear()
     pulled.clear()
@@ -130,14 +133,14 @@ def test_the_occluder_in_front_is_tried_first_and_only_where_it_hides_enough_sid
     searches = []
     real = sampler_module._first_in_band
 
-    def recording(trials, target, low, high, limit=None, made=None, above=None, accept=None):
+    def recording(trials, target, low, high, limit=None, made=None, above=None, *more):
         keys = []
 
         def listed():
             for trial in trials:
                 keys.append(trial[0])
                 yield trial
-        found = real(listed(), target, low, high, limit, made, above, accept)
+        found = real(listed(), target, low, high, limit, made, above, *more)
         searches.append((keys, None if above is None else set(above), found))
         return found
 
