@@ -28,8 +28,9 @@ RADIUS = 0.3  # metres: the hemisphere searched for occluders
 
 def draw_occlusion(programs: ShaderPrograms, target: FlatTarget, projection: np.ndarray, strength: float) -> int:
     """Draw the ambient-occlusion pass of the id pass in ``target`` (its depth texture),
-    one texel per 2x2 pixels (``target.occlusion_size``), with the id pass's (4, 4) ``projection``, a fully occluded point losing ``strength``
-    of the ambient light; returns the GL name of its texture."""
+    one texel per 2x2 pixels (``target.occlusion_size``), with the id pass's (4, 4)
+    ``projection``, a fully occluded point losing ``strength`` of the ambient light;
+    returns the GL name of its texture."""
     GL = gl()
     width, height = target.occlusion_size
     GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, target.occlusion_framebuffer)

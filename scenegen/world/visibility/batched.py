@@ -333,23 +333,23 @@ def _rays_through(first: np.ndarray, stop: np.ndarray, pair_case: np.ndarray, cu
 def fractions_in_band(cases: Sequence[tuple[Sequence[Body], Camera]], index: int, low: float, high: float,
                       grid: int = GRID) -> list[Optional[float]]:
     """For each (bodies, camera) of ``cases``: ``visible_fraction(bodies, camera, index,
-    grid)`` when it lies in ``[low, high]`` (the same float), else None.
-
-    The occluder search's question for a batch of candidate layouts, answered with
-    numpy steps shared by the batch, one Embree query per mesh, and no ray cast that
-    cannot change the answer (see the module docstring).
-    """
+    grid)`` when it lies in ``[low, high]`` (the same float), else None
+    (:func:`band_fractions` without the side of the band)."""
     return [f if low <= f <= high else None for f in band_fractions(cases, index, low, high, grid)]
 
 
 def band_fractions(cases: Sequence[tuple[Sequence[Body], Camera]], index: int, low: float, high: float,
                    grid: int = GRID) -> list[float]:
-    """For each (bodies, camera) of ``cases``, with the work of :func:`fractions_in_band`,
-    a float on the same side of ``[low, high]`` as ``f = visible_fraction(bodies, camera,
-    index, grid)``: ``f`` itself when it lies in the band or its rays were cast; ``inf``
-    where a bound put ``f`` above ``high`` without casting; NaN (on neither side) where
-    no other body's box reaches the target's rays, so that ``f`` is 1 or 0, neither in
-    the band, and no ray was cast to tell which.
+    """For each (bodies, camera) of ``cases``, a float on the same side of ``[low, high]``
+    as ``f = visible_fraction(bodies, camera, index, grid)``: ``f`` itself when it lies
+    in the band or its rays were cast; ``inf`` where a bound put ``f`` above ``high``
+    without casting; NaN (on neither side) where no other body's box reaches the
+    target's rays, so that ``f`` is 1 or 0, neither in the band, and no ray was cast to
+    tell which.
+
+    The occluder search's question for a batch of candidate layouts, answered with
+    numpy steps shared by the batch, one Embree query per mesh, and no ray cast that
+    cannot change the answer (see the module docstring).
     """
     if not cases:
         return []
