@@ -4,7 +4,7 @@ The forward pass (4x multisampled, :func:`scenegen.render.forward.forward_pass`:
 draws with fewer GL calls) draws one node per object with scenegen's copy of pyrender's
 mesh shaders (``scenegen/render/shaders/mesh.*``). Lights whose
 ``shadows`` is set cast shadows: one shadow map per light
-(:data:`scenegen.render.meshes.SHADOW_MAP_SIZE` texels a side), drawn from the objects
+(:func:`scenegen.render.meshes.shadow_map_size` texels a side: 512 or 1024 by the image size), drawn from the objects
 only and framed on them, so objects shade each other, the floor and the walls (floor and
 walls cast none), sampled with the GPU's depth comparison (4 bilinear lookups, a
 3x3-texel percentage-closer filter) where pyrender's own shader makes 36 separate
@@ -21,6 +21,17 @@ from .backgrounds import draw_photo
 from .forward import forward_pass, shadow_pass
 from .graph import Graph
 from .opengl import gl
+
+# Depths drawn into a shadow map are pushed away from the light by this many times their
+# depth slope per texel (glPolygonOffset's factor), so a lit surface does not shade
+# itself ("acne") where the filter compares it with map texels around the point: they
+# reach about 1 texel away under the flat look's filter, 2 under the environment look's
+# wider one (mesh.frag's shadow_calc). The shader's own bias is constant per surface,
+# not per texel: alone it left acne on lit faces (a crate's lid: up to 10 levels with
+# 1024 texels, 38 with 512; the environment look's table tops were speckled). The
+# smallest factors without acne on tests/render/test_shadows.py's lids are 1 and 2; half
+# as much again is the margin (a shadow moves by about the factor in texels).
+SLOPE_BIAS = {False: 1.5, True: 3.0}  # by whether the scene has an environment map
 
 
 def colour_pass(renderer, graph: Graph, programs, read_back: bool = True, occlusion: int = 0) -> np.ndarray | None:
@@ -75,7 +86,10 @@ def _shadow_map(renderer, graph: Graph, node, flags: int, casts: bool) -> None:
     GL.glDisable(GL.GL_BLEND)
     GL.glClear(GL.GL_DEPTH_BUFFER_BIT)
     if casts:
+        GL.glEnable(GL.GL_POLYGON_OFFSET_FILL)
+        GL.glPolygonOffset(SLOPE_BIAS[graph.environment is not None], 0.0)
         shadow_pass(renderer, graph.scene, node, flags, graph.casters)
+        GL.glDisable(GL.GL_POLYGON_OFFSET_FILL)
     GL.glFlush()
 
 

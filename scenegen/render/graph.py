@@ -17,7 +17,7 @@ from ..scene.scene import Camera, Scene
 from . import _pyrender
 from .decode import MAX_INSTANCES, MAX_PARTS
 from .environment import EnvironmentDraw, EnvironmentPool
-from .meshes import MeshPool
+from .meshes import MeshPool, shadow_map_size
 from .opengl import gl
 
 CONTEXT_THICKNESS = 0.05  # metres, of the floor slab and the walls
@@ -189,8 +189,9 @@ def build_graph(scene: Scene, pool: MeshPool, environments: EnvironmentPool | No
     # with shadows in the scene every light needs a map: pyrender's shader reads one
     # per directional light (empty for a light that casts none)
     maps = any(light.shadows for light in scene.lights)
+    map_size = shadow_map_size(scene.camera.width, scene.camera.height) if maps else None
     for index, light in enumerate(scene.lights):
-        pr_light = pool.light(index, maps)
+        pr_light = pool.light(index, map_size)
         pr_light.color, pr_light.intensity = list(light.color), light.intensity
         node = _pyrender.matrix_node(pr, _light_pose(light.direction), light=pr_light)
         pr_scene.add_node(node)

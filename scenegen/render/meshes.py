@@ -4,7 +4,7 @@ Meshes are pooled by *geometry* (entry, style, part or whole object, texture sca
 scene takes the pool's meshes it needs and gives each its material (colour, metallic,
 roughness, texture) for that scene, so the GL context holds one copy of each shape
 however many colours and materials the dictionary allows. Lights are pooled too (their
-shadow maps stay allocated).
+shadow maps stay allocated), one pool per shadow-map size (see :func:`shadow_map_size`).
 
 A texture other than ``plain`` is a repeating base-colour texture (see
 :mod:`scenegen.render.textures`) on box-projected UVs in the canonical frame, so its
@@ -27,9 +27,27 @@ from .opengl import gl
 from .surfaces import SurfacePool
 from .textures import srgb_encode, texture_image, uv_arrays, uv_scale
 
-SHADOW_MAP_SIZE = 1024  # texels a side of each light's shadow map
+# texels a side of each light's shadow map: at least SHADOW_TEXELS_PER_PIXEL per pixel of
+# the image's longer side, a power of two within SHADOW_MAP_SIZES (the map is framed on
+# the objects, which take less of the view than the image's side)
+SHADOW_TEXELS_PER_PIXEL = 1.5
+SHADOW_MAP_SIZES = (512, 1024)  # (smallest, largest)
 GEOMETRY_CACHE = "geometry"  # cache_dir() folder of the meshes' drawn arrays (scenegen.cache)
 GEOMETRY_ARRAYS = ("positions", "normals", "uv", "indices", "bounds")
+
+
+def shadow_map_size(width: int, height: int) -> int:
+    """Texels a side of the shadow maps of a ``width`` x ``height`` image: the smallest
+    power of two of at least :data:`SHADOW_TEXELS_PER_PIXEL` texels per pixel of its
+    longer side, within :data:`SHADOW_MAP_SIZES` (512 up to 341 pixels, 1024 above).
+    A map costs its texels in every scene (llvmpipe clears and stores them all), so
+    small images, which cannot show a finer shadow, do not pay for one."""
+    smallest, largest = SHADOW_MAP_SIZES
+    needed = SHADOW_TEXELS_PER_PIXEL * max(int(width), int(height))
+    size = smallest
+    while size < needed and size < largest:
+        size *= 2
+    return size
 
 
 def drawn_arrays(positions, normals, uv, faces) -> tuple:
@@ -83,7 +101,7 @@ class MeshPool:
         self.materials: dict[tuple, object] = {}
         self.textures: dict[str, object] = {}  # texture name (file:<entry>:<map> for files) -> pyrender.Texture
         self.colors: dict[tuple, np.ndarray] = {}  # geometry key -> (V, 4) vertex colours of a file's look
-        self.lights: list = []  # pool of pyrender.DirectionalLight
+        self.lights: dict = {}  # shadow-map size (None: no map) -> pool of pyrender.DirectionalLight
         self.surfaces = SurfacePool(pyrender)  # texture sets (surfaces.sets)
 
     def close(self, renderer) -> None:
@@ -97,7 +115,8 @@ class MeshPool:
                     part.delete()
             for texture in [*self.textures.values(), *self.surfaces.all_textures()]:
                 texture.delete()
-            shadow_maps = [light.shadow_texture for light in self.lights if light.shadow_texture is not None]
+            shadow_maps = [light.shadow_texture for pool in self.lights.values() for light in pool
+                           if light.shadow_texture is not None]
             for texture in shadow_maps:
                 texture.delete()
             _pyrender.untrack(renderer, meshes=meshes, textures=[*self.textures.values(), *self.surfaces.all_textures()],
@@ -229,20 +248,21 @@ class MeshPool:
                             color_0=self.colors.get(geometry_key))
         return pr.Mesh(primitives=[part], name="/".join(str(k) for k in geometry_key))
 
-    def light(self, index: int, shadow_map: bool):
-        """Directional light ``index`` of the pool; with a shadow map texture
-        (:data:`SHADOW_MAP_SIZE` texels a side) when ``shadow_map``."""
+    def light(self, index: int, shadow_map_size: int | None):
+        """Directional light ``index`` of the pool of ``shadow_map_size``: with a shadow
+        map texture of that many texels a side (None: without one)."""
         pr = self.pyrender
-        while len(self.lights) <= index:
-            self.lights.append(pr.DirectionalLight())
-        light = self.lights[index]
-        if shadow_map and light.shadow_texture is None:
+        lights = self.lights.setdefault(shadow_map_size, [])
+        while len(lights) <= index:
+            lights.append(pr.DirectionalLight())
+        light = lights[index]
+        if shadow_map_size is not None and light.shadow_texture is None:
             GL = gl()
             # outside the map (clamped to its border, depth 1): lit
             sampler = pr.Sampler(magFilter=GL.GL_LINEAR, minFilter=GL.GL_LINEAR,
                                  wrapS=GL.GL_CLAMP_TO_BORDER, wrapT=GL.GL_CLAMP_TO_BORDER)
             light.shadow_texture = pr.Texture(
-                width=SHADOW_MAP_SIZE, height=SHADOW_MAP_SIZE, source_channels="D",
+                width=shadow_map_size, height=shadow_map_size, source_channels="D",
                 data_format=GL.GL_FLOAT, sampler=sampler,
             )
         return light

@@ -6,10 +6,13 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from scenegen import load_config
+from scenegen.render.meshes import shadow_map_size
 from scenegen.scene.geometry import intrinsics_from_fov, look_at_opencv, project
-from scenegen.scene.scene import Camera, Context, Light, ObjectInstance, Scene
+from scenegen.scene.scene import Camera, Context, Environment, Light, ObjectInstance, Scene
+from scenegen.world.environments import write_hdr
 from scenegen.world.sampler import Sampler
 
 pytestmark = pytest.mark.render
@@ -130,3 +133,59 @@ def test_shadowed_rendering_is_deterministic(small_cfg, dictionary, renderer):
     first = renderer.render(scene).rgb
     renderer.render(Sampler(small_cfg, dictionary).sample(4))  # other lights and casters in between
     np.testing.assert_array_equal(renderer.render(scene).rgb, first)
+
+
+@pytest.mark.parametrize("width, height, size", [(160, 120, 512), (341, 200, 512), (342, 256, 1024),
+                                                  (640, 480, 1024), (2000, 100, 1024)])
+def test_the_shadow_map_size_follows_the_image_size(width, height, size):
+    assert shadow_map_size(width, height) == size
+    assert shadow_map_size(height, width) == size
+
+
+def test_scenes_of_two_image_sizes_keep_maps_of_their_own_size(dictionary, renderer):
+    """A renderer drawing small and large images alternately gives each its map size,
+    and the small image is the same before and after the large one."""
+    small = crate_scene(dictionary, [sun(0, 35)])
+    large = replace(small, camera=replace(small.camera, width=400, height=300, cx=199.5, cy=149.5))
+    first = renderer.render(small).rgb
+    build = renderer.build(large)
+    assert {node.light.shadow_texture.width for node, _ in build.lights} == {1024}
+    renderer.render(large)
+    np.testing.assert_array_equal(renderer.render(small).rgb, first)
+    assert {node.light.shadow_texture.width for node, _ in renderer.build(small).lights} == {512}
+
+
+@pytest.fixture(scope="module")
+def grey_sky(tmp_path_factory):
+    """An environment of a constant grey map (the realistic look's shader and filter)."""
+    pytest.importorskip("imagecodecs")
+    folder = tmp_path_factory.mktemp("maps")
+    write_hdr(folder / "grey.hdr", np.full((16, 32, 3), 0.3, np.float32))
+    return Environment(source=str(folder), name="grey", level="grey", rotation=0.0, intensity=1.0,
+                       background=False, occlusion=0.0)
+
+
+@pytest.mark.parametrize("look", ["flat", "environment"])
+@pytest.mark.parametrize("elevation", [15, 25, 35, 55, 75])
+@pytest.mark.parametrize("width, height", [(160, 120), (480, 360)])
+def test_lit_faces_do_not_shade_themselves(dictionary, renderer, grey_sky, look, elevation, width, height):
+    """No shadow acne, with either map size (512 and 1024 texels) and either look's
+    filter: the crate's flat lid, which nothing hides from the sun, looks the same with
+    and without shadows, down to a sun 15 degrees above the horizon."""
+    base = crate_scene(dictionary, [])
+    zoom = 2.0 * width / base.camera.width  # the crate fills more of the image
+    camera = replace(base.camera, width=width, height=height, fx=base.camera.fx * zoom, fy=base.camera.fy * zoom,
+                     cx=(width - 1) / 2, cy=(height - 1) / 2)
+    base = replace(base, camera=camera, environment=grey_sky if look == "environment" else None)
+    lit = renderer.render(replace(base, lights=(sun(0, elevation, shadows=False),)))
+    shaded = renderer.render(replace(base, lights=(sun(0, elevation, shadows=True),)))
+    up = camera.pose[:3, :3].T @ np.array([0.0, 0.0, 1.0])  # world +z in the camera frame
+    tops = (lit.instances == 1) & ((lit.normals @ up) > 0.99)
+    labels, _ = ndimage.label(tops)
+    lid = labels == np.argmax(np.bincount(labels[tops]))  # the largest: the lid (the others: slats' tops)
+    # 4 pixels in from its outline: the filter's reach past the edge facing the sun (a
+    # low sun sees that side face beside the lid, nearer than it) is left out
+    inside = ndimage.binary_erosion(lid, np.ones((3, 3), dtype=bool), iterations=4)
+    assert inside.sum() > 0.01 * width * height
+    difference = np.abs(shaded.rgb.astype(int) - lit.rgb.astype(int)).max(axis=-1)[inside]
+    assert difference.max() <= 1, (difference.max(), (difference > 1).sum(), inside.sum())
