@@ -30,7 +30,9 @@ Figures: ms per labelled scene (after warm-up: scenegen writes ``--warmup`` scen
 first; Blender's first scene, which compiles shaders or loads kernels, is left out of
 its mean) and seconds of the whole process for N scenes (start-up included on both
 sides: ``scenegen generate n=N`` against the Blender worker process given the N scenes),
-each the best of ``--rounds``, and their ratios Blender / scenegen.
+each the best of ``--rounds``, and their ratios Blender / scenegen. The rounds alternate
+(scenegen's round, then each engine's), so that a change of the machine's load falls on
+both sides alike; the ratio of each round is printed too.
 
 What Blender gets ready-made: the worker reads the scenes as JSON records with their
 meshes (vertices, faces, vertex normals: ``meshes.npz``) and environment maps (``.npy``)
@@ -219,26 +221,30 @@ def export_scenes(cfg, scenes: list, folder: Path) -> list[Path]:
     return paths
 
 
-def scenegen_per_scene(size, preset: str, n: int, warmup: int, rounds: int, out: Path) -> float:
-    """Seconds per scene of ``SceneWorker.write`` over scenes 0..n-1 (files flushed at
-    the end of the round), best of ``rounds``, after ``warmup`` other scenes."""
-    from scenegen import SceneWorker
+class ScenegenRounds:
+    """``SceneWorker.write`` over scenes 0..n-1 of one size and look, a round at a time
+    (after ``warmup`` other scenes), so that its rounds can alternate with Blender's: a
+    change of the machine's load then falls on both sides alike."""
 
-    worker = SceneWorker(scenegen_config(size, preset, [f"out={out}", f"n={n}"]))
-    try:
+    def __init__(self, size, preset: str, n: int, warmup: int, out: Path):
+        from scenegen import SceneWorker
+
+        self.n = n
+        self.worker = SceneWorker(scenegen_config(size, preset, [f"out={out}", f"n={n}"]))
         for index in range(warmup):
-            worker.write(n + index)
-        worker.flush()
-        best = float("inf")
-        for _ in range(rounds):
-            start = time.perf_counter()
-            for index in range(n):
-                worker.write(index)
-            worker.flush()
-            best = min(best, time.perf_counter() - start)
-    finally:
-        worker.close()
-    return best / n
+            self.worker.write(n + index)
+        self.worker.flush()
+
+    def round(self) -> float:
+        """Seconds per scene of one round (files flushed at its end)."""
+        start = time.perf_counter()
+        for index in range(self.n):
+            self.worker.write(index)
+        self.worker.flush()
+        return (time.perf_counter() - start) / self.n
+
+    def close(self) -> None:
+        self.worker.close()
 
 
 def scenegen_whole(size, preset: str, n: int, out: Path) -> tuple[float, str | None]:
@@ -618,37 +624,48 @@ def engine_label(engine: str, args) -> str:
 
 
 def bench_look(size, preset: str, args, work: Path) -> tuple[list[dict], list[str]]:
-    """Table rows (scenegen, then each engine) and alignment lines of one size and look."""
+    """Table rows (scenegen, then each engine) and alignment lines of one size and look.
+    The rounds alternate: scenegen's round r (per scene, then the whole process), then
+    each engine's round r; each figure is the best of its rounds, and a line gives each
+    round's ratios, Blender / scenegen per scene."""
     cfg = scenegen_config(size, preset)
     scenes = sample_scenes(cfg, args.n)
     folder = work / f"{size[0]}x{size[1]}_{preset}"
     (folder / "scenes").mkdir(parents=True)
     paths = export_scenes(cfg, scenes, folder / "scenes")
-    per_scene = scenegen_per_scene(size, preset, args.n, args.warmup, args.rounds, folder / "scenegen")
-    wholes = [scenegen_whole(size, preset, args.n, folder / f"generate{r}") for r in range(args.rounds)]
     label = f"{size[0]}x{size[1]}"
-    rows = [{"size": label, "preset": preset, "engine": "scenegen", "ms": 1000 * per_scene,
-             "whole": min(seconds for seconds, _ in wholes)}]
-    lines = [f"{label} {preset}: scenegen generate failed: {error}" for _, error in wholes[:1] if error]
-    for engine in args.engines:
-        best_ms, best_whole, first = float("inf"), float("inf"), None
+    ours, wholes, lines = [], [], []
+    theirs = {engine: {"ms": [], "whole": [], "first": []} for engine in args.engines}
+    rounds = ScenegenRounds(size, preset, args.n, args.warmup, folder / "scenegen")
+    try:
         for r in range(args.rounds):
             last = r == args.rounds - 1
-            out = folder / f"{engine}{r}"
-            wall, report = run_worker(args.blender_python, engine, paths, out, args, labels=last)
-            steps = np.add(report["build_s"], report["render_s"])
-            best_ms = min(best_ms, 1000 * float(np.mean(steps[1:] if len(steps) > 1 else steps)))
-            best_whole = min(best_whole, wall)
-            start_up = report["import_s"] + report["setup_s"] + steps[0]
-            first = start_up if first is None else min(first, start_up)
-            if last:
-                iou, count, depth_error = alignment(cfg, scenes, out)
-                lines.append(f"{label} {preset} {engine}: mean mask IoU {iou:.4f} over {count} objects in "
-                             f"{len(scenes)} scenes; median |depth - scenegen's| {1000 * depth_error:.1f} mm; "
-                             f"start-up (import bpy {report['import_s']:.2f} s + set-up + first scene) "
-                             f"{first:.2f} s; Blender {report['version']}")
-        rows.append({"size": label, "preset": preset, "engine": engine_label(engine, args), "ms": best_ms,
-                     "whole": best_whole})
+            ours.append(1000 * rounds.round())
+            wholes.append(scenegen_whole(size, preset, args.n, folder / f"generate{r}"))
+            for engine in args.engines:
+                out = folder / f"{engine}{r}"
+                wall, report = run_worker(args.blender_python, engine, paths, out, args, labels=last)
+                steps = np.add(report["build_s"], report["render_s"])
+                figures = theirs[engine]
+                figures["ms"].append(1000 * float(np.mean(steps[1:] if len(steps) > 1 else steps)))
+                figures["whole"].append(wall)
+                figures["first"].append(report["import_s"] + report["setup_s"] + steps[0])
+                if last:
+                    iou, count, depth_error = alignment(cfg, scenes, out)
+                    lines.append(f"{label} {preset} {engine}: mean mask IoU {iou:.4f} over {count} objects in "
+                                 f"{len(scenes)} scenes; median |depth - scenegen's| {1000 * depth_error:.1f} mm; "
+                                 f"start-up (import bpy {report['import_s']:.2f} s + set-up + first scene) "
+                                 f"{min(figures['first']):.2f} s; Blender {report['version']}")
+    finally:
+        rounds.close()
+    rows = [{"size": label, "preset": preset, "engine": "scenegen", "ms": min(ours),
+             "whole": min(seconds for seconds, _ in wholes)}]
+    lines += [f"{label} {preset}: scenegen generate failed: {error}" for _, error in wholes[:1] if error]
+    for engine, figures in theirs.items():
+        rows.append({"size": label, "preset": preset, "engine": engine_label(engine, args), "ms": min(figures["ms"]),
+                     "whole": min(figures["whole"])})
+        ratios = ", ".join(f"{theirs_ms / our_ms:.2f}" for theirs_ms, our_ms in zip(figures["ms"], ours))
+        lines.append(f"{label} {preset} {engine}: per-scene ratio of each round (Blender / scenegen): {ratios}")
     return rows, lines
 
 
@@ -709,7 +726,7 @@ def main() -> None:
           f"warm-up; whole: the process for all N scenes, start-up included"
           + (f"; scenegen with {' '.join(args.scenegen)}" if args.scenegen else ""))
     print_table(rows, args.n)
-    print("alignment (Blender's id masks and depth against scenegen's instances and depth):")
+    print("alignment (Blender's id masks and depth against scenegen's instances and depth) and each round's ratio:")
     for line in lines:
         print("  " + line)
     print("not drawn in Blender: camera effects, procedural textures; Workbench uses studio lighting for both looks")

@@ -116,7 +116,8 @@ def part_labels(variant, mask: np.ndarray, parts: np.ndarray, box: List[int] | N
     """Labels of every part of ``variant`` within one object's visible ``mask``.
 
     Args:
-        variant: the object's :class:`~scenegen.world.dictionary.Variant`.
+        variant: the object's :class:`~scenegen.world.dictionary.Variant` (or its
+            :class:`~scenegen.world.dictionary.VariantOutline`: the parts are read).
         mask: (H, W) bool visible pixels of the object.
         parts: (H, W) uint8 part image (1-based part index per pixel).
         box: ``mask_box(mask)`` if already known.
@@ -197,7 +198,7 @@ def object_labels(scene: Scene, frame: Frame, dictionary: ObjectDictionary, fact
     labels = []
     for i, obj in enumerate(scene.objects):
         entry = dictionary[obj.entry]
-        variant = entry.variant(obj.style)
+        variant = entry.outline(obj.style)  # its parts and extents, without its meshes
         mask = (instances_t == i + 1).T
         box = mask_box(masks[i])
         amodal_mask = amodal_t[i].T

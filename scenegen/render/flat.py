@@ -129,7 +129,7 @@ def may_be_occluded(scene: Scene, dictionary: ObjectDictionary) -> np.ndarray:
     cam = scene.camera
     corners = [np.zeros((0, 3))]
     for obj in scene.objects:
-        extents = np.asarray(dictionary[obj.entry].variant(obj.style).extents) * obj.scale
+        extents = np.asarray(dictionary[obj.entry].shape_extents(obj.style)) * obj.scale
         corners.append(box_corners(obj.position, obj.yaw, extents))
     uv = project(np.concatenate(corners), cam.K, cam.pose).reshape(-1, 8, 2)  # all boxes at once
     boxes = np.concatenate([uv.min(axis=1), uv.max(axis=1)], axis=1)

@@ -150,7 +150,7 @@ def build_graph(scene: Scene, pool: MeshPool, environments: EnvironmentPool | No
 
     objects, casters, corners = [], [], []
     for obj in scene.objects:
-        variant = dictionary[obj.entry].variant(obj.style)
+        variant = dictionary[obj.entry].outline(obj.style)
         if len(variant.parts) > MAX_PARTS:
             raise RenderError(
                 f"objects.{obj.entry} style {variant.style!r} has {len(variant.parts)} parts; "

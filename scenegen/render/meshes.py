@@ -73,13 +73,18 @@ def projected_geometry(mesh) -> tuple:
         return dict(zip(GEOMETRY_ARRAYS, drawn_arrays(vertices, normals, uv, indices)))
 
     def fits(kept) -> bool:
-        positions, normals, uv, indices, bounds = kept
-        count = len(positions)
-        return (positions.dtype == normals.dtype == uv.dtype == np.float32 and positions.shape == normals.shape == (count, 3)
-                and uv.shape == (count, 2) and indices.dtype == np.uint32 and indices.shape == (faces, 3)
-                and bounds.dtype == np.float64 and bounds.shape == (2, 3))
+        return _drawn_fit(kept) and kept[3].shape == (faces, 3)
 
     return kept_arrays(GEOMETRY_CACHE, content_key("geometry", digest), GEOMETRY_ARRAYS, make, fits)
+
+
+def _drawn_fit(kept) -> bool:
+    """Whether kept arrays have the types and shapes of :func:`drawn_arrays`' tuple."""
+    positions, normals, uv, indices, bounds = kept
+    count = len(positions)
+    return (positions.dtype == normals.dtype == uv.dtype == np.float32 and positions.shape == normals.shape == (count, 3)
+            and uv.shape == (count, 2) and indices.dtype == np.uint32 and indices.ndim == 2 and indices.shape[1] == 3
+            and bounds.dtype == np.float64 and bounds.shape == (2, 3))
 
 
 class MeshPool:
@@ -202,35 +207,54 @@ class MeshPool:
 
     # -- meshes and lights ------------------------------------------------------------
 
+    def _kept_key(self, key: tuple) -> str | None:
+        """The cache key of geometry ``key``'s drawn arrays, made of what they are made
+        of (a box: its extents; an entry's shape: the dictionary's content key), or None
+        where there is none (a dictionary with asset libraries; an entry wearing its
+        file's look, whose colours are kept beside the arrays in this pool only)."""
+        if key[0] == "box":
+            return content_key("drawn", [float(x) for x in key[1]])
+        if self.dictionary.content_key is None or self.dictionary[key[0]].file_appearance is not None:
+            return None
+        index = list(key[2]) if isinstance(key[2], tuple) else key[2]
+        return content_key("drawn", self.dictionary.content_key, key[0], key[1], index)
+
     def geometry_of(self, key: tuple) -> tuple:
         """(positions (V, 3), normals (V, 3), uv (V, 2) in mesh units, indices (F, 3),
         bounds (2, 3)) of geometry ``key``: ``("box", extents)``, ``(entry, style, part
         index)``, ``(entry, style, (part indices))`` (those parts as one mesh) or
         ``(entry, style, None)`` (all parts as one mesh)."""
         found = self.geometry.get(key)
+        kept = self._kept_key(key) if found is None else None
+        if kept is not None:  # made before, by this source, of the same things
+            found = self.geometry[key] = kept_arrays(GEOMETRY_CACHE, kept, GEOMETRY_ARRAYS,
+                                                     lambda: dict(zip(GEOMETRY_ARRAYS, self._made(key))), _drawn_fit)
         if found is None:
-            if key[0] == "box":
-                x, y, z = key[1]
-                mesh = primitive("box", {"x": x, "y": y, "z": z})
-            else:
-                entry, style, index = key
-                variant = self.dictionary[entry].variant(style)
-                if index is None:
-                    mesh = variant.mesh()
-                elif isinstance(index, tuple):  # keeps the parts' vertex normals (see scenegen.world.shapes)
-                    mesh = trimesh.util.concatenate([p.mesh for p in variant.parts if p.index in index])
-                else:
-                    mesh = next(p for p in variant.parts if p.index == index).mesh
-                look = self.dictionary[entry].file_appearance
-            if key[0] != "box" and look is not None:  # the file's own coordinates and colours
-                uv = np.zeros((len(mesh.vertices), 2)) if look.uv is None else look.uv
-                if look.colors is not None:
-                    self.colors[key] = look.colors
-                found = drawn_arrays(mesh.vertices, mesh.vertex_normals, uv, mesh.faces)
-            else:
-                found = projected_geometry(mesh)
-            self.geometry[key] = found
+            found = self.geometry[key] = self._made(key)
         return found
+
+    def _made(self, key: tuple) -> tuple:
+        """The drawn arrays of geometry ``key`` (see :meth:`geometry_of`), made from its
+        mesh (a file's look: its colours go into :attr:`colors`)."""
+        if key[0] == "box":
+            x, y, z = key[1]
+            return projected_geometry(primitive("box", {"x": x, "y": y, "z": z}))
+        entry, style, index = key
+        variant = self.dictionary[entry].variant(style)
+        if index is None:
+            mesh = variant.mesh()
+        elif isinstance(index, tuple):  # keeps the parts' vertex normals (see scenegen.world.shapes)
+            mesh = trimesh.util.concatenate([p.mesh for p in variant.parts if p.index in index])
+        else:
+            mesh = next(p for p in variant.parts if p.index == index).mesh
+        look = self.dictionary[entry].file_appearance
+        if look is None:
+            return projected_geometry(mesh)
+        # the file's own coordinates and colours
+        uv = np.zeros((len(mesh.vertices), 2)) if look.uv is None else look.uv
+        if look.colors is not None:
+            self.colors[key] = look.colors
+        return drawn_arrays(mesh.vertices, mesh.vertex_normals, uv, mesh.faces)
 
     def mesh(self, geometry_key: tuple, scale: float | None, index: int):
         """Mesh ``index`` of the pool of ``geometry_key`` with texture coordinates times

@@ -8,8 +8,10 @@ imported lazily, after that choice, and importing scenegen never needs OpenGL.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
+import threading
 import types
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +41,7 @@ def import_pyrender():
     """
     platform = choose_gl_platform()
     try:
+        _defer_package("trimesh")
         with _viewer_deferred():
             import pyrender
     except Exception as exc:  # ImportError, OSError from ctypes, GL platform errors
@@ -75,6 +78,44 @@ def _viewer_deferred() -> Iterator[None]:
     finally:
         if sys.modules.get("pyrender.viewer") is stand_in:
             del sys.modules["pyrender.viewer"]
+
+
+class _DeferredPackage(types.ModuleType):
+    """A package whose ``__init__`` runs at the first read of a name it has not bound
+    yet (see :func:`_defer_package`): then it is the package itself, loaded."""
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        state = self.__dict__["_deferred"]
+        with state["lock"]:
+            if not state["started"]:
+                state["started"] = True  # reads during the load find what is bound so far
+                self.__spec__.loader.exec_module(self)
+        try:
+            return self.__dict__[name]
+        except KeyError:
+            raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}") from None
+
+
+def _defer_package(name: str) -> None:
+    """Bind package ``name`` in ``sys.modules`` without running its ``__init__`` yet, when
+    nothing imported it before. pyrender's modules import trimesh (for
+    ``Mesh.from_trimesh`` and ``trimesh.transformations``, a module of its own), and
+    trimesh's ``__init__`` imports SciPy and networkx: about 0.45 s of every start,
+    though the renderer draws arrays from the cache folder (``scenegen.render.meshes``)
+    and no trimesh object where every shape was drawn before. ``import name.submodule``
+    loads that module alone; reading any other name of the package loads it whole."""
+    if name in sys.modules:
+        return
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None or spec.submodule_search_locations is None:
+        return
+    module = _DeferredPackage(name)
+    module.__spec__, module.__loader__, module.__file__ = spec, spec.loader, spec.origin
+    module.__path__, module.__package__ = list(spec.submodule_search_locations), name
+    module.__dict__["_deferred"] = {"lock": threading.RLock(), "started": False}
+    sys.modules[name] = module
 
 
 def gl():

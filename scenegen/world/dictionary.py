@@ -136,6 +136,27 @@ class Variant:
         return self.extents[2]
 
 
+@dataclass(frozen=True)
+class PartOutline:
+    """What drawing needs of a :class:`Part` but its mesh: its ``name``, ``label``,
+    ``index`` and ``look``."""
+
+    name: str
+    label: str
+    index: int
+    look: "PartLook | None" = None
+
+
+@dataclass(frozen=True)
+class VariantOutline:
+    """What drawing needs of a :class:`Variant` but its meshes: ``style``, ``parts``
+    (:class:`PartOutline`, in order) and ``extents``."""
+
+    style: str
+    parts: tuple[PartOutline, ...]
+    extents: tuple[float, float, float]
+
+
 @dataclass(frozen=True, eq=False)
 class ObjectEntry:
     """One dictionary entry. Its shapes (variants) are built on first use.
@@ -180,11 +201,29 @@ class ObjectEntry:
     # style -> (3,) extents of its shape, known without building it (kept by an earlier
     # process for the same config, mesh files and source: see ObjectDictionary.from_config)
     style_extents: dict = field(default_factory=dict, repr=False)
+    # style -> its parts' PartOutline, known without building the shape (as style_extents)
+    style_parts: dict = field(default_factory=dict, repr=False)
 
     def extents(self, style: str = "") -> tuple[float, float, float]:
         """(3,) extents of ``style``'s shape along x, y, z, largest 1 (unitless: times the
         entry's size gives metres); not building it where they are known."""
         return self.known_extents if self.known_extents is not None else self.shape_extents(style)
+
+    def outline(self, style: str = "") -> VariantOutline:
+        """``style``'s shape but its meshes (the renderer's graph needs no more), without
+        building it where an earlier process of this config kept it (:attr:`style_parts`,
+        :attr:`style_extents`).
+
+        Raises:
+            ConfigError: ``style`` is not one of :attr:`styles`.
+        """
+        style = style or self.styles[0]
+        parts, extents = self.style_parts.get(style), self.style_extents.get(style)
+        if parts is None or extents is None:
+            variant = self.variant(style)
+            parts = tuple(PartOutline(p.name, p.label, p.index, p.look) for p in variant.parts)
+            extents = variant.extents
+        return VariantOutline(style, parts, extents)
 
     def shape_extents(self, style: str = "") -> tuple[float, float, float]:
         """``self.variant(style).extents`` bit for bit, without building the shape where an
@@ -466,8 +505,9 @@ def _build_entry(name: str, entry, category_ids: dict[str, int], asset_paths, ma
     if known is not None and not known["file_look"] and tuple(known["styles"]) == tuple(styles):
         build, size, file_look = _on_first_use(shape), (float(known["size"][0]), float(known["size"][1])), None
         style_extents = {style: tuple(float(v) for v in extents) for style, extents in known["extents"].items()}
+        style_parts = {style: tuple(_part_outline(part) for part in parts) for style, parts in known.get("parts", {}).items()}
     else:
-        (build, size, file_look), style_extents = shape(), {}
+        (build, size, file_look), style_extents, style_parts = shape(), {}, {}
 
     return ObjectEntry(
         name=name,
@@ -485,7 +525,26 @@ def _build_entry(name: str, entry, category_ids: dict[str, int], asset_paths, ma
         _build=build,
         file_appearance=file_look,
         style_extents=style_extents,
+        style_parts=style_parts,
     )
+
+
+def _part_outline(kept: list) -> PartOutline:
+    """The PartOutline of ``[name, label, index, rgb or None, finish or None]`` (as
+    :meth:`ObjectDictionary._facts` keeps it)."""
+    name, label, index, rgb, finish = kept
+    look = None if rgb is None and finish is None else PartLook(
+        rgb=None if rgb is None else tuple(float(v) for v in rgb),
+        finish=None if finish is None else tuple(float(v) for v in finish))
+    return PartOutline(str(name), str(label), int(index), look)
+
+
+def _kept_part(part) -> list:
+    """``[name, label, index, rgb or None, finish or None]`` of a Part (JSON)."""
+    look = part.look
+    rgb = None if look is None or look.rgb is None else [float(v) for v in look.rgb]
+    finish = None if look is None or look.finish is None else [float(v) for v in look.finish]
+    return [part.name, part.label, part.index, rgb, finish]
 
 
 def _on_first_use(shape):
@@ -546,6 +605,11 @@ class ObjectDictionary:
 
     _memo: dict[str, "ObjectDictionary"] = {}  # see from_config
 
+    # the key of what the dictionary is made of (scenegen.cache.content_key: its
+    # sub-configs, the bytes of its mesh files, scenegen's source) when it has one
+    # (from_config, no asset libraries): what is made of its shapes may be kept under it
+    content_key: str | None = None
+
     def __init__(self, cfg, known: dict | None = None) -> None:
         self._categories = tuple(str(c) for c in cfg.categories)
         ids = {category: i + 1 for i, category in enumerate(self._categories)}
@@ -594,6 +658,7 @@ class ObjectDictionary:
             facts_key = _facts_key(payload)
             facts = cache.load_json(FACTS_CACHE, facts_key) if facts_key else None
             dictionary = cls(cfg, known=(facts or {}).get("entries"))
+            dictionary.content_key = facts_key
             if facts_key and facts is None:
                 found = dictionary._facts(cfg)
                 if found is not None:
@@ -602,7 +667,8 @@ class ObjectDictionary:
         return cls._memo[key]
 
     def _facts(self, cfg) -> dict | None:
-        """Entry name -> ``{"styles", "size", "file_look", "extents": {style: (3,)}}`` of
+        """Entry name -> ``{"styles", "size", "file_look", "extents": {style: (3,)}, "parts":
+        {style: [[name, label, index, rgb, finish], ...]}}`` of
         every entry of ``cfg.objects`` (building every shape), or None when some shape
         cannot be built (its error is then raised where it is used, as without facts)."""
         facts = {}
@@ -614,6 +680,7 @@ class ObjectDictionary:
                     "size": list(entry.size),
                     "file_look": entry.file_appearance is not None,
                     "extents": {style: list(entry.variant(style).extents) for style in entry.styles},
+                    "parts": {style: [_kept_part(part) for part in entry.variant(style).parts] for style in entry.styles},
                 }
         except Exception:  # noqa: BLE001 - any failure: nothing kept, the error comes at the shape's use
             return None

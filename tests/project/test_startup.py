@@ -41,6 +41,41 @@ def test_space_loads_no_mesh_library_once_the_dictionary_is_known(tmp_path):
     assert _loaded(command, env) == []
 
 
+def test_generate_loads_no_mesh_library_once_its_shapes_are_kept(tmp_path):
+    """pyrender imports trimesh; scenegen binds the package without running its
+    ``__init__`` (SciPy, networkx's graphs) and the renderer draws the kept arrays, so a
+    second ``generate`` of the same dictionary loads neither trimesh's modules nor SciPy."""
+    env = {"SCENEGEN_CACHE": str(tmp_path / "cache")}
+
+    def run(out: str) -> dict:
+        probe = ("import contextlib, io, json, sys\nfrom scenegen.cli import main\n"
+                 "with contextlib.redirect_stdout(io.StringIO()):\n"
+                 f"    assert main(['generate', 'n=3', 'out={tmp_path / out}', 'width=64', 'height=48']) == 0\n"
+                 "print(json.dumps({'trimesh': 'trimesh.base' in sys.modules, 'scipy': 'scipy' in sys.modules}))")
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                              env={**os.environ, **env})
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert run("first") == {"trimesh": True, "scipy": True}  # makes the shapes, keeps them
+    assert run("second") == {"trimesh": False, "scipy": False}
+    assert sorted(p.name for p in (tmp_path / "first").rglob("*") if p.is_file()) == \
+        sorted(p.name for p in (tmp_path / "second").rglob("*") if p.is_file())
+
+
+def test_a_deferred_package_is_the_package_once_used():
+    """``_defer_package``: a submodule imports alone; any other name loads the package
+    whole, once, as itself (in a fresh interpreter, where nothing imported it yet)."""
+    probe = (
+        "import sys\nfrom scenegen.render.opengl import _defer_package\n_defer_package('email')\n"
+        "deferred = sys.modules['email']\nimport email.charset\n"
+        "assert email.charset.Charset and 'email.parser' not in sys.modules\n"
+        "assert email.message_from_string('a: b')['a'] == 'b' and sys.modules['email'] is deferred\n"
+        "import email as again\nassert again is deferred and 'email.parser' in sys.modules\n"
+        "try:\n    email.no_such_name\nexcept AttributeError:\n    print('ok')\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "ok"
+
+
 def test_a_lazy_module_is_the_module_once_used():
     stand_in = lazy.lazy_module("json")
     assert stand_in.dumps([1]) == "[1]" and stand_in.JSONDecodeError is json.JSONDecodeError

@@ -11,11 +11,12 @@ from kept_files import SPOILS
 from kept_files import spoil as spoil_file
 
 from scenegen import load_config
+from scenegen.labels.objects import object_labels
 from scenegen.render import environment, meshes
 from scenegen.render.meshes import drawn_arrays, projected_geometry
 from scenegen.render.raster import Renderer
 from scenegen.render.textures import uv_arrays
-from scenegen.world.dictionary import ObjectDictionary
+from scenegen.world.dictionary import ObjectDictionary, ObjectEntry
 from scenegen.world.sampler import Sampler
 from scenegen.world.shapes import primitive
 
@@ -110,3 +111,53 @@ def test_frames_are_the_same_from_a_cold_and_a_warm_cache_folder(cache, monkeypa
         assert before.keys() == after.keys()
         for name in before:
             assert before[name].dtype == after[name].dtype and np.array_equal(before[name], after[name]), name
+
+
+def test_a_known_dictionary_draws_and_labels_from_the_cache_folder_without_its_shapes(cache, monkeypatch):
+    """A dictionary of ``from_config`` has a content key: its shapes' drawn arrays are kept
+    under it, and its entries' outlines (parts, looks, extents) with its facts. A renderer
+    of a fresh dictionary of the same config then draws and labels every scene without
+    building one shape, and every layer and label is as from the shapes themselves."""
+    cfg = load_config(["preset=realistic", "width=80", "height=60"])
+    monkeypatch.setattr(ObjectDictionary, "_memo", {})
+    dictionary = ObjectDictionary.from_config(cfg)
+    assert dictionary.content_key is not None
+    scenes = [Sampler(cfg, dictionary).sample(i) for i in range(8)]
+
+    def frames_and_labels(made: ObjectDictionary) -> list:
+        with Renderer(made) as renderer:
+            frames = [renderer.render(scene) for scene in scenes]
+        return [(frame.layers(), object_labels(scene, frame, made, cfg.factors)) for scene, frame in zip(scenes, frames)]
+
+    cold = frames_and_labels(dictionary)
+    monkeypatch.setattr(ObjectDictionary, "_memo", {})
+    fresh = ObjectDictionary.from_config(cfg)
+    assert fresh is not dictionary and fresh.content_key == dictionary.content_key
+    monkeypatch.setattr(ObjectEntry, "variant", _never)
+    warm = frames_and_labels(fresh)
+    for (layers, labels), (layers_again, labels_again) in zip(cold, warm):
+        assert labels == labels_again
+        for name in layers:
+            assert np.array_equal(layers[name], layers_again[name]), name
+
+
+def test_an_outline_is_its_variant_without_the_meshes(monkeypatch):
+    """For every entry and style of the built-in dictionary: the outline kept with the
+    facts (a fresh dictionary of the same config reads it) names the variant's parts,
+    in order, with their looks, and its extents, exactly."""
+    cfg = load_config([])
+    monkeypatch.setattr(ObjectDictionary, "_memo", {})
+    built = ObjectDictionary.from_config(cfg)
+    monkeypatch.setattr(ObjectDictionary, "_memo", {})
+    known = ObjectDictionary.from_config(cfg)
+    checked = looks = 0
+    for name in built.names:
+        for style in built[name].styles:
+            variant, outline = built[name].variant(style), known[name].outline(style)
+            assert style in known[name].style_parts  # read from the facts, not built
+            assert outline.style == variant.style and outline.extents == variant.extents
+            assert [(p.name, p.label, p.index, p.look) for p in outline.parts] == \
+                [(p.name, p.label, p.index, p.look) for p in variant.parts]
+            checked += 1
+            looks += sum(part.look is not None for part in outline.parts)
+    assert checked > 30 and looks > 0
