@@ -91,7 +91,11 @@ class _DeferredPackage(types.ModuleType):
         with state["lock"]:
             if not state["started"]:
                 state["started"] = True  # reads during the load find what is bound so far
-                self.__spec__.loader.exec_module(self)
+                try:
+                    self.__spec__.loader.exec_module(self)
+                except BaseException:
+                    state["started"] = False  # the next read raises the package's error again
+                    raise
         try:
             return self.__dict__[name]
         except KeyError:

@@ -76,6 +76,20 @@ def test_a_deferred_package_is_the_package_once_used():
     assert done.stdout.strip() == "ok"
 
 
+def test_a_deferred_package_that_fails_to_load_raises_its_error_at_every_read(tmp_path):
+    """A package whose ``__init__`` raises gives that error at each read of one of its
+    names, as an import would, not an AttributeError of a half-loaded module."""
+    (tmp_path / "broken_package").mkdir()
+    (tmp_path / "broken_package" / "__init__.py").write_text("raise ImportError('no backend here')\n")
+    probe = (
+        "import sys\nfrom scenegen.render.opengl import _defer_package\n_defer_package('broken_package')\n"
+        "import broken_package\nfor _ in range(2):\n    try:\n        broken_package.anything\n"
+        "    except ImportError as error:\n        print(error)\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    assert done.stdout.split("\n")[:2] == ["no backend here", "no backend here"]
+
+
 def test_a_lazy_module_is_the_module_once_used():
     stand_in = lazy.lazy_module("json")
     assert stand_in.dumps([1]) == "[1]" and stand_in.JSONDecodeError is json.JSONDecodeError
