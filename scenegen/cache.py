@@ -12,6 +12,14 @@ A file is JSON (``load_json``/``store_json``), text checked by its sha256
 (``load_text``/``store_text``) or raw bytes (``load_bytes``/``store_bytes``; arrays packed by ``pack_arrays``/``unpack_arrays``, and ``kept_arrays`` for
 the whole read-else-make-and-keep), written atomically; a folder that cannot be written
 costs time, not correctness.
+
+Every key holds scenegen's source (:func:`source_fingerprint`), so a new version (or an
+edited checkout) never reads what an older one kept. The files of one source live
+together in a *generation* folder, ``cache_dir()/src-<fingerprint>/<kind>/``
+(:func:`kind_dir`), and a process stamps its generation when it first uses it: the
+:data:`GENERATIONS_KEPT` generations used last stay, older ones (and the kind folders of
+the layout before generations) are removed then (:func:`prune_generations`), so the
+folder does not grow by a full set of files per upgrade for ever.
 """
 
 from __future__ import annotations
@@ -19,6 +27,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -32,6 +42,12 @@ from .resources import cache_dir
 _PACKAGE = Path(__file__).resolve().parent
 # the libraries whose numbers a kept result may hold (shapes, hulls, sums)
 _LIBRARIES = ("numpy", "scipy", "trimesh")
+GENERATIONS_KEPT = 3  # source generations kept: the one in use and the two used last before it
+GENERATION_PREFIX = "src-"  # then the first 16 hex digits of the source fingerprint
+STAMP = "last-used"  # the file of a generation folder whose modification time is its last first use
+# the kind folders kept directly in cache_dir() before generations (never read again)
+LEGACY_KINDS = ("dictionary", "primitives", "composed", "geometry", "environments", "environment-sky",
+                "texture-sets", "universes", "feasible-tuples", "config-yaml")
 
 
 @lru_cache(maxsize=1)
@@ -85,12 +101,60 @@ def file_digest(path: str | os.PathLike) -> str:
     return found
 
 
+_OPENED: dict[Path, Path] = {}  # cache folder -> this source's generation in it (stamped, pruned)
+
+
+def kind_dir(kind: str) -> Path:
+    """The folder of ``kind``'s files kept by this source: ``cache_dir()/src-<its
+    fingerprint>/kind`` (the first call of a process for a cache folder stamps the
+    generation and prunes the others: see :func:`prune_generations`)."""
+    root = cache_dir()
+    generation = _OPENED.get(root)
+    if generation is None:
+        generation = _OPENED[root] = root / f"{GENERATION_PREFIX}{source_fingerprint()[:16]}"
+        _open_generation(root, generation)
+    return generation / kind
+
+
+def _open_generation(root: Path, generation: Path) -> None:
+    """Stamp ``generation`` as used now, then prune ``root``'s generations."""
+    try:
+        generation.mkdir(parents=True, exist_ok=True)
+        stamp = generation / STAMP
+        stamp.touch()
+        now = time.time_ns()  # to the nanosecond: the file system's clock may tick by milliseconds
+        os.utime(stamp, ns=(now, now))
+    except OSError:
+        return  # a read-only cache folder: nothing is kept, nothing removed
+    prune_generations(root)
+
+
+def prune_generations(root: Path, keep: int = GENERATIONS_KEPT) -> list[Path]:
+    """Remove the generation folders of the cache folder ``root`` but the ``keep`` used
+    last (by their stamp's time, else the folder's), and the kind folders of the layout
+    before generations (:data:`LEGACY_KINDS`); returns the folders removed. A process
+    still using a removed generation works its results out again (a read finds nothing,
+    a write that fails is skipped): time, not correctness."""
+    found = []
+    for path in root.glob(f"{GENERATION_PREFIX}*"):
+        try:
+            used = (path / STAMP).stat().st_mtime_ns if (path / STAMP).exists() else path.stat().st_mtime_ns
+        except OSError:
+            continue  # removed meanwhile
+        found.append((used, path.name, path))
+    found.sort(reverse=True)
+    removed = [path for _, _, path in found[keep:]] + [root / name for name in LEGACY_KINDS if (root / name).is_dir()]
+    for path in removed:
+        shutil.rmtree(path, ignore_errors=True)
+    return removed
+
+
 def _path(kind: str, key: str, suffix: str) -> Path:
-    return cache_dir() / kind / f"{key[:40]}{suffix}"
+    return kind_dir(kind) / f"{key[:40]}{suffix}"
 
 
 def load_bytes(kind: str, key: str) -> Optional[bytes]:
-    """The bytes kept under ``key`` in ``cache_dir()/kind/``, or None."""
+    """The bytes kept under ``key`` in ``kind_dir(kind)``, or None."""
     try:
         data = _path(kind, key, ".bin").read_bytes()
     except OSError:
@@ -100,7 +164,7 @@ def load_bytes(kind: str, key: str) -> Optional[bytes]:
 
 
 def store_bytes(kind: str, key: str, data: bytes) -> None:
-    """Keep ``data`` under ``key`` in ``cache_dir()/kind/`` (atomically)."""
+    """Keep ``data`` under ``key`` in ``kind_dir(kind)`` (atomically)."""
     try:
         atomic_write_bytes(_path(kind, key, ".bin"), key.encode() + b"\n" + data)  # the key first, checked when read
     except OSError:
@@ -108,7 +172,7 @@ def store_bytes(kind: str, key: str, data: bytes) -> None:
 
 
 def load_text(kind: str, key: str) -> Optional[str]:
-    """The text kept by :func:`store_text` under ``key`` in ``cache_dir()/kind/``, or None
+    """The text kept by :func:`store_text` under ``key`` in ``kind_dir(kind)``, or None
     (missing, or torn or changed: its sha256 no longer matches)."""
     kept = load_bytes(kind, key)
     if kept is None:
@@ -123,14 +187,14 @@ def load_text(kind: str, key: str) -> Optional[str]:
 
 
 def store_text(kind: str, key: str, text: str) -> None:
-    """Keep ``text`` under ``key`` in ``cache_dir()/kind/`` (atomically), after its
+    """Keep ``text`` under ``key`` in ``kind_dir(kind)`` (atomically), after its
     sha256, which :func:`load_text` checks."""
     data = text.encode()
     store_bytes(kind, key, hashlib.sha256(data).hexdigest().encode() + b"\n" + data)
 
 
 def load_json(kind: str, key: str) -> Any:
-    """The JSON value kept under ``key`` in ``cache_dir()/kind/``, or None (missing or
+    """The JSON value kept under ``key`` in ``kind_dir(kind)``, or None (missing or
     unreadable)."""
     try:
         found = json.loads(_path(kind, key, ".json").read_text())
@@ -140,7 +204,7 @@ def load_json(kind: str, key: str) -> Any:
 
 
 def store_json(kind: str, key: str, value: dict) -> None:
-    """Keep the JSON mapping ``value`` under ``key`` in ``cache_dir()/kind/`` (atomically;
+    """Keep the JSON mapping ``value`` under ``key`` in ``kind_dir(kind)`` (atomically;
     the key is stored in it too, and checked when read)."""
     try:
         atomic_write_bytes(_path(kind, key, ".json"), json.dumps({**value, "key": key}, sort_keys=True).encode())

@@ -15,8 +15,10 @@ from omegaconf import OmegaConf
 from omegaconf._utils import get_omega_conf_dumper
 
 from scenegen import load_config
+from scenegen.cache import kind_dir
 from scenegen.dataset.pipeline import CONFIG_YAML_CACHE, config_yaml
 from scenegen.dataset.shards import data_config
+from scenegen.resources import cache_dir
 
 
 @pytest.fixture
@@ -32,7 +34,9 @@ def _dumped(data: dict) -> str:
 
 
 def _kept_files(folder):
-    return sorted((folder / CONFIG_YAML_CACHE).glob("*"))
+    """The kept texts of the cache folder ``folder`` (the one in use)."""
+    assert cache_dir() == folder
+    return sorted(kind_dir(CONFIG_YAML_CACHE).glob("*"))
 
 
 def test_the_whole_config_is_omegaconfs_yaml_dumped_then_kept(folder):

@@ -50,7 +50,7 @@ def test_kept_text_comes_back_whole_or_not_at_all(folder):
     key = cache.content_key("k", "text")
     cache.store_text("texts", key, "a: 1\nb: été\n")
     assert cache.load_text("texts", key) == "a: 1\nb: été\n"
-    (kept,) = (folder / "texts").iterdir()
+    (kept,) = cache.kind_dir("texts").iterdir()
     whole = kept.read_bytes()
     kept.write_bytes(whole[:-3])  # torn
     assert cache.load_text("texts", key) is None
@@ -58,6 +58,60 @@ def test_kept_text_comes_back_whole_or_not_at_all(folder):
     assert cache.load_text("texts", key) is None
     assert cache.load_text("texts", cache.content_key("k", "other")) is None
 
+
+
+def _as_source(monkeypatch, number: int) -> str:
+    """Make this process scenegen source ``number`` (a fingerprint of its own, its
+    generation not opened yet); returns the generation folder's name."""
+    fingerprint = f"{number:02d}" * 32
+    monkeypatch.setattr(cache, "source_fingerprint", lambda: fingerprint)
+    monkeypatch.setattr(cache, "_OPENED", {})
+    return cache.GENERATION_PREFIX + fingerprint[:16]
+
+
+def test_each_source_keeps_its_files_apart_and_only_the_generations_used_last_stay(folder, monkeypatch):
+    legacy = folder / "geometry"  # a kind folder of the layout before generations: never read again
+    legacy.mkdir(parents=True)
+    (legacy / "old.bin").write_bytes(b"x")
+    for other in ("configs", "rest", "libraries"):  # the folders with their own keys and pruning stay
+        (folder / other).mkdir()
+        (folder / other / "kept").write_text("kept")
+
+    def generations() -> set:
+        return {path.name for path in folder.glob(cache.GENERATION_PREFIX + "*")}
+
+    names, key = [], cache.content_key("k", 1)
+    for number in range(3):  # sources 0, 1, 2: each keeps its own value under the same key
+        names.append(_as_source(monkeypatch, number))
+        cache.store_json("things", key, {"source": number})
+        assert cache.load_json("things", key)["source"] == number
+        assert cache.kind_dir("things") == folder / names[-1] / "things"
+        assert generations() == set(names)
+    assert not legacy.exists()
+    assert all((folder / other / "kept").read_text() == "kept" for other in ("configs", "rest", "libraries"))
+
+    _as_source(monkeypatch, 0)  # source 0 used again: now source 1 was used longest ago
+    assert cache.load_json("things", key)["source"] == 0
+    names.append(_as_source(monkeypatch, 3))
+    assert cache.load_json("things", key) is None  # a new source reads nothing of the others
+    cache.store_json("things", key, {"source": 3})
+    assert generations() == {names[0], names[2], names[3]}
+    assert cache.prune_generations(folder, keep=1) == [folder / names[0], folder / names[2]]  # the later used first
+    assert generations() == {names[3]} and cache.load_json("things", key)["source"] == 3
+
+
+def test_a_removed_generation_costs_its_process_time_only(folder, monkeypatch):
+    key = cache.content_key("k", 2)
+    cache.store_bytes("blobs", key, b"data")
+    shutil.rmtree(cache.kind_dir("blobs").parent)  # another process pruned it meanwhile
+    assert cache.load_bytes("blobs", key) is None
+    cache.store_bytes("blobs", key, b"data")  # kept again
+    assert cache.load_bytes("blobs", key) == b"data"
+    blocked = folder.parent / "a-file"
+    blocked.write_text("a file where the cache folder would be")
+    monkeypatch.setenv("SCENEGEN_CACHE", str(blocked))
+    cache.store_bytes("blobs", key, b"data")  # nothing kept, no error
+    assert cache.load_bytes("blobs", key) is None
 
 _DTYPES = st.sampled_from(["<f8", "<f4", ">f8", "<f2", "<i4", ">i2", "<u8", "|u1", "|i1", "|b1", "<c16"])
 
@@ -111,7 +165,7 @@ def test_known_facts_give_the_same_shapes_and_a_changed_mesh_file_new_facts(fold
     cfg = load_config([f"objects.bottle_mesh.mesh={path}"])
     eager = ObjectDictionary(cfg)  # no facts: everything read and built at load
     ObjectDictionary.from_config(cfg)  # keeps the facts
-    assert len(list((folder / FACTS_CACHE).glob("*.json"))) == 1
+    assert len(list(cache.kind_dir(FACTS_CACHE).glob("*.json"))) == 1
     ObjectDictionary._memo.clear()
     known = ObjectDictionary.from_config(cfg)
     assert all(not known[name]._variants for name in known.names)  # nothing built at load
@@ -124,7 +178,7 @@ def test_known_facts_give_the_same_shapes_and_a_changed_mesh_file_new_facts(fold
     changed = ObjectDictionary.from_config(load_config([f"objects.bottle_mesh.mesh={path}"]))
     assert changed["bottle_mesh"].extents() != eager["bottle_mesh"].extents()
     assert _shapes(changed) == _shapes(ObjectDictionary(cfg))
-    assert len(list((folder / FACTS_CACHE).glob("*.json"))) == 2
+    assert len(list(cache.kind_dir(FACTS_CACHE).glob("*.json"))) == 2
 
 
 def test_placing_with_known_facts_builds_no_shape_it_only_measures(folder):
@@ -168,7 +222,7 @@ def test_a_kept_universe_and_feasible_mask_are_the_computed_ones(folder, monkeyp
         kept_levels, kept_forbidden = universe._kept_universe(world)
         assert list(kept_levels.items()) == list(levels.items())
         assert [list(item.items()) for item in kept_forbidden] == [list(item.items()) for item in forbidden]
-    assert len(list((folder / universe.UNIVERSE_CACHE).glob("*.json"))) == 1
+    assert len(list(cache.kind_dir(universe.UNIVERSE_CACHE).glob("*.json"))) == 1
 
     computed = TupleSpace(levels, 2, forbidden)
     assert computed.constrained
@@ -199,7 +253,7 @@ def test_a_kept_part_list_is_the_composed_one_bit_for_bit(folder):
                         ("vertices", "faces", "vertex_normals", "face_normals", "bounds")]) for name, mesh in placed]
 
     composed = arrays(compose_parts(parts))
-    (kept_file,) = (folder / COMPOSED_CACHE).iterdir()
+    (kept_file,) = cache.kind_dir(COMPOSED_CACHE).iterdir()
     assert arrays(compose_parts(parts)) == composed  # read from the file
     data = kept_file.read_bytes()
     spoil_file(kept_file, "torn", dict)
@@ -208,7 +262,7 @@ def test_a_kept_part_list_is_the_composed_one_bit_for_bit(folder):
     moved = [dict(parts[0]), *parts[1:]]
     moved[0]["position"] = [0, 0, 0.46]
     assert arrays(compose_parts(moved))[0] != composed[0]  # another list, another key
-    assert len(list((folder / COMPOSED_CACHE).iterdir())) == 2
+    assert len(list(cache.kind_dir(COMPOSED_CACHE).iterdir())) == 2
 
 
 def test_array_digest_names_dtype_shape_and_bytes():

@@ -11,6 +11,7 @@ from kept_files import SPOILS
 from kept_files import spoil as spoil_file
 
 from scenegen import load_config
+from scenegen.cache import kind_dir
 from scenegen.labels.objects import object_labels
 from scenegen.render import environment, meshes
 from scenegen.render.meshes import drawn_arrays, projected_geometry
@@ -25,7 +26,7 @@ from scenegen.world.shapes import primitive
 def cache(tmp_path, monkeypatch):
     """An empty cache folder of this test's own."""
     monkeypatch.setenv("SCENEGEN_CACHE", str(tmp_path))
-    return tmp_path / meshes.GEOMETRY_CACHE
+    return kind_dir(meshes.GEOMETRY_CACHE)
 
 
 def expected(mesh) -> tuple:
@@ -103,7 +104,7 @@ def test_frames_are_the_same_from_a_cold_and_a_warm_cache_folder(cache, monkeypa
             return [renderer.render(scene).layers() for scene in scenes]
 
     cold = frames()
-    assert any(cache.iterdir()) and any((cache.parent / environment.SKY_CACHE).iterdir())
+    assert any(cache.iterdir()) and any(kind_dir(environment.SKY_CACHE).iterdir())
     monkeypatch.setattr(meshes, "uv_arrays", _never)
     monkeypatch.setattr(environment, "cosine_convolved", _never)
     warm = frames()

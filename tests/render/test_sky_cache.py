@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from kept_files import SPOILS
 from kept_files import spoil as spoil_file
 
+from scenegen.cache import kind_dir
 from scenegen.render import environment as env
 from scenegen.render.environment import cosine_convolved, mip_chain, mip_shapes, sky_lighting
 
@@ -20,7 +21,7 @@ from scenegen.render.environment import cosine_convolved, mip_chain, mip_shapes,
 def cache(tmp_path, monkeypatch):
     """An empty cache folder of this test's own."""
     monkeypatch.setenv("SCENEGEN_CACHE", str(tmp_path))
-    return tmp_path / env.SKY_CACHE
+    return kind_dir(env.SKY_CACHE)
 
 
 def sky(height: int, seed: int = 0) -> np.ndarray:

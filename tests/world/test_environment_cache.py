@@ -13,6 +13,8 @@ from child_process import in_process_output, python_output
 from kept_files import SPOILS
 from kept_files import spoil as spoil_file
 
+from scenegen.cache import kind_dir
+from scenegen.resources import cache_dir
 from scenegen.world import environments as envs
 from scenegen.world.environments import EnvironmentSet, MapLighting, split_sun, write_hdr
 from scenegen.world.skies import BUILTIN
@@ -25,7 +27,7 @@ SMALL = 16
 def cache(tmp_path, monkeypatch):
     """An empty cache folder of this test's own."""
     monkeypatch.setenv("SCENEGEN_CACHE", str(tmp_path))
-    return tmp_path / envs.ENVIRONMENT_CACHE
+    return kind_dir(envs.ENVIRONMENT_CACHE)
 
 
 def _never(*args, **kwargs):
@@ -115,7 +117,7 @@ def test_the_maps_come_from_the_cache_folder_in_another_process(cache):
     unmakeable = ("from scenegen.world import environments as envs, skies\n"
                   "def never(*args, **kwargs):\n    raise AssertionError('worked out again')\n"
                   "envs.split_sun = never\nfor name in skies.BUILTIN:\n    skies.BUILTIN[name] = never\n")
-    assert python_output(unmakeable + MAPS_DIGEST, cache.parent) == made
+    assert python_output(unmakeable + MAPS_DIGEST, cache_dir()) == made
 
 
 def test_a_pickled_builtin_set_reads_the_kept_files(cache, monkeypatch):

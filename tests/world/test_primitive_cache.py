@@ -5,6 +5,7 @@ again; other params are another key."""
 import numpy as np
 import pytest
 
+from scenegen import cache
 from scenegen.world import shapes
 
 CASES = [("box", {"x": 0.3, "y": 0.2, "z": 0.1}), ("cylinder", {"radius": 0.1, "height": 0.3}),
@@ -26,14 +27,14 @@ def assert_same(a, b) -> None:
 def test_a_kept_primitive_is_the_computed_one_bit_for_bit(tmp_path, monkeypatch, shape, params):
     monkeypatch.setenv("SCENEGEN_CACHE", str(tmp_path))
     computed = shapes.primitive(shape, params)
-    kept_files = list((tmp_path / shapes.PRIMITIVE_CACHE).iterdir())
+    kept_files = list(cache.kind_dir(shapes.PRIMITIVE_CACHE).iterdir())
     assert len(kept_files) == 1
     assert_same(shapes.primitive(shape, params), computed)  # from the file
     kept_files[0].write_bytes(kept_files[0].read_bytes()[:-40])  # torn: worked out again, same arrays
     assert_same(shapes.primitive(shape, params), computed)
     other = shapes.primitive(shape, {k: v * 1.5 for k, v in params.items()})
     assert not np.array_equal(np.asarray(other.vertices), np.asarray(computed.vertices))
-    assert len(list((tmp_path / shapes.PRIMITIVE_CACHE).iterdir())) == 2
+    assert len(list(cache.kind_dir(shapes.PRIMITIVE_CACHE).iterdir())) == 2
 
 
 def test_a_kept_primitive_is_a_new_mesh_each_time(tmp_path, monkeypatch):

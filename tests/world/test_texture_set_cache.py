@@ -10,6 +10,8 @@ from child_process import in_process_output, python_output
 from kept_files import SPOILS
 from kept_files import spoil as spoil_file
 
+from scenegen.cache import kind_dir
+from scenegen.resources import cache_dir
 from scenegen.world import texture_sets as ts
 
 FIELDS = ("name", "material_class", "tile_size", "absolute", "surface")
@@ -20,7 +22,7 @@ def cache(tmp_path, monkeypatch):
     """An empty cache folder of this test's own, and no set kept in this process."""
     monkeypatch.setenv("SCENEGEN_CACHE", str(tmp_path))
     ts.clear_cache()
-    yield tmp_path / ts.TEXTURE_SET_CACHE
+    yield kind_dir(ts.TEXTURE_SET_CACHE)
     ts.clear_cache()
 
 
@@ -82,7 +84,7 @@ def test_builtin_sets_come_from_the_cache_folder_in_another_process(cache):
     assert len(list(cache.iterdir())) == len(ts.BUILTIN_NAMES)
     unmakeable = ("from scenegen.world import texture_sets as ts\n"
                   "def never(*args):\n    raise AssertionError('made again')\nts._make = never\n")
-    assert python_output(unmakeable + SETS_DIGEST, cache.parent) == made
+    assert python_output(unmakeable + SETS_DIGEST, cache_dir()) == made
 
 
 def test_a_folder_that_cannot_be_written_costs_only_time(tmp_path, monkeypatch):
