@@ -42,6 +42,12 @@ def cross3(a, b) -> np.ndarray:
     return np.array([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0])
 
 
+def vector_norm(vector: np.ndarray) -> float:
+    """The length of a (N,) float vector: ``np.linalg.norm(vector)``'s float (the square
+    root of its dot product with itself, as numpy computes it) without its checks."""
+    return math.sqrt(vector.dot(vector))
+
+
 def look_at_opencv(eye, target, up=(0.0, 0.0, 1.0)) -> np.ndarray:
     """(4, 4) float ``world_from_camera`` with OpenCV axes, camera at ``eye`` facing ``target``.
 
@@ -50,9 +56,9 @@ def look_at_opencv(eye, target, up=(0.0, 0.0, 1.0)) -> np.ndarray:
     """
     eye = np.asarray(eye, dtype=float)
     forward = np.asarray(target, dtype=float) - eye
-    forward /= np.linalg.norm(forward)
+    forward /= vector_norm(forward)
     right = cross3(forward, np.asarray(up, dtype=float))
-    norm = np.linalg.norm(right)
+    norm = vector_norm(right)
     if norm < 1e-9:
         raise ValueError("camera looks straight along the up axis; its roll is undefined")
     right /= norm
@@ -106,17 +112,22 @@ def box_corners(position, yaw: float, extents) -> np.ndarray:
     return corners
 
 
-def _rectangle_axes(corners: np.ndarray) -> np.ndarray:
+def rectangle_axes(corners: np.ndarray) -> np.ndarray:
+    """(2, 2) unit directions of the first two edges of a (4, 2) rectangle."""
     edges = np.array([corners[1] - corners[0], corners[2] - corners[1]])
-    return edges / np.linalg.norm(edges, axis=1, keepdims=True)
+    # np.linalg.norm(edges, axis=1, keepdims=True)'s floats, without its checks
+    return edges / np.sqrt(np.add.reduce(edges * edges, axis=1, keepdims=True))
 
 
-def rectangles_overlap(a: np.ndarray, b: np.ndarray, gap: float = 0.0) -> bool:
+def rectangles_overlap(a: np.ndarray, b: np.ndarray, gap: float = 0.0, a_axes: np.ndarray | None = None) -> bool:
     """Whether two (4, 2) rectangles come closer than ``gap`` metres (separating axes).
+    ``a_axes``: ``rectangle_axes(a)``, where the caller tests ``a`` against several.
 
     Touching rectangles (distance exactly ``gap``) do not overlap.
     """
-    for axis in np.concatenate((_rectangle_axes(a), _rectangle_axes(b))):
+    if a_axes is None:
+        a_axes = rectangle_axes(a)
+    for axis in np.concatenate((a_axes, rectangle_axes(b))):
         pa, pb = (a @ axis).tolist(), (b @ axis).tolist()  # 4 floats each: Python's max and min are quicker
         if max(pa) + gap <= min(pb) or max(pb) + gap <= min(pa):
             return False

@@ -40,6 +40,7 @@ from ..config.mesh_frame import file_to_object
 from ..config.schema import MAX_MESH_FACES
 from ..errors import ConfigError, MeshError, choices
 from ..lazy import ConvexHull, trimesh
+from ..streams import cumulative, draw_index
 from .appearance import FILE_LEVEL, FileAppearance, read_appearance, resolve_appearance, split_creases_keeping
 from .libraries import library_assets
 from .shapes import (
@@ -193,7 +194,7 @@ class ObjectEntry:
     support: bool
     _build: object = field(repr=False)  # style -> [(name, label, mesh, PartLook or None)] before normalising
     _variants: dict = field(default_factory=dict, init=False, repr=False)
-    _slot_probabilities: tuple | None = field(default=None, init=False, repr=False)  # see sample_style
+    _slot_sums: tuple | None = field(default=None, init=False, repr=False)  # see sample_style
     file_appearance: FileAppearance | None = field(default=None, repr=False)
     # (3,) normalised extents known without building the shape (a library file's, from
     # its index), so that checking a grammar does not read every file of a library
@@ -270,16 +271,15 @@ class ObjectEntry:
         """One style string, each slot's style drawn by weight (one draw per slot)."""
         if not self.slots:
             return self.styles[0]
-        if self._slot_probabilities is None:  # each slot's weights / their sum, (read-only) arrays
-            probabilities = []
+        if self._slot_sums is None:  # each slot's cumulative(weights / their sum)
+            sums = []
             for _, styles in self.slots:
                 weights = np.array([w for _, w in styles], dtype=float)
-                probabilities.append(weights / weights.sum())
-                probabilities[-1].flags.writeable = False
-            object.__setattr__(self, "_slot_probabilities", tuple(probabilities))  # a cache: frozen otherwise
+                sums.append(cumulative(weights / weights.sum()))
+            object.__setattr__(self, "_slot_sums", tuple(sums))  # a cache: frozen otherwise
         chosen = []
-        for (slot, styles), p in zip(self.slots, self._slot_probabilities):
-            pick = int(rng.choice(len(styles), p=p))
+        for (slot, styles), sums in zip(self.slots, self._slot_sums):
+            pick = draw_index(rng, sums)  # rng.choice(len(styles), p=weights / weights.sum())
             chosen.append(f"{slot}{STYLE_ASSIGN}{styles[pick][0]}")
         return STYLE_SEPARATOR.join(chosen)
 

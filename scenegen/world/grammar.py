@@ -47,6 +47,7 @@ import numpy as np
 from ..config.schema import MAX_OBJECTS, ProductionConfig
 from ..errors import ConfigError, choices
 from ..scene.factors import pose_levels
+from ..streams import cumulative, draw_index
 from .settle import require_physics
 
 RELATIONS = ("on", "left-of", "right-of", "in-front-of", "behind", "near", "camera-front", "camera-behind")
@@ -263,8 +264,9 @@ class Grammar:
         self._variety = self._object_variety()
         self._polys: Dict[tuple, list] = {}
         self._powers: Dict[tuple, List[list]] = {}  # see _repeat_terms
-        self._draws: Dict[tuple, np.ndarray] = {}  # see _probabilities
+        self._draws: Dict[tuple, tuple] = {}  # see _cumulative
         self._options: Dict[tuple, tuple] = {}  # see category_options
+        self._category_sums: Dict[tuple, tuple] = {}  # its key -> cumulative(its probabilities), see draw_category
         self._check_supports()
         self._check_counts()
 
@@ -661,8 +663,8 @@ class Grammar:
         lo, hi = self.count_range
         p = self.poly(self._start_ref, self.max_depth, False, context, "p")
         if count is None:
-            probabilities = self._probabilities(("count", context), lambda: np.array(p[lo : hi + 1], dtype=float))
-            count = lo + int(rng.choice(len(probabilities), p=probabilities))
+            sums = self._cumulative(("count", context), lambda: np.array(p[lo : hi + 1], dtype=float))
+            count = lo + draw_index(rng, sums)
         elif not p[count] > 0:
             raise ConfigError(f"the grammar cannot yield exactly {count} objects in context {context!r}")
         return self._sample(self._start_ref, self.max_depth, False, context, count, rng)
@@ -673,18 +675,17 @@ class Grammar:
             return ObjectNode(item.selector, item.categories, support)
         if isinstance(item, RuleRef):
             alternatives = self.rules[item.name]
-            probabilities = self._probabilities(("rule", item.name, depth, support, context, n), lambda: np.array(
+            sums = self._cumulative(("rule", item.name, depth, support, context, n), lambda: np.array(
                 [a.weight(context) * self.poly(a.item, depth - 1, support, context, "p")[n] for a in alternatives]
             ))
-            i = int(rng.choice(len(alternatives), p=probabilities))
+            i = draw_index(rng, sums)
             return RuleNode(item.name, i, self._sample(alternatives[i].item, depth - 1, support, context, n, rng))
         if isinstance(item, RelationItem):
             anchor_support = support or item.relations == ("on",)
             pa = self.poly(item.anchor, depth, anchor_support, context, "p")
             po = self.poly(item.other, depth, False, context, "p")
-            probabilities = self._probabilities(("relation", id(item), depth, support, context, n), _split_weights,
-                                                pa, po, n)
-            k = int(rng.choice(n + 1, p=probabilities))
+            sums = self._cumulative(("relation", id(item), depth, support, context, n), _split_weights, pa, po, n)
+            k = draw_index(rng, sums)
             relation = item.relations[int(rng.integers(len(item.relations)))]
             return RelationNode(
                 relation,
@@ -693,31 +694,32 @@ class Grammar:
             )
         powers, rest_powers = (self._repeat_terms(item, depth, flag, context) for flag in (support, False))
         counts = range(item.low, len(powers))
-        probabilities = self._probabilities(("repeat", id(item), depth, support, context, n),
-                                            lambda: np.array([powers[k][n] for k in counts]))
-        k = counts[int(rng.choice(len(counts), p=probabilities))]
+        sums = self._cumulative(("repeat", id(item), depth, support, context, n),
+                                lambda: np.array([powers[k][n] for k in counts]))
+        k = counts[draw_index(rng, sums)]
         children, left = [], n
         for j in range(k):
             head_flag = support and j == 0
             first = self.poly(item.item, depth, head_flag, context, "p")
             rest = rest_powers[k - j - 1]
-            probabilities = self._probabilities(("repeat item", id(item), depth, head_flag, context, k - j - 1, left),
-                                                _split_weights, first, rest, left)
-            m = int(rng.choice(left + 1, p=probabilities))
+            sums = self._cumulative(("repeat item", id(item), depth, head_flag, context, k - j - 1, left),
+                                    _split_weights, first, rest, left)
+            m = draw_index(rng, sums)
             children.append(self._sample(item.item, depth, head_flag, context, m, rng))
             left -= m
         return RepeatNode(item.arrange, children)
 
-    def _probabilities(self, key: tuple, weights_of, *args) -> np.ndarray:
-        """``w / w.sum()`` (read-only) of the array ``w = weights_of(*args)``, the weights
-        of one sampling step, worked out once per ``key``: the step and the arguments its
-        weights depend on (with the polynomials' size, as :meth:`poly` keys them)."""
+    def _cumulative(self, key: tuple, weights_of, *args) -> tuple[float, ...]:
+        """``cumulative(w / w.sum())`` of the array ``w = weights_of(*args)``, the weights
+        of one sampling step (drawn by :func:`~scenegen.streams.draw_index`, as
+        ``rng.choice(len(w), p=w / w.sum())`` draws), worked out once per ``key``: the
+        step and the arguments its weights depend on (with the polynomials' size, as
+        :meth:`poly` keys them)."""
         key = (*key, self._size)
         found = self._draws.get(key)
         if found is None:
             w = weights_of(*args)
-            found = self._draws[key] = w / w.sum()
-            found.flags.writeable = False
+            found = self._draws[key] = cumulative(w / w.sum())
         return found
 
     def draw_category(self, node: ObjectNode, context: str, rng: np.random.Generator) -> None:
@@ -728,7 +730,11 @@ class Grammar:
         if outside and (not inside or rng.random() < self.out_of_context):
             node.category, node.in_context = outside[int(rng.integers(len(outside)))], False
         else:
-            node.category, node.in_context = inside[int(rng.choice(len(inside), p=probabilities))], True
+            key = (tuple(node.categories), context, node.support_head)
+            sums = self._category_sums.get(key)
+            if sums is None:
+                sums = self._category_sums[key] = cumulative(probabilities)
+            node.category, node.in_context = inside[draw_index(rng, sums)], True
 
     def allows(self, node: ObjectNode, category: str, context: str) -> bool:
         """Whether ``node`` may take ``category`` in ``context``."""

@@ -19,8 +19,9 @@ direction is drawn before the layout), each at the anchors' footprints' distance
 
 from __future__ import annotations
 
+import copy
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional
 
 import numpy as np
@@ -29,6 +30,7 @@ from ..scene.geometry import (
     box_corners,
     convex_polygon_contains,
     footprint,
+    rectangle_axes,
     rectangles_overlap,
     yaw_rotation,
 )
@@ -59,6 +61,9 @@ class Placed:
     anchor: int = -1
     free_yaw: bool = False
     rest: Optional[RestPose] = None  # None: upright (rest states off)
+    # (what the footprint is made of..., its corners): corners() asked again of an object
+    # that has not moved (the other objects of every fits test) is not worked out again
+    _corners_memo: Optional[tuple] = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def unit_extents(self) -> tuple:
@@ -78,28 +83,38 @@ class Placed:
     @property
     def radius(self) -> float:
         """Radius of the footprint's bounding circle, metres."""
-        return float(np.hypot(*self.extents[:2]) / 2)
+        unit = self.unit_extents  # the floats of extents, without the array
+        return float(np.hypot(unit[0] * self.scale, unit[1] * self.scale) / 2)
 
     @property
     def z_range(self) -> tuple[float, float]:
-        return float(self.position[2]), float(self.position[2] + self.extents[2])
+        return float(self.position[2]), float(self.position[2] + self.unit_extents[2] * self.scale)
 
-    def _footprint(self) -> tuple[np.ndarray, float]:
-        """(half sizes (2,) metres, yaw) of the footprint: the bounding circle's square
-        while the yaw is still free (the target of a directive is turned later)."""
+    def _footprint(self) -> tuple[tuple[float, float], float]:
+        """((half width, half depth) metres, yaw) of the footprint: the bounding circle's
+        square while the yaw is still free (the target of a directive is turned later)."""
         if self.free_yaw:
-            return np.array([self.radius, self.radius]), 0.0
-        return self.extents[:2] / 2, self.yaw
+            return (self.radius, self.radius), 0.0
+        unit = self.unit_extents
+        return (unit[0] * self.scale / 2, unit[1] * self.scale / 2), self.yaw
 
     def corners(self) -> np.ndarray:
-        """(4, 2) footprint corners."""
+        """(4, 2) footprint corners (read-only)."""
+        x, y, memo = self.position[0], self.position[1], self._corners_memo
+        if (memo is not None and memo[0] == x and memo[1] == y and memo[2] == self.yaw and memo[3] == self.scale
+                and memo[4] is self.rest and memo[5] is self.entry and memo[6] == self.style
+                and memo[7] == self.free_yaw):
+            return memo[8]
         half, yaw = self._footprint()
-        return footprint(self.position[:2], half, yaw)
+        corners = footprint(self.position[:2], half, yaw)
+        corners.flags.writeable = False
+        self._corners_memo = (x, y, self.yaw, self.scale, self.rest, self.entry, self.style, self.free_yaw, corners)
+        return corners
 
     def box(self) -> np.ndarray:
         """(8, 3) world corners of the object's box over its footprint."""
         half, yaw = self._footprint()
-        return box_corners(self.position, yaw, (2 * half[0], 2 * half[1], self.extents[2]))
+        return box_corners(self.position, yaw, (2 * half[0], 2 * half[1], self.unit_extents[2] * self.scale))
 
     @property
     def top_inradius(self) -> float:
@@ -344,6 +359,7 @@ class Placer:
         z0, z1 = candidate.z_range
         x, y = float(candidate.position[0]), float(candidate.position[1])
         reach = _corner_reach(candidate)
+        axes = None  # the candidate's rectangle axes, once a neighbour needs them
         for i, other in enumerate(placed):
             if i in ignore or other is candidate:
                 continue
@@ -354,7 +370,9 @@ class Placer:
                 apart = math.hypot(float(other.position[0]) - x, float(other.position[1]) - y)
                 if apart > SQRT2 * (reach + _corner_reach(other) + self.gap) + 1e-9:
                     continue
-                if rectangles_overlap(corners, other.corners(), self.gap):
+                if axes is None:
+                    axes = rectangle_axes(corners)
+                if rectangles_overlap(corners, other.corners(), self.gap, axes):
                     return False
         return True
 
@@ -401,4 +419,14 @@ def translate(placed: List[Placed], indices, offset_xy) -> None:
 
 
 def copy_layout(placed: List[Placed]) -> List[Placed]:
-    return [replace(p, position=p.position.copy()) for p in placed]
+    """Copies of ``placed``, each with its own position array (the rest shared)."""
+    return [moved_copy(p) for p in placed]
+
+
+def moved_copy(p: Placed) -> Placed:
+    """A copy of ``p`` with its own position array, free to move: ``replace(p,
+    position=p.position.copy())`` without its ``__init__`` (the optimizer's trials make
+    thousands), its corners remembered while it stays where it was."""
+    copied = copy.copy(p)
+    copied.position = p.position.copy()
+    return copied

@@ -24,6 +24,7 @@ import numpy as np
 from ..lazy import trimesh
 from ..scene.factors import pose_bin, pose_levels
 from ..scene.geometry import rotation_about_z
+from ..streams import cumulative, draw_index
 from .dictionary import ObjectEntry
 from .rest import LEVELS, rest_states
 from .settle import center_of_mass
@@ -174,7 +175,7 @@ class RestTable:
         if rng.random() >= self.chance:
             return self.poses(entry, style)[UPRIGHT]
         levels, weights = self.weights(entry, style)
-        level = levels[int(rng.choice(len(levels), p=weights / weights.sum()))]
+        level = levels[draw_index(rng, cumulative(weights / weights.sum()))]
         return self.poses(entry, style)[level]
 
     def poses_shown(self, entry: ObjectEntry, style: str, level: str, elevations: Tuple[float, float]) -> frozenset:

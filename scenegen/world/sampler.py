@@ -35,7 +35,7 @@ from ..lazy import ConvexHull, QhullError
 from ..scene.factors import AZIMUTH_BINS, NO_BACKGROUND, occlusion_level, pose_bin
 from ..scene.geometry import direction, intrinsics_from_fov, look_at_opencv, project, rotation_about_z
 from ..scene.scene import Background, Camera, CameraEffects, Context, Environment, Light, ObjectInstance, Scene
-from ..streams import STAGE_NAMES, scene_generators
+from ..streams import STAGE_NAMES, cumulative, draw_index, scene_generators
 from .camera_effects import sample_effects
 from .compile import World
 from .dictionary import ObjectDictionary
@@ -50,6 +50,7 @@ from .placement import (
     Surface,
     copy_layout,
     dependents,
+    moved_copy,
     translate,
     turn,
 )
@@ -91,7 +92,7 @@ def _choose(rng: np.random.Generator, names: list, weights) -> str:
     """One of ``names``, drawn (one ``rng.choice``) with probabilities proportional to
     ``weights`` (not all zero)."""
     weights = np.asarray(weights, dtype=float)
-    return names[int(rng.choice(len(names), p=weights / weights.sum()))]
+    return names[draw_index(rng, cumulative(weights / weights.sum()))]
 
 
 def stage_rngs(seed: int, index: int) -> Mapping[str, np.random.Generator]:
@@ -682,8 +683,8 @@ class Sampler:
             fy=fy,
             cx=cx,
             cy=cy,
-            world_from_camera=tuple(tuple(float(v) for v in row) for row in pose),
-            target=tuple(float(v) for v in target_point),
+            world_from_camera=tuple(map(tuple, pose.tolist())),  # Python floats, as float(v) gives them
+            target=tuple(np.asarray(target_point, dtype=float).tolist()),
             distance=float(distance),
             azimuth=float(view.azimuth),
             elevation=float(view.elevation),
@@ -1091,7 +1092,7 @@ def _steady_in_lowest_terms(fraction: float, level: str, none_min: float, partia
 def _copy_some(placed, indices) -> list:
     """``placed`` with the objects at ``indices`` copied (as ``copy_layout`` copies them)
     and the others shared."""
-    return [replace(p, position=p.position.copy()) if i in indices else p for i, p in enumerate(placed)]
+    return [moved_copy(p) if i in indices else p for i, p in enumerate(placed)]
 
 
 def _mesh_as_it_lies(p):

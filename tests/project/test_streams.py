@@ -195,3 +195,23 @@ def test_no_stream_is_made_outside_scenegen_streams():
 
 def test_the_readme_lists_every_stream():
     assert streams.table() in (ROOT / "README.md").read_text()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([0.0, 0.0, 1e-9, 0.1, 0.25, 1.0, 3.0, 7.5]) | st.floats(0.0, 10.0), min_size=1, max_size=12)
+       .filter(lambda w: sum(w) > 0), st.integers(0, 2**32 - 1))
+def test_draw_index_is_numpys_weighted_choice_from_the_same_stream(weights, seed):
+    """The sampler's weighted draws: the index rng.choice gives, and the stream left where
+    it leaves it, for any weights (zeros among them) and seed."""
+    p = np.array(weights) / np.sum(weights)
+    ours, numpys = np.random.default_rng(seed), np.random.default_rng(seed)
+    sums = streams.cumulative(p)
+    for _ in range(8):
+        assert streams.draw_index(ours, sums) == int(numpys.choice(len(p), p=p))
+    assert ours.random() == numpys.random()
+
+
+@pytest.mark.parametrize("bad", [[], [0.0, 0.0], [0.5, -0.1, 0.6], [0.5, float("nan")], [float("inf"), 1.0]])
+def test_cumulative_refuses_what_numpy_refuses(bad):
+    with pytest.raises(ValueError, match="probabilities must be finite"):
+        streams.cumulative(bad)

@@ -13,7 +13,9 @@ from scenegen.scene.geometry import (
     intrinsics_from_fov,
     look_at_opencv,
     project,
+    rectangle_axes,
     rectangles_overlap,
+    vector_norm,
 )
 
 coords = st.floats(-5, 5, allow_nan=False)
@@ -86,3 +88,16 @@ def test_cross3_is_numpys_cross_bit_for_bit(values):
     for x, y in ((a, b), (a, np.array([0.0, 0.0, 1.0])), (b, -a)):
         expected, found = np.cross(x, y), cross3(x, y)
         assert np.array_equal(found, expected) and np.array_equal(np.signbit(found), np.signbit(expected))
+
+
+@given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=6))
+def test_vector_norm_is_numpys_float(values):
+    vector = np.array(values)
+    assert vector_norm(vector) == float(np.linalg.norm(vector))
+
+
+@given(coords, coords, st.floats(0.01, 3), st.floats(0.01, 3), st.floats(-7, 7))
+def test_rectangle_axes_are_the_unit_edges_numpy_gives(x, y, hx, hy, yaw):
+    corners = footprint([x, y], [hx, hy], yaw)
+    edges = np.array([corners[1] - corners[0], corners[2] - corners[1]])
+    assert rectangle_axes(corners).tobytes() == (edges / np.linalg.norm(edges, axis=1, keepdims=True)).tobytes()
