@@ -425,7 +425,7 @@ def copy_layout(placed: List[Placed]) -> List[Placed]:
 
 def moved_copy(p: Placed) -> Placed:
     """A copy of ``p`` with its own position array, free to move: ``replace(p,
-    position=p.position.copy())`` without its ``__init__`` (the optimizer's trials make
+    position=p.position.copy())`` without its ``__init__`` (the occluder search's trials make
     thousands), its corners remembered while it stays where it was."""
     copied = copy.copy(p)
     copied.position = p.position.copy()
