@@ -647,7 +647,7 @@ class ObjectDictionary:
         of each mesh file an entry names.
 
         Across processes, the facts of its entries (sizes, the extents of every style,
-        whether an entry wears its file's look) are kept in ``cache_dir()/dictionary/``
+        whether an entry wears its file's look) are kept in ``cache.kind_dir("dictionary")``
         under the same sub-configs, the bytes of the mesh files and scenegen's source
         (:mod:`scenegen.cache`); with them, an entry reads its file and builds its parts
         on the first use of a shape rather than here (the same shapes: what is kept was

@@ -18,7 +18,7 @@ x steradians in those units.
 Reading files needs the extra ``hdri`` (packages ``imagecodecs`` and ``OpenEXR``),
 imported only when a file is read. The built-in maps and their key lights are pure
 functions of scenegen's source and their height: they are kept in the cache folder
-(``cache_dir()/environments``), so each is made once, not in every process.
+(``cache.kind_dir("environments")``), so each is made once, not in every process.
 """
 
 from __future__ import annotations

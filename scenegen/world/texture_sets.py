@@ -33,7 +33,7 @@ set's name and the part drawn, so a set is the same in every process and run (on
 platform: transcendental functions may differ in their last bit between CPUs, which can
 move a rare texel by one level). Their height fields (metres) become normal maps with
 :func:`normal_from_height`. A set's maps are kept in the cache folder
-(``cache_dir()/texture-sets``, keyed by its name, size and scenegen's source), so each is
+(``cache.kind_dir("texture-sets")``, keyed by its name, size and scenegen's source), so each is
 made once, not in every process.
 
 A folder of texture sets (:func:`load_texture_sets`)::
