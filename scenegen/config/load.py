@@ -24,7 +24,7 @@ from omegaconf.nodes import BooleanNode, FloatNode, IntegerNode, StringNode
 
 from ..errors import ConfigError
 from ..resources import conf_dir
-from .memo import changing, compose_key, data_key, remembered
+from .memo import changing, compose_key, data_key, plain_of, remembered
 from .schema import CONFIG_GROUPS, SceneGenConfig, field_default
 from .validate import check_fields, override_key_problem, unknown_name, validate_config
 
@@ -60,12 +60,21 @@ def compose_config(overrides: Sequence[str] = (), config_name: str = "config") -
 def _compose(overrides: list, config_name: str) -> DictConfig:
     """:func:`compose_config` without the memo: the config of the overrides' config-group
     choices (remembered) with their values set on it where that is the same config, else
-    Hydra's composition."""
-    found = _defaults_with(overrides, config_name)
-    return found if found is not None else _compose_with_hydra(overrides, config_name)
+    Hydra's composition. An override naming a key that config lacks is refused at once,
+    with the message Hydra's refusal would have got (:func:`_unknown_override` on the
+    same entries), without composing the files twice more."""
+    lacking: list = []
+    found = _defaults_with(overrides, config_name, lacking)
+    if found is not None:
+        return found
+    if lacking:
+        problem = _unknown_override(overrides, config_name, lacking[0])
+        if problem:
+            raise ConfigError(problem)
+    return _compose_with_hydra(overrides, config_name)
 
 
-def _defaults_with(overrides: list, config_name: str) -> Optional[DictConfig]:
+def _defaults_with(overrides: list, config_name: str, lacking: Optional[list] = None) -> Optional[DictConfig]:
     """The config of ``overrides`` made by setting each value override on a copy of the
     config of their config-group choices alone (``preset=realistic``; the defaults' config
     when there are none; remembered), as Hydra sets a value override on the tree its
@@ -74,7 +83,9 @@ def _defaults_with(overrides: list, config_name: str) -> Optional[DictConfig]:
     the config or its error: no value override, an append or deletion, a group choice
     with a package or a sweep, a key the tree lacks, an interpolation, a list or mapping
     for a node that holds schema dataclasses in containers (filled by
-    :func:`_with_nested_defaults`), or any value the schema or validation refuses."""
+    :func:`_with_nested_defaults`), or any value the schema or validation refuses. Where
+    a key is lacking, the plain containers of the group choices' config are appended to
+    ``lacking`` (when given)."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
 
@@ -101,12 +112,16 @@ def _defaults_with(overrides: list, config_name: str) -> Optional[DictConfig]:
         changes.append((key, value))
     if not changes and directive is None:
         return None  # group choices alone: Hydra composes them
-    cfg = changing(compose_config(groups, config_name))  # a writable copy once unlocked
+    base = compose_config(groups, config_name)
+    plain = plain_of(base)
+    cfg = changing(base)  # a writable copy once unlocked
     OmegaConf.set_readonly(cfg, False)
     OmegaConf.set_struct(cfg, True)  # as Hydra's tree: no new keys in any mapping without +
     try:
         for key, value in changes:
             if OmegaConf.select(cfg, key, default=_ABSENT, throw_on_missing=False) is _ABSENT:
+                if lacking is not None and plain is not None:
+                    lacking.append(plain)
                 return None
             OmegaConf.update(cfg, key, value, merge=True)
         OmegaConf.set_struct(cfg, None)
@@ -185,12 +200,15 @@ def _missing_option_message(exc) -> Optional[str]:
             f"{group}/ in any hydra.searchpath folder)")
 
 
-def _unknown_override(overrides: Sequence[str], config_name: str) -> Optional[str]:
+def _unknown_override(overrides: Sequence[str], config_name: str, data: Optional[dict] = None) -> Optional[str]:
     """The message for the first override that names no key of the config (``nn=5``,
     ``contexts.rom.weight=2``), with a did-you-mean; None when every key exists.
 
     Called after Hydra refused ``overrides``: the tree is composed again with only the
-    overrides that choose files (config groups, ``hydra.*``), to know its entries.
+    overrides that choose files (config groups, ``hydra.*``), to know its entries; or
+    given as ``data``, the plain containers of the config of those choices (the same
+    entries: the schema judges every field, the entries of its mappings come from the
+    files alike).
     """
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
@@ -200,14 +218,15 @@ def _unknown_override(overrides: Sequence[str], config_name: str) -> Optional[st
         return override.lstrip("~+").split("=", 1)[0].strip()
 
     choosing = [o for o in overrides if key_of(o) in CONFIG_GROUPS or key_of(o).startswith("hydra")]
-    GlobalHydra.instance().clear()
-    try:
-        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-            data = OmegaConf.to_container(compose(config_name=config_name, overrides=choosing))
-    except (HydraException, OmegaConfBaseException, ValueError, yaml.YAMLError):
-        return None  # the files chosen fail too: Hydra's own message says why
-    finally:
+    if data is None:
         GlobalHydra.instance().clear()
+        try:
+            with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+                data = OmegaConf.to_container(compose(config_name=config_name, overrides=choosing))
+        except (HydraException, OmegaConfBaseException, ValueError, yaml.YAMLError):
+            return None  # the files chosen fail too: Hydra's own message says why
+        finally:
+            GlobalHydra.instance().clear()
     for override in overrides:
         key = key_of(override)
         if override in choosing or not key or any(c in key for c in "@/[]") or key == "directive":

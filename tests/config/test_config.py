@@ -4,6 +4,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import ReadonlyConfigError
 
 from scenegen import load_config
+from scenegen.config import load as config_load
 from scenegen.config.load import config_from_dict, config_to_dict
 from scenegen.config.schema import SceneGenConfig, category_ids
 from scenegen.config.validate import output_formats
@@ -107,3 +108,36 @@ def test_output_formats_one_or_several_and_coco_always(cfg):
         load_config(["format=[hf,tfrecord]"])
     with pytest.raises(ConfigError, match="output.shard_size must be >= 1"):
         load_config(["output.shard_size=0"])
+
+
+UNKNOWN_KEYS = [
+    ["nn=5"],
+    ["lights.cont=[1,2]"],
+    ["contexts.rom.weight=2"],
+    ["objects.chiar.size=[1,2]"],
+    ["n=3", "camera.fovv=40"],
+    ["preset=realistic", "lighting.enviroment=random"],
+    ["lights.cont=1", "nn=3"],  # the first one is named
+    ["grammar.rules.scene.weight=2", "nn=3"],  # a list on the way: Hydra judges it, then nn is named
+]
+
+
+@pytest.mark.parametrize("overrides", UNKNOWN_KEYS, ids=lambda o: " ".join(o))
+def test_an_unknown_key_is_named_without_composing_the_files_again(overrides, monkeypatch):
+    """Where the group choices' config lacks an override's key, the message is the one
+    Hydra's refusal gets (:func:`_unknown_override` on Hydra's own tree of those choices),
+    given before Hydra composes anything."""
+    with pytest.raises(ConfigError) as hydras:
+        config_load._compose_with_hydra(list(overrides), "config")
+    load_config([o for o in overrides if o.split("=")[0] in ("preset",)])  # the group choices' config, remembered
+    composed = []
+    monkeypatch.setattr(config_load, "_compose_with_hydra", lambda *args: composed.append(args))
+    if overrides[0].startswith("grammar.rules"):  # not found lacking in the config: Hydra's path, as before
+        config_load._compose(list(overrides), "config")
+        assert composed
+        return
+    with pytest.raises(ConfigError) as fast:
+        config_load._compose(list(overrides), "config")
+    assert not composed
+    assert str(fast.value) == str(hydras.value)
+    assert fast.value.exit_status == EXIT_INPUT
