@@ -83,9 +83,14 @@ def _defaults_with(overrides: list, config_name: str, lacking: Optional[list] = 
     the config or its error: no value override, an append or deletion, a group choice
     with a package or a sweep, a key the tree lacks, an interpolation, a list or mapping
     for a node that holds schema dataclasses in containers (filled by
-    :func:`_with_nested_defaults`), or any value the schema or validation refuses. Where
-    a key is lacking, the plain containers of the group choices' config are appended to
-    ``lacking`` (when given)."""
+    :func:`_with_nested_defaults`), or any value the schema refuses. Where a key is
+    lacking, the plain containers of the group choices' config are appended to
+    ``lacking`` (when given).
+
+    Raises:
+        ConfigError: a value validation refuses (:func:`validate_config` on the config
+            Hydra's composition gives, which would refuse it with the same message).
+    """
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
 
@@ -127,9 +132,11 @@ def _defaults_with(overrides: list, config_name: str, lacking: Optional[list] = 
         OmegaConf.set_struct(cfg, None)
         if directive is not None:
             cfg.directive = _parse_directive(directive)
-        validate_config(cfg)
     except (OmegaConfBaseException, ConfigError, ValueError, HydraException):
         return None
+    # Hydra's config, values and all: what validation refuses here it refuses there, with the
+    # same message (Hydra's path validates after composing; this saves that composition)
+    validate_config(cfg)
     OmegaConf.set_readonly(cfg, True)
     return cfg
 
