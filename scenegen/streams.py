@@ -188,7 +188,6 @@ class SceneGenerators(Mapping):
 _STAGE_TAGS = {name: stage.tag for name, stage in zip(STAGE_NAMES, SCENE_STAGES)}  # stage name -> key word
 
 
-
 def cumulative(probabilities) -> tuple[float, ...]:
     """The cumulative sums numpy's ``Generator.choice(n, p=probabilities)`` searches: the
     float64 ``p.cumsum()``, divided by its last (for :func:`draw_index`).
@@ -210,6 +209,7 @@ def draw_index(rng: np.random.Generator, sums: tuple[float, ...]) -> int:
     among the sums, from the right), without choice's checks of ``p`` (about 10 us a
     call): the sampler makes dozens of such draws per scene."""
     return bisect.bisect_right(sums, rng.random())
+
 
 def texture_noise_seed(key: bytes) -> np.random.SeedSequence:
     """The stream of a noise texture described by ``key`` (its parameters, as bytes):

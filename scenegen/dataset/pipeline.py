@@ -97,7 +97,7 @@ def write_errors(out: Path, before: str = "the scenes already written are kept")
                             f"folder, then run the same command again to resume") from exc
 
 
-CONFIG_YAML_CACHE = "config-yaml"  # cache_dir() folder of configs' YAML texts (scenegen.cache)
+CONFIG_YAML_CACHE = "config-yaml"  # the cache folder (scenegen.cache.kind_dir) of configs' YAML texts
 
 
 def config_yaml(data: dict) -> str:

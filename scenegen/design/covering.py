@@ -62,7 +62,7 @@ from ..errors import ConfigError, choices
 # A partial row whose completability needs more backtracking nodes than this is reported
 # as a ConfigError rather than searched without bound.
 MAX_SEARCH_NODES = 2_000_000
-FEASIBLE_CACHE = "feasible-tuples"  # the folder of cache_dir() keeping feasible masks (TupleSpace kept=True)
+FEASIBLE_CACHE = "feasible-tuples"  # the cache folder (scenegen.cache.kind_dir) keeping feasible masks (TupleSpace kept=True)
 KEEP_FEASIBLE_SECONDS = 0.02  # a mask found faster than this is not worth a file
 
 __all__ = ["covering_array", "feasible_tuples", "verify_covering", "lower_bound", "top_up_rows", "TupleSpace"]

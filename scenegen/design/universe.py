@@ -37,7 +37,7 @@ def coverage_universe(world: World) -> tuple[Dict[str, List[str]], List[Dict[str
 
 
 _UNIVERSES: dict = {}  # (grammar, factors and appearance levels) -> the coverage universe
-UNIVERSE_CACHE = "universes"  # the folder of cache_dir() keeping coverage universes
+UNIVERSE_CACHE = "universes"  # the cache folder (scenegen.cache.kind_dir) keeping coverage universes
 
 
 def _kept_universe(world: World) -> tuple[Dict[str, List[str]], List[Dict[str, str]]]:

@@ -36,7 +36,7 @@ from .backend import scene_asset
 from .irradiance import convolve_with_cosine, sh_coefficients
 from .opengl import gl
 
-SKY_CACHE = "environment-sky"  # cache_dir() folder of the skies' harmonics and mip chains (scenegen.cache)
+SKY_CACHE = "environment-sky"  # the cache folder (scenegen.cache.kind_dir) of the skies' harmonics and mip chains
 ENVIRONMENT_UNIT = 15  # texture unit of the map (GL 3.3 guarantees 16 per shader stage)
 OCCLUSION_UNIT = 14  # texture unit of the ambient-occlusion pass's result
 

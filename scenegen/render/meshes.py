@@ -32,7 +32,7 @@ from .textures import srgb_encode, texture_image, uv_arrays, uv_scale
 # the objects, which take less of the view than the image's side)
 SHADOW_TEXELS_PER_PIXEL = 1.5
 SHADOW_MAP_SIZES = (512, 1024)  # (smallest, largest)
-GEOMETRY_CACHE = "geometry"  # cache_dir() folder of the meshes' drawn arrays (scenegen.cache)
+GEOMETRY_CACHE = "geometry"  # the cache folder (scenegen.cache.kind_dir) of the meshes' drawn arrays
 GEOMETRY_ARRAYS = ("positions", "normals", "uv", "indices", "bounds")
 
 

@@ -725,7 +725,7 @@ class ObjectDictionary:
         return tuple(e for e in self._entries.values() if e.category == category)
 
 
-FACTS_CACHE = "dictionary"  # the folder of cache_dir() holding the facts of dictionaries
+FACTS_CACHE = "dictionary"  # the cache folder (scenegen.cache.kind_dir) holding the facts of dictionaries
 
 
 def _memo_key(cfg, data: dict | None = None) -> str:

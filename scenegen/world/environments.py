@@ -45,7 +45,7 @@ MAP_SUFFIXES = (".exr", ".hdr")
 MAX_WIDTH = 2048  # pixels: wider maps of a folder are halved until they fit
 INSTALL_HINT = "pip install 'scenegen[hdri]'"
 SUN_CONE = math.radians(12.0)
-ENVIRONMENT_CACHE = "environments"  # cache_dir() folder of the built-in maps and their lights (scenegen.cache)
+ENVIRONMENT_CACHE = "environments"  # the cache folder (scenegen.cache.kind_dir) of the built-in maps and their lights
 
 
 def _needs(package: str, path: Path) -> ConfigError:

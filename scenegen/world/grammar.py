@@ -265,8 +265,7 @@ class Grammar:
         self._polys: Dict[tuple, list] = {}
         self._powers: Dict[tuple, List[list]] = {}  # see _repeat_terms
         self._draws: Dict[tuple, tuple] = {}  # see _cumulative
-        self._options: Dict[tuple, tuple] = {}  # see category_options
-        self._category_sums: Dict[tuple, tuple] = {}  # its key -> cumulative(its probabilities), see draw_category
+        self._options: Dict[tuple, tuple] = {}  # see _category_entry
         self._check_supports()
         self._check_counts()
 
@@ -426,13 +425,20 @@ class Grammar:
         may draw in ``context``; ``support_head`` keeps only categories with a support
         entry. Worked out once per (categories, context, support_head); the lists are
         the caller's, the probabilities (read-only) are shared."""
+        inside, probabilities, outside, _ = self._category_entry(categories, context, support_head)
+        return list(inside), probabilities, list(outside)
+
+    def _category_entry(self, categories: Sequence[str], context: str, support_head: bool) -> tuple:
+        """(inside, probabilities, outside, the probabilities' cumulative sums or None when
+        nothing is inside) of :meth:`category_options`, worked out once per its arguments."""
         key = (tuple(categories), context, support_head)
         found = self._options.get(key)
         if found is None:
             inside, probabilities, outside = self._category_options(categories, context, support_head)
             probabilities.flags.writeable = False
-            found = self._options[key] = (tuple(inside), probabilities, tuple(outside))
-        return list(found[0]), found[1], list(found[2])
+            sums = cumulative(probabilities) if len(probabilities) else None
+            found = self._options[key] = (tuple(inside), probabilities, tuple(outside), sums)
+        return found
 
     def _category_options(self, categories: Sequence[str], context: str, support_head: bool):
         if support_head:
@@ -726,14 +732,12 @@ class Grammar:
         """Draw ``node``'s category by the context's weights (or, with probability
         ``grammar.out_of_context``, uniformly among the categories the context never
         shows), in place."""
-        inside, probabilities, outside = self.category_options(node.categories, context, node.support_head)
+        inside, _, outside, sums = self._category_entry(node.categories, context, node.support_head)
         if outside and (not inside or rng.random() < self.out_of_context):
             node.category, node.in_context = outside[int(rng.integers(len(outside)))], False
         else:
-            key = (tuple(node.categories), context, node.support_head)
-            sums = self._category_sums.get(key)
             if sums is None:
-                sums = self._category_sums[key] = cumulative(probabilities)
+                raise ValueError(f"no category of {list(node.categories)} may be drawn in context {context!r}")
             node.category, node.in_context = inside[draw_index(rng, sums)], True
 
     def allows(self, node: ObjectNode, category: str, context: str) -> bool:

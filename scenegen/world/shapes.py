@@ -34,8 +34,8 @@ from ..errors import ConfigError, MeshError, choices
 from ..lazy import trimesh
 
 SECTIONS = 32  # segments around round shapes; enough at 256-512 px
-PRIMITIVE_CACHE = "primitives"  # cache_dir() folder of tessellated primitives (scenegen.cache)
-COMPOSED_CACHE = "composed"  # cache_dir() folder of placed parts, one file per part list (scenegen.cache)
+PRIMITIVE_CACHE = "primitives"  # the cache folder (scenegen.cache.kind_dir) of tessellated primitives
+COMPOSED_CACHE = "composed"  # the cache folder (scenegen.cache.kind_dir) of placed parts, one file per part list
 # the arrays a kept mesh is (its Trimesh attributes and constructor arguments), in this order
 _MESH_ARRAYS = ("vertices", "faces", "vertex_normals")
 SPHERE_SUBDIVISIONS = 3  # icosphere level: 1280 faces
