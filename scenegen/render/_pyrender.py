@@ -166,9 +166,33 @@ def light_matrices(renderer, scene, light_node, flags) -> tuple[np.ndarray, np.n
 def primitive_program(renderer, primitive, flags, program_flags, programs=None):
     """The ``ShaderProgram`` pyrender draws ``primitive`` with under ``flags``
     (``Renderer._get_primitive_program``), from ``programs`` (a ``ShaderProgramCache``;
-    None: pyrender's own)."""
-    with _programs_of(renderer, programs):
-        return renderer._get_primitive_program(primitive, flags, program_flags)
+    None: pyrender's own).
+
+    pyrender works the program's defines out again at every call (and asks GL for its
+    texture units): here the program is remembered in the cache it comes from, by all
+    that pyrender's choice reads (the flags, the primitive's buffers and mode, its
+    material's textures and kind), while it is in the context."""
+    known = _remembered_programs(renderer, programs)
+    material = primitive.material
+    key = (flags, program_flags, primitive.buf_flags, primitive.mode, material.tex_flags, type(material))
+    program = known.get(key)
+    if program is None or not program._in_context():
+        with _programs_of(renderer, programs):
+            program = known[key] = renderer._get_primitive_program(primitive, flags, program_flags)
+    return program
+
+
+def _remembered_programs(renderer, programs) -> dict:
+    """The programs :func:`primitive_program` remembers in ``programs`` (None:
+    pyrender's own cache), by draw key."""
+    cache = renderer._program_cache if programs is None else programs
+    return cache.__dict__.setdefault("scenegen_programs", {})
+
+
+def forget_programs(renderer, programs=None) -> None:
+    """Forget the programs :func:`primitive_program` remembers in ``programs`` (None:
+    pyrender's own cache): the next calls ask pyrender again."""
+    _remembered_programs(renderer, programs).clear()
 
 
 @contextmanager
@@ -187,14 +211,15 @@ def _programs_of(renderer, programs):
 # -- pyrender's own passes: the reference scenegen.render.forward is checked against -----
 
 
-def pyrender_forward_pass(renderer, scene, flags, programs, light_nodes, bind_extra=None) -> None:
+def pyrender_forward_pass(renderer, scene, flags, programs, light_nodes, bind_extra=None, light_matrices=None) -> None:
     """The colour pass as pyrender draws it (``Renderer._forward_pass``, per primitive:
     ``Renderer._bind_lighting``, ``Renderer._bind_and_draw_primitive``), with the
     programs of ``programs`` (swapped in for ``Renderer._program_cache``), without its
     read-back (``Renderer._read_main_framebuffer``), the lights iterated in the order of
     ``light_nodes`` (pyrender's own is a set's) and ``bind_extra(program)`` after each
     lighting. The signature of :func:`scenegen.render.forward.forward_pass`, which draws
-    the same image (``tests/render/test_forward.py``)."""
+    the same image (``tests/render/test_forward.py``); pyrender works out the shadow
+    cameras itself (``light_matrices`` is not read)."""
     scene_class, scene.__class__ = scene.__class__, _ordered_lights(scene.__class__)
     scene.ordered_light_nodes = list(light_nodes)
     renderer._read_main_framebuffer = _no_read
@@ -231,10 +256,11 @@ def _ordered_lights(scene_class):
     return OrderedLights
 
 
-def pyrender_shadow_pass(renderer, scene, light_node, flags, casters) -> None:
+def pyrender_shadow_pass(renderer, scene, light_node, flags, casters, matrices=None) -> None:
     """The casters' depth as pyrender draws it: per caster its program bound, the light's
-    camera set (``Renderer._get_light_cam_matrices``) and ``Renderer._bind_and_draw_primitive``
-    with ``DEPTH_ONLY``; the reference of :func:`scenegen.render.forward.shadow_pass`."""
+    camera set (``Renderer._get_light_cam_matrices``, worked out here: ``matrices`` is not
+    read) and ``Renderer._bind_and_draw_primitive`` with ``DEPTH_ONLY``; the reference of
+    :func:`scenegen.render.forward.shadow_pass`."""
     from pyrender.constants import ProgramFlags, RenderFlags
 
     V, P = renderer._get_light_cam_matrices(scene, light_node, flags)

@@ -45,19 +45,22 @@ def colour_pass(renderer, graph: Graph, programs, read_back: bool = True, occlus
 
     renderer.viewport_width, renderer.viewport_height = graph.width, graph.height
     flags = RenderFlags.OFFSCREEN
+    cameras = {}  # light node -> (V, P) of its shadow camera, for both passes
     if graph.shadows:
         flags |= RenderFlags.SHADOWS_DIRECTIONAL
         for node, casts in graph.lights:
-            _shadow_map(renderer, graph, node, flags, casts)
+            cameras[node] = _pyrender.light_matrices(renderer, graph.scene, node, flags)
+            _shadow_map(renderer, graph, node, flags, casts, cameras[node])
     environment = graph.environment
     light_nodes = [node for node, _ in graph.lights]
     mesh_programs = programs.mesh(len(light_nodes), environment is not None)
     if environment is None:
-        forward_pass(renderer, graph.scene, flags, mesh_programs, light_nodes)
+        forward_pass(renderer, graph.scene, flags, mesh_programs, light_nodes, light_matrices=cameras)
     else:
         environment.bind_texture()
         environment.bind_occlusion(occlusion)
-        forward_pass(renderer, graph.scene, flags, mesh_programs, light_nodes, bind_extra=environment.bind_lighting)
+        forward_pass(renderer, graph.scene, flags, mesh_programs, light_nodes, bind_extra=environment.bind_lighting,
+                     light_matrices=cameras)
         if environment.background and graph.photo is None:
             environment.draw_background(programs, graph.camera)
     if graph.photo is not None:
@@ -65,10 +68,11 @@ def colour_pass(renderer, graph: Graph, programs, read_back: bool = True, occlus
     return read_colour(renderer, graph.width, graph.height) if read_back else None
 
 
-def _shadow_map(renderer, graph: Graph, node, flags: int, casts: bool) -> None:
+def _shadow_map(renderer, graph: Graph, node, flags: int, casts: bool, matrices) -> None:
     """Render the shadow map of light ``node`` from the casters (pyrender's shadow pass,
-    on scenegen's casters and map size: :func:`scenegen.render.forward.shadow_pass`); a
-    light that casts no shadows gets an empty map."""
+    on scenegen's casters and map size: :func:`scenegen.render.forward.shadow_pass`), with
+    ``matrices`` (V, P) of its shadow camera; a light that casts no shadows gets an
+    empty map."""
     GL = gl()
     texture = node.light.shadow_texture
     GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, _pyrender.shadow_framebuffer(renderer))
@@ -88,7 +92,7 @@ def _shadow_map(renderer, graph: Graph, node, flags: int, casts: bool) -> None:
     if casts:
         GL.glEnable(GL.GL_POLYGON_OFFSET_FILL)
         GL.glPolygonOffset(SLOPE_BIAS[graph.environment is not None], 0.0)
-        shadow_pass(renderer, graph.scene, node, flags, graph.casters)
+        shadow_pass(renderer, graph.scene, node, flags, graph.casters, matrices)
         GL.glDisable(GL.GL_POLYGON_OFFSET_FILL)
     GL.glFlush()
 

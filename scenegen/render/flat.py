@@ -16,8 +16,6 @@
 
 from __future__ import annotations
 
-import ctypes
-
 import numpy as np
 
 from ..scene.geometry import box_corners, project
@@ -29,6 +27,7 @@ from .framebuffer import FlatTarget
 from .graph import Graph
 from .opengl import gl
 from .programs import ShaderPrograms
+from .rawgl import check_errors, draw_elements, uniform_matrix, uniform_vector
 
 SILHOUETTE_BITS = 32  # objects per amodal pass: one bit each of an RGBA8 pixel
 
@@ -47,20 +46,16 @@ def _draw(programs: ShaderPrograms, draws, fragment_shader: str, V: np.ndarray, 
             if not locations:
                 for name in ("V", "P", "M", "color"):
                     locations[name] = GL.glGetUniformLocation(_pyrender.program_id(program), name)
-            GL.glUniformMatrix4fv(locations["V"], 1, GL.GL_TRUE, V)
-            GL.glUniformMatrix4fv(locations["P"], 1, GL.GL_TRUE, P)
-        GL.glUniformMatrix4fv(locations["M"], 1, GL.GL_TRUE, pose)
-        if fragment_shader == "ids.frag":
-            GL.glUniform3fv(locations["color"], 1, colour[:3])
-        else:
-            GL.glUniform4fv(locations["color"], 1, colour)
+            uniform_matrix(locations["V"], V)
+            uniform_matrix(locations["P"], P)
+        uniform_matrix(locations["M"], pose)
+        uniform_vector(locations["color"], colour[:3] if fragment_shader == "ids.frag" else colour)
         _pyrender.bind(primitive)
-        instances = 1 if primitive.poses is None else len(primitive.poses)
-        GL.glDrawElementsInstanced(primitive.mode, primitive.indices.size, GL.GL_UNSIGNED_INT,
-                                   ctypes.c_void_p(0), instances)
+        draw_elements(primitive.mode, primitive.indices.size, 1 if primitive.poses is None else len(primitive.poses))
     if current is not None:
         GL.glBindVertexArray(0)
         _pyrender.unbind_program(current)
+    check_errors(f"the {fragment_shader.removesuffix('.frag')} pass")
 
 
 def _begin(target: FlatTarget, attachments, depth_test: bool) -> None:

@@ -24,14 +24,13 @@ light counts are uniforms no program reads.
 
 from __future__ import annotations
 
-import ctypes
-
 import numpy as np
 
 from ..errors import RenderError
 from . import _pyrender
 from .opengl import gl
 from .programs import MAX_DIRECTIONAL_LIGHTS
+from .rawgl import check_errors, draw_elements, uniform_matrix, uniform_vector
 
 # pyrender's material textures: (texture flag name, material attribute, sampler uniform),
 # in the order pyrender binds them to texture units after the shadow maps
@@ -65,41 +64,18 @@ def set_uniform(program, name: str, value) -> None:
     loc = location(program, name)
     if loc == -1:
         return
-    GL = gl()
     if isinstance(value, np.ndarray):
         if value.ndim == 1:
-            if np.issubdtype(value.dtype, np.unsignedinteger):
-                _VECTOR[(value.shape[0], "u")](loc, 1, value.astype(np.uint32))
-            elif np.issubdtype(value.dtype, np.integer):
-                _VECTOR[(value.shape[0], "i")](loc, 1, value.astype(np.int32))
-            else:
-                _VECTOR[(value.shape[0], "f")](loc, 1, value.astype(np.float32))
+            kind = value.dtype.kind
+            uniform_vector(loc, value, kind if kind in "iu" else "f")
         else:
-            _MATRIX[value.shape](loc, 1, GL.GL_TRUE, np.ascontiguousarray(value, dtype=np.float32))
+            uniform_matrix(loc, value)
     elif isinstance(value, float):
-        GL.glUniform1f(loc, value)
+        gl().glUniform1f(loc, value)
     elif isinstance(value, int):
-        GL.glUniform1i(loc, value)
+        gl().glUniform1i(loc, value)
     else:
         raise TypeError(f"uniform {name}: cannot set a {type(value).__name__}")
-
-
-class _Functions(dict):
-    """PyOpenGL's uniform setters by key, looked up on first use (OpenGL is imported
-    after the GL platform is chosen)."""
-
-    def __init__(self, names: dict):
-        super().__init__()
-        self._names = names
-
-    def __missing__(self, key):
-        function = self[key] = getattr(gl(), self._names[key])
-        return function
-
-
-_VECTOR = _Functions({(n, kind): f"glUniform{n}{suffix}v" for n in (1, 2, 3, 4)
-                      for kind, suffix in (("f", "f"), ("i", "i"), ("u", "ui"))})
-_MATRIX = _Functions({(4, 4): "glUniformMatrix4fv", (3, 3): "glUniformMatrix3fv", (2, 2): "glUniformMatrix2fv"})
 
 
 class _State:
@@ -137,15 +113,14 @@ def _draw(renderer, primitive) -> None:
         GL.glPointSize(renderer.point_size)
     instances = 1 if primitive.poses is None else len(primitive.poses)
     if primitive.indices is not None:
-        GL.glDrawElementsInstanced(primitive.mode, primitive.indices.size, GL.GL_UNSIGNED_INT,
-                                   ctypes.c_void_p(0), instances)
+        draw_elements(primitive.mode, primitive.indices.size, instances)
     else:
         GL.glDrawArraysInstanced(primitive.mode, 0, len(primitive.positions), instances)
     if primitive.mode == GLTF.POINTS:
         GL.glDisable(GL.GL_PROGRAM_POINT_SIZE)
 
 
-def _directional_lights(renderer, scene, light_nodes, flags) -> list[dict]:
+def _directional_lights(renderer, scene, light_nodes, flags, light_matrices=None) -> list[dict]:
     """The uniforms of each light of ``light_nodes`` (in that order) as pyrender's
     ``Renderer._bind_lighting`` sets them.
 
@@ -168,19 +143,21 @@ def _directional_lights(renderer, scene, light_nodes, flags) -> list[dict]:
         light, pose = node.light, scene.get_pose(node)
         entry = {"direction": -pose[:3, 2], "color": light.color, "intensity": light.intensity, "shadow_map": None}
         if shadows:
-            V, P = _pyrender.light_matrices(renderer, scene, node, flags)
+            V, P = (light_matrices or {}).get(node) or _pyrender.light_matrices(renderer, scene, node, flags)
             entry["shadow_map"], entry["light_matrix"] = light.shadow_texture, P.dot(V)
         lights.append(entry)
     return lights
 
 
-def forward_pass(renderer, scene, flags, programs, light_nodes, bind_extra=None) -> None:
+def forward_pass(renderer, scene, flags, programs, light_nodes, bind_extra=None, light_matrices=None) -> None:
     """Draw pyrender's lit forward pass of ``scene`` into its multisampled main
     framebuffer (pyrender's ``Renderer._forward_pass`` without its read-back: the same
     draws, in the same order, with the same uniform values), with the programs of
     ``programs`` (a ShaderProgramCache of scenegen's mesh shaders) and the lights of
     ``light_nodes`` (pyrender nodes, in the order they are set). ``bind_extra(program)``,
     when given, sets more uniforms on each program once it is bound and lit.
+    ``light_matrices``: node -> (V, P) of its shadow camera where the caller has them
+    (:func:`scenegen.render._pyrender.light_matrices`; worked out here otherwise).
 
     Raises:
         RenderError: more lights than the programs hold, or one that is not directional.
@@ -188,7 +165,7 @@ def forward_pass(renderer, scene, flags, programs, light_nodes, bind_extra=None)
     from pyrender.constants import ProgramFlags, RenderFlags, TexFlags
     from pyrender.material import MetallicRoughnessMaterial, SpecularGlossinessMaterial
 
-    lights = _directional_lights(renderer, scene, light_nodes, flags)
+    lights = _directional_lights(renderer, scene, light_nodes, flags, light_matrices)
     GL = gl()
     _pyrender.bind_main_framebuffer(renderer)
     GL.glViewport(0, 0, renderer.viewport_width, renderer.viewport_height)
@@ -258,6 +235,7 @@ def forward_pass(renderer, scene, flags, programs, light_nodes, bind_extra=None)
     if current is not None:
         _pyrender.unbind_program(current)
     GL.glActiveTexture(GL.GL_TEXTURE0)
+    check_errors("the colour pass")
     GL.glFlush()
 
 
@@ -281,15 +259,16 @@ def _light(program, V, P, camera_position, ambient, lights: list[dict]) -> None:
             unit += 1
 
 
-def shadow_pass(renderer, scene, light_node, flags, casters) -> None:
+def shadow_pass(renderer, scene, light_node, flags, casters, matrices=None) -> None:
     """Draw the depth of ``casters`` (``(primitive, (4, 4) pose)``) into the bound
     shadow framebuffer from ``light_node``'s shadow camera, as pyrender's depth program
     draws them (``Renderer._bind_and_draw_primitive`` with ``DEPTH_ONLY``), each program's
-    camera set once."""
+    camera set once. ``matrices``: (V, P) of the light's shadow camera where the caller
+    has them (worked out here otherwise)."""
     from pyrender.constants import ProgramFlags
 
     GL = gl()
-    V, P = _pyrender.light_matrices(renderer, scene, light_node, flags)
+    V, P = matrices or _pyrender.light_matrices(renderer, scene, light_node, flags)
     GL.glEnable(GL.GL_CULL_FACE)
     GL.glEnable(GL.GL_BLEND)
     GL.glCullFace(GL.GL_BACK)
@@ -313,3 +292,4 @@ def shadow_pass(renderer, scene, light_node, flags, casters) -> None:
     GL.glBindVertexArray(0)
     if current is not None:
         _pyrender.unbind_program(current)
+    check_errors("a shadow map's pass")

@@ -142,7 +142,7 @@ def test_the_order_of_pyrenders_light_nodes_changes_no_pixel(monkeypatch):
     scene = Sampler(cfg).sample(5)
     renderer = Renderer(ObjectDictionary.from_config(cfg))
 
-    def reversed_lights(renderer_, pr_scene, flags, programs, light_nodes, bind_extra=None):
+    def reversed_lights(renderer_, pr_scene, flags, programs, light_nodes, bind_extra=None, light_matrices=None):
         _pyrender.pyrender_forward_pass(renderer_, pr_scene, flags, programs, light_nodes[::-1], bind_extra)
 
     ours = renderer.render(scene).rgb

@@ -1,0 +1,99 @@
+"""Bare entry points of the GL calls made once per draw: uniform values and draws.
+
+PyOpenGL converts every argument of a call that takes an array (a numpy array to a
+pointer, through its format handlers) and asks ``glGetError`` after every call: about
+10 us a ``glUniformMatrix4fv`` here, where the driver's own work is under 1 us. The
+passes of a scene make about 120 such calls. The functions here call the driver's
+entry points of the same names through ctypes with a bare pointer: the same arguments
+reach the driver, so the images are the same. Errors are asked for once a pass
+(:func:`check_errors`), as PyOpenGL's next call would find them anyway.
+
+The arrays passed must be C-contiguous of the type the call reads (float32, int32 or
+uint32); the callers make them so.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+
+from ..errors import RenderError
+from .opengl import gl
+
+_INT, _SIZE, _UINT, _BOOL, _POINTER = ctypes.c_int, ctypes.c_int, ctypes.c_uint, ctypes.c_ubyte, ctypes.c_void_p
+_VECTOR_SUFFIX = {"f": "f", "i": "i", "u": "ui"}
+_entry_points: dict[str, object] = {}
+
+
+def _entry_point(name: str, *argtypes):
+    """The driver's function ``name`` (no result) as a ctypes function of ``argtypes``,
+    looked up once; PyOpenGL's own function where the platform does not give its address."""
+    found = _entry_points.get(name)
+    if found is None:
+        from OpenGL import platform
+
+        address = platform.PLATFORM.getExtensionProcedure(name.encode("ascii"))
+        found = ctypes.CFUNCTYPE(None, *argtypes)(address) if address else getattr(gl(), name)
+        _entry_points[name] = found
+    return found
+
+
+_TYPES = {"f": np.dtype(np.float32), "i": np.dtype(np.int32), "u": np.dtype(np.uint32)}
+
+
+def _pointer(array: np.ndarray, kind: str) -> tuple[np.ndarray, int]:
+    """(``array`` as a C-contiguous array of ``kind``'s type, the address of its data):
+    the array itself where it is one already (the caller keeps it alive over the call)."""
+    dtype = _TYPES[kind]
+    if array.dtype != dtype or not array.flags.c_contiguous:
+        array = np.ascontiguousarray(array, dtype=dtype)
+    return array, array.__array_interface__["data"][0]
+
+
+def uniform_matrix(location: int, matrix: np.ndarray) -> None:
+    """Set the (n, n) ``matrix`` (n of 2, 3, 4; as float32) at uniform ``location`` of
+    the bound program, transposed (row-major numpy to GL's columns), as
+    ``glUniformMatrix{n}fv(location, 1, GL_TRUE, matrix)``."""
+    matrix, address = _pointer(matrix, "f")
+    name = _MATRIX_NAMES[matrix.shape]
+    function = _entry_points.get(name) or _entry_point(name, _INT, _SIZE, _BOOL, _POINTER)
+    function(location, 1, 1, address)
+
+
+def uniform_vector(location: int, vector: np.ndarray, kind: str = "f") -> None:
+    """Set the (n,) ``vector`` (n of 1..4; as ``kind``: ``"f"`` float32, ``"i"`` int32,
+    ``"u"`` uint32) at uniform ``location`` of the bound program, as
+    ``glUniform{n}{f,i,ui}v(location, 1, vector)``."""
+    vector, address = _pointer(vector, kind)
+    name = _VECTOR_NAMES[vector.shape[0], kind]
+    function = _entry_points.get(name) or _entry_point(name, _INT, _SIZE, _POINTER)
+    function(location, 1, address)
+
+
+_MATRIX_NAMES = {(n, n): f"glUniformMatrix{n}fv" for n in (2, 3, 4)}
+_VECTOR_NAMES = {(n, kind): f"glUniform{n}{suffix}v" for n in (1, 2, 3, 4) for kind, suffix in _VECTOR_SUFFIX.items()}
+
+
+def draw_elements(mode: int, count: int, instances: int) -> None:
+    """``glDrawElementsInstanced(mode, count, GL_UNSIGNED_INT, 0, instances)``: the bound
+    vertex array's ``count`` indices (uint32, from the start of its index buffer)."""
+    name = "glDrawElementsInstanced"
+    function = _entry_points.get(name) or _entry_point(name, _UINT, _SIZE, _UINT, _POINTER, _SIZE)
+    function(mode, count, _UNSIGNED_INT, None, instances)
+
+
+_UNSIGNED_INT = 0x1405  # GL_UNSIGNED_INT
+
+
+def check_errors(what: str) -> None:
+    """Raise RenderError naming ``what`` (a pass) and the GL errors the driver holds,
+    if any (all are taken, so the next call starts clean)."""
+    GL = gl()
+    errors = []
+    while (error := GL.glGetError()) != GL.GL_NO_ERROR:
+        errors.append(f"0x{int(error):04x}")
+        if len(errors) > 16:  # a lost context repeats its error for ever
+            break
+    if errors:
+        raise RenderError(f"OpenGL reported error(s) {', '.join(errors)} in {what}")
