@@ -122,7 +122,8 @@ def _draw(renderer, primitive) -> None:
 
 def _directional_lights(renderer, scene, light_nodes, flags, light_matrices=None) -> list[dict]:
     """The uniforms of each light of ``light_nodes`` (in that order) as pyrender's
-    ``Renderer._bind_lighting`` sets them.
+    ``Renderer._bind_lighting`` sets them; a shadow camera's (V, P) taken from
+    ``light_matrices`` (node -> (V, P)) where it holds the node's.
 
     Raises:
         RenderError: a light is not directional, or there are more than the mesh
