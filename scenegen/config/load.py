@@ -83,13 +83,16 @@ def _defaults_with(overrides: list, config_name: str, lacking: Optional[list] = 
     the config or its error: no value override, an append or deletion, a group choice
     with a package or a sweep, a key the tree lacks, an interpolation, a list or mapping
     for a node that holds schema dataclasses in containers (filled by
-    :func:`_with_nested_defaults`), or any value the schema refuses. Where a key is
-    lacking, the plain containers of the group choices' config are appended to
+    :func:`_with_nested_defaults`), or any other value the schema refuses. Where a key
+    is lacking, the plain containers of the group choices' config are appended to
     ``lacking`` (when given).
 
     Raises:
-        ConfigError: a value validation refuses (:func:`validate_config` on the config
-            Hydra's composition gives, which would refuse it with the same message).
+        ConfigError: a value of the wrong type for its key (``n=many``: the message
+            Hydra's composition gives, which sets the override with the same
+            ``OmegaConf.update`` on the same tree), or a value validation refuses
+            (:func:`validate_config` on the config Hydra's composition gives, which
+            would refuse it with the same message).
     """
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
@@ -101,7 +104,7 @@ def _defaults_with(overrides: list, config_name: str, lacking: Optional[list] = 
         parsed = OverridesParser.create().parse_overrides(overrides)
     except HydraException:
         return None
-    changes, groups = [], []
+    changes, groups, value_texts = [], [], []
     for text, override in zip(overrides, parsed):
         key = override.key_or_group
         if (override.package is not None or override.is_add() or override.is_force_add() or override.is_delete()
@@ -115,6 +118,7 @@ def _defaults_with(overrides: list, config_name: str, lacking: Optional[list] = 
         if "${" in dumped or value == "???" or (isinstance(value, (dict, list)) and _holds_nested_schema(key)):
             return None
         changes.append((key, value))
+        value_texts.append(text)
     if not changes and directive is None:
         return None  # group choices alone: Hydra composes them
     base = compose_config(groups, config_name)
@@ -122,18 +126,28 @@ def _defaults_with(overrides: list, config_name: str, lacking: Optional[list] = 
     cfg = changing(base)  # a writable copy once unlocked
     OmegaConf.set_readonly(cfg, False)
     OmegaConf.set_struct(cfg, True)  # as Hydra's tree: no new keys in any mapping without +
+    refusal = None
     try:
-        for key, value in changes:
+        for (key, value), text in zip(changes, value_texts):
             if OmegaConf.select(cfg, key, default=_ABSENT, throw_on_missing=False) is _ABSENT:
                 if lacking is not None and plain is not None:
                     lacking.append(plain)
                 return None
-            OmegaConf.update(cfg, key, value, merge=True)
+            try:
+                OmegaConf.update(cfg, key, value, merge=True)
+            except ValidationError as exc:  # a value of the wrong type for a key the tree has
+                # Hydra's composition sets the override with this very call on this tree
+                # and wraps the error so (ConfigLoaderImpl._apply_overrides_to_config)
+                refusal = HydraException(f"Error merging override {text}")
+                refusal.__cause__ = exc
+                break
         OmegaConf.set_struct(cfg, None)
         if directive is not None:
             cfg.directive = _parse_directive(directive)
     except (OmegaConfBaseException, ConfigError, ValueError, HydraException):
         return None
+    if refusal is not None:
+        raise ConfigError(_clean_hydra_message(refusal))
     # Hydra's config, values and all: what validation refuses here it refuses there, with the
     # same message (Hydra's path validates after composing; this saves that composition)
     validate_config(cfg)

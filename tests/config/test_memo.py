@@ -123,7 +123,7 @@ def test_overrides_set_on_the_defaults_give_hydras_config(overrides):
 
 
 @pytest.mark.parametrize("overrides", [
-    ["dictionary=builtin"], ["+extra=1"], ["~seed"], ["nn=3"], ["width=abc"], ["objects.chair={category: chair}"],
+    ["dictionary=builtin"], ["+extra=1"], ["~seed"], ["nn=3"], ["objects.chair={category: chair}"],
     ["grammar.rules.scene=[{object: chair}]"], ["objects.table.part_rules.top.rect.parts=[]"],
     ["grammar.sets={big: [table, chair]}"], ["out=${oc.env:HOME}"], ["hydra.searchpath=[file:///tmp]"],
     ["seed=1,2"], ["preset=realistic"], ["preset=realistic", "nn=3"], ["grammar=piles", "+extra=1"],
