@@ -104,7 +104,7 @@ def _defaults_with(overrides: list, config_name: str, lacking: Optional[list] = 
         parsed = OverridesParser.create().parse_overrides(overrides)
     except HydraException:
         return None
-    changes, groups, value_texts = [], [], []
+    changes, groups = [], []  # changes: (key, value, the override's text)
     for text, override in zip(overrides, parsed):
         key = override.key_or_group
         if (override.package is not None or override.is_add() or override.is_force_add() or override.is_delete()
@@ -117,8 +117,7 @@ def _defaults_with(overrides: list, config_name: str, lacking: Optional[list] = 
         dumped = json.dumps(value, default=str)
         if "${" in dumped or value == "???" or (isinstance(value, (dict, list)) and _holds_nested_schema(key)):
             return None
-        changes.append((key, value))
-        value_texts.append(text)
+        changes.append((key, value, text))
     if not changes and directive is None:
         return None  # group choices alone: Hydra composes them
     base = compose_config(groups, config_name)
@@ -128,7 +127,7 @@ def _defaults_with(overrides: list, config_name: str, lacking: Optional[list] = 
     OmegaConf.set_struct(cfg, True)  # as Hydra's tree: no new keys in any mapping without +
     refusal = None
     try:
-        for (key, value), text in zip(changes, value_texts):
+        for key, value, text in changes:
             if OmegaConf.select(cfg, key, default=_ABSENT, throw_on_missing=False) is _ABSENT:
                 if lacking is not None and plain is not None:
                     lacking.append(plain)

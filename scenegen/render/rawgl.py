@@ -22,24 +22,23 @@ from ..errors import RenderError
 from .opengl import gl
 
 _INT, _SIZE, _UINT, _BOOL, _POINTER = ctypes.c_int, ctypes.c_int, ctypes.c_uint, ctypes.c_ubyte, ctypes.c_void_p
-_VECTOR_SUFFIX = {"f": "f", "i": "i", "u": "ui"}
-_entry_points: dict[str, object] = {}
+_TYPES = {"f": np.dtype(np.float32), "i": np.dtype(np.int32), "u": np.dtype(np.uint32)}
+_MATRIX_NAMES = {(n, n): f"glUniformMatrix{n}fv" for n in (2, 3, 4)}
+_VECTOR_NAMES = {(n, kind): f"glUniform{n}{suffix}v" for n in (1, 2, 3, 4)
+                 for kind, suffix in (("f", "f"), ("i", "i"), ("u", "ui"))}
+_UNSIGNED_INT = 0x1405  # GL_UNSIGNED_INT
+_entry_points: dict[str, object] = {}  # name -> the ctypes function (see _entry_point)
 
 
 def _entry_point(name: str, *argtypes):
     """The driver's function ``name`` (no result) as a ctypes function of ``argtypes``,
-    looked up once; PyOpenGL's own function where the platform does not give its address."""
-    found = _entry_points.get(name)
-    if found is None:
-        from OpenGL import platform
+    made on first use and kept in ``_entry_points`` (callers look there first); PyOpenGL's
+    own function where the platform does not give its address."""
+    from OpenGL import platform
 
-        address = platform.PLATFORM.getExtensionProcedure(name.encode("ascii"))
-        found = ctypes.CFUNCTYPE(None, *argtypes)(address) if address else getattr(gl(), name)
-        _entry_points[name] = found
+    address = platform.PLATFORM.getExtensionProcedure(name.encode("ascii"))
+    found = _entry_points[name] = ctypes.CFUNCTYPE(None, *argtypes)(address) if address else getattr(gl(), name)
     return found
-
-
-_TYPES = {"f": np.dtype(np.float32), "i": np.dtype(np.int32), "u": np.dtype(np.uint32)}
 
 
 def _pointer(array: np.ndarray, kind: str) -> tuple[np.ndarray, int]:
@@ -71,19 +70,12 @@ def uniform_vector(location: int, vector: np.ndarray, kind: str = "f") -> None:
     function(location, 1, address)
 
 
-_MATRIX_NAMES = {(n, n): f"glUniformMatrix{n}fv" for n in (2, 3, 4)}
-_VECTOR_NAMES = {(n, kind): f"glUniform{n}{suffix}v" for n in (1, 2, 3, 4) for kind, suffix in _VECTOR_SUFFIX.items()}
-
-
 def draw_elements(mode: int, count: int, instances: int) -> None:
     """``glDrawElementsInstanced(mode, count, GL_UNSIGNED_INT, 0, instances)``: the bound
     vertex array's ``count`` indices (uint32, from the start of its index buffer)."""
     name = "glDrawElementsInstanced"
     function = _entry_points.get(name) or _entry_point(name, _UINT, _SIZE, _UINT, _POINTER, _SIZE)
     function(mode, count, _UNSIGNED_INT, None, instances)
-
-
-_UNSIGNED_INT = 0x1405  # GL_UNSIGNED_INT
 
 
 def check_errors(what: str) -> None:
