@@ -26,6 +26,37 @@ def mask_to_rle(mask: np.ndarray) -> dict:
     return {"size": [height, width], "counts": rle["counts"].decode("ascii")}
 
 
+def window_to_rle(window: np.ndarray, x: int, y: int, size: tuple[int, int]) -> dict:
+    """:func:`mask_to_rle` of the (H, W) = ``size`` mask that is ``window`` (an (h, w) mask)
+    at rows ``y``.. and columns ``x``.. and False elsewhere, the same dict, working on
+    the window alone (an object's labels need no whole-image mask).
+
+    COCO's runs go down each column in turn: a run boundary of the window at column c,
+    row r is at pixel (x + c) * H + y + r of the whole mask. Each column of the window is
+    read with a False row above and below it, so its runs of True open and close inside
+    it; where one closes at the bottom of a column and the next opens at the top of the
+    following one (a window as tall as the image), the two boundaries are the same pixel
+    and the run goes on: both are dropped.
+    """
+    height, width = (int(v) for v in size)
+    rows, cols = window.shape
+    columns = np.zeros((cols, rows + 2), dtype=bool)
+    columns[:, 1:-1] = window.T
+    change = np.flatnonzero(columns[:, 1:] != columns[:, :-1])
+    column, row = np.divmod(change, rows + 1)
+    boundaries = (x + column) * height + y + row
+    joined = np.flatnonzero(boundaries[1:] == boundaries[:-1])
+    if joined.size:
+        boundaries = np.delete(boundaries, np.concatenate([joined, joined + 1]))
+    edges = np.empty(boundaries.size + 2, dtype=np.int64)
+    edges[0], edges[1:-1], edges[-1] = 0, boundaries, height * width
+    counts = edges[1:] - edges[:-1]
+    if counts.size > 1 and counts[-1] == 0:  # the last run is of True pixels: COCO ends with it
+        counts = counts[:-1]
+    rle = mask_utils.frPyObjects({"size": [height, width], "counts": counts.tolist()}, height, width)
+    return {"size": [height, width], "counts": rle["counts"].decode("ascii")}
+
+
 def rle_to_mask(rle: Mapping[str, Any]) -> np.ndarray:
     """Decode a COCO RLE (compressed ``str``/``bytes`` counts, or uncompressed list
     counts) into an (H, W) bool mask."""

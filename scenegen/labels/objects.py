@@ -77,7 +77,7 @@ from ..scene.geometry import box_corners, rigid_inverse, transform_points
 from ..scene.scene import Scene
 from ..world.dictionary import ObjectDictionary
 from ..world.rest import level_of
-from .masks import mask_to_rle
+from .masks import window_to_rle
 
 
 def _corner_name(index: int) -> str:
@@ -112,7 +112,8 @@ def mask_box(mask: np.ndarray) -> List[int]:
     return [int(cols[0]), top, int(cols[-1] - cols[0] + 1), bottom - top]
 
 
-def part_labels(variant, mask: np.ndarray, parts: np.ndarray, box: List[int] | None = None) -> List[dict]:
+def part_labels(variant, mask: np.ndarray, parts: np.ndarray, box: List[int] | None = None,
+                offset: tuple[int, int] = (0, 0)) -> List[dict]:
     """Labels of every part of ``variant`` within one object's visible ``mask``.
 
     Args:
@@ -121,6 +122,8 @@ def part_labels(variant, mask: np.ndarray, parts: np.ndarray, box: List[int] | N
         mask: (H, W) bool visible pixels of the object.
         parts: (H, W) uint8 part image (1-based part index per pixel).
         box: ``mask_box(mask)`` if already known.
+        offset: (x, y) pixels of ``mask``'s first column and row in the image (a window
+            of it); the parts' boxes are in the image's pixels.
     """
     x, y, w, h = mask_box(mask) if box is None else box
     window = np.where(mask[y : y + h, x : x + w], parts[y : y + h, x : x + w], 0)
@@ -128,10 +131,7 @@ def part_labels(variant, mask: np.ndarray, parts: np.ndarray, box: List[int] | N
     for part in variant.parts:
         selected = window == part.index
         pixels = int(np.count_nonzero(selected))
-        part_box = mask_box(selected) if pixels else [0, 0, 0, 0]
-        if part_box[2]:
-            part_box[0] += x
-            part_box[1] += y
+        part_box = _moved(mask_box(selected), x + offset[0], y + offset[1]) if pixels else [0, 0, 0, 0]
         labels.append(
             {
                 "part_id": part.index,
@@ -142,6 +142,12 @@ def part_labels(variant, mask: np.ndarray, parts: np.ndarray, box: List[int] | N
             }
         )
     return labels
+
+
+def _moved(box: List[int], dx: int, dy: int) -> List[int]:
+    """``box`` [x, y, w, h] moved by (dx, dy) pixels; an empty box ([0, 0, 0, 0]) stays
+    as it is."""
+    return [box[0] + dx, box[1] + dy, box[2], box[3]] if box[2] else box
 
 
 def _keypoints(corners_camera: np.ndarray, K: np.ndarray, frame: Frame) -> List[list]:
@@ -172,14 +178,19 @@ def object_labels(scene: Scene, frame: Frame, dictionary: ObjectDictionary, fact
         factors_cfg: ``cfg.factors`` (occlusion thresholds, elevation and light bins).
     """
     count = len(scene.objects)
-    # each object's visible pixels (row-major: what boxes and parts read fastest)
-    masks = [frame.instances == i + 1 for i in range(count)]
-    visible = np.array([np.count_nonzero(mask) for mask in masks], dtype=np.int64)
-    amodal = np.array([np.count_nonzero(mask) for mask in frame.amodal], dtype=np.int64)
-    # masks in column-major order (views of transposed copies): COCO's RLE encoder reads
-    # columns, so it then needs no transposing copy of each mask
-    instances_t = np.ascontiguousarray(frame.instances.T)
-    amodal_t = np.ascontiguousarray(frame.amodal.transpose(0, 2, 1))
+    # each object's labels are read in its amodal box (visible pixels are amodal ones
+    # too), or in the whole image where a rasterizer left visible pixels outside it
+    amodal_boxes = [mask_box(amodal) for amodal in frame.amodal]
+    windows = [(slice(y, y + h), slice(x, x + w)) for x, y, w, h in amodal_boxes]
+    masks = [frame.instances[window] == i + 1 for i, window in enumerate(windows)]
+    visible = [int(np.count_nonzero(mask)) for mask in masks]
+    if sum(visible) != np.count_nonzero(frame.instances):
+        size = frame.instances.shape
+        everywhere = np.bincount(frame.instances.ravel(), minlength=count + 1)[1:count + 1]
+        for i in np.flatnonzero(everywhere != visible):
+            windows[i] = (slice(0, size[0]), slice(0, size[1]))
+            masks[i] = frame.instances == i + 1
+            visible[i] = int(everywhere[i])
     camera = scene.camera
     eye = camera.position
     camera_from_world = rigid_inverse(camera.pose)
@@ -199,13 +210,13 @@ def object_labels(scene: Scene, frame: Frame, dictionary: ObjectDictionary, fact
     for i, obj in enumerate(scene.objects):
         entry = dictionary[obj.entry]
         variant = entry.outline(obj.style)  # its parts and extents, without its meshes
-        mask = (instances_t == i + 1).T
-        box = mask_box(masks[i])
-        amodal_mask = amodal_t[i].T
-        amodal_box = mask_box(frame.amodal[i])
-        ax, ay, aw, ah = amodal_box
-        window = (slice(ay, ay + ah), slice(ax, ax + aw))  # the amodal mask lies inside its box
-        counts = np.bincount(frame.instances[window][amodal_mask[window]], minlength=count + 1)
+        window, mask, amodal_box = windows[i], masks[i], amodal_boxes[i]
+        top, left = window[0].start, window[1].start
+        ids, amodal_mask = frame.instances[window], frame.amodal[i][window]
+        local_box = mask_box(mask)  # in the window
+        box = _moved(local_box, left, top)
+        amodal_pixels = int(np.count_nonzero(amodal_mask))
+        counts = np.bincount(ids[amodal_mask], minlength=count + 1)
         occluders = [
             {"instance_id": int(j), "pixels": int(counts[j])} for j in np.flatnonzero(counts) if 0 < j != i + 1
         ]
@@ -221,7 +232,7 @@ def object_labels(scene: Scene, frame: Frame, dictionary: ObjectDictionary, fact
             elevation = relative_elevation(center, eye)
         corners_camera = transform_points(camera_from_world, corners)
         camera_from_object = camera_from_world @ world_from_object
-        fraction = float(visible[i] / amodal[i]) if amodal[i] else 0.0
+        fraction = float(visible[i] / amodal_pixels) if amodal_pixels else 0.0
         levels = {
             "category": obj.category,
             "pose": pose_bin(azimuth, entry.symmetry),
@@ -251,8 +262,8 @@ def object_labels(scene: Scene, frame: Frame, dictionary: ObjectDictionary, fact
                 "slot": obj.slot,
                 "in_context": bool(obj.in_context),
                 "bbox": box,
-                "visible_pixels": int(visible[i]),
-                "amodal_pixels": int(amodal[i]),
+                "visible_pixels": visible[i],
+                "amodal_pixels": amodal_pixels,
                 "visible_fraction": fraction,
                 "world_from_object": world_from_object.tolist(),
                 "scale": obj.scale,
@@ -262,9 +273,9 @@ def object_labels(scene: Scene, frame: Frame, dictionary: ObjectDictionary, fact
                 "elevation_bin": levels["elevation"],
                 "occlusion": levels["occlusion"],
                 "factors": levels,
-                "parts": part_labels(variant, masks[i], frame.parts, box),
-                "segmentation": mask_to_rle(mask),
-                "amodal_segmentation": mask_to_rle(amodal_mask),
+                "parts": part_labels(variant, mask, frame.parts[window], local_box, (left, top)),
+                "segmentation": window_to_rle(mask, left, top, frame.instances.shape),
+                "amodal_segmentation": window_to_rle(amodal_mask, left, top, frame.instances.shape),
                 "amodal_bbox": amodal_box,
                 "occluders": occluders,
                 "box3d_world": corners.tolist(),

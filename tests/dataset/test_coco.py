@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
@@ -19,7 +20,7 @@ from pycocotools.cocoeval import COCOeval
 from scenegen.dataset.files import read_record
 from scenegen.dataset.formats.coco import build_coco
 from scenegen.fileio import dumps_json, read_json, sha256_file
-from scenegen.labels.masks import mask_to_rle, rle_to_mask
+from scenegen.labels.masks import mask_to_rle, rle_to_mask, window_to_rle
 
 # pycocotools' own decode (annToMask, COCOeval) warns under NumPy 2; not our code
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
@@ -41,6 +42,37 @@ def test_rle_round_trip(mask):
     assert int(mask_utils.area({**rle, "counts": rle["counts"].encode()})) == int(mask.sum())
     # views that are not C- or F-contiguous encode the same
     assert mask_to_rle(mask.T)["counts"] == mask_to_rle(np.ascontiguousarray(mask.T))["counts"]
+
+
+@st.composite
+def _windows(draw):
+    """(window mask, x, y, (H, W)): a window anywhere in an image, as tall or as wide as
+    it at times, empty at times, its pixels on with a drawn share (solid to speckled)."""
+    height, width = draw(st.integers(1, 24)), draw(st.integers(1, 24))
+    rows, cols = draw(st.integers(0, height)), draw(st.integers(0, width))
+    y, x = draw(st.integers(0, height - rows)), draw(st.integers(0, width - cols))
+    share = draw(st.sampled_from([0.0, 0.3, 0.9, 1.0]))
+    seed = draw(st.integers(0, 2**32 - 1))
+    window = np.random.default_rng(seed).random((rows, cols)) < share
+    return window, x, y, (height, width)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_windows())
+def test_the_rle_of_a_window_is_the_rle_of_its_whole_mask(case):
+    window, x, y, size = case
+    whole = np.zeros(size, dtype=bool)
+    whole[y:y + window.shape[0], x:x + window.shape[1]] = window
+    assert window_to_rle(window, x, y, size) == mask_to_rle(whole)
+
+
+def test_the_rle_of_a_window_runs_on_across_columns_and_ends_with_the_last_run():
+    """A run that goes on from the bottom of a column to the top of the next is one run,
+    and a mask whose last pixel is on ends with that run (no empty run after it)."""
+    window = np.ones((3, 2), bool)
+    assert window_to_rle(window, 1, 0, (3, 3)) == mask_to_rle(np.array([[0, 1, 1]] * 3, bool))
+    assert mask_utils.frPyObjects({"size": [3, 3], "counts": [3, 6]}, 3, 3)["counts"].decode() == \
+        window_to_rle(window, 1, 0, (3, 3))["counts"]
 
 
 def test_rle_orientation_bytes_and_uncompressed_counts():

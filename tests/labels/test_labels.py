@@ -6,6 +6,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from scenegen.labels.masks import mask_to_rle
 from scenegen.labels.objects import mask_box, object_labels
 from scenegen.scene.frame import Frame
 from scenegen.world.sampler import Sampler
@@ -114,3 +115,43 @@ def test_part_labels_of_a_constructed_part_image(cfg, dictionary):
         assert by_id[hidden.index]["pixels"] == 0 and by_id[hidden.index]["bbox"] == [0, 0, 0, 0]
     assert sum(p["pixels"] for p in table_label["parts"]) == table_label["visible_pixels"] == 36
     assert ball_label["parts"] == [{"part_id": 1, "name": "body", "label": "body", "pixels": 8, "bbox": [0, 0, 4, 2]}]
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_labels_read_in_each_amodal_box_equal_those_of_the_whole_image(cfg, dictionary, seed):
+    """Masks, boxes, pixel counts, parts and occluders of random frames, against the
+    same values worked out on the whole image. Every third frame has visible pixels of
+    an object outside its amodal mask's box (a rasterizer may differ there): they are
+    read too."""
+    rng = np.random.default_rng(seed)
+    scene = Sampler(cfg, dictionary).sample(seed)
+    n = len(scene.objects)
+    h, w = (int(v) for v in rng.integers(6, 40, 2))
+    instances = np.zeros((h, w), np.uint16)
+    parts = np.zeros((h, w), np.uint8)
+    amodal = np.zeros((n, h, w), bool)
+    for i, obj in enumerate(scene.objects):
+        top, left = int(rng.integers(0, h)), int(rng.integers(0, w))
+        rows, cols = int(rng.integers(1, h - top + 1)), int(rng.integers(1, w - left + 1))
+        amodal[i, top:top + rows, left:left + cols] = rng.random((rows, cols)) < rng.choice([0.6, 1.0])
+        seen = amodal[i] & (rng.random((h, w)) < 0.8)  # later objects cover earlier ones
+        instances[seen] = i + 1
+        indices = [part.index for part in dictionary[obj.entry].outline(obj.style).parts]
+        parts[seen] = rng.choice(indices, size=int(seen.sum()))
+    if seed % 3 == 0:  # pixels of the first object where its amodal mask has none
+        stray = ~amodal[0] & (rng.random((h, w)) < 0.05)
+        instances[stray], parts[stray] = 1, dictionary[scene.objects[0].entry].outline(scene.objects[0].style).parts[0].index
+    frame = Frame(rgb=np.zeros((h, w, 3), np.uint8), depth=np.ones((h, w), np.float32), instances=instances,
+                  semantic=np.zeros((h, w), np.uint8), parts=parts, amodal=amodal)
+    labels = object_labels(scene, frame, dictionary, cfg.factors)
+    for i, label in enumerate(labels):
+        mask = instances == i + 1
+        assert label["segmentation"] == mask_to_rle(mask)
+        assert label["amodal_segmentation"] == mask_to_rle(amodal[i])
+        assert label["bbox"] == mask_box(mask) and label["amodal_bbox"] == mask_box(amodal[i])
+        assert label["visible_pixels"] == int(mask.sum()) and label["amodal_pixels"] == int(amodal[i].sum())
+        assert label["occluders"] == [{"instance_id": j, "pixels": int((amodal[i] & (instances == j)).sum())}
+                                      for j in range(1, n + 1) if j != i + 1 and (amodal[i] & (instances == j)).any()]
+        for part in label["parts"]:
+            selected = mask & (parts == part["part_id"])
+            assert part["pixels"] == int(selected.sum()) and part["bbox"] == mask_box(selected)
