@@ -23,15 +23,20 @@ def id_color(instance_id: int, part_index: int = 0) -> tuple[int, int, int]:
 
 def decode_ids(color: np.ndarray) -> np.ndarray:
     """(H, W) uint16 instance ids of the id pass's (H, W, 4) uint8 colours."""
-    return color[..., 0].astype(np.uint16) | (color[..., 1].astype(np.uint16) << 8)
+    return np.ascontiguousarray(color.view("<u2")[..., 0])  # red | green << 8, little-endian
 
 
 def linear_depth(window: np.ndarray, znear: float, zfar: float) -> np.ndarray:
     """(H, W) float32 depth along the optical axis (metres; 0 where nothing was drawn)
     from window depth, with pyrender's arithmetic (so depth is what pyrender returns)."""
     window = np.asarray(window, dtype=np.float32)
-    ndc = 2.0 * window - 1.0
-    depth = (2.0 * znear * zfar) / (zfar + znear - ndc * (zfar - znear))
+    # (2 znear zfar) / (zfar + znear - (2 window - 1) (zfar - znear)), each step in float32
+    # as pyrender's expression takes it, in one array
+    depth = np.multiply(window, 2.0)
+    depth -= 1.0
+    depth *= zfar - znear
+    np.subtract(zfar + znear, depth, out=depth)
+    np.divide(2.0 * znear * zfar, depth, out=depth)
     depth[window == 1.0] = 0.0
     return depth
 

@@ -258,7 +258,7 @@ class PendingFrame:
             rgb=rgb,
             depth=depth,
             instances=instances,
-            semantic=category_of_instance[instances],
+            semantic=np.take(category_of_instance, instances),
             parts=np.ascontiguousarray(self._ids[..., 2]),
             amodal=amodal,
             normals=normals,
