@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scenegen.render import effects as E
 from scenegen.render.effects import (
     DOF_BANDS,
     READ_NOISE_FRACTION,
@@ -328,3 +329,29 @@ def test_the_encoding_table_matches_the_exact_curve():
     exact = linear_to_srgb(values).astype(int)
     assert np.abs(encode_uint8(values).astype(int) - exact).max() <= 1
     assert np.mean(encode_uint8(values) != exact) < 0.01
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_the_depth_of_field_bracket_is_searchsorteds(seed):
+    """Each circle of confusion's band, counted with comparisons, equals searchsorted's,
+    at the band positions themselves too."""
+    rng = np.random.default_rng(seed)
+    positions = np.array((E.SHARP_COC, *E.DOF_BANDS), dtype=np.float32)
+    coc = np.concatenate([rng.uniform(0, 40, 500), positions, np.nextafter(positions, 0)]).astype(np.float32)
+    expected = np.clip(np.searchsorted(positions, coc, side="right") - 1, 0, len(positions) - 2)
+    np.testing.assert_array_equal(E._band_below(coc, positions), expected)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_vignetting_and_white_balance_in_place_equal_their_functions(seed):
+    """apply_effects works on its own image in place: the bytes of the documented
+    functions composed."""
+    rng = np.random.default_rng(seed)
+    rgb = rng.integers(0, 256, (int(rng.integers(1, 60)), int(rng.integers(1, 60)), 3), dtype=np.uint8)
+    gains = tuple(float(g) for g in rng.uniform(0.5, 1.6, 3))
+    amount = float(rng.uniform(0.01, 0.6))
+    effects = CameraEffects(name="x", seed=1, noise=0.0, white_balance=gains, jpeg_quality=0, aperture=0.0,
+                            focus_distance=0.0, motion_blur=0.0, motion_angle=0.0, vignetting=amount)
+    expected = E.encode_uint8(E.white_balance(E.vignette(E.srgb_to_linear(rgb), amount), gains))
+    np.testing.assert_array_equal(E.apply_effects(rgb, None, 300.0, effects), expected)
