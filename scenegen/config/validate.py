@@ -16,9 +16,11 @@ import typing
 from dataclasses import fields, is_dataclass
 from typing import Any, Iterable, List, Optional
 
+import yaml
 from omegaconf import DictConfig, OmegaConf
 
 from ..errors import ConfigError, choices
+from ..resources import conf_dir
 from ..scene.factors import DIRECTIVE_FACTORS, FACTOR_NAMES, engine_levels, universe
 from .mesh_frame import check_mesh_frame
 from .schema import CONFIG_GROUPS, FORMATS, MAX_PART_VARIANTS, RENDER_ENGINES, REST_LEVELS, SceneGenConfig, shard_count
@@ -112,12 +114,43 @@ def override_key_problem(data: dict, path: str, append: bool = False) -> Optiona
             entries = list(node) if isinstance(node, dict) else []
             if not append and entries and part not in entries:
                 return unknown_name(declared.get("entry", "key"), part, entries, where=path)
+            if not append and node == {}:  # an empty mapping: Hydra's "Key is not in struct"
+                return unknown_name(declared.get("entry", "key"), part, [], where=path) + _adding(
+                    path, where, typing.get_args(hint)[1])
             hint, declared = typing.get_args(hint)[1], {}
         else:  # a list, or a free-form value: Hydra and the rules judge it
             return None
         node = node.get(part) if isinstance(node, dict) else None
         where = _join(where, part)
     return None
+
+
+def _adding(path: str, mapping: str, value_hint: Any) -> str:
+    """How a new entry of the empty ``mapping`` (a config key) is made, for an override of
+    ``path`` below it: a ``+`` before the override, where Hydra takes one; for entries
+    that are schema sections (``camera.effects.<look>``), which Hydra cannot append from
+    the command line, a preset or a config file, naming the presets that have some."""
+    if not is_dataclass(_unwrap(value_hint)):
+        return f" in this config: to add one, put a + before the override (+{path}=...)"
+    presets = [name for name, data in preset_data().items() if _entries_at(data, mapping)]
+    named = f" (presets with some: {choices(presets)})" if presets else ""
+    return f" in this config: {mapping} gets its entries from a preset or a config file{named}"
+
+
+def _entries_at(data: Any, key: str) -> bool:
+    """Whether the dotted ``key`` of plain ``data`` is a mapping with entries."""
+    for part in key.split("."):
+        data = data.get(part) if isinstance(data, dict) else None
+    return isinstance(data, dict) and bool(data)
+
+
+@functools.lru_cache(maxsize=1)
+def preset_data() -> dict:
+    """Preset name -> the plain data of its file (``conf/preset/<name>.yaml``, global
+    package), in name order."""
+    folder = conf_dir() / "preset"
+    return {path.stem: yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            for path in sorted(folder.glob("*.yaml"))}
 
 
 def _unwrap(hint: Any) -> Any:

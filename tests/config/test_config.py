@@ -119,6 +119,8 @@ UNKNOWN_KEYS = [
     ["preset=realistic", "lighting.enviroment=random"],
     ["lights.cont=1", "nn=3"],  # the first one is named
     ["grammar.rules.scene.weight=2", "nn=3"],  # a list on the way: Hydra judges it, then nn is named
+    ["rest.levels.chair.on-side=1"],  # an entry of an empty mapping
+    ["camera.effects.phone.weight=1"],
 ]
 
 

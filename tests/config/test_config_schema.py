@@ -99,6 +99,26 @@ def test_an_unknown_key_gets_a_did_you_mean(override, expected):
     assert expected in load_error([override])
 
 
+@pytest.mark.parametrize("override, expected", [
+    ("rest.levels.chair.on-side=1", "unknown entry or category 'chair' in rest.levels.chair.on-side; there are none in "
+                                    "this config: to add one, put a + before the override (+rest.levels.chair.on-side=...)"),
+    ("lighting.contexts.studio=[studio]", "unknown context 'studio' in lighting.contexts.studio; there are none in this "
+                                          "config: to add one, put a + before the override (+lighting.contexts.studio=...)"),
+    ("camera.effects.phone.weight=1", "unknown effects profile 'phone' in camera.effects.phone.weight; there are none in "
+                                      "this config: camera.effects gets its entries from a preset or a config file "
+                                      "(presets with some: 'realistic')"),
+])
+def test_an_entry_of_an_empty_mapping_says_how_to_add_one(override, expected):
+    """Hydra says only "Key 'chair' is not in struct"; the way the message gives works."""
+    assert load_error([override]) == expected
+
+
+def test_the_ways_to_add_an_entry_to_an_empty_mapping_work():
+    assert load_config(["+rest.levels.chair.on-side=1"]).rest.levels.chair["on-side"] == 1
+    assert list(load_config(["+lighting.contexts.studio=[studio]"]).lighting.contexts.studio) == ["studio"]
+    assert load_config(["preset=realistic", "camera.effects.phone.weight=2"]).camera.effects.phone.weight == 2
+
+
 def test_an_unknown_key_on_the_command_line_is_one_line_and_exit_2(tmp_path, capsys):
     assert main(["generate", f"out={tmp_path / 'd'}", "nn=5"]) == 2
     err = capsys.readouterr().err
