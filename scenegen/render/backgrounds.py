@@ -17,6 +17,7 @@ from ..world.backgrounds import BackgroundSet
 from . import _pyrender
 from .backend import scene_asset
 from .opengl import gl
+from .uniforms import set_uniform
 
 PHOTO_UNIT = 0  # texture unit of the photograph while its pass draws
 KEPT_PHOTOS = 16  # textures kept in the GL context; older ones are deleted
@@ -104,9 +105,9 @@ def draw_photo(programs, texture: int, photo_size: tuple[int, int], width: int, 
     _pyrender.bind(program)
     GL.glActiveTexture(GL.GL_TEXTURE0 + PHOTO_UNIT)
     GL.glBindTexture(GL.GL_TEXTURE_2D, texture)
-    program.set_uniform("photo", PHOTO_UNIT)
-    program.set_uniform("cover", np.array(cover(photo_size, (width, height)), dtype=np.float32))
-    program.set_uniform("image_size", np.array([width, height], dtype=np.float32))
+    set_uniform(program, "photo", PHOTO_UNIT)
+    set_uniform(program, "cover", np.array(cover(photo_size, (width, height)), dtype=np.float32))
+    set_uniform(program, "image_size", np.array([width, height], dtype=np.float32))
     programs.draw_behind(width, height)
     GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
     _pyrender.unbind_program(program)

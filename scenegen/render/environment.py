@@ -35,6 +35,7 @@ from . import _pyrender
 from .backend import scene_asset
 from .irradiance import convolve_with_cosine, sh_coefficients
 from .opengl import gl
+from .uniforms import location, set_uniform
 
 SKY_CACHE = "environment-sky"  # the cache folder (scenegen.cache.kind_dir) of the skies' harmonics and mip chains
 ENVIRONMENT_UNIT = 15  # texture unit of the map (GL 3.3 guarantees 16 per shader stage)
@@ -257,10 +258,10 @@ class EnvironmentDraw:
 
     def set_common(self, program) -> None:
         """The uniforms ``mesh.frag`` and ``sky.frag`` share, on the bound ``program``."""
-        program.set_uniform("env_map", ENVIRONMENT_UNIT)
-        program.set_uniform("env_rotation", float(self.rotation))
-        program.set_uniform("env_scale", float(self.scale))
-        program.set_uniform("exposure", float(self.exposure))
+        set_uniform(program, "env_map", ENVIRONMENT_UNIT)
+        set_uniform(program, "env_rotation", float(self.rotation))
+        set_uniform(program, "env_scale", float(self.scale))
+        set_uniform(program, "exposure", float(self.exposure))
 
     def bind_lighting(self, program) -> None:
         """Set ``mesh.frag``'s environment uniforms on the bound ``program`` (once a frame
@@ -270,13 +271,13 @@ class EnvironmentDraw:
             return
         self._bound.add(name)
         self.set_common(program)
-        program.set_uniform("env_max_lod", float(len(self.map.levels) - 1))
-        program.set_uniform("env_texel", float(self.map.texel_angle))
-        program.set_uniform("occlusion", OCCLUSION_UNIT)
-        program.set_uniform("occlusion_on", 1.0 if self.occluded else 0.0)
+        set_uniform(program, "env_max_lod", float(len(self.map.levels) - 1))
+        set_uniform(program, "env_texel", float(self.map.texel_angle))
+        set_uniform(program, "occlusion", OCCLUSION_UNIT)
+        set_uniform(program, "occlusion_on", 1.0 if self.occluded else 0.0)
         GL = gl()
-        location = GL.glGetUniformLocation(name, "env_sh")
-        GL.glUniform3fv(location, 9, np.ascontiguousarray(self.map.coefficients * self.scale, dtype=np.float32))
+        coefficients = np.ascontiguousarray(self.map.coefficients * self.scale, dtype=np.float32)
+        GL.glUniform3fv(location(program, "env_sh"), 9, coefficients)
 
     def draw_background(self, programs, camera: Camera) -> None:
         """Draw the whole map where the bound framebuffer's depth is still the far plane
@@ -286,9 +287,9 @@ class EnvironmentDraw:
         program = programs.screen("sky.frag")
         _pyrender.bind(program)
         self.set_common(program)
-        program.set_uniform("world_from_camera", np.asarray(camera.pose[:3, :3], dtype=np.float32))
-        program.set_uniform("intrinsics", np.array([camera.fx, camera.fy, camera.cx, camera.cy], dtype=np.float32))
-        program.set_uniform("image_height", float(camera.height))
+        set_uniform(program, "world_from_camera", np.asarray(camera.pose[:3, :3], dtype=np.float32))
+        set_uniform(program, "intrinsics", np.array([camera.fx, camera.fy, camera.cx, camera.cy], dtype=np.float32))
+        set_uniform(program, "image_height", float(camera.height))
         programs.draw_behind(camera.width, camera.height)
         _pyrender.unbind_program(program)
         self.bind_texture()

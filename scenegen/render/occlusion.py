@@ -22,6 +22,7 @@ from . import _pyrender
 from .framebuffer import FlatTarget
 from .opengl import gl
 from .programs import ShaderPrograms
+from .uniforms import set_uniform
 
 RADIUS = 0.3  # metres: the hemisphere searched for occluders
 
@@ -44,11 +45,11 @@ def draw_occlusion(programs: ShaderPrograms, target: FlatTarget, projection: np.
     program = programs.screen("occlusion.frag")
     _pyrender.bind(program)
     projection = np.asarray(projection, dtype=np.float64)
-    program.set_uniform("scene_depth", 0)
-    program.set_uniform("P", projection.astype(np.float32))
-    program.set_uniform("inverse_P", np.linalg.inv(projection).astype(np.float32))
-    program.set_uniform("ao_radius", RADIUS)
-    program.set_uniform("ao_strength", float(strength))
+    set_uniform(program, "scene_depth", 0)
+    set_uniform(program, "P", projection.astype(np.float32))
+    set_uniform(program, "inverse_P", np.linalg.inv(projection).astype(np.float32))
+    set_uniform(program, "ao_radius", RADIUS)
+    set_uniform(program, "ao_strength", float(strength))
     programs.draw_screen()
     _pyrender.unbind_program(program)
     GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
