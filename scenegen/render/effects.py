@@ -164,8 +164,8 @@ def vignette(linear: np.ndarray, amount: float) -> np.ndarray:
     factor is exactly 1 at the centre and ``1 - amount`` at the four corner pixels
     (``amount``: the fraction of light lost there, in [0, 1)). Returns a new (H, W, C)
     float32 image."""
-    linear = np.asarray(linear, dtype=np.float32)
-    return linear * _vignette_factor(*linear.shape[:2], amount)[..., None]
+    image = np.array(linear, dtype=np.float32)
+    return _scale_channels(image, [_vignette_factor(*image.shape[:2], amount)] * image.shape[2])
 
 
 def _vignette_factor(height: int, width: int, amount: float) -> np.ndarray:
@@ -182,7 +182,16 @@ def _vignette_factor(height: int, width: int, amount: float) -> np.ndarray:
 def white_balance(linear: np.ndarray, gains) -> np.ndarray:
     """White balance: ``linear`` (H, W, 3) float32 linear image, its R, G, B channels times
     ``gains`` (3,). Returns a new (H, W, 3) float32 image."""
-    return np.asarray(linear, dtype=np.float32) * np.asarray(gains, dtype=np.float32)
+    return _scale_channels(np.array(linear, dtype=np.float32), np.asarray(gains, dtype=np.float32))
+
+
+def _scale_channels(image: np.ndarray, factors) -> np.ndarray:
+    """``image`` (H, W, C) float32 with channel c multiplied in place by ``factors[c]`` (a
+    float32 number or an (H, W) float32 array); returns it. A channel at a time: numpy
+    runs a broadcast over C channels C values at a time, several times slower."""
+    for channel, factor in enumerate(factors):
+        image[..., channel] *= factor
+    return image
 
 
 def sensor_noise(linear: np.ndarray, noise: float, rng: np.random.Generator) -> np.ndarray:
@@ -244,16 +253,11 @@ def apply_effects(rgb: np.ndarray, depth: np.ndarray, fx: float, effects: Camera
             image = depth_of_field(image, depth, fx, effects.aperture, effects.focus_distance)
         if effects.motion_blur > 0:
             image = motion_blur(image, effects.motion_blur, effects.motion_angle)
-        # image is this function's own array from here: vignetting and white balance in
-        # place, a channel at a time (a broadcast over 3 channels runs numpy's loop 3
-        # values at a time: several times slower)
+        # image is this function's own array from here: vignetting and white balance in place
         if effects.vignetting > 0:
-            factor = _vignette_factor(*image.shape[:2], effects.vignetting)
-            for channel in range(image.shape[2]):
-                image[..., channel] *= factor
+            _scale_channels(image, [_vignette_factor(*image.shape[:2], effects.vignetting)] * image.shape[2])
         if gains != (1.0, 1.0, 1.0):
-            for channel, gain in enumerate(gains):
-                image[..., channel] *= np.float32(gain)
+            _scale_channels(image, np.asarray(gains, dtype=np.float32))
         if effects.noise > 0:
             seed = effects.seed
             image = sensor_noise(image, effects.noise, np.random.Generator(np.random.PCG64(seed)))

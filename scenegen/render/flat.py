@@ -28,6 +28,7 @@ from .graph import Graph
 from .opengl import gl
 from .programs import ShaderPrograms
 from .rawgl import check_errors, draw_elements, uniform_matrix, uniform_vector
+from .uniforms import location
 
 SILHOUETTE_BITS = 32  # objects per amodal pass: one bit each of an RGBA8 pixel
 
@@ -42,14 +43,10 @@ def _draw(programs: ShaderPrograms, draws, fragment_shader: str, V: np.ndarray, 
         if program is not current:
             _pyrender.bind(program)
             current = program
-            locations = program.locations
-            if not locations:
-                for name in ("V", "P", "M", "color"):
-                    locations[name] = GL.glGetUniformLocation(_pyrender.program_id(program), name)
-            uniform_matrix(locations["V"], V)
-            uniform_matrix(locations["P"], P)
-        uniform_matrix(locations["M"], pose)
-        uniform_vector(locations["color"], colour[:3] if fragment_shader == "ids.frag" else colour)
+            uniform_matrix(location(program, "V"), V)
+            uniform_matrix(location(program, "P"), P)
+        uniform_matrix(location(program, "M"), pose)
+        uniform_vector(location(program, "color"), colour[:3] if fragment_shader == "ids.frag" else colour)
         _pyrender.bind(primitive)
         draw_elements(primitive.mode, primitive.indices.size, 1 if primitive.poses is None else len(primitive.poses))
     if current is not None:

@@ -67,8 +67,7 @@ class ShaderPrograms:
 
     def flat(self, primitive, fragment_shader: str):
         """The flat passes' program (in the context) for ``primitive``'s vertex layout
-        and ``fragment_shader`` (``"ids.frag"`` or ``"silhouette.frag"``); its
-        ``locations`` dict caches uniform locations."""
+        and ``fragment_shader`` (``"ids.frag"`` or ``"silhouette.frag"``)."""
         key = (primitive.buf_flags, fragment_shader)
         program = self._flat.get(key)
         if program is not None:
@@ -82,8 +81,7 @@ class ShaderPrograms:
                 location += 1
         defines["INST_M_LOC"] = location
         program = self.cache.get_program(vertex_shader="ids.vert", fragment_shader=fragment_shader, defines=defines)
-        if _pyrender.upload(program):
-            program.locations = {}
+        _pyrender.upload(program)
         self._flat[key] = program
         return program
 
