@@ -224,27 +224,68 @@ def export_scenes(cfg, scenes: list, folder: Path) -> list[Path]:
 class ScenegenRounds:
     """``SceneWorker.write`` over scenes 0..n-1 of one size and look, a round at a time
     (after ``warmup`` other scenes), so that its rounds can alternate with Blender's: a
-    change of the machine's load then falls on both sides alike."""
+    change of the machine's load then falls on both sides alike.
+
+    Each round writes new files, as each of Blender's rounds does into its own folder:
+    the warm-up's and each round's folder are moved aside when they are done (renamed
+    ``<out>_warmup``, ``<out>_round<r>``, not deleted). Writing over the files of the
+    round before would measure the file system instead: on an ext4 without a journal
+    (this project's machines) a new inode is looked for past every inode freed recently
+    (5 s, or 5 minutes while the block of the inode table holding it is not yet written
+    back: the kernel's ``recently_deleted``), and a file that replaces another frees
+    one. Measured (``atomic_write_bytes`` of 20 kB into 7 folders, 30 files each, four
+    rounds 0.5 s apart): 80 us a new file in new folders each round; 80, 160, 240,
+    240 us over the same files; 300-500 us in new folders within minutes of deleting a
+    few thousand files. scenegen writes 7 files a scene, Blender 2: the end of the run
+    deletes the work folder, so runs of this benchmark should be 5 minutes apart (it
+    prints the cost of a new file at its start and end)."""
 
     def __init__(self, size, preset: str, n: int, warmup: int, out: Path):
         from scenegen import SceneWorker
 
         self.n = n
+        self.out = out
+        self.done = 0
         self.worker = SceneWorker(scenegen_config(size, preset, [f"out={out}", f"n={n}"]))
         for index in range(warmup):
             self.worker.write(n + index)
         self.worker.flush()
+        self._set_aside("warmup")
 
     def round(self) -> float:
-        """Seconds per scene of one round (files flushed at its end)."""
+        """Seconds per scene of one round (files flushed at its end), into a folder
+        with no files of an earlier round."""
         start = time.perf_counter()
         for index in range(self.n):
             self.worker.write(index)
         self.worker.flush()
-        return (time.perf_counter() - start) / self.n
+        seconds = (time.perf_counter() - start) / self.n
+        self._set_aside(f"round{self.done}")
+        self.done += 1
+        return seconds
+
+    def _set_aside(self, name: str) -> None:
+        """Rename the output folder (where it was made) to ``<out>_<name>``."""
+        if self.out.exists():
+            self.out.rename(self.out.with_name(f"{self.out.name}_{name}"))
 
     def close(self) -> None:
         self.worker.close()
+
+
+def new_file_us(folder: Path, folders: int = 7, files: int = 10) -> float:
+    """Microseconds per new 20 kB file written with scenegen's atomic writes into
+    ``folders`` new folders under ``folder`` (kept, not deleted): the file system's share
+    of a scene's cost, which the state of an ext4 without a journal changes (see
+    :class:`ScenegenRounds`)."""
+    from scenegen.fileio import atomic_write_bytes
+
+    data = bytes(range(256)) * 80
+    start = time.perf_counter()
+    for index in range(files):
+        for k in range(folders):
+            atomic_write_bytes(folder / str(k) / f"{index:06d}.png", data)
+    return 1e6 * (time.perf_counter() - start) / (folders * files)
 
 
 def scenegen_whole(size, preset: str, n: int, out: Path) -> tuple[float, str | None]:
@@ -699,6 +740,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=5, help="scenes scenegen writes first, outside the clock")
     parser.add_argument("--threads", type=int, default=0, help="Blender CPU threads (0: automatic)")
     parser.add_argument("--blender-python", default=sys.executable, help="interpreter that can import bpy")
+    parser.add_argument("--work", default=None,
+                        help="folder where both sides write (default: the system's temporary folder)")
     parser.add_argument("--scenegen", nargs="*", default=[],
                         help="more overrides of scenegen's side, e.g. render.engine=pathtraced render.spp=16 (the "
                              "path tracer against Cycles at the same spp)")
@@ -716,12 +759,14 @@ def main() -> None:
     if args.n < 2:
         parser.error("--n must be at least 2 (Blender's first scene is left out of its mean)")
     rows, lines, load = [], [], os.getloadavg()[0]
-    with tempfile.TemporaryDirectory(prefix="bench_blender_") as work:
+    with tempfile.TemporaryDirectory(prefix="bench_blender_", dir=args.work) as work:
+        files_before = new_file_us(Path(work) / "files_before")
         for size in map(parse_size, args.sizes):
             for preset in args.presets:
                 found, checks = bench_look(size, preset, args, Path(work))
                 rows += found
                 lines += checks
+        files_after = new_file_us(Path(work) / "files_after")
     print(f"{args.n} scenes per size and look, best of {args.rounds} rounds; ms/scene: one labelled scene after "
           f"warm-up; whole: the process for all N scenes, start-up included"
           + (f"; scenegen with {' '.join(args.scenegen)}" if args.scenegen else ""))
@@ -730,6 +775,9 @@ def main() -> None:
     for line in lines:
         print("  " + line)
     print("not drawn in Blender: camera effects, procedural textures; Workbench uses studio lighting for both looks")
+    print(f"a new file in {args.work or tempfile.gettempdir()} (20 kB, written as scenegen writes, 70 into 7 "
+          f"folders): {files_before:.0f} us at the start, {files_after:.0f} at the end (calm ext4 here: about 80; "
+          f"after a mass delete, up to 500: see ScenegenRounds)")
     print(f"load average (1 min) at the start {load:.2f}, at the end {os.getloadavg()[0]:.2f}, "
           f"on {os.cpu_count()} CPUs")
 

@@ -5,7 +5,7 @@ was, and failed only when run)."""
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 import re
 from pathlib import Path
 
@@ -42,3 +42,26 @@ def test_every_scenegen_import_of_a_benchmark_resolves(script):
         loaded = importlib.import_module(module)
         assert hasattr(loaded, name) or importlib.util.find_spec(f"{module}.{name}") is not None, \
             f"{script.name}: from {module} import {name}: no such name"
+
+
+def test_blender_benchmark_rounds_write_new_files(tmp_path):
+    """Each of bench_blender's scenegen rounds writes new files, as Blender's rounds do
+    (over the files of the round before, the file system's cost of freeing inodes was
+    measured instead): every round's files stay where they were written, as they were."""
+    spec = importlib.util.spec_from_file_location("bench_blender", ROOT / "benchmarks" / "bench_blender.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    rounds = bench.ScenegenRounds((48, 32), "flat", 2, 1, tmp_path / "scenegen")
+    try:
+        seconds = [rounds.round() for _ in range(2)]
+    finally:
+        rounds.close()
+    assert all(value > 0 for value in seconds)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["scenegen_round0", "scenegen_round1", "scenegen_warmup"]
+    assert sorted(path.name for path in (tmp_path / "scenegen_warmup" / "images").iterdir()) == ["000002.png"]
+    inodes = []
+    for name in ("scenegen_round0", "scenegen_round1"):
+        images = tmp_path / name / "images"
+        assert sorted(path.name for path in images.iterdir()) == ["000000.png", "000001.png"]
+        inodes.append({path.stat().st_ino for path in images.iterdir()})
+    assert not inodes[0] & inodes[1]
