@@ -119,9 +119,12 @@ class _ArgumentStoppedMidConversion:
 
     @property
     def _as_parameter_(self):
-        os.kill(os.getpid(), self.signum)
-        for _ in range(1000):  # the handler runs between these bytecodes
-            pass
+        # raise_signal sends the signal to this thread and runs its Python handler before
+        # it returns: no wait on the kernel's choice of thread or on the scheduler (with
+        # os.kill and a short loop after it, CI once saw "DID NOT RAISE")
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+        assert self.signum not in blocked, f"this thread blocks {signal.Signals(self.signum).name}: left so by an earlier test?"
+        signal.raise_signal(self.signum)
         return 0
 
 
