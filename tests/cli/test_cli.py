@@ -120,8 +120,7 @@ class _ArgumentStoppedMidConversion:
     @property
     def _as_parameter_(self):
         # raise_signal sends the signal to this thread and runs its Python handler before
-        # it returns: no wait on the kernel's choice of thread or on the scheduler (with
-        # os.kill and a short loop after it, CI once saw "DID NOT RAISE")
+        # it returns: no wait on the kernel's choice of thread or on the scheduler
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, [])
         assert self.signum not in blocked, f"this thread blocks {signal.Signals(self.signum).name}: left so by an earlier test?"
         signal.raise_signal(self.signum)
@@ -141,11 +140,41 @@ def test_a_stop_signal_raised_inside_a_c_call_still_stops_with_one_line(monkeypa
         raise ctypes.ArgumentError("as the GL call raised it")
 
     monkeypatch.setitem(cli._COMMANDS, "generate", command)
-    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
-    assert cli.main(["generate"]) == status
-    assert capsys.readouterr().err.splitlines() == [
-        f"scenegen generate: {said}; what was written is kept: run the same command again to resume"]
-    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before  # handlers given back
+    # Python's own SIGINT handler, as in a foreground process: one started in the
+    # background by a non-interactive shell (`pytest &`) starts with SIGINT ignored, which
+    # the command line leaves alone (test_an_ignored_sigint_is_left_alone)
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+        assert cli.main(["generate"]) == status
+        assert capsys.readouterr().err.splitlines() == [
+            f"scenegen generate: {said}; what was written is kept: run the same command again to resume"]
+        assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before  # handlers given back
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     monkeypatch.setitem(cli._COMMANDS, "generate", lambda args: ctypes.CDLL(None).abs(object()))
     with pytest.raises(ctypes.ArgumentError):  # without a stop signal, the error is a failure as it was
         cli.main(["generate"])
+
+
+def test_an_ignored_sigint_is_left_alone(monkeypatch):
+    """A process that starts with SIGINT ignored (a background job of a non-interactive
+    shell) keeps ignoring it while a command runs: the command line sets its handler only
+    over Python's own."""
+    from scenegen import cli
+
+    seen = []
+
+    def command(args):
+        seen.append(signal.getsignal(signal.SIGINT))
+        signal.raise_signal(signal.SIGINT)  # ignored: nothing happens
+        return 0
+
+    monkeypatch.setitem(cli._COMMANDS, "generate", command)
+    inherited = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        assert cli.main(["generate"]) == 0
+        assert seen == [signal.SIG_IGN]
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, inherited)
