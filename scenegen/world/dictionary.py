@@ -204,6 +204,9 @@ class ObjectEntry:
     style_extents: dict = field(default_factory=dict, repr=False)
     # style -> its parts' PartOutline, known without building the shape (as style_extents)
     style_parts: dict = field(default_factory=dict, repr=False)
+    # style -> (K, 2) read-only top outline of a support's shape, known without building
+    # it (as style_extents): placing objects on a support needs no mesh library
+    style_tops: dict = field(default_factory=dict, repr=False)
 
     def extents(self, style: str = "") -> tuple[float, float, float]:
         """(3,) extents of ``style``'s shape along x, y, z, largest 1 (unitless: times the
@@ -232,6 +235,13 @@ class ObjectEntry:
         an object needs of its shape."""
         known = self.style_extents.get(style or self.styles[0])
         return known if known is not None else self.variant(style).extents
+
+    def top_outline(self, style: str = "") -> np.ndarray:
+        """``self.variant(style).top_outline`` bit for bit, without building the shape
+        (nor loading trimesh and SciPy) where an earlier process of this config kept it
+        (:attr:`style_tops`)."""
+        known = self.style_tops.get(style or self.styles[0])
+        return known if known is not None else self.variant(style).top_outline
 
     def variant(self, style: str = "") -> Variant:
         """The shape of ``style`` (``""``: the first style); built once, then shared.
@@ -506,8 +516,9 @@ def _build_entry(name: str, entry, category_ids: dict[str, int], asset_paths, ma
         build, size, file_look = _on_first_use(shape), (float(known["size"][0]), float(known["size"][1])), None
         style_extents = {style: tuple(float(v) for v in extents) for style, extents in known["extents"].items()}
         style_parts = {style: tuple(_part_outline(part) for part in parts) for style, parts in known.get("parts", {}).items()}
+        style_tops = {style: _kept_outline(outline) for style, outline in known.get("tops", {}).items()}
     else:
-        (build, size, file_look), style_extents, style_parts = shape(), {}, {}
+        (build, size, file_look), style_extents, style_parts, style_tops = shape(), {}, {}, {}
 
     return ObjectEntry(
         name=name,
@@ -526,7 +537,16 @@ def _build_entry(name: str, entry, category_ids: dict[str, int], asset_paths, ma
         file_appearance=file_look,
         style_extents=style_extents,
         style_parts=style_parts,
+        style_tops=style_tops,
     )
+
+
+def _kept_outline(kept: list) -> np.ndarray:
+    """The (K, 2) read-only float64 outline of ``[[x, y], ...]`` (as
+    :meth:`ObjectDictionary._facts` keeps a support's top: JSON keeps floats exactly)."""
+    outline = np.array(kept, dtype=np.float64).reshape(-1, 2)
+    outline.flags.writeable = False
+    return outline
 
 
 def _part_outline(kept: list) -> PartOutline:
@@ -668,7 +688,8 @@ class ObjectDictionary:
 
     def _facts(self, cfg) -> dict | None:
         """Entry name -> ``{"styles", "size", "file_look", "extents": {style: (3,)}, "parts":
-        {style: [[name, label, index, rgb, finish], ...]}}`` of
+        {style: [[name, label, index, rgb, finish], ...]}, "tops": {style: [[x, y], ...]}}``
+        (tops of supports only) of
         every entry of ``cfg.objects`` (building every shape), or None when some shape
         cannot be built (its error is then raised where it is used, as without facts)."""
         facts = {}
@@ -681,6 +702,8 @@ class ObjectDictionary:
                     "file_look": entry.file_appearance is not None,
                     "extents": {style: list(entry.variant(style).extents) for style in entry.styles},
                     "parts": {style: [_kept_part(part) for part in entry.variant(style).parts] for style in entry.styles},
+                    "tops": {style: entry.variant(style).top_outline.tolist() for style in entry.styles}
+                    if entry.support else {},
                 }
         except Exception:  # noqa: BLE001 - any failure: nothing kept, the error comes at the shape's use
             return None

@@ -120,7 +120,7 @@ class Placed:
     def top_inradius(self) -> float:
         """Radius (metres) of the largest circle about the centre inside the top face:
         what stays on the top whatever the yaw."""
-        outline = self.entry.variant(self.style).top_outline
+        outline = self.entry.top_outline(self.style)
         edges = np.roll(outline, -1, axis=0) - outline
         # distance from the canonical centre (0, 0) to each edge's line
         distances = np.abs(edges[:, 0] * outline[:, 1] - edges[:, 1] * outline[:, 0]) / np.linalg.norm(edges, axis=1)
@@ -128,7 +128,7 @@ class Placed:
 
     def top_outline(self) -> np.ndarray:
         """(K, 2) world outline of the top face, counter-clockwise (for supports)."""
-        local = self.entry.variant(self.style).top_outline * self.scale
+        local = self.entry.top_outline(self.style) * self.scale
         return local @ yaw_rotation(self.yaw).T + self.position[:2]
 
     def reach(self, direction: np.ndarray) -> float:

@@ -43,14 +43,16 @@ def test_space_loads_no_mesh_library_once_the_dictionary_is_known(tmp_path):
 
 def test_generate_loads_no_mesh_library_once_its_shapes_are_kept(tmp_path):
     """pyrender imports trimesh; scenegen binds the package without running its
-    ``__init__`` (SciPy, networkx's graphs) and the renderer draws the kept arrays, so a
-    second ``generate`` of the same dictionary loads neither trimesh's modules nor SciPy."""
+    ``__init__`` (SciPy, networkx's graphs), the renderer draws the kept arrays and the
+    sampler places objects on a support's kept top outline, so a second ``generate`` of
+    the same dictionary loads neither trimesh's modules nor SciPy (scene 4 stands an
+    object on a support)."""
     env = {"SCENEGEN_CACHE": str(tmp_path / "cache")}
 
     def run(out: str) -> dict:
         probe = ("import contextlib, io, json, sys\nfrom scenegen.cli import main\n"
                  "with contextlib.redirect_stdout(io.StringIO()):\n"
-                 f"    assert main(['generate', 'n=3', 'out={tmp_path / out}', 'width=64', 'height=48']) == 0\n"
+                 f"    assert main(['generate', 'n=6', 'out={tmp_path / out}', 'width=64', 'height=48']) == 0\n"
                  "print(json.dumps({'trimesh': 'trimesh.base' in sys.modules, 'scipy': 'scipy' in sys.modules}))")
         done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                               env={**os.environ, **env})

@@ -285,3 +285,24 @@ def test_a_mesh_over_meshes_max_faces_fails_at_load_and_the_budget_keys_the_memo
         load_config([f"objects.bottle_mesh.mesh={path}", f"meshes.max_faces={faces - 1}"])
     assert repr(str(path)) in str(info.value) and f"meshes.max_faces={faces - 1:,}" in str(info.value)
     assert info.value.exit_status == EXIT_INPUT
+
+
+def test_kept_facts_give_every_support_top_bit_for_bit_without_building_it(cfg, objects):
+    """The facts a load keeps (through JSON, as the cache stores them) hold each support's
+    top outline per style: a later load places objects on it without building the shape
+    (which needs trimesh and SciPy) and gets the very same floats."""
+    import json
+
+    facts = json.loads(json.dumps(objects._facts(cfg)))
+    later = ObjectDictionary(cfg, known=facts)
+    supports = [name for name in objects if objects[name].support]
+    assert len(supports) >= 2
+    for name in objects:
+        entry = later[name]
+        assert bool(facts[name]["tops"]) == entry.support
+        for style in entry.styles if entry.support else ():
+            kept = entry.top_outline(style)
+            built = objects[name].variant(style).top_outline
+            assert kept.dtype == built.dtype == np.float64 and np.array_equal(kept, built)
+            assert not kept.flags.writeable
+        assert entry._variants == {}  # nothing built
