@@ -16,10 +16,10 @@ import typing
 from dataclasses import fields, is_dataclass
 from typing import Any, Iterable, List, Optional
 
-import yaml
 from omegaconf import DictConfig, OmegaConf
 
 from ..errors import ConfigError, choices
+from ..fileio import read_yaml
 from ..resources import conf_dir
 from ..scene.factors import DIRECTIVE_FACTORS, FACTOR_NAMES, engine_levels, universe
 from .mesh_frame import check_mesh_frame
@@ -149,8 +149,7 @@ def preset_data() -> dict:
     """Preset name -> the plain data of its file (``conf/preset/<name>.yaml``, global
     package), in name order."""
     folder = conf_dir() / "preset"
-    return {path.stem: yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            for path in sorted(folder.glob("*.yaml"))}
+    return {path.stem: read_yaml(path) or {} for path in sorted(folder.glob("*.yaml"))}
 
 
 def _unwrap(hint: Any) -> Any:

@@ -164,7 +164,11 @@ def vignette(linear: np.ndarray, amount: float) -> np.ndarray:
     factor is exactly 1 at the centre and ``1 - amount`` at the four corner pixels
     (``amount``: the fraction of light lost there, in [0, 1)). Returns a new (H, W, C)
     float32 image."""
-    image = np.array(linear, dtype=np.float32)
+    return _vignette_in_place(np.array(linear, dtype=np.float32), amount)
+
+
+def _vignette_in_place(image: np.ndarray, amount: float) -> np.ndarray:
+    """:func:`vignette` of ``image`` (H, W, C) float32, in place; returns it."""
     return _scale_channels(image, [_vignette_factor(*image.shape[:2], amount)] * image.shape[2])
 
 
@@ -255,7 +259,7 @@ def apply_effects(rgb: np.ndarray, depth: np.ndarray, fx: float, effects: Camera
             image = motion_blur(image, effects.motion_blur, effects.motion_angle)
         # image is this function's own array from here: vignetting and white balance in place
         if effects.vignetting > 0:
-            _scale_channels(image, [_vignette_factor(*image.shape[:2], effects.vignetting)] * image.shape[2])
+            _vignette_in_place(image, effects.vignetting)
         if gains != (1.0, 1.0, 1.0):
             _scale_channels(image, np.asarray(gains, dtype=np.float32))
         if effects.noise > 0:
