@@ -18,6 +18,7 @@ chosen before pyrender is imported, see :mod:`scenegen.render.opengl`).
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from functools import cache
 
@@ -219,26 +220,48 @@ def pyrender_forward_pass(renderer, scene, flags, programs, light_nodes, bind_ex
     ``light_nodes`` (pyrender's own is a set's) and ``bind_extra(program)`` after each
     lighting. The signature of :func:`scenegen.render.forward.forward_pass`, which draws
     the same image (``tests/render/test_forward.py``); pyrender works out the shadow
-    cameras itself (``light_matrices`` is not read)."""
+    cameras itself (``light_matrices`` is not read), and the shadow matrix it sets for
+    light i (``directional_lights[i].light_matrix``, read by pyrender's mesh.frag) is set
+    where scenegen's mesh.vert reads it (``light_matrices[i]``)."""
     scene_class, scene.__class__ = scene.__class__, _ordered_lights(scene.__class__)
     scene.ordered_light_nodes = list(light_nodes)
     renderer._read_main_framebuffer = _no_read
-    if bind_extra is not None:
-        bind_lighting = renderer._bind_lighting
+    bind_lighting = renderer._bind_lighting
 
-        def bind_lighting_and_extra(scene, program, node, flags):
-            bind_lighting(scene, program, node, flags)
+    def bind_lighting_and_extra(scene, program, node, flags):
+        bind_lighting(scene, _LightMatricesMoved(program), node, flags)
+        if bind_extra is not None:
             bind_extra(program)
 
-        renderer._bind_lighting = bind_lighting_and_extra
+    renderer._bind_lighting = bind_lighting_and_extra
     try:
         with _programs_of(renderer, programs):
             renderer._forward_pass(scene, flags)
     finally:
         scene.__class__ = scene_class
         del renderer._read_main_framebuffer
-        if bind_extra is not None:
-            del renderer._bind_lighting
+        del renderer._bind_lighting
+
+
+_PYRENDER_LIGHT_MATRIX = re.compile(r"directional_lights\[(\d+)\]\.light_matrix")
+
+
+class _LightMatricesMoved:
+    """A pyrender ShaderProgram as ``Renderer._bind_lighting`` sets its uniforms, but for
+    each directional light's shadow matrix, set as ``light_matrices[i]`` (scenegen's
+    mesh.vert works the shadow-map coordinates out per vertex)."""
+
+    def __init__(self, program):
+        self.wrapped = program
+
+    def set_uniform(self, name, value, unsigned=False):
+        moved = _PYRENDER_LIGHT_MATRIX.fullmatch(name)
+        if moved is not None:
+            name = f"light_matrices[{moved[1]}]"
+        self.wrapped.set_uniform(name, value, unsigned)
+
+    def __getattr__(self, name):
+        return getattr(self.wrapped, name)
 
 
 def _no_read(scene, flags):

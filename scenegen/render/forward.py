@@ -222,7 +222,7 @@ def _light(program, V, P, camera_position, ambient, lights: list[dict]) -> None:
         set_uniform(program, prefix + "intensity", light["intensity"])
         if light["shadow_map"] is not None:
             set_uniform(program, prefix + "shadow_map", unit)
-            set_uniform(program, prefix + "light_matrix", light["light_matrix"])
+            set_uniform(program, f"light_matrices[{index}]", light["light_matrix"])
             unit += 1
 
 

@@ -52,7 +52,8 @@ def test_the_colour_image_is_pyrenders_byte_for_byte(look, monkeypatch):
 
 def uniform_count_programs(shader_dir):
     """``ShaderPrograms.mesh`` as pyrender's shader has it: the lights' loop runs over the
-    uniform ``n_directional_lights`` (set by pyrender's pass), one program for any count;
+    uniform ``n_directional_lights`` (set by pyrender's pass), one program for any count,
+    its arrays of lights' shadow-map coordinates as long as the programs' most lights;
     the shaders copied into ``shader_dir``."""
     from pyrender.shader_program import ShaderProgramCache
 
@@ -65,6 +66,7 @@ def uniform_count_programs(shader_dir):
             assert loop in text
             text = text.replace(loop, "for (int i = 0; i < n_directional_lights; i++)").replace(
                 "uniform vec3 cam_pos;", "uniform int n_directional_lights;\nuniform vec3 cam_pos;")
+        text = text.replace(programs_module.LIGHT_COUNT_DEFINE, "MAX_DIRECTIONAL_LIGHTS")
         (shader_dir / name).write_text(text)
     made = {}
 

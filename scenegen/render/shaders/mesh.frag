@@ -3,7 +3,8 @@
 // Copyright (c) 2019 Matthew Matl) with these changes, for scenegen's colour pass:
 // directional shadow maps are sampled with the GPU's depth comparison
 // (sampler2DShadow, bilinear: a 2x2 percentage-closer filter per lookup), four
-// lookups a fragment, in place of pyrender's 36 separate fetches and compares.
+// lookups a fragment, in place of pyrender's 36 separate fetches and compares, at
+// shadow-map coordinates mesh.vert works out per vertex (pyrender: per fragment).
 // Directional lights only (scenegen's scenes have no point or spot lights), and their
 // number is compiled in (DIRECTIONAL_LIGHT_COUNT, one program per count) where pyrender
 // loops over a uniform count: llvmpipe runs a loop of a uniform count with per-lane
@@ -27,7 +28,6 @@ struct DirectionalLight {
 
     #ifdef DIRECTIONAL_LIGHT_SHADOWS
     sampler2DShadow shadow_map;
-    mat4 light_matrix;
     #endif
 };
 
@@ -129,6 +129,11 @@ in vec2 uv_1;
 #endif
 #ifdef COLOR_0_LOC
 in vec4 color_multiplier;
+#endif
+#ifdef DIRECTIONAL_LIGHT_SHADOWS
+#if DIRECTIONAL_LIGHT_COUNT > 0
+in vec3 shadow_coords[DIRECTIONAL_LIGHT_COUNT];  // mesh.vert's: x, y, depth in the light's map
+#endif
 #endif
 
 ///////////////////////////////////////////////////////////////////////////////
@@ -355,16 +360,13 @@ vec3 linear_to_srgb(vec3 c)
 }
 #endif
 
-float shadow_calc(mat4 light_matrix, sampler2DShadow shadow_map, float nl)
+// light_coords: this fragment in the light's shadow map (x, y, depth; 0..1 inside it)
+float shadow_calc(vec3 light_coords, sampler2DShadow shadow_map, float nl)
 {
-    // Compute light texture UV coords
-    vec4 proj_coords = vec4(light_matrix * vec4(frag_position.xyz, 1.0));
-    vec3 light_coords = proj_coords.xyz / proj_coords.w;
-    light_coords = light_coords * 0.5 + 0.5;
     if (light_coords.z > 1.0) {
         return 0.0;
     }
-    float bias = max(0.001 * (1.0 - nl), 0.0001) / proj_coords.w;
+    float bias = max(0.001 * (1.0 - nl), 0.0001);
     float compare = light_coords.z - bias;
     // each lookup: the bilinear blend of 4 texel comparisons (1 = lit); 4 lookups half
     // a texel around the point: a 3x3-texel percentage-closer filter (environment
@@ -438,7 +440,7 @@ void main()
 #ifdef DIRECTIONAL_LIGHT_SHADOWS
         float nl = clamp(dot(n,l), 0.0, 1.0);
         float shadow = shadow_calc(
-            directional_lights[i].light_matrix,
+            shadow_coords[i],
             directional_lights[i].shadow_map,
             nl
         );

@@ -1,8 +1,11 @@
 #version 330 core
 // pyrender's mesh.vert (pyrender 0.1.45 / pyrender-maintained 1.0.1, MIT license,
 // Copyright (c) 2019 Matthew Matl), but for the vertex normal, passed on without
-// normalising it: scenegen's colour pass draws with its own copy of pyrender's mesh
-// shaders so that mesh.frag can take cheaper shadows.
+// normalising it, and each directional light's shadow-map coordinates worked out here,
+// per vertex, where pyrender's mesh.frag works them out per fragment: scenegen's colour
+// pass draws with its own copy of pyrender's mesh shaders so that mesh.frag can take
+// cheaper shadows. A directional light's shadow camera is orthographic (w = 1), so its
+// coordinates are affine in the position and interpolate exactly as the position does.
 
 // Vertex Attributes
 layout(location = 0) in vec3 position;
@@ -33,6 +36,12 @@ layout(location = INST_M_LOC) in mat4 inst_m;
 uniform mat4 M;
 uniform mat4 V;
 uniform mat4 P;
+#ifdef DIRECTIONAL_LIGHT_SHADOWS
+#if DIRECTIONAL_LIGHT_COUNT > 0
+// world -> each light's shadow camera's clip space (P V of its orthographic camera)
+uniform mat4 light_matrices[DIRECTIONAL_LIGHT_COUNT];
+#endif
+#endif
 
 // Outputs
 out vec3 frag_position;
@@ -55,12 +64,25 @@ out vec2 uv_1;
 #ifdef COLOR_0_LOC
 out vec4 color_multiplier;
 #endif
+#ifdef DIRECTIONAL_LIGHT_SHADOWS
+#if DIRECTIONAL_LIGHT_COUNT > 0
+// each light's shadow-map coordinates (x, y, depth, all in 0..1 inside its view)
+out vec3 shadow_coords[DIRECTIONAL_LIGHT_COUNT];
+#endif
+#endif
 
 
 void main()
 {
     gl_Position = P * V * M * inst_m * vec4(position, 1);
     frag_position = vec3(M * inst_m * vec4(position, 1.0));
+#ifdef DIRECTIONAL_LIGHT_SHADOWS
+#if DIRECTIONAL_LIGHT_COUNT > 0
+    for (int i = 0; i < DIRECTIONAL_LIGHT_COUNT; i++) {
+        shadow_coords[i] = (light_matrices[i] * vec4(frag_position, 1.0)).xyz * 0.5 + 0.5;
+    }
+#endif
+#endif
 
     mat4 N = transpose(inverse(M * inst_m));
 
