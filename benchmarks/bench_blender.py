@@ -26,9 +26,11 @@ same Scene records (same config, same seed) are rendered
         defaults otherwise: adaptive sampling, 12 bounces): RGB, the Z pass and the
         Object Index pass (``pass_index`` = instance id) in one multi-layer EXR.
 
-Figures: ms per labelled scene (after warm-up: scenegen writes ``--warmup`` scenes
-first; Blender's first scene, which compiles shaders or loads kernels, is left out of
-its mean) and seconds of the whole process for N scenes (start-up included on both
+Figures: ms per labelled scene (after warm-up: scenegen writes ``--warmup`` other
+scenes first, 90 by default: a process's first scenes draw the dictionary's shapes and
+textures for the first time, and after about 90 a new scene costs what a repeated one
+does, so each round, its first too, measures a long run's steady state; Blender's first
+scene, which compiles shaders or loads kernels, is left out of its mean) and seconds of the whole process for N scenes (start-up included on both
 sides: ``scenegen generate n=N`` against the Blender worker process given the N scenes),
 each the best of ``--rounds``, and their ratios Blender / scenegen. The rounds alternate
 (scenegen's round, then each engine's), so that a change of the machine's load falls on
@@ -737,7 +739,8 @@ def main() -> None:
     parser.add_argument("--workbench-aa", default="8", choices=["OFF", "FXAA", "5", "8", "11", "16", "32"],
                         help="Workbench render anti-aliasing samples (Blender's default 8)")
     parser.add_argument("--rounds", type=int, default=2, help="rounds per figure; the best is kept")
-    parser.add_argument("--warmup", type=int, default=5, help="scenes scenegen writes first, outside the clock")
+    parser.add_argument("--warmup", type=int, default=90,
+                        help="other scenes scenegen writes first, outside the clock (its steady state after about 90)")
     parser.add_argument("--threads", type=int, default=0, help="Blender CPU threads (0: automatic)")
     parser.add_argument("--blender-python", default=sys.executable, help="interpreter that can import bpy")
     parser.add_argument("--work", default=None,
