@@ -97,9 +97,12 @@ def _upload(pixels: np.ndarray) -> int:
     return texture
 
 
-def draw_photo(programs, texture: int, photo_size: tuple[int, int], width: int, height: int) -> None:
+def draw_photo(programs, texture: int, photo_size: tuple[int, int], width: int, height: int,
+               floor_rows: int = 0) -> None:
     """Draw the photograph ``texture`` of ``photo_size`` (width, height) where the bound
-    framebuffer's depth is still the far plane, covering a ``width`` x ``height`` image."""
+    framebuffer's depth is still the far plane, covering a ``width`` x ``height`` image
+    but for its bottom ``floor_rows`` rows (covered by the floor: see
+    :meth:`~scenegen.render.programs.ShaderPrograms.draw_behind`)."""
     GL = gl()
     program = programs.screen("photo.frag")
     _pyrender.bind(program)
@@ -108,6 +111,6 @@ def draw_photo(programs, texture: int, photo_size: tuple[int, int], width: int, 
     set_uniform(program, "photo", PHOTO_UNIT)
     set_uniform(program, "cover", np.array(cover(photo_size, (width, height)), dtype=np.float32))
     set_uniform(program, "image_size", np.array([width, height], dtype=np.float32))
-    programs.draw_behind(width, height)
+    programs.draw_behind(width, height, floor_rows)
     GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
     _pyrender.unbind_program(program)

@@ -61,10 +61,11 @@ def colour_pass(renderer, graph: Graph, programs, read_back: bool = True, occlus
         environment.bind_occlusion(occlusion)
         forward_pass(renderer, graph.scene, flags, mesh_programs, light_nodes, bind_extra=environment.bind_lighting,
                      light_matrices=cameras)
-        if environment.background and graph.photo is None:
-            environment.draw_background(programs, graph.camera)
-    if graph.photo is not None:
-        draw_photo(programs, *graph.photo, graph.width, graph.height)
+    seen_behind = graph.floor_rows < graph.height  # else the floor covers the whole image
+    if environment is not None and environment.background and graph.photo is None and seen_behind:
+        environment.draw_background(programs, graph.camera, graph.floor_rows)
+    if graph.photo is not None and seen_behind:
+        draw_photo(programs, *graph.photo, graph.width, graph.height, graph.floor_rows)
     return read_colour(renderer, graph.width, graph.height) if read_back else None
 
 

@@ -279,10 +279,12 @@ class EnvironmentDraw:
         coefficients = np.ascontiguousarray(self.map.coefficients * self.scale, dtype=np.float32)
         GL.glUniform3fv(location(program, "env_sh"), 9, coefficients)
 
-    def draw_background(self, programs, camera: Camera) -> None:
+    def draw_background(self, programs, camera: Camera, floor_rows: int = 0) -> None:
         """Draw the whole map where the bound framebuffer's depth is still the far plane
         (the colour pass's multisampled one: each sample is tested), seen through
-        ``camera``; the sky's mip chain is bound again after."""
+        ``camera``, but for the image's bottom ``floor_rows`` rows (covered by the floor:
+        see :meth:`~scenegen.render.programs.ShaderPrograms.draw_behind`); the sky's mip
+        chain is bound again after."""
         self.bind_texture(whole=True)
         program = programs.screen("sky.frag")
         _pyrender.bind(program)
@@ -290,6 +292,6 @@ class EnvironmentDraw:
         set_uniform(program, "world_from_camera", np.asarray(camera.pose[:3, :3], dtype=np.float32))
         set_uniform(program, "intrinsics", np.array([camera.fx, camera.fy, camera.cx, camera.cy], dtype=np.float32))
         set_uniform(program, "image_height", float(camera.height))
-        programs.draw_behind(camera.width, camera.height)
+        programs.draw_behind(camera.width, camera.height, floor_rows)
         _pyrender.unbind_program(program)
         self.bind_texture()

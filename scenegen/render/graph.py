@@ -48,6 +48,43 @@ def context_boxes(scene: Scene) -> list[tuple[tuple[float, float, float], np.nda
     return boxes
 
 
+def floor_rows(scene: Scene) -> int:
+    """How many rows at the bottom of ``scene``'s image the floor's top face covers at
+    every point, in front of the camera and well inside its depth range: ``k`` means GL
+    window rows 0..k-1 (the image's last k rows), 0 when the floor covers no whole band
+    there. Where it covers, no sample of those rows keeps the far plane's depth, so a
+    pass drawn only behind every surface can leave them out (``ShaderPrograms.draw_behind``).
+
+    Conservative: the floor's top face, seen from a camera above it and within the
+    depth range, covers a convex part of the image (the rays through a convex piece of a
+    plane form a convex cone), so a rectangle is covered when its corners are. The
+    rectangle tested is the band grown by one pixel on every side, which absorbs the
+    rasterizer's rounding; its corners are cast as rays on the plane z = 0."""
+    cam = scene.camera
+    half = scene.context.floor_size / 2
+    pose = cam.pose
+    centre, rotation = pose[:3, 3], pose[:3, :3]
+    if centre[2] <= 0:
+        return 0
+    rows = np.arange(-1.0, cam.height + 2.0)  # window y of the band's top edge, a pixel apart
+    x = np.array([-1.0, cam.width + 1.0])  # window x of the band's sides
+    # OpenCV pixel coordinates (centres at integers) of the window points, then rays
+    # whose camera z is 1 (so a hit's distance along the ray is its depth)
+    u = np.repeat(x - 0.5, len(rows))
+    v = np.tile(cam.height - rows - 0.5, len(x))
+    rays = np.stack([(u - cam.cx) / cam.fx, (v - cam.cy) / cam.fy, np.ones_like(u)], axis=1) @ rotation.T
+    down = rays[:, 2] < 0  # rays that meet the plane in front of the camera
+    depth = centre[2] / np.where(down, -rays[:, 2], 1.0)
+    hits = centre + depth[:, None] * rays
+    covered = down & (np.abs(hits[:, 0]) < half) & (np.abs(hits[:, 1]) < half) \
+        & (depth > 2.0 * cam.znear) & (depth < 0.5 * cam.zfar)
+    covered = covered.reshape(len(x), len(rows)).all(axis=0)
+    if not covered[0]:  # the band's bottom edge (window y = -1) is not on the floor
+        return 0
+    top = len(rows) if covered.all() else int(np.argmin(covered))  # first edge off the floor
+    return int(min(max(rows[top - 1] - 1.0, 0.0), cam.height))
+
+
 @dataclass
 class Graph:
     """What one scene draws: its pyrender scene (colour pass) and the primitives and
@@ -67,6 +104,8 @@ class Graph:
         environment: what the colour pass draws of the scene's environment map (None:
             no environment; the context's ambient light and background colour).
         photo: (GL texture, (width, height)) of the photograph behind the scene, or None.
+        floor_rows: the image's bottom rows the floor covers wholly (:func:`floor_rows`),
+            which the pass behind the scene leaves out; 0 where nothing is drawn behind.
     """
 
     scene: object
@@ -82,6 +121,7 @@ class Graph:
     camera: Camera | None = None
     environment: EnvironmentDraw | None = None
     photo: tuple | None = None
+    floor_rows: int = 0
 
     @property
     def shadows(self) -> bool:
@@ -207,9 +247,11 @@ def build_graph(scene: Scene, pool: MeshPool, environments: EnvironmentPool | No
         # casters' bounds (not the floor's), so the map's texels are spent on them
         points = np.vstack(corners)[:, :3]
         _pyrender.set_bounds(pr_scene, np.array([points.min(axis=0), points.max(axis=0)]))
+    behind = (environment is not None and environment.background) or (
+        scene.background is not None and bool(scene.background.name))
     return Graph(scene=pr_scene, objects=objects, context=context_draws, casters=casters, lights=lights,
                  width=cam.width, height=cam.height, znear=cam.znear, zfar=cam.zfar, meshes=meshes,
-                 camera=cam, environment=environment)
+                 camera=cam, environment=environment, floor_rows=floor_rows(scene) if behind else 0)
 
 
 def look_groups(variant) -> list[tuple[tuple[int, ...], object]]:

@@ -100,17 +100,29 @@ class ShaderPrograms:
         GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
         GL.glBindVertexArray(0)
 
-    def draw_behind(self, width: int, height: int) -> None:
+    def draw_behind(self, width: int, height: int, floor_rows: int = 0) -> None:
         """Draw the full-screen triangle with the bound program over a ``width`` x
         ``height`` viewport where the bound framebuffer's depth is still the far plane
-        (behind every surface; each multisample tested), writing no depth."""
+        (behind every surface; each multisample tested), writing no depth.
+
+        ``floor_rows`` bottom rows (:func:`scenegen.render.graph.floor_rows`: rows the
+        floor covers wholly, where the depth test would fail everywhere) are left out
+        by a scissor: the same image, without their depth tests (llvmpipe tests each
+        multisample of the triangle's every pixel)."""
+        if floor_rows >= height:
+            return
         GL = gl()
         GL.glViewport(0, 0, width, height)
         GL.glEnable(GL.GL_DEPTH_TEST)
         GL.glDepthFunc(GL.GL_LEQUAL)
         GL.glDepthMask(GL.GL_FALSE)
         GL.glDisable(GL.GL_CULL_FACE)
+        if floor_rows > 0:
+            GL.glEnable(GL.GL_SCISSOR_TEST)
+            GL.glScissor(0, floor_rows, width, height - floor_rows)
         self.draw_screen()
+        if floor_rows > 0:
+            GL.glDisable(GL.GL_SCISSOR_TEST)
         GL.glDepthMask(GL.GL_TRUE)
         GL.glDepthFunc(GL.GL_LESS)
 
