@@ -30,8 +30,8 @@ Figures: ms per labelled scene (after warm-up: scenegen writes ``--warmup`` othe
 scenes first, 90 by default: a process's first scenes draw the dictionary's shapes and
 textures for the first time, and after about 90 a new scene costs what a repeated one
 does, so each round, its first too, measures a long run's steady state; Blender's first
-scene, which compiles shaders or loads kernels, is left out of its mean) and seconds of the whole process for N scenes (start-up included on both
-sides: ``scenegen generate n=N`` against the Blender worker process given the N scenes),
+scene, which compiles shaders or loads kernels, is left out of its mean) and seconds of
+the whole process for N scenes (start-up included on both sides: ``scenegen generate n=N`` against the Blender worker process given the N scenes),
 each the best of ``--rounds``, and their ratios Blender / scenegen. The rounds alternate
 (scenegen's round, then each engine's), so that a change of the machine's load falls on
 both sides alike; the ratio of each round is printed too.

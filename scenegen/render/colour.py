@@ -19,7 +19,7 @@ import numpy as np
 from . import _pyrender
 from .backgrounds import draw_photo
 from .forward import forward_pass, shadow_pass
-from .graph import Graph
+from .graph import Graph, floor_rows
 from .opengl import gl
 
 # Depths drawn into a shadow map are pushed away from the light by this many times their
@@ -61,11 +61,13 @@ def colour_pass(renderer, graph: Graph, programs, read_back: bool = True, occlus
         environment.bind_occlusion(occlusion)
         forward_pass(renderer, graph.scene, flags, mesh_programs, light_nodes, bind_extra=environment.bind_lighting,
                      light_matrices=cameras)
-    seen_behind = graph.floor_rows < graph.height  # else the floor covers the whole image
-    if environment is not None and environment.background and graph.photo is None and seen_behind:
-        environment.draw_background(programs, graph.camera, graph.floor_rows)
-    if graph.photo is not None and seen_behind:
-        draw_photo(programs, *graph.photo, graph.width, graph.height, graph.floor_rows)
+    behind = graph.photo is not None or (environment is not None and environment.background)
+    rows = floor_rows(graph.camera, graph.floor_size) if behind else 0
+    if rows < graph.height:  # else the floor covers the whole image: nothing shows behind it
+        if graph.photo is not None:
+            draw_photo(programs, *graph.photo, graph.width, graph.height, rows)
+        elif behind:
+            environment.draw_background(programs, graph.camera, rows)
     return read_colour(renderer, graph.width, graph.height) if read_back else None
 
 

@@ -48,20 +48,20 @@ def context_boxes(scene: Scene) -> list[tuple[tuple[float, float, float], np.nda
     return boxes
 
 
-def floor_rows(scene: Scene) -> int:
-    """How many rows at the bottom of ``scene``'s image the floor's top face covers at
-    every point, in front of the camera and well inside its depth range: ``k`` means GL
-    window rows 0..k-1 (the image's last k rows), 0 when the floor covers no whole band
-    there. Where it covers, no sample of those rows keeps the far plane's depth, so a
-    pass drawn only behind every surface can leave them out (``ShaderPrograms.draw_behind``).
+def floor_rows(cam: Camera, floor_size: float) -> int:
+    """How many rows at the bottom of ``cam``'s image the top face of the square floor of
+    side ``floor_size`` (metres, centred on the origin, top at z = 0) covers at every
+    point, in front of the camera and well inside its depth range: ``k`` means GL window
+    rows 0..k-1 (the image's last k rows), 0 when the floor covers no whole band there.
+    Where it covers, no sample of those rows keeps the far plane's depth, so a pass drawn
+    only behind every surface can leave them out (``ShaderPrograms.draw_behind``).
 
     Conservative: the floor's top face, seen from a camera above it and within the
     depth range, covers a convex part of the image (the rays through a convex piece of a
     plane form a convex cone), so a rectangle is covered when its corners are. The
     rectangle tested is the band grown by one pixel on every side, which absorbs the
     rasterizer's rounding; its corners are cast as rays on the plane z = 0."""
-    cam = scene.camera
-    half = scene.context.floor_size / 2
+    half = floor_size / 2
     pose = cam.pose
     centre, rotation = pose[:3, 3], pose[:3, :3]
     if centre[2] <= 0:
@@ -104,8 +104,7 @@ class Graph:
         environment: what the colour pass draws of the scene's environment map (None:
             no environment; the context's ambient light and background colour).
         photo: (GL texture, (width, height)) of the photograph behind the scene, or None.
-        floor_rows: the image's bottom rows the floor covers wholly (:func:`floor_rows`),
-            which the pass behind the scene leaves out; 0 where nothing is drawn behind.
+        floor_size: side of the context's square floor, metres (:func:`floor_rows`).
     """
 
     scene: object
@@ -121,7 +120,7 @@ class Graph:
     camera: Camera | None = None
     environment: EnvironmentDraw | None = None
     photo: tuple | None = None
-    floor_rows: int = 0
+    floor_size: float = 0.0
 
     @property
     def shadows(self) -> bool:
@@ -247,11 +246,9 @@ def build_graph(scene: Scene, pool: MeshPool, environments: EnvironmentPool | No
         # casters' bounds (not the floor's), so the map's texels are spent on them
         points = np.vstack(corners)[:, :3]
         _pyrender.set_bounds(pr_scene, np.array([points.min(axis=0), points.max(axis=0)]))
-    behind = (environment is not None and environment.background) or (
-        scene.background is not None and bool(scene.background.name))
     return Graph(scene=pr_scene, objects=objects, context=context_draws, casters=casters, lights=lights,
                  width=cam.width, height=cam.height, znear=cam.znear, zfar=cam.zfar, meshes=meshes,
-                 camera=cam, environment=environment, floor_rows=floor_rows(scene) if behind else 0)
+                 camera=cam, environment=environment, floor_size=float(context.floor_size))
 
 
 def look_groups(variant) -> list[tuple[tuple[int, ...], object]]:

@@ -109,8 +109,6 @@ class ShaderPrograms:
         floor covers wholly, where the depth test would fail everywhere) are left out
         by a scissor: the same image, without their depth tests (llvmpipe tests each
         multisample of the triangle's every pixel)."""
-        if floor_rows >= height:
-            return
         GL = gl()
         GL.glViewport(0, 0, width, height)
         GL.glEnable(GL.GL_DEPTH_TEST)

@@ -1,6 +1,7 @@
 """The pass behind the scene (environment map or photograph) leaves out the image's
-bottom rows that the floor covers wholly (``graph.floor_rows``): those rows are on the
-floor at every pixel, and the images are the same bytes as with the whole pass."""
+bottom rows that the floor covers wholly (``scenegen.render.graph.floor_rows``): those
+rows are on the floor at every pixel, and the images are the same bytes as with the
+whole pass."""
 
 import math
 from dataclasses import replace
@@ -13,13 +14,17 @@ from PIL import Image
 from studio import STUDIO, make_camera
 
 from scenegen import load_config
-from scenegen.render import graph as graph_module
+from scenegen.render import colour
 from scenegen.render.graph import floor_rows
 from scenegen.scene.scene import Scene
 from scenegen.world.sampler import Sampler
 
 pytestmark = pytest.mark.render
 SIZE = ["width=96", "height=72"]
+
+
+def rows_of(scene):
+    return floor_rows(scene.camera, scene.context.floor_size)
 
 
 def bare_scene(eye, target, width=96, height=72, floor_size=12.0, fov_deg=40.0):
@@ -29,22 +34,22 @@ def bare_scene(eye, target, width=96, height=72, floor_size=12.0, fov_deg=40.0):
 
 
 def test_looking_down_on_a_wide_floor_covers_every_row():
-    assert floor_rows(bare_scene((0.0, -2.0, 3.0), (0.0, 0.0, 0.0))) == 72
+    assert rows_of(bare_scene((0.0, -2.0, 3.0), (0.0, 0.0, 0.0))) == 72
 
 
 def test_looking_at_the_horizon_covers_the_lower_rows_only():
-    rows = floor_rows(bare_scene((0.0, -3.0, 1.0), (0.0, 5.0, 1.0)))  # level: the horizon at mid-height
+    rows = rows_of(bare_scene((0.0, -3.0, 1.0), (0.0, 5.0, 1.0)))  # level: the horizon at mid-height
     assert 20 < rows < 36
 
 
 def test_no_rows_when_the_floor_is_not_at_the_bottom_of_the_image():
-    assert floor_rows(bare_scene((0.0, -3.0, 1.0), (0.0, 5.0, 6.0))) == 0  # looking up
-    assert floor_rows(bare_scene((30.0, 0.0, 1.0), (40.0, 0.0, 0.0))) == 0  # looking away from it
-    assert floor_rows(bare_scene((0.0, -3.0, -1.0), (0.0, 0.0, -2.0))) == 0  # from under it
+    assert rows_of(bare_scene((0.0, -3.0, 1.0), (0.0, 5.0, 6.0))) == 0  # looking up
+    assert rows_of(bare_scene((30.0, 0.0, 1.0), (40.0, 0.0, 0.0))) == 0  # looking away from it
+    assert rows_of(bare_scene((0.0, -3.0, -1.0), (0.0, 0.0, -2.0))) == 0  # from under it
 
 
 def test_a_small_floor_in_the_middle_of_the_view_covers_no_whole_row():
-    assert floor_rows(bare_scene((0.0, -6.0, 4.0), (0.0, 0.0, 0.0), floor_size=0.5)) == 0
+    assert rows_of(bare_scene((0.0, -6.0, 4.0), (0.0, 0.0, 0.0), floor_size=0.5)) == 0
 
 
 @settings(max_examples=25, deadline=None)
@@ -59,7 +64,7 @@ def test_the_rows_are_on_the_floor_at_every_pixel(renderer, azimuth, elevation, 
            0.05 + distance * math.sin(elevation) + 0.3)
     target = (0.0, 0.0, tilt)
     scene = bare_scene(eye, target, floor_size=floor_size, fov_deg=fov)
-    rows = floor_rows(scene)
+    rows = rows_of(scene)
     depth = renderer.render(scene).depth
     height = scene.camera.height
     assert 0 <= rows <= height
@@ -73,11 +78,11 @@ def test_the_pass_behind_gives_the_same_bytes_without_the_rows(monkeypatch, rend
     cfg = load_config([*SIZE, "preset=realistic", "camera.effects={}"])
     sampler = Sampler(cfg)
     scenes = [sampler.sample(index) for index in range(24)]
-    counted = [floor_rows(scene) for scene in scenes]
+    counted = [rows_of(scene) for scene in scenes]
     assert 0 in counted and 72 in counted and any(0 < rows < 72 for rows in counted)
     assert all(scene.environment is not None for scene in scenes)
     scissored = [renderer.render(scene).rgb for scene in scenes]
-    monkeypatch.setattr(graph_module, "floor_rows", lambda scene: 0)
+    monkeypatch.setattr(colour, "floor_rows", lambda camera, floor_size: 0)
     whole = [renderer.render(scene).rgb for scene in scenes]
     for index, (mine, reference) in enumerate(zip(scissored, whole)):
         np.testing.assert_array_equal(mine, reference, err_msg=f"scene {index}, {counted[index]} rows")
@@ -90,9 +95,9 @@ def test_a_photograph_behind_gives_the_same_bytes_without_the_rows(monkeypatch, 
     cfg = load_config([*SIZE, f"background.images={tmp_path}"])
     sampler = Sampler(cfg)
     scenes = [sampler.sample(index) for index in range(12)]
-    assert any(floor_rows(scene) > 0 for scene in scenes)
+    assert any(rows_of(scene) > 0 for scene in scenes)
     scissored = [renderer.render(scene).rgb for scene in scenes]
-    monkeypatch.setattr(graph_module, "floor_rows", lambda scene: 0)
+    monkeypatch.setattr(colour, "floor_rows", lambda camera, floor_size: 0)
     whole = [renderer.render(scene).rgb for scene in scenes]
     for index, (mine, reference) in enumerate(zip(scissored, whole)):
         np.testing.assert_array_equal(mine, reference, err_msg=f"scene {index}")
