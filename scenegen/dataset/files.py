@@ -36,6 +36,7 @@ from ..errors import DepthOverflowError
 from ..fileio import atomic_write_bytes, dumps_json, read_json
 from ..labels.scene_graph import scene_relations
 from ..lazy import lazy_module
+from ..runs import byte_columns, on_runs
 from ..scene.frame import Frame
 from ..scene.scene import SCENE_SCHEMA_VERSION, Scene
 from .layout import LAYER_FOLDERS, RECORD_FOLDER, RECORD_GLOB, layer_file, record_file
@@ -176,21 +177,22 @@ def read_parts(path: str | Path) -> np.ndarray:
 def normals_to_uint8(normals: np.ndarray) -> np.ndarray:
     """(H, W, 3) float unit normals (0 = no surface) -> (H, W, 3) uint8 with value =
     round((n + 1) * 127.5); pixels without a surface are (0, 0, 0), which no unit
-    vector encodes to. (Computed in float64, one channel at a time.)"""
+    vector encodes to. (Computed in float64, once per run of equal pixels:
+    :func:`scenegen.runs.on_runs`.)"""
     normals = np.asarray(normals)
     height, width = normals.shape[:2]
-    encoded = np.empty((height, width, 3), dtype=np.uint8)
-    work = np.empty((height, width), dtype=np.float64)
-    surface = np.zeros((height, width), dtype=bool)
-    for k in range(3):
-        component = normals[..., k]
-        np.add(component, 1.0, out=work, dtype=np.float64)
-        work *= 127.5
-        np.rint(work, out=work)
-        np.clip(work, 0, 255, out=work)
-        encoded[..., k] = work
-        surface |= component != 0
-    encoded[~surface] = 0
+    pixels = normals.reshape(height * width, 3)
+    return on_runs(_normal_pixels_to_uint8, byte_columns(pixels), pixels).reshape(height, width, 3)
+
+
+def _normal_pixels_to_uint8(pixels: np.ndarray) -> np.ndarray:
+    """(K, 3) float normals -> (K, 3) uint8, as :func:`normals_to_uint8`."""
+    work = np.add(pixels, 1.0, dtype=np.float64)
+    work *= 127.5
+    np.rint(work, out=work)
+    np.clip(work, 0, 255, out=work)
+    encoded = work.astype(np.uint8)
+    encoded[~(pixels != 0).any(axis=1)] = 0
     return encoded
 
 

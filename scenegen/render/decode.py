@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..runs import byte_columns, on_runs
+
 MAX_INSTANCES = 0xFFFF  # ids in the red and green channels of the id pass
 MAX_PARTS = 0xFF  # part indices in its blue channel
 
@@ -50,15 +52,25 @@ _NORMAL_LUTS = [
 
 def decode_normals(colour: np.ndarray, depth: np.ndarray) -> np.ndarray:
     """(H, W, 3) float32 unit camera-frame (OpenCV) normals, 0 where depth is 0, from
-    the normal colours (n + 1) / 2 (OpenGL axes; 8 bits a channel: within 0.5 degree)."""
-    x, y, z = (np.take(_NORMAL_LUTS[k], colour[..., k]) for k in range(3))
+    the normal colours (n + 1) / 2 (OpenGL axes; 8 bits a channel: within 0.5 degree).
+    Each run of equal pixels is decoded once (:func:`scenegen.runs.on_runs`)."""
+    height, width = depth.shape
+    pixels = np.ascontiguousarray(colour).reshape(height * width, -1)
+    empty = (np.asarray(depth) <= 0).reshape(-1)
+    normals = on_runs(_decode_normal_pixels, [*byte_columns(pixels), empty], pixels, empty)
+    return normals.reshape(height, width, 3)
+
+
+def _decode_normal_pixels(pixels: np.ndarray, empty: np.ndarray) -> np.ndarray:
+    """(K, 3) float32 normals of (K, C >= 3) uint8 normal colours, 0 where ``empty``."""
+    x, y, z = (np.take(_NORMAL_LUTS[k], pixels[:, k]) for k in range(3))
     length = np.sqrt(x * x + y * y + z * z)
     np.maximum(length, np.float32(1e-6), out=length)
     scale = np.divide(np.float32(1.0), length, dtype=np.float32)
-    scale[depth <= 0] = 0.0
-    normals = np.empty(depth.shape + (3,), dtype=np.float32)
+    scale[empty] = 0.0
+    normals = np.empty((len(pixels), 3), dtype=np.float32)
     for k, component in enumerate((x, y, z)):
-        np.multiply(component, scale, out=normals[..., k])
+        np.multiply(component, scale, out=normals[:, k])
     return normals
 
 

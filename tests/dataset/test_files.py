@@ -4,6 +4,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from scenegen import runs
 from scenegen.dataset import files
 from scenegen.dataset.files import (
     LAYER_FOLDERS,
@@ -94,6 +95,39 @@ def test_normals_png_round_trip_within_half_a_degree(tmp_path):
     cosine = np.clip(np.sum(back[surface] * normals[surface], axis=-1), -1, 1)
     assert np.degrees(np.arccos(cosine)).max() < 0.5
     assert (read_png(path)[0] == 0).all()
+
+
+def normals_to_uint8_by_definition(normals: np.ndarray) -> np.ndarray:
+    """clip(rint((n + 1) 127.5)) in float64 a channel at a time, (0, 0, 0) where every
+    component is 0."""
+    work = np.clip(np.rint((normals.astype(np.float64) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    work[~np.any(normals != 0, axis=-1)] = 0
+    return work
+
+
+@given(st.integers(0, 2**32 - 1), st.sampled_from([np.float32, np.float64]), st.integers(1, 60),
+       st.sampled_from([1.0, runs.MOST_RUNS]))
+def test_normals_encode_pixel_by_pixel_as_defined(seed, dtype, run, most_runs):
+    """Normals in runs of equal pixels (each run is encoded once: always, with
+    ``MOST_RUNS`` 1, else only where runs are few), with zeros of both signs, NaN and
+    components beyond [-1, 1]."""
+    runs.MOST_RUNS, kept = most_runs, runs.MOST_RUNS
+    try:
+        check_normals_encoding(seed, dtype, run)
+    finally:
+        runs.MOST_RUNS = kept
+
+
+def check_normals_encoding(seed, dtype, run):
+    rng = np.random.default_rng(seed)
+    normals = random_normals(rng, 24, 36).astype(dtype)
+    normals = np.repeat(normals.reshape(-1, 3), run, axis=0)[: 24 * 36].reshape(24, 36, 3)
+    normals[2, :5] = [-0.0, 0.0, -0.0]
+    normals[3, 3] = [np.nan, 0.5, 0.5]
+    normals[4, :4] = rng.normal(size=(4, 3)) * 3
+    got = normals_to_uint8(normals)
+    assert got.dtype == np.uint8 and got.shape == normals.shape
+    np.testing.assert_array_equal(got, normals_to_uint8_by_definition(normals))
 
 
 def random_frame(rng, h: int, w: int, n: int) -> Frame:

@@ -14,6 +14,7 @@ PACKAGE = Path(scenegen.__file__).parent
 RANKS = {
     "scenegen.errors": 0, "scenegen.fileio": 0, "scenegen._version": 0, "scenegen.resources": 0,
     "scenegen.progress": 0, "scenegen.timing": 0, "scenegen.streams": 0, "scenegen.lazy": 0, "scenegen.cache": 0,
+    "scenegen.runs": 0,
     "scenegen.scene": 1,
     "scenegen.config": 2,
     "scenegen.world": 3,

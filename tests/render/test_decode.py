@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from scenegen.render.decode import decode_ids, id_color, linear_depth
+from scenegen import runs
+from scenegen.render.decode import decode_ids, decode_normals, id_color, linear_depth
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -30,3 +31,38 @@ def test_linear_depth_is_pyrenders_expression_bit_for_bit(znear, zfar):
     assert depth.dtype == np.float32
     np.testing.assert_array_equal(depth.view(np.uint32), expected.view(np.uint32))
     assert (depth[::7, ::5] == 0).all()
+
+
+def normals_by_definition(colour: np.ndarray, depth: np.ndarray) -> np.ndarray:
+    """The normal colours decoded pixel by pixel, each float32 step in the order
+    decode_normals takes it: c / 127.5 - 1 (y and z negated), divided by the length
+    (at least 1e-6), 0 where the depth is not positive."""
+    x, y, z = ((colour[..., k].astype(np.float32) / np.float32(127.5) - np.float32(1.0)) * np.float32(sign)
+               for k, sign in enumerate((1.0, -1.0, -1.0)))
+    length = np.maximum(np.sqrt(x * x + y * y + z * z), np.float32(1e-6))
+    scale = np.float32(1.0) / length
+    scale[~(depth > 0) & ~np.isnan(depth)] = 0.0
+    return np.stack([x * scale, y * scale, z * scale], axis=-1)
+
+
+@pytest.mark.parametrize("most_runs", [1.0, runs.MOST_RUNS])
+def test_normals_are_decoded_as_defined_for_every_colour(monkeypatch, most_runs):
+    """Every 24-bit colour, a plane of blue at a time, in runs of one pixel and of many
+    (decode_normals decodes each run of equal pixels once: always, with ``MOST_RUNS``
+    1, else only where runs are few), with and without depth."""
+    monkeypatch.setattr(runs, "MOST_RUNS", most_runs)
+    depth = np.ones((256, 256), dtype=np.float32)
+    depth[::3, ::5] = 0.0
+    depth[7] = np.nan  # no comparison holds: not "no surface"
+    depth[9, :100] = -1.0
+    for blue in range(256):
+        colour = np.zeros((256, 256, 4), dtype=np.uint8)
+        colour[..., 0] = np.arange(256)[None, :]
+        colour[..., 1] = np.arange(256)[:, None]
+        colour[..., 2] = blue
+        colour[..., 3] = 255
+        colour[:, 128:] = colour[:, 128:129]  # runs of 128 pixels
+        normals = decode_normals(colour, depth)
+        expected = normals_by_definition(colour, depth)
+        assert normals.dtype == np.float32 and normals.shape == (256, 256, 3)
+        assert normals.tobytes() == expected.tobytes(), blue
