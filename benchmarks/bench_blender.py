@@ -744,7 +744,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="Blender CPU threads (0: automatic)")
     parser.add_argument("--blender-python", default=sys.executable, help="interpreter that can import bpy")
     parser.add_argument("--work", default=None,
-                        help="folder where both sides write (default: the system's temporary folder)")
+                        help="folder where both sides write, made where missing (default: the system's temporary folder)")
     parser.add_argument("--scenegen", nargs="*", default=[],
                         help="more overrides of scenegen's side, e.g. render.engine=pathtraced render.spp=16 (the "
                              "path tracer against Cycles at the same spp)")
@@ -761,6 +761,8 @@ def main() -> None:
     SCENEGEN_OVERRIDES.extend(args.scenegen)
     if args.n < 2:
         parser.error("--n must be at least 2 (Blender's first scene is left out of its mean)")
+    if args.work is not None:
+        Path(args.work).mkdir(parents=True, exist_ok=True)
     rows, lines, load = [], [], os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench_blender_", dir=args.work) as work:
         files_before = new_file_us(Path(work) / "files_before")

@@ -100,7 +100,7 @@ class ExportSpec:
         return "bop" in self.formats
 
     def part(self, record_bytes: bytes, instances: Optional[np.ndarray] = None, depth: Optional[np.ndarray] = None,
-             layers: Optional[Mapping[str, bytes]] = None) -> "ScenePart":
+             layers: Optional[Mapping[str, bytes]] = None, record: Optional[dict] = None) -> "ScenePart":
         """What a scene's piece holds but for the bytes of its images (:meth:`complete`
         adds them): its texts of every format, its BOP masks and models. This is the
         work that holds Python's lock, done where the scene's record is made.
@@ -110,8 +110,13 @@ class ExportSpec:
             instances, depth: the ``instances`` and ``depth`` PNGs' values ((H, W)
                 uint16); when None (and needed), decoded from ``layers``, layer name ->
                 the bytes of its PNG file.
+            record: the record ``record_bytes`` encode, where the caller has it made of
+                plain JSON values (str keys; str, int, float, bool, None, lists and
+                dicts: what ``json.loads(record_bytes)`` gives, keys in any order), so
+                that it is not parsed again (0.35 ms a scene); not modified.
         """
-        record = json.loads(record_bytes)
+        if record is None:
+            record = json.loads(record_bytes)
         index = int(record["index"])
         part = ScenePart(record_bytes, record, {
             "version": PIECE_VERSION,
@@ -200,10 +205,10 @@ class PieceWriter:
         self._lock = threading.Lock()  # the models kept are shared
 
     def begin(self, record_bytes: bytes, instances: Optional[np.ndarray] = None,
-              depth: Optional[np.ndarray] = None) -> "PendingPiece":
+              depth: Optional[np.ndarray] = None, record: Optional[dict] = None) -> "PendingPiece":
         """The scene's :meth:`ExportSpec.part` (``depth``: when :attr:`ExportSpec.needs_depth`)."""
         with self._lock:
-            return PendingPiece(self.spec, self.spec.part(record_bytes, instances, depth))
+            return PendingPiece(self.spec, self.spec.part(record_bytes, instances, depth, record=record))
 
 
 class PendingPiece:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import struct
 import time
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, List, Optional, Union
 
@@ -258,6 +259,25 @@ def scene_files(scene: Scene, frame: Frame, normals: Optional[bool] = None) -> d
     return {name: layer_file(name, scene.index) for name in names}
 
 
+@dataclass(frozen=True)
+class LayerOptions:
+    """``cfg.output``'s values that writing a scene's layers reads, as plain values (an
+    attribute of a config costs tens of microseconds a read). :func:`write_layers` and
+    :func:`write_scene` take this or ``cfg.output`` itself.
+
+    Attributes:
+        depth_scale: millimetres per unit of the depth PNG.
+        png_compress_level: zlib level of the PNGs (1: colour layers through fpng).
+    """
+
+    depth_scale: float
+    png_compress_level: int
+
+    @classmethod
+    def of(cls, output_cfg) -> "LayerOptions":
+        return cls(float(output_cfg.depth_scale), int(output_cfg.png_compress_level))
+
+
 def write_scene(
     root: str | Path, scene: Scene, frame: Frame, labels: List[dict], output_cfg, timings: Optional[dict] = None
 ) -> dict:
@@ -266,7 +286,7 @@ def write_scene(
 
     Args:
         root: dataset folder.
-        output_cfg: ``cfg.output`` (depth_scale, png_compress_level).
+        output_cfg: ``cfg.output`` (depth_scale, png_compress_level), or its :class:`LayerOptions`.
         timings: when given, seconds are added under ``"encode"`` (PNG and JSON
             encoding) and ``"write"`` (files) (for benchmarks).
     """

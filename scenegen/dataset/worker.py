@@ -42,7 +42,7 @@ from ..timing import StepClock
 from ..world.compile import as_world
 from ..world.sampler import Sampler
 from .exports import ExportSpec, PendingPiece, PieceWriter
-from .files import depth_to_uint16, scene_files, scene_record, write_layers
+from .files import LayerOptions, depth_to_uint16, scene_files, scene_record, write_layers
 from .shards import write_skip
 
 
@@ -75,6 +75,9 @@ class SceneWorker:
         self._last: Optional[tuple] = None  # (index, directive) of the last write
         self._ahead: Optional[tuple] = None  # (index, directive, scene) sampled ahead
         self._exports = PieceWriter(ExportSpec.of(world))  # each scene's part of the exports
+        # cfg.output's values each scene reads, as plain values (a config's attribute
+        # costs tens of microseconds a read)
+        self._layer_options = LayerOptions.of(self.cfg.output)
 
     @property
     def renderer(self) -> Renderer:
@@ -145,11 +148,11 @@ class SceneWorker:
                 write_skip(self.cfg.out, index, error)
                 return index
             clock = StepClock(timings)
-            record_bytes = self._record(scene, frame, labels)
+            record, record_bytes = self._record(scene, frame, labels)
             clock.lap("record")
-            exports = self._begin_exports(record_bytes, frame)
+            exports = self._begin_exports(record, record_bytes, frame)
             clock.lap("export")
-            write_layers(self.cfg.out, scene, frame, record_bytes, self.cfg.output, timings, exports=exports)
+            write_layers(self.cfg.out, scene, frame, record_bytes, self._layer_options, timings, exports=exports)
             return index
         clock = StepClock(timings)
         try:
@@ -214,19 +217,20 @@ class SceneWorker:
             raise ahead[2]
         return ahead[2]
 
-    def _record(self, scene: Scene, frame: Frame, labels: list, normals: Optional[bool] = None) -> bytes:
+    def _record(self, scene: Scene, frame: Frame, labels: list, normals: Optional[bool] = None) -> tuple[dict, bytes]:
+        """The scene's record (of plain JSON values) and the bytes of its file."""
         files = scene_files(scene, frame, normals)
-        record = scene_record(scene, labels, files, float(self.cfg.output.depth_scale))
-        return dumps_json(record).encode("utf-8")
+        record = scene_record(scene, labels, files, self._layer_options.depth_scale)
+        return record, dumps_json(record).encode("utf-8")
 
-    def _begin_exports(self, record_bytes: bytes, frame: Frame) -> PendingPiece:
+    def _begin_exports(self, record: dict, record_bytes: bytes, frame: Frame) -> PendingPiece:
         """The scene's part of the exports but for its images' bytes (its texts, BOP
         masks and models): Python work, done on this thread while the rasterizer draws
         (on the writer thread it would stall this one); the writer completes it."""
         depth = None
         if self._exports.spec.needs_depth:  # the values of the depth PNG
-            depth = depth_to_uint16(frame.depth, float(self.cfg.output.depth_scale))
-        return self._exports.begin(record_bytes, frame.instances, depth)
+            depth = depth_to_uint16(frame.depth, self._layer_options.depth_scale)
+        return self._exports.begin(record_bytes, frame.instances, depth, record)
 
     def _hand_over(self) -> None:
         """Decode and label the scene read last, make its record and hand its files to
@@ -243,9 +247,9 @@ class SceneWorker:
         clock = StepClock(timings)
         labels = object_labels(scene, frame, self.dictionary, self._factors)
         clock.lap("labels")
-        record_bytes = self._record(scene, frame, labels, normals is not None)
+        record, record_bytes = self._record(scene, frame, labels, normals is not None)
         clock.lap("record")
-        exports = self._begin_exports(record_bytes, frame)
+        exports = self._begin_exports(record, record_bytes, frame)
         clock.lap("export")
         error = None
         while len(self._pending) >= self.max_pending:
@@ -254,7 +258,7 @@ class SceneWorker:
         clock.lap("wait")
         if self._writer is None:
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scenegen-writer")
-        job = (self.cfg.out, scene, frame, record_bytes, self.cfg.output, timings, normals, exports, colour)
+        job = (self.cfg.out, scene, frame, record_bytes, self._layer_options, timings, normals, exports, colour)
         self._pending.append((self._writer.submit(write_layers, *job), job))
         if error is not None:  # an earlier scene's, raised once this one is handed over
             raise error

@@ -318,3 +318,36 @@ def test_the_hull_vertices_are_trimeshs(dictionary):
                 mesh = entry.variant(style).mesh().copy()
                 mesh.apply_scale(float(scale) * 1000.0)
                 assert np.array_equal(hull_vertices(mesh.vertices), mesh.convex_hull.vertices), (name, style, scale)
+
+
+def _same_json_values(a, b) -> bool:
+    """Whether ``a`` and ``b`` are the same JSON values, type for type (an int is not a
+    float, a tuple not a list; dict keys str, in any order)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return (all(type(key) is str for key in a) and a.keys() == b.keys()
+                and all(_same_json_values(a[key], b[key]) for key in a))
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same_json_values(x, y) for x, y in zip(a, b))
+    return a == b or (a != a and b != b)
+
+
+@pytest.mark.render
+@pytest.mark.parametrize("overrides", [(), ("preset=realistic",), ("grammar=piles",),
+                                       ("directive={occlusion: heavy}",)])
+def test_the_record_the_exports_get_is_the_one_its_file_holds(tmp_path, monkeypatch, overrides):
+    """The worker hands the exports its record as made (not parsed again from the
+    file's bytes): it must be what parsing them gives."""
+    seen = []
+    begin = exports.PieceWriter.begin
+
+    def spying(self, record_bytes, instances=None, depth=None, record=None):
+        seen.append((record_bytes, record))
+        return begin(self, record_bytes, instances, depth, record)
+
+    monkeypatch.setattr(exports.PieceWriter, "begin", spying)
+    scenegen.generate(load_config([f"out={tmp_path / 'd'}", *SIZE, *EVERY, "n=5", *overrides]), progress=False)
+    assert len(seen) == 5
+    for record_bytes, record in seen:
+        assert record is not None and _same_json_values(record, json.loads(record_bytes))
