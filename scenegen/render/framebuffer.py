@@ -6,6 +6,7 @@ import numpy as np
 
 from ..errors import RenderError
 from .opengl import gl
+from .rawgl import read_pixels
 
 
 class FlatTarget:
@@ -58,16 +59,14 @@ class FlatTarget:
         width, height = self.size
         GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self.framebuffer)
         GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT0 + attachment)
-        data = GL.glReadPixels(0, 0, width, height, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE)
-        return np.frombuffer(data, dtype=np.uint8).reshape(height, width, 4)[::-1]
+        return read_pixels(width, height, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE, np.uint8, 4)[::-1]
 
     def read_depth(self) -> np.ndarray:
         """(H, W) float32 window depth in [0, 1], top row first."""
         GL = gl()
         width, height = self.size
         GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self.framebuffer)
-        data = GL.glReadPixels(0, 0, width, height, GL.GL_DEPTH_COMPONENT, GL.GL_FLOAT)
-        return np.frombuffer(data, dtype=np.float32).reshape(height, width)[::-1]
+        return read_pixels(width, height, GL.GL_DEPTH_COMPONENT, GL.GL_FLOAT, np.float32, 1)[::-1]
 
     def delete(self) -> None:
         """Delete the framebuffer, its renderbuffers and depth texture from the current GL
