@@ -103,20 +103,12 @@ def _shadow_map(renderer, graph: Graph, node, flags: int, casts: bool, matrices)
 
 def read_colour(renderer, width: int, height: int) -> np.ndarray:
     """(H, W, 3) uint8 of pyrender's main framebuffer: its multisampled colour resolved
-    and read as pyrender reads it (without pyrender's depth read-back).
-
-    The resolve is asked with ``GL_NEAREST`` where pyrender asks ``GL_LINEAR``: for a
-    blit of the same size the two mean the same (the mean of each pixel's samples), but
-    Mesa's blitter resolves ``GL_LINEAR`` with its bilinear shader, 16 sample fetches
-    a pixel weighted 1, 0, 0, 0 at the pixel centres, where ``GL_NEAREST`` fetches 4:
-    the same bytes (tests/render/test_forward.py compares them with pyrender's) in
-    half the time (llvmpipe, 320x240: 1.26 -> 0.65 ms)."""
+    and read as pyrender reads it (without pyrender's depth read-back)."""
     GL = gl()
     multisampled, resolved = _pyrender.main_framebuffers(renderer)
     GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, multisampled)
     GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, resolved)
-    GL.glBlitFramebuffer(0, 0, width, height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_NEAREST)
+    GL.glBlitFramebuffer(0, 0, width, height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_LINEAR)
     GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, resolved)
-    # RGBA, as the buffer holds it (Mesa converts a read of RGB pixel by pixel: 3x slower)
-    rgba = read_pixels(width, height, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE, np.uint8, 4)
-    return np.ascontiguousarray(rgba[::-1, :, :3])
+    rgb = read_pixels(width, height, GL.GL_RGB, GL.GL_UNSIGNED_BYTE, np.uint8, 3)
+    return np.ascontiguousarray(rgb[::-1])
