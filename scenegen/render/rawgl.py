@@ -84,7 +84,12 @@ def read_pixels(width: int, height: int, format: int, type: int, dtype, channels
     ``dtype`` read from the bound read framebuffer, as ``glReadPixels(0, 0, width,
     height, format, type)`` gives them: bottom row first, rows packed tight (pack
     alignment 1, as PyOpenGL's ``glReadPixels`` sets it). PyOpenGL's own call sets five
-    pixel-store values and allocates a zeroed array each time: about 0.1 ms a read here."""
+    pixel-store values and allocates a zeroed array each time (a 320x240 RGBA read,
+    alone: 31 us against 13 here).
+
+    Raises:
+        RenderError: the driver reported an error (then the array would hold no pixels).
+    """
     shape = (height, width, channels) if channels > 1 else (height, width)
     pixels = np.empty(shape, dtype=dtype)
     store = _entry_points.get("glPixelStorei") or _entry_point("glPixelStorei", _UINT, _INT)
@@ -92,6 +97,7 @@ def read_pixels(width: int, height: int, format: int, type: int, dtype, channels
     read = _entry_points.get("glReadPixels") or _entry_point(
         "glReadPixels", _INT, _INT, _SIZE, _SIZE, _UINT, _UINT, _POINTER)
     read(0, 0, width, height, format, type, pixels.ctypes.data)
+    check_errors("reading pixels back")
     return pixels
 
 

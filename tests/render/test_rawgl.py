@@ -84,6 +84,26 @@ def test_a_gl_error_is_named_by_its_pass_once(program):
     rawgl.check_errors("the test pass")  # taken: nothing left
 
 
+def test_pixels_are_read_as_pyopengl_reads_them_and_a_failed_read_is_an_error():
+    with GL_CONTEXT.current(37, 29):
+        GL = gl()
+        target = GL_CONTEXT.target(37, 29)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, target.framebuffer)
+        GL.glDrawBuffers(1, [GL.GL_COLOR_ATTACHMENT0])
+        GL.glClearColor(0.2, 0.4, 0.6, 1.0)
+        GL.glClear(GL.GL_COLOR_BUFFER_BIT)
+        GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT0)
+        for fmt, channels in ((GL.GL_RGB, 3), (GL.GL_RGBA, 4)):  # 37 x 3 bytes: rows not a multiple of 4
+            expected = np.frombuffer(GL.glReadPixels(0, 0, 37, 29, fmt, GL.GL_UNSIGNED_BYTE), np.uint8)
+            got = rawgl.read_pixels(37, 29, fmt, GL.GL_UNSIGNED_BYTE, np.uint8, channels)
+            assert got.shape == (29, 37, channels)
+            np.testing.assert_array_equal(got.ravel(), expected)
+        assert (got[..., :3] == [51, 102, 153]).all()
+        with pytest.raises(RenderError, match="reading pixels back"):
+            rawgl.read_pixels(37, 29, 0x1234, GL.GL_UNSIGNED_BYTE, np.uint8, 4)  # no such format
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+
+
 def test_remembered_programs_are_pyrenders_choice_and_made_again_once_deleted(dictionary):
     from pyrender.constants import ProgramFlags, RenderFlags
 
