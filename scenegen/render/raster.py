@@ -28,7 +28,7 @@ from ..world.dictionary import ObjectDictionary
 from ._pyrender import camera_matrices
 from .backend import FRAME_LAYERS, RenderBackend
 from .backgrounds import BackgroundPool
-from .colour import colour_pass, read_colour
+from .colour import colour_pass, draw_shadow_maps, read_colour
 from .context import GL_CONTEXT
 from .decode import decode_amodal, decode_ids, decode_normals, linear_depth
 from .effects import apply_effects
@@ -151,12 +151,15 @@ class Renderer(RenderBackend):
             target = GL_CONTEXT.target(cam.width, cam.height)
             renderer.viewport_width, renderer.viewport_height = cam.width, cam.height
             V, P = (np.asarray(m, dtype=np.float32) for m in camera_matrices(renderer, graph.scene))
-            # the id pass first: ambient occlusion under an environment map reads its depth
+            # the shadow maps first (drawn while the id pass is issued: the forward pass
+            # samples them), the id pass before the colour pass (ambient occlusion under an
+            # environment map reads its depth)
+            shadows = draw_shadow_maps(renderer, graph) if colour else None
             draw_id_pass(programs, target, graph, V, P)
             if colour:
                 strength = scene.environment.occlusion if scene.environment is not None else 0.0
                 occlusion = draw_occlusion(programs, target, P, strength) if strength > 0 else 0
-                colour_pass(renderer, graph, programs, read_back=False, occlusion=occlusion)
+                colour_pass(renderer, graph, programs, read_back=False, occlusion=occlusion, shadows=shadows)
             clock.lap("rgb pass")
 
             occludable = may_be_occluded(scene, self.dictionary)

@@ -50,6 +50,28 @@ def test_the_colour_image_is_pyrenders_byte_for_byte(look, monkeypatch):
     assert any(image.std() > 5 for image in ours)  # real images, not blank ones
 
 
+@pytest.mark.parametrize("look", sorted(LOOKS))
+def test_drawing_the_shadow_maps_before_the_id_pass_changes_no_pixel(look, monkeypatch):
+    """Renderer.begin draws the shadow maps first (the rasterizer draws them while the id
+    pass is issued); drawn by the colour pass itself, after the id pass and its ambient
+    occlusion, every layer is the same."""
+    from scenegen.render import raster
+
+    cfg, scenes = sampled(LOOKS[look], 6)
+    renderer = raster.Renderer(ObjectDictionary.from_config(cfg))
+    first = [renderer.render(scene) for scene in scenes]
+    monkeypatch.setattr(raster, "draw_shadow_maps", lambda gl_renderer, graph: None)
+    inside = [renderer.render(scene) for scene in scenes]
+    renderer.close()
+    for index, (mine, reference) in enumerate(zip(first, inside)):
+        for layer in ("rgb", "depth", "instances", "normals"):
+            np.testing.assert_array_equal(getattr(mine, layer), getattr(reference, layer),
+                                          err_msg=f"{look} scene {index} {layer}")
+    if look != "no shadows":
+        assert any(scene.lights and any(light.shadows for light in scene.lights) for scene in scenes)
+    assert any(frame.rgb.std() > 5 for frame in first)
+
+
 def uniform_count_programs(shader_dir):
     """``ShaderPrograms.mesh`` as pyrender's shader has it: the lights' loop runs over the
     uniform ``n_directional_lights`` (set by pyrender's pass), one program for any count,
