@@ -177,5 +177,6 @@ DATASET_FOLDERS = (*LAYER_FOLDERS.values(), RECORD_FOLDER, WEBDATASET_FOLDER)
 DEEP_FOLDERS = (WORK_FOLDER, BOP_FOLDER)
 TEMPORARY_SUFFIX = ".tmp"
 TEMPORARY_GLOB = f".*{TEMPORARY_SUFFIX}"
-# .NAME.XXXXXXXX.tmp: tempfile.mkstemp's 8 random characters (scenegen.fileio.atomic_writer)
+# .NAME.XXXXXXXX.tmp: 8 random characters (hex digits from scenegen.fileio.atomic_writer;
+# earlier versions took tempfile.mkstemp's letters, digits and underscores)
 TEMPORARY_NAME = re.compile(r"\..+\.[A-Za-z0-9_]{8}" + re.escape(TEMPORARY_SUFFIX))

@@ -8,8 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scenegen import fileio
+from scenegen.dataset import layout
 from scenegen.fileio import (
     atomic_write_bytes,
+    atomic_writer,
     dumps_json,
     nested_json,
     read_json,
@@ -103,6 +106,75 @@ def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
         atomic_write_bytes(target, b"new")
     assert target.read_bytes() == b"old"
     assert os.listdir(tmp_path) == ["f.bin"]
+
+
+def test_short_writes_are_continued_and_a_failed_write_leaves_nothing(tmp_path, monkeypatch):
+    target = tmp_path / "f.bin"
+    atomic_write_bytes(target, b"old")
+    real_write, calls = os.write, []
+
+    def short_write(fd, data):  # the kernel may write fewer bytes than asked
+        calls.append(len(data))
+        return real_write(fd, bytes(data[:3]))
+
+    monkeypatch.setattr(os, "write", short_write)
+    atomic_write_bytes(target, b"0123456789")
+    assert target.read_bytes() == b"0123456789" and calls == [10, 7, 4, 1]
+
+    def failing_write(fd, data):
+        real_write(fd, bytes(data[:2]))
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "write", failing_write)
+    open_before = set(os.listdir("/proc/self/fd"))
+    with pytest.raises(OSError, match="disk full"):
+        atomic_write_bytes(target, b"new bytes")
+    assert target.read_bytes() == b"0123456789" and os.listdir(tmp_path) == ["f.bin"]
+    assert set(os.listdir("/proc/self/fd")) <= open_before  # its file closed
+    assert not fileio._IN_FLIGHT
+
+
+@pytest.mark.parametrize("write", ["bytes", "writer"])
+def test_temporary_names_never_take_an_existing_file(tmp_path, monkeypatch, write):
+    """The temporary file gets a name of the layout's pattern; a name already taken (a
+    user's file, another writer's) is skipped, not opened; after 100 taken names the write
+    fails and nothing is written."""
+    taken = tmp_path / ".f.bin.abababab.tmp"
+    taken.write_bytes(b"someone else's")
+    draws = iter([b"\xab" * 4, b"\xab" * 4, b"\x01\x02\x03\x04"])
+    monkeypatch.setattr(os, "urandom", lambda size: next(draws))
+    seen = []
+    real_replace = os.replace
+    monkeypatch.setattr(os, "replace", lambda src, dst: (seen.append(os.path.basename(src)), real_replace(src, dst)))
+
+    def save(path, data):
+        if write == "bytes":
+            atomic_write_bytes(path, data)
+        else:
+            with atomic_writer(path) as handle:
+                handle.write(data)
+
+    save(tmp_path / "f.bin", b"mine")
+    assert seen == [".f.bin.01020304.tmp"] and layout.TEMPORARY_NAME.fullmatch(seen[0])
+    assert (tmp_path / "f.bin").read_bytes() == b"mine" and taken.read_bytes() == b"someone else's"
+
+    monkeypatch.setattr(os, "urandom", lambda size: b"\xab" * 4)
+    with pytest.raises(FileExistsError, match="100 tries"):
+        save(tmp_path / "f.bin", b"again")
+    assert (tmp_path / "f.bin").read_bytes() == b"mine"
+    assert sorted(os.listdir(tmp_path)) == [".f.bin.abababab.tmp", "f.bin"]
+
+
+def test_missing_folders_are_made_with_ordinary_permissions(tmp_path):
+    umask = os.umask(0)
+    os.umask(umask)
+    atomic_write_bytes(tmp_path / "a" / "b" / "f.bin", b"x")
+    with atomic_writer(tmp_path / "c" / "g.bin") as handle:
+        handle.write(b"y")
+    for folder in ("a", "a/b", "c"):
+        assert (tmp_path / folder).stat().st_mode & 0o777 == 0o777 & ~umask
+    for file in ("a/b/f.bin", "c/g.bin"):
+        assert (tmp_path / file).stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_sha256(tmp_path):
