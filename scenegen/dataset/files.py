@@ -311,7 +311,9 @@ def write_layers(
 
     ``normals``: the normals layer when the frame has none ((H, W, 3) float, as
     ``Frame.normals``), or a function returning it (so that a writer thread decodes
-    them). ``colour``: a function returning the colour layer in place of ``frame.rgb``
+    them) given ``then``, a per-pixel function it applies to the normals before
+    returning them (as ``PendingFrame.normals`` does: the PNG's encoding, so that the
+    normals are decoded and encoded once per run of equal pixels). ``colour``: a function returning the colour layer in place of ``frame.rgb``
     (so that a writer thread applies the camera effects: see
     ``PendingFrame.camera_colour``). Layers are encoded by :func:`encode_layer`. The work is numpy, zlib, fpng
     and file writing: it holds the GIL only briefly (fpng holds it while it encodes a
@@ -330,9 +332,9 @@ def write_layers(
     }
     if normals is None:
         normals = frame.normals
-    elif callable(normals):
-        normals = normals()
-    if normals is not None:
+    if callable(normals):  # decoded and encoded in one pass over runs of equal pixels
+        layers["normals"] = normals(then=_normal_pixels_to_uint8)
+    elif normals is not None:
         layers["normals"] = normals_to_uint8(normals)
     files = scene_files(scene, frame, normals is not None)
     encoded = {files[name]: encode_layer(array, level, LAYER_PNG_FILTERS[name]) for name, array in layers.items()}

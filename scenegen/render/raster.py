@@ -228,9 +228,10 @@ class PendingFrame:
         self._clock.lap("readback")
         return self
 
-    def normals(self) -> np.ndarray:
-        """``Frame.normals`` of the frame (after :meth:`frame`; no GL: any thread)."""
-        return decode_normals(self._normals, self._linear)
+    def normals(self, then=None) -> np.ndarray:
+        """``Frame.normals`` of the frame (after :meth:`frame`; no GL: any thread); with
+        ``then``, a per-pixel encoding of them (see :func:`~scenegen.render.decode.decode_normals`)."""
+        return decode_normals(self._normals, self._linear, then)
 
     def camera_colour(self) -> np.ndarray:
         """``Frame.rgb`` with the scene's camera effects applied (after :meth:`frame`;

@@ -66,3 +66,35 @@ def test_normals_are_decoded_as_defined_for_every_colour(monkeypatch, most_runs)
         expected = normals_by_definition(colour, depth)
         assert normals.dtype == np.float32 and normals.shape == (256, 256, 3)
         assert normals.tobytes() == expected.tobytes(), blue
+
+
+@pytest.mark.parametrize("most_runs", [1.0, runs.MOST_RUNS])
+def test_normals_encoded_on_the_way_are_the_encoding_of_each_decoded_normal(monkeypatch, most_runs):
+    """decode_normals(..., then=f) is f of every pixel's decoded normal, f applied once
+    per run: the normals PNG's pixels (the dataset's encoding) and a 1-column encoding."""
+    from scenegen.dataset.files import _normal_pixels_to_uint8, normals_to_uint8
+
+    monkeypatch.setattr(runs, "MOST_RUNS", most_runs)
+    rng = np.random.default_rng(3)
+    colour = rng.integers(0, 256, size=(48, 64, 4), dtype=np.uint8)
+    colour[:, 8:] = colour[:, 8:9]  # runs of 56 pixels
+    colour[10:20] = colour[10:11, :1]  # and of whole rows
+    depth = np.full((48, 64), 2.0, dtype=np.float32)
+    depth[30:40, 5:50] = 0.0
+    depth[40:, 30:] = np.nan
+    depth[44, :9] = -1.0
+    evaluated = []
+
+    def norm_of(normals):
+        evaluated.append(len(normals))
+        return np.linalg.norm(normals.astype(np.float64), axis=1, keepdims=True)
+
+    decoded = decode_normals(colour, depth)
+    encoded = decode_normals(colour, depth, _normal_pixels_to_uint8)
+    assert encoded.dtype == np.uint8 and encoded.shape == (48, 64, 3)
+    assert np.array_equal(encoded, normals_to_uint8(decoded))
+    lengths = decode_normals(colour, depth, norm_of)
+    assert lengths.shape == (48, 64, 1)
+    assert np.array_equal(lengths[..., 0], np.linalg.norm(decoded.astype(np.float64), axis=-1))
+    if most_runs == 1.0:
+        assert evaluated[0] < 48 * 64 / 4  # once per run, not per pixel
