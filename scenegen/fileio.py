@@ -101,15 +101,12 @@ def _remove_if_there(path: str) -> None:
 
 
 @contextmanager
-def atomic_writer(path: str | os.PathLike) -> Iterator[BinaryIO]:
-    """A binary file handle whose content appears at ``path`` only when the block ends
-    without an error (temporary file in the same folder + ``os.replace``), with the
-    permissions an ordinary new file gets; on an error nothing is left behind."""
-    path = os.fspath(path)
+def _moved_into_place(path: str) -> Iterator[int]:
+    """The descriptor of a new temporary file beside ``path`` (the block closes it): moved
+    to ``path`` when the block ends without an error, else removed."""
     fd, tmp = _temporary_in_folder(path)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
+        yield fd
         os.replace(tmp, path)
     except BaseException:
         _remove_if_there(tmp)
@@ -118,24 +115,25 @@ def atomic_writer(path: str | os.PathLike) -> Iterator[BinaryIO]:
         _discard(tmp)
 
 
+@contextmanager
+def atomic_writer(path: str | os.PathLike) -> Iterator[BinaryIO]:
+    """A binary file handle whose content appears at ``path`` only when the block ends
+    without an error (temporary file in the same folder + ``os.replace``), with the
+    permissions an ordinary new file gets; on an error nothing is left behind."""
+    with _moved_into_place(os.fspath(path)) as fd, os.fdopen(fd, "wb") as handle:
+        yield handle
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (as :func:`atomic_writer` does; with
     ``os.write`` in place of a file object: a scene's files are written here)."""
-    path = os.fspath(path)
-    fd, tmp = _temporary_in_folder(path)
-    try:
+    with _moved_into_place(os.fspath(path)) as fd:
         try:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
         finally:
             os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        _remove_if_there(tmp)
-        raise
-    finally:
-        _discard(tmp)
 
 
 def to_plain(value: Any) -> Any:
