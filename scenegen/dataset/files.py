@@ -310,10 +310,10 @@ def write_layers(
     record, ``record_bytes`` (the JSON of :func:`scene_record`), last.
 
     ``normals``: the normals layer when the frame has none ((H, W, 3) float, as
-    ``Frame.normals``), or a function returning it (so that a writer thread decodes
-    them) given ``then``, a per-pixel function it applies to the normals before
-    returning them (as ``PendingFrame.normals`` does: the PNG's encoding, so that the
-    normals are decoded and encoded once per run of equal pixels). ``colour``: a function returning the colour layer in place of ``frame.rgb``
+    ``Frame.normals``), or a function of ``then`` returning it with the per-pixel
+    function ``then`` applied (as ``PendingFrame.normals`` does), so that a writer
+    thread decodes them and, given the PNG's encoding, encodes them once per run of equal
+    pixels. ``colour``: a function returning the colour layer in place of ``frame.rgb``
     (so that a writer thread applies the camera effects: see
     ``PendingFrame.camera_colour``). Layers are encoded by :func:`encode_layer`. The work is numpy, zlib, fpng
     and file writing: it holds the GIL only briefly (fpng holds it while it encodes a
