@@ -99,6 +99,15 @@ def test_pixels_are_read_as_pyopengl_reads_them_and_a_failed_read_is_an_error():
             assert got.shape == (29, 37, channels)
             np.testing.assert_array_equal(got.ravel(), expected)
         assert (got[..., :3] == [51, 102, 153]).all()
+        # pack values left by other code (a longer row, skipped rows and pixels, 8-byte
+        # rows) change nothing: the read still fills exactly its array
+        for name, value in ((GL.GL_PACK_ROW_LENGTH, 64), (GL.GL_PACK_SKIP_ROWS, 5),
+                            (GL.GL_PACK_SKIP_PIXELS, 7), (GL.GL_PACK_ALIGNMENT, 8)):
+            GL.glPixelStorei(name, value)
+        again = rawgl.read_pixels(37, 29, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE, np.uint8, 4)
+        np.testing.assert_array_equal(again, got)
+        assert [int(GL.glGetIntegerv(name)) for name in (GL.GL_PACK_ROW_LENGTH, GL.GL_PACK_SKIP_ROWS,
+                                                          GL.GL_PACK_SKIP_PIXELS, GL.GL_PACK_ALIGNMENT)] == [0, 0, 0, 1]
         with pytest.raises(RenderError, match="reading pixels back"):
             rawgl.read_pixels(37, 29, 0x1234, GL.GL_UNSIGNED_BYTE, np.uint8, 4)  # no such format
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
